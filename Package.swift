@@ -1,0 +1,93 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Paraphe",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "paraphe", targets: ["paraphe"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+    ],
+    targets: [
+        // Strings (en, fr), mail templates, question catalog, component manifest.
+        .target(
+            name: "ParapheResources",
+            path: "Resources",
+            sources: ["Bundle.swift"],
+            resources: [.copy("strings"), .copy("mail"), .copy("catalog")]
+        ),
+        // The domain: pure value types and rules. No I/O, no curses.
+        .target(name: "Activation", dependencies: ["ParapheResources"]),
+        // libpwquality, the only C library besides ncurses.
+        .systemLibrary(name: "CPWQuality", providers: [.apt(["libpwquality-dev"])]),
+        .target(name: "PasswordQuality", dependencies: ["CPWQuality", "Activation"]),
+        // The local Entrust-like keystore: keys, CSR, PKCS#12, certificate file, login.
+        .target(
+            name: "Keystore",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ]
+        ),
+        // The issuer side behind a protocol: registry, CA, Maildir mailer, audit log.
+        .target(
+            name: "Authority",
+            dependencies: [
+                "Activation", "ParapheResources",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The workstation side: components checks and installs, the activation pipeline.
+        .target(
+            name: "Workstation",
+            dependencies: [
+                "Activation", "Authority", "Keystore", "PasswordQuality",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "paraphe",
+            dependencies: [
+                "Activation", "Authority", "Keystore", "Workstation", "PasswordQuality",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "ActivationTests", dependencies: ["Activation", "PasswordQuality"]),
+        .testTarget(
+            name: "KeystoreTests",
+            dependencies: [
+                "Keystore",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
+        .testTarget(
+            name: "AuthorityTests",
+            dependencies: [
+                "Authority", "Activation",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .testTarget(name: "WorkstationTests", dependencies: ["Workstation", "Authority", "Keystore", "Activation"]),
+        .testTarget(name: "ParapheCLITests", dependencies: ["Activation"]),
+    ]
+)

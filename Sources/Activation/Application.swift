@@ -1,0 +1,158 @@
+import Foundation
+
+/// The numbers of the activation rules.
+public enum ActivationPolicy {
+    /// Codes are valid this long after issue (approval or renewal): 15 days.
+    public static let codeValidity: TimeInterval = 15 * 24 * 3600
+    /// Failed identity submissions allowed before the application locks for good.
+    public static let identityAttempts = 5
+    /// Answers that must match, out of three.
+    public static let answersRequired = 2
+    /// Number of security questions.
+    public static let questionCount = 3
+    /// Renewals allowed in any 24 hours.
+    public static let renewalsPerWindow = 3
+    /// The renewal window.
+    public static let renewalWindow: TimeInterval = 24 * 3600
+    /// Wrong reference numbers in a row before a renewal is required.
+    public static let wrongReferenceLimit = 5
+}
+
+/// Where an application stands.
+public enum ApplicationStatus: String, Sendable, Codable, CaseIterable {
+    case approved, activated, identityLocked, revoked
+}
+
+/// One pair of activation codes as the rules see it (the authorization code itself stays with the authority).
+public struct CodesState: Equatable, Sendable, Codable {
+    public var reference: ReferenceNumber
+    public var issuedAt: Date
+    /// Wrong reference numbers submitted in a row against this pair.
+    public var wrongReferences: Int
+    /// Set once the pair was redeemed.
+    public var used: Bool
+
+    public init(reference: ReferenceNumber, issuedAt: Date, wrongReferences: Int = 0, used: Bool = false) {
+        self.reference = reference
+        self.issuedAt = issuedAt
+        self.wrongReferences = wrongReferences
+        self.used = used
+    }
+
+    /// The first instant at which the pair is no longer valid: issue + 15 days.
+    public var expiresAt: Date { issuedAt + ActivationPolicy.codeValidity }
+
+    /// True at and after `expiresAt`.
+    public func isExpired(at now: Date) -> Bool { now >= expiresAt }
+
+    /// True after 5 wrong reference numbers in a row.
+    public var isBlocked: Bool { wrongReferences >= ActivationPolicy.wrongReferenceLimit }
+}
+
+/// The outcome of one identity submission.
+public enum IdentityOutcome: Equatable, Sendable {
+    case verified
+    case failed(remaining: Int)
+    case locked
+}
+
+/// The outcome of presenting the codes for issuance.
+public enum RedemptionOutcome: Equatable, Sendable {
+    /// First redemption: issue the certificate.
+    case accepted
+    /// The same key presented again after a successful redemption (a resumed activation): return the same certificate.
+    case replay
+}
+
+/// The rule-bearing state of an application. The authority loads it, applies one rule, and
+/// stores the result in the same transaction.
+public struct ApplicationState: Equatable, Sendable, Codable {
+    public var status: ApplicationStatus
+    /// Failed identity submissions so far (never reset).
+    public var identityFailures: Int
+    public var codes: CodesState
+    /// When each renewal happened (for the 3-in-24-hours limit).
+    public var renewals: [Date]
+    /// The SHA-256 of the public key the certificate was issued for, once activated.
+    public var activatedKeyDigest: [UInt8]?
+
+    public init(status: ApplicationStatus = .approved, identityFailures: Int = 0, codes: CodesState, renewals: [Date] = [], activatedKeyDigest: [UInt8]? = nil) {
+        self.status = status
+        self.identityFailures = identityFailures
+        self.codes = codes
+        self.renewals = renewals
+        self.activatedKeyDigest = activatedKeyDigest
+    }
+
+    /// A freshly approved application.
+    public static func approved(reference: ReferenceNumber, at now: Date) -> ApplicationState {
+        ApplicationState(codes: CodesState(reference: reference, issuedAt: now))
+    }
+
+    /// Failed identity attempts left.
+    public var identityAttemptsRemaining: Int { max(0, ActivationPolicy.identityAttempts - identityFailures) }
+
+    /// Step 1: may this application be activated at all? Throws what to tell the person otherwise.
+    public func ensureActivatable() throws(ActivationError) {
+        switch status {
+        case .approved: return
+        case .activated: throw ActivationError(.alreadyActivated)
+        case .identityLocked: throw ActivationError(.identityLocked)
+        case .revoked: throw ActivationError(.revoked)
+        }
+    }
+
+    /// Step 2: records one submission of the three answers, of which `matching` matched.
+    public mutating func submitAnswers(matching: Int) throws(ActivationError) -> IdentityOutcome {
+        try ensureActivatable()
+        if matching >= ActivationPolicy.answersRequired { return .verified }
+        identityFailures += 1
+        if identityFailures >= ActivationPolicy.identityAttempts {
+            status = .identityLocked
+            return .locked
+        }
+        return .failed(remaining: identityAttemptsRemaining)
+    }
+
+    /// Renewals in the 24 hours before `now`.
+    public func renewalsInWindow(at now: Date) -> [Date] {
+        renewals.filter { now.timeIntervalSince($0) < ActivationPolicy.renewalWindow && $0 <= now }
+    }
+
+    /// When the next renewal becomes possible, or nil if it is possible now.
+    public func nextRenewalAllowed(at now: Date) -> Date? {
+        let recent = renewalsInWindow(at: now).sorted()
+        guard recent.count >= ActivationPolicy.renewalsPerWindow, let oldest = recent.first else { return nil }
+        return oldest + ActivationPolicy.renewalWindow
+    }
+
+    /// Step 4: replaces the codes with a new pair issued `now`; the old pair is dead at once.
+    public mutating func renew(newReference: ReferenceNumber, at now: Date) throws(ActivationError) {
+        try ensureActivatable()
+        if let next = nextRenewalAllowed(at: now) { throw ActivationError(.renewalLimit(nextAllowedAt: next)) }
+        codes = CodesState(reference: newReference, issuedAt: now)
+        renewals = renewalsInWindow(at: now) + [now]
+    }
+
+    /// Step 5: presents a reference number (and whether the authorization code matched) for the key
+    /// whose SHA-256 is `keyDigest`. Wrong codes count toward the 5-in-a-row limit.
+    public mutating func redeem(reference: ReferenceNumber, authorizationMatches: Bool, keyDigest: [UInt8], at now: Date) throws(ActivationError) -> RedemptionOutcome {
+        if status == .activated, codes.used, authorizationMatches, reference == codes.reference, activatedKeyDigest == keyDigest {
+            return .replay
+        }
+        try ensureActivatable()
+        if codes.used { throw ActivationError(.codesUsed) }
+        if codes.isBlocked { throw ActivationError(.renewalRequired) }
+        if codes.isExpired(at: now) { throw ActivationError(.codesExpired(expiredAt: codes.expiresAt)) }
+        guard reference == codes.reference, authorizationMatches else {
+            codes.wrongReferences += 1
+            if codes.isBlocked { throw ActivationError(.renewalRequired) }
+            throw ActivationError(.wrongReference(remaining: ActivationPolicy.wrongReferenceLimit - codes.wrongReferences))
+        }
+        codes.used = true
+        codes.wrongReferences = 0
+        status = .activated
+        activatedKeyDigest = keyDigest
+        return .accepted
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import ParapheResources
+
+/// The languages Paraphe speaks.
+public enum Language: String, CaseIterable, Sendable, Codable {
+    case en, fr
+
+    /// The other language (what F2 switches to).
+    public var other: Language { self == .en ? .fr : .en }
+}
+
+/// Looks up texts in `Resources/strings/{en,fr}.json` and fills `{placeholders}`.
+public struct Localizer: Sendable {
+    public let language: Language
+    private let table: [String: String]
+
+    private static let tables: [Language: [String: String]] = {
+        var tables: [Language: [String: String]] = [:]
+        for language in Language.allCases {
+            if let data = ParapheResources.data("strings", "\(language.rawValue).json"),
+                let table = try? JSONDecoder().decode([String: String].self, from: data)
+            {
+                tables[language] = table
+            }
+        }
+        return tables
+    }()
+
+    public init(_ language: Language) {
+        self.language = language
+        self.table = Self.tables[language] ?? [:]
+    }
+
+    /// Every key of the language's table (for completeness tests).
+    public var keys: Set<String> { Set(table.keys) }
+
+    /// The text for `key` with each `{name}` replaced by `arguments[name]`; the key itself if missing.
+    public func text(_ key: String, _ arguments: [String: String] = [:]) -> String {
+        var text = table[key] ?? Self.tables[.en]?[key] ?? key
+        for (name, value) in arguments {
+            text = text.replacingOccurrences(of: "{\(name)}", with: value)
+        }
+        return text
+    }
+
+    /// A date and time as people of this language write it, in UTC (`2026-12-10 14:03 UTC`).
+    public func dateTime(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = language == .en ? "yyyy-MM-dd HH:mm 'UTC'" : "yyyy-MM-dd HH 'h' mm 'UTC'"
+        return formatter.string(from: date)
+    }
+
+    /// A date alone (`2026-12-10`).
+    public func date(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd"
+        return formatter.string(from: date)
+    }
+}
+
+/// Hides most of an email address: `jeanne@example.com` → `j•••@example.com`.
+public func maskedEmail(_ email: String) -> String {
+    guard let at = email.lastIndex(of: "@"), at > email.startIndex else { return "•••" }
+    let first = email[email.startIndex]
+    return "\(first)•••\(email[at...])"
+}

@@ -1,0 +1,152 @@
+import Activation
+import Foundation
+
+/// What the operator submits to approve an application.
+public struct ApprovalRequest: Sendable {
+    public var subscriber: Subscriber
+    /// The three security questions, in order.
+    public var questions: [String]
+    /// The three answers, in the order of the questions.
+    public var answers: [SecurityAnswer]
+    /// When the approval happened; nil means now.
+    public var approvedAt: Date?
+
+    public init(subscriber: Subscriber, questions: [String], answers: [SecurityAnswer], approvedAt: Date? = nil) {
+        self.subscriber = subscriber
+        self.questions = questions
+        self.answers = answers
+        self.approvedAt = approvedAt
+    }
+}
+
+/// What approval produced: the link that went out by mail.
+public struct ApprovalReceipt: Sendable, Equatable {
+    public var token: ApplicationToken
+    public var link: String { token.link }
+    public var reference: ReferenceNumber
+    public var expiresAt: Date
+    /// The delivered approval email.
+    public var mailFile: URL
+}
+
+/// What anyone holding the link may learn (steps 1 and 2): no personal data beyond the language.
+public struct ApplicationOverview: Sendable, Equatable {
+    public var token: ApplicationToken
+    public var status: ApplicationStatus
+    public var language: Language
+    /// The three questions, in order.
+    public var questions: [String]
+    public var identityAttemptsRemaining: Int
+}
+
+/// A successful identity check: the subscriber's details and the authorization code, released now.
+public struct IdentityVerification: Sendable, Equatable {
+    public var subscriber: Subscriber
+    public var authorization: AuthorizationCode
+    public var codesIssuedAt: Date
+    public var codesExpireAt: Date
+    /// The codes can no longer be redeemed (expired, or 5 wrong reference numbers): renew first.
+    public var renewalNeeded: Bool
+    /// Why renewal is needed, if it is.
+    public var renewalReason: ActivationError?
+}
+
+/// A renewal: the new authorization code (the reference number went out by mail only).
+public struct RenewalReceipt: Sendable, Equatable {
+    public var authorization: AuthorizationCode
+    public var issuedAt: Date
+    public var expiresAt: Date
+    /// `j•••@example.com`.
+    public var maskedEmail: String
+    public var mailFile: URL
+}
+
+/// A certificate issued for a CSR: DER of the leaf, then the CA chain (leaf's issuer first).
+public struct IssuedCertificate: Sendable, Equatable {
+    public var certificateDER: [UInt8]
+    public var chainDER: [[UInt8]]
+}
+
+/// The operator's view of an application (never a secret).
+public struct ApplicationRecord: Sendable, Equatable, Codable {
+    public var token: String
+    public var link: String
+    public var name: String
+    public var email: String
+    public var language: Language
+    public var status: ApplicationStatus
+    public var identityAttemptsRemaining: Int
+    public var reference: String
+    public var codesIssuedAt: Date
+    public var codesExpireAt: Date
+    public var renewalsLast24h: Int
+    public var wrongReferencesInARow: Int
+    public var approvedAt: Date
+    public var activatedAt: Date?
+    public var certificateSerial: String?
+}
+
+/// One line of the audit log (never a secret).
+public struct AuditEntry: Sendable, Equatable, Codable {
+    public var id: Int64
+    public var at: Date
+    public var actor: String
+    public var event: String
+    public var token: String?
+    public var detail: String
+}
+
+/// The certification authority's side of activation. The embedded implementation keeps
+/// everything on this machine; a networked one can replace it without touching the wizard.
+/// Rule refusals are thrown as `ActivationError`; other failures as `AuthorityError`.
+public protocol Authority: Sendable {
+    /// Approves an application: stores it, issues the first codes, mails the link and reference number.
+    func approve(_ request: ApprovalRequest) async throws -> ApprovalReceipt
+    /// Step 1: the application behind a token (unknown → `.unknownApplication`).
+    func overview(of token: ApplicationToken) async throws -> ApplicationOverview
+    /// Step 2: checks the three answers (2 of 3 must match); a failure uses one of 5 attempts.
+    func verifyIdentity(token: ApplicationToken, answers: [SecurityAnswer]) async throws -> IdentityVerification
+    /// Step 4: replaces the codes (at most 3 renewals in 24 h) and mails the new reference number.
+    /// `authorization` is the code released by the identity check (proof it passed).
+    func renewCodes(token: ApplicationToken, authorization: AuthorizationCode) async throws -> RenewalReceipt
+    /// Step 5: checks the codes and issues the certificate for the CSR (PKCS#10 DER). Idempotent for the
+    /// same public key once activated, so an interrupted activation can resume.
+    func issueCertificate(token: ApplicationToken, reference: ReferenceNumber, authorization: AuthorizationCode, csrDER: [UInt8]) async throws -> IssuedCertificate
+    /// The authority's CA certificate (DER), the trust anchor workstations install.
+    func caCertificateDER() async throws -> [UInt8]
+}
+
+/// A failure of the authority's machinery (not a rule refusal).
+public struct AuthorityError: Error, Equatable, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable, Equatable {
+        /// The CSR is not valid PKCS#10, or its signature does not verify.
+        case csrInvalid
+        /// The registry could not be opened, read or written.
+        case storage
+        /// The data directory is missing, unsafe (writable by others), or cannot be created.
+        case dataDirectory
+        /// The CA key or certificate is unreadable or damaged.
+        case certificateAuthority
+        /// A mail could not be delivered to the Maildir.
+        case mail
+        /// The request itself is not acceptable (e.g. not exactly three questions).
+        case badRequest
+    }
+
+    public let code: Code
+    /// A short English reason; never a secret, never raw input.
+    public let reason: String
+    public let fileID: String
+    public let line: Int
+
+    public init(_ code: Code, _ reason: String, fileID: String = #fileID, line: Int = #line) {
+        self.code = code
+        self.reason = reason
+        self.fileID = fileID
+        self.line = line
+    }
+
+    public static func == (lhs: AuthorityError, rhs: AuthorityError) -> Bool { lhs.code == rhs.code }
+
+    public var description: String { reason }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import Testing
+
+@testable import Activation
+
+/// Whole-state assertions on a fixed clock.
+@Suite struct ApplicationStateTests {
+    let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+    let random = SeededRandomSource(seed: 11)
+
+    func fresh() -> (ApplicationState, ReferenceNumber) {
+        let reference = ReferenceNumber.generate(using: random)
+        return (ApplicationState.approved(reference: reference, at: t0), reference)
+    }
+
+    @Test func identityTwoOfThreeSucceedsWithoutSpendingAnAttempt() throws {
+        var (state, reference) = fresh()
+        #expect(try state.submitAnswers(matching: 2) == .verified)
+        #expect(try state.submitAnswers(matching: 3) == .verified)
+        #expect(state == ApplicationState(status: .approved, identityFailures: 0, codes: CodesState(reference: reference, issuedAt: t0)))
+    }
+
+    @Test func fifthFailureLocksAndSixthIsRefusedEvenWhenRight() throws {
+        var (state, reference) = fresh()
+        for expected in [4, 3, 2, 1] {
+            #expect(try state.submitAnswers(matching: 1) == .failed(remaining: expected))
+            #expect(state == ApplicationState(status: .approved, identityFailures: 5 - expected, codes: CodesState(reference: reference, issuedAt: t0)))
+        }
+        #expect(try state.submitAnswers(matching: 0) == .locked)
+        let locked = ApplicationState(status: .identityLocked, identityFailures: 5, codes: CodesState(reference: reference, issuedAt: t0))
+        #expect(state == locked)
+        #expect(throws: ActivationError(.identityLocked)) { try state.submitAnswers(matching: 3) }
+        #expect(state == locked)
+        #expect(state.identityAttemptsRemaining == 0)
+    }
+
+    @Test func codesExpireAtFifteenDaysToTheSecond() {
+        let (state, _) = fresh()
+        let fifteenDays: TimeInterval = 15 * 24 * 3600
+        #expect(!state.codes.isExpired(at: t0 + fifteenDays - 1))
+        #expect(state.codes.isExpired(at: t0 + fifteenDays))
+        #expect(state.codes.isExpired(at: t0 + fifteenDays + 1))
+        #expect(state.codes.expiresAt == t0 + fifteenDays)
+    }
+
+    @Test func redeemingExpiredCodesIsRefusedAndChangesNothing() {
+        var (state, reference) = fresh()
+        let before = state
+        let expiry = t0 + ActivationPolicy.codeValidity
+        #expect(throws: ActivationError(.codesExpired(expiredAt: expiry))) {
+            try state.redeem(reference: reference, authorizationMatches: true, keyDigest: [1], at: expiry)
+        }
+        #expect(state == before)
+    }
+
+    @Test func redeemJustBeforeExpiryActivates() throws {
+        var (state, reference) = fresh()
+        let at = t0 + ActivationPolicy.codeValidity - 1
+        #expect(try state.redeem(reference: reference, authorizationMatches: true, keyDigest: [1, 2], at: at) == .accepted)
+        var expectedCodes = CodesState(reference: reference, issuedAt: t0)
+        expectedCodes.used = true
+        #expect(state == ApplicationState(status: .activated, identityFailures: 0, codes: expectedCodes, activatedKeyDigest: [1, 2]))
+        // Same key again: replay (resume); another key: already activated.
+        #expect(try state.redeem(reference: reference, authorizationMatches: true, keyDigest: [1, 2], at: at) == .replay)
+        #expect(throws: ActivationError(.alreadyActivated)) {
+            try state.redeem(reference: reference, authorizationMatches: true, keyDigest: [9], at: at)
+        }
+    }
+
+    @Test func renewalReplacesCodesAndIsLimitedToThreeIn24Hours() throws {
+        var (state, _) = fresh()
+        let random = SeededRandomSource(seed: 99)
+        var times: [Date] = []
+        for hour in [0.0, 1, 2] {
+            let at = t0 + 16 * 24 * 3600 + hour * 3600
+            let newReference = ReferenceNumber.generate(using: random)
+            try state.renew(newReference: newReference, at: at)
+            times.append(at)
+            #expect(state == ApplicationState(status: .approved, identityFailures: 0, codes: CodesState(reference: newReference, issuedAt: at), renewals: times))
+        }
+        let fourth = t0 + 16 * 24 * 3600 + 3 * 3600
+        let before = state
+        #expect(throws: ActivationError(.renewalLimit(nextAllowedAt: times[0] + 24 * 3600))) {
+            try state.renew(newReference: ReferenceNumber.generate(using: random), at: fourth)
+        }
+        #expect(state == before)
+        // One second before the window frees up: still refused; at 24 h after the first: allowed.
+        #expect(throws: ActivationError.self) { try state.renew(newReference: ReferenceNumber.generate(using: random), at: times[0] + 24 * 3600 - 1) }
+        let later = times[0] + 24 * 3600
+        let reference = ReferenceNumber.generate(using: random)
+        try state.renew(newReference: reference, at: later)
+        #expect(state == ApplicationState(status: .approved, identityFailures: 0, codes: CodesState(reference: reference, issuedAt: later), renewals: [times[1], times[2], later]))
+    }
+
+    @Test func renewalKillsTheOldPairAtOnce() throws {
+        var (state, old) = fresh()
+        let new = ReferenceNumber.generate(using: random)
+        try state.renew(newReference: new, at: t0 + 60)
+        #expect(throws: ActivationError(.wrongReference(remaining: 4))) {
+            try state.redeem(reference: old, authorizationMatches: true, keyDigest: [1], at: t0 + 120)
+        }
+        #expect(try state.redeem(reference: new, authorizationMatches: true, keyDigest: [1], at: t0 + 120) == .accepted)
+    }
+
+    @Test func fiveWrongReferencesInARowRequireRenewal() throws {
+        var (state, reference) = fresh()
+        let wrong = ReferenceNumber.generate(using: random)
+        for remaining in [4, 3, 2, 1] {
+            #expect(throws: ActivationError(.wrongReference(remaining: remaining))) {
+                try state.redeem(reference: wrong, authorizationMatches: true, keyDigest: [1], at: t0 + 10)
+            }
+            #expect(state == ApplicationState(codes: CodesState(reference: reference, issuedAt: t0, wrongReferences: 5 - remaining)))
+        }
+        #expect(throws: ActivationError(.renewalRequired)) {
+            try state.redeem(reference: wrong, authorizationMatches: true, keyDigest: [1], at: t0 + 10)
+        }
+        // Even the right number is refused until a renewal.
+        #expect(throws: ActivationError(.renewalRequired)) {
+            try state.redeem(reference: reference, authorizationMatches: true, keyDigest: [1], at: t0 + 10)
+        }
+        #expect(state == ApplicationState(codes: CodesState(reference: reference, issuedAt: t0, wrongReferences: 5)))
+        let renewed = ReferenceNumber.generate(using: random)
+        try state.renew(newReference: renewed, at: t0 + 20)
+        #expect(state == ApplicationState(codes: CodesState(reference: renewed, issuedAt: t0 + 20), renewals: [t0 + 20]))
+        #expect(try state.redeem(reference: renewed, authorizationMatches: true, keyDigest: [1], at: t0 + 30) == .accepted)
+    }
+
+    @Test func aWrongAuthorizationCodeCountsAsWrongCodes() {
+        var (state, reference) = fresh()
+        #expect(throws: ActivationError(.wrongReference(remaining: 4))) {
+            try state.redeem(reference: reference, authorizationMatches: false, keyDigest: [1], at: t0 + 1)
+        }
+    }
+
+    @Test func lockedRevokedAndActivatedApplicationsCannotGoOn() {
+        let (base, reference) = fresh()
+        for (status, error) in [(ApplicationStatus.activated, ActivationError.Code.alreadyActivated),
+                                (.identityLocked, .identityLocked), (.revoked, .revoked)] {
+            var state = base
+            state.status = status
+            #expect(throws: ActivationError(error)) { try state.ensureActivatable() }
+            #expect(throws: ActivationError(error)) { try state.submitAnswers(matching: 3) }
+            #expect(throws: ActivationError(error)) { try state.renew(newReference: reference, at: t0) }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import PasswordQuality
+import Testing
+
+@testable import Activation
+
+@Suite struct PasswordPolicyTests {
+    let policy = PasswordPolicy(checker: PWQualityChecker())
+    let name = "Jeanne Tremblay"
+    let email = "jeanne.tremblay@example.com"
+
+    func met(_ password: String, _ confirmation: String?) -> [PasswordRule: Bool] {
+        let check = policy.evaluate(Password(password), confirmation: confirmation.map(Password.init), name: name, email: email)
+        return Dictionary(uniqueKeysWithValues: check.rules.map { ($0.rule, $0.met) })
+    }
+
+    @Test func goodPasswordMeetsEveryRule() throws {
+        let good = "Vert-Orage-Piano-47"
+        #expect(met(good, good).values.allSatisfy { $0 })
+        try policy.validate(Password(good), confirmation: Password(good), name: name, email: email)
+    }
+
+    @Test func rulesTickOneByOne() {
+        #expect(met("", nil) == [.minimumLength: false, .maximumLength: true, .notNameOrEmail: false, .notCommon: false, .confirmationMatches: false])
+        #expect(met("Vert-Orage-P", nil)[.minimumLength] == true)
+        #expect(met("Vert-Orage-", nil)[.minimumLength] == false)
+        #expect(met("Vert-Orage-Piano-47", "Vert-Orage-Piano-4")[.confirmationMatches] == false)
+        #expect(met(String(repeating: "x7Q!", count: 33), nil)[.maximumLength] == false)
+    }
+
+    @Test func nameAndEmailAreRefused() {
+        for password in ["JeanneTremblay99!", "tremblay-2024-xyz", "jeanne.tremblay@example.com", "xxTREMBLÂYxx-42-q", "Zz9-jeanne-Zz9-q"] {
+            #expect(met(password, password)[.notNameOrEmail] == false, "\(password)")
+        }
+    }
+
+    @Test func commonPasswordsAreRefusedByTheDictionary() {
+        for password in ["password1234", "Password1234!", "123456789012", "abcdefghijkl", "qwertyuiop123", "motdepasse2024"] {
+            #expect(met(password, password)[.notCommon] == false, "\(password)")
+        }
+        #expect(met("Vert-Orage-Piano-47", nil)[.notCommon] == true)
+    }
+
+    @Test func rejectionNamesTheUnmetRules() {
+        #expect(throws: ActivationError(.passwordRejected([.minimumLength, .notCommon, .confirmationMatches]))) {
+            try policy.validate(Password("short"), confirmation: Password("other"), name: name, email: email)
+        }
+    }
+}
+
+@Suite struct InputTextTests {
+    @Test func cleanDropsControlsAndEscapeSequences() {
+        #expect(InputText.clean("ab\u{1B}]0;pwned\u{07}cd", limit: 50).text == "abcd")
+        #expect(InputText.clean("ab\u{1B}[2Jcd\u{1B}[31mef", limit: 50).text == "abcdef")
+        #expect(InputText.clean("a\u{0}b\u{8}c\u{7F}d\u{85}e\u{202E}f", limit: 50).text == "abcdef")
+        #expect(InputText.clean("Montréal", limit: 50).text == "Montréal")
+        let cut = InputText.clean(String(repeating: "é", count: 200), limit: 128)
+        #expect(cut.text.count == 128 && cut.truncated)
+    }
+
+    @Test func validateRefusesHostileValues() {
+        #expect(throws: ActivationError(.invalidInput(field: .answer, problem: .controlCharacters))) {
+            try InputText.validate("Rex\u{1B}[2J", field: .answer)
+        }
+        #expect(throws: ActivationError(.invalidInput(field: .answer, problem: .bidiControls))) {
+            try InputText.validate("Rex\u{202E}", field: .answer)
+        }
+        #expect(throws: ActivationError(.invalidInput(field: .answer, problem: .tooLong))) {
+            try InputText.validate(String(repeating: "a", count: 1_000_000), field: .answer)
+        }
+        #expect(throws: ActivationError(.invalidInput(field: .answer, problem: .empty))) {
+            try InputText.validate("  \t ", field: .answer)
+        }
+        #expect(throws: ActivationError(.invalidInput(field: .file, problem: .invalidUTF8))) {
+            try InputText.decode([0x41, 0xFF, 0x42], field: .file)
+        }
+        #expect((try? InputText.validate("  Montréal ", field: .answer)) == "Montréal")
+    }
+
+    @Test func printableNeverCarriesControls() {
+        let shown = InputText.printable("a\u{1B}[2Jb\u{9B}c", limit: 60)
+        #expect(!shown.unicodeScalars.contains { InputText.isControl($0) })
+    }
+}
+
+@Suite struct LocalizationTests {
+    @Test func everyKeyExistsInBothLanguages() {
+        #expect(!Localizer(.en).keys.isEmpty)
+        #expect(Localizer(.en).keys == Localizer(.fr).keys)
+    }
+
+    @Test func errorsSpeakBothLanguagesAndFillFigures() {
+        let error = ActivationError(.wrongAnswers(remaining: 3))
+        #expect(error.message(in: .en).contains("3 attempts remain"))
+        #expect(error.message(in: .fr).contains("Il reste 3 tentatives"))
+        #expect(ActivationError(.wrongAnswers(remaining: 1)).message(in: .en).contains("1 attempt remains"))
+        #expect(!error.message(in: .en).contains("{"))
+    }
+
+    @Test func maskedAddress() {
+        #expect(maskedEmail("jeanne@example.com") == "j•••@example.com")
+        #expect(maskedEmail("nobody") == "•••")
+    }
+
+    @Test func profileName() {
+        #expect(Subscriber(name: "Jeanne Tremblay", email: "j@x.ca", language: .fr).profileName == "Jeanne_Tremblay")
+        #expect(Subscriber(name: "Hélène D'Amours-Côté", email: "j@x.ca", language: .fr).profileName == "Helene_D_Amours-Cote")
+        #expect(Subscriber(name: "../../etc/passwd", email: "j@x.ca", language: .fr).profileName == "etc_passwd")
+        #expect(Subscriber(name: "王小明", email: "j@x.ca", language: .fr).profileName == "profile")
+    }
+}
