@@ -1,0 +1,216 @@
+import Crypto
+import _CryptoExtras
+import Dispatch
+
+import Foundation
+
+/// Password-based key-derivation cost (iteration count shared by PBKDF2 and the PKCS#12 MAC KDF).
+public struct KDFCost: Sendable, Equatable {
+    /// Iteration count.
+    public var iterations: Int
+
+    /// Creates a cost with `iterations` rounds.
+    public init(iterations: Int) {
+        self.iterations = iterations
+    }
+
+    /// 600,000 iterations (OWASP 2023 recommendation for PBKDF2-HMAC-SHA256).
+    public static let standard = KDFCost(iterations: 600_000)
+
+    /// Smallest iteration count the writers accept (OpenSSL's own default is 2,048).
+    public static let minimumIterations = 1_000
+
+    /// Largest iteration count accepted anywhere; larger values are treated as malformed / hostile.
+    public static let maximumIterations = 10_000_000
+
+    func validatedForWriting() throws(KeystoreError) -> Int {
+        guard iterations >= KDFCost.minimumIterations else {
+            throw .weakParameters("iteration count \(iterations) is below the minimum of \(KDFCost.minimumIterations)")
+        }
+        guard iterations <= KDFCost.maximumIterations else {
+            throw .weakParameters("iteration count \(iterations) exceeds the maximum of \(KDFCost.maximumIterations)")
+        }
+        return iterations
+    }
+}
+
+/// Source of random bytes (salts, IVs); injectable for tests.
+public protocol RandomBytes: Sendable {
+    /// Returns `count` random bytes.
+    func bytes(_ count: Int) -> [UInt8]
+}
+
+/// Cryptographically secure random bytes from `SystemRandomNumberGenerator`.
+public struct SystemRandomBytes: RandomBytes {
+    /// Creates the system random source.
+    public init() {}
+
+    /// Returns `count` bytes from the system CSPRNG.
+    public func bytes(_ count: Int) -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        var result: [UInt8] = []
+        result.reserveCapacity(count + 8)
+        while result.count < count {
+            let word = generator.next()
+            withUnsafeBytes(of: word) { result.append(contentsOf: $0) }
+        }
+        return Array(result.prefix(count))
+    }
+}
+
+/// Hash functions used by the password-based schemes.
+enum PBEHash: Sendable {
+    case sha1
+    case sha256
+
+    var digestLength: Int {
+        switch self {
+        case .sha1: return 20
+        case .sha256: return 32
+        }
+    }
+}
+
+enum KeyDerivation {
+    /// PBKDF2-HMAC (RFC 8018) — callers have already range-checked `iterations`.
+    static func pbkdf2(password: [UInt8], salt: [UInt8], prf: PBEHash, iterations: Int, keyLength: Int) throws(KeystoreError) -> SymmetricKey {
+        let function: KDF.Insecure.PBKDF2.HashFunction = prf == .sha1 ? .insecureSHA1 : .sha256
+        // Low counts are only reachable for reading third-party files or explicit low KDFCost (tests, self-test);
+        // the writers enforce KDFCost.minimumIterations.
+        return try mapError(.cryptoFailure, "PBKDF2 failed") {
+            try KDF.Insecure.PBKDF2.deriveKey(
+                from: password, salt: salt, using: function,
+                outputByteCount: keyLength, unsafeUncheckedRounds: iterations
+            )
+        }
+    }
+
+    /// RFC 7292 Appendix B.2 key derivation for `id` (3 = MAC key); output is one hash block (n = u), which is all the MAC needs.
+    static func pkcs12(id: UInt8, password: String, salt: [UInt8], hash: PBEHash, iterations: Int) -> [UInt8] {
+        let v = 64  // input block size of SHA-1 and SHA-256
+        // Password as BMPString with two trailing zero bytes.
+        var passwordBytes = ASN1Support.bmpBytes(password)
+        passwordBytes.append(contentsOf: [0, 0])
+        defer { zeroize(&passwordBytes) }
+
+        func stretch(_ input: [UInt8]) -> [UInt8] {
+            guard !input.isEmpty else { return [] }
+            let length = v * ((input.count + v - 1) / v)
+            var output: [UInt8] = []
+            output.reserveCapacity(length)
+            while output.count < length {
+                output.append(contentsOf: input.prefix(length - output.count))
+            }
+            return output
+        }
+
+        // D || I with I = S || P.
+        var initial = [UInt8](repeating: id, count: v)
+        initial.append(contentsOf: stretch(salt))
+        var stretchedPassword = stretch(passwordBytes)
+        initial.append(contentsOf: stretchedPassword)
+        zeroize(&stretchedPassword)
+        defer { zeroize(&initial) }
+
+        // A = H^iterations(D || I); the loops below rehash one digest in place, without allocating arrays.
+        var block: [UInt8]
+        switch hash {
+        case .sha256: block = Array(SHA256.hash(data: initial))
+        case .sha1: block = Array(Insecure.SHA1.hash(data: initial))
+        }
+        if iterations > 1 {
+            block.withUnsafeMutableBytes { buffer in
+                switch hash {
+                case .sha256: iterateSHA256(buffer, rounds: iterations - 1)
+                case .sha1: iterateSHA1(buffer, rounds: iterations - 1)
+                }
+            }
+        }
+        return block
+    }
+
+    /// buffer = SHA-256(buffer), `rounds` times, in place (buffer holds one 32-byte digest).
+    private static func iterateSHA256(_ buffer: UnsafeMutableRawBufferPointer, rounds: Int) {
+        let input = UnsafeRawBufferPointer(buffer)
+        // Copying an initialized hasher (copy-on-write) is cheaper than initializing a new one each round.
+        let pristine = SHA256()
+        for _ in 0..<rounds {
+            var hasher = pristine
+            hasher.update(bufferPointer: input)
+            hasher.finalize().withUnsafeBytes { buffer.copyMemory(from: $0) }
+        }
+    }
+
+    /// buffer = SHA-1(buffer), `rounds` times, in place (buffer holds one 20-byte digest).
+    private static func iterateSHA1(_ buffer: UnsafeMutableRawBufferPointer, rounds: Int) {
+        let input = UnsafeRawBufferPointer(buffer)
+        // Copying an initialized hasher (copy-on-write) is cheaper than initializing a new one each round.
+        let pristine = Insecure.SHA1()
+        for _ in 0..<rounds {
+            var hasher = pristine
+            hasher.update(bufferPointer: input)
+            hasher.finalize().withUnsafeBytes { buffer.copyMemory(from: $0) }
+        }
+    }
+
+    /// Overwrites a secret buffer with zeros.
+    static func zeroize(_ bytes: inout [UInt8]) {
+        for index in bytes.indices { bytes[index] = 0 }
+    }
+}
+
+/// Runs independent jobs on all cores (the caller's thread included) and returns their results in order; rethrows the first failure.
+enum Parallel {
+    private final class Slots<T: Sendable>: @unchecked Sendable {
+        private let lock = NSLock()
+        private var results: [Result<T, KeystoreError>?]
+
+        init(count: Int) { results = Array(repeating: nil, count: count) }
+
+        func set(_ index: Int, _ result: Result<T, KeystoreError>) {
+            lock.lock()
+            results[index] = result
+            lock.unlock()
+        }
+
+        func collect() -> [Result<T, KeystoreError>?] {
+            lock.lock()
+            defer { lock.unlock() }
+            return results
+        }
+    }
+
+    static func run<T: Sendable>(_ jobs: [@Sendable () -> Result<T, KeystoreError>]) throws(KeystoreError) -> [T] {
+        let results: [Result<T, KeystoreError>?]
+        if jobs.count <= 1 {
+            results = jobs.map { $0() }
+        } else {
+            let slots = Slots<T>(count: jobs.count)
+            DispatchQueue.concurrentPerform(iterations: jobs.count) { index in
+                slots.set(index, jobs[index]())
+            }
+            results = slots.collect()
+        }
+        var values: [T] = []
+        values.reserveCapacity(jobs.count)
+        for slot in results {
+            switch slot {
+            case .success(let value)?: values.append(value)
+            case .failure(let error)?: throw error
+            case nil: throw .cryptoFailure("a concurrent job did not complete")
+            }
+        }
+        return values
+    }
+}
+
+extension Result where Failure == KeystoreError {
+    /// Captures the outcome of a typed-throwing call.
+    static func of(_ body: () throws(KeystoreError) -> Success) -> Result<Success, KeystoreError> {
+        do {
+            return .success(try body())
+        } catch {
+            return .failure(error)
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import Crypto
+import Foundation
+import SwiftASN1
+@_spi(FixedExpiryValidationTime) import X509
+
+/// What the user sees about an opened profile.
+public struct ProfileSummary: Sendable, Equatable {
+    /// Subject DN, RFC 4514 style, e.g. "CN=Jeanne Tremblay".
+    public var subject: String
+    /// Subject common name.
+    public var commonName: String
+    /// First rfc822Name of the subject alternative names.
+    public var email: String?
+    /// Serial number as colon-separated uppercase hex (like openssl).
+    public var serialHex: String
+    /// SHA-256 over the certificate DER, colon-separated uppercase hex.
+    public var sha256Fingerprint: String
+    /// Start of validity.
+    public var notBefore: Date
+    /// End of validity.
+    public var notAfter: Date
+    /// Issuer DN, RFC 4514 style.
+    public var issuer: String
+    /// Algorithm of the profile's key.
+    public var keyAlgorithm: KeyAlgorithm
+
+    /// Creates a summary.
+    public init(
+        subject: String, commonName: String, email: String?, serialHex: String, sha256Fingerprint: String,
+        notBefore: Date, notAfter: Date, issuer: String, keyAlgorithm: KeyAlgorithm
+    ) {
+        self.subject = subject
+        self.commonName = commonName
+        self.email = email
+        self.serialHex = serialHex
+        self.sha256Fingerprint = sha256Fingerprint
+        self.notBefore = notBefore
+        self.notAfter = notAfter
+        self.issuer = issuer
+        self.keyAlgorithm = keyAlgorithm
+    }
+
+    /// Summarizes `certificate` held with a key of `keyAlgorithm`.
+    public init(certificate: Certificate, keyAlgorithm: KeyAlgorithm) throws(KeystoreError) {
+        let der = try PKCS12.certificateDER(certificate)
+        var commonName = ""
+        for rdn in certificate.subject {
+            for attribute in rdn where attribute.type == .RDNAttributeType.commonName {
+                if let value = String(attribute.value) { commonName = value }
+            }
+        }
+        var email: String?
+        if let names = try? certificate.extensions.subjectAlternativeNames {
+            for name in names {
+                if case .rfc822Name(let address) = name {
+                    email = address
+                    break
+                }
+            }
+        }
+        self.init(
+            subject: certificate.subject.description,
+            commonName: commonName,
+            email: email,
+            serialHex: Self.colonHex(certificate.serialNumber.bytes),
+            sha256Fingerprint: Self.colonHex(SHA256.hash(data: der)),
+            notBefore: certificate.notValidBefore,
+            notAfter: certificate.notValidAfter,
+            issuer: certificate.issuer.description,
+            keyAlgorithm: keyAlgorithm
+        )
+    }
+
+    /// "AB:CD:..." for the bytes.
+    static func colonHex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+        let digits = Array("0123456789ABCDEF")
+        return bytes.map { String([digits[Int($0 >> 4)], digits[Int($0 & 0x0F)]]) }.joined(separator: ":")
+    }
+}
+
+/// Opening ("logging in to") a signing profile.
+public enum ProfileLogin {
+    /// "Log in" to a profile: read the .p12, check the MAC with the password (wrong password -> KeystoreError.wrongPassword), decrypt the key, check the key matches the certificate, verify the certificate chains to one of `trustRoots` (swift-certificates Verifier, at `time`), return a summary.
+    public static func login(
+        p12: [UInt8],
+        password: String,
+        trustRoots: [Certificate],
+        at time: Date = Date()
+    ) async throws(KeystoreError) -> ProfileSummary {
+        let contents = try PKCS12.read(p12, password: password)
+        guard contents.key.matches(contents.certificate) else {
+            throw .keyMismatch("the private key in the profile does not belong to its certificate")
+        }
+        try await verifyChain(contents.certificate, intermediates: contents.chain, trustRoots: trustRoots, at: time)
+        return try ProfileSummary(certificate: contents.certificate, keyAlgorithm: contents.key.algorithm)
+    }
+
+    /// Validates `leaf` up to one of `trustRoots` (RFC 5280 policy at `time`); throws `chainInvalid` otherwise.
+    public static func verifyChain(
+        _ leaf: Certificate,
+        intermediates: [Certificate],
+        trustRoots: [Certificate],
+        at time: Date
+    ) async throws(KeystoreError) {
+        guard !trustRoots.isEmpty else { throw .chainInvalid("no trusted root certificates were supplied") }
+        var verifier = Verifier(rootCertificates: CertificateStore(trustRoots)) {
+            RFC5280Policy(fixedExpiryValidationTime: time)
+        }
+        let result = await verifier.validate(leaf: leaf, intermediates: CertificateStore(intermediates))
+        switch result {
+        case .validCertificate:
+            return
+        case .couldNotValidate(let failures):
+            let reason = failures.first.map { "\($0.policyFailureReason)" } ?? "no chain to a trusted root"
+            throw .chainInvalid("the certificate does not chain to a trusted authority: \(reason)")
+        }
+    }
+}
