@@ -57,14 +57,22 @@ let package = Package(
             dependencies: [
                 "Activation", "Authority", "Keystore", "PasswordQuality",
                 .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The screens: a headless state machine, a renderer into a cell grid, and the curses adapter.
+        .target(name: "ScreenModel"),
+        .target(name: "Wizard", dependencies: ["Activation", "Authority", "ScreenModel"]),
+        .target(name: "WizardRendering", dependencies: ["Wizard", "Activation", "ScreenModel"]),
+        .systemLibrary(name: "CNcursesw", providers: [.apt(["libncurses-dev"])]),
+        .target(name: "Terminal", dependencies: ["CNcursesw", "ScreenModel"]),
         .executableTarget(
             name: "paraphe",
             dependencies: [
                 "Activation", "Authority", "Keystore", "Workstation", "PasswordQuality",
+                "ScreenModel", "Wizard", "WizardRendering", "Terminal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -90,5 +98,10 @@ let package = Package(
         ),
         .testTarget(name: "WorkstationTests", dependencies: ["Workstation", "Authority", "Keystore", "Activation"]),
         .testTarget(name: "ParapheCLITests", dependencies: ["Activation"]),
+        .testTarget(
+            name: "WizardTests",
+            dependencies: ["Wizard", "WizardRendering", "ScreenModel", "Activation", "Authority", "PasswordQuality"],
+            exclude: ["Snapshots"]
+        ),
     ]
 )

@@ -21,6 +21,16 @@ public enum ActivationPolicy {
 /// Where an application stands.
 public enum ApplicationStatus: String, Sendable, Codable, CaseIterable {
     case approved, activated, identityLocked, revoked
+
+    /// Step 1: may an application in this status be activated? Throws what to tell the person otherwise.
+    public func ensureActivatable() throws(ActivationError) {
+        switch self {
+        case .approved: return
+        case .activated: throw ActivationError(.alreadyActivated)
+        case .identityLocked: throw ActivationError(.identityLocked)
+        case .revoked: throw ActivationError(.revoked)
+        }
+    }
 }
 
 /// One pair of activation codes as the rules see it (the authorization code itself stays with the authority).
@@ -94,12 +104,7 @@ public struct ApplicationState: Equatable, Sendable, Codable {
 
     /// Step 1: may this application be activated at all? Throws what to tell the person otherwise.
     public func ensureActivatable() throws(ActivationError) {
-        switch status {
-        case .approved: return
-        case .activated: throw ActivationError(.alreadyActivated)
-        case .identityLocked: throw ActivationError(.identityLocked)
-        case .revoked: throw ActivationError(.revoked)
-        }
+        try status.ensureActivatable()
     }
 
     /// Step 2: records one submission of the three answers, of which `matching` matched.

@@ -1,0 +1,77 @@
+import Foundation
+
+/// The local components activation needs (step 3 of the wizard, `paraphe components`).
+public enum ComponentKind: String, Sendable, CaseIterable, Codable {
+    /// The local profile store (mode 0700) and the authority's CA in the local trust store.
+    case activationManager
+    /// The keystore: known-answer self-test (generate, sign, verify, write and re-read).
+    case keystoreProvider
+
+    public var nameKey: String { "component.\(rawValue)" }
+}
+
+/// What a check found.
+public enum ComponentStatus: Sendable, Equatable {
+    case installed(version: String)
+    /// Not installed; `reason` is a string-table key.
+    case missing(reason: String)
+    /// Present but not working; `reason` is a string-table key, `detail` a short English fact.
+    case failed(reason: String, detail: String)
+
+    public var isInstalled: Bool { if case .installed = self { true } else { false } }
+}
+
+/// One component's line on the screen.
+public struct ComponentReport: Sendable, Equatable {
+    public var kind: ComponentKind
+    public var status: ComponentStatus
+    /// Paraphe can install or repair it itself (the activation manager can; the keystore provider cannot).
+    public var installable: Bool
+
+    public init(kind: ComponentKind, status: ComponentStatus, installable: Bool) {
+        self.kind = kind
+        self.status = status
+        self.installable = installable
+    }
+}
+
+extension Array where Element == ComponentReport {
+    /// Step 3's rule: "Next" only when every check passed.
+    public var allInstalled: Bool { !isEmpty && allSatisfy { $0.status.isInstalled } }
+}
+
+/// The phases shown while "Download and Activate" runs.
+public enum ActivationProgress: String, Sendable, CaseIterable {
+    case generatingKey, requestingCertificate, writingProfile, loggingIn
+
+    public var messageKey: String { "progress.\(rawValue)" }
+}
+
+/// What logging in to a new profile showed (step 5's summary), as plain values.
+public struct ActivationSummary: Sendable, Equatable {
+    public var subject: String
+    public var email: String?
+    public var serialHex: String
+    public var sha256Fingerprint: String
+    public var notBefore: Date
+    public var notAfter: Date
+    public var issuer: String
+    /// `rsa2048`, `rsa3072` or `p256`.
+    public var keyAlgorithm: String
+    public var profileFile: URL?
+    public var certificateFile: URL?
+
+    public init(subject: String, email: String?, serialHex: String, sha256Fingerprint: String, notBefore: Date, notAfter: Date,
+                issuer: String, keyAlgorithm: String, profileFile: URL?, certificateFile: URL?) {
+        self.subject = subject
+        self.email = email
+        self.serialHex = serialHex
+        self.sha256Fingerprint = sha256Fingerprint
+        self.notBefore = notBefore
+        self.notAfter = notAfter
+        self.issuer = issuer
+        self.keyAlgorithm = keyAlgorithm
+        self.profileFile = profileFile
+        self.certificateFile = certificateFile
+    }
+}

@@ -1,0 +1,108 @@
+import Activation
+import Foundation
+
+/// Step 5 — reference number, password, "Download and Activate", then logging in to the profile.
+enum ActivationStep {
+    static func evaluatePassword(_ state: inout WizardState, _ environment: WizardEnvironment) {
+        let password = state.field(.password).text
+        let confirmation = state.field(.confirmation).text
+        guard !password.isEmpty || !confirmation.isEmpty else {
+            state.passwordCheck = nil
+            return
+        }
+        state.passwordCheck = environment.passwordPolicy.evaluate(
+            Password(password),
+            confirmation: confirmation.isEmpty ? nil : Password(confirmation),
+            name: state.identity?.subscriber.name ?? "",
+            email: state.identity?.subscriber.email ?? ""
+        )
+    }
+
+    static func submit(_ state: inout WizardState, _ environment: WizardEnvironment) -> [WizardEffect] {
+        guard let token = state.token, let identity = state.identity else { return [] }
+        let reference: ReferenceNumber
+        do {
+            reference = try ReferenceNumber(parsing: state.field(.reference).text)
+        } catch {
+            state.notice = .error(error)
+            state.focus = .field(.reference)
+            return []
+        }
+        evaluatePassword(&state, environment)
+        guard let check = state.passwordCheck, check.isAcceptable else {
+            state.notice = .error("notice.passwordNotReady")
+            state.focus = state.passwordCheck?.unmet == [.confirmationMatches] ? .field(.confirmation) : .field(.password)
+            return []
+        }
+        state.notice = nil
+        state.work = .activating(.generatingKey)
+        let order = ActivationOrder(
+            token: token, subscriber: identity.subscriber, reference: reference, authorization: identity.authorization,
+            password: Password(state.field(.password).text), keyChoice: state.keyChoice
+        )
+        return [.activate(order)]
+    }
+
+    static func activated(_ outcome: Outcome<URL>, _ state: inout WizardState) -> [WizardEffect] {
+        guard case .activating = state.work else { return [] }
+        state.work = nil
+        switch outcome {
+        case .success(let profile):
+            state.profileFile = profile
+            for id in [FieldID.password, .confirmation, .reference] { state.fields[id]?.wipe() }
+            state.passwordCheck = nil
+            state.activationStage = .login
+            state.notice = .success("notice.profileWritten")
+            focusFirst(&state)
+        case .failure(let notice):
+            state.notice = notice
+            if case .activation(let error) = notice.content {
+                switch error.code {
+                case .renewalRequired, .codesExpired:
+                    state.identity?.renewalNeeded = true
+                    state.identity?.renewalReason = error
+                    state.step = .renewal
+                    focusFirst(&state)
+                    return []
+                case .wrongReference, .referenceMalformed, .referenceCheckDigit:
+                    state.focus = .field(.reference)
+                    return []
+                case .alreadyActivated, .identityLocked, .revoked, .codesUsed:
+                    state.dead = true
+                default:
+                    break
+                }
+            }
+        }
+        return []
+    }
+
+    static func logIn(_ state: inout WizardState) -> [WizardEffect] {
+        guard let profile = state.profileFile else { return [] }
+        let password = state.field(.loginPassword).text
+        guard !password.isEmpty else {
+            state.notice = .error("notice.enterPassword")
+            return []
+        }
+        state.notice = nil
+        state.work = .loggingIn
+        return [.logIn(profile: profile, password: Password(password))]
+    }
+
+    static func loggedIn(_ outcome: Outcome<ActivationSummary>, _ state: inout WizardState) -> [WizardEffect] {
+        guard state.work == .loggingIn else { return [] }
+        state.work = nil
+        state.fields[.loginPassword]?.wipe()
+        switch outcome {
+        case .success(let summary):
+            state.summary = summary
+            state.activationStage = .summary
+            state.notice = .success("notice.activated")
+            focusFirst(&state)
+        case .failure(let notice):
+            state.notice = notice
+            state.focus = .field(.loginPassword)
+        }
+        return []
+    }
+}

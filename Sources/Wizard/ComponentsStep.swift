@@ -1,0 +1,63 @@
+import Activation
+
+/// Step 3 — the required local components, checked on entry.
+enum ComponentsStep {
+    static func checked(_ reports: [ComponentReport], _ state: inout WizardState) -> [WizardEffect] {
+        guard state.work == .checkingComponents else { return [] }
+        state.work = nil
+        state.components = reports
+        if reports.allInstalled {
+            state.notice = .success("notice.componentsReady")
+        } else if let broken = reports.first(where: { !$0.status.isInstalled && !$0.installable }) {
+            state.notice = .error("notice.componentBroken", ["component": broken.kind.rawValue])
+        } else {
+            state.notice = .info("notice.componentsInstall")
+        }
+        focusFirst(&state)
+        return []
+    }
+
+    static func install(_ state: inout WizardState) -> [WizardEffect] {
+        state.notice = nil
+        state.work = .installing
+        return [.installActivationManager]
+    }
+
+    static func installed(_ outcome: Outcome<Bool>, _ state: inout WizardState) -> [WizardEffect] {
+        guard state.work == .installing else { return [] }
+        switch outcome {
+        case .failure(let notice):
+            state.work = nil
+            state.notice = notice
+            return []
+        case .success:
+            state.work = .checkingComponents
+            return [.checkComponents]
+        }
+    }
+
+    static func recheck(_ state: inout WizardState) -> [WizardEffect] {
+        state.work = .checkingComponents
+        return [.checkComponents]
+    }
+
+    /// "Next" is refused until every check passes; then step 4, or straight to step 5 when the
+    /// codes are still valid (step 4 then only says until when).
+    static func next(_ state: inout WizardState) -> [WizardEffect] {
+        guard state.components.allInstalled else {
+            state.notice = .error("notice.componentsNotReady")
+            return []
+        }
+        guard let identity = state.identity else { return [] }
+        if identity.renewalNeeded {
+            state.step = .renewal
+            state.notice = identity.renewalReason.map(Notice.error)
+        } else {
+            state.step = .activation
+            state.activationStage = .form
+            state.notice = .info("notice.codesValid", ["date": Localizer(state.language).dateTime(identity.codesExpireAt)])
+        }
+        focusFirst(&state)
+        return []
+    }
+}

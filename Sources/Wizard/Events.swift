@@ -1,0 +1,58 @@
+import Activation
+import Authority
+import Foundation
+import ScreenModel
+
+/// A result coming back from an effect: a value, or a notice to show.
+public enum Outcome<Value: Equatable & Sendable>: Equatable, Sendable {
+    case success(Value)
+    case failure(Notice)
+}
+
+/// Everything that can happen to the wizard.
+public enum WizardEvent: Equatable, Sendable {
+    case key(Key)
+    /// Text pasted or typed in one burst (goes to the focused field as data).
+    case text(String)
+    case resized(width: Int, height: Int)
+    case lookedUp(Outcome<ApplicationOverview>)
+    case identityChecked(Outcome<IdentityVerification>)
+    case componentsChecked([ComponentReport])
+    case activationManagerInstalled(Outcome<Bool>)
+    case renewed(Outcome<RenewalReceipt>)
+    case progressed(ActivationProgress)
+    /// The profile was written (its .p12 file); next the person logs in to it.
+    case activated(Outcome<URL>)
+    case loggedIn(Outcome<ActivationSummary>)
+}
+
+/// What step 5 asks the keystore and the authority to do.
+public struct ActivationOrder: Equatable, Sendable {
+    public var token: ApplicationToken
+    public var subscriber: Subscriber
+    public var reference: ReferenceNumber
+    public var authorization: AuthorizationCode
+    public var password: Password
+    public var keyChoice: KeyChoice
+}
+
+/// Side effects the wizard asks for; the program runs them and feeds the results back as events.
+public enum WizardEffect: Equatable, Sendable {
+    case lookUp(ApplicationToken)
+    case verifyIdentity(ApplicationToken, [SecurityAnswer])
+    case checkComponents
+    case installActivationManager
+    case renewCodes(ApplicationToken, AuthorizationCode)
+    case activate(ActivationOrder)
+    case logIn(profile: URL, password: Password)
+    /// Repaint everything (Ctrl-L).
+    case redraw
+    case quit
+}
+
+/// What the reducer needs that is not state: the password policy (libpwquality behind a protocol).
+public struct WizardEnvironment: Sendable {
+    public var passwordPolicy: PasswordPolicy
+
+    public init(passwordPolicy: PasswordPolicy) { self.passwordPolicy = passwordPolicy }
+}

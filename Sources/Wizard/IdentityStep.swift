@@ -1,0 +1,59 @@
+import Activation
+import Authority
+
+/// Step 2 — the three security questions (2 of 3 must match; 5 attempts in all).
+enum IdentityStep {
+    static func submit(_ state: inout WizardState) -> [WizardEffect] {
+        guard let token = state.token, !state.dead else { return [] }
+        var answers: [SecurityAnswer] = []
+        for id in FieldID.answers {
+            let text = state.field(id).text
+            do {
+                answers.append(SecurityAnswer(try InputText.validate(text, field: .answer)))
+            } catch {
+                state.notice = .error("notice.answerAll")
+                state.focus = .field(id)
+                return []
+            }
+        }
+        state.notice = nil
+        state.work = .verifying
+        return [.verifyIdentity(token, answers)]
+    }
+
+    static func checked(_ outcome: Outcome<IdentityVerification>, _ state: inout WizardState) -> [WizardEffect] {
+        guard state.work == .verifying else { return [] }
+        state.work = nil
+        switch outcome {
+        case .failure(let notice):
+            state.notice = notice
+            if case .activation(let error) = notice.content {
+                switch error.code {
+                case .identityLocked, .alreadyActivated, .revoked:
+                    wipeAnswers(&state)
+                    state.dead = true
+                    state.focus = .button(.next)
+                    return []
+                case .wrongAnswers(let remaining):
+                    state.overview?.identityAttemptsRemaining = remaining
+                default:
+                    break
+                }
+            }
+            focusFirst(&state)
+            return []
+        case .success(let identity):
+            wipeAnswers(&state)
+            state.identity = identity
+            state.notice = nil
+            state.step = .components
+            state.work = .checkingComponents
+            state.focus = .button(.next)
+            return [.checkComponents]
+        }
+    }
+
+    static func wipeAnswers(_ state: inout WizardState) {
+        for id in FieldID.answers { state.fields[id]?.wipe() }
+    }
+}

@@ -1,0 +1,225 @@
+import Activation
+import Foundation
+import ScreenModel
+
+/// The wizard's one state transition: applies `event` to `state` and returns the effects to run.
+/// Pure: no I/O, no clock, no curses.
+public func reduce(_ state: inout WizardState, _ event: WizardEvent, _ environment: WizardEnvironment) -> [WizardEffect] {
+    switch event {
+    case .resized(let width, let height):
+        state.width = width
+        state.height = height
+        return []
+    case .key(let key):
+        return handle(key, &state, environment)
+    case .text(let text):
+        guard !state.isTooSmall, state.work == nil, !state.showHelp else { return [] }
+        if case .field(let id) = state.focus { edit(id, &state, environment) { $0.insert(text) } }
+        return []
+    case .lookedUp(let outcome):
+        return LinkStep.lookedUp(outcome, &state)
+    case .identityChecked(let outcome):
+        return IdentityStep.checked(outcome, &state)
+    case .componentsChecked(let reports):
+        return ComponentsStep.checked(reports, &state)
+    case .activationManagerInstalled(let outcome):
+        return ComponentsStep.installed(outcome, &state)
+    case .renewed(let outcome):
+        return RenewalStep.renewed(outcome, &state)
+    case .progressed(let progress):
+        if case .activating = state.work { state.work = .activating(progress) }
+        return []
+    case .activated(let outcome):
+        return ActivationStep.activated(outcome, &state)
+    case .loggedIn(let outcome):
+        return ActivationStep.loggedIn(outcome, &state)
+    }
+}
+
+/// Keys that work everywhere, then focus movement, then the focused control.
+private func handle(_ key: Key, _ state: inout WizardState, _ environment: WizardEnvironment) -> [WizardEffect] {
+    switch key {
+    case .function(10), .control("c"):
+        guard !state.kiosk else { return [] }
+        state.finished = true
+        return [.quit]
+    case .control("l"):
+        return [.redraw]
+    case .function(2):
+        state.language = state.language.other
+        state.languageChosen = true
+        return []
+    case .function(1):
+        state.showHelp.toggle()
+        return []
+    default:
+        break
+    }
+    if state.showHelp {
+        if key == .escape || key == .enter { state.showHelp = false }
+        return []
+    }
+    guard !state.isTooSmall, state.work == nil else { return [] }
+    switch key {
+    case .escape:
+        return goBack(&state)
+    case .tab, .down:
+        moveFocus(&state, by: 1)
+        return []
+    case .backTab, .up:
+        moveFocus(&state, by: -1)
+        return []
+    case .enter:
+        return activateFocused(&state, environment)
+    default:
+        break
+    }
+    switch state.focus {
+    case .field(let id):
+        switch key {
+        case .character(let character):
+            edit(id, &state, environment) { $0.insert(String(character)) }
+        case .backspace: edit(id, &state, environment) { $0.backspace(); return false }
+        case .delete: edit(id, &state, environment) { $0.deleteForward(); return false }
+        case .left: edit(id, &state, environment) { $0.moveLeft(); return false }
+        case .right: edit(id, &state, environment) { $0.moveRight(); return false }
+        case .home, .control("a"): edit(id, &state, environment) { $0.moveHome(); return false }
+        case .end, .control("e"): edit(id, &state, environment) { $0.moveEnd(); return false }
+        case .control("u"): edit(id, &state, environment) { $0.wipe(); return false }
+        default: break
+        }
+    case .hideAnswers:
+        if key == .character(" ") { state.hideAnswers.toggle() }
+    case .keyChoice:
+        switch key {
+        case .character(" "), .right: cycleKeyChoice(&state, by: 1)
+        case .left: cycleKeyChoice(&state, by: -1)
+        default: break
+        }
+    case .button:
+        if key == .character(" ") { return activateFocused(&state, environment) }
+    }
+    return []
+}
+
+/// Applies an edit to a field; a cut paste leaves a message. Password fields re-check the policy live.
+private func edit(_ id: FieldID, _ state: inout WizardState, _ environment: WizardEnvironment, _ change: (inout TextField) -> Bool) {
+    var field = state.field(id)
+    let truncated = change(&field)
+    state.fields[id] = field
+    if truncated {
+        state.notice = .info("notice.truncated", ["limit": String(id.limit)])
+    }
+    if id == .password || id == .confirmation {
+        ActivationStep.evaluatePassword(&state, environment)
+    }
+}
+
+/// The controls of the current screen, in focus order.
+public func focusOrder(_ state: WizardState) -> [Control] {
+    switch state.step {
+    case .link:
+        return [.field(.link), .button(.next)]
+    case .identity:
+        return state.dead ? [] : FieldID.answers.map(Control.field) + [.hideAnswers, .button(.next)]
+    case .components:
+        let needsInstall = state.components.contains { !$0.status.isInstalled && $0.installable }
+        return (needsInstall ? [.button(.install)] : []) + [.button(.recheck), .button(.next)]
+    case .renewal:
+        return (state.identity?.renewalNeeded ?? false) ? [.button(.renew)] : [.button(.next)]
+    case .activation:
+        switch state.activationStage {
+        case .form: return [.field(.reference), .field(.password), .field(.confirmation), .keyChoice, .button(.activate)]
+        case .login: return [.field(.loginPassword), .button(.login)]
+        case .summary: return [.button(.finish)]
+        }
+    }
+}
+
+/// Moves focus to the next (or previous) control, wrapping around.
+func moveFocus(_ state: inout WizardState, by offset: Int) {
+    let order = focusOrder(state)
+    guard !order.isEmpty else { return }
+    let index = order.firstIndex(of: state.focus) ?? -offset
+    state.focus = order[((index + offset) % order.count + order.count) % order.count]
+}
+
+/// Puts focus on the first control of the screen.
+func focusFirst(_ state: inout WizardState) {
+    state.focus = focusOrder(state).first ?? .button(.next)
+}
+
+private func cycleKeyChoice(_ state: inout WizardState, by offset: Int) {
+    let all = KeyChoice.allCases
+    let index = all.firstIndex(of: state.keyChoice) ?? 0
+    state.keyChoice = all[((index + offset) % all.count + all.count) % all.count]
+}
+
+/// Enter: a text field submits the screen's primary action; a button does its own.
+private func activateFocused(_ state: inout WizardState, _ environment: WizardEnvironment) -> [WizardEffect] {
+    switch state.focus {
+    case .hideAnswers:
+        state.hideAnswers.toggle()
+        return []
+    case .keyChoice:
+        return primaryAction(&state, environment)
+    case .field:
+        return primaryAction(&state, environment)
+    case .button(let button):
+        switch button {
+        case .install: return ComponentsStep.install(&state)
+        case .recheck: return ComponentsStep.recheck(&state)
+        case .renew: return RenewalStep.renew(&state)
+        case .next, .activate, .login, .finish: return primaryAction(&state, environment)
+        }
+    }
+}
+
+/// The screen's main action (what "Next" / "Download and Activate" / "Log in" does).
+private func primaryAction(_ state: inout WizardState, _ environment: WizardEnvironment) -> [WizardEffect] {
+    switch state.step {
+    case .link: return LinkStep.submit(&state)
+    case .identity: return IdentityStep.submit(&state)
+    case .components: return ComponentsStep.next(&state)
+    case .renewal: return RenewalStep.next(&state)
+    case .activation:
+        switch state.activationStage {
+        case .form: return ActivationStep.submit(&state, environment)
+        case .login: return ActivationStep.logIn(&state)
+        case .summary:
+            if state.kiosk { return [] }
+            state.finished = true
+            return [.quit]
+        }
+    }
+}
+
+/// Esc: one step back, never past a completed identity check or activation.
+private func goBack(_ state: inout WizardState) -> [WizardEffect] {
+    switch state.step {
+    case .link:
+        return []
+    case .identity:
+        IdentityStep.wipeAnswers(&state)
+        state.step = .link
+        state.overview = nil
+        state.token = nil
+        state.dead = false
+        state.notice = nil
+        focusFirst(&state)
+        return []
+    case .components:
+        state.notice = .info("notice.cannotGoBack")
+        return []
+    case .renewal:
+        state.step = .components
+        state.notice = nil
+        return ComponentsStep.recheck(&state)
+    case .activation:
+        guard state.activationStage == .form else { return [] }
+        state.step = .renewal
+        state.notice = nil
+        focusFirst(&state)
+        return []
+    }
+}

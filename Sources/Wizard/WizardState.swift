@@ -1,0 +1,213 @@
+import Activation
+import Authority
+import Foundation
+import ScreenModel
+
+/// The five steps of SPEC §2.
+public enum WizardStep: Int, CaseIterable, Sendable, Comparable {
+    case link = 1, identity, components, renewal, activation
+
+    public var titleKey: String { "step.\(rawValue).title" }
+    public var shortKey: String { "step.\(rawValue).short" }
+
+    public static func < (lhs: WizardStep, rhs: WizardStep) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+/// The text fields of the wizard.
+public enum FieldID: String, CaseIterable, Sendable {
+    case link, answer1, answer2, answer3, reference, password, confirmation, loginPassword
+
+    /// The most characters the field takes.
+    public var limit: Int {
+        switch self {
+        case .link: InputField.link.limit
+        case .answer1, .answer2, .answer3: InputField.answer.limit
+        case .reference: InputField.reference.limit
+        case .password, .confirmation, .loginPassword: InputField.password.limit
+        }
+    }
+
+    /// Passwords are always shown as bullets.
+    public var isPassword: Bool { self == .password || self == .confirmation || self == .loginPassword }
+    /// Answers are secrets too: shown only while their field has focus (and not even then when hidden).
+    public var isAnswer: Bool { self == .answer1 || self == .answer2 || self == .answer3 }
+
+    public static let answers: [FieldID] = [.answer1, .answer2, .answer3]
+}
+
+/// The key types the person can choose at step 5 (raw values match the keystore's).
+public enum KeyChoice: String, CaseIterable, Sendable {
+    case rsa2048, rsa3072, p256
+
+    public var labelKey: String { "key.\(rawValue)" }
+}
+
+/// The buttons of the wizard.
+public enum ButtonID: String, Sendable, CaseIterable {
+    case next, install, recheck, renew, activate, login, finish
+}
+
+/// Everything that can hold focus.
+public enum Control: Hashable, Sendable {
+    case field(FieldID)
+    case button(ButtonID)
+    /// The "hide answers" check box of step 2.
+    case hideAnswers
+    /// The key-type selector of step 5.
+    case keyChoice
+}
+
+/// One editable line of text. `cursor` counts characters.
+public struct TextField: Equatable, Sendable {
+    public private(set) var text: String = ""
+    public private(set) var cursor: Int = 0
+    public let limit: Int
+
+    public init(limit: Int, text: String = "") {
+        self.limit = limit
+        self.text = String(text.prefix(limit))
+        cursor = self.text.count
+    }
+
+    /// Inserts typed or pasted text at the cursor: controls and escape sequences dropped, cut at
+    /// the limit. Returns true if something had to be cut.
+    @discardableResult
+    public mutating func insert(_ raw: String) -> Bool {
+        let room = limit - text.count
+        let cleaned = InputText.clean(raw, limit: max(0, room))
+        guard !cleaned.text.isEmpty else { return cleaned.truncated || (room <= 0 && !raw.isEmpty) }
+        let index = text.index(text.startIndex, offsetBy: cursor)
+        text.insert(contentsOf: cleaned.text, at: index)
+        cursor += cleaned.text.count
+        return cleaned.truncated
+    }
+
+    public mutating func backspace() {
+        guard cursor > 0 else { return }
+        let index = text.index(text.startIndex, offsetBy: cursor - 1)
+        text.remove(at: index)
+        cursor -= 1
+    }
+
+    public mutating func deleteForward() {
+        guard cursor < text.count else { return }
+        text.remove(at: text.index(text.startIndex, offsetBy: cursor))
+    }
+
+    public mutating func moveLeft() { cursor = max(0, cursor - 1) }
+    public mutating func moveRight() { cursor = min(text.count, cursor + 1) }
+    public mutating func moveHome() { cursor = 0 }
+    public mutating func moveEnd() { cursor = text.count }
+
+    /// Empties the field.
+    public mutating func wipe() {
+        text = ""
+        cursor = 0
+    }
+}
+
+/// A message on the screen, kept as a key so F2 re-renders it in the other language.
+public struct Notice: Equatable, Sendable {
+    public enum Tone: Sendable, Equatable { case error, info, success }
+    public enum Content: Equatable, Sendable {
+        case activation(ActivationError)
+        case text(key: String, arguments: [String: String])
+    }
+
+    public var tone: Tone
+    public var content: Content
+
+    public init(_ tone: Tone, _ content: Content) {
+        self.tone = tone
+        self.content = content
+    }
+
+    public static func error(_ error: ActivationError) -> Notice { Notice(.error, .activation(error)) }
+    public static func error(_ key: String, _ arguments: [String: String] = [:]) -> Notice { Notice(.error, .text(key: key, arguments: arguments)) }
+    public static func info(_ key: String, _ arguments: [String: String] = [:]) -> Notice { Notice(.info, .text(key: key, arguments: arguments)) }
+    public static func success(_ key: String, _ arguments: [String: String] = [:]) -> Notice { Notice(.success, .text(key: key, arguments: arguments)) }
+
+    /// The text in `language`.
+    public func text(in language: Language) -> String {
+        switch content {
+        case .activation(let error): error.message(in: language)
+        case .text(let key, let arguments): Localizer(language).text(key, arguments)
+        }
+    }
+}
+
+/// What the wizard is waiting for.
+public enum Work: Equatable, Sendable {
+    case lookingUp, verifying, checkingComponents, installing, renewing, activating(ActivationProgress), loggingIn
+
+    public var messageKey: String {
+        switch self {
+        case .lookingUp: "work.lookingUp"
+        case .verifying: "work.verifying"
+        case .checkingComponents: "work.checkingComponents"
+        case .installing: "work.installing"
+        case .renewing: "work.renewing"
+        case .activating(let progress): progress.messageKey
+        case .loggingIn: "progress.loggingIn"
+        }
+    }
+}
+
+/// Where step 5 stands.
+public enum ActivationStage: Equatable, Sendable {
+    /// Reference number and password.
+    case form
+    /// The profile is written: log in to it.
+    case login
+    /// Done: the summary.
+    case summary
+}
+
+/// The whole state of the wizard. Equatable, so tests assert all of it after each event.
+public struct WizardState: Equatable, Sendable {
+    public var language: Language
+    /// The language was chosen (by `--lang` or F2): the application's language does not override it.
+    public var languageChosen: Bool
+    public var step: WizardStep = .link
+    public var activationStage: ActivationStage = .form
+    public var fields: [FieldID: TextField]
+    public var focus: Control = .field(.link)
+    public var notice: Notice?
+    /// Work in flight; keys that would change data are ignored meanwhile.
+    public var work: Work?
+    public var showHelp = false
+    public var hideAnswers = false
+    public var keyChoice: KeyChoice = .rsa2048
+    /// The application cannot go on (locked, activated, revoked): only quitting (or a new link at step 1) remains.
+    public var dead = false
+    public var token: ApplicationToken?
+    public var overview: ApplicationOverview?
+    public var identity: IdentityVerification?
+    public var components: [ComponentReport] = []
+    public var renewal: RenewalReceipt?
+    public var passwordCheck: PasswordCheck?
+    public var profileFile: URL?
+    public var summary: ActivationSummary?
+    public var width: Int
+    public var height: Int
+    public var kiosk: Bool
+    /// The person asked to quit (F10, Ctrl-C, or Enter on the summary).
+    public var finished = false
+
+    /// The smallest terminal the wizard draws in.
+    public static let minimumWidth = 80
+    public static let minimumHeight = 24
+
+    public init(language: Language, languageChosen: Bool = false, width: Int = 80, height: Int = 24, kiosk: Bool = false) {
+        self.language = language
+        self.languageChosen = languageChosen
+        self.width = width
+        self.height = height
+        self.kiosk = kiosk
+        fields = Dictionary(uniqueKeysWithValues: FieldID.allCases.map { ($0, TextField(limit: $0.limit)) })
+    }
+
+    public var isTooSmall: Bool { width < Self.minimumWidth || height < Self.minimumHeight }
+
+    public func field(_ id: FieldID) -> TextField { fields[id] ?? TextField(limit: id.limit) }
+}

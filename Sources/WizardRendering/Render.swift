@@ -1,0 +1,156 @@
+import Activation
+import ScreenModel
+import Wizard
+
+/// Draws the whole wizard for a terminal of `width` × `height`.
+public func render(_ state: WizardState, width: Int, height: Int) -> Screen {
+    var canvas = Canvas(state, width: width, height: height)
+    if width < WizardState.minimumWidth || height < WizardState.minimumHeight {
+        renderTooSmall(&canvas)
+        return canvas.screen
+    }
+    renderHeader(&canvas)
+    if state.showHelp {
+        renderHelp(&canvas)
+    } else {
+        switch state.step {
+        case .link: renderLinkScreen(&canvas)
+        case .identity: renderIdentityScreen(&canvas)
+        case .components: renderComponentsScreen(&canvas)
+        case .renewal: renderRenewalScreen(&canvas)
+        case .activation: renderActivationScreen(&canvas)
+        }
+    }
+    renderNotice(&canvas)
+    renderFooter(&canvas)
+    if state.work != nil || state.showHelp { canvas.screen.cursor = nil }
+    return canvas.screen
+}
+
+/// Draws the state at its own size.
+public func render(_ state: WizardState) -> Screen { render(state, width: state.width, height: state.height) }
+
+private func renderTooSmall(_ canvas: inout Canvas) {
+    let message = canvas.t("screen.tooSmall", ["width": String(canvas.screen.width), "height": String(canvas.screen.height)])
+    let lines = DisplayWidth.wrap(message, columns: max(1, canvas.screen.width - 2))
+    let top = max(0, (canvas.screen.height - lines.count) / 2)
+    for (index, line) in lines.enumerated() {
+        let column = max(0, (canvas.screen.width - DisplayWidth.of(line)) / 2)
+        canvas.screen.put(line, row: top + index, column: column, style: Styles.title)
+    }
+    canvas.screen.cursor = nil
+}
+
+private func renderHeader(_ canvas: inout Canvas) {
+    let width = canvas.screen.width
+    canvas.screen.fill(row: 0, column: 0, width: width, height: 1, style: Styles.header)
+    canvas.screen.put(" " + canvas.t("app.title"), row: 0, column: 0, style: Styles.header)
+    let language = canvas.state.language == .en ? "English" : "Français"
+    canvas.screen.put(language + " ", row: 0, column: width - DisplayWidth.of(language) - 1, style: Styles.header)
+    let step = canvas.state.step
+    let heading = canvas.t("step.heading", ["n": String(step.rawValue), "title": canvas.t(step.titleKey)])
+    canvas.screen.put(heading, row: 1, column: canvas.margin, style: Styles.title)
+    // Five-step progress: done ✔, current ●, to come ○.
+    var column = canvas.margin
+    for item in WizardStep.allCases {
+        let done = item < step || (item == step && step == .activation && canvas.state.activationStage == .summary)
+        let mark = done ? "✔" : (item == step ? "●" : "○")
+        let style = item == step ? Styles.title : (done ? Styles.success : Styles.dim)
+        let label = "\(mark) \(item.rawValue) \(canvas.t(item.shortKey))"
+        column += canvas.screen.put(label, row: 2, column: column, style: style)
+        if item != .activation { column += canvas.screen.put(" › ", row: 2, column: column, style: Styles.dim) }
+    }
+    canvas.screen.put(String(repeating: "─", count: width), row: 3, column: 0, style: Styles.dim)
+}
+
+private func renderNotice(_ canvas: inout Canvas) {
+    let top = canvas.screen.height - 5
+    let text: String
+    let style: Style
+    if let work = canvas.state.work {
+        text = "… " + canvas.t(work.messageKey)
+        style = Styles.info
+    } else if let notice = canvas.state.notice {
+        switch notice.tone {
+        case .error: style = Styles.error
+        case .info: style = Styles.info
+        case .success: style = Styles.success
+        }
+        let mark = notice.tone == .error ? "✘ " : (notice.tone == .success ? "✔ " : "ℹ ")
+        text = mark + notice.text(in: canvas.state.language)
+    } else {
+        return
+    }
+    let lines = DisplayWidth.wrap(text, columns: canvas.contentWidth)
+    // Up to three lines above the footer rule; a longer message is cut with an ellipsis.
+    let shown = Array(lines.prefix(3))
+    for (index, line) in shown.enumerated() {
+        var content = line
+        if index == 2, lines.count > 3 { content = DisplayWidth.prefix(line, columns: canvas.contentWidth - 1) + "…" }
+        canvas.screen.fill(row: top + index, column: 0, width: canvas.screen.width, height: 1, style: .plain)
+        canvas.screen.put(content, row: top + index, column: canvas.margin, style: style)
+    }
+}
+
+private func renderFooter(_ canvas: inout Canvas) {
+    let height = canvas.screen.height
+    canvas.screen.put(String(repeating: "─", count: canvas.screen.width), row: height - 2, column: 0, style: Styles.dim)
+    var keys: [(String, String)] = []
+    let state = canvas.state
+    if state.showHelp {
+        keys = [("Esc", canvas.t("key.closeHelp")), ("F2", canvas.t("key.language"))]
+    } else if state.work != nil {
+        keys = [("F1", canvas.t("key.help")), ("F2", canvas.t("key.language"))]
+    } else {
+        if focusOrder(state).count > 1 { keys.append(("Tab", canvas.t("key.move"))) }
+        if !focusOrder(state).isEmpty { keys.append(("Enter", canvas.t(enterKey(state)))) }
+        if canGoBack(state) { keys.append(("Esc", canvas.t("key.back"))) }
+        keys.append(("F1", canvas.t("key.help")))
+        keys.append(("F2", canvas.t("key.language")))
+    }
+    if !state.kiosk { keys.append(("F10", canvas.t("key.quit"))) }
+    var column = 1
+    for (key, label) in keys {
+        let used = DisplayWidth.of(key) + 1 + DisplayWidth.of(label) + 2
+        guard column + used <= canvas.screen.width else { break }
+        column += canvas.screen.put(key, row: height - 1, column: column, style: Styles.label)
+        column += canvas.screen.put(" " + label + "  ", row: height - 1, column: column)
+    }
+}
+
+private func enterKey(_ state: WizardState) -> String {
+    switch state.focus {
+    case .hideAnswers: return "key.toggle"
+    case .button(.install): return "key.install"
+    case .button(.recheck): return "key.recheck"
+    case .button(.renew): return "key.renew"
+    default:
+        switch state.step {
+        case .activation:
+            switch state.activationStage {
+            case .form: return "key.activate"
+            case .login: return "key.login"
+            case .summary: return state.kiosk ? "key.next" : "key.finish"
+            }
+        default: return "key.next"
+        }
+    }
+}
+
+private func canGoBack(_ state: WizardState) -> Bool {
+    switch state.step {
+    case .link, .components: return false
+    case .identity, .renewal: return true
+    case .activation: return state.activationStage == .form
+    }
+}
+
+private func renderHelp(_ canvas: inout Canvas) {
+    let step = canvas.state.step
+    var row = canvas.bodyTop + 1
+    canvas.screen.put(canvas.t("help.title", ["title": canvas.t(step.titleKey)]), row: row, column: canvas.margin, style: Styles.title)
+    row += 2
+    row = canvas.paragraph(canvas.t("help.step\(step.rawValue)"), row: row)
+    row += 1
+    canvas.paragraph(canvas.t("help.keys"), row: row, style: Styles.dim)
+}

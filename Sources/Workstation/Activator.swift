@@ -1,0 +1,170 @@
+import Activation
+import Authority
+import Crypto
+import Foundation
+import Keystore
+import SwiftASN1
+import X509
+
+/// What step 5 needs to activate.
+public struct ActivationRequest: Sendable {
+    public var token: ApplicationToken
+    public var subscriber: Subscriber
+    public var reference: ReferenceNumber
+    public var authorization: AuthorizationCode
+    public var password: Password
+    public var keyAlgorithm: KeyAlgorithm
+
+    public init(token: ApplicationToken, subscriber: Subscriber, reference: ReferenceNumber, authorization: AuthorizationCode, password: Password, keyAlgorithm: KeyAlgorithm = .rsa2048) {
+        self.token = token
+        self.subscriber = subscriber
+        self.reference = reference
+        self.authorization = authorization
+        self.password = password
+        self.keyAlgorithm = keyAlgorithm
+    }
+}
+
+/// A finished activation: the files written and what logging in to them showed.
+public struct ActivationResult: Sendable, Equatable {
+    public var summary: ProfileSummary
+    public var profileFile: URL
+    public var certificateFile: URL
+
+    /// The summary as the wizard shows it.
+    public var activationSummary: ActivationSummary {
+        summary.activationSummary(profile: profileFile, certificate: certificateFile)
+    }
+}
+
+extension ProfileSummary {
+    /// The summary as plain values for the screens, with the file paths.
+    public func activationSummary(profile: URL?, certificate: URL?) -> ActivationSummary {
+        ActivationSummary(
+            subject: subject, email: email, serialHex: serialHex, sha256Fingerprint: sha256Fingerprint,
+            notBefore: notBefore, notAfter: notAfter, issuer: issuer, keyAlgorithm: keyAlgorithm.rawValue,
+            profileFile: profile, certificateFile: certificate
+        )
+    }
+}
+
+/// The activation pipeline (step 5): key, CSR, certificate, profile, login.
+///
+/// Crash safety: the new key is parked encrypted (PKCS#8 PBES2, under the person's password) in
+/// `keystore/pending/` before the authority sees the CSR; the authority re-issues the same
+/// certificate for the same key; the profile files are written atomically; the parked key is
+/// deleted only once the profile is on disk. A rerun with the same password picks the parked key up.
+public struct Activator: Sendable {
+    public let paths: WorkstationPaths
+    public let authority: any Authority
+    public let cost: KDFCost
+
+    public init(paths: WorkstationPaths, authority: any Authority, cost: KDFCost = .standard) {
+        self.paths = paths
+        self.authority = authority
+        self.cost = cost
+    }
+
+    /// Runs the whole pipeline, reporting each phase: issue and write the profile, then log in to it.
+    public func activate(_ request: ActivationRequest, progress: @Sendable (ActivationProgress) -> Void = { _ in }) async throws -> ActivationResult {
+        let files = try await issueAndWrite(request, progress: progress)
+        progress(.loggingIn)
+        let summary = try await login(profile: files.profile, password: request.password)
+        return ActivationResult(summary: summary, profileFile: files.profile, certificateFile: files.certificate)
+    }
+
+    /// Generates (or resumes) the key, has the authority issue the certificate, and writes the profile
+    /// files. The person then logs in to the profile (`login`).
+    public func issueAndWrite(_ request: ActivationRequest, progress: @Sendable (ActivationProgress) -> Void = { _ in }) async throws -> (profile: URL, certificate: URL) {
+        guard FileSystem.isWritableDirectory(paths.profileDirectory) else {
+            throw WorkstationError(.profileStore, paths.profileDirectory.path)
+        }
+        progress(.generatingKey)
+        let key = try parkedOrNewKey(for: request)
+
+        progress(.requestingCertificate)
+        let csr = try CertificateRequest.make(key: key, commonName: request.subscriber.name, email: request.subscriber.email)
+        let issued = try await authority.issueCertificate(token: request.token, reference: request.reference, authorization: request.authorization, csrDER: csr)
+        let certificate: Certificate
+        let chain: [Certificate]
+        do {
+            certificate = try Certificate(derEncoded: issued.certificateDER)
+            chain = try issued.chainDER.map { try Certificate(derEncoded: $0) }
+        } catch {
+            throw WorkstationError(.profileWrite, "the authority returned a damaged certificate")
+        }
+        guard key.matches(certificate) else { throw WorkstationError(.profileWrite, "the certificate is not for this key") }
+
+        progress(.writingProfile)
+        let (profileFile, certificateFile) = try profileFiles(for: request.subscriber, certificate: certificate)
+        let contents = PKCS12Contents(key: key, certificate: certificate, chain: chain, friendlyName: request.subscriber.name)
+        let p12 = try PKCS12.write(contents, password: request.password.revealed, cost: cost)
+        let pem = try CertificateFile.pem(certificate: certificate, chain: chain)
+        try AtomicFile.write(Array(pem.utf8), to: certificateFile, mode: 0o644)
+        try AtomicFile.write(p12, to: profileFile, mode: 0o600)
+        try? FileManager.default.removeItem(at: parkedKeyURL(for: request.token))
+        return (profileFile, certificateFile)
+    }
+
+    /// Logs in to a profile: decrypt, MAC, key ↔ certificate, chain to the trusted CA.
+    public func login(profile: URL, password: Password) async throws -> ProfileSummary {
+        let bytes: [UInt8]
+        do {
+            bytes = Array(try Data(contentsOf: profile))
+        } catch {
+            throw WorkstationError(.login, "cannot read \(profile.path)")
+        }
+        let roots = try Components(paths: paths, authority: authority).trustedRoots()
+        return try await ProfileLogin.login(p12: bytes, password: password.revealed, trustRoots: roots)
+    }
+
+    // MARK: - Parked key
+
+    func parkedKeyURL(for token: ApplicationToken) -> URL {
+        paths.pendingKeys.appendingPathComponent("\(token.value).p8")
+    }
+
+    /// The key parked by an interrupted run (same password), or a new one parked now.
+    private func parkedOrNewKey(for request: ActivationRequest) throws -> SigningKey {
+        let url = parkedKeyURL(for: request.token)
+        if let data = try? Data(contentsOf: url),
+            let key = try? EncryptedPrivateKey.decrypt(Array(data), password: request.password.revealed),
+            key.algorithm == request.keyAlgorithm
+        {
+            return key
+        }
+        let key = try SigningKey.generate(request.keyAlgorithm)
+        do {
+            try FileSystem.makeDirectory(paths.pendingKeys, mode: 0o700)
+        } catch {
+            throw WorkstationError(.profileWrite, "cannot create \(paths.pendingKeys.path)")
+        }
+        let parked = try EncryptedPrivateKey.encrypt(key, password: request.password.revealed, cost: cost)
+        try AtomicFile.write(parked, to: url, mode: 0o600)
+        return key
+    }
+
+    // MARK: - File names
+
+    /// `NAME.p12` / `NAME.pem`; if a profile of that name holds another certificate, `NAME-2`, `NAME-3`…
+    /// An earlier file for the same certificate (a resumed activation) is replaced.
+    private func profileFiles(for subscriber: Subscriber, certificate: Certificate) throws -> (URL, URL) {
+        let base = subscriber.profileName
+        for index in 1...99 {
+            let stem = index == 1 ? base : "\(base)-\(index)"
+            let p12 = paths.profileDirectory.appendingPathComponent("\(stem).p12")
+            let pem = paths.profileDirectory.appendingPathComponent("\(stem).pem")
+            let exists = FileManager.default.fileExists(atPath: p12.path) || FileManager.default.fileExists(atPath: pem.path)
+            if !exists || holdsCertificate(pem, certificate) { return (p12, pem) }
+        }
+        throw WorkstationError(.profileWrite, "too many profiles named \(base) in \(paths.profileDirectory.path)")
+    }
+
+    private func holdsCertificate(_ pem: URL, _ certificate: Certificate) -> Bool {
+        guard let text = try? String(contentsOf: pem, encoding: .utf8),
+            let first = try? PEMDocument.parseMultiple(pemString: text).first,
+            let existing = try? Certificate(pemDocument: first)
+        else { return false }
+        return existing == certificate
+    }
+}

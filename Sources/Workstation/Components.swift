@@ -1,0 +1,113 @@
+import Activation
+import Authority
+import Foundation
+import Keystore
+import SwiftASN1
+import X509
+
+/// Checks and installs the local components.
+public struct Components: Sendable {
+    public static let activationManagerVersion = "Paraphe Activation Manager 1.0"
+
+    public let paths: WorkstationPaths
+    public let authority: any Authority
+
+    public init(paths: WorkstationPaths, authority: any Authority) {
+        self.paths = paths
+        self.authority = authority
+    }
+
+    /// Runs every check.
+    public func check() async -> [ComponentReport] {
+        let manager = await checkActivationManager()
+        let keystore = await checkKeystoreProvider()
+        return [manager, keystore]
+    }
+
+    /// The activation manager: profile store directory (0700, writable) and the authority's CA in the trust store.
+    public func checkActivationManager() async -> ComponentReport {
+        let status: ComponentStatus
+        let directory = paths.profileDirectory
+        if !FileManager.default.fileExists(atPath: directory.path) {
+            status = .missing(reason: "component.reason.noProfileStore")
+        } else if !FileSystem.isWritableDirectory(directory) {
+            status = .failed(reason: "component.reason.profileStoreNotWritable", detail: directory.path)
+        } else if let mode = FileSystem.mode(of: directory), mode & 0o077 != 0 {
+            status = .failed(reason: "component.reason.profileStoreOpen", detail: String(mode, radix: 8))
+        } else {
+            switch await trustedCAMatchesAuthority() {
+            case .some(true): status = .installed(version: Self.activationManagerVersion)
+            case .some(false): status = .failed(reason: "component.reason.trustStoreStale", detail: paths.trustedCA.path)
+            case .none: status = .missing(reason: "component.reason.noTrustStore")
+            }
+        }
+        return ComponentReport(kind: .activationManager, status: status, installable: true)
+    }
+
+    /// The keystore provider's known-answer self-test, run in a private scratch directory.
+    public func checkKeystoreProvider() async -> ComponentReport {
+        let scratch = paths.dataDirectory.appendingPathComponent("keystore/selftest-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let status: ComponentStatus
+        do {
+            try FileSystem.makeDirectory(scratch, mode: 0o700)
+            let version = try await KeystoreSelfTest.run(in: scratch)
+            status = .installed(version: version)
+        } catch let error as KeystoreError {
+            status = .failed(reason: "component.reason.selfTestFailed", detail: error.reason)
+        } catch {
+            status = .failed(reason: "component.reason.selfTestFailed", detail: "scratch directory")
+        }
+        return ComponentReport(kind: .keystoreProvider, status: status, installable: false)
+    }
+
+    /// Installs (or repairs) the activation manager: creates the profile store with mode 0700 and
+    /// puts the authority's CA certificate in the trust store.
+    public func installActivationManager() async throws {
+        do {
+            try FileSystem.makeDirectory(paths.profileDirectory, mode: 0o700)
+            if let mode = FileSystem.mode(of: paths.profileDirectory), mode & 0o077 != 0 {
+                chmod(paths.profileDirectory.path, mode & 0o700)
+            }
+            try FileSystem.makeDirectory(paths.trustStore, mode: 0o700)
+        } catch {
+            throw WorkstationError(.profileStore, "cannot create \(paths.profileDirectory.path)")
+        }
+        let der = try await authority.caCertificateDER()
+        let certificate: Certificate
+        do {
+            certificate = try Certificate(derEncoded: der)
+        } catch {
+            throw WorkstationError(.trustStore, "the authority's CA certificate is damaged")
+        }
+        let pem: String
+        do {
+            pem = try CertificateFile.pem(certificate: certificate, chain: [])
+        } catch {
+            throw WorkstationError(.trustStore, "cannot encode the CA certificate")
+        }
+        do {
+            try AtomicFile.write(Array(pem.utf8), to: paths.trustedCA, mode: 0o644)
+        } catch {
+            throw WorkstationError(.trustStore, "cannot write \(paths.trustedCA.path)")
+        }
+    }
+
+    /// The CA certificates in the local trust store.
+    public func trustedRoots() throws -> [Certificate] {
+        guard let text = try? String(contentsOf: paths.trustedCA, encoding: .utf8) else {
+            throw WorkstationError(.trustStore, "no trusted CA in \(paths.trustedCA.path)")
+        }
+        do {
+            return try PEMDocument.parseMultiple(pemString: text).map { try Certificate(pemDocument: $0) }
+        } catch {
+            throw WorkstationError(.trustStore, "the trust store file is damaged")
+        }
+    }
+
+    private func trustedCAMatchesAuthority() async -> Bool? {
+        guard let roots = try? trustedRoots(), !roots.isEmpty else { return nil }
+        guard let der = try? await authority.caCertificateDER(), let ca = try? Certificate(derEncoded: der) else { return false }
+        return roots.contains(ca)
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+
+/// Where Paraphe keeps its files on this workstation.
+public struct WorkstationPaths: Sendable, Equatable {
+    /// The data directory (registry, mail, CA, trust store, pending keys).
+    public var dataDirectory: URL
+    /// Where profiles (`NAME.p12`, `NAME.pem`) are written.
+    public var profileDirectory: URL
+
+    public init(dataDirectory: URL, profileDirectory: URL? = nil) {
+        self.dataDirectory = dataDirectory.standardizedFileURL
+        self.profileDirectory = (profileDirectory ?? dataDirectory.appendingPathComponent("profiles")).standardizedFileURL
+    }
+
+    /// The local trust store: the authority's CA certificate, installed by the activation manager.
+    public var trustStore: URL { dataDirectory.appendingPathComponent("trust") }
+    /// The trusted CA certificate file.
+    public var trustedCA: URL { trustStore.appendingPathComponent("paraphe-ca.pem") }
+    /// Encrypted keys parked while an activation is in flight (resume after a crash).
+    public var pendingKeys: URL { dataDirectory.appendingPathComponent("keystore/pending") }
+
+    /// The data directory: `explicit` (from `--data-dir`), else `PARAPHE_HOME`, else
+    /// `$XDG_DATA_HOME/paraphe`, else `~/.local/share/paraphe`.
+    public static func resolveDataDirectory(explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> URL {
+        if let explicit, !explicit.isEmpty { return URL(fileURLWithPath: explicit) }
+        if let home = environment["PARAPHE_HOME"], !home.isEmpty { return URL(fileURLWithPath: home) }
+        if let xdg = environment["XDG_DATA_HOME"], xdg.hasPrefix("/") {
+            return URL(fileURLWithPath: xdg).appendingPathComponent("paraphe")
+        }
+        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+        return URL(fileURLWithPath: home).appendingPathComponent(".local/share/paraphe")
+    }
+}
+
+/// Small POSIX helpers shared by the workstation code.
+enum FileSystem {
+    /// Creates `url` (and parents) with `mode` if missing; returns true if it was created.
+    @discardableResult
+    static func makeDirectory(_ url: URL, mode: mode_t) throws -> Bool {
+        if FileManager.default.fileExists(atPath: url.path) { return false }
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true, attributes: [.posixPermissions: Int(mode)])
+        chmod(url.path, mode)
+        return true
+    }
+
+    /// The permission bits of a file, or nil if it does not exist.
+    static func mode(of url: URL) -> mode_t? {
+        var info = stat()
+        guard stat(url.path, &info) == 0 else { return nil }
+        return info.st_mode & 0o7777
+    }
+
+    /// True if `url` is a directory this process can create files in.
+    static func isWritableDirectory(_ url: URL) -> Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && isDirectory.boolValue
+            && access(url.path, W_OK | X_OK) == 0
+    }
+}

@@ -1,0 +1,41 @@
+import Activation
+
+/// A failure on the workstation side (files, components), with what to do next.
+public struct WorkstationError: Error, Equatable, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable, Equatable {
+        /// The profile store (or `--profile-dir`) is missing or not writable.
+        case profileStore
+        /// The local trust store is missing or damaged.
+        case trustStore
+        /// A component check failed and cannot be fixed by Paraphe.
+        case componentFailed
+        /// Writing the profile failed.
+        case profileWrite
+        /// Logging in to the new profile failed.
+        case login
+    }
+
+    public let code: Code
+    /// A short English fact for logs and stderr: paths, never secrets.
+    public let detail: String
+    public let fileID: String
+    public let line: Int
+
+    public init(_ code: Code, _ detail: String, fileID: String = #fileID, line: Int = #line) {
+        self.code = code
+        self.detail = detail
+        self.fileID = fileID
+        self.line = line
+    }
+
+    public static func == (lhs: WorkstationError, rhs: WorkstationError) -> Bool { lhs.code == rhs.code }
+
+    public var messageKey: String { "workstation.error.\(code.rawValue)" }
+
+    /// The message in `language`.
+    public func message(in language: Language) -> String {
+        Localizer(language).text(messageKey, ["detail": detail])
+    }
+
+    public var description: String { message(in: .en) }
+}

@@ -1,0 +1,148 @@
+import Activation
+import ArgumentParser
+import Authority
+import Foundation
+
+struct AuthorityCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "authority",
+        abstract: "Operator commands of the embedded certification authority.",
+        subcommands: [Approve.self, Show.self, List.self, Audit.self]
+    )
+
+    struct Approve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Approve an application: issue its codes and mail the activation link.",
+            discussion: "Prints the activation link on stdout. Prefer --answers-file: arguments are visible to other local users."
+        )
+
+        @OptionGroup var data: DataOptions
+        @Option(help: "The subscriber's full name.") var name: String
+        @Option(help: "The subscriber's email address.") var email: String
+        @Option(help: "The subscriber's language: en or fr.") var lang: Language = .en
+        @Option(name: .customLong("question"), help: "A security question (three times, in order).") var questions: [String] = []
+        @Option(name: .customLong("answer"), help: "An answer (three times, in the order of the questions).") var answers: [String] = []
+        @Option(name: .customLong("answers-file"), help: "A file with the three answers, one a line.") var answersFile: String?
+        @Option(name: .customLong("approved-at"), help: "When the approval happened (ISO 8601, e.g. 2026-11-01T09:00:00Z); default now.")
+        var approvedAt: String?
+
+        func validate() throws {
+            guard questions.count == 3 else { throw ValidationError("Give exactly three --question options.") }
+            guard answersFile == nil || answers.isEmpty else { throw ValidationError("Give the answers with --answers-file or --answer, not both.") }
+            guard answersFile != nil || answers.count == 3 else { throw ValidationError("Give three --answer options or --answers-file.") }
+            if let approvedAt, ISO8601DateFormatter().date(from: approvedAt) == nil {
+                throw ValidationError("--approved-at must be an ISO 8601 date and time, like 2026-11-01T09:00:00Z.")
+            }
+        }
+
+        func run() async throws {
+            let language = defaultLanguage(nil)
+            try await runReportingErrors(language: language) {
+                let answerValues = try answersFile.map { try readAnswers($0, language: language) }
+                    ?? answers.map { SecurityAnswer(try InputText.validate($0, field: .answer)) }
+                let subscriber = Subscriber(
+                    name: try InputText.validate(name, field: .name),
+                    email: try InputText.validate(email, field: .email),
+                    language: lang
+                )
+                let request = ApprovalRequest(
+                    subscriber: subscriber,
+                    questions: try questions.map { try InputText.validate($0, field: .question) },
+                    answers: answerValues,
+                    approvedAt: approvedAt.flatMap { ISO8601DateFormatter().date(from: $0) }
+                )
+                let receipt = try await data.authority().approve(request)
+                print(receipt.link)
+                note(Localizer(language).text("cli.approved", ["mail": receipt.mailFile.path]))
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one application (no secrets).")
+        @OptionGroup var data: DataOptions
+        @Argument(help: "The activation link or its token.") var link: String
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let language = defaultLanguage(nil)
+            try await runReportingErrors(language: language) {
+                let token = try ApplicationToken(parsing: link)
+                let record = try await data.authority().record(for: token)
+                if json {
+                    print(try jsonText(record))
+                } else {
+                    print(describe(record))
+                }
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List every application (no secrets).")
+        @OptionGroup var data: DataOptions
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            try await runReportingErrors(language: defaultLanguage(nil)) {
+                let records = try await data.authority().list()
+                if json {
+                    print(try jsonText(records))
+                } else {
+                    for record in records {
+                        print("\(record.token)  \(record.status.rawValue)  \(InputText.printable(record.name, limit: 40))  <\(InputText.printable(record.email, limit: 60))>  expires \(iso(record.codesExpireAt))")
+                    }
+                }
+            }
+        }
+    }
+
+    struct Audit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the append-only audit log (no secrets).")
+        @OptionGroup var data: DataOptions
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            try await runReportingErrors(language: defaultLanguage(nil)) {
+                let entries = try await data.authority().auditLog()
+                if json {
+                    print(try jsonText(entries))
+                } else {
+                    for entry in entries {
+                        print("\(iso(entry.at))  \(entry.actor)  \(entry.event)  \(entry.token ?? "-")  \(InputText.printable(entry.detail, limit: 200))")
+                    }
+                }
+            }
+        }
+    }
+}
+
+func iso(_ date: Date) -> String { ISO8601DateFormatter().string(from: date) }
+
+func jsonText<T: Encodable>(_ value: T) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.dateEncodingStrategy = .iso8601
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
+}
+
+func describe(_ record: ApplicationRecord) -> String {
+    var lines = [
+        "Token:               \(record.token)",
+        "Link:                \(record.link)",
+        "Name:                \(InputText.printable(record.name, limit: 128))",
+        "Email:               \(InputText.printable(record.email, limit: 254))",
+        "Language:            \(record.language.rawValue)",
+        "Status:              \(record.status.rawValue)",
+        "Identity attempts:   \(record.identityAttemptsRemaining) remaining",
+        "Reference number:    \(record.reference)",
+        "Codes issued:        \(iso(record.codesIssuedAt))",
+        "Codes expire:        \(iso(record.codesExpireAt))",
+        "Renewals (24 h):     \(record.renewalsLast24h)",
+        "Wrong references:    \(record.wrongReferencesInARow) in a row",
+        "Approved:            \(iso(record.approvedAt))",
+    ]
+    if let activated = record.activatedAt { lines.append("Activated:           \(iso(activated))") }
+    if let serial = record.certificateSerial { lines.append("Certificate serial:  \(serial)") }
+    return lines.joined(separator: "\n")
+}

@@ -1,0 +1,83 @@
+import Activation
+import ArgumentParser
+import Foundation
+import Keystore
+import Workstation
+
+struct ProfileCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "profile",
+        abstract: "Work with an activated profile.",
+        subcommands: [Verify.self]
+    )
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Log in to a profile: decrypt it, check the key matches the certificate and the chain verifies.",
+            discussion: "The chain is checked against the CA in the data directory's trust store (see `paraphe components install`)."
+        )
+
+        @OptionGroup var data: DataOptions
+        @Argument(help: "The profile file (NAME.p12).") var file: String
+        @Option(name: .customLong("password-file"), help: "A file whose first line is the password; - reads stdin.")
+        var passwordFile: String
+        @Option(help: "Language of the messages: en or fr.") var lang: Language?
+
+        func run() async throws {
+            let language = defaultLanguage(lang)
+            try await runReportingErrors(language: language) {
+                let password = try readPassword(passwordFile, language: language)
+                let url = URL(fileURLWithPath: file)
+                guard FileManager.default.isReadableFile(atPath: url.path) else {
+                    throw CLIError(status: Exit.noInput, message: Localizer(language).text("cli.error.cannotRead", ["path": InputText.printable(file)]))
+                }
+                let paths = WorkstationPaths(dataDirectory: data.dataDirectory)
+                let activator = Activator(paths: paths, authority: try data.authority())
+                let summary = try await activator.login(profile: url, password: password)
+                print(summaryText(summary, profile: url, certificate: nil, language: language))
+            }
+        }
+    }
+}
+
+struct ComponentsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "components",
+        abstract: "Check the local components activation needs (or install them with `components install`).",
+        discussion: "Exits 0 when every component is installed, 69 otherwise."
+    )
+
+    enum Action: String, ExpressibleByArgument { case check, install }
+
+    @OptionGroup var data: DataOptions
+    @Argument(help: "check (default) or install.") var action: Action = .check
+    @Option(name: .customLong("profile-dir"), help: "The profile store to check (default: DATA_DIR/profiles).") var profileDir: String?
+    @Option(help: "Language of the messages: en or fr.") var lang: Language?
+
+    func run() async throws {
+        let language = defaultLanguage(lang)
+        try await runReportingErrors(language: language) {
+            let text = Localizer(language)
+            let paths = WorkstationPaths(dataDirectory: data.dataDirectory, profileDirectory: profileDir.map(URL.init(fileURLWithPath:)))
+            let components = Components(paths: paths, authority: try data.authority())
+            if action == .install {
+                try await components.installActivationManager()
+            }
+            var allInstalled = true
+            for report in await components.check() {
+                let name = text.text(report.kind.nameKey)
+                switch report.status {
+                case .installed(let version):
+                    print(text.text("cli.component.line.installed", ["name": name, "version": version]))
+                case .missing(let reason):
+                    allInstalled = false
+                    print(text.text("cli.component.line.missing", ["name": name, "reason": text.text(reason)]))
+                case .failed(let reason, let detail):
+                    allInstalled = false
+                    print(text.text("cli.component.line.failed", ["name": name, "reason": text.text(reason, ["detail": InputText.printable(detail)])]))
+                }
+            }
+            if !allInstalled { throw ExitCode(Exit.unavailable) }
+        }
+    }
+}

@@ -1,0 +1,190 @@
+import Activation
+import ArgumentParser
+import Authority
+import Foundation
+import Keystore
+import Workstation
+
+/// Exit statuses (BSD sysexits), as SPEC §7 lists them.
+enum Exit {
+    static let usage: Int32 = 64
+    static let dataError: Int32 = 65
+    static let noInput: Int32 = 66
+    static let unavailable: Int32 = 69
+    static let software: Int32 = 70
+    static let cantCreate: Int32 = 73
+    static let ioError: Int32 = 74
+    static let tempFail: Int32 = 75
+    static let refused: Int32 = 77
+}
+
+/// A command-line problem that is not a domain rule: unreadable files, bad option values.
+struct CLIError: Error {
+    let status: Int32
+    let message: String
+}
+
+/// The language for messages: `--lang` if given, else `LANG`/`LC_ALL` starting with `fr`, else English.
+func defaultLanguage(_ explicit: Language?) -> Language {
+    if let explicit { return explicit }
+    let environment = ProcessInfo.processInfo.environment
+    let locale = environment["LC_ALL"] ?? environment["LC_MESSAGES"] ?? environment["LANG"] ?? ""
+    return locale.hasPrefix("fr") ? .fr : .en
+}
+
+extension Language: ExpressibleByArgument {}
+extension KeyAlgorithm: ExpressibleByArgument {}
+
+/// Writes one line to standard error.
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((InputText.printable(text, limit: 2_000) + "\n").utf8))
+}
+
+/// Writes a line to standard error (progress and notes, so stdout stays machine-readable).
+func note(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// Runs a command body, turning every error into one clear line on stderr and an exit status.
+func runReportingErrors(language: Language, _ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let exit as ExitCode {
+        throw exit
+    } catch {
+        let (status, message) = describe(error, language: language)
+        printError("paraphe: " + message)
+        throw ExitCode(status)
+    }
+}
+
+/// The exit status and the one-line message for an error.
+func describe(_ error: any Error, language: Language) -> (Int32, String) {
+    let localizer = Localizer(language)
+    switch error {
+    case let error as ActivationError:
+        let status: Int32
+        switch error.code {
+        case .linkMalformed, .unknownApplication, .referenceMalformed, .referenceCheckDigit, .invalidInput, .passwordRejected:
+            status = Exit.dataError
+        case .storageFailure:
+            status = Exit.ioError
+        default:
+            status = Exit.refused
+        }
+        return (status, error.message(in: language))
+    case let error as AuthorityError:
+        let status: Int32 = switch error.code {
+        case .csrInvalid, .badRequest: Exit.dataError
+        case .dataDirectory: Exit.cantCreate
+        case .storage, .mail, .certificateAuthority: Exit.ioError
+        }
+        return (status, localizer.text("cli.error.authority.\(error.code.rawValue)", ["detail": error.reason]))
+    case let error as KeystoreError:
+        let status: Int32 = switch error.code {
+        case .wrongPassword: Exit.refused
+        case .malformed, .unsupportedAlgorithm, .invalidInput: Exit.dataError
+        case .keyMismatch, .chainInvalid: Exit.refused
+        default: Exit.software
+        }
+        return (status, localizer.text("cli.error.keystore.\(error.code.rawValue)", ["detail": error.reason]))
+    case let error as WorkstationError:
+        let status: Int32 = switch error.code {
+        case .profileStore, .profileWrite: Exit.cantCreate
+        case .componentFailed: Exit.unavailable
+        case .trustStore, .login: Exit.ioError
+        }
+        return (status, error.message(in: language))
+    case let error as CLIError:
+        return (error.status, error.message)
+    case let failure as LocalizedFailure:
+        return describe(failure.error, language: failure.language)
+    default:
+        return (Exit.software, localizer.text("cli.error.unexpected"))
+    }
+}
+
+/// Reads a small text file (or stdin for `-`) strictly: at most 64 KiB, valid UTF-8.
+func readTextFile(_ path: String, field: InputField = .file, language: Language) throws -> String {
+    let localizer = Localizer(language)
+    let limit = InputField.file.limit
+    var bytes: [UInt8] = []
+    if path == "-" {
+        while bytes.count <= limit {
+            let chunk = FileHandle.standardInput.readData(ofLength: 4_096)
+            if chunk.isEmpty { break }
+            bytes.append(contentsOf: chunk)
+        }
+    } else {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw CLIError(status: Exit.noInput, message: localizer.text("cli.error.cannotRead", ["path": InputText.printable(path)]))
+        }
+        defer { try? handle.close() }
+        bytes = Array((try? handle.read(upToCount: limit + 1)) ?? Data())
+    }
+    if bytes.count > limit {
+        throw ActivationError(.invalidInput(field: .file, problem: .tooLong))
+    }
+    return try InputText.decode(bytes, field: field)
+}
+
+/// The lines of a file, without line terminators; trailing empty lines dropped.
+func lines(_ text: String) -> [String] {
+    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+        line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
+    }
+    while let last = lines.last, last.trimmingCharacters(in: .whitespaces).isEmpty { lines.removeLast() }
+    return lines
+}
+
+/// Reads exactly three answers, one a line.
+func readAnswers(_ path: String, language: Language) throws -> [SecurityAnswer] {
+    let text = try readTextFile(path, field: .answer, language: language)
+    let answers = lines(text)
+    guard answers.count == ActivationPolicy.questionCount else {
+        throw CLIError(status: Exit.dataError, message: Localizer(language).text("cli.error.answersCount"))
+    }
+    return try answers.map { SecurityAnswer(try InputText.validate($0, field: .answer)) }
+}
+
+/// Reads a password: the first line of the file (or stdin for `-`), without its line ending.
+func readPassword(_ path: String, language: Language) throws -> Password {
+    let text = try readTextFile(path, field: .password, language: language)
+    var line = Substring(text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+    if line.hasSuffix("\r") { line = line.dropLast() }
+    if line.isEmpty { throw ActivationError(.invalidInput(field: .password, problem: .empty)) }
+    return Password(try InputText.validate(String(line), field: .password))
+}
+
+/// Options every command that touches the data directory takes.
+struct DataOptions: ParsableArguments {
+    @Option(name: .customLong("data-dir"), help: "Data directory (default: $PARAPHE_HOME, else $XDG_DATA_HOME/paraphe, else ~/.local/share/paraphe).")
+    var dataDir: String?
+
+    var dataDirectory: URL { WorkstationPaths.resolveDataDirectory(explicit: dataDir) }
+
+    /// The embedded authority on the data directory.
+    func authority() throws -> EmbeddedAuthority {
+        var configuration = AuthorityConfiguration(dataDirectory: dataDirectory)
+        configuration.time = clock()
+        return try EmbeddedAuthority(configuration: configuration)
+    }
+}
+
+/// The clock: the system's, unless the test-only `PARAPHE_FAKE_NOW` (ISO 8601) pins it.
+func clock() -> any TimeSource {
+    if let fake = ProcessInfo.processInfo.environment["PARAPHE_FAKE_NOW"], let date = ISO8601DateFormatter().date(from: fake) {
+        return ManualTimeSource(date)
+    }
+    return SystemTimeSource()
+}
+
+/// The PKCS#12 cost: 600,000 PBKDF2 iterations unless `PARAPHE_KDF_ITERATIONS` asks for more.
+func kdfCost() -> KDFCost {
+    if let text = ProcessInfo.processInfo.environment["PARAPHE_KDF_ITERATIONS"], let value = Int(text),
+        value >= KDFCost.standard.iterations
+    {
+        return KDFCost(iterations: value)
+    }
+    return .standard
+}

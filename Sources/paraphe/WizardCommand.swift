@@ -1,0 +1,148 @@
+import Activation
+import ArgumentParser
+import Authority
+import Foundation
+import PasswordQuality
+import ScreenModel
+import Terminal
+import Wizard
+import WizardRendering
+import Workstation
+
+struct WizardCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wizard",
+        abstract: "The full-screen activation wizard (the default command).",
+        discussion: "Keys: Tab/Shift-Tab or ↑/↓ move, Enter submits, Esc goes back, F1 help, F2 English/French, Ctrl-L redraws, F10 quits."
+    )
+
+    @OptionGroup var data: DataOptions
+    @Option(help: "Language of the screens: en or fr (default: the application's, else $LANG).") var lang: Language?
+    @Flag(help: "Kiosk mode: no way out to a shell, idle reset, profiles to --profile-dir.") var kiosk = false
+    @Option(name: .customLong("idle-timeout"), help: "Kiosk idle timeout in seconds (default 120).") var idleTimeout: Int = 120
+    @Option(name: .customLong("profile-dir"), help: "Where to write the profile (default: DATA_DIR/profiles).") var profileDir: String?
+    @Flag(help: "Line-by-line prompts for screen readers and scripts (automatic when not on a terminal or TERM=dumb).") var plain = false
+    @Argument(help: "The activation link (fills step 1).") var link: String?
+
+    func validate() throws {
+        guard idleTimeout >= 5, idleTimeout <= 86_400 else { throw ValidationError("--idle-timeout must be between 5 and 86400 seconds.") }
+    }
+
+    func run() async throws {
+        let language = defaultLanguage(lang)
+        try await runReportingErrors(language: language) {
+            let authority = try data.authority()
+            let paths = WorkstationPaths(dataDirectory: data.dataDirectory, profileDirectory: profileDir.map(URL.init(fileURLWithPath:)))
+            let session = WizardSession(
+                authority: authority, paths: paths, language: language, languageChosen: lang != nil, kiosk: kiosk,
+                link: link, demo: nil
+            )
+            try await session.run()
+        }
+    }
+}
+
+/// Demo hints shown on the screens of `paraphe demo`.
+struct DemoHints: Sendable {
+    var answers: [String]
+    var reference: String
+    var mailDirectory: String
+}
+
+/// One run of the full-screen wizard: the terminal loop on its own thread, effects as tasks.
+struct WizardSession: Sendable {
+    let authority: any Authority
+    let paths: WorkstationPaths
+    let language: Language
+    let languageChosen: Bool
+    let kiosk: Bool
+    let link: String?
+    let demo: DemoHints?
+
+    func run() async throws {
+        if ProcessInfo.processInfo.environment["TERM"] == "dumb" || !TerminalSession.isInteractive {
+            throw CLIError(status: Exit.usage, message: Localizer(language).text("cli.error.needsTerminal"))
+        }
+        let inbox = Inbox()
+        let runner = EffectRunner(authority: authority, paths: paths, cost: kdfCost(), inbox: inbox)
+        let environment = WizardEnvironment(passwordPolicy: PasswordPolicy(checker: PWQualityChecker()))
+        let monochrome = ProcessInfo.processInfo.environment["NO_COLOR"].map { !$0.isEmpty } ?? false
+        let session = self
+        let status: Int32? = try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                do {
+                    let ended = try TerminalSession.withSession(TerminalOptions(monochrome: monochrome)) { terminal in
+                        session.loop(terminal, runner: runner, inbox: inbox, environment: environment)
+                    }
+                    continuation.resume(returning: ended)
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+        if let status { throw ExitCode(status) }
+    }
+
+    /// The event loop: key → event → reduce → effects → render → draw. Returns an exit status if a signal ended it.
+    private func loop(_ terminal: TerminalSession, runner: EffectRunner, inbox: Inbox, environment: WizardEnvironment) -> Int32? {
+        let size = terminal.size
+        var state = WizardState(language: language, languageChosen: languageChosen, width: size.width, height: size.height, kiosk: kiosk)
+        var demoNote: DemoHints? = demo
+        func apply(_ event: WizardEvent) -> Bool {
+            for effect in reduce(&state, event, environment) {
+                switch effect {
+                case .quit: return false
+                case .redraw: terminal.invalidate()
+                default: runner.start(effect)
+                }
+            }
+            return true
+        }
+        if let link {
+            state.fields[.link] = TextField(limit: FieldID.link.limit, text: InputText.clean(link, limit: FieldID.link.limit).text)
+            if demo == nil { _ = apply(.key(.enter)) }
+        }
+        while true {
+            var screen = render(state)
+            if let hints = demoNote { addDemoHints(&screen, state: state, hints: hints) }
+            terminal.draw(screen)
+            if state.finished { return nil }
+            if let signal = TerminalSession.terminationRequested {
+                if signal == SIGINT, kiosk {
+                    TerminalSession.clearInterrupt()
+                } else {
+                    return 128 + signal
+                }
+            }
+            let input = terminal.readKey(timeoutMilliseconds: state.work == nil ? 250 : 50)
+            var keepGoing = true
+            switch input {
+            case .key(let key): keepGoing = apply(.key(key))
+            case .resize(let width, let height): keepGoing = apply(.resized(width: width, height: height))
+            case .timeout: break
+            case .endOfInput: return nil
+            }
+            for event in inbox.drain() where keepGoing { keepGoing = apply(event) }
+            if !keepGoing { return nil }
+            if state.step == .activation, state.activationStage == .summary { demoNote = nil }
+        }
+    }
+
+    /// The demo's crib line: the answers on step 2, the reference number on step 5.
+    private func addDemoHints(_ screen: inout Screen, state: WizardState, hints: DemoHints) {
+        guard !state.isTooSmall, !state.showHelp else { return }
+        let text = Localizer(state.language)
+        let line: String
+        switch state.step {
+        case .link: line = text.text("demo.hint.link")
+        case .identity: line = text.text("demo.hint.answers", ["answers": hints.answers.joined(separator: " / ")])
+        case .activation where state.activationStage == .form:
+            line = text.text("demo.hint.reference", ["reference": hints.reference, "mail": hints.mailDirectory])
+        default: return
+        }
+        let row = screen.height - 6
+        screen.put(DisplayWidth.prefix(line, columns: screen.width - 4), row: row, column: 2, style: Style(color: .yellow))
+    }
+}

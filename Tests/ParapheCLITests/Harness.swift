@@ -1,0 +1,152 @@
+import Foundation
+import Testing
+
+/// The result of one run of a program.
+struct RunResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+    var stdoutBytes: [UInt8]
+    var stderrBytes: [UInt8]
+}
+
+/// Locates the built `paraphe` executable next to the test bundle (or `PARAPHE_BIN`).
+func parapheExecutable() throws -> URL {
+    if let explicit = ProcessInfo.processInfo.environment["PARAPHE_BIN"] { return URL(fileURLWithPath: explicit) }
+    var directory = Bundle.main.bundleURL
+    for _ in 0..<4 {
+        let candidate = directory.appendingPathComponent("paraphe")
+        if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        directory = directory.deletingLastPathComponent()
+    }
+    throw HarnessError.missing("paraphe executable (build it with swift build)")
+}
+
+enum HarnessError: Error { case missing(String) }
+
+/// Runs a program to completion with `arguments`, extra environment and optional stdin bytes.
+func run(_ executable: URL, _ arguments: [String], environment: [String: String] = [:], stdin: [UInt8]? = nil) throws -> RunResult {
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    env["LANG"] = "C.UTF-8"
+    env.removeValue(forKey: "PARAPHE_HOME")
+    for (key, value) in environment { env[key] = value }
+    process.environment = env
+    let out = Pipe()
+    let err = Pipe()
+    let input = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = input
+    try process.run()
+    let stdinHandle = input.fileHandleForWriting
+    let stdinBytes = stdin
+    DispatchQueue.global().async {
+        if let stdinBytes { try? stdinHandle.write(contentsOf: Data(stdinBytes)) }
+        try? stdinHandle.close()
+    }
+    // Read both pipes concurrently so a chatty child never blocks.
+    let errBox = DataBox()
+    let errDone = DispatchSemaphore(value: 0)
+    let errHandle = err.fileHandleForReading
+    DispatchQueue.global().async {
+        errBox.set(errHandle.readDataToEndOfFile())
+        errDone.signal()
+    }
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    errDone.wait()
+    process.waitUntilExit()
+    let errData = errBox.get()
+    return RunResult(
+        status: process.terminationStatus,
+        stdout: String(decoding: outData, as: UTF8.self),
+        stderr: String(decoding: errData, as: UTF8.self),
+        stdoutBytes: Array(outData),
+        stderrBytes: Array(errData)
+    )
+}
+
+/// Runs `paraphe` with arguments.
+func paraphe(_ arguments: [String], environment: [String: String] = [:], stdin: [UInt8]? = nil) throws -> RunResult {
+    try run(try parapheExecutable(), arguments, environment: environment, stdin: stdin)
+}
+
+/// Runs `openssl` with arguments.
+func openssl(_ arguments: [String]) throws -> RunResult {
+    try run(URL(fileURLWithPath: "/usr/bin/openssl"), arguments)
+}
+
+/// A scratch directory removed at the end of the test.
+final class Scratch {
+    let url: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("paraphe-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+
+    var dataDir: String { url.appendingPathComponent("data").path }
+
+    /// Writes a file in the scratch directory and returns its path.
+    func file(_ name: String, _ text: String) throws -> String {
+        try file(name, Array(text.utf8))
+    }
+
+    func file(_ name: String, _ bytes: [UInt8]) throws -> String {
+        let path = url.appendingPathComponent(name).path
+        FileManager.default.createFile(atPath: path, contents: Data(bytes), attributes: [.posixPermissions: 0o600])
+        return path
+    }
+
+    /// The delivered mails, oldest first.
+    func mails() throws -> [String] {
+        let directory = URL(fileURLWithPath: dataDir).appendingPathComponent("mail/new")
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        let urls = names.map { directory.appendingPathComponent($0) }
+        let dated = try urls.map { ($0, try FileManager.default.attributesOfItem(atPath: $0.path)[.modificationDate] as? Date ?? .distantPast) }
+        return try dated.sorted { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0.lastPathComponent < $1.0.lastPathComponent) }
+            .map { try String(contentsOf: $0.0, encoding: .utf8) }
+    }
+}
+
+/// A demo application: three questions and answers.
+struct Applicant {
+    var name = "Jeanne Tremblay"
+    var email = "jeanne.tremblay@example.com"
+    var lang = "en"
+    var questions = ["In what city were you born?", "What was the name of your first pet?", "What is your favourite book?"]
+    var answers = ["Montréal", "Rex", "Les Misérables"]
+    var password = "Vert-Orage-Piano-47"
+
+    /// Approves the application and returns the link printed on stdout.
+    func approve(in scratch: Scratch, approvedAt: String? = nil) throws -> String {
+        let answersFile = try scratch.file("approve-answers-\(UUID().uuidString)", answers.joined(separator: "\n") + "\n")
+        var arguments = ["authority", "approve", "--data-dir", scratch.dataDir, "--name", name, "--email", email, "--lang", lang,
+                         "--answers-file", answersFile]
+        for question in questions { arguments += ["--question", question] }
+        if let approvedAt { arguments += ["--approved-at", approvedAt] }
+        let result = try paraphe(arguments)
+        #expect(result.status == 0, "approve failed: \(result.stderr)")
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// The value after `label` on its line in a mail, e.g. the reference number.
+func line(after label: String, in mail: String) -> String? {
+    for line in mail.split(separator: "\n") where line.hasPrefix(label) {
+        return String(line.dropFirst(label.count)).trimmingCharacters(in: .whitespaces)
+    }
+    return nil
+}
+
+/// A Data shared between two threads.
+final class DataBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    func set(_ value: Data) { lock.withLock { data = value } }
+    func get() -> Data { lock.withLock { data } }
+}

@@ -1,0 +1,39 @@
+import Foundation
+import Testing
+
+/// Several `paraphe` processes on one application at once.
+@Suite(.serialized) struct RaceCLITests {
+    @Test func concurrentWrongAnswersFromManyProcessesCountExactlyFive() async throws {
+        let scratch = try Scratch()
+        let applicant = Applicant()
+        let link = try applicant.approve(in: scratch)
+        let reference = try #require(line(after: "Reference number:", in: try #require(try scratch.mails().first)))
+        let answers = try scratch.file("answers", "Paris\nFido\nWrong\n")
+        let password = try scratch.file("password", applicant.password)
+        let arguments = ["activate", "--data-dir", scratch.dataDir, "--link", link, "--answers-file", answers,
+                         "--reference", reference, "--password-file", password]
+        let processes = 9
+        let results = try await withThrowingTaskGroup(of: RunResult.self) { group in
+            for _ in 0..<processes { group.addTask { try paraphe(arguments) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.allSatisfy { $0.status == 77 }, "\(results.map(\.stderr))")
+        #expect(!results.contains { $0.stderr.contains("locked") && $0.stderr.contains("database") })
+        let counted = results.filter { $0.stderr.contains("did not match") }.count
+        let locked = results.filter { $0.stderr.contains("Your identity could not be confirmed after 5 attempts") }.count
+        // Four failures report attempts left; the fifth locks; everyone after is told it is locked.
+        #expect(counted == 4)
+        #expect(locked == processes - 4)
+        let show = try paraphe(["authority", "show", link, "--data-dir", scratch.dataDir, "--json"])
+        #expect(show.stdout.contains("\"status\" : \"identityLocked\""))
+        let audit = try paraphe(["authority", "audit", "--data-dir", scratch.dataDir, "--json"])
+        #expect(audit.stdout.matches(of: /"event" : "identityFailed"/).count == 5)
+
+        // Correct answers are refused from then on.
+        let right = try scratch.file("right", applicant.answers.joined(separator: "\n"))
+        let late = try paraphe(["activate", "--data-dir", scratch.dataDir, "--link", link, "--answers-file", right,
+                                "--reference", reference, "--password-file", password])
+        #expect(late.status == 77)
+        #expect(late.stderr.contains("new online application"))
+    }
+}
