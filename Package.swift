@@ -93,7 +93,10 @@ let package = Package(
             dependencies: [
                 "Authority", "Activation",
                 .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .testTarget(name: "WorkstationTests", dependencies: ["Workstation", "Authority", "Keystore", "Activation"]),

@@ -145,8 +145,8 @@ public struct ApplicationState: Equatable, Sendable, Codable {
         if status == .activated, codes.used, authorizationMatches, reference == codes.reference, activatedKeyDigest == keyDigest {
             return .replay
         }
-        try ensureActivatable()
         if codes.used { throw ActivationError(.codesUsed) }
+        try ensureActivatable()
         if codes.isBlocked { throw ActivationError(.renewalRequired) }
         if codes.isExpired(at: now) { throw ActivationError(.codesExpired(expiredAt: codes.expiresAt)) }
         guard reference == codes.reference, authorizationMatches else {

@@ -13,7 +13,11 @@ enum ComponentsStep {
         } else {
             state.notice = .info("notice.componentsInstall")
         }
-        focusFirst(&state)
+        if reports.allInstalled {
+            state.focus = .button(.next)
+        } else {
+            focusFirst(&state)
+        }
         return []
     }
 

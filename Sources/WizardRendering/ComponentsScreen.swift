@@ -18,8 +18,7 @@ func renderComponentsScreen(_ canvas: inout Canvas) {
         switch report.status {
         case .installed(let version):
             canvas.screen.put("✔ " + canvas.t("components.installed"), row: row, column: column, style: Styles.success)
-            canvas.screen.put(version, row: row + 1, column: column + 2, style: Styles.dim, limit: width - 2)
-            row += 2
+            row = canvas.paragraph(version, row: row + 1, column: column + 2, style: Styles.dim, width: width - 2)
         case .missing(let reason):
             canvas.screen.put("✘ " + canvas.t("components.missing"), row: row, column: column, style: Styles.error)
             row = canvas.paragraph(canvas.t(reason), row: row + 1, column: column + 2, width: width - 2)

@@ -132,14 +132,14 @@ struct WizardSession: Sendable {
 
     /// The demo's crib line: the answers on step 2, the reference number on step 5.
     private func addDemoHints(_ screen: inout Screen, state: WizardState, hints: DemoHints) {
-        guard !state.isTooSmall, !state.showHelp else { return }
+        guard !state.isTooSmall, !state.showHelp, state.work == nil else { return }
         let text = Localizer(state.language)
         let line: String
         switch state.step {
         case .link: line = text.text("demo.hint.link")
         case .identity: line = text.text("demo.hint.answers", ["answers": hints.answers.joined(separator: " / ")])
         case .activation where state.activationStage == .form:
-            line = text.text("demo.hint.reference", ["reference": hints.reference, "mail": hints.mailDirectory])
+            line = text.text("demo.hint.reference", ["reference": hints.reference])
         default: return
         }
         let row = screen.height - 6

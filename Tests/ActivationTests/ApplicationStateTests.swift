@@ -60,9 +60,9 @@ import Testing
         var expectedCodes = CodesState(reference: reference, issuedAt: t0)
         expectedCodes.used = true
         #expect(state == ApplicationState(status: .activated, identityFailures: 0, codes: expectedCodes, activatedKeyDigest: [1, 2]))
-        // Same key again: replay (resume); another key: already activated.
+        // Same key again: replay (resume); another key: the codes are used.
         #expect(try state.redeem(reference: reference, authorizationMatches: true, keyDigest: [1, 2], at: at) == .replay)
-        #expect(throws: ActivationError(.alreadyActivated)) {
+        #expect(throws: ActivationError(.codesUsed)) {
             try state.redeem(reference: reference, authorizationMatches: true, keyDigest: [9], at: at)
         }
     }

@@ -98,7 +98,7 @@ final class Scratch {
 
     func file(_ name: String, _ bytes: [UInt8]) throws -> String {
         let path = url.appendingPathComponent(name).path
-        FileManager.default.createFile(atPath: path, contents: Data(bytes), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes), attributes: [.posixPermissions: 0o600])
         return path
     }
 
@@ -149,4 +149,10 @@ final class DataBox: @unchecked Sendable {
     private var data = Data()
     func set(_ value: Data) { lock.withLock { data = value } }
     func get() -> Data { lock.withLock { data } }
+}
+
+/// The reference number of the first (approval) mail.
+func firstReference(_ scratch: Scratch) throws -> String {
+    let mail = try #require(try scratch.mails().first)
+    return try #require(line(after: "Reference number:", in: mail))
 }

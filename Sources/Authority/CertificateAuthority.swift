@@ -1,0 +1,240 @@
+import Activation
+import Crypto
+import Foundation
+import SwiftASN1
+import X509
+import _CryptoExtras
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The embedded root CA: its key and self-signed certificate under `DATA/ca/`, and the leaf
+/// certificates it issues (SPEC §4).
+struct CertificateAuthority: Sendable {
+    let privateKey: P256.Signing.PrivateKey
+    let certificate: Certificate
+    let certificateDER: [UInt8]
+
+    static let subject = "Paraphe Embedded Root CA"
+    static let organization = "Paraphe"
+    static let validityYears = 20
+    static let leafValidityYears = 3
+    /// Clock skew allowance: certificates are valid from 5 minutes before issue.
+    static let backdating: TimeInterval = 5 * 60
+    /// id-kp-documentSigning (RFC 9336).
+    static let documentSigning: ASN1ObjectIdentifier = [1, 3, 6, 1, 5, 5, 7, 3, 36]
+
+    /// The CA's key identifier (SHA-1 of its public key, RFC 5280 §4.2.1.2 method 1).
+    var keyIdentifier: ArraySlice<UInt8> { SubjectKeyIdentifier(hash: certificate.publicKey).keyIdentifier }
+
+    /// Loads the CA from `directory` (`ca-key.pem`, `ca-cert.pem`), creating it first if it does not
+    /// exist. Creation holds `directory/.lock`, so concurrent processes create it once. A damaged or
+    /// mismatched file is an error, never silently replaced. Returns whether it was created.
+    static func loadOrCreate(in directory: URL, at now: Date, random: any RandomSource) throws -> (CertificateAuthority, created: Bool) {
+        try FileSystem.makeDirectory(directory, code: .certificateAuthority)
+        let keyURL = directory.appendingPathComponent("ca-key.pem")
+        let certificateURL = directory.appendingPathComponent("ca-cert.pem")
+        return try FileSystem.withExclusiveLock(directory.appendingPathComponent(".lock"), code: .certificateAuthority) {
+            let keyStatus = try FileSystem.status(keyURL)
+            let certificateStatus = try FileSystem.status(certificateURL)
+            switch (keyStatus, certificateStatus) {
+            case (nil, nil):
+                let key = P256.Signing.PrivateKey()
+                try writeAtomically(Array(key.pemRepresentation.utf8), to: keyURL, mode: 0o600, random: random)
+                let authority = try makeRoot(key: key, at: now, random: random)
+                try writeAtomically(Array(try pem(authority.certificate).utf8), to: certificateURL, mode: 0o644, random: random)
+                return (authority, true)
+            case (.some, nil):
+                // A crash between the two writes: keep the key, complete the certificate.
+                let key = try loadKey(keyURL)
+                let authority = try makeRoot(key: key, at: now, random: random)
+                try writeAtomically(Array(try pem(authority.certificate).utf8), to: certificateURL, mode: 0o644, random: random)
+                return (authority, true)
+            case (nil, .some):
+                throw AuthorityError(.certificateAuthority, "the CA certificate exists but its key ca-key.pem is missing")
+            case (.some, .some):
+                return (try load(keyURL: keyURL, certificateURL: certificateURL), false)
+            }
+        }
+    }
+
+    private static func loadKey(_ url: URL) throws -> P256.Signing.PrivateKey {
+        guard let status = try FileSystem.status(url) else {
+            throw AuthorityError(.certificateAuthority, "ca-key.pem is missing")
+        }
+        if status.mode & 0o077 != 0 {
+            throw AuthorityError(.certificateAuthority, "ca-key.pem is accessible to other users (mode \(FileSystem.octal(status.mode))); it must be 0600")
+        }
+        let text = String(decoding: try FileSystem.read(url, code: .certificateAuthority), as: UTF8.self)
+        do {
+            return try P256.Signing.PrivateKey(pemRepresentation: text)
+        } catch {
+            throw AuthorityError(.certificateAuthority, "ca-key.pem is damaged (not a PKCS#8 P-256 private key)")
+        }
+    }
+
+    private static func load(keyURL: URL, certificateURL: URL) throws -> CertificateAuthority {
+        let key = try loadKey(keyURL)
+        let text = String(decoding: try FileSystem.read(certificateURL, code: .certificateAuthority), as: UTF8.self)
+        let certificate: Certificate
+        do {
+            certificate = try Certificate(pemEncoded: text)
+        } catch {
+            throw AuthorityError(.certificateAuthority, "ca-cert.pem is damaged (not a PEM certificate)")
+        }
+        guard certificate.publicKey == Certificate.PublicKey(key.publicKey) else {
+            throw AuthorityError(.certificateAuthority, "ca-cert.pem does not belong to the key in ca-key.pem")
+        }
+        guard case .isCertificateAuthority = try? certificate.extensions.basicConstraints else {
+            throw AuthorityError(.certificateAuthority, "ca-cert.pem is not a CA certificate")
+        }
+        return CertificateAuthority(privateKey: key, certificate: certificate, certificateDER: try der(certificate))
+    }
+
+    /// Writes a temporary file with `mode`, fsyncs it, then renames it into place.
+    private static func writeAtomically(_ bytes: [UInt8], to url: URL, mode: mode_t, random: any RandomSource) throws {
+        let temporary = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).\(FileSystem.processID).\(random.bytes(6).hex)")
+        try FileSystem.createExclusive(temporary, bytes: bytes, mode: mode, code: .certificateAuthority)
+        if rename(temporary.path, url.path) != 0 {
+            let code = errno
+            unlink(temporary.path)
+            throw AuthorityError(.certificateAuthority, "cannot install \(url.lastPathComponent): \(FileSystem.errnoText(code))")
+        }
+        FileSystem.syncDirectory(url.deletingLastPathComponent())
+    }
+
+    private static func makeRoot(key: P256.Signing.PrivateKey, at now: Date, random: any RandomSource) throws -> CertificateAuthority {
+        let publicKey = Certificate.PublicKey(key.publicKey)
+        let name = try DistinguishedName {
+            OrganizationName(organization)
+            CommonName(subject)
+        }
+        let identifier = SubjectKeyIdentifier(hash: publicKey)
+        do {
+            let extensions = try Certificate.Extensions {
+                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
+                Critical(KeyUsage(keyCertSign: true, cRLSign: true))
+                identifier
+                AuthorityKeyIdentifier(keyIdentifier: identifier.keyIdentifier)
+            }
+            let certificate = try Certificate(
+                version: .v3,
+                serialNumber: serialNumber(random),
+                publicKey: publicKey,
+                notValidBefore: now - backdating,
+                notValidAfter: adding(years: validityYears, to: now),
+                issuer: name,
+                subject: name,
+                signatureAlgorithm: .ecdsaWithSHA256,
+                extensions: extensions,
+                issuerPrivateKey: Certificate.PrivateKey(key))
+            return CertificateAuthority(privateKey: key, certificate: certificate, certificateDER: try der(certificate))
+        } catch let error as AuthorityError {
+            throw error
+        } catch {
+            throw AuthorityError(.certificateAuthority, "cannot build the CA certificate")
+        }
+    }
+
+    /// Issues the subscriber's certificate: subject and SAN come from the registry, only the key from the CSR.
+    func issue(publicKey: Certificate.PublicKey, name: String, email: String, at now: Date, random: any RandomSource) throws(AuthorityError) -> (der: [UInt8], serial: String) {
+        do {
+            let serial = Self.serialNumber(random)
+            let extensions = try Certificate.Extensions {
+                Critical(BasicConstraints.notCertificateAuthority)
+                Critical(KeyUsage(digitalSignature: true, nonRepudiation: true))
+                try ExtendedKeyUsage([.emailProtection, ExtendedKeyUsage.Usage(oid: Self.documentSigning)])
+                SubjectKeyIdentifier(hash: publicKey)
+                AuthorityKeyIdentifier(keyIdentifier: keyIdentifier)
+                SubjectAlternativeNames([.rfc822Name(email)])
+            }
+            let certificate = try Certificate(
+                version: .v3,
+                serialNumber: serial,
+                publicKey: publicKey,
+                notValidBefore: now - Self.backdating,
+                notValidAfter: Self.adding(years: Self.leafValidityYears, to: now),
+                issuer: certificate.subject,
+                subject: try DistinguishedName { CommonName(name) },
+                signatureAlgorithm: .ecdsaWithSHA256,
+                extensions: extensions,
+                issuerPrivateKey: Certificate.PrivateKey(privateKey))
+            return (try Self.der(certificate), Array(serial.bytes).hex)
+        } catch let error as AuthorityError {
+            throw error
+        } catch {
+            throw AuthorityError(.certificateAuthority, "cannot build the certificate")
+        }
+    }
+
+    /// 16 random bytes, top bit cleared (positive) and the next one set (no leading zero byte): 126 random bits.
+    static func serialNumber(_ random: any RandomSource) -> Certificate.SerialNumber {
+        var bytes = random.bytes(16)
+        bytes[0] = (bytes[0] & 0x7F) | 0x40
+        return Certificate.SerialNumber(bytes: bytes)
+    }
+
+    static func adding(years: Int, to date: Date) -> Date {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
+        return calendar.date(byAdding: .year, value: years, to: date) ?? date + Double(years) * 365.25 * 86_400
+    }
+
+    static func der(_ certificate: Certificate) throws(AuthorityError) -> [UInt8] {
+        do {
+            var serializer = DER.Serializer()
+            try serializer.serialize(certificate)
+            return serializer.serializedBytes
+        } catch {
+            throw AuthorityError(.certificateAuthority, "cannot encode a certificate")
+        }
+    }
+
+    static func pem(_ certificate: Certificate) throws(AuthorityError) -> String {
+        do {
+            return try certificate.serializeAsPEM().pemString + "\n"
+        } catch {
+            throw AuthorityError(.certificateAuthority, "cannot encode a certificate")
+        }
+    }
+}
+
+/// A CSR whose signature verifies (proof of possession), reduced to what issuance needs.
+struct VerifiedRequest: Sendable {
+    let publicKey: Certificate.PublicKey
+    /// SHA-256 of the DER SubjectPublicKeyInfo.
+    let keyDigest: [UInt8]
+
+    static let maximumSize = 16 * 1024
+
+    init(der: [UInt8]) throws(AuthorityError) {
+        guard !der.isEmpty, der.count <= Self.maximumSize else {
+            throw AuthorityError(.csrInvalid, "the certificate request is empty or too large")
+        }
+        let request: CertificateSigningRequest
+        do {
+            request = try CertificateSigningRequest(derEncoded: der)
+        } catch {
+            throw AuthorityError(.csrInvalid, "the certificate request is not valid PKCS#10")
+        }
+        guard request.publicKey.isValidSignature(request.signature, for: request) else {
+            throw AuthorityError(.csrInvalid, "the certificate request's signature does not verify (no proof of possession)")
+        }
+        if let rsa = _RSA.Signing.PublicKey(request.publicKey), rsa.keySizeInBits < 2048 {
+            throw AuthorityError(.csrInvalid, "the certificate request's RSA key is shorter than 2048 bits")
+        }
+        publicKey = request.publicKey
+        // The whole SubjectPublicKeyInfo (algorithm and key), not just the key bits.
+        var serializer = DER.Serializer()
+        do {
+            try serializer.serialize(request.publicKey)
+        } catch {
+            throw AuthorityError(.csrInvalid, "the certificate request's public key cannot be encoded")
+        }
+        keyDigest = Array(SHA256.hash(data: serializer.serializedBytes))
+    }
+}

@@ -1,0 +1,461 @@
+import Activation
+import Foundation
+import GRDB
+import X509
+
+/// The certification authority of the embedded mode: registry (SQLite), Maildir outbox, root CA
+/// and audit log, all under one data directory on this machine.
+///
+/// Any number of instances, in one process or several, may share a data directory: every state
+/// change is one IMMEDIATE SQLite transaction that reloads the application, applies one rule of
+/// `ApplicationState`, stores the result and appends the audit row. Slow work (answer hashing,
+/// certificate signing) happens before the transaction, never while holding the write lock.
+public final class EmbeddedAuthority: Authority, Sendable {
+    let configuration: AuthorityConfiguration
+    let registry: Registry
+    let sealer: CodeSealer
+    let mailer: Mailer
+    let ca: CertificateAuthority
+
+    /// The Maildir outbox, `DATA/mail` (messages land in `new/`).
+    public let mailDirectory: URL
+    /// The root CA certificate, `DATA/ca/ca-cert.pem`.
+    public let caCertificateURL: URL
+
+    static let subscriberActor = "subscriber"
+    static let authorityActor = "authority"
+    /// Fresh token or reference number attempts before giving up (a collision is already rare).
+    static let collisionRetries = 16
+
+    /// Opens the data directory, creating what is missing: the directory (0700), `authority.key`,
+    /// `registry.sqlite`, `mail/` and the CA under `ca/`.
+    public init(configuration: AuthorityConfiguration) throws {
+        guard configuration.answerHashIterations > 0 else {
+            throw AuthorityError(.badRequest, "answerHashIterations must be positive")
+        }
+        let directory = configuration.dataDirectory.standardizedFileURL
+        try Self.prepareDataDirectory(directory)
+        let now = configuration.time.now()
+        let random = configuration.random
+        // One process at a time sets up the directory: key creation, migrations and CA creation.
+        let (sealer, registry, ca) = try Self.setUp(directory, at: now, random: random)
+        self.configuration = configuration
+        self.sealer = sealer
+        self.registry = registry
+        self.ca = ca
+        self.mailer = try Mailer(directory: directory.appendingPathComponent("mail"))
+        self.mailDirectory = directory.appendingPathComponent("mail")
+        self.caCertificateURL = directory.appendingPathComponent("ca").appendingPathComponent("ca-cert.pem")
+    }
+
+    /// Opens or creates the authority key, the registry and the CA, holding `DATA/.lock`.
+    private static func setUp(_ directory: URL, at now: Date, random: any RandomSource) throws -> (CodeSealer, Registry, CertificateAuthority) {
+        do {
+            return try FileSystem.withExclusiveLock(directory.appendingPathComponent(".lock"), code: .dataDirectory) {
+                let sealer = try CodeSealer.loadOrCreate(at: directory.appendingPathComponent("authority.key"), random: random)
+                let registry = try Registry.open(at: directory.appendingPathComponent("registry.sqlite"))
+                let (ca, created) = try CertificateAuthority.loadOrCreate(in: directory.appendingPathComponent("ca"), at: now, random: random)
+                if created {
+                    do {
+                        try registry.pool.writeWithoutTransaction { db in
+                            try db.inTransaction(.immediate) {
+                                try Registry.audit(
+                                    db, at: now, actor: Self.authorityActor, event: .caCreated, token: nil,
+                                    detail: "root CA \(Array(ca.certificate.serialNumber.bytes).hex), valid until \(Self.iso8601(ca.certificate.notValidAfter))")
+                                return .commit
+                            }
+                        }
+                    } catch let error as DatabaseError {
+                        throw Registry.storageError(error, "cannot record the CA creation")
+                    }
+                }
+                return (sealer, registry, ca)
+            }
+        } catch let error as AuthorityError {
+            throw error
+        } catch {
+            throw AuthorityError(.dataDirectory, "cannot set up the data directory")
+        }
+    }
+
+    /// Creates the data directory (0700) if needed; refuses one that others can write to or that
+    /// belongs to another user (anyone who can write there can replace the CA or the registry).
+    static func prepareDataDirectory(_ url: URL) throws(AuthorityError) {
+        try FileSystem.makeDirectory(url)
+        guard let status = try FileSystem.status(url), status.isDirectory else {
+            throw AuthorityError(.dataDirectory, "the data directory is not a directory")
+        }
+        if status.owner != FileSystem.currentUser {
+            throw AuthorityError(.dataDirectory, "the data directory belongs to another user")
+        }
+        if status.mode & 0o022 != 0 {
+            throw AuthorityError(.dataDirectory, "the data directory is writable by group or others (mode \(FileSystem.octal(status.mode))); make it 0700")
+        }
+    }
+
+    private var now: Date { configuration.time.now() }
+    private var random: any RandomSource { configuration.random }
+    private var operatorActor: String { "operator:\(configuration.operatorName)" }
+
+    // MARK: - Approval
+
+    public func approve(_ request: ApprovalRequest) async throws -> ApprovalReceipt {
+        let (subscriber, questions) = try Self.validate(request)
+        let hashes = try await AnswerHash.makeAll(request.answers, iterations: configuration.answerHashIterations, random: random)
+        let now = self.now
+        let approvedAt = request.approvedAt ?? now
+        let actor = operatorActor
+        for _ in 0..<Self.collisionRetries {
+            let token = ApplicationToken.generate(using: random)
+            let state = ApplicationState.approved(reference: ReferenceNumber.generate(using: random), at: approvedAt)
+            let sealed = try sealer.seal(AuthorizationCode.generate(using: random), for: token)
+            let mail = try mailer.prepare(
+                .init(kind: .approval, subscriber: subscriber, token: token, reference: state.codes.reference, expiresAt: state.codes.expiresAt),
+                at: now, random: random)
+            let inserted: Bool
+            do {
+                inserted = try await registry.immediate { db in
+                    if try Registry.tokenExists(db, token) || Registry.referenceIsLive(db, state.codes.reference) { return false }
+                    try db.execute(
+                        sql: """
+                            INSERT INTO application (token, name, email, language, status, identityFailures, approvedAt)
+                            VALUES (?, ?, ?, ?, ?, ?, ?)
+                            """,
+                        arguments: [
+                            token.value, subscriber.name, subscriber.email, subscriber.language.rawValue,
+                            state.status.rawValue, state.identityFailures, approvedAt.timeIntervalSince1970,
+                        ])
+                    let id = db.lastInsertedRowID
+                    for (position, (text, hash)) in zip(questions, hashes).enumerated() {
+                        try db.execute(
+                            sql: "INSERT INTO question (applicationId, position, text, salt, hash, iterations) VALUES (?, ?, ?, ?, ?, ?)",
+                            arguments: [id, position, text, Data(hash.salt), Data(hash.hash), hash.iterations])
+                    }
+                    _ = try Registry.insertCodes(db, applicationID: id, reference: state.codes.reference, sealed: sealed, issuedAt: approvedAt)
+                    try Registry.audit(
+                        db, at: now, actor: actor, event: .approved, token: token,
+                        detail: "language \(subscriber.language.rawValue); codes valid until \(Self.iso8601(state.codes.expiresAt))")
+                    return true
+                }
+            } catch {
+                mail.discard()
+                throw error
+            }
+            guard inserted else {
+                mail.discard()
+                continue
+            }
+            try mail.deliver()
+            return ApprovalReceipt(token: token, reference: state.codes.reference, expiresAt: state.codes.expiresAt, mailFile: mail.deliveredURL)
+        }
+        throw AuthorityError(.storage, "no free application token or reference number found")
+    }
+
+    /// Checks an approval request; returns the cleaned subscriber and questions.
+    static func validate(_ request: ApprovalRequest) throws -> (Subscriber, [String]) {
+        guard request.questions.count == ActivationPolicy.questionCount, request.answers.count == ActivationPolicy.questionCount else {
+            throw AuthorityError(.badRequest, "an application needs exactly \(ActivationPolicy.questionCount) security questions and as many answers")
+        }
+        let name = try InputText.validate(request.subscriber.name, field: .name)
+        let email = try InputText.validate(request.subscriber.email, field: .email)
+        guard looksLikeEmail(email) else {
+            throw AuthorityError(.badRequest, "the email address must look like local@domain (ASCII, no spaces)")
+        }
+        let questions = try request.questions.map { question throws(ActivationError) in try InputText.validate(question, field: .question) }
+        for answer in request.answers {
+            _ = try InputText.validate(answer.revealed, field: .answer)
+            if answer.normalized.isEmpty { throw ActivationError(.invalidInput(field: .answer, problem: .empty)) }
+        }
+        return (Subscriber(name: name, email: email, language: request.subscriber.language), questions)
+    }
+
+    /// `local@domain.tld`: ASCII (an X.509 rfc822Name is an IA5String), one `@`, no blanks or
+    /// brackets, a dotted domain without empty labels.
+    static func looksLikeEmail(_ email: String) -> Bool {
+        let forbidden: Set<Character> = [" ", "<", ">", "(", ")", "[", "]", ",", ";", ":", "\\", "\""]
+        guard email.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && $0.value < 0x7F }),
+            !email.contains(where: forbidden.contains)
+        else { return false }
+        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[0].count <= 64 else { return false }
+        let labels = parts[1].split(separator: ".", omittingEmptySubsequences: false)
+        return labels.count >= 2 && labels.allSatisfy { !$0.isEmpty && !$0.hasPrefix("-") && !$0.hasSuffix("-") }
+    }
+
+    // MARK: - Steps 1 and 2
+
+    public func overview(of token: ApplicationToken) async throws -> ApplicationOverview {
+        try await registry.read { db in
+            guard let row = try Registry.application(db, token: token) else { throw ActivationError(.unknownApplication) }
+            let questions = try Registry.questions(db, applicationID: row.id).map(\.text)
+            return ApplicationOverview(
+                token: row.token, status: row.state.status, language: row.subscriber.language, questions: questions,
+                identityAttemptsRemaining: row.state.identityAttemptsRemaining)
+        }
+    }
+
+    private enum IdentityResult: Sendable {
+        case verified(Registry.ApplicationRow, AuthorizationCode)
+        case failed(remaining: Int)
+        case locked
+    }
+
+    public func verifyIdentity(token: ApplicationToken, answers: [SecurityAnswer]) async throws -> IdentityVerification {
+        guard answers.count == ActivationPolicy.questionCount else {
+            throw AuthorityError(.badRequest, "exactly \(ActivationPolicy.questionCount) answers are expected")
+        }
+        // A blank answer is allowed (2 of 3 suffice) and simply does not match; other bad input is refused
+        // without using an attempt.
+        for answer in answers where !answer.normalized.isEmpty {
+            _ = try InputText.validate(answer.revealed, field: .answer)
+        }
+        let (before, hashes) = try await registry.read { db in
+            guard let row = try Registry.application(db, token: token) else { throw ActivationError(.unknownApplication) }
+            return (row, try Registry.questions(db, applicationID: row.id).map(\.hash))
+        }
+        // Refuse early, before the slow hashing, what the transaction would refuse anyway.
+        try before.state.ensureActivatable()
+        guard hashes.count == ActivationPolicy.questionCount else {
+            throw AuthorityError(.storage, "the registry holds \(hashes.count) security questions for this application")
+        }
+        let nonBlank = zip(answers, hashes).filter { !$0.0.normalized.isEmpty }
+        let matching = try await AnswerHash.countMatches(nonBlank.map(\.0), nonBlank.map(\.1))
+
+        let now = self.now
+        let sealer = self.sealer
+        let result = try await registry.immediate { db -> IdentityResult in
+            // Reload: another process may have counted attempts since the read above.
+            guard var row = try Registry.application(db, token: token) else { throw ActivationError(.unknownApplication) }
+            let outcome = try row.state.submitAnswers(matching: matching)
+            switch outcome {
+            case .verified:
+                try Registry.audit(db, at: now, actor: Self.subscriberActor, event: .identityVerified, token: token,
+                                   detail: "\(matching) of \(ActivationPolicy.questionCount) answers matched")
+                return .verified(row, try sealer.open(row.sealedAuthorization, for: token))
+            case .failed(let remaining):
+                try Registry.save(db, row)
+                try Registry.audit(db, at: now, actor: Self.subscriberActor, event: .identityFailed, token: token,
+                                   detail: "remaining \(remaining)")
+                return .failed(remaining: remaining)
+            case .locked:
+                try Registry.save(db, row)
+                try Registry.audit(db, at: now, actor: Self.subscriberActor, event: .identityLocked, token: token,
+                                   detail: "\(row.state.identityFailures) failed attempts")
+                return .locked
+            }
+        }
+        switch result {
+        case .failed(let remaining):
+            throw ActivationError(.wrongAnswers(remaining: remaining))
+        case .locked:
+            throw ActivationError(.identityLocked)
+        case .verified(let row, let authorization):
+            let codes = row.state.codes
+            let reason: ActivationError? =
+                codes.isBlocked
+                ? ActivationError(.renewalRequired)
+                : codes.isExpired(at: now) ? ActivationError(.codesExpired(expiredAt: codes.expiresAt)) : nil
+            return IdentityVerification(
+                subscriber: row.subscriber, authorization: authorization, codesIssuedAt: codes.issuedAt,
+                codesExpireAt: codes.expiresAt, renewalNeeded: reason != nil, renewalReason: reason)
+        }
+    }
+
+    // MARK: - Step 4
+
+    public func renewCodes(token: ApplicationToken, authorization: AuthorizationCode) async throws -> RenewalReceipt {
+        let before = try await registry.read { db in
+            guard let row = try Registry.application(db, token: token) else { throw ActivationError(.unknownApplication) }
+            return row
+        }
+        // Only the holder of the current authorization code (released by the identity check) may renew.
+        let current = try sealer.open(before.sealedAuthorization, for: token)
+        guard constantTimeEqual(Array(current.revealed.utf8), Array(authorization.revealed.utf8)) else {
+            throw ActivationError(.identityNotVerified)
+        }
+        try before.state.ensureActivatable()
+
+        let now = self.now
+        let subscriber = before.subscriber
+        for _ in 0..<Self.collisionRetries {
+            let reference = ReferenceNumber.generate(using: random)
+            let newCode = AuthorizationCode.generate(using: random)
+            let sealed = try sealer.seal(newCode, for: token)
+            let expiresAt = CodesState(reference: reference, issuedAt: now).expiresAt
+            let mail = try mailer.prepare(
+                .init(kind: .renewal, subscriber: subscriber, token: token, reference: reference, expiresAt: expiresAt),
+                at: now, random: random)
+            let renewed: Bool
+            do {
+                renewed = try await registry.immediate { db in
+                    guard var row = try Registry.application(db, token: token) else { throw ActivationError(.unknownApplication) }
+                    // The pair the caller proved it holds was replaced meanwhile (a concurrent renewal).
+                    guard row.codeID == before.codeID else { throw ActivationError(.identityNotVerified) }
+                    if try Registry.referenceIsLive(db, reference) { return false }
+                    try row.state.renew(newReference: reference, at: now)
+                    // The previous pair is dead at once.
+                    try db.execute(sql: "UPDATE code SET superseded = 1 WHERE id = ?", arguments: [row.codeID])
+                    row.codeID = try Registry.insertCodes(db, applicationID: row.id, reference: reference, sealed: sealed, issuedAt: now)
+                    try Registry.save(db, row)
+                    try Registry.audit(
+                        db, at: now, actor: Self.subscriberActor, event: .codesRenewed, token: token,
+                        detail: "renewal \(row.state.renewalsInWindow(at: now).count) of \(ActivationPolicy.renewalsPerWindow) in 24 h; codes valid until \(Self.iso8601(expiresAt))")
+                    return true
+                }
+            } catch {
+                mail.discard()
+                throw error
+            }
+            guard renewed else {
+                mail.discard()
+                continue
+            }
+            try mail.deliver()
+            return RenewalReceipt(
+                authorization: newCode, issuedAt: now, expiresAt: expiresAt, maskedEmail: maskedEmail(subscriber.email),
+                mailFile: mail.deliveredURL)
+        }
+        throw AuthorityError(.storage, "no free reference number found")
+    }
+
+    // MARK: - Step 5
+
+    private enum IssueResult: Sendable {
+        case issued([UInt8])
+        case refused(ActivationError)
+    }
+
+    public func issueCertificate(
+        token: ApplicationToken, reference: ReferenceNumber, authorization: AuthorizationCode, csrDER: [UInt8]
+    ) async throws -> IssuedCertificate {
+        let request = try VerifiedRequest(der: csrDER)
+        let now = self.now
+        let before = try await registry.read { db in
+            guard let row = try Registry.application(db, token: token) else { throw ActivationError(.unknownApplication) }
+            return row
+        }
+        // Sign before taking the write lock; the certificate is kept only if the redemption is accepted.
+        let ca = self.ca
+        let random = self.random
+        let prepared: (der: [UInt8], serial: String)? =
+            before.state.status == .approved
+            ? try ca.issue(publicKey: request.publicKey, name: before.subscriber.name, email: before.subscriber.email, at: now, random: random)
+            : nil
+        let sealer = self.sealer
+        let result = try await registry.immediate { db -> IssueResult in
+            guard var row = try Registry.application(db, token: token) else { throw ActivationError(.unknownApplication) }
+            let stored = try sealer.open(row.sealedAuthorization, for: token)
+            let matches = constantTimeEqual(Array(stored.revealed.utf8), Array(authorization.revealed.utf8))
+            let original = row.state
+            do {
+                switch try row.state.redeem(reference: reference, authorizationMatches: matches, keyDigest: request.keyDigest, at: now) {
+                case .accepted:
+                    let certificate = try prepared
+                        ?? ca.issue(publicKey: request.publicKey, name: row.subscriber.name, email: row.subscriber.email, at: now, random: random)
+                    row.activatedAt = now
+                    row.certificateSerial = certificate.serial
+                    row.certificateDER = certificate.der
+                    try Registry.save(db, row)
+                    try Registry.audit(db, at: now, actor: Self.subscriberActor, event: .certificateIssued, token: token,
+                                       detail: "serial \(certificate.serial)")
+                    return .issued(certificate.der)
+                case .replay:
+                    guard let der = row.certificateDER else {
+                        throw AuthorityError(.storage, "the registry lost the certificate of an activated application")
+                    }
+                    try Registry.audit(db, at: now, actor: Self.subscriberActor, event: .certificateReissued, token: token,
+                                       detail: "serial \(row.certificateSerial ?? "?")")
+                    return .issued(der)
+                }
+            } catch let refusal as ActivationError {
+                if row.state != original {
+                    // A wrong reference number counts toward the 5-in-a-row limit: keep the count.
+                    try Registry.save(db, row)
+                    try Registry.audit(
+                        db, at: now, actor: Self.subscriberActor, event: .referenceRejected, token: token,
+                        detail: "\(row.state.codes.wrongReferences) wrong in a row"
+                            + (row.state.codes.isBlocked ? "; renewal required" : ""))
+                }
+                // The codes that activated this application, presented again with another key: say the
+                // codes were used (the domain's `redeem` reports the activated status first).
+                if refusal.code == .alreadyActivated, row.state.codes.used, matches, reference == row.state.codes.reference {
+                    return .refused(ActivationError(.codesUsed))
+                }
+                return .refused(refusal)
+            }
+        }
+        switch result {
+        case .refused(let refusal):
+            throw refusal
+        case .issued(let der):
+            return IssuedCertificate(certificateDER: der, chainDER: [ca.certificateDER])
+        }
+    }
+
+    public func caCertificateDER() async throws -> [UInt8] {
+        ca.certificateDER
+    }
+
+    // MARK: - Operator
+
+    /// Every application, in approval order (never a secret).
+    public func list() async throws -> [ApplicationRecord] {
+        let now = self.now
+        return try await registry.read { db in
+            try Registry.allApplications(db).map { Self.record($0, at: now) }
+        }
+    }
+
+    /// One application (unknown → `ActivationError(.unknownApplication)`).
+    public func record(for token: ApplicationToken) async throws -> ApplicationRecord {
+        let now = self.now
+        return try await registry.read { db in
+            guard let row = try Registry.application(db, token: token) else { throw ActivationError(.unknownApplication) }
+            return Self.record(row, at: now)
+        }
+    }
+
+    static func record(_ row: Registry.ApplicationRow, at now: Date) -> ApplicationRecord {
+        ApplicationRecord(
+            token: row.token.formatted, link: row.token.link, name: row.subscriber.name, email: row.subscriber.email,
+            language: row.subscriber.language, status: row.state.status,
+            identityAttemptsRemaining: row.state.identityAttemptsRemaining, reference: row.state.codes.reference.formatted,
+            codesIssuedAt: row.state.codes.issuedAt, codesExpireAt: row.state.codes.expiresAt,
+            renewalsLast24h: row.state.renewalsInWindow(at: now).count,
+            wrongReferencesInARow: row.state.codes.wrongReferences, approvedAt: row.approvedAt,
+            activatedAt: row.activatedAt, certificateSerial: row.certificateSerial)
+    }
+
+    /// Revokes an application for good (no further identity check, renewal or issuance). Revoking a
+    /// revoked application changes nothing. `reason` (1–200 printable characters) goes to the audit log.
+    public func revoke(token: ApplicationToken, reason: String) async throws {
+        let cleanReason: String
+        do {
+            cleanReason = try InputText.validate(reason, field: .question)
+        } catch {
+            throw AuthorityError(.badRequest, "the revocation reason must be 1 to \(InputField.question.limit) printable characters")
+        }
+        let now = self.now
+        let actor = operatorActor
+        try await registry.immediate { db in
+            guard var row = try Registry.application(db, token: token) else { throw ActivationError(.unknownApplication) }
+            if row.state.status == .revoked { return }
+            let previous = row.state.status
+            row.state.status = .revoked
+            try Registry.save(db, row)
+            try db.execute(sql: "UPDATE application SET revokedAt = ? WHERE id = ?", arguments: [now.timeIntervalSince1970, row.id])
+            try Registry.audit(db, at: now, actor: actor, event: .revoked, token: token, detail: "was \(previous.rawValue): \(cleanReason)")
+        }
+    }
+
+    /// The whole audit log, oldest first.
+    public func auditLog() async throws -> [AuditEntry] {
+        try await registry.read { db in try Registry.auditEntries(db) }
+    }
+
+    static func iso8601(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: date)
+    }
+}

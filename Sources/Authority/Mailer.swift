@@ -1,0 +1,200 @@
+import Activation
+import Foundation
+import ParapheResources
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The two emails the authority sends.
+enum MailKind: String, Sendable {
+    case approval, renewal
+}
+
+/// One email written to `mail/tmp/`, waiting for the registry transaction that justifies it.
+/// `deliver()` after the commit moves it to `new/`; `discard()` if the transaction failed.
+struct PendingMail: Sendable {
+    let temporaryURL: URL
+    let deliveredURL: URL
+
+    func deliver() throws(AuthorityError) {
+        if rename(temporaryURL.path, deliveredURL.path) != 0 {
+            throw AuthorityError(.mail, "cannot move the email into mail/new: \(FileSystem.errnoText())")
+        }
+        FileSystem.syncDirectory(deliveredURL.deletingLastPathComponent())
+    }
+
+    func discard() {
+        unlink(temporaryURL.path)
+    }
+}
+
+/// A Maildir outbox (`DATA/mail/{tmp,new,cur}`) and the RFC 5322 messages that go in it.
+struct Mailer: Sendable {
+    let directory: URL
+    let hostName: String
+
+    static let from = "Paraphe Certification Authority <no-reply@paraphe.example>"
+    static let messageIDDomain = "paraphe.example"
+    /// RFC 5322 §2.1.1: no line longer than 998 bytes.
+    static let maximumLineLength = 998
+
+    private static let sequence = Locked<UInt64>(0)
+
+    init(directory: URL) throws(AuthorityError) {
+        self.directory = directory
+        self.hostName = FileSystem.hostName()
+        for sub in ["", "tmp", "new", "cur"] {
+            try FileSystem.makeDirectory(sub.isEmpty ? directory : directory.appendingPathComponent(sub), code: .mail)
+        }
+    }
+
+    /// The message's variable parts.
+    struct Content: Sendable {
+        var kind: MailKind
+        var subscriber: Subscriber
+        var token: ApplicationToken
+        var reference: ReferenceNumber
+        var expiresAt: Date
+    }
+
+    /// Composes the email and writes it, fsynced, under `tmp/`.
+    func prepare(_ content: Content, at now: Date, random: any RandomSource) throws -> PendingMail {
+        for _ in 0..<8 {
+            let name = uniqueName(at: now, random: random)
+            // The Message-ID reuses the file name's unique part.
+            let unique = name.split(separator: ".").prefix(2).joined(separator: ".")
+            let bytes = Array(try Self.compose(content, at: now, messageID: "\(unique)@\(Self.messageIDDomain)").utf8)
+            let temporary = directory.appendingPathComponent("tmp").appendingPathComponent(name)
+            do {
+                try FileSystem.createExclusive(temporary, bytes: bytes, mode: 0o600, code: .mail)
+            } catch is FileExists {
+                continue
+            }
+            return PendingMail(temporaryURL: temporary, deliveredURL: directory.appendingPathComponent("new").appendingPathComponent(name))
+        }
+        throw AuthorityError(.mail, "cannot find a free file name in mail/tmp")
+    }
+
+    /// `time.M<µs>P<pid>Q<n>R<random>.host`, the Maildir convention.
+    private func uniqueName(at now: Date, random: any RandomSource) -> String {
+        let seconds = Int64(now.timeIntervalSince1970.rounded(.down))
+        let micro = Int64((now.timeIntervalSince1970 - Double(seconds)) * 1_000_000)
+        let count = Self.sequence.withLock { value -> UInt64 in
+            value += 1
+            return value
+        }
+        return "\(seconds).M\(micro)P\(FileSystem.processID)Q\(count)R\(random.bytes(8).hex).\(hostName)"
+    }
+
+    /// The whole message, LF line endings.
+    static func compose(_ content: Content, at now: Date, messageID: String) throws(AuthorityError) -> String {
+        let template = try Self.template(content.kind, content.subscriber.language)
+        let localizer = Localizer(content.subscriber.language)
+        let body = fill(template.body, [
+            "name": content.subscriber.name,
+            "link": content.token.link,
+            "reference": content.reference.formatted,
+            "expires": localizer.dateTime(content.expiresAt),
+        ])
+        var headers: [String] = []
+        headers.append("From: \(from)")
+        headers.append("To: \(mailbox(name: content.subscriber.name, email: content.subscriber.email))")
+        headers.append("Subject: \(encodedHeaderText(template.subject, firstLinePrefix: "Subject: ".utf8.count))")
+        headers.append("Date: \(rfc5322Date(now))")
+        headers.append("Message-ID: <\(messageID)>")
+        headers.append("MIME-Version: 1.0")
+        headers.append("Content-Type: text/plain; charset=utf-8")
+        headers.append("Content-Transfer-Encoding: 8bit")
+        var bodyLines = body.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        while bodyLines.last?.isEmpty == true { bodyLines.removeLast() }
+        let message = headers.joined(separator: "\n") + "\n\n" + bodyLines.joined(separator: "\n") + "\n"
+        for line in message.split(separator: "\n", omittingEmptySubsequences: false)
+        where line.utf8.count > maximumLineLength {
+            throw AuthorityError(.mail, "an email line would exceed \(maximumLineLength) bytes")
+        }
+        return message
+    }
+
+    /// The template `mail/KIND.LANG.txt`: first line `Subject: …`, then a blank line, then the body.
+    static func template(_ kind: MailKind, _ language: Language) throws(AuthorityError) -> (subject: String, body: String) {
+        guard let data = ParapheResources.data("mail", "\(kind.rawValue).\(language.rawValue).txt") else {
+            throw AuthorityError(.mail, "the \(kind.rawValue) mail template for \(language.rawValue) is missing")
+        }
+        let text = String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\r\n", with: "\n")
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard let first = lines.first, first.hasPrefix("Subject:") else {
+            throw AuthorityError(.mail, "the \(kind.rawValue) mail template for \(language.rawValue) has no Subject line")
+        }
+        let subject = first.dropFirst("Subject:".count).trimmingCharacters(in: .whitespaces)
+        lines.removeFirst()
+        if lines.first?.isEmpty == true { lines.removeFirst() }
+        return (subject, lines.joined(separator: "\n"))
+    }
+
+    /// Replaces each `{key}` in one pass, so a value that itself contains `{…}` is never expanded.
+    static func fill(_ template: String, _ values: [String: String]) -> String {
+        var out = ""
+        var rest = Substring(template)
+        while let open = rest.firstIndex(of: "{") {
+            out += rest[..<open]
+            let afterOpen = rest.index(after: open)
+            if let close = rest[afterOpen...].firstIndex(of: "}"), let value = values[String(rest[afterOpen..<close])] {
+                out += value
+                rest = rest[rest.index(after: close)...]
+            } else {
+                out += "{"
+                rest = rest[afterOpen...]
+            }
+        }
+        return out + rest
+    }
+
+    /// `"Name" <email>`, or an RFC 2047 encoded-word display name when the name is not ASCII.
+    static func mailbox(name: String, email: String) -> String {
+        if name.unicodeScalars.allSatisfy({ $0.isASCII }) {
+            let escaped = name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            return "\"\(escaped)\" <\(email)>"
+        }
+        return "\(encodedWords(name, firstLinePrefix: "To: ".utf8.count)) <\(email)>"
+    }
+
+    /// Header text as is when ASCII, else RFC 2047 `=?UTF-8?B?…?=` words, folded.
+    static func encodedHeaderText(_ text: String, firstLinePrefix: Int) -> String {
+        if text.unicodeScalars.allSatisfy({ $0.isASCII }) { return text }
+        return encodedWords(text, firstLinePrefix: firstLinePrefix)
+    }
+
+    /// Splits `text` on character boundaries into RFC 2047 encoded-words, joined by folding white
+    /// space, sized so that each header line stays within 76 characters (`firstLinePrefix` is what
+    /// precedes the first word on its line, e.g. `Subject: `).
+    static func encodedWords(_ text: String, firstLinePrefix: Int) -> String {
+        // A word is 12 characters of `=?UTF-8?B??=` plus 4 base64 characters per 3 bytes.
+        func capacity(_ prefix: Int) -> Int { max(3, 3 * ((76 - 12 - prefix) / 4)) }
+        var words: [String] = []
+        var chunk: [UInt8] = []
+        var limit = capacity(firstLinePrefix)
+        for character in text {
+            let bytes = Array(String(character).utf8)
+            if !chunk.isEmpty, chunk.count + bytes.count > limit {
+                words.append("=?UTF-8?B?\(Data(chunk).base64EncodedString())?=")
+                chunk = []
+                limit = capacity(1)
+            }
+            chunk += bytes
+        }
+        if !chunk.isEmpty { words.append("=?UTF-8?B?\(Data(chunk).base64EncodedString())?=") }
+        return words.joined(separator: "\n ")
+    }
+
+    /// `Tue, 10 Nov 2026 14:03:00 +0000`.
+    static func rfc5322Date(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss Z"
+        return formatter.string(from: date)
+    }
+}

@@ -1,0 +1,198 @@
+import Activation
+import Crypto
+import Foundation
+import SwiftASN1
+import Testing
+import X509
+import _CryptoExtras
+
+@testable import Authority
+
+/// A fresh data directory under the system temporary directory, a manual clock and a seeded random source.
+final class TestBed: Sendable {
+    let directory: URL
+    let time: ManualTimeSource
+    let random: SeededRandomSource
+    let iterations: Int
+
+    /// 2026-05-28 20:26:40 UTC, a fixed start for every clock.
+    static let start = Date(timeIntervalSince1970: 1_780_000_000)
+
+    init(seed: UInt64 = 1, iterations: Int = 1_000) {
+        directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("paraphe-authority-tests")
+            .appendingPathComponent(UUID().uuidString)
+            .appendingPathComponent("data")
+        time = ManualTimeSource(Self.start)
+        random = SeededRandomSource(seed: seed)
+        self.iterations = iterations
+    }
+
+    var configuration: AuthorityConfiguration {
+        AuthorityConfiguration(
+            dataDirectory: directory, answerHashIterations: iterations, time: time, random: random, operatorName: "tester")
+    }
+
+    /// A new authority instance on the same data directory (as a second process would open it).
+    func authority() throws -> EmbeddedAuthority {
+        try EmbeddedAuthority(configuration: configuration)
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(at: directory.deletingLastPathComponent())
+    }
+
+    /// Every regular file under the data directory.
+    func allFiles() -> [URL] {
+        guard let enumerator = FileManager.default.enumerator(at: directory, includingPropertiesForKeys: [.isRegularFileKey]) else {
+            return []
+        }
+        return enumerator.compactMap { $0 as? URL }.filter {
+            (try? $0.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true
+        }
+    }
+
+    func mails() throws -> [URL] {
+        try FileManager.default.contentsOfDirectory(at: directory.appendingPathComponent("mail/new"), includingPropertiesForKeys: nil)
+    }
+}
+
+/// The application most tests approve.
+enum Sample {
+    static let questions = ["Where were you born?", "What was your first pet's name?", "What is your favourite fruit?"]
+    /// Distinctive answers, so a raw byte search cannot match by chance.
+    static let answers = ["Montréal", "Zéphyrin Quokkabert", "Ramboutan Xylophage"]
+    static let subscriber = Subscriber(name: "Jeanne Tremblay", email: "jeanne@example.com", language: .en)
+
+    static func request(_ subscriber: Subscriber = subscriber, answers: [String] = answers, approvedAt: Date? = nil) -> ApprovalRequest {
+        ApprovalRequest(subscriber: subscriber, questions: questions, answers: answers.map(SecurityAnswer.init), approvedAt: approvedAt)
+    }
+
+    static var rightAnswers: [SecurityAnswer] { answers.map(SecurityAnswer.init) }
+    /// One right answer out of three: a failed attempt.
+    static var wrongAnswers: [SecurityAnswer] { [SecurityAnswer("Montreal"), SecurityAnswer("Pamplemousse Violet"), SecurityAnswer("Kiwano Ardoise")] }
+}
+
+/// A PKCS#10 request signed by a fresh key.
+struct TestKey {
+    enum Kind { case p256, rsa2048 }
+    let privateKey: Certificate.PrivateKey
+    let algorithm: Certificate.SignatureAlgorithm
+
+    init(_ kind: Kind = .p256) throws {
+        switch kind {
+        case .p256:
+            privateKey = Certificate.PrivateKey(P256.Signing.PrivateKey())
+            algorithm = .ecdsaWithSHA256
+        case .rsa2048:
+            privateKey = Certificate.PrivateKey(try _RSA.Signing.PrivateKey(keySize: .bits2048))
+            algorithm = .sha256WithRSAEncryption
+        }
+    }
+
+    func csr(commonName: String = "Someone Else") throws -> [UInt8] {
+        let request = try CertificateSigningRequest(
+            version: .v1, subject: try DistinguishedName { CommonName(commonName) }, privateKey: privateKey,
+            attributes: CertificateSigningRequest.Attributes(), signatureAlgorithm: algorithm)
+        var serializer = DER.Serializer()
+        try serializer.serialize(request)
+        return serializer.serializedBytes
+    }
+}
+
+/// One email read back from the Maildir.
+struct ParsedMail {
+    var headers: [String: String] = [:]
+    var headerOrder: [String] = []
+    var bodyLines: [String] = []
+    var raw: String
+
+    init(_ url: URL) throws {
+        raw = try String(contentsOf: url, encoding: .utf8)
+        let parts = raw.components(separatedBy: "\n\n")
+        var current: String?
+        for line in parts[0].split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix(" ") || line.hasPrefix("\t"), let name = current {
+                headers[name, default: ""] += " " + line.trimmingCharacters(in: .whitespaces)
+            } else if let colon = line.firstIndex(of: ":") {
+                let name = String(line[..<colon])
+                headers[name] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                headerOrder.append(name)
+                current = name
+            }
+        }
+        bodyLines = parts.dropFirst().joined(separator: "\n\n").components(separatedBy: "\n")
+    }
+
+    /// Decodes RFC 2047 `=?UTF-8?B?…?=` words (white space between adjacent words is dropped).
+    static func decodeHeader(_ value: String) -> String {
+        let words = value.split(separator: " ")
+        guard words.allSatisfy({ $0.hasPrefix("=?UTF-8?B?") && $0.hasSuffix("?=") }) else { return value }
+        var bytes = Data()
+        for word in words {
+            let encoded = word.dropFirst("=?UTF-8?B?".count).dropLast(2)
+            bytes += Data(base64Encoded: String(encoded)) ?? Data()
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// Runs `/usr/bin/openssl` and returns its exit status and combined output.
+func openssl(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// Runs `sqlite3` on the registry (a second, independent SQLite client).
+func sqlite(_ database: URL, _ sql: String) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+    process.arguments = [database.path, sql]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// The error `body` throws, or nil.
+func caught(_ body: () async throws -> some Any) async -> (any Error)? {
+    do {
+        _ = try await body()
+        return nil
+    } catch {
+        return error
+    }
+}
+
+/// The `ActivationError.Code` thrown by `body`, or nil if it threw nothing or something else.
+func activationCode(_ body: () async throws -> some Any) async -> ActivationError.Code? {
+    (await caught(body) as? ActivationError)?.code
+}
+
+func pem(_ der: [UInt8]) -> String {
+    var text = "-----BEGIN CERTIFICATE-----\n"
+    let base64 = Data(der).base64EncodedString()
+    var index = base64.startIndex
+    while index < base64.endIndex {
+        let end = base64.index(index, offsetBy: 64, limitedBy: base64.endIndex) ?? base64.endIndex
+        text += base64[index..<end] + "\n"
+        index = end
+    }
+    return text + "-----END CERTIFICATE-----\n"
+}
+
+func mode(_ url: URL) throws -> Int {
+    let attributes = try FileManager.default.attributesOfItem(atPath: url.path)
+    return ((attributes[.posixPermissions] as? NSNumber)?.intValue ?? -1) & 0o777
+}
