@@ -185,8 +185,8 @@ public enum DisplayWidth {
         for paragraph in text.split(separator: "\n", omittingEmptySubsequences: false) {
             var line = ""
             var lineWidth = 0
-            for word in paragraph.split(separator: " ", omittingEmptySubsequences: true) {
-                var word = String(word)
+            for word in units(paragraph) {
+                var word = word
                 var w = of(word)
                 if lineWidth > 0, lineWidth + 1 + w > columns {
                     lines.append(line)
@@ -214,5 +214,28 @@ public enum DisplayWidth {
             lines.append(line)
         }
         return lines
+    }
+
+    /// The words of a paragraph, with French spaced punctuation kept on the same line as its word:
+    /// `«` with the word after it; `»`, `:`, `;`, `!`, `?` with the word before it.
+    static func units(_ paragraph: Substring) -> [String] {
+        var units: [String] = []
+        var opening: String?
+        for word in paragraph.split(separator: " ", omittingEmptySubsequences: true) {
+            var word = String(word)
+            if let open = opening {
+                word = open + " " + word
+                opening = nil
+            }
+            if word == "«" {
+                opening = word
+            } else if let first = word.first, "»:;!?".contains(first), let last = units.popLast() {
+                units.append(last + " " + word)
+            } else {
+                units.append(word)
+            }
+        }
+        if let open = opening { units.append(open) }
+        return units
     }
 }

@@ -19,7 +19,7 @@ enum ActivationStep {
     }
 
     static func submit(_ state: inout WizardState, _ environment: WizardEnvironment) -> [WizardEffect] {
-        guard let token = state.token, let identity = state.identity else { return [] }
+        guard let token = state.token, let identity = state.identity, !state.dead else { return [] }
         let reference: ReferenceNumber
         do {
             reference = try ReferenceNumber(parsing: state.field(.reference).text)

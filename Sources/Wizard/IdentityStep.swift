@@ -30,6 +30,7 @@ enum IdentityStep {
             if case .activation(let error) = notice.content {
                 switch error.code {
                 case .identityLocked, .alreadyActivated, .revoked:
+                    if error.code == .identityLocked { state.overview?.identityAttemptsRemaining = 0 }
                     wipeAnswers(&state)
                     state.dead = true
                     state.focus = .button(.next)

@@ -187,7 +187,12 @@ private func primaryAction(_ state: inout WizardState, _ environment: WizardEnvi
         case .form: return ActivationStep.submit(&state, environment)
         case .login: return ActivationStep.logIn(&state)
         case .summary:
-            if state.kiosk { return [] }
+            if state.kiosk {
+                // "Done — next person": every field wiped, back to step 1 (SPEC §3, kiosk mode).
+                state = WizardState(language: state.language, languageChosen: state.languageChosen, width: state.width,
+                                    height: state.height, kiosk: true)
+                return []
+            }
             state.finished = true
             return [.quit]
         }

@@ -71,7 +71,7 @@ private func renderLogin(_ canvas: inout Canvas) {
     row += 1
     if let profile = canvas.state.profileFile {
         canvas.screen.put(canvas.t("summary.profile"), row: row, column: canvas.margin, style: Styles.label)
-        row = canvas.paragraph(InputText.printable(profile.path, limit: 200), row: row, column: canvas.margin + 20)
+        row = canvas.path(InputText.printable(profile.path, limit: 200), row: row, column: canvas.margin + 20, width: canvas.contentWidth - 20)
         row += 1
     }
     canvas.screen.put(canvas.t("activation.password"), row: row, column: canvas.margin, style: Styles.label, limit: 19)
@@ -86,9 +86,11 @@ private func renderSummary(_ canvas: inout Canvas) {
     row += 2
     let valueColumn = canvas.margin + 18
     let valueWidth = canvas.screen.width - valueColumn - canvas.margin
-    func line(_ key: String, _ value: String) {
+    func line(_ key: String, _ value: String, isPath: Bool = false) {
         canvas.screen.put(canvas.t(key).trimmingCharacters(in: .whitespaces), row: row, column: canvas.margin, style: Styles.label, limit: 17)
-        row = canvas.paragraph(InputText.printable(value, limit: 300), row: row, column: valueColumn, width: valueWidth)
+        let shown = InputText.printable(value, limit: 300)
+        row = isPath ? canvas.path(shown, row: row, column: valueColumn, width: valueWidth)
+            : canvas.paragraph(shown, row: row, column: valueColumn, width: valueWidth)
     }
     line("summary.subject", summary.subject)
     if let email = summary.email { line("summary.email", email) }
@@ -98,7 +100,7 @@ private func renderSummary(_ canvas: inout Canvas) {
     let half = fingerprint.count > valueWidth ? String(fingerprint.prefix(48)) + " " + String(fingerprint.dropFirst(48)) : fingerprint
     line("summary.fingerprint", half)
     line("summary.validity", canvas.text.dateTime(summary.notBefore) + " → " + canvas.text.dateTime(summary.notAfter))
-    if let profile = summary.profileFile { line("summary.profile", profile.path) }
-    if let certificate = summary.certificateFile { line("summary.certificate", certificate.path) }
+    if let profile = summary.profileFile { line("summary.profile", profile.path, isPath: true) }
+    if let certificate = summary.certificateFile { line("summary.certificate", certificate.path, isPath: true) }
     canvas.button(.finish, labelKey: canvas.state.kiosk ? "button.nextPerson" : "button.finish", row: min(row + 1, canvas.bodyBottom), column: canvas.margin)
 }

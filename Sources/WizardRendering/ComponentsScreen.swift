@@ -11,27 +11,30 @@ func renderComponentsScreen(_ canvas: inout Canvas) {
         canvas.screen.put(canvas.t("work.checkingComponents"), row: row, column: canvas.margin, style: Styles.info)
         return
     }
+    // The status column clears the longest name in this language ("Fournisseur de magasin de clés").
+    let nameWidth = ComponentKind.allCases.map { DisplayWidth.of(canvas.t($0.nameKey)) }.max() ?? 0
+    let statusColumn = canvas.margin + max(24, nameWidth) + 2
+    // The version or the reason goes under the name, across the width, so a long reason stays short in rows.
+    let detailColumn = canvas.margin + 4
+    let detailWidth = canvas.contentWidth - 4
     for report in components {
         canvas.screen.put(canvas.t(report.kind.nameKey), row: row, column: canvas.margin, style: Styles.label)
-        let column = canvas.margin + 26
-        let width = canvas.screen.width - column - canvas.margin
         switch report.status {
         case .installed(let version):
-            canvas.screen.put("✔ " + canvas.t("components.installed"), row: row, column: column, style: Styles.success)
-            row = canvas.paragraph(version, row: row + 1, column: column + 2, style: Styles.dim, width: width - 2)
+            canvas.screen.put("✔ " + canvas.t("components.installed"), row: row, column: statusColumn, style: Styles.success)
+            row = canvas.paragraph(version, row: row + 1, column: detailColumn, style: Styles.dim, width: detailWidth)
         case .missing(let reason):
-            canvas.screen.put("✘ " + canvas.t("components.missing"), row: row, column: column, style: Styles.error)
-            row = canvas.paragraph(canvas.t(reason), row: row + 1, column: column + 2, width: width - 2)
+            canvas.screen.put("✘ " + canvas.t("components.missing"), row: row, column: statusColumn, style: Styles.error)
+            row = canvas.paragraph(canvas.t(reason), row: row + 1, column: detailColumn, width: detailWidth)
         case .failed(let reason, let detail):
-            canvas.screen.put("✘ " + canvas.t("components.failed"), row: row, column: column, style: Styles.error)
-            row = canvas.paragraph(canvas.t(reason, ["detail": InputText.printable(detail, limit: 60)]), row: row + 1, column: column + 2, width: width - 2)
+            canvas.screen.put("✘ " + canvas.t("components.failed"), row: row, column: statusColumn, style: Styles.error)
+            let text = canvas.t(reason, ["detail": InputText.printable(detail, limit: 60)])
+            row = canvas.paragraph(text, row: row + 1, column: detailColumn, width: detailWidth)
         }
         row += 1
     }
-    if components.contains(where: { !$0.status.isInstalled && !$0.installable }) {
-        row = canvas.paragraph(canvas.t("components.keystoreHelp"), row: row, style: Styles.dim)
-        row += 1
-    }
+    // A component Paraphe cannot install: its reason and the notice point to the instructions
+    // (a third paragraph here pushed the buttons over the text).
     var column = canvas.margin
     let buttonRow = min(row, canvas.bodyBottom - 1)
     if focusOrder(canvas.state).contains(.button(.install)) {

@@ -52,6 +52,34 @@ struct Canvas {
         return y
     }
 
+    /// `text` cut to `columns` columns, with `…` when something was cut.
+    func cut(_ text: String, columns: Int) -> String {
+        DisplayWidth.of(text) <= columns ? text : DisplayWidth.prefix(text, columns: columns - 1) + "…"
+    }
+
+    /// Writes a file path wrapped at its `/` where possible, returns the next free row.
+    @discardableResult
+    mutating func path(_ path: String, row: Int, column: Int, width: Int) -> Int {
+        var lines: [String] = []
+        var line = ""
+        // Each piece keeps its trailing "/", so a line ends with a folder name and its slash.
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        for (index, part) in parts.enumerated() {
+            let piece = index < parts.count - 1 ? String(part) + "/" : String(part)
+            if !line.isEmpty, DisplayWidth.of(line + piece) > width {
+                lines.append(line)
+                line = ""
+            }
+            line += piece
+        }
+        lines.append(line)
+        var y = row
+        for text in lines {
+            y = paragraph(text, row: y, column: column, width: width)
+        }
+        return y
+    }
+
     /// Draws a text field `[ value ]` of `width` columns; returns the cursor position if focused.
     mutating func field(_ id: FieldID, row: Int, column: Int, width: Int, style: Style? = nil) {
         let field = state.field(id)

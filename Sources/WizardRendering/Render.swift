@@ -152,5 +152,5 @@ private func renderHelp(_ canvas: inout Canvas) {
     row += 2
     row = canvas.paragraph(canvas.t("help.step\(step.rawValue)"), row: row)
     row += 1
-    canvas.paragraph(canvas.t("help.keys"), row: row, style: Styles.dim)
+    canvas.paragraph(canvas.t(canvas.state.kiosk ? "help.keys.kiosk" : "help.keys"), row: row, style: Styles.dim)
 }

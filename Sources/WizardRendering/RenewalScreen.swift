@@ -7,7 +7,12 @@ func renderRenewalScreen(_ canvas: inout Canvas) {
     guard let identity = canvas.state.identity else { return }
     var row = canvas.bodyTop + 1
     if identity.renewalNeeded {
-        row = canvas.paragraph(canvas.t("renewal.expired", ["date": canvas.text.dateTime(identity.codesExpireAt)]), row: row, style: Styles.title)
+        // Expired, or blocked by 5 wrong reference numbers (then the codes have not expired: say why instead).
+        var reason = canvas.t("renewal.expired", ["date": canvas.text.dateTime(identity.codesExpireAt)])
+        if let error = identity.renewalReason, error.messageKey != "error.codesExpired" {
+            reason = error.message(in: canvas.state.language)
+        }
+        row = canvas.paragraph(reason, row: row, style: Styles.title)
         row += 1
         row = canvas.paragraph(canvas.t("renewal.explain"), row: row)
         row += 1

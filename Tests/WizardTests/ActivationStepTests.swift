@@ -1,0 +1,199 @@
+import Foundation
+import ScreenModel
+import Testing
+
+@testable import Activation
+@testable import Authority
+@testable import Wizard
+
+/// The rules as the screen ticks them, in display order.
+func rules(length: Bool, personal: Bool, common: Bool, confirmed: Bool, maximum: Bool = true) -> PasswordCheck {
+    PasswordCheck(rules: [
+        (.minimumLength, length), (.maximumLength, maximum), (.notNameOrEmail, personal), (.notCommon, common), (.confirmationMatches, confirmed),
+    ])
+}
+
+@Suite("Step 5 — activation of the digital certificate") struct ActivationStepTests {
+    @Test func aReferenceTypoIsCaughtBeforeAnyLookup() {
+        var store = Flow.activation()
+        store.send(.text(Fixture.referenceTypo)) { $0.fields[.reference] = filled(.reference, Fixture.referenceTypo) }
+        store.key(.tab) { $0.focus = .field(.password) }
+        store.send(.text(Fixture.password)) {
+            $0.fields[.password] = filled(.password, Fixture.password)
+            $0.passwordCheck = rules(length: true, personal: true, common: true, confirmed: false)
+        }
+        store.key(.tab) { $0.focus = .field(.confirmation) }
+        store.send(.text(Fixture.password)) {
+            $0.fields[.confirmation] = filled(.confirmation, Fixture.password)
+            $0.passwordCheck = rules(length: true, personal: true, common: true, confirmed: true)
+        }
+        store.key(.enter) {
+            $0.notice = .error(ActivationError(.referenceCheckDigit))
+            $0.focus = .field(.reference)
+        }
+    }
+
+    @Test func aShortReferenceIsMalformed() {
+        var store = Flow.activation()
+        store.send(.text("482 157")) { $0.fields[.reference] = filled(.reference, "482 157") }
+        store.key(.enter) { $0.notice = .error(ActivationError(.referenceMalformed)) }
+    }
+
+    @Test func passwordRulesTickWhileTyping() {
+        var store = Flow.activation()
+        store.key(.tab) { $0.focus = .field(.password) }
+        store.key(.character("T")) {
+            $0.fields[.password] = filled(.password, "T")
+            $0.passwordCheck = rules(length: false, personal: true, common: false, confirmed: false)
+        }
+        store.send(.text("remblay-Orage-47")) {
+            $0.fields[.password] = filled(.password, "Tremblay-Orage-47")
+            $0.passwordCheck = rules(length: true, personal: false, common: true, confirmed: false)
+        }
+        store.key(.control("u")) {
+            $0.fields[.password] = filled(.password, "")
+            $0.passwordCheck = nil
+        }
+        store.send(.text("password1234")) {
+            $0.fields[.password] = filled(.password, "password1234")
+            $0.passwordCheck = rules(length: true, personal: true, common: false, confirmed: false)
+        }
+        store.key(.control("u")) {
+            $0.fields[.password] = filled(.password, "")
+            $0.passwordCheck = nil
+        }
+        store.send(.text(Fixture.password)) {
+            $0.fields[.password] = filled(.password, Fixture.password)
+            $0.passwordCheck = rules(length: true, personal: true, common: true, confirmed: false)
+        }
+        store.key(.tab) { $0.focus = .field(.confirmation) }
+        store.send(.text(String(Fixture.password.dropLast()))) {
+            $0.fields[.confirmation] = filled(.confirmation, String(Fixture.password.dropLast()))
+        }
+        store.key(.character("7")) {
+            $0.fields[.confirmation] = filled(.confirmation, Fixture.password)
+            $0.passwordCheck = rules(length: true, personal: true, common: true, confirmed: true)
+        }
+        store.key(.backspace) {
+            $0.fields[.confirmation] = filled(.confirmation, String(Fixture.password.dropLast()))
+            $0.passwordCheck = rules(length: true, personal: true, common: true, confirmed: false)
+        }
+    }
+
+    @Test func submitIsRefusedWhileARuleIsUnmet() {
+        var store = Flow.activation()
+        store.drive(.text(Fixture.reference.formatted), .key(.tab), .text("Vert-Orage"), .key(.tab))
+        store.key(.enter) {
+            $0.notice = .error("notice.passwordNotReady")
+            $0.focus = .field(.password)
+        }
+        store.key(.end)
+        store.send(.text("-Piano-47")) {
+            $0.fields[.password] = filled(.password, Fixture.password)
+            $0.passwordCheck = rules(length: true, personal: true, common: true, confirmed: false)
+        }
+        // Only the confirmation is missing: focus goes there.
+        store.key(.enter) { $0.focus = .field(.confirmation) }
+    }
+
+    @Test func downloadAndActivateOrdersTheActivation() {
+        var store = Flow.activation()
+        store.drive(.text(" 482 157-304 "), .key(.tab), .text(Fixture.password), .key(.tab), .text(Fixture.password))
+        store.key(.tab) { $0.focus = .keyChoice }
+        store.key(.left) { $0.keyChoice = .p256 }
+        store.key(.character(" ")) { $0.keyChoice = .rsa2048 }
+        store.key(.right) { $0.keyChoice = .rsa3072 }
+        store.key(.tab) { $0.focus = .button(.activate) }
+        let order = ActivationOrder(token: Fixture.token, subscriber: Fixture.subscriber, reference: Fixture.reference,
+                                    authorization: Fixture.authorization, password: Password(Fixture.password), keyChoice: .rsa3072)
+        store.key(.enter, effects: [.activate(order)]) {
+            $0.work = .activating(.generatingKey)
+            $0.notice = nil
+        }
+        store.send(.progressed(.requestingCertificate)) { $0.work = .activating(.requestingCertificate) }
+        store.send(.progressed(.writingProfile)) { $0.work = .activating(.writingProfile) }
+        store.send(.activated(.success(Fixture.profileFile))) {
+            $0.work = nil
+            $0.profileFile = Fixture.profileFile
+            $0.activationStage = .login
+            for id in [FieldID.reference, .password, .confirmation] { $0.fields[id] = filled(id, "") }
+            $0.passwordCheck = nil
+            $0.notice = .success("notice.profileWritten")
+            $0.focus = .field(.loginPassword)
+        }
+    }
+
+    @Test func aWrongReferenceLetsThePersonRetry() {
+        var store = Flow.activating()
+        let error = ActivationError(.wrongReference(remaining: 4))
+        store.send(.activated(.failure(.error(error)))) {
+            $0.work = nil
+            $0.notice = .error(error)
+            $0.focus = .field(.reference)
+        }
+        #expect(store.state.step == .activation && store.state.activationStage == .form)
+    }
+
+    @Test(arguments: [ActivationError(.renewalRequired), ActivationError(.codesExpired(expiredAt: Fixture.expiresAt))])
+    func refusedCodesSendBackToRenewal(error: ActivationError) {
+        var store = Flow.activating()
+        store.send(.activated(.failure(.error(error)))) {
+            $0.work = nil
+            $0.notice = .error(error)
+            $0.step = .renewal
+            $0.identity?.renewalNeeded = true
+            $0.identity?.renewalReason = error
+            $0.focus = .button(.renew)
+        }
+    }
+
+    @Test func usedCodesEndTheActivation() {
+        var store = Flow.activating()
+        let error = ActivationError(.codesUsed)
+        store.send(.activated(.failure(.error(error)))) {
+            $0.work = nil
+            $0.notice = .error(error)
+            $0.dead = true
+        }
+        // No new key pair and no new request for codes that cannot work.
+        store.key(.enter)
+        store.key(.tab) { $0.focus = .keyChoice }
+        store.key(.enter)
+    }
+
+    @Test func logInShowsTheSummary() {
+        var store = Flow.login()
+        store.key(.enter) { $0.notice = .error("notice.enterPassword") }
+        store.send(.text("Wrong-Password-1")) { $0.fields[.loginPassword] = filled(.loginPassword, "Wrong-Password-1") }
+        store.key(.enter, effects: [.logIn(profile: Fixture.profileFile, password: Password("Wrong-Password-1"))]) {
+            $0.work = .loggingIn
+            $0.notice = nil
+        }
+        let failure = Notice.error("cli.error.keystore.wrongPassword")
+        store.send(.loggedIn(.failure(failure))) {
+            $0.work = nil
+            $0.notice = failure
+            $0.fields[.loginPassword] = filled(.loginPassword, "")
+        }
+        store.send(.text(Fixture.password)) { $0.fields[.loginPassword] = filled(.loginPassword, Fixture.password) }
+        store.key(.tab) { $0.focus = .button(.login) }
+        store.key(.enter, effects: [.logIn(profile: Fixture.profileFile, password: Password(Fixture.password))]) {
+            $0.work = .loggingIn
+            $0.notice = nil
+        }
+        store.send(.loggedIn(.success(Fixture.summary))) {
+            $0.work = nil
+            $0.fields[.loginPassword] = filled(.loginPassword, "")
+            $0.summary = Fixture.summary
+            $0.activationStage = .summary
+            $0.notice = .success("notice.activated")
+            $0.focus = .button(.finish)
+        }
+        store.key(.enter, effects: [.quit]) { $0.finished = true }
+    }
+
+    @Test func inKioskModeTheSummaryMakesRoomForTheNextPerson() {
+        var store = Flow.summary(kiosk: true)
+        store.key(.enter) { $0 = WizardState(language: .en, languageChosen: true, kiosk: true) }
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import ScreenModel
+import Testing
+
+@testable import Activation
+@testable import Authority
+@testable import Wizard
+
+@Suite("Step 3 — required software") struct ComponentsStepTests {
+    @Test func missingActivationManagerOffersInstall() {
+        var store = Flow.componentsChecking()
+        store.send(.componentsChecked([Fixture.managerMissing, Fixture.keystoreInstalled])) {
+            $0.work = nil
+            $0.components = [Fixture.managerMissing, Fixture.keystoreInstalled]
+            $0.notice = .info("notice.componentsInstall")
+            $0.focus = .button(.install)
+        }
+        store.key(.enter, effects: [.installActivationManager]) {
+            $0.work = .installing
+            $0.notice = nil
+        }
+        store.send(.activationManagerInstalled(.success(true)), effects: [.checkComponents]) { $0.work = .checkingComponents }
+        store.send(.componentsChecked([Fixture.managerInstalled, Fixture.keystoreInstalled])) {
+            $0.work = nil
+            $0.components = [Fixture.managerInstalled, Fixture.keystoreInstalled]
+            $0.notice = .success("notice.componentsReady")
+            $0.focus = .button(.next)
+        }
+    }
+
+    @Test func nextIsRefusedUntilEverythingIsInstalled() {
+        var store = Flow.components([Fixture.managerMissing, Fixture.keystoreInstalled])
+        store.key(.backTab) { $0.focus = .button(.next) }
+        store.key(.enter) { $0.notice = .error("notice.componentsNotReady") }
+        #expect(store.state.step == .components)
+    }
+
+    @Test func aFailedInstallSaysWhy() {
+        var store = Flow.components([Fixture.managerMissing, Fixture.keystoreInstalled])
+        store.drive(.key(.enter))
+        let notice = Notice.error("workstation.error.trustStore", ["detail": "read-only file system"])
+        store.send(.activationManagerInstalled(.failure(notice))) {
+            $0.work = nil
+            $0.notice = notice
+        }
+    }
+
+    @Test func aBrokenKeystorePointsToTheInstructions() {
+        var store = Flow.componentsChecking()
+        store.send(.componentsChecked([Fixture.managerInstalled, Fixture.keystoreFailed])) {
+            $0.work = nil
+            $0.components = [Fixture.managerInstalled, Fixture.keystoreFailed]
+            $0.notice = .error("notice.componentBroken", ["component": "keystoreProvider"])
+            $0.focus = .button(.recheck)
+        }
+        #expect(focusOrder(store.state) == [.button(.recheck), .button(.next)])
+        store.key(.enter, effects: [.checkComponents]) { $0.work = .checkingComponents }
+    }
+
+    @Test func validCodesGoStraightToStep5() {
+        var store = Flow.components([Fixture.managerInstalled, Fixture.keystoreInstalled])
+        store.key(.enter) {
+            $0.step = .activation
+            $0.notice = .info("notice.codesValid", ["date": "2026-11-25 09:00 UTC"])
+            $0.focus = .field(.reference)
+        }
+    }
+
+    @Test func expiredCodesGoToStep4() {
+        var store = Flow.components([Fixture.managerInstalled, Fixture.keystoreInstalled], expired: true)
+        store.key(.enter) {
+            $0.step = .renewal
+            $0.notice = .error(ActivationError(.codesExpired(expiredAt: Fixture.expiresAt)))
+            $0.focus = .button(.renew)
+        }
+    }
+}
+
+@Suite("Step 4 — renewal of activation codes") struct RenewalStepTests {
+    @Test func renewalReplacesTheCodes() {
+        var store = Flow.renewal()
+        store.key(.enter, effects: [.renewCodes(Fixture.token, Fixture.authorization)]) {
+            $0.work = .renewing
+            $0.notice = nil
+        }
+        store.send(.renewed(.success(Fixture.receipt))) {
+            $0.work = nil
+            $0.renewal = Fixture.receipt
+            $0.identity?.authorization = Fixture.renewedAuthorization
+            $0.identity?.codesIssuedAt = Fixture.renewedAt
+            $0.identity?.codesExpireAt = Fixture.renewedExpiresAt
+            $0.identity?.renewalNeeded = false
+            $0.identity?.renewalReason = nil
+            $0.notice = .success("notice.renewed", ["email": "j•••@example.com"])
+            $0.focus = .button(.next)
+        }
+        store.key(.enter) {
+            $0.step = .activation
+            $0.notice = .info("notice.useNewReference", ["email": "j•••@example.com"])
+            $0.focus = .field(.reference)
+        }
+    }
+
+    @Test func theRenewalLimitSaysWhenToRetry() {
+        var store = Flow.renewal()
+        store.drive(.key(.enter))
+        let error = ActivationError(.renewalLimit(nextAllowedAt: Fixture.nextRenewal))
+        store.send(.renewed(.failure(.error(error)))) {
+            $0.work = nil
+            $0.notice = .error(error)
+        }
+        #expect(error.message(in: .en).contains("2026-12-02 08:15 UTC"))
+        // Still on step 4, the button still there.
+        store.key(.enter, effects: [.renewCodes(Fixture.token, Fixture.authorization)]) {
+            $0.work = .renewing
+            $0.notice = nil
+        }
+    }
+
+    @Test func aStaleReferenceIsWipedByTheRenewal() {
+        // Step 5 refused the codes as expired: back to 4 with the old number still typed.
+        var store = Flow.activation()
+        store.drive(.text("314-159-266"), .key(.tab), .text(Fixture.password), .key(.tab), .text(Fixture.password), .key(.enter),
+                    .activated(.failure(.error(ActivationError(.codesExpired(expiredAt: Fixture.expiresAt))))), .key(.enter))
+        #expect(store.state.work == .renewing)
+        store.send(.renewed(.success(Fixture.receipt))) {
+            $0.work = nil
+            $0.renewal = Fixture.receipt
+            $0.identity?.authorization = Fixture.renewedAuthorization
+            $0.identity?.codesIssuedAt = Fixture.renewedAt
+            $0.identity?.codesExpireAt = Fixture.renewedExpiresAt
+            $0.identity?.renewalNeeded = false
+            $0.identity?.renewalReason = nil
+            $0.fields[.reference] = filled(.reference, "")
+            $0.notice = .success("notice.renewed", ["email": "j•••@example.com"])
+            $0.focus = .button(.next)
+        }
+    }
+}

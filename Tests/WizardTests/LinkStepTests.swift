@@ -1,0 +1,112 @@
+import Foundation
+import ScreenModel
+import Testing
+
+@testable import Activation
+@testable import Authority
+@testable import Wizard
+
+@Suite("Step 1 — approval email") struct LinkStepTests {
+    @Test func malformedLinkSaysSoAndStays() {
+        var store = Store()
+        store.send(.text("https://activation.paraphe.example/activate/7K2M-Q9XD")) {
+            $0.fields[.link] = filled(.link, "https://activation.paraphe.example/activate/7K2M-Q9XD")
+        }
+        store.key(.enter) { $0.notice = .error(ActivationError(.linkMalformed)) }
+        // From the Next button too: focus goes back to the field.
+        store.key(.tab) { $0.focus = .button(.next) }
+        store.key(.enter) { $0.focus = .field(.link) }
+    }
+
+    @Test(arguments: [
+        ("  https://activation.paraphe.example/activate/7K2M-Q9XD-\n4HPA-VT3R \r\n",
+         "  https://activation.paraphe.example/activate/7K2M-Q9XD-4HPA-VT3R "),
+        ("7k2m-q9xd-4hpa-vt3r", "7k2m-q9xd-4hpa-vt3r"),
+        ("<https://activation.paraphe.example/activate/7K2M-Q9XD-4HPA-VT3R>", "<https://activation.paraphe.example/activate/7K2M-Q9XD-4HPA-VT3R>"),
+    ])
+    func validLinkLooksTheApplicationUp(pasted: String, kept: String) {
+        var store = Store()
+        store.send(.text(pasted)) { $0.fields[.link] = filled(.link, kept) }
+        store.key(.enter, effects: [.lookUp(Fixture.token)]) { $0.work = .lookingUp }
+    }
+
+    @Test func aNewSubmissionClearsTheOldError() {
+        var store = Store()
+        store.drive(.text("nope"), .key(.enter))
+        #expect(store.state.notice != nil)
+        store.key(.control("u")) { $0.fields[.link] = filled(.link, "") }
+        store.send(.text(Fixture.link)) { $0.fields[.link] = filled(.link, Fixture.link) }
+        store.key(.enter, effects: [.lookUp(Fixture.token)]) {
+            $0.work = .lookingUp
+            $0.notice = nil
+        }
+    }
+
+    @Test func foundApplicationGoesToStep2InItsLanguage() {
+        var store = Store(language: .en)
+        store.drive(.text(Fixture.link), .key(.enter))
+        store.send(.lookedUp(.success(Fixture.overview(language: .fr)))) {
+            $0.work = nil
+            $0.language = .fr
+            $0.step = .identity
+            $0.token = Fixture.token
+            $0.overview = Fixture.overview(language: .fr)
+            $0.focus = .field(.answer1)
+        }
+    }
+
+    @Test func aChosenLanguageIsKept() {
+        var store = Store(language: .en, languageChosen: true)
+        store.drive(.text(Fixture.link), .key(.enter))
+        store.send(.lookedUp(.success(Fixture.overview(language: .fr, remaining: 3)))) {
+            $0.work = nil
+            $0.step = .identity
+            $0.token = Fixture.token
+            $0.overview = Fixture.overview(language: .fr, remaining: 3)
+            $0.focus = .field(.answer1)
+            // Earlier failures are counted with the application: say what is left.
+            $0.notice = .info("notice.attemptsRemaining", ["remaining": "3"])
+        }
+    }
+
+    @Test(arguments: [
+        (ApplicationStatus.activated, ActivationError.Code.alreadyActivated),
+        (.identityLocked, .identityLocked),
+        (.revoked, .revoked),
+    ])
+    func applicationThatCannotBeActivatedStops(status: ApplicationStatus, code: ActivationError.Code) {
+        var store = Store(language: .en)
+        store.drive(.text(Fixture.link), .key(.enter))
+        store.send(.lookedUp(.success(Fixture.overview(language: .fr, status: status)))) {
+            $0.work = nil
+            $0.notice = .error(ActivationError(code))
+        }
+        // Never goes on: Enter only looks the same link up again.
+        store.key(.enter, effects: [.lookUp(Fixture.token)]) {
+            $0.work = .lookingUp
+            $0.notice = nil
+        }
+    }
+
+    @Test func unknownApplicationSaysSo() {
+        var store = Store()
+        store.drive(.text(Fixture.link), .key(.tab))
+        store.key(.enter, effects: [.lookUp(Fixture.token)]) { $0.work = .lookingUp }
+        store.send(.lookedUp(.failure(.error(ActivationError(.unknownApplication))))) {
+            $0.work = nil
+            $0.notice = .error(ActivationError(.unknownApplication))
+            $0.focus = .field(.link)
+        }
+    }
+
+    @Test func aLateResultIsIgnored() {
+        var store = Store()
+        store.send(.lookedUp(.success(Fixture.overview())))
+        store.send(.identityChecked(.success(Fixture.identity())))
+        store.send(.componentsChecked([Fixture.managerInstalled]))
+        store.send(.renewed(.success(Fixture.receipt)))
+        store.send(.activated(.success(Fixture.profileFile)))
+        store.send(.loggedIn(.success(Fixture.summary)))
+        store.send(.progressed(.writingProfile))
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import ScreenModel
+import Testing
+import WizardRendering
+
+@testable import Activation
+@testable import Authority
+@testable import Wizard
+
+/// One screen in one state, drawn in both languages.
+struct ScreenCase: Sendable, CustomTestStringConvertible {
+    let name: String
+    let width: Int
+    let height: Int
+    let make: @Sendable (Language) -> WizardState
+
+    init(_ name: String, width: Int = 80, height: Int = 24, _ make: @escaping @Sendable (Language) -> WizardState) {
+        self.name = name
+        self.width = width
+        self.height = height
+        self.make = make
+    }
+
+    var testDescription: String { name }
+
+    func screen(_ language: Language) -> Screen { render(make(language), width: width, height: height) }
+
+    static func after(_ store: Store, _ events: WizardEvent...) -> WizardState {
+        var store = store
+        for event in events { store.drive(event) }
+        return store.state
+    }
+
+    static let all: [ScreenCase] = [
+        ScreenCase("1-link-empty") { Store(language: $0, languageChosen: true).state },
+        ScreenCase("1-link-error") { after(Store(language: $0, languageChosen: true), .text("https://activation.paraphe.example/activate/7K2M-Q9XD"), .key(.enter)) },
+        ScreenCase("1-link-activated") {
+            after(Store(language: $0, languageChosen: true), .text(Fixture.link), .key(.enter),
+                  .lookedUp(.success(Fixture.overview(language: $0, status: .activated))))
+        },
+        ScreenCase("2-identity-fresh") { Flow.identity(language: $0).state },
+        ScreenCase("2-identity-typing") { after(Flow.identity(language: $0), .text("Filou"), .key(.tab), .text("Montréal")) },
+        ScreenCase("2-identity-wrong") {
+            after(Flow.identity(language: $0), .text("Filou"), .key(.tab), .text("Québec"), .key(.tab), .text("Lada"), .key(.enter),
+                  .identityChecked(.failure(.error(ActivationError(.wrongAnswers(remaining: 3))))))
+        },
+        ScreenCase("2-identity-locked") {
+            after(Flow.identity(language: $0), .text("Filou"), .key(.tab), .text("Québec"), .key(.tab), .text("Lada"), .key(.enter),
+                  .identityChecked(.failure(.error(ActivationError(.identityLocked)))))
+        },
+        ScreenCase("3-components-checking") { Flow.componentsChecking(language: $0).state },
+        ScreenCase("3-components-missing") { Flow.components([Fixture.managerMissing, Fixture.keystoreInstalled], language: $0).state },
+        ScreenCase("3-components-ready") { Flow.components([Fixture.managerInstalled, Fixture.keystoreInstalled], language: $0).state },
+        ScreenCase("3-components-keystore-failed") { Flow.components([Fixture.managerInstalled, Fixture.keystoreFailed], language: $0).state },
+        ScreenCase("4-renewal-expired") { Flow.renewal(language: $0).state },
+        ScreenCase("4-renewal-renewed") { after(Flow.renewal(language: $0), .key(.enter), .renewed(.success(Fixture.receipt))) },
+        ScreenCase("4-renewal-valid") { after(Flow.activation(language: $0), .key(.escape)) },
+        ScreenCase("4-renewal-blocked") {
+            after(Flow.activating(language: $0), .activated(.failure(.error(ActivationError(.renewalRequired)))))
+        },
+        ScreenCase("5-activation-wrong-reference") {
+            after(Flow.activating(language: $0), .activated(.failure(.error(ActivationError(.wrongReference(remaining: 4))))))
+        },
+        ScreenCase("5-activation-form") {
+            after(Flow.activation(language: $0), .text("482 157 304"), .key(.tab), .text("Vert-Orage"))
+        },
+        ScreenCase("5-activation-progress") { after(Flow.activating(language: $0), .progressed(.requestingCertificate)) },
+        ScreenCase("5-activation-login") { after(Flow.login(language: $0), .text("Vert")) },
+        ScreenCase("5-activation-summary") { Flow.summary(language: $0).state },
+        ScreenCase("5-activation-summary-kiosk") { Flow.summary(language: $0, kiosk: true).state },
+        ScreenCase("help-step2") { after(Flow.identity(language: $0), .key(.function(1))) },
+        ScreenCase("too-small", width: 60, height: 20) { after(Flow.identity(language: $0), .resized(width: 60, height: 20)) },
+    ]
+}
+
+@Suite("Screen snapshots") struct SnapshotTests {
+    @Test(arguments: ScreenCase.all, Language.allCases)
+    func snapshot(_ screenCase: ScreenCase, language: Language) throws {
+        try assertSnapshot(screenCase.screen(language), named: "\(screenCase.name).\(language.rawValue)")
+    }
+
+    @Test func aSnapshotCanFail() {
+        // The comparison itself: a changed cell is a difference.
+        var screen = ScreenCase.all[0].screen(.en)
+        let before = snapshotText(screen)
+        screen.put("x", row: 10, column: 40)
+        #expect(snapshotText(screen) != before)
+        screen.cursor = Position(row: 1, column: 1)
+        #expect(snapshotText(screen).hasSuffix("── cursor: row 1, column 1\n"))
+    }
+}
