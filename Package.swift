@@ -5,7 +5,12 @@ let package = Package(
     name: "Paraphe",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "paraphe", targets: ["paraphe"])
+        .executable(name: "paraphe", targets: ["paraphe"]),
+        // The modules, for the benchmark package in bench/ (and a future networked front end).
+        .library(
+            name: "ParapheKit",
+            targets: ["Activation", "Authority", "Keystore", "Workstation", "PasswordQuality", "ScreenModel", "Wizard", "WizardRendering"]
+        ),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
