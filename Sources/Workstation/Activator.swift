@@ -82,9 +82,12 @@ public struct Activator: Sendable {
         progress(.generatingKey)
         let key = try parkedOrNewKey(for: request)
 
+        CrashPoint.reach(.keyParked)
+
         progress(.requestingCertificate)
         let csr = try CertificateRequest.make(key: key, commonName: request.subscriber.name, email: request.subscriber.email)
         let issued = try await authority.issueCertificate(token: request.token, reference: request.reference, authorization: request.authorization, csrDER: csr)
+        CrashPoint.reach(.certificateIssued)
         let certificate: Certificate
         let chain: [Certificate]
         do {
@@ -97,11 +100,14 @@ public struct Activator: Sendable {
 
         progress(.writingProfile)
         let (profileFile, certificateFile) = try profileFiles(for: request.subscriber, certificate: certificate)
+        removeStaleTemporaryFiles(of: [profileFile, certificateFile])
         let contents = PKCS12Contents(key: key, certificate: certificate, chain: chain, friendlyName: request.subscriber.name)
         let p12 = try PKCS12.write(contents, password: request.password.revealed, cost: cost)
         let pem = try CertificateFile.pem(certificate: certificate, chain: chain)
         try AtomicFile.write(Array(pem.utf8), to: certificateFile, mode: 0o644)
+        CrashPoint.reach(.certificateFileWritten)
         try AtomicFile.write(p12, to: profileFile, mode: 0o600)
+        CrashPoint.reach(.profileWritten)
         try? FileManager.default.removeItem(at: parkedKeyURL(for: request.token))
         return (profileFile, certificateFile)
     }
@@ -121,27 +127,64 @@ public struct Activator: Sendable {
     // MARK: - Parked key
 
     func parkedKeyURL(for token: ApplicationToken) -> URL {
-        paths.pendingKeys.appendingPathComponent("\(token.value).p8")
+        paths.pendingKeys.appendingPathComponent("\(token.value).parked")
     }
 
-    /// The key parked by an interrupted run (same password), or a new one parked now.
+    /// An interrupted activation of `token` parked on this workstation that opens with `password`:
+    /// rerunning it (`issueAndWrite` with this request) resumes with the same key, even once the
+    /// authority has consumed the codes.
+    public func parkedRequest(for token: ApplicationToken, password: Password) -> ActivationRequest? {
+        guard let data = try? Data(contentsOf: parkedKeyURL(for: token)),
+            let parked = ParkedActivation.open(Array(data), password: password),
+            let reference = try? ReferenceNumber(parsing: parked.reference),
+            let algorithm = KeyAlgorithm(rawValue: parked.algorithm)
+        else { return nil }
+        let subscriber = Subscriber(name: parked.name, email: parked.email, language: Language(rawValue: parked.language) ?? .en)
+        return ActivationRequest(token: token, subscriber: subscriber, reference: reference,
+                                 authorization: AuthorizationCode(parked.authorization), password: password, keyAlgorithm: algorithm)
+    }
+
+    /// The key parked by an interrupted run (same password and key type), or a new one parked now,
+    /// before the authority is called.
     private func parkedOrNewKey(for request: ActivationRequest) throws -> SigningKey {
         let url = parkedKeyURL(for: request.token)
-        if let data = try? Data(contentsOf: url),
-            let key = try? EncryptedPrivateKey.decrypt(Array(data), password: request.password.revealed),
-            key.algorithm == request.keyAlgorithm
+        if let data = try? Data(contentsOf: url), let parked = ParkedActivation.open(Array(data), password: request.password),
+            parked.algorithm == request.keyAlgorithm.rawValue, let key = try? SigningKey(pkcs8DER: parked.pkcs8)
         {
+            // Keep the key; record the codes this run presents.
+            try park(key, for: request, at: url)
             return key
         }
         let key = try SigningKey.generate(request.keyAlgorithm)
+        try park(key, for: request, at: url)
+        return key
+    }
+
+    private func park(_ key: SigningKey, for request: ActivationRequest, at url: URL) throws {
         do {
             try FileSystem.makeDirectory(paths.pendingKeys, mode: 0o700)
         } catch {
             throw WorkstationError(.profileWrite, "cannot create \(paths.pendingKeys.path)")
         }
-        let parked = try EncryptedPrivateKey.encrypt(key, password: request.password.revealed, cost: cost)
-        try AtomicFile.write(parked, to: url, mode: 0o600)
-        return key
+        let parked = ParkedActivation(
+            pkcs8: try key.pkcs8DER(), algorithm: key.algorithm.rawValue, authorization: request.authorization.revealed,
+            reference: request.reference.digits, name: request.subscriber.name, email: request.subscriber.email,
+            language: request.subscriber.language.rawValue
+        )
+        try AtomicFile.write(try parked.seal(password: request.password, iterations: cost.iterations), to: url, mode: 0o600)
+    }
+
+    /// Removes temp files a killed run may have left beside the profile files (AtomicFile names them
+    /// `.NAME.<random>.tmp`).
+    private func removeStaleTemporaryFiles(of files: [URL]) {
+        let directory = paths.profileDirectory
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
+        for file in files {
+            let prefix = "." + file.lastPathComponent + "."
+            for name in names where name.hasPrefix(prefix) && name.hasSuffix(".tmp") {
+                try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
+            }
+        }
     }
 
     // MARK: - File names

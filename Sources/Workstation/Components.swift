@@ -11,10 +11,15 @@ public struct Components: Sendable {
 
     public let paths: WorkstationPaths
     public let authority: any Authority
+    /// The profile folder is a fixed destination (kiosk `--profile-dir`, e.g. removable media):
+    /// Paraphe never creates it, never changes its mode, and writes no profile anywhere else. If it
+    /// is missing or read-only, the check fails with that reason and nothing is offered to install.
+    public let fixedProfileDirectory: Bool
 
-    public init(paths: WorkstationPaths, authority: any Authority) {
+    public init(paths: WorkstationPaths, authority: any Authority, fixedProfileDirectory: Bool = false) {
         self.paths = paths
         self.authority = authority
+        self.fixedProfileDirectory = fixedProfileDirectory
     }
 
     /// Runs every check.
@@ -28,11 +33,19 @@ public struct Components: Sendable {
     public func checkActivationManager() async -> ComponentReport {
         let status: ComponentStatus
         let directory = paths.profileDirectory
+        if fixedProfileDirectory, !FileSystem.isWritableDirectory(directory) {
+            // A missing medium is reported, not silently replaced by an empty folder on the workstation.
+            let reason = FileManager.default.fileExists(atPath: directory.path)
+                ? "component.reason.profileStoreNotWritable" : "component.reason.profileFolderMissing"
+            return ComponentReport(kind: .activationManager, status: .failed(reason: reason, detail: directory.path), installable: false)
+        }
         if !FileManager.default.fileExists(atPath: directory.path) {
             status = .missing(reason: "component.reason.noProfileStore")
         } else if !FileSystem.isWritableDirectory(directory) {
             status = .failed(reason: "component.reason.profileStoreNotWritable", detail: directory.path)
-        } else if let mode = FileSystem.mode(of: directory), mode & 0o077 != 0 {
+        } else if !fixedProfileDirectory, let mode = FileSystem.mode(of: directory), mode & 0o077 != 0 {
+            // (A fixed destination is the operator's choice — removable media often cannot be 0700;
+            // the profile file itself is 0600 and encrypted.)
             status = .failed(reason: "component.reason.profileStoreOpen", detail: String(mode, radix: 8))
         } else {
             switch await trustedCAMatchesAuthority() {
@@ -64,9 +77,12 @@ public struct Components: Sendable {
     /// Installs (or repairs) the activation manager: creates the profile store with mode 0700 and
     /// puts the authority's CA certificate in the trust store.
     public func installActivationManager() async throws {
+        if fixedProfileDirectory, !FileSystem.isWritableDirectory(paths.profileDirectory) {
+            throw WorkstationError(.profileStore, paths.profileDirectory.path)
+        }
         do {
-            try FileSystem.makeDirectory(paths.profileDirectory, mode: 0o700)
-            if let mode = FileSystem.mode(of: paths.profileDirectory), mode & 0o077 != 0 {
+            if !fixedProfileDirectory { try FileSystem.makeDirectory(paths.profileDirectory, mode: 0o700) }
+            if !fixedProfileDirectory, let mode = FileSystem.mode(of: paths.profileDirectory), mode & 0o077 != 0 {
                 chmod(paths.profileDirectory.path, mode & 0o700)
             }
             try FileSystem.makeDirectory(paths.trustStore, mode: 0o700)

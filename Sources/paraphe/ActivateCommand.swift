@@ -40,13 +40,23 @@ struct ActivateCommand: AsyncParsableCommand {
             let authority = try data.authority()
             let overview = try await authority.overview(of: token)
             if lang == nil { language = overview.language }
+            let text = Localizer(language)
+            let paths = WorkstationPaths(dataDirectory: data.dataDirectory, profileDirectory: profileDir.map(URL.init(fileURLWithPath:)))
+            let activator = Activator(paths: paths, authority: authority, cost: kdfCost())
+
+            // An activation interrupted after the authority consumed the codes resumes with its parked key.
+            if overview.status == .activated, let parked = activator.parkedRequest(for: token, password: password) {
+                note(text.text("cli.resuming"))
+                try await prepareComponents(Components(paths: paths, authority: authority), text: text)
+                let result = try await activator.activate(parked) { phase in note(text.text(phase.messageKey)) }
+                print(summaryText(result, language: language))
+                return
+            }
             do {
                 try overview.status.ensureActivatable()
             } catch let error as ActivationError {
                 throw LocalizedFailure(error: error, language: language)
             }
-            let text = Localizer(language)
-            let paths = WorkstationPaths(dataDirectory: data.dataDirectory, profileDirectory: profileDir.map(URL.init(fileURLWithPath:)))
 
             // Step 2: identity.
             let identity: IdentityVerification
@@ -58,23 +68,7 @@ struct ActivateCommand: AsyncParsableCommand {
             note(text.text("cli.identityConfirmed"))
 
             // Step 3: components.
-            let components = Components(paths: paths, authority: authority)
-            for report in await components.check() {
-                switch report.status {
-                case .installed(let version):
-                    note(text.text("cli.component.installed", ["name": text.text(report.kind.nameKey), "version": version]))
-                case .missing, .failed:
-                    guard report.installable else {
-                        throw WorkstationError(.componentFailed, text.text(report.kind.nameKey))
-                    }
-                    try await components.installActivationManager()
-                    let recheck = await components.checkActivationManager()
-                    guard case .installed(let version) = recheck.status else {
-                        throw WorkstationError(.componentFailed, text.text(report.kind.nameKey))
-                    }
-                    note(text.text("cli.component.installedNow", ["name": text.text(report.kind.nameKey), "version": version]))
-                }
-            }
+            try await prepareComponents(Components(paths: paths, authority: authority), text: text)
 
             // Step 4: renewal when the codes can no longer be used.
             if identity.renewalNeeded {
@@ -87,7 +81,6 @@ struct ActivateCommand: AsyncParsableCommand {
             // Step 5: password policy, then activation and login.
             let policy = PasswordPolicy(checker: PWQualityChecker())
             try policy.validate(password, confirmation: password, name: identity.subscriber.name, email: identity.subscriber.email)
-            let activator = Activator(paths: paths, authority: authority, cost: kdfCost())
             let request = ActivationRequest(
                 token: token, subscriber: identity.subscriber, reference: referenceNumber,
                 authorization: identity.authorization, password: password, keyAlgorithm: key
@@ -99,6 +92,26 @@ struct ActivateCommand: AsyncParsableCommand {
                 throw LocalizedFailure(error: error, language: language)
             }
             print(summaryText(result, language: language))
+        }
+    }
+}
+
+/// Step 3 without screens: checks the components and installs the activation manager if it is missing.
+func prepareComponents(_ components: Components, text: Localizer) async throws {
+    for report in await components.check() {
+        switch report.status {
+        case .installed(let version):
+            note(text.text("cli.component.installed", ["name": text.text(report.kind.nameKey), "version": version]))
+        case .missing, .failed:
+            guard report.installable else {
+                throw WorkstationError(.componentFailed, text.text(report.kind.nameKey))
+            }
+            try await components.installActivationManager()
+            let recheck = await components.checkActivationManager()
+            guard case .installed(let version) = recheck.status else {
+                throw WorkstationError(.componentFailed, text.text(report.kind.nameKey))
+            }
+            note(text.text("cli.component.installedNow", ["name": text.text(report.kind.nameKey), "version": version]))
         }
     }
 }

@@ -3,7 +3,7 @@ import Authority
 import Foundation
 import Keystore
 import Testing
-import Workstation
+@testable import Workstation
 
 /// The workstation side on a real embedded authority in a temp directory.
 @Suite struct WorkstationTests {
@@ -75,28 +75,33 @@ import Workstation
         }
     }
 
-    @Test func aParkedKeyIsReusedAndTheAuthorityReissuesTheSameCertificate() async throws {
+    @Test func aKeyParkedByAFailedRunIsReusedAndOpensOnlyWithThePassword() async throws {
         defer { try? FileManager.default.removeItem(at: directory) }
         let (token, reference, identity) = try await approve()
         try await Components(paths: paths, authority: authority).installActivationManager()
         let activator = Activator(paths: paths, authority: authority, cost: KDFCost(iterations: 2_048))
         let password = Password("Vert-Orage-Piano-47")
-        let request = ActivationRequest(token: token, subscriber: identity.subscriber, reference: reference,
+        var wrong = Array(reference.digits)
+        wrong.swapAt(0, 1)
+        let typo = try ReferenceNumber(parsing: String(wrong[0..<8]) + String(Damm.checkDigit(String(wrong[0..<8]))))
+        var request = ActivationRequest(token: token, subscriber: identity.subscriber, reference: typo,
                                         authorization: identity.authorization, password: password, keyAlgorithm: .p256)
-        let first = try await activator.issueAndWrite(request)
-        // Simulate a crash after issuance but before the profile was kept: the key is parked again,
-        // the profile files are gone. The rerun must resume with the same key and certificate.
-        let contents = try PKCS12.read(Array(try Data(contentsOf: first.profile)), password: password.revealed)
-        let parked = try EncryptedPrivateKey.encrypt(contents.key, password: password.revealed, cost: KDFCost(iterations: 2_048))
-        try FileManager.default.createDirectory(at: paths.pendingKeys, withIntermediateDirectories: true)
-        try Data(parked).write(to: paths.pendingKeys.appendingPathComponent("\(token.value).p8"))
-        try FileManager.default.removeItem(at: first.profile)
-        try FileManager.default.removeItem(at: first.certificate)
+        await #expect(throws: ActivationError.self) { try await activator.issueAndWrite(request) }
 
-        let second = try await activator.issueAndWrite(request)
-        #expect(second.profile == first.profile)
-        let again = try PKCS12.read(Array(try Data(contentsOf: second.profile)), password: password.revealed)
-        #expect(again.certificate == contents.certificate)
+        // The key stays parked, sealed under the password: the wrong password does not open it.
+        let parkedFile = paths.pendingKeys.appendingPathComponent("\(token.value).parked")
+        let sealed = Array(try Data(contentsOf: parkedFile))
+        #expect(ParkedActivation.open(sealed, password: Password("another-password-1")) == nil)
+        let parked = try #require(ParkedActivation.open(sealed, password: password))
+        #expect(activator.parkedRequest(for: token, password: password)?.reference == typo)
+        #expect(!String(decoding: sealed, as: UTF8.self).contains(identity.authorization.revealed))
+
+        // The rerun with the right number uses the parked key.
+        request.reference = reference
+        let files = try await activator.issueAndWrite(request)
+        let contents = try PKCS12.read(Array(try Data(contentsOf: files.profile)), password: password.revealed)
+        #expect(try contents.key.pkcs8DER() == parked.pkcs8)
+        #expect(!FileManager.default.fileExists(atPath: parkedFile.path))
     }
 
     @Test func aMissingProfileDirectoryIsRefusedBeforeAnyCodeIsUsed() async throws {

@@ -1,0 +1,73 @@
+import Activation
+import Crypto
+import _CryptoExtras
+import Foundation
+import Keystore
+
+/// An activation in flight, parked on disk before the authority sees the CSR: the new private key
+/// (PKCS#8), the codes it is being redeemed with and the subscriber, sealed with AES-256-GCM under a
+/// key derived from the person's password (PBKDF2-HMAC-SHA256, the profile's iteration count).
+/// A rerun with the same password picks it up: the same key, so the authority re-issues the same
+/// certificate even after the codes were consumed.
+struct ParkedActivation: Codable, Sendable {
+    var pkcs8: [UInt8]
+    var algorithm: String
+    var authorization: String
+    var reference: String
+    var name: String
+    var email: String
+    var language: String
+
+    /// The file as stored: KDF parameters and the sealed box.
+    private struct Envelope: Codable {
+        var version: Int
+        var kdf: String
+        var iterations: Int
+        var salt: [UInt8]
+        var sealed: [UInt8]
+    }
+
+    /// Seals this activation under `password`.
+    func seal(password: Password, iterations: Int) throws -> [UInt8] {
+        var salt = [UInt8](repeating: 0, count: 16)
+        var generator = SystemRandomNumberGenerator()
+        for index in salt.indices { salt[index] = UInt8.random(in: .min ... .max, using: &generator) }
+        let key = try Self.derive(password: password, salt: salt, iterations: iterations)
+        let plain = try JSONEncoder().encode(self)
+        guard let combined = try AES.GCM.seal(plain, using: key).combined else {
+            throw WorkstationError(.profileWrite, "cannot seal the parked key")
+        }
+        let envelope = Envelope(version: 1, kdf: "pbkdf2-hmac-sha256", iterations: iterations, salt: salt, sealed: Array(combined))
+        return Array(try JSONEncoder().encode(envelope))
+    }
+
+    /// Opens a parked activation; nil if the file is damaged or the password is not the one it was sealed with.
+    static func open(_ bytes: [UInt8], password: Password) -> ParkedActivation? {
+        guard let envelope = try? JSONDecoder().decode(Envelope.self, from: Data(bytes)), envelope.version == 1,
+            envelope.kdf == "pbkdf2-hmac-sha256", (KDFCost.minimumIterations...KDFCost.maximumIterations).contains(envelope.iterations),
+            let key = try? derive(password: password, salt: envelope.salt, iterations: envelope.iterations),
+            let box = try? AES.GCM.SealedBox(combined: envelope.sealed),
+            let plain = try? AES.GCM.open(box, using: key)
+        else { return nil }
+        return try? JSONDecoder().decode(ParkedActivation.self, from: plain)
+    }
+
+    private static func derive(password: Password, salt: [UInt8], iterations: Int) throws -> SymmetricKey {
+        try KDF.Insecure.PBKDF2.deriveKey(
+            from: Array(password.revealed.utf8), salt: salt, using: .sha256, outputByteCount: 32,
+            unsafeUncheckedRounds: iterations
+        )
+    }
+}
+
+/// Test-only crash points (`PARAPHE_TEST_CRASH_AT=name`): the process kills itself with SIGKILL
+/// there, so the tests can prove a rerun recovers from a crash at each step of an activation.
+enum CrashPoint: String, CaseIterable {
+    case keyParked, certificateIssued, certificateFileWritten, profileWritten
+
+    private static let armed = ProcessInfo.processInfo.environment["PARAPHE_TEST_CRASH_AT"]
+
+    static func reach(_ point: CrashPoint) {
+        if armed == point.rawValue { kill(getpid(), SIGKILL) }
+    }
+}
