@@ -23,7 +23,8 @@ public enum Base32 {
 
     /// The canonical character for a typed one (`o`→`0`, `i`/`l`→`1`), or nil if not in the alphabet.
     static func canonical(_ character: Character) -> Character? {
-        let upper = Character(character.uppercased())
+        // Only ASCII letters and digits can be Crockford characters ("ß".uppercased() is "SS").
+        guard character.isASCII, let upper = character.uppercased().first else { return nil }
         switch upper {
         case "O": return "0"
         case "I", "L": return "1"
