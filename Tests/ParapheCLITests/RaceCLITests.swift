@@ -39,4 +39,26 @@ import Testing
         #expect(late.status == 77)
         #expect(late.stderr.contains("new online application"))
     }
+
+    @Test func twoActivationsRacingWithTheRightCodesIssueExactlyOneCertificate() async throws {
+        let scratch = try Scratch()
+        let applicant = Applicant()
+        let link = try applicant.approve(in: scratch)
+        let reference = try firstReference(scratch)
+        let answers = try scratch.file("answers", applicant.answers.joined(separator: "\n"))
+        let password = try scratch.file("password", applicant.password)
+        let results = try await withThrowingTaskGroup(of: RunResult.self) { group in
+            for index in 0..<2 {
+                let arguments = ["activate", "--data-dir", scratch.dataDir, "--link", link, "--answers-file", answers,
+                                 "--reference", reference, "--password-file", password, "--key", "p256",
+                                 "--profile-dir", scratch.url.appendingPathComponent("profiles-\(index)").path]
+                group.addTask { try paraphe(arguments) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.map(\.status).sorted() == [0, 77], "\(results.map(\.stderr))")
+        #expect(!results.contains { $0.stderr.contains("database is locked") })
+        let audit = try paraphe(["authority", "audit", "--data-dir", scratch.dataDir, "--json"]).stdout
+        #expect(audit.matches(of: /"event" : "certificateIssued"/).count == 1)
+    }
 }

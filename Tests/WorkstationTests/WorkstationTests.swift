@@ -115,6 +115,25 @@ import Testing
         #expect(try await authority.record(for: token).status == .approved)
     }
 
+    @Test func theAuthorizationCodeIsNowhereInClearAfterAnActivation() async throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (token, reference, identity) = try await approve()
+        try await Components(paths: paths, authority: authority).installActivationManager()
+        let activator = Activator(paths: paths, authority: authority, cost: KDFCost(iterations: 2_048))
+        let request = ActivationRequest(token: token, subscriber: identity.subscriber, reference: reference,
+                                        authorization: identity.authorization, password: Password("Vert-Orage-Piano-47"), keyAlgorithm: .p256)
+        _ = try await activator.activate(request)
+        let code = Data(identity.authorization.revealed.utf8)
+        let walker = try #require(FileManager.default.enumerator(at: directory, includingPropertiesForKeys: nil))
+        var scanned = 0
+        for case let file as URL in walker {
+            guard let bytes = try? Data(contentsOf: file) else { continue }
+            scanned += 1
+            #expect(bytes.range(of: code) == nil, "authorization code in \(file.lastPathComponent)")
+        }
+        #expect(scanned >= 5)
+    }
+
     @Test func dataDirectoryResolution() {
         #expect(WorkstationPaths.resolveDataDirectory(explicit: "/x", environment: ["PARAPHE_HOME": "/y"]).path == "/x")
         #expect(WorkstationPaths.resolveDataDirectory(explicit: nil, environment: ["PARAPHE_HOME": "/y", "XDG_DATA_HOME": "/z"]).path == "/y")
