@@ -24,8 +24,20 @@ public struct TerminalOptions: Sendable {
     public init(monochrome: Bool) { self.monochrome = monochrome }
 }
 
-/// Signals that ask the program to end (SIGTERM, SIGHUP, and SIGINT from outside).
-private let pendingSignal = Atomic<Int32>(0)
+/// Signals that ask the program to end (SIGTERM, SIGHUP, and SIGINT from outside), set by the handler.
+let pendingSignal = Atomic<Int32>(0)
+
+/// Turns SIGTERM, SIGHUP and SIGINT into a flag the program checks (the handler only stores the number).
+/// With `interruptReads`, a blocking `read` returns EINTR when one arrives (no SA_RESTART).
+func installTerminationHandlers(interruptReads: Bool) {
+    for sig in [SIGTERM, SIGHUP, SIGINT] {
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { number in pendingSignal.store(number, ordering: .relaxed) }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = interruptReads ? 0 : SA_RESTART
+        sigaction(sig, &action, nil)
+    }
+}
 
 /// The thin ncurses adapter: the only code that touches curses.
 public final class TerminalSession {
@@ -108,9 +120,7 @@ public final class TerminalSession {
     }
 
     private static func installSignalHandlers() {
-        for sig in [SIGTERM, SIGHUP, SIGINT] {
-            signal(sig) { number in pendingSignal.store(number, ordering: .relaxed) }
-        }
+        installTerminationHandlers(interruptReads: false)
         // Ctrl-Z and Ctrl-\ arrive as keys in raw mode; a SIGTSTP/SIGQUIT from outside is ignored too.
         signal(SIGTSTP, SIG_IGN)
         signal(SIGQUIT, SIG_IGN)
@@ -213,6 +223,9 @@ public final class TerminalSession {
         case 0x1B: return escapeOrSequence()
         case 0x01...0x1A:
             guard let scalar = Unicode.Scalar(value + 0x60) else { return .timeout }
+            return .key(.control(Character(scalar)))
+        case 0x1C...0x1F:  // Ctrl-\, Ctrl-], Ctrl-^, Ctrl-_: keys (they do nothing, but they are a key press)
+            guard let scalar = Unicode.Scalar(value + 0x40) else { return .timeout }
             return .key(.control(Character(scalar)))
         case 0x00...0x1F, 0x80...0x9F:
             return .timeout  // other controls are data, never keys, and never echoed

@@ -9,7 +9,11 @@ enum ComponentsStep {
         if reports.allInstalled {
             state.notice = .success("notice.componentsReady")
         } else if let broken = reports.first(where: { !$0.status.isInstalled && !$0.installable }) {
-            state.notice = .error("notice.componentBroken", ["component": broken.kind.rawValue])
+            // The activation manager is only uninstallable when the profile folder is fixed (kiosk
+            // `--profile-dir`) and missing or read-only: nothing Paraphe may write elsewhere helps.
+            state.notice = broken.kind == .activationManager
+                ? .error("notice.profileFolderUnavailable")
+                : .error("notice.componentBroken", ["component": broken.kind.rawValue])
         } else {
             state.notice = .info("notice.componentsInstall")
         }

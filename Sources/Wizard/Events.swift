@@ -15,6 +15,12 @@ public enum WizardEvent: Equatable, Sendable {
     /// Text pasted or typed in one burst (goes to the focused field as data).
     case text(String)
     case resized(width: Int, height: Int)
+    /// The time now (kiosk idle timer and countdown). Time only ever comes in as this event, so the
+    /// reducer stays pure; the program sends one every few hundred milliseconds.
+    case tick(Date)
+    /// Moves focus to a control of the current screen (ignored if the screen has no such control).
+    /// Front ends without Tab (plain mode) use it to reach a field or button directly.
+    case focus(Control)
     case lookedUp(Outcome<ApplicationOverview>)
     case identityChecked(Outcome<IdentityVerification>)
     case componentsChecked([ComponentReport])

@@ -10,9 +10,17 @@ public func reduce(_ state: inout WizardState, _ event: WizardEvent, _ environme
         state.width = width
         state.height = height
         return []
+    case .tick(let now):
+        return Kiosk.tick(now, &state)
+    case .focus(let control):
+        guard state.work == nil, !state.showHelp, focusOrder(state).contains(control) else { return [] }
+        state.focus = control
+        return []
     case .key(let key):
+        if Kiosk.activity(&state) { return [] }
         return handle(key, &state, environment)
     case .text(let text):
+        if Kiosk.activity(&state) { return [] }
         guard !state.isTooSmall, state.work == nil, !state.showHelp else { return [] }
         if case .field(let id) = state.focus { edit(id, &state, environment) { $0.insert(text) } }
         return []
@@ -189,8 +197,7 @@ private func primaryAction(_ state: inout WizardState, _ environment: WizardEnvi
         case .summary:
             if state.kiosk {
                 // "Done — next person": every field wiped, back to step 1 (SPEC §3, kiosk mode).
-                state = WizardState(language: state.language, languageChosen: state.languageChosen, width: state.width,
-                                    height: state.height, kiosk: true)
+                Kiosk.reset(&state)
                 return []
             }
             state.finished = true

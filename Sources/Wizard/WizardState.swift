@@ -77,8 +77,11 @@ public struct TextField: Equatable, Sendable {
         let cleaned = InputText.clean(raw, limit: max(0, room))
         guard !cleaned.text.isEmpty else { return cleaned.truncated || (room <= 0 && !raw.isEmpty) }
         let index = text.index(text.startIndex, offsetBy: cursor)
+        // Combining marks join the character before them: count what the text before the cursor
+        // became, not what was inserted (else the cursor runs past the end).
+        let before = String(text[..<index]) + cleaned.text
         text.insert(contentsOf: cleaned.text, at: index)
-        cursor += cleaned.text.count
+        cursor = min(text.count, before.count)
         return cleaned.truncated
     }
 
@@ -163,6 +166,27 @@ public enum ActivationStage: Equatable, Sendable {
     case summary
 }
 
+/// The kiosk's warning before it wipes everything: seconds left, and why.
+public struct Countdown: Equatable, Sendable {
+    public enum Reason: Equatable, Sendable {
+        /// Nobody pressed a key for a while: any key cancels the countdown.
+        case idle
+        /// The summary of a finished activation makes room for the next person (Enter: at once).
+        case summary
+    }
+
+    public var reason: Reason
+    /// Whole seconds left, rounded up (never 0 while shown).
+    public var seconds: Int
+
+    public init(_ reason: Reason, seconds: Int) {
+        self.reason = reason
+        self.seconds = seconds
+    }
+
+    public var messageKey: String { reason == .idle ? "kiosk.countdown" : "kiosk.summaryCountdown" }
+}
+
 /// The whole state of the wizard. Equatable, so tests assert all of it after each event.
 public struct WizardState: Equatable, Sendable {
     public var language: Language
@@ -191,19 +215,36 @@ public struct WizardState: Equatable, Sendable {
     public var width: Int
     public var height: Int
     public var kiosk: Bool
+    /// Kiosk mode: seconds without a key before everything is wiped for the next person.
+    public var idleTimeout: TimeInterval
+    /// The language the wizard started in (a kiosk reset returns to it).
+    public let initialLanguage: Language
+    /// Whether that language was chosen (`--lang`), so the application's language does not override it.
+    public let initialLanguageChosen: Bool
+    /// Kiosk mode: when the idle time started (the last key, the end of the last work, or the summary
+    /// appearing), as told by the latest `.tick`; nil means "just now": the next tick stamps it.
+    public var lastActivity: Date?
+    /// Kiosk mode: the countdown shown before a reset, if one is running.
+    public var countdown: Countdown?
     /// The person asked to quit (F10, Ctrl-C, or Enter on the summary).
     public var finished = false
 
     /// The smallest terminal the wizard draws in.
     public static let minimumWidth = 80
     public static let minimumHeight = 24
+    /// The kiosk's default idle timeout, in seconds.
+    public static let defaultIdleTimeout: TimeInterval = 120
 
-    public init(language: Language, languageChosen: Bool = false, width: Int = 80, height: Int = 24, kiosk: Bool = false) {
+    public init(language: Language, languageChosen: Bool = false, width: Int = 80, height: Int = 24, kiosk: Bool = false,
+                idleTimeout: TimeInterval = WizardState.defaultIdleTimeout) {
         self.language = language
         self.languageChosen = languageChosen
         self.width = width
         self.height = height
         self.kiosk = kiosk
+        self.idleTimeout = idleTimeout
+        initialLanguage = language
+        initialLanguageChosen = languageChosen
         fields = Dictionary(uniqueKeysWithValues: FieldID.allCases.map { ($0, TextField(limit: $0.limit)) })
     }
 

@@ -28,7 +28,7 @@ func renderComponentsScreen(_ canvas: inout Canvas) {
             row = canvas.paragraph(canvas.t(reason), row: row + 1, column: detailColumn, width: detailWidth)
         case .failed(let reason, let detail):
             canvas.screen.put("✘ " + canvas.t("components.failed"), row: row, column: statusColumn, style: Styles.error)
-            let text = canvas.t(reason, ["detail": InputText.printable(detail, limit: 60)])
+            let text = canvas.t(reason, ["detail": InputText.printable(detail, limit: 160)])  // a folder path must show whole
             row = canvas.paragraph(text, row: row + 1, column: detailColumn, width: detailWidth)
         }
         row += 1

@@ -16,6 +16,7 @@ enum Styles {
     static let info = Style(color: .cyan)
     static let reference = Style(color: .red, bold: true)
     static let dim = Style(dim: true)
+    static let countdown = Style(color: .yellow, bold: true, reverse: true)
 }
 
 /// A screen under construction: the grid plus the localizer and state it is drawn from.

@@ -70,6 +70,10 @@ private func renderNotice(_ canvas: inout Canvas) {
     if let work = canvas.state.work {
         text = "… " + canvas.t(work.messageKey)
         style = Styles.info
+    } else if let countdown = canvas.state.countdown {
+        // Kiosk: the warning before everything is wiped takes the notice's place (a key brings it back).
+        text = canvas.t(countdown.messageKey, ["seconds": String(countdown.seconds)])
+        style = Styles.countdown
     } else if let notice = canvas.state.notice {
         switch notice.tone {
         case .error: style = Styles.error

@@ -25,6 +25,12 @@ public struct ActivationRequest: Sendable {
     }
 }
 
+/// A key made ready ahead of the authority call (see `Activator.prepareKey`).
+public struct PreparedKey: Sendable {
+    let key: SigningKey
+    let parking: ParkingKey
+}
+
 /// A finished activation: the files written and what logging in to them showed.
 public struct ActivationResult: Sendable, Equatable {
     public var summary: ProfileSummary
@@ -66,8 +72,8 @@ public struct Activator: Sendable {
     }
 
     /// Runs the whole pipeline, reporting each phase: issue and write the profile, then log in to it.
-    public func activate(_ request: ActivationRequest, progress: @Sendable (ActivationProgress) -> Void = { _ in }) async throws -> ActivationResult {
-        let files = try await issueAndWrite(request, progress: progress)
+    public func activate(_ request: ActivationRequest, prepared: PreparedKey? = nil, progress: @Sendable (ActivationProgress) -> Void = { _ in }) async throws -> ActivationResult {
+        let files = try await issueAndWrite(request, prepared: prepared, progress: progress)
         progress(.loggingIn)
         let summary = try await login(profile: files.profile, password: request.password)
         return ActivationResult(summary: summary, profileFile: files.profile, certificateFile: files.certificate)
@@ -75,12 +81,19 @@ public struct Activator: Sendable {
 
     /// Generates (or resumes) the key, has the authority issue the certificate, and writes the profile
     /// files. The person then logs in to the profile (`login`).
-    public func issueAndWrite(_ request: ActivationRequest, progress: @Sendable (ActivationProgress) -> Void = { _ in }) async throws -> (profile: URL, certificate: URL) {
+    public func issueAndWrite(_ request: ActivationRequest, prepared: PreparedKey? = nil, progress: @Sendable (ActivationProgress) -> Void = { _ in }) async throws -> (profile: URL, certificate: URL) {
         guard FileSystem.isWritableDirectory(paths.profileDirectory) else {
             throw WorkstationError(.profileStore, paths.profileDirectory.path)
         }
         progress(.generatingKey)
-        let key = try parkedOrNewKey(for: request)
+        var ready = prepared
+        if ready == nil || ready?.key.algorithm != request.keyAlgorithm {
+            ready = try prepareKey(token: request.token, password: request.password, algorithm: request.keyAlgorithm)
+        }
+        guard let ready else { throw WorkstationError(.profileWrite, "no key") }
+        let key = ready.key
+        // Parked, encrypted, before the authority sees the CSR.
+        try park(key, for: request, with: ready.parking)
 
         CrashPoint.reach(.keyParked)
 
@@ -135,7 +148,7 @@ public struct Activator: Sendable {
     /// authority has consumed the codes.
     public func parkedRequest(for token: ApplicationToken, password: Password) -> ActivationRequest? {
         guard let data = try? Data(contentsOf: parkedKeyURL(for: token)),
-            let parked = ParkedActivation.open(Array(data), password: password),
+            let (parked, _) = ParkedActivation.open(Array(data), password: password),
             let reference = try? ReferenceNumber(parsing: parked.reference),
             let algorithm = KeyAlgorithm(rawValue: parked.algorithm)
         else { return nil }
@@ -144,23 +157,23 @@ public struct Activator: Sendable {
                                  authorization: AuthorizationCode(parked.authorization), password: password, keyAlgorithm: algorithm)
     }
 
-    /// The key parked by an interrupted run (same password and key type), or a new one parked now,
-    /// before the authority is called.
-    private func parkedOrNewKey(for request: ActivationRequest) throws -> SigningKey {
-        let url = parkedKeyURL(for: request.token)
-        if let data = try? Data(contentsOf: url), let parked = ParkedActivation.open(Array(data), password: request.password),
-            parked.algorithm == request.keyAlgorithm.rawValue, let key = try? SigningKey(pkcs8DER: parked.pkcs8)
+    /// The key for an activation, ready before the codes are: the one parked by an interrupted run
+    /// (same password and key type) or a new one, with the key that will seal it. Both the key
+    /// generation and the password derivation are slow, so callers start this while the identity
+    /// check runs.
+    public func prepareKey(token: ApplicationToken, password: Password, algorithm: KeyAlgorithm) throws -> PreparedKey {
+        if let data = try? Data(contentsOf: parkedKeyURL(for: token)),
+            let (parked, parking) = ParkedActivation.open(Array(data), password: password),
+            parked.algorithm == algorithm.rawValue, let key = try? SigningKey(pkcs8DER: parked.pkcs8)
         {
-            // Keep the key; record the codes this run presents.
-            try park(key, for: request, at: url)
-            return key
+            return PreparedKey(key: key, parking: parking)
         }
-        let key = try SigningKey.generate(request.keyAlgorithm)
-        try park(key, for: request, at: url)
-        return key
+        let key = try SigningKey.generate(algorithm)
+        return PreparedKey(key: key, parking: try ParkingKey.derive(password: password, iterations: cost.iterations))
     }
 
-    private func park(_ key: SigningKey, for request: ActivationRequest, at url: URL) throws {
+    private func park(_ key: SigningKey, for request: ActivationRequest, with parking: ParkingKey) throws {
+        let url = parkedKeyURL(for: request.token)
         do {
             try FileSystem.makeDirectory(paths.pendingKeys, mode: 0o700)
         } catch {
@@ -171,7 +184,7 @@ public struct Activator: Sendable {
             reference: request.reference.digits, name: request.subscriber.name, email: request.subscriber.email,
             language: request.subscriber.language.rawValue
         )
-        try AtomicFile.write(try parked.seal(password: request.password, iterations: cost.iterations), to: url, mode: 0o600)
+        try AtomicFile.write(try parked.seal(with: parking), to: url, mode: 0o600)
     }
 
     /// Removes temp files a killed run may have left beside the profile files (AtomicFile names them

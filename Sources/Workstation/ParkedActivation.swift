@@ -27,36 +27,50 @@ struct ParkedActivation: Codable, Sendable {
         var sealed: [UInt8]
     }
 
-    /// Seals this activation under `password`.
-    func seal(password: Password, iterations: Int) throws -> [UInt8] {
-        var salt = [UInt8](repeating: 0, count: 16)
-        var generator = SystemRandomNumberGenerator()
-        for index in salt.indices { salt[index] = UInt8.random(in: .min ... .max, using: &generator) }
-        let key = try Self.derive(password: password, salt: salt, iterations: iterations)
+    /// Seals this activation with a key derived from the password (`ParkingKey.derive`).
+    func seal(with parking: ParkingKey) throws -> [UInt8] {
         let plain = try JSONEncoder().encode(self)
-        guard let combined = try AES.GCM.seal(plain, using: key).combined else {
+        guard let combined = try AES.GCM.seal(plain, using: parking.key).combined else {
             throw WorkstationError(.profileWrite, "cannot seal the parked key")
         }
-        let envelope = Envelope(version: 1, kdf: "pbkdf2-hmac-sha256", iterations: iterations, salt: salt, sealed: Array(combined))
+        let envelope = Envelope(version: 1, kdf: "pbkdf2-hmac-sha256", iterations: parking.iterations, salt: parking.salt, sealed: Array(combined))
         return Array(try JSONEncoder().encode(envelope))
     }
 
-    /// Opens a parked activation; nil if the file is damaged or the password is not the one it was sealed with.
-    static func open(_ bytes: [UInt8], password: Password) -> ParkedActivation? {
+    /// Opens a parked activation and returns it with the key that opened it; nil if the file is
+    /// damaged or the password is not the one it was sealed with.
+    static func open(_ bytes: [UInt8], password: Password) -> (ParkedActivation, ParkingKey)? {
         guard let envelope = try? JSONDecoder().decode(Envelope.self, from: Data(bytes)), envelope.version == 1,
             envelope.kdf == "pbkdf2-hmac-sha256", (KDFCost.minimumIterations...KDFCost.maximumIterations).contains(envelope.iterations),
-            let key = try? derive(password: password, salt: envelope.salt, iterations: envelope.iterations),
+            let parking = try? ParkingKey.derive(password: password, salt: envelope.salt, iterations: envelope.iterations),
             let box = try? AES.GCM.SealedBox(combined: envelope.sealed),
-            let plain = try? AES.GCM.open(box, using: key)
+            let plain = try? AES.GCM.open(box, using: parking.key),
+            let parked = try? JSONDecoder().decode(ParkedActivation.self, from: plain)
         else { return nil }
-        return try? JSONDecoder().decode(ParkedActivation.self, from: plain)
+        return (parked, parking)
+    }
+}
+
+/// The AES-256 key that seals a parked activation: PBKDF2-HMAC-SHA256 of the password.
+struct ParkingKey: Sendable {
+    let salt: [UInt8]
+    let iterations: Int
+    let key: SymmetricKey
+
+    /// Derives the key for a fresh random salt.
+    static func derive(password: Password, iterations: Int) throws -> ParkingKey {
+        var salt = [UInt8](repeating: 0, count: 16)
+        var generator = SystemRandomNumberGenerator()
+        for index in salt.indices { salt[index] = UInt8.random(in: .min ... .max, using: &generator) }
+        return try derive(password: password, salt: salt, iterations: iterations)
     }
 
-    private static func derive(password: Password, salt: [UInt8], iterations: Int) throws -> SymmetricKey {
-        try KDF.Insecure.PBKDF2.deriveKey(
+    static func derive(password: Password, salt: [UInt8], iterations: Int) throws -> ParkingKey {
+        let key = try KDF.Insecure.PBKDF2.deriveKey(
             from: Array(password.revealed.utf8), salt: salt, using: .sha256, outputByteCount: 32,
             unsafeUncheckedRounds: iterations
         )
+        return ParkingKey(salt: salt, iterations: iterations, key: key)
     }
 }
 

@@ -58,11 +58,15 @@ struct ActivateCommand: AsyncParsableCommand {
                 throw LocalizedFailure(error: error, language: language)
             }
 
-            // Step 2: identity.
+            // Step 2: identity. Meanwhile the key is generated and the password derived for parking it
+            // (both slow, both independent of the answers): the two cores share the work.
+            let algorithm = key
+            let preparing = Task { try activator.prepareKey(token: token, password: password, algorithm: algorithm) }
             let identity: IdentityVerification
             do {
                 identity = try await authority.verifyIdentity(token: token, answers: answers)
             } catch let error as ActivationError {
+                preparing.cancel()
                 throw LocalizedFailure(error: error, language: language)
             }
             note(text.text("cli.identityConfirmed"))
@@ -87,7 +91,8 @@ struct ActivateCommand: AsyncParsableCommand {
             )
             let result: ActivationResult
             do {
-                result = try await activator.activate(request) { phase in note(text.text(phase.messageKey)) }
+                let prepared = try? await preparing.value
+                result = try await activator.activate(request, prepared: prepared) { phase in note(text.text(phase.messageKey)) }
             } catch let error as ActivationError {
                 throw LocalizedFailure(error: error, language: language)
             }

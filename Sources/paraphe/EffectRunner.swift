@@ -22,8 +22,10 @@ struct EffectRunner: Sendable {
     let paths: WorkstationPaths
     let cost: KDFCost
     let inbox: Inbox
+    /// Kiosk `--profile-dir`: the destination is never created or replaced (see `Components`).
+    var fixedProfileDirectory = false
 
-    var components: Components { Components(paths: paths, authority: authority) }
+    var components: Components { Components(paths: paths, authority: authority, fixedProfileDirectory: fixedProfileDirectory) }
     var activator: Activator { Activator(paths: paths, authority: authority, cost: cost) }
 
     /// Starts an effect; `redraw` and `quit` belong to the loop and are not handled here.

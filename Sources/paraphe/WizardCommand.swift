@@ -13,7 +13,17 @@ struct WizardCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wizard",
         abstract: "The full-screen activation wizard (the default command).",
-        discussion: "Keys: Tab/Shift-Tab or ↑/↓ move, Enter submits, Esc goes back, F1 help, F2 English/French, Ctrl-L redraws, F10 quits."
+        discussion: """
+            Keys: Tab/Shift-Tab or ↑/↓ move, Enter submits, Esc goes back, F1 help, F2 English/French, Ctrl-L redraws, F10 quits.
+
+            Kiosk mode (--kiosk): F10, Ctrl-C, Ctrl-Z and Ctrl-\\ do nothing and only SIGTERM/SIGHUP end the program; after \
+            --idle-timeout seconds without a key (a countdown warns during the last 30) and 20 seconds after a finished \
+            activation, everything is wiped and step 1 shows. With --profile-dir, that folder must exist and be writable.
+
+            Plain mode (--plain, or automatically when standard input or output is not a terminal, or TERM=dumb): \
+            line-by-line prompts for screen readers and scripts. Exit statuses: 0 activated, 66 input ended before the end, \
+            69 a required component is unavailable, 77 the application cannot go on (locked, activated, revoked, codes not renewed).
+            """
     )
 
     @OptionGroup var data: DataOptions
@@ -33,10 +43,14 @@ struct WizardCommand: AsyncParsableCommand {
         try await runReportingErrors(language: language) {
             let authority = try data.authority()
             let paths = WorkstationPaths(dataDirectory: data.dataDirectory, profileDirectory: profileDir.map(URL.init(fileURLWithPath:)))
-            let session = WizardSession(
+            var session = WizardSession(
                 authority: authority, paths: paths, language: language, languageChosen: lang != nil, kiosk: kiosk,
                 link: link, demo: nil
             )
+            session.idleTimeout = TimeInterval(idleTimeout)
+            // A kiosk's --profile-dir is a fixed destination (e.g. removable media): never created, never replaced.
+            session.fixedProfileDirectory = kiosk && profileDir != nil
+            session.plain = plain
             try await session.run()
         }
     }
@@ -58,13 +72,34 @@ struct WizardSession: Sendable {
     let kiosk: Bool
     let link: String?
     let demo: DemoHints?
+    /// Kiosk mode: seconds without a key before everything is wiped.
+    var idleTimeout: TimeInterval = WizardState.defaultIdleTimeout
+    /// Kiosk `--profile-dir`: never created, never replaced by another folder.
+    var fixedProfileDirectory = false
+    /// `--plain` asked for line-by-line prompts.
+    var plain = false
+
+    /// Plain mode is used when asked for, and when there is no terminal to draw on: standard input
+    /// or output is not a terminal, or `TERM` is `dumb` (or unset).
+    var usesPlainMode: Bool {
+        let term = ProcessInfo.processInfo.environment["TERM"] ?? ""
+        return plain || term.isEmpty || term == "dumb" || !TerminalSession.isInteractive
+    }
 
     func run() async throws {
-        if ProcessInfo.processInfo.environment["TERM"] == "dumb" || !TerminalSession.isInteractive {
-            throw CLIError(status: Exit.usage, message: Localizer(language).text("cli.error.needsTerminal"))
+        if usesPlainMode {
+            // A kiosk must have no way out; line-by-line prompts cannot promise that.
+            if kiosk { throw CLIError(status: Exit.usage, message: Localizer(language).text("cli.error.kioskNeedsTerminal")) }
+            let plainSession = PlainSession(
+                authority: authority, paths: paths, language: language, languageChosen: languageChosen, link: link
+            )
+            try await plainSession.run()
+            return
         }
         let inbox = Inbox()
-        let runner = EffectRunner(authority: authority, paths: paths, cost: kdfCost(), inbox: inbox)
+        let runner = EffectRunner(
+            authority: authority, paths: paths, cost: kdfCost(), inbox: inbox, fixedProfileDirectory: fixedProfileDirectory
+        )
         let environment = WizardEnvironment(passwordPolicy: PasswordPolicy(checker: PWQualityChecker()))
         let monochrome = ProcessInfo.processInfo.environment["NO_COLOR"].map { !$0.isEmpty } ?? false
         let session = self
@@ -88,7 +123,17 @@ struct WizardSession: Sendable {
     /// The event loop: key → event → reduce → effects → render → draw. Returns an exit status if a signal ended it.
     private func loop(_ terminal: TerminalSession, runner: EffectRunner, inbox: Inbox, environment: WizardEnvironment) -> Int32? {
         let size = terminal.size
-        var state = WizardState(language: language, languageChosen: languageChosen, width: size.width, height: size.height, kiosk: kiosk)
+        var state = WizardState(language: language, languageChosen: languageChosen, width: size.width, height: size.height, kiosk: kiosk,
+                                idleTimeout: idleTimeout)
+        // The kiosk's clock: wall time at start, then advanced by a monotonic clock, so setting the
+        // system clock neither resets the kiosk early nor holds it back.
+        let startDate = Date()
+        let startInstant = ContinuousClock.now
+        func now() -> Date {
+            let elapsed = ContinuousClock.now - startInstant
+            let components = elapsed.components
+            return startDate.addingTimeInterval(TimeInterval(components.seconds) + TimeInterval(components.attoseconds) / 1e18)
+        }
         var demoNote: DemoHints? = demo
         func apply(_ event: WizardEvent) -> Bool {
             for effect in reduce(&state, event, environment) {
@@ -125,6 +170,7 @@ struct WizardSession: Sendable {
             case .endOfInput: return nil
             }
             for event in inbox.drain() where keepGoing { keepGoing = apply(event) }
+            if kiosk, keepGoing { keepGoing = apply(.tick(now())) }
             if !keepGoing { return nil }
             if state.step == .activation, state.activationStage == .summary { demoNote = nil }
         }

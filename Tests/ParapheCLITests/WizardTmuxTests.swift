@@ -7,7 +7,7 @@ import Testing
     func wizardCommand(_ scratch: Scratch, _ extra: String = "") throws -> String {
         let binary = try parapheExecutable().path
         return "cd \(shellQuote(scratch.url.path)) && env LANG=C.UTF-8 \(shellQuote(binary)) wizard --data-dir \(shellQuote(scratch.dataDir)) \(extra); "
-            + "echo \"EXIT:$?\"; stty -a | tr ' ' '\\n' | grep -E '^-?(icanon|echo)$' | tr '\\n' ' '; echo; sleep 600"
+            + "echo \"EXIT:$?\"; stty -a | tr ' ' '\\n' | grep -E '^-?(icanon|echo)$' | tr '\\n' ' '; echo STTY-DONE; sleep 600"
     }
 
     @Test func aCompleteActivationByKeys() throws {
@@ -70,7 +70,7 @@ import Testing
         #expect(!summary.contains(applicant.password))
 
         try tmux.keys("Enter")
-        let after = try tmux.waitFor("EXIT:")
+        let after = try tmux.waitFor("STTY-DONE")
         #expect(after.contains("EXIT:0"))
         #expect(after.contains("icanon") && !after.contains("-icanon") && !after.contains("-echo"), "terminal restored: \(after)")
 
@@ -120,7 +120,7 @@ import Testing
         // SIGTERM: the program ends and the terminal is restored.
         let pid = try #require(try tmux.childPID(named: "paraphe"))
         kill(pid, SIGTERM)
-        let after = try tmux.waitFor("EXIT:")
+        let after = try tmux.waitFor("STTY-DONE")
         #expect(after.contains("EXIT:143"))
         #expect(after.contains("icanon") && !after.contains("-icanon") && !after.contains("-echo"), "terminal restored: \(after)")
         #expect(!after.contains("Step 1 of 5"), "the alternate screen was left")

@@ -7,6 +7,9 @@ import WizardRendering
 @testable import Authority
 @testable import Wizard
 
+/// A fixed moment for the kiosk snapshots' ticks.
+let kioskStart = Date(timeIntervalSince1970: 1_796_205_600)
+
 /// One screen in one state, drawn in both languages.
 struct ScreenCase: Sendable, CustomTestStringConvertible {
     let name: String
@@ -68,6 +71,15 @@ struct ScreenCase: Sendable, CustomTestStringConvertible {
         ScreenCase("5-activation-login") { after(Flow.login(language: $0), .text("Vert")) },
         ScreenCase("5-activation-summary") { Flow.summary(language: $0).state },
         ScreenCase("5-activation-summary-kiosk") { Flow.summary(language: $0, kiosk: true).state },
+        ScreenCase("kiosk-countdown") {
+            after(Flow.identity(language: $0, kiosk: true), .text("Filou"), .tick(kioskStart), .tick(kioskStart.addingTimeInterval(108)))
+        },
+        ScreenCase("kiosk-summary-countdown") {
+            after(Flow.summary(language: $0, kiosk: true), .tick(kioskStart), .tick(kioskStart.addingTimeInterval(6)))
+        },
+        ScreenCase("kiosk-profile-folder-missing") {
+            after(Flow.componentsChecking(language: $0, kiosk: true), .componentsChecked([Fixture.profileFolderMissing, Fixture.keystoreInstalled]))
+        },
         ScreenCase("help-step2") { after(Flow.identity(language: $0), .key(.function(1))) },
         ScreenCase("too-small", width: 60, height: 20) { after(Flow.identity(language: $0), .resized(width: 60, height: 20)) },
     ]

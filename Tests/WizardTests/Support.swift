@@ -62,6 +62,10 @@ enum Fixture {
 
     static let managerMissing = ComponentReport(kind: .activationManager, status: .missing(reason: "component.reason.noProfileStore"), installable: true)
     static let managerInstalled = ComponentReport(kind: .activationManager, status: .installed(version: "Paraphe Activation Manager 1.0"), installable: true)
+    /// Kiosk `--profile-dir` on a removable medium that is not plugged in.
+    static let profileFolderMissing = ComponentReport(
+        kind: .activationManager, status: .failed(reason: "component.reason.profileFolderMissing", detail: "/media/usb/paraphe"),
+        installable: false)
     static let keystoreInstalled = ComponentReport(
         kind: .keystoreProvider, status: .installed(version: "Paraphe Keystore 1.0 (swift-crypto, PKCS#12 PBES2/AES-256-CBC)"), installable: false)
     static let keystoreFailed = ComponentReport(

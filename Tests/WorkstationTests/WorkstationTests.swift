@@ -92,7 +92,7 @@ import Testing
         let parkedFile = paths.pendingKeys.appendingPathComponent("\(token.value).parked")
         let sealed = Array(try Data(contentsOf: parkedFile))
         #expect(ParkedActivation.open(sealed, password: Password("another-password-1")) == nil)
-        let parked = try #require(ParkedActivation.open(sealed, password: password))
+        let (parked, _) = try #require(ParkedActivation.open(sealed, password: password))
         #expect(activator.parkedRequest(for: token, password: password)?.reference == typo)
         #expect(!String(decoding: sealed, as: UTF8.self).contains(identity.authorization.revealed))
 
