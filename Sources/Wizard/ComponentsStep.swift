@@ -59,7 +59,8 @@ enum ComponentsStep {
         guard let identity = state.identity else { return [] }
         if identity.renewalNeeded {
             state.step = .renewal
-            state.notice = identity.renewalReason.map(Notice.error)
+            // The screen itself says why (expired, or too many wrong reference numbers).
+            state.notice = nil
         } else {
             state.step = .activation
             state.activationStage = .form

@@ -58,6 +58,21 @@ struct WizardCommand: AsyncParsableCommand {
 
 /// Demo hints shown on the screens of `paraphe demo`.
 struct DemoHints: Sendable {
+    /// The reference number of the newest email in the demo's outbox (after a renewal, the new one).
+    func newestReference() -> String? {
+        let directory = URL(fileURLWithPath: mailDirectory)
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return nil }
+        // Maildir names start with the delivery time in seconds, then a per-process counter.
+        let newest = names.sorted { $0.localizedStandardCompare($1) == .orderedAscending }.last
+        guard let newest, let text = try? String(contentsOf: directory.appendingPathComponent(newest), encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") {
+            for label in ["Reference number:", "Numéro de référence :"] where line.hasPrefix(label) {
+                return line.dropFirst(label.count).trimmingCharacters(in: .whitespaces)
+            }
+        }
+        return nil
+    }
+
     var answers: [String]
     var reference: String
     var mailDirectory: String
@@ -185,7 +200,7 @@ struct WizardSession: Sendable {
         case .link: line = text.text("demo.hint.link")
         case .identity: line = text.text("demo.hint.answers", ["answers": hints.answers.joined(separator: " / ")])
         case .activation where state.activationStage == .form:
-            line = text.text("demo.hint.reference", ["reference": hints.reference])
+            line = text.text("demo.hint.reference", ["reference": hints.newestReference() ?? hints.reference])
         default: return
         }
         let row = screen.height - 6
