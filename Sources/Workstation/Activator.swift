@@ -121,6 +121,7 @@ public struct Activator: Sendable {
         CrashPoint.reach(.certificateFileWritten)
         try AtomicFile.write(p12, to: profileFile, mode: 0o600)
         CrashPoint.reach(.profileWritten)
+        try recordProfile(profileFile, for: request.token)
         try? FileManager.default.removeItem(at: parkedKeyURL(for: request.token))
         return (profileFile, certificateFile)
     }
@@ -135,6 +136,26 @@ public struct Activator: Sendable {
         }
         let roots = try Components(paths: paths, authority: authority).trustedRoots()
         return try await ProfileLogin.login(p12: bytes, password: password.revealed, trustRoots: roots)
+    }
+
+    // MARK: - Activated profiles
+
+    /// The profile an earlier run activated for `token` on this workstation, if it is still there:
+    /// a rerun after a completed activation logs in to it instead of failing.
+    public func completedProfile(for token: ApplicationToken) -> URL? {
+        let marker = paths.activatedProfiles.appendingPathComponent(token.value)
+        guard let path = try? String(contentsOf: marker, encoding: .utf8), !path.isEmpty else { return nil }
+        let url = URL(fileURLWithPath: path)
+        return FileManager.default.fileExists(atPath: url.path) ? url : nil
+    }
+
+    private func recordProfile(_ profile: URL, for token: ApplicationToken) throws {
+        do {
+            try FileSystem.makeDirectory(paths.activatedProfiles, mode: 0o700)
+        } catch {
+            throw WorkstationError(.profileWrite, "cannot create \(paths.activatedProfiles.path)")
+        }
+        try AtomicFile.write(Array(profile.path.utf8), to: paths.activatedProfiles.appendingPathComponent(token.value), mode: 0o600)
     }
 
     // MARK: - Parked key

@@ -18,6 +18,8 @@ public struct WorkstationPaths: Sendable, Equatable {
     public var trustedCA: URL { trustStore.appendingPathComponent("paraphe-ca.pem") }
     /// Encrypted keys parked while an activation is in flight (resume after a crash).
     public var pendingKeys: URL { dataDirectory.appendingPathComponent("keystore/pending") }
+    /// One small file per application activated on this workstation, naming its profile (no secret).
+    public var activatedProfiles: URL { dataDirectory.appendingPathComponent("keystore/activated") }
 
     /// The data directory: `explicit` (from `--data-dir`), else `PARAPHE_HOME`, else
     /// `$XDG_DATA_HOME/paraphe`, else `~/.local/share/paraphe`.

@@ -52,6 +52,14 @@ struct ActivateCommand: AsyncParsableCommand {
                 print(summaryText(result, language: language))
                 return
             }
+            // Already activated here (a rerun after a completed activation): log in to that profile.
+            if overview.status == .activated, let profile = activator.completedProfile(for: token) {
+                note(text.text("cli.alreadyActivatedHere"))
+                let summary = try await activator.login(profile: profile, password: password)
+                let certificate = profile.deletingPathExtension().appendingPathExtension("pem")
+                print(summaryText(summary, profile: profile, certificate: certificate, language: language))
+                return
+            }
             do {
                 try overview.status.ensureActivatable()
             } catch let error as ActivationError {

@@ -180,6 +180,8 @@ private final class PlainFrontEnd {
             try submit(.button(.next))
             return
         }
+        // The screen says why in its body (the message line stays empty); plain mode says it as an error line.
+        if let reason = identity.renewalReason { say(Notice.error(reason)) }
         say(text.text("renewal.explain"))
         guard try confirm("plain.prompt.renew") else {
             say(text.text("plain.declined.renew"))
