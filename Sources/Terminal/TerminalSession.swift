@@ -160,6 +160,15 @@ public final class TerminalSession {
         lastDrawn = next
     }
 
+    /// True when the terminal is gone (its other end closed: a hang-up), which curses reports as
+    /// an endless timeout rather than an end of input.
+    private func terminalHungUp() -> Bool {
+        guard let input else { return true }
+        var descriptor = pollfd(fd: fileno(input), events: Int16(POLLIN), revents: 0)
+        guard poll(&descriptor, 1, 0) > 0 else { return false }
+        return descriptor.revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0
+    }
+
     /// Forces a full repaint on the next draw (Ctrl-L).
     public func invalidate() { lastDrawn = nil }
 
@@ -185,7 +194,7 @@ public final class TerminalSession {
         var character: wint_t = 0
         let result = wget_wch(window, &character)
         if result == paraphe_err() {
-            if feof(input) != 0 { return .endOfInput }
+            if feof(input) != 0 || terminalHungUp() { return .endOfInput }
             return .timeout
         }
         if result == paraphe_key_code_yes() {

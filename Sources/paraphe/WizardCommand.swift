@@ -124,6 +124,11 @@ struct WizardSession: Sendable {
                     let ended = try TerminalSession.withSession(TerminalOptions(monochrome: monochrome)) { terminal in
                         session.loop(terminal, runner: runner, inbox: inbox, environment: environment)
                     }
+                    if let signalStatus = ended {
+                        // Ended by SIGTERM/SIGHUP: the terminal is restored; leave at once, from this thread,
+                        // whatever effects are still running (every write is atomic, activation resumable).
+                        _exit(signalStatus)
+                    }
                     continuation.resume(returning: ended)
                 } catch {
                     continuation.resume(throwing: error)
@@ -182,7 +187,9 @@ struct WizardSession: Sendable {
             case .key(let key): keepGoing = apply(.key(key))
             case .resize(let width, let height): keepGoing = apply(.resized(width: width, height: height))
             case .timeout: break
-            case .endOfInput: return nil
+            case .endOfInput:
+                // The terminal went away (hang-up): end as SIGHUP would.
+                return 128 + SIGHUP
             }
             for event in inbox.drain() where keepGoing { keepGoing = apply(event) }
             if kiosk, keepGoing { keepGoing = apply(.tick(now())) }

@@ -15,7 +15,17 @@ final class TmuxSession {
         guard status == 0 else { throw HarnessError.missing("tmux could not start") }
     }
 
-    deinit { _ = try? run(tmux, ["-L", socket, "kill-server"]) }
+    deinit {
+        // End what runs in the pane (its shell's whole process group), then the server: kill-server
+        // alone leaves a server waiting on pane processes that ignore SIGHUP.
+        if let panePID = try? run(tmux, ["-L", socket, "list-panes", "-F", "#{pane_pid}"]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines), let pid = Int32(panePID), pid > 1
+        {
+            kill(-pid, SIGKILL)
+            kill(pid, SIGKILL)
+        }
+        _ = spawnAndWait(tmux.path, ["-L", socket, "kill-server"])
+    }
 
     /// The visible text of the pane.
     func capture() throws -> String {

@@ -81,9 +81,11 @@ import Testing
         try await Components(paths: paths, authority: authority).installActivationManager()
         let activator = Activator(paths: paths, authority: authority, cost: KDFCost(iterations: 2_048))
         let password = Password("Vert-Orage-Piano-47")
-        var wrong = Array(reference.digits)
-        wrong.swapAt(0, 1)
-        let typo = try ReferenceNumber(parsing: String(wrong[0..<8]) + String(Damm.checkDigit(String(wrong[0..<8]))))
+        // Another valid number: the first digit changed, the check digit recomputed.
+        var wrong = Array(reference.digits.prefix(8))
+        wrong[0] = wrong[0] == "9" ? "1" : Character(String((wrong[0].wholeNumberValue ?? 0) + 1))
+        let typo = try ReferenceNumber(parsing: String(wrong) + String(Damm.checkDigit(String(wrong))))
+        #expect(typo != reference)
         var request = ActivationRequest(token: token, subscriber: identity.subscriber, reference: typo,
                                         authorization: identity.authorization, password: password, keyAlgorithm: .p256)
         await #expect(throws: ActivationError.self) { try await activator.issueAndWrite(request) }
