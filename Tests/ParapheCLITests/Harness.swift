@@ -24,16 +24,22 @@ func parapheExecutable() throws -> URL {
 
 enum HarnessError: Error { case missing(String) }
 
+/// The environment a program under test runs with: this one, in a UTF-8 locale, without a
+/// `PARAPHE_HOME` of the developer's, plus `extra`.
+func childEnvironment(_ extra: [String: String]) -> [String: String] {
+    var environment = ProcessInfo.processInfo.environment
+    environment["LANG"] = "C.UTF-8"
+    environment.removeValue(forKey: "PARAPHE_HOME")
+    for (key, value) in extra { environment[key] = value }
+    return environment
+}
+
 /// Runs a program to completion with `arguments`, extra environment and optional stdin bytes.
 func run(_ executable: URL, _ arguments: [String], environment: [String: String] = [:], stdin: [UInt8]? = nil) throws -> RunResult {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
-    var env = ProcessInfo.processInfo.environment
-    env["LANG"] = "C.UTF-8"
-    env.removeValue(forKey: "PARAPHE_HOME")
-    for (key, value) in environment { env[key] = value }
-    process.environment = env
+    process.environment = childEnvironment(environment)
     let out = Pipe()
     let err = Pipe()
     let input = Pipe()

@@ -14,11 +14,7 @@ final class InteractiveRun: @unchecked Sendable {
     init(_ arguments: [String], environment: [String: String] = [:]) throws {
         process.executableURL = try parapheExecutable()
         process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        env["LANG"] = "C.UTF-8"
-        env.removeValue(forKey: "PARAPHE_HOME")
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
+        process.environment = childEnvironment(environment)
         let stdout = Pipe()
         let stderr = Pipe()
         process.standardInput = input
