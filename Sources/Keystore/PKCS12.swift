@@ -65,21 +65,25 @@ public enum PKCS12 {
         var pkcs8 = try contents.key.pkcs8DER()
         defer { KeyDerivation.zeroize(&pkcs8) }
 
-        let certParameters = try PBES2Parameters.forWriting(iterations: iterations, random: random)
+        // The two bags share one PBKDF2 salt (each has its own IV): one derivation serves both. It costs an attacker
+        // nothing — a password guess is tested against whichever single derivation is cheapest, and each one runs the
+        // full count — and it halves the work of writing and of logging in.
         let keyParameters = try PBES2Parameters.forWriting(iterations: iterations, random: random)
+        var certParameters = keyParameters
+        certParameters.iv = random.bytes(16)
+        guard certParameters.iv.count == 16 else { throw .cryptoFailure("the random source returned the wrong number of bytes") }
         let macSalt = random.bytes(16)
         guard macSalt.count == 16 else { throw .cryptoFailure("the random source returned the wrong number of bytes") }
 
-        // The three derivations are independent: run them on all cores. The MAC KDF (the slowest) goes first so that on
-        // two cores it overlaps the two PBKDF2 runs instead of starting after them.
-        let keys = try Parallel.run([
+        // The MAC key (RFC 7292 App. B, full count) and the bags' key (PBKDF2, full count) are independent: one core each.
+        let derived = try Parallel.run([
             { @Sendable in
                 .success(SymmetricKey(data: KeyDerivation.pkcs12(id: 3, password: password, salt: macSalt, hash: .sha256, iterations: iterations)))
             },
-            { @Sendable in Result.of { () throws(KeystoreError) in try certParameters.deriveKey(password: password) } },
             { @Sendable in Result.of { () throws(KeystoreError) in try keyParameters.deriveKey(password: password) } },
         ])
-        guard keys.count == 3 else { throw .cryptoFailure("key derivation returned the wrong number of keys") }
+        guard derived.count == 2 else { throw .cryptoFailure("key derivation returned the wrong number of keys") }
+        let keys = [derived[0], derived[1], derived[1]]
 
         return try mapError(.cryptoFailure, "could not encode the PKCS#12 structure") {
             let attributes = try bagAttributes(friendlyName: contents.friendlyName, localKeyID: localKeyID)
@@ -239,13 +243,25 @@ public enum PKCS12 {
         var jobs: [@Sendable () -> Result<SymmetricKey?, KeystoreError>] = [
             { @Sendable in Result.of { () throws(KeystoreError) -> SymmetricKey? in try pfx.verifyMAC(password: password); return nil } }
         ]
+        // Items encrypted under the same PBKDF2 inputs (salt, count, PRF, length) share one derivation.
+        var distinct: [PBES2Parameters] = []
+        var slotOfItem: [Int] = []
         for item in speculative {
-            let parameters = item.parameters
-            jobs.append { @Sendable in Result.of { () throws(KeystoreError) -> SymmetricKey? in try parameters.deriveKey(password: password) } }
+            var inputs = item.parameters
+            inputs.iv = []
+            if let slot = distinct.firstIndex(of: inputs) {
+                slotOfItem.append(slot)
+            } else {
+                slotOfItem.append(distinct.count)
+                distinct.append(inputs)
+                let parameters = item.parameters
+                jobs.append { @Sendable in Result.of { () throws(KeystoreError) -> SymmetricKey? in try parameters.deriveKey(password: password) } }
+            }
         }
         // The MAC job comes first, so its failure (wrong password) wins over anything else.
-        let derived = try Parallel.run(jobs).dropFirst().compactMap { $0 }
-        guard derived.count == speculative.count else { throw .cryptoFailure("key derivation returned the wrong number of keys") }
+        let distinctKeys = try Parallel.run(jobs).dropFirst().compactMap { $0 }
+        guard distinctKeys.count == distinct.count else { throw .cryptoFailure("key derivation returned the wrong number of keys") }
+        let derived = slotOfItem.map { distinctKeys[$0] }
 
         var current = try outerLayer.get()
         var pendingKeys: [SymmetricKey]? = derived
