@@ -1,0 +1,66 @@
+import Foundation
+
+// paraphe-bench: the in-process measures of the benchmark suite (bench/run drives it).
+//
+//   paraphe-bench keystroke [--rounds N] [--scratch DIR]
+//   paraphe-bench phases [--runs N] [--scratch DIR]       (where activate's time goes; not a table row)
+//   paraphe-bench registry-seed --data-dir DIR --count N
+//   paraphe-bench registry --data-dir DIR --count N [--lookups N] [--attempts N]
+//
+// Each prints one line of JSON on standard output (figures in milliseconds) and progress on standard error.
+
+func option(_ name: String, in arguments: [String]) -> String? {
+    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return nil }
+    return arguments[index + 1]
+}
+
+func intOption(_ name: String, in arguments: [String], default value: Int) throws -> Int {
+    guard let text = option(name, in: arguments) else { return value }
+    guard let parsed = Int(text.replacingOccurrences(of: "_", with: "")), parsed > 0 else {
+        throw BenchError("\(name) wants a positive integer, not \(text)")
+    }
+    return parsed
+}
+
+func scratchDirectory(_ arguments: [String]) throws -> URL {
+    if let path = option("--scratch", in: arguments) { return URL(fileURLWithPath: path) }
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("paraphe-bench-\(getpid())")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    return url
+}
+
+func main() async -> Int32 {
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    do {
+        switch arguments.first {
+        case "keystroke":
+            let scratch = try scratchDirectory(arguments)
+            defer { try? FileManager.default.removeItem(at: scratch) }
+            try emit(try await KeystrokeBenchmark.run(rounds: intOption("--rounds", in: arguments, default: 50), scratch: scratch))
+        case "phases":
+            let scratch = try scratchDirectory(arguments)
+            defer { try? FileManager.default.removeItem(at: scratch) }
+            try emit(try await PhaseBenchmark.run(runs: intOption("--runs", in: arguments, default: 5), scratch: scratch))
+        case "registry-seed":
+            guard let path = option("--data-dir", in: arguments) else { throw BenchError("--data-dir is required") }
+            let count = try intOption("--count", in: arguments, default: 1_000_000)
+            try emit(try await RegistryBenchmark.seed(URL(fileURLWithPath: path), count: count))
+        case "registry":
+            guard let path = option("--data-dir", in: arguments) else { throw BenchError("--data-dir is required") }
+            try emit(try await RegistryBenchmark.measure(
+                URL(fileURLWithPath: path),
+                count: intOption("--count", in: arguments, default: 1_000_000),
+                lookups: intOption("--lookups", in: arguments, default: 20_000),
+                attempts: intOption("--attempts", in: arguments, default: 2_000)))
+        default:
+            note("usage: paraphe-bench keystroke [--rounds N] | phases [--runs N] | registry-seed --data-dir DIR --count N | registry --data-dir DIR --count N [--lookups N] [--attempts N]")
+            return 64
+        }
+        return 0
+    } catch {
+        note("paraphe-bench: \(error)")
+        return 1
+    }
+}
+
+exit(await main())
