@@ -127,24 +127,10 @@ extension EmbeddedAuthority {
     /// and appends the audit row, then commits (durably, per the registry's `synchronous` setting).
     /// Returns the attempts left.
     @_spi(Benchmarks) public func benchmarkFailedAttempt(token: ApplicationToken) async throws -> Int {
-        let now = configuration.time.now()
-        let matching = 0
-        return try await registry.immediate { db -> Int in
-            guard var row = try Registry.application(db, token: token) else { throw ActivationError(.unknownApplication) }
-            switch try row.state.submitAnswers(matching: matching) {
-            case .verified:
-                return ActivationPolicy.identityAttempts
-            case .failed(let remaining):
-                try Registry.save(db, row)
-                try Registry.audit(db, at: now, actor: Self.subscriberActor, event: .identityFailed, token: token,
-                                   detail: "remaining \(remaining)")
-                return remaining
-            case .locked:
-                try Registry.save(db, row)
-                try Registry.audit(db, at: now, actor: Self.subscriberActor, event: .identityLocked, token: token,
-                                   detail: "\(row.state.identityFailures) failed attempts")
-                return 0
-            }
+        switch try await recordIdentitySubmission(token: token, matching: 0, at: configuration.time.now()) {
+        case .verified: return ActivationPolicy.identityAttempts
+        case .failed(let remaining): return remaining
+        case .locked: return 0
         }
     }
 

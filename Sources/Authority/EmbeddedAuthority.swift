@@ -194,7 +194,7 @@ public final class EmbeddedAuthority: Authority, Sendable {
         }
     }
 
-    private enum IdentityResult: Sendable {
+    enum IdentityResult: Sendable {
         case verified(Registry.ApplicationRow, AuthorizationCode)
         case failed(remaining: Int)
         case locked
@@ -222,9 +222,30 @@ public final class EmbeddedAuthority: Authority, Sendable {
         let matching = try await AnswerHash.countMatches(nonBlank.map(\.0), nonBlank.map(\.1))
 
         let now = self.now
+        let result = try await recordIdentitySubmission(token: token, matching: matching, at: now)
+        switch result {
+        case .failed(let remaining):
+            throw ActivationError(.wrongAnswers(remaining: remaining))
+        case .locked:
+            throw ActivationError(.identityLocked)
+        case .verified(let row, let authorization):
+            let codes = row.state.codes
+            let reason: ActivationError? =
+                codes.isBlocked
+                ? ActivationError(.renewalRequired)
+                : codes.isExpired(at: now) ? ActivationError(.codesExpired(expiredAt: codes.expiresAt)) : nil
+            return IdentityVerification(
+                subscriber: row.subscriber, authorization: authorization, codesIssuedAt: codes.issuedAt,
+                codesExpireAt: codes.expiresAt, renewalNeeded: reason != nil, renewalReason: reason)
+        }
+    }
+
+    /// Records one identity submission of which `matching` answers matched, in one IMMEDIATE
+    /// transaction: reload the application (another process may have counted attempts since it was
+    /// read), apply the domain rule, save, audit; on success, unseal the authorization code.
+    func recordIdentitySubmission(token: ApplicationToken, matching: Int, at now: Date) async throws -> IdentityResult {
         let sealer = self.sealer
-        let result = try await registry.immediate { db -> IdentityResult in
-            // Reload: another process may have counted attempts since the read above.
+        return try await registry.immediate { db -> IdentityResult in
             guard var row = try Registry.application(db, token: token) else { throw ActivationError(.unknownApplication) }
             let outcome = try row.state.submitAnswers(matching: matching)
             switch outcome {
@@ -243,21 +264,6 @@ public final class EmbeddedAuthority: Authority, Sendable {
                                    detail: "\(row.state.identityFailures) failed attempts")
                 return .locked
             }
-        }
-        switch result {
-        case .failed(let remaining):
-            throw ActivationError(.wrongAnswers(remaining: remaining))
-        case .locked:
-            throw ActivationError(.identityLocked)
-        case .verified(let row, let authorization):
-            let codes = row.state.codes
-            let reason: ActivationError? =
-                codes.isBlocked
-                ? ActivationError(.renewalRequired)
-                : codes.isExpired(at: now) ? ActivationError(.codesExpired(expiredAt: codes.expiresAt)) : nil
-            return IdentityVerification(
-                subscriber: row.subscriber, authorization: authorization, codesIssuedAt: codes.issuedAt,
-                codesExpireAt: codes.expiresAt, renewalNeeded: reason != nil, renewalReason: reason)
         }
     }
 
