@@ -191,4 +191,18 @@ import Testing
         let help = try paraphe(["activate", "--help"])
         #expect(!help.stdout.contains("--password "))
     }
+
+    @Test func theInjectedClockDecidesExpiry() throws {
+        let scratch = try Scratch()
+        let applicant = Applicant()
+        let link = try applicant.approve(in: scratch)
+        let answers = try scratch.file("answers", applicant.answers.joined(separator: "\n"))
+        let password = try scratch.file("password", applicant.password)
+        let later = ISO8601DateFormatter().string(from: Date().addingTimeInterval(15 * 24 * 3600 + 60))
+        let result = try paraphe(["activate", "--data-dir", scratch.dataDir, "--link", link, "--answers-file", answers,
+                                  "--reference", try firstReference(scratch), "--password-file", password],
+                                 environment: ["PARAPHE_FAKE_NOW": later])
+        #expect(result.status == 75, "\(result.stderr)")
+        #expect(try scratch.mails().count == 2)
+    }
 }
