@@ -6,10 +6,7 @@ import Testing
 @Suite(.serialized) struct KioskTmuxTests {
     /// A shell line that runs the kiosk, then reports its exit status and the terminal mode.
     func kioskCommand(_ scratch: Scratch, _ extra: String) throws -> String {
-        let binary = try parapheExecutable().path
-        return "cd \(shellQuote(scratch.url.path)) && env LANG=C.UTF-8 \(shellQuote(binary)) wizard --kiosk --lang en "
-            + "--data-dir \(shellQuote(scratch.dataDir)) \(extra); "
-            + "echo \"EXIT:$?\"; stty -a | tr ' ' '\\n' | grep -E '^-?(icanon|echo)$' | tr '\\n' ' '; echo STTY-DONE; sleep 600"
+        try wizardShellLine(scratch, "--kiosk --lang en \(extra)")
     }
 
     /// Step 1 → step 2 with a real application.

@@ -74,6 +74,14 @@ final class TmuxSession {
     }
 }
 
+/// A shell line that runs `paraphe wizard ARGUMENTS` in the scratch directory, then reports its exit
+/// status and the terminal mode (`EXIT:n`, then `icanon echo` or their negations, then `STTY-DONE`).
+func wizardShellLine(_ scratch: Scratch, _ arguments: String) throws -> String {
+    let binary = try parapheExecutable().path
+    return "cd \(shellQuote(scratch.url.path)) && env LANG=C.UTF-8 \(shellQuote(binary)) wizard --data-dir \(shellQuote(scratch.dataDir)) \(arguments); "
+        + "echo \"EXIT:$?\"; stty -a | tr ' ' '\\n' | grep -E '^-?(icanon|echo)$' | tr '\\n' ' '; echo STTY-DONE; sleep 600"
+}
+
 /// Shell-quotes a word.
 func shellQuote(_ word: String) -> String { "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'" }
 

@@ -5,9 +5,7 @@ import Testing
 @Suite(.serialized) struct WizardTmuxTests {
     /// A shell line that runs the wizard, then reports its exit status and the terminal mode.
     func wizardCommand(_ scratch: Scratch, _ extra: String = "") throws -> String {
-        let binary = try parapheExecutable().path
-        return "cd \(shellQuote(scratch.url.path)) && env LANG=C.UTF-8 \(shellQuote(binary)) wizard --data-dir \(shellQuote(scratch.dataDir)) \(extra); "
-            + "echo \"EXIT:$?\"; stty -a | tr ' ' '\\n' | grep -E '^-?(icanon|echo)$' | tr '\\n' ' '; echo STTY-DONE; sleep 600"
+        try wizardShellLine(scratch, extra)
     }
 
     @Test func aCompleteActivationByKeys() throws {
