@@ -1,6 +1,7 @@
 import Activation
 import Foundation
 import GRDB
+import Logging
 import X509
 
 /// The certification authority of the embedded mode: registry (SQLite), Maildir outbox, root CA
@@ -11,6 +12,9 @@ import X509
 /// `ApplicationState`, stores the result and appends the audit row. Slow work (answer hashing,
 /// certificate signing) happens before the transaction, never while holding the write lock.
 public final class EmbeddedAuthority: Authority, Sendable {
+    /// State changes, at info level; never a secret (tokens are not secrets, answers and codes never appear).
+    static let logger = Logger(label: "paraphe.authority")
+
     let configuration: AuthorityConfiguration
     let registry: Registry
     let sealer: CodeSealer
@@ -146,6 +150,7 @@ public final class EmbeddedAuthority: Authority, Sendable {
                 continue
             }
             try mail.deliver()
+            Self.logger.info("application approved", metadata: ["token": "\(token.formatted)"])
             return ApprovalReceipt(token: token, reference: state.codes.reference, expiresAt: state.codes.expiresAt, mailFile: mail.deliveredURL)
         }
         throw AuthorityError(.storage, "no free application token or reference number found")
@@ -225,10 +230,13 @@ public final class EmbeddedAuthority: Authority, Sendable {
         let result = try await recordIdentitySubmission(token: token, matching: matching, at: now)
         switch result {
         case .failed(let remaining):
+            Self.logger.info("identity check failed", metadata: ["token": "\(token.formatted)", "remaining": "\(remaining)"])
             throw ActivationError(.wrongAnswers(remaining: remaining))
         case .locked:
+            Self.logger.notice("identity locked", metadata: ["token": "\(token.formatted)"])
             throw ActivationError(.identityLocked)
         case .verified(let row, let authorization):
+            Self.logger.info("identity verified", metadata: ["token": "\(token.formatted)"])
             let codes = row.state.codes
             let reason: ActivationError? =
                 codes.isBlocked
@@ -317,6 +325,7 @@ public final class EmbeddedAuthority: Authority, Sendable {
                 continue
             }
             try mail.deliver()
+            Self.logger.info("codes renewed", metadata: ["token": "\(token.formatted)"])
             return RenewalReceipt(
                 authorization: newCode, issuedAt: now, expiresAt: expiresAt, maskedEmail: maskedEmail(subscriber.email),
                 mailFile: mail.deliveredURL)

@@ -3,6 +3,7 @@ import Authority
 import Crypto
 import Foundation
 import Keystore
+import Logging
 import SwiftASN1
 import X509
 
@@ -61,6 +62,8 @@ extension ProfileSummary {
 /// certificate for the same key; the profile files are written atomically; the parked key is
 /// deleted only once the profile is on disk. A rerun with the same password picks the parked key up.
 public struct Activator: Sendable {
+    static let logger = Logger(label: "paraphe.workstation")
+
     public let paths: WorkstationPaths
     public let authority: any Authority
     public let cost: KDFCost
@@ -85,6 +88,7 @@ public struct Activator: Sendable {
         guard FileSystem.isWritableDirectory(paths.profileDirectory) else {
             throw WorkstationError(.profileStore, paths.profileDirectory.path)
         }
+        Self.logger.debug("activation starts", metadata: ["token": "\(request.token.formatted)", "key": "\(request.keyAlgorithm.rawValue)"])
         progress(.generatingKey)
         var ready = prepared
         if ready == nil || ready?.key.algorithm != request.keyAlgorithm {
@@ -122,6 +126,7 @@ public struct Activator: Sendable {
         try AtomicFile.write(p12, to: profileFile, mode: 0o600)
         CrashPoint.reach(.profileWritten)
         try recordProfile(profileFile, for: request.token)
+        Self.logger.info("profile written", metadata: ["token": "\(request.token.formatted)", "profile": "\(profileFile.path)"])
         try? FileManager.default.removeItem(at: parkedKeyURL(for: request.token))
         return (profileFile, certificateFile)
     }
