@@ -60,47 +60,49 @@ func runReportingErrors(language: Language, _ body: () async throws -> Void) asy
 
 /// The exit status and the one-line message for an error.
 func describe(_ error: any Error, language: Language) -> (Int32, String) {
-    let localizer = Localizer(language)
     switch error {
-    case let error as ActivationError:
-        let status: Int32
-        switch error.code {
-        case .linkMalformed, .unknownApplication, .referenceMalformed, .referenceCheckDigit, .invalidInput, .passwordRejected:
-            status = Exit.dataError
-        case .storageFailure:
-            status = Exit.ioError
-        default:
-            status = Exit.refused
-        }
-        return (status, error.message(in: language))
-    case let error as AuthorityError:
-        let status: Int32 = switch error.code {
-        case .csrInvalid, .badRequest: Exit.dataError
-        case .dataDirectory: Exit.cantCreate
-        case .storage, .mail, .certificateAuthority: Exit.ioError
-        }
-        return (status, localizer.text("cli.error.authority.\(error.code.rawValue)", ["detail": error.reason]))
-    case let error as KeystoreError:
-        let status: Int32 = switch error.code {
-        case .wrongPassword: Exit.refused
-        case .malformed, .unsupportedAlgorithm, .invalidInput: Exit.dataError
-        case .keyMismatch, .chainInvalid: Exit.refused
-        default: Exit.software
-        }
-        return (status, localizer.text("cli.error.keystore.\(error.code.rawValue)", ["detail": error.reason]))
-    case let error as WorkstationError:
-        let status: Int32 = switch error.code {
-        case .profileStore, .profileWrite: Exit.cantCreate
-        case .componentFailed: Exit.unavailable
-        case .trustStore, .login: Exit.ioError
-        }
-        return (status, error.message(in: language))
     case let error as CLIError:
         return (error.status, error.message)
     case let failure as LocalizedFailure:
         return describe(failure.error, language: failure.language)
     default:
-        return (Exit.software, localizer.text("cli.error.unexpected"))
+        // The same message the wizard shows for this error.
+        return (exitStatus(for: error), notice(for: error).text(in: language))
+    }
+}
+
+/// The exit status SPEC §7 gives an error.
+func exitStatus(for error: any Error) -> Int32 {
+    switch error {
+    case let error as ActivationError:
+        switch error.code {
+        case .linkMalformed, .unknownApplication, .referenceMalformed, .referenceCheckDigit, .invalidInput, .passwordRejected:
+            return Exit.dataError
+        case .storageFailure:
+            return Exit.ioError
+        default:
+            return Exit.refused
+        }
+    case let error as AuthorityError:
+        switch error.code {
+        case .csrInvalid, .badRequest: return Exit.dataError
+        case .dataDirectory: return Exit.cantCreate
+        case .storage, .mail, .certificateAuthority: return Exit.ioError
+        }
+    case let error as KeystoreError:
+        switch error.code {
+        case .wrongPassword, .keyMismatch, .chainInvalid: return Exit.refused
+        case .malformed, .unsupportedAlgorithm, .invalidInput: return Exit.dataError
+        default: return Exit.software
+        }
+    case let error as WorkstationError:
+        switch error.code {
+        case .profileStore, .profileWrite: return Exit.cantCreate
+        case .componentFailed: return Exit.unavailable
+        case .trustStore, .login: return Exit.ioError
+        }
+    default:
+        return Exit.software
     }
 }
 
