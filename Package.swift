@@ -9,7 +9,10 @@ let package = Package(
         // The modules, for the benchmark package in bench/ (and a future networked front end).
         .library(
             name: "ParapheKit",
-            targets: ["Activation", "Authority", "Keystore", "Workstation", "PasswordQuality", "ScreenModel", "Wizard", "WizardRendering"]
+            targets: [
+                "Activation", "AuthorityInterface", "Authority", "Keystore", "Workstation", "PasswordQuality", "ScreenModel", "Wizard",
+                "WizardRendering", "WizardRuntime", "ParapheCLI",
+            ]
         ),
     ],
     dependencies: [
@@ -30,6 +33,8 @@ let package = Package(
         ),
         // The domain: pure value types and rules. No I/O, no curses.
         .target(name: "Activation", dependencies: ["ParapheResources"]),
+        // The Authority protocol and the data a workstation exchanges with it. No GRDB, no X509, no NIO.
+        .target(name: "AuthorityInterface", dependencies: ["Activation"]),
         // libpwquality, the only C library besides ncurses.
         .systemLibrary(name: "CPWQuality", providers: [.apt(["libpwquality-dev"])]),
         .target(name: "PasswordQuality", dependencies: ["CPWQuality", "Activation"]),
@@ -37,6 +42,7 @@ let package = Package(
         .target(
             name: "Keystore",
             dependencies: [
+                "Activation",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -47,7 +53,7 @@ let package = Package(
         .target(
             name: "Authority",
             dependencies: [
-                "Activation", "ParapheResources",
+                "Activation", "AuthorityInterface", "ParapheResources",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
@@ -60,7 +66,7 @@ let package = Package(
         .target(
             name: "Workstation",
             dependencies: [
-                "Activation", "Authority", "Keystore", "PasswordQuality",
+                "Activation", "AuthorityInterface", "Keystore", "PasswordQuality",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -70,24 +76,39 @@ let package = Package(
         ),
         // The screens: a headless state machine, a renderer into a cell grid, and the curses adapter.
         .target(name: "ScreenModel"),
-        .target(name: "Wizard", dependencies: ["Activation", "Authority", "ScreenModel"]),
+        .target(name: "Wizard", dependencies: ["Activation", "AuthorityInterface", "ScreenModel"]),
         .target(name: "WizardRendering", dependencies: ["Wizard", "Activation", "ScreenModel"]),
         .systemLibrary(name: "CNcursesw", providers: [.apt(["libncurses-dev"])]),
         .target(name: "Terminal", dependencies: ["CNcursesw", "ScreenModel"]),
-        .executableTarget(
-            name: "paraphe",
+        // The one program loop both front ends run (event queue, effect runner), without a terminal.
+        .target(
+            name: "WizardRuntime",
+            dependencies: ["Activation", "AuthorityInterface", "Keystore", "Workstation", "Wizard"]
+        ),
+        // The commands (parsing and composition); `paraphe` is its entry point.
+        .target(
+            name: "ParapheCLI",
             dependencies: [
-                "Activation", "Authority", "Keystore", "Workstation", "PasswordQuality",
-                "ScreenModel", "Wizard", "WizardRendering", "Terminal",
+                "Activation", "AuthorityInterface", "Authority", "Keystore", "Workstation", "PasswordQuality",
+                "ScreenModel", "Wizard", "WizardRendering", "WizardRuntime", "Terminal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "ActivationTests", dependencies: ["Activation", "PasswordQuality"]),
+        .executableTarget(name: "paraphe", dependencies: ["ParapheCLI"]),
+        // Test support: seeded randomness, a manual clock, and `paraphe-testable` (the same commands with
+        // the clock and crash points injected from the environment, for the end-to-end tests only).
+        .target(name: "ParapheTestSupport", dependencies: ["Activation", "Workstation"], path: "Tests/ParapheTestSupport"),
+        .executableTarget(
+            name: "paraphe-testable",
+            dependencies: ["ParapheCLI", "ParapheTestSupport", "Activation", "Workstation"],
+            path: "Tests/ParapheTestable"
+        ),
+        .testTarget(name: "ActivationTests", dependencies: ["Activation", "PasswordQuality", "ParapheTestSupport"]),
         .testTarget(
             name: "KeystoreTests",
             dependencies: [
-                "Keystore",
+                "Keystore", "Activation",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -97,7 +118,7 @@ let package = Package(
         .testTarget(
             name: "AuthorityTests",
             dependencies: [
-                "Authority", "Activation",
+                "Authority", "AuthorityInterface", "Activation", "ParapheTestSupport",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -105,11 +126,18 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
-        .testTarget(name: "WorkstationTests", dependencies: ["Workstation", "Authority", "Keystore", "Activation"]),
-        .testTarget(name: "ParapheCLITests", dependencies: ["Activation"]),
+        .testTarget(
+            name: "WorkstationTests",
+            dependencies: ["Workstation", "Authority", "AuthorityInterface", "Keystore", "Activation", "ParapheTestSupport", "PasswordQuality"]
+        ),
+        .testTarget(
+            name: "WizardRuntimeTests",
+            dependencies: ["WizardRuntime", "Wizard", "Workstation", "Authority", "AuthorityInterface", "Activation", "ParapheTestSupport"]
+        ),
+        .testTarget(name: "ParapheCLITests", dependencies: ["Activation", "ParapheTestSupport"]),
         .testTarget(
             name: "WizardTests",
-            dependencies: ["Wizard", "WizardRendering", "ScreenModel", "Activation", "Authority", "PasswordQuality"],
+            dependencies: ["Wizard", "WizardRendering", "ScreenModel", "Activation", "AuthorityInterface", "PasswordQuality", "ParapheTestSupport"],
             exclude: ["Snapshots"]
         ),
     ]

@@ -2,7 +2,7 @@ import Foundation
 
 /// A refusal or failure of the activation rules. It says what happened and what the person
 /// can do next, in English and French; it never contains a secret. Equal by code.
-public struct ActivationError: Error, Equatable, Sendable, CustomStringConvertible {
+public struct ActivationError: ParapheError, Equatable {
     /// What went wrong, with the figures the message needs.
     public enum Code: Equatable, Sendable {
         case linkMalformed
@@ -84,6 +84,20 @@ public struct ActivationError: Error, Equatable, Sendable, CustomStringConvertib
     }
 
     public var description: String { message(in: .en) }
+
+    /// The English message (never a secret).
+    public var reason: String { message(in: .en) }
+}
+
+/// The one shape of Paraphe's errors, whatever module raises them: a `code` to switch on (equality
+/// compares codes only), a short English `reason` that never holds a secret, and where it was raised.
+/// `ErrorDescription` (Workstation) is the one table from an error to its message and exit status.
+public protocol ParapheError: Error, Sendable, CustomStringConvertible {
+    associatedtype Code: Equatable & Sendable
+    var code: Code { get }
+    var reason: String { get }
+    var fileID: String { get }
+    var line: Int { get }
 }
 
 extension ActivationError: LocalizedError {

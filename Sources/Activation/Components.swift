@@ -56,13 +56,12 @@ public struct ActivationSummary: Sendable, Equatable {
     public var notBefore: Date
     public var notAfter: Date
     public var issuer: String
-    /// `rsa2048`, `rsa3072` or `p256`.
-    public var keyAlgorithm: String
+    public var keyAlgorithm: KeyAlgorithm
     public var profileFile: URL?
     public var certificateFile: URL?
 
     public init(subject: String, email: String?, serialHex: String, sha256Fingerprint: String, notBefore: Date, notAfter: Date,
-                issuer: String, keyAlgorithm: String, profileFile: URL?, certificateFile: URL?) {
+                issuer: String, keyAlgorithm: KeyAlgorithm, profileFile: URL?, certificateFile: URL?) {
         self.subject = subject
         self.email = email
         self.serialHex = serialHex

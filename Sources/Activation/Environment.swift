@@ -12,22 +12,6 @@ public struct SystemTimeSource: TimeSource {
     public func now() -> Date { Date() }
 }
 
-/// A clock that only moves when told to; for tests and benchmarks.
-public final class ManualTimeSource: TimeSource, @unchecked Sendable {
-    private let lock = NSLock()
-    private var current: Date
-
-    public init(_ start: Date) { current = start }
-
-    public func now() -> Date { lock.withLock { current } }
-
-    /// Moves the clock forward (or back) by `seconds`.
-    public func advance(by seconds: TimeInterval) { lock.withLock { current += seconds } }
-
-    /// Sets the clock to `date`.
-    public func set(_ date: Date) { lock.withLock { current = date } }
-}
-
 /// Source of random bytes for codes, tokens and salts; injected so tests can be repeatable.
 public protocol RandomSource: Sendable {
     /// `count` random bytes.
@@ -40,29 +24,5 @@ public struct SystemRandomSource: RandomSource {
     public func bytes(_ count: Int) -> [UInt8] {
         var generator = SystemRandomNumberGenerator()
         return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-    }
-}
-
-/// A repeatable pseudo-random source (SplitMix64); for tests only, never for real codes.
-public final class SeededRandomSource: RandomSource, @unchecked Sendable {
-    private let lock = NSLock()
-    private var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public func bytes(_ count: Int) -> [UInt8] {
-        lock.withLock {
-            var out: [UInt8] = []
-            out.reserveCapacity(count)
-            while out.count < count {
-                state &+= 0x9E37_79B9_7F4A_7C15
-                var z = state
-                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                z ^= z >> 31
-                withUnsafeBytes(of: z.littleEndian) { out.append(contentsOf: $0.prefix(count - out.count)) }
-            }
-            return out
-        }
     }
 }

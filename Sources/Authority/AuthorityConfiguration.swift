@@ -1,4 +1,5 @@
 import Activation
+import AuthorityInterface
 import Foundation
 
 /// How an `EmbeddedAuthority` is set up: where it keeps its files, its answer-hashing cost, and

@@ -1,3 +1,4 @@
+import AuthorityInterface
 import Foundation
 
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
 import Activation
+import AuthorityInterface
 import Foundation
 import ParapheResources
 

@@ -1,4 +1,5 @@
 import Activation
+import AuthorityInterface
 import Crypto
 import Foundation
 import _CryptoExtras

@@ -1,8 +1,10 @@
+import Activation
+
 /// An error thrown by the Keystore module: a `code` to switch on, a short English reason and the source location.
 ///
 /// Equality (and hashing) consider only the `code`, so tests can compare against `KeystoreError(.wrongPassword)`.
 /// The reason never contains a password or key material.
-public struct KeystoreError: Error, Hashable, CustomStringConvertible, Sendable {
+public struct KeystoreError: ParapheError, Hashable {
     /// The kind of failure.
     public enum Code: String, Sendable, Hashable, CaseIterable {
         /// The password does not open the keystore (MAC or decryption check failed).
@@ -32,21 +34,21 @@ public struct KeystoreError: Error, Hashable, CustomStringConvertible, Sendable 
     /// A short English explanation (never contains secrets).
     public let reason: String
     /// The file (`#fileID`) where the error was raised.
-    public let file: String
+    public let fileID: String
     /// The line where the error was raised.
-    public let line: UInt
+    public let line: Int
 
     /// Creates an error; `reason` must not contain secrets.
-    public init(_ code: Code, _ reason: String = "", file: String = #fileID, line: UInt = #line) {
+    public init(_ code: Code, _ reason: String = "", fileID: String = #fileID, line: Int = #line) {
         self.code = code
         self.reason = reason
-        self.file = file
+        self.fileID = fileID
         self.line = line
     }
 
     /// "KeystoreError.code: reason file:line".
     public var description: String {
-        "KeystoreError.\(code.rawValue): \(reason) \(file):\(line)"
+        "KeystoreError.\(code.rawValue): \(reason) \(fileID):\(line)"
     }
 
     /// Compares only the codes.
@@ -60,53 +62,53 @@ public struct KeystoreError: Error, Hashable, CustomStringConvertible, Sendable 
     }
 
     /// The password does not open the keystore.
-    public static func wrongPassword(_ reason: String, file: String = #fileID, line: UInt = #line) -> KeystoreError {
-        KeystoreError(.wrongPassword, reason, file: file, line: line)
+    public static func wrongPassword(_ reason: String, fileID: String = #fileID, line: Int = #line) -> KeystoreError {
+        KeystoreError(.wrongPassword, reason, fileID: fileID, line: line)
     }
 
     /// The input is not well formed.
-    public static func malformed(_ reason: String, file: String = #fileID, line: UInt = #line) -> KeystoreError {
-        KeystoreError(.malformed, reason, file: file, line: line)
+    public static func malformed(_ reason: String, fileID: String = #fileID, line: Int = #line) -> KeystoreError {
+        KeystoreError(.malformed, reason, fileID: fileID, line: line)
     }
 
     /// The input uses an unsupported algorithm.
-    public static func unsupportedAlgorithm(_ reason: String, file: String = #fileID, line: UInt = #line) -> KeystoreError {
-        KeystoreError(.unsupportedAlgorithm, reason, file: file, line: line)
+    public static func unsupportedAlgorithm(_ reason: String, fileID: String = #fileID, line: Int = #line) -> KeystoreError {
+        KeystoreError(.unsupportedAlgorithm, reason, fileID: fileID, line: line)
     }
 
     /// The key does not belong to the certificate.
-    public static func keyMismatch(_ reason: String, file: String = #fileID, line: UInt = #line) -> KeystoreError {
-        KeystoreError(.keyMismatch, reason, file: file, line: line)
+    public static func keyMismatch(_ reason: String, fileID: String = #fileID, line: Int = #line) -> KeystoreError {
+        KeystoreError(.keyMismatch, reason, fileID: fileID, line: line)
     }
 
     /// The certificate chain does not validate.
-    public static func chainInvalid(_ reason: String, file: String = #fileID, line: UInt = #line) -> KeystoreError {
-        KeystoreError(.chainInvalid, reason, file: file, line: line)
+    public static func chainInvalid(_ reason: String, fileID: String = #fileID, line: Int = #line) -> KeystoreError {
+        KeystoreError(.chainInvalid, reason, fileID: fileID, line: line)
     }
 
     /// A file-system operation failed.
-    public static func ioFailure(_ reason: String, file: String = #fileID, line: UInt = #line) -> KeystoreError {
-        KeystoreError(.ioFailure, reason, file: file, line: line)
+    public static func ioFailure(_ reason: String, fileID: String = #fileID, line: Int = #line) -> KeystoreError {
+        KeystoreError(.ioFailure, reason, fileID: fileID, line: line)
     }
 
     /// Parameters are too weak or out of range.
-    public static func weakParameters(_ reason: String, file: String = #fileID, line: UInt = #line) -> KeystoreError {
-        KeystoreError(.weakParameters, reason, file: file, line: line)
+    public static func weakParameters(_ reason: String, fileID: String = #fileID, line: Int = #line) -> KeystoreError {
+        KeystoreError(.weakParameters, reason, fileID: fileID, line: line)
     }
 
     /// The caller supplied an invalid argument.
-    public static func invalidInput(_ reason: String, file: String = #fileID, line: UInt = #line) -> KeystoreError {
-        KeystoreError(.invalidInput, reason, file: file, line: line)
+    public static func invalidInput(_ reason: String, fileID: String = #fileID, line: Int = #line) -> KeystoreError {
+        KeystoreError(.invalidInput, reason, fileID: fileID, line: line)
     }
 
     /// A cryptographic primitive failed.
-    public static func cryptoFailure(_ reason: String, file: String = #fileID, line: UInt = #line) -> KeystoreError {
-        KeystoreError(.cryptoFailure, reason, file: file, line: line)
+    public static func cryptoFailure(_ reason: String, fileID: String = #fileID, line: Int = #line) -> KeystoreError {
+        KeystoreError(.cryptoFailure, reason, fileID: fileID, line: line)
     }
 
     /// The self-test failed.
-    public static func selfTestFailed(_ reason: String, file: String = #fileID, line: UInt = #line) -> KeystoreError {
-        KeystoreError(.selfTestFailed, reason, file: file, line: line)
+    public static func selfTestFailed(_ reason: String, fileID: String = #fileID, line: Int = #line) -> KeystoreError {
+        KeystoreError(.selfTestFailed, reason, fileID: fileID, line: line)
     }
 }
 
@@ -115,8 +117,8 @@ public struct KeystoreError: Error, Hashable, CustomStringConvertible, Sendable 
 func mapError<T>(
     _ code: KeystoreError.Code,
     _ reason: @autoclosure () -> String,
-    file: String = #fileID,
-    line: UInt = #line,
+    fileID: String = #fileID,
+    line: Int = #line,
     _ body: () throws -> T
 ) throws(KeystoreError) -> T {
     do {
@@ -124,6 +126,6 @@ func mapError<T>(
     } catch let error as KeystoreError {
         throw error
     } catch {
-        throw KeystoreError(code, reason(), file: file, line: line)
+        throw KeystoreError(code, reason(), fileID: fileID, line: line)
     }
 }

@@ -1,3 +1,4 @@
+import Activation
 import Crypto
 import Foundation
 import SwiftASN1

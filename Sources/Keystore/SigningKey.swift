@@ -1,3 +1,4 @@
+import Activation
 import Crypto
 import _CryptoExtras
 import SwiftASN1
@@ -5,18 +6,7 @@ import X509
 
 import Foundation
 
-/// The key algorithms Paraphe can generate and store.
-public enum KeyAlgorithm: String, CaseIterable, Sendable, Codable {
-    /// RSA 2048-bit, signatures with SHA-256 / PKCS#1 v1.5 (the default).
-    case rsa2048
-    /// RSA 3072-bit, signatures with SHA-256 / PKCS#1 v1.5.
-    case rsa3072
-    /// ECDSA on NIST P-256 with SHA-256.
-    case p256
-
-    /// The default algorithm (`rsa2048`).
-    public static let `default`: KeyAlgorithm = .rsa2048
-
+extension KeyAlgorithm {
     /// The X.509 signature algorithm used with keys of this kind.
     var signatureAlgorithm: Certificate.SignatureAlgorithm {
         switch self {

@@ -94,19 +94,12 @@ public final class LineConsole {
         }
     }
 
-    /// Waits for more input, checking for signals every 200 ms (a signal that lands just before a
-    /// blocking read would otherwise go unnoticed until the next key).
+    /// Waits for more input or a signal (the signal handler wakes the wait at once).
     private func fill() throws(LineInputError) {
         while true {
             if let signal = pendingTermination { throw .interrupted(signal: signal) }
-            var descriptor = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&descriptor, 1, 200)
-            if ready < 0 {
-                if errno == EINTR { continue }
-                ended = true
-                return
-            }
-            if ready == 0 { continue }
+            let revents = waitForInput([0], timeoutMilliseconds: -1)
+            if revents[0] == 0 { continue }
             var chunk = [UInt8](repeating: 0, count: 4_096)
             let count = chunk.withUnsafeMutableBytes { Glibc.read(0, $0.baseAddress, $0.count) }
             if count < 0 {
@@ -120,6 +113,15 @@ public final class LineConsole {
             }
             buffer.append(contentsOf: chunk[..<count])
             return
+        }
+    }
+
+    /// Waits until `descriptor` is readable (an effect posted its result) or, with `stopOnSignal`, a
+    /// signal arrives. Returns the signal that asks the program to end, if one did.
+    public func wait(for descriptor: Int32, stopOnSignal: Bool = true) -> Int32? {
+        while true {
+            if stopOnSignal, let signal = pendingTermination { return signal }
+            if waitForInput([descriptor], timeoutMilliseconds: -1)[0] != 0 { return nil }
         }
     }
 }

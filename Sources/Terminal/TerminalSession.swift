@@ -10,6 +10,10 @@ public enum TerminalInput: Equatable, Sendable {
     case resize(width: Int, height: Int)
     /// Nothing arrived before the timeout (lets the loop check timers and signals).
     case timeout
+    /// Bytes arrived that are no key (an unknown sequence, a control character): dropped.
+    case ignored
+    /// The descriptor the loop also watches became readable (an effect posted its result).
+    case wake
     /// Standard input is closed.
     case endOfInput
 }
@@ -26,17 +30,55 @@ public struct TerminalOptions: Sendable {
 
 /// Signals that ask the program to end (SIGTERM, SIGHUP, and SIGINT from outside), set by the handler.
 let pendingSignal = Atomic<Int32>(0)
+/// The write end of the pipe the signal handler pokes, so a loop waiting in `poll` wakes at once.
+let signalWakeWriter = Atomic<Int32>(-1)
+/// Its read end, which the loops watch.
+let signalWakeReader = Atomic<Int32>(-1)
 
-/// Turns SIGTERM, SIGHUP and SIGINT into a flag the program checks (the handler only stores the number).
+/// Turns SIGTERM, SIGHUP and SIGINT into a flag the program checks and a byte on a pipe its loop
+/// waits on (the handler only stores the number and writes one byte: both async-signal-safe).
 /// With `interruptReads`, a blocking `read` returns EINTR when one arrives (no SA_RESTART).
 func installTerminationHandlers(interruptReads: Bool) {
+    if signalWakeReader.load(ordering: .relaxed) < 0 {
+        var ends: [Int32] = [-1, -1]
+        if makeWakePipe(&ends) {
+            signalWakeReader.store(ends[0], ordering: .relaxed)
+            signalWakeWriter.store(ends[1], ordering: .relaxed)
+        }
+    }
     for sig in [SIGTERM, SIGHUP, SIGINT] {
         var action = sigaction()
-        action.__sigaction_handler.sa_handler = { number in pendingSignal.store(number, ordering: .relaxed) }
+        action.__sigaction_handler.sa_handler = { number in
+            pendingSignal.store(number, ordering: .relaxed)
+            let descriptor = signalWakeWriter.load(ordering: .relaxed)
+            if descriptor >= 0 {
+                var byte: UInt8 = 1
+                _ = write(descriptor, &byte, 1)
+            }
+        }
         sigemptyset(&action.sa_mask)
         action.sa_flags = interruptReads ? 0 : SA_RESTART
         sigaction(sig, &action, nil)
     }
+}
+
+/// Empties the signal pipe (its bytes only say "look at `pendingSignal`").
+func drainSignalWake() {
+    let descriptor = signalWakeReader.load(ordering: .relaxed)
+    guard descriptor >= 0 else { return }
+    var bytes = [UInt8](repeating: 0, count: 64)
+    while bytes.withUnsafeMutableBytes({ read(descriptor, $0.baseAddress, $0.count) }) > 0 {}
+}
+
+/// Waits until one of `descriptors` is readable, a signal arrives, or `timeoutMilliseconds` pass
+/// (-1: no limit). Returns the `revents` of each descriptor (all 0 after a signal or the timeout).
+func waitForInput(_ descriptors: [Int32], timeoutMilliseconds: Int32) -> [Int16] {
+    var watched = descriptors.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+    watched.append(pollfd(fd: signalWakeReader.load(ordering: .relaxed), events: Int16(POLLIN), revents: 0))
+    let ready = poll(&watched, nfds_t(watched.count), timeoutMilliseconds)
+    if ready > 0, let last = watched.last, last.revents != 0 { drainSignalWake() }
+    guard ready > 0 else { return descriptors.map { _ in 0 } }
+    return watched.dropLast().map(\.revents)
 }
 
 /// The thin ncurses adapter: the only code that touches curses.
@@ -121,6 +163,19 @@ public final class TerminalSession {
 
     private static func installSignalHandlers() {
         installTerminationHandlers(interruptReads: false)
+        // A resize pokes the loop's pipe too (the signal may land on any thread, not the one in
+        // `poll`); the loop then asks the terminal its size and tells curses (`resizeterm`).
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { _ in
+            let descriptor = signalWakeWriter.load(ordering: .relaxed)
+            if descriptor >= 0 {
+                var byte: UInt8 = 2
+                _ = write(descriptor, &byte, 1)
+            }
+        }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = SA_RESTART
+        sigaction(SIGWINCH, &action, nil)
         // Ctrl-Z and Ctrl-\ arrive as keys in raw mode; a SIGTSTP/SIGQUIT from outside is ignored too.
         signal(SIGTSTP, SIG_IGN)
         signal(SIGQUIT, SIG_IGN)
@@ -160,15 +215,6 @@ public final class TerminalSession {
         lastDrawn = next
     }
 
-    /// True when the terminal is gone (its other end closed: a hang-up), which curses reports as
-    /// an endless timeout rather than an end of input.
-    private func terminalHungUp() -> Bool {
-        guard let input else { return true }
-        var descriptor = pollfd(fd: fileno(input), events: Int16(POLLIN), revents: 0)
-        guard poll(&descriptor, 1, 0) > 0 else { return false }
-        return descriptor.revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0
-    }
-
     /// Forces a full repaint on the next draw (Ctrl-L).
     public func invalidate() { lastDrawn = nil }
 
@@ -187,20 +233,47 @@ public final class TerminalSession {
         return (attributes, Int16(color.rawValue))
     }
 
-    /// Waits up to `timeoutMilliseconds` for a key. Escape sequences that arrive in one burst
-    /// (pasted or injected text) are dropped whole; a lone Esc is the Esc key.
-    public func readKey(timeoutMilliseconds: Int32) -> TerminalInput {
-        wtimeout(window, timeoutMilliseconds)
+    /// Waits for a key, for `wake` to become readable (an effect posted its result), for a signal,
+    /// or up to `timeoutMilliseconds` (-1: no limit), whichever comes first. Escape sequences that
+    /// arrive in one burst (pasted or injected text) are dropped whole; a lone Esc is the Esc key.
+    public func nextInput(wake: Int32, timeoutMilliseconds: Int32) -> TerminalInput {
+        // Keys curses already buffered come first: poll would not see them.
+        if let buffered = readBufferedKey() { return buffered }
+        guard let input else { return .endOfInput }
+        let revents = waitForInput([fileno(input), wake], timeoutMilliseconds: timeoutMilliseconds)
+        if revents[0] != 0 {
+            if let key = readBufferedKey() { return key }
+            if revents[0] & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 || feof(input) != 0 { return .endOfInput }
+        }
+        if revents[1] != 0 { return .wake }
+        // A signal or the timeout. After SIGWINCH the terminal has another size: tell curses.
+        if let resized = resizeIfNeeded() { return resized }
+        return readBufferedKey() ?? .timeout
+    }
+
+    /// If the terminal's size differs from what curses believes, resizes curses and reports it.
+    private func resizeIfNeeded() -> TerminalInput? {
+        guard let output else { return nil }
+        var size = winsize()
+        guard ioctl(fileno(output), UInt(TIOCGWINSZ), &size) == 0, size.ws_row > 0, size.ws_col > 0 else { return nil }
+        let (width, height) = self.size
+        guard Int(size.ws_col) != width || Int(size.ws_row) != height else { return nil }
+        resizeterm(Int32(size.ws_row), Int32(size.ws_col))
+        // resizeterm queues a KEY_RESIZE of its own: take it, so it does not come back as a key.
+        _ = readBufferedKey()
+        lastDrawn = nil
+        let (newWidth, newHeight) = self.size
+        return .resize(width: newWidth, height: newHeight)
+    }
+
+    /// A key curses can give without waiting, if any.
+    private func readBufferedKey() -> TerminalInput? {
+        wtimeout(window, 0)
         var character: wint_t = 0
         let result = wget_wch(window, &character)
-        if result == paraphe_err() {
-            if feof(input) != 0 || terminalHungUp() { return .endOfInput }
-            return .timeout
-        }
-        if result == paraphe_key_code_yes() {
-            return translate(keyCode: Int32(character))
-        }
-        return translate(character: UInt32(character))
+        if result == paraphe_err() { return nil }
+        let translated = result == paraphe_key_code_yes() ? translate(keyCode: Int32(character)) : translate(character: UInt32(character))
+        return translated == .timeout ? .ignored : translated
     }
 
     private func translate(keyCode: Int32) -> TerminalInput {
@@ -272,4 +345,14 @@ public final class TerminalSession {
 public enum TerminalError: Error, Equatable {
     case notATerminal
     case cannotStart
+}
+
+/// A pipe whose ends do not block and are closed on exec (for waking a loop that waits in `poll`).
+private func makeWakePipe(_ ends: inout [Int32]) -> Bool {
+    guard pipe(&ends) == 0 else { return false }
+    for descriptor in ends {
+        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+        _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+    }
+    return true
 }

@@ -43,9 +43,49 @@ enum ActivationStep {
         return [.activate(order)]
     }
 
+    /// Finishes the activation parked on this workstation: the password it was sealed under opens it;
+    /// once the profile is written, the same password logs in to it.
+    static func finishParked(_ state: inout WizardState) -> [WizardEffect] {
+        guard let token = state.token else { return [] }
+        let password = state.field(.loginPassword).text
+        guard !password.isEmpty else {
+            state.notice = .error("notice.enterPassword")
+            return []
+        }
+        state.notice = nil
+        state.work = .activating(.requestingCertificate)
+        return [.finishParked(token, Password(password))]
+    }
+
     static func activated(_ outcome: Outcome<URL>, _ state: inout WizardState) -> [WizardEffect] {
         guard case .activating = state.work else { return [] }
         state.work = nil
+        let effects = state.activationStage == .finishParked ? parkedFinished(outcome, &state) : formFinished(outcome, &state)
+        guard state.quitAfterWork else { return effects }
+        // F10 came while the profile was being written; that work is over: quit now. What is printed on
+        // the way out says where the profile is and how to log in to it later.
+        state.quitAfterWork = false
+        state.finished = true
+        return [.quit]
+    }
+
+    private static func parkedFinished(_ outcome: Outcome<URL>, _ state: inout WizardState) -> [WizardEffect] {
+        switch outcome {
+        case .success(let profile):
+            state.profileFile = profile
+            state.activationStage = .login
+            // The password that opened the parked key logs in to the profile it became.
+            state.focus = .field(.loginPassword)
+            return logIn(&state)
+        case .failure(let notice):
+            state.fields[.loginPassword]?.wipe()
+            state.notice = notice
+            state.focus = .field(.loginPassword)
+            return []
+        }
+    }
+
+    private static func formFinished(_ outcome: Outcome<URL>, _ state: inout WizardState) -> [WizardEffect] {
         switch outcome {
         case .success(let profile):
             state.profileFile = profile

@@ -1,5 +1,5 @@
 import Activation
-import Authority
+import AuthorityInterface
 import Foundation
 import ScreenModel
 
@@ -21,7 +21,7 @@ public enum WizardEvent: Equatable, Sendable {
     /// Moves focus to a control of the current screen (ignored if the screen has no such control).
     /// Front ends without Tab (plain mode) use it to reach a field or button directly.
     case focus(Control)
-    case lookedUp(Outcome<ApplicationOverview>)
+    case lookedUp(Outcome<ApplicationLookup>)
     case identityChecked(Outcome<IdentityVerification>)
     case componentsChecked([ComponentReport])
     case activationManagerInstalled(Outcome<Bool>)
@@ -39,7 +39,17 @@ public struct ActivationOrder: Equatable, Sendable {
     public var reference: ReferenceNumber
     public var authorization: AuthorizationCode
     public var password: Password
-    public var keyChoice: KeyChoice
+    public var keyChoice: KeyAlgorithm
+
+    public init(token: ApplicationToken, subscriber: Subscriber, reference: ReferenceNumber, authorization: AuthorizationCode,
+                password: Password, keyChoice: KeyAlgorithm) {
+        self.token = token
+        self.subscriber = subscriber
+        self.reference = reference
+        self.authorization = authorization
+        self.password = password
+        self.keyChoice = keyChoice
+    }
 }
 
 /// Side effects the wizard asks for; the program runs them and feeds the results back as events.
@@ -50,6 +60,8 @@ public enum WizardEffect: Equatable, Sendable {
     case installActivationManager
     case renewCodes(ApplicationToken, AuthorizationCode)
     case activate(ActivationOrder)
+    /// Finish the activation parked on this workstation with the password it was sealed under.
+    case finishParked(ApplicationToken, Password)
     case logIn(profile: URL, password: Password)
     /// Repaint everything (Ctrl-L).
     case redraw

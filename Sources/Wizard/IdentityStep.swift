@@ -1,5 +1,5 @@
 import Activation
-import Authority
+import AuthorityInterface
 
 /// Step 2 — the three security questions (2 of 3 must match; 5 attempts in all).
 enum IdentityStep {

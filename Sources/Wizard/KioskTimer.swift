@@ -29,8 +29,9 @@ public enum Kiosk {
     /// A tick: stamps the start of idle time, updates the countdown, and resets when time is up.
     static func tick(_ now: Date, _ state: inout WizardState) -> [WizardEffect] {
         guard state.kiosk else { return [] }
-        guard state.work == nil else {
-            // Waiting for Paraphe is not being away: the idle time starts once the work is done.
+        guard state.work == nil, !state.isCritical else {
+            // Waiting for Paraphe is not being away, and between "Download and Activate" and the end of
+            // the log-in the screen belongs to the person whose profile it is: no reset there.
             state.lastActivity = nil
             state.countdown = nil
             return []
@@ -49,6 +50,20 @@ public enum Kiosk {
         }
         state.countdown = remaining <= warning ? Countdown(reason, seconds: Int(remaining.rounded(.up))) : nil
         return []
+    }
+
+    /// How long the program may wait before the next `.tick` matters: when the countdown starts, when
+    /// the number it shows changes, or when time is up. Nil: no tick matters until something happens
+    /// (not a kiosk, work in flight, the log-in screen).
+    public static func secondsToNextTick(_ state: WizardState, now: Date) -> TimeInterval? {
+        guard state.kiosk, state.work == nil, !state.isCritical else { return nil }
+        guard let since = state.lastActivity, since <= now else { return 0 }
+        let (timeout, warning, _) = limits(state)
+        let remaining = timeout - now.timeIntervalSince(since)
+        if remaining <= 0 { return 0 }
+        if remaining > warning { return remaining - warning }
+        // The shown number is `remaining` rounded up: it changes when `remaining` crosses the integer below.
+        return max(0.001, remaining - (remaining.rounded(.up) - 1))
     }
 
     /// A key or pasted text arrived. Returns true if it only cancelled the idle countdown (and must do

@@ -1,5 +1,5 @@
 import Activation
-import Authority
+import AuthorityInterface
 
 /// Step 1 — the activation link from the approval email.
 enum LinkStep {
@@ -16,18 +16,20 @@ enum LinkStep {
         }
     }
 
-    static func lookedUp(_ outcome: Outcome<ApplicationOverview>, _ state: inout WizardState) -> [WizardEffect] {
+    static func lookedUp(_ outcome: Outcome<ApplicationLookup>, _ state: inout WizardState) -> [WizardEffect] {
         guard state.work == .lookingUp else { return [] }
         state.work = nil
         switch outcome {
         case .failure(let notice):
             state.notice = notice
             state.focus = .field(.link)
-        case .success(let overview):
-            do {
-                try overview.status.ensureActivatable()
+        case .success(let lookup):
+            let overview = lookup.overview
+            let path: ActivationPath
+            do throws(ActivationError) {
+                path = try lookup.path
             } catch {
-                // Activated, locked or revoked: say so and what to do; never go on.
+                // Activated elsewhere, locked or revoked: say so and what to do; never go on.
                 state.notice = .error(error)
                 state.focus = .field(.link)
                 return []
@@ -35,6 +37,24 @@ enum LinkStep {
             state.token = overview.token
             state.overview = overview
             if state.language != overview.language, !state.languageChosen { state.language = overview.language }
+            switch path {
+            case .steps:
+                break
+            case .finishParked:
+                // The identity check and the codes were spent by the interrupted run; its password finishes it.
+                state.step = .activation
+                state.activationStage = .finishParked
+                state.notice = .info("notice.finishParked")
+                focusFirst(&state)
+                return []
+            case .logIn(let profile):
+                state.step = .activation
+                state.activationStage = .login
+                state.profileFile = profile
+                state.notice = .info("notice.profileWrittenEarlier")
+                focusFirst(&state)
+                return []
+            }
             state.step = .identity
             state.notice = overview.identityAttemptsRemaining < ActivationPolicy.identityAttempts
                 ? .info("notice.attemptsRemaining", ["remaining": String(overview.identityAttemptsRemaining)]) : nil

@@ -48,9 +48,7 @@ public func reduce(_ state: inout WizardState, _ event: WizardEvent, _ environme
 private func handle(_ key: Key, _ state: inout WizardState, _ environment: WizardEnvironment) -> [WizardEffect] {
     switch key {
     case .function(10), .control("c"):
-        guard !state.kiosk else { return [] }
-        state.finished = true
-        return [.quit]
+        return requestQuit(&state)
     case .control("l"):
         return [.redraw]
     case .function(2):
@@ -61,7 +59,11 @@ private func handle(_ key: Key, _ state: inout WizardState, _ environment: Wizar
         state.showHelp.toggle()
         return []
     default:
-        break
+        if state.confirmingQuit {
+            // Any other key: the person stays; the question goes.
+            state.confirmingQuit = false
+            state.notice = nil
+        }
     }
     if state.showHelp {
         if key == .escape || key == .enter { state.showHelp = false }
@@ -72,10 +74,10 @@ private func handle(_ key: Key, _ state: inout WizardState, _ environment: Wizar
     case .escape:
         return goBack(&state)
     case .tab, .down:
-        moveFocus(&state, by: 1)
+        if leaveField(&state) { moveFocus(&state, by: 1) }
         return []
     case .backTab, .up:
-        moveFocus(&state, by: -1)
+        if leaveField(&state) { moveFocus(&state, by: -1) }
         return []
     case .enter:
         return activateFocused(&state, environment)
@@ -110,6 +112,25 @@ private func handle(_ key: Key, _ state: inout WizardState, _ environment: Wizar
     return []
 }
 
+/// Focus is leaving the focused control. A mistyped reference number is refused as soon as it is
+/// entered (its check digit needs no authority): the message shows and focus stays. Once it is right,
+/// the message about it goes. Returns whether focus may move.
+private func leaveField(_ state: inout WizardState) -> Bool {
+    guard state.focus == .field(.reference) else { return true }
+    let text = state.field(.reference).text
+    guard !text.isEmpty else { return true }
+    do {
+        _ = try ReferenceNumber(parsing: text)
+        if case .activation(let error)? = state.notice?.content, error.code == .referenceMalformed || error.code == .referenceCheckDigit {
+            state.notice = nil
+        }
+        return true
+    } catch {
+        state.notice = .error(error)
+        return false
+    }
+}
+
 /// Applies an edit to a field; a cut paste leaves a message. Password fields re-check the policy live.
 private func edit(_ id: FieldID, _ state: inout WizardState, _ environment: WizardEnvironment, _ change: (inout TextField) -> Bool) {
     var field = state.field(id)
@@ -138,6 +159,7 @@ public func focusOrder(_ state: WizardState) -> [Control] {
     case .activation:
         switch state.activationStage {
         case .form: return [.field(.reference), .field(.password), .field(.confirmation), .keyChoice, .button(.activate)]
+        case .finishParked: return [.field(.loginPassword), .button(.finishParked)]
         case .login: return [.field(.loginPassword), .button(.login)]
         case .summary: return [.button(.finish)]
         }
@@ -158,7 +180,7 @@ func focusFirst(_ state: inout WizardState) {
 }
 
 private func cycleKeyChoice(_ state: inout WizardState, by offset: Int) {
-    let all = KeyChoice.allCases
+    let all = KeyAlgorithm.allCases
     let index = all.firstIndex(of: state.keyChoice) ?? 0
     state.keyChoice = all[((index + offset) % all.count + all.count) % all.count]
 }
@@ -178,7 +200,7 @@ private func activateFocused(_ state: inout WizardState, _ environment: WizardEn
         case .install: return ComponentsStep.install(&state)
         case .recheck: return ComponentsStep.recheck(&state)
         case .renew: return RenewalStep.renew(&state)
-        case .next, .activate, .login, .finish: return primaryAction(&state, environment)
+        case .next, .activate, .finishParked, .login, .finish: return primaryAction(&state, environment)
         }
     }
 }
@@ -193,6 +215,7 @@ private func primaryAction(_ state: inout WizardState, _ environment: WizardEnvi
     case .activation:
         switch state.activationStage {
         case .form: return ActivationStep.submit(&state, environment)
+        case .finishParked: return ActivationStep.finishParked(&state)
         case .login: return ActivationStep.logIn(&state)
         case .summary:
             if state.kiosk {
@@ -204,6 +227,30 @@ private func primaryAction(_ state: inout WizardState, _ environment: WizardEnvi
             return [.quit]
         }
     }
+}
+
+/// F10 / Ctrl-C. Never in kiosk mode. While the profile is being written, the wizard quits as soon as
+/// it is on disk; at the log-in screen a second F10 quits (the message says how to log in later);
+/// elsewhere it quits at once (nothing is spent that a rerun cannot pick up).
+private func requestQuit(_ state: inout WizardState) -> [WizardEffect] {
+    guard !state.kiosk else { return [] }
+    switch state.work {
+    case .activating:
+        state.quitAfterWork = true
+        state.notice = .info("notice.quitAfterWork")
+        return []
+    case .loggingIn:
+        // Reading the profile only: nothing to wait for.
+        break
+    default:
+        if state.step == .activation, state.activationStage == .login, !state.confirmingQuit {
+            state.confirmingQuit = true
+            state.notice = .info("notice.confirmQuitLogin", ["path": state.profileFile?.path ?? ""])
+            return []
+        }
+    }
+    state.finished = true
+    return [.quit]
 }
 
 /// Esc: one step back, never past a completed identity check or activation.
@@ -227,6 +274,13 @@ private func goBack(_ state: inout WizardState) -> [WizardEffect] {
         state.step = .components
         state.notice = nil
         return ComponentsStep.recheck(&state)
+    case .activation where state.activationStage == .finishParked:
+        // Nothing was spent on this run: back to the link (the parked activation stays parked).
+        let (language, chosen) = (state.language, state.languageChosen)
+        Kiosk.reset(&state)
+        state.language = language
+        state.languageChosen = chosen
+        return []
     case .activation:
         guard state.activationStage == .form else { return [] }
         state.step = .renewal

@@ -1,5 +1,5 @@
 import Activation
-import Authority
+import AuthorityInterface
 
 /// Step 4 — renewal of expired (or blocked) activation codes.
 enum RenewalStep {

@@ -1,5 +1,5 @@
 import Activation
-import Authority
+import AuthorityInterface
 import Foundation
 import ScreenModel
 
@@ -35,16 +35,9 @@ public enum FieldID: String, CaseIterable, Sendable {
     public static let answers: [FieldID] = [.answer1, .answer2, .answer3]
 }
 
-/// The key types the person can choose at step 5 (raw values match the keystore's).
-public enum KeyChoice: String, CaseIterable, Sendable {
-    case rsa2048, rsa3072, p256
-
-    public var labelKey: String { "key.\(rawValue)" }
-}
-
 /// The buttons of the wizard.
 public enum ButtonID: String, Sendable, CaseIterable {
-    case next, install, recheck, renew, activate, login, finish
+    case next, install, recheck, renew, activate, finishParked, login, finish
 }
 
 /// Everything that can hold focus.
@@ -160,6 +153,8 @@ public enum Work: Equatable, Sendable {
 public enum ActivationStage: Equatable, Sendable {
     /// Reference number and password.
     case form
+    /// An activation interrupted on this workstation: its password finishes it.
+    case finishParked
     /// The profile is written: log in to it.
     case login
     /// Done: the summary.
@@ -201,7 +196,7 @@ public struct WizardState: Equatable, Sendable {
     public var work: Work?
     public var showHelp = false
     public var hideAnswers = false
-    public var keyChoice: KeyChoice = .rsa2048
+    public var keyChoice: KeyAlgorithm = .default
     /// The application cannot go on (locked, activated, revoked): only quitting (or a new link at step 1) remains.
     public var dead = false
     public var token: ApplicationToken?
@@ -228,6 +223,10 @@ public struct WizardState: Equatable, Sendable {
     public var countdown: Countdown?
     /// The person asked to quit (F10, Ctrl-C, or Enter on the summary).
     public var finished = false
+    /// F10 came while the profile was being written: quit as soon as it is on disk.
+    public var quitAfterWork = false
+    /// F10 came at the log-in screen: a second F10 quits (the message says how to finish later).
+    public var confirmingQuit = false
 
     /// The smallest terminal the wizard draws in.
     public static let minimumWidth = 80
@@ -249,6 +248,15 @@ public struct WizardState: Equatable, Sendable {
     }
 
     public var isTooSmall: Bool { width < Self.minimumWidth || height < Self.minimumHeight }
+
+    /// Between "Download and Activate" and the end of the log-in: the codes may be spent and the
+    /// profile not yet written or not yet opened. Quitting waits or asks; the kiosk never resets.
+    public var isCritical: Bool {
+        switch work {
+        case .activating, .loggingIn: return true
+        default: return step == .activation && activationStage == .login
+        }
+    }
 
     public func field(_ id: FieldID) -> TextField { fields[id] ?? TextField(limit: id.limit) }
 }

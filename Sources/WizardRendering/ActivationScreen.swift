@@ -11,7 +11,8 @@ func renderActivationScreen(_ canvas: inout Canvas) {
     }
     switch canvas.state.activationStage {
     case .form: renderForm(&canvas)
-    case .login: renderLogin(&canvas)
+    case .finishParked: renderLogin(&canvas, intro: "activation.finishParkedIntro", button: .finishParked, label: "button.finishParked")
+    case .login: renderLogin(&canvas, intro: "activation.loginIntro", button: .login, label: "button.login")
     case .summary: renderSummary(&canvas)
     }
 }
@@ -66,8 +67,8 @@ private func renderProgress(_ canvas: inout Canvas, _ current: ActivationProgres
     }
 }
 
-private func renderLogin(_ canvas: inout Canvas) {
-    var row = canvas.paragraph(canvas.t("activation.loginIntro"), row: canvas.bodyTop + 1)
+private func renderLogin(_ canvas: inout Canvas, intro: String, button: ButtonID, label: String) {
+    var row = canvas.paragraph(canvas.t(intro), row: canvas.bodyTop + 1)
     row += 1
     if let profile = canvas.state.profileFile {
         canvas.screen.put(canvas.t("summary.profile"), row: row, column: canvas.margin, style: Styles.label)
@@ -76,31 +77,22 @@ private func renderLogin(_ canvas: inout Canvas) {
     }
     canvas.screen.put(canvas.t("activation.password"), row: row, column: canvas.margin, style: Styles.label, limit: 19)
     canvas.field(.loginPassword, row: row, column: canvas.margin + 20, width: canvas.screen.width - canvas.margin * 2 - 20)
-    canvas.button(.login, labelKey: "button.login", row: row + 2, column: canvas.margin)
+    canvas.button(button, labelKey: label, row: row + 2, column: canvas.margin)
 }
 
 private func renderSummary(_ canvas: inout Canvas) {
     guard let summary = canvas.state.summary else { return }
+    // The message line says "Your digital signature is activated": the rows start at once.
     var row = canvas.bodyTop + 1
-    canvas.screen.put(canvas.t("summary.title"), row: row, column: canvas.margin, style: Styles.success)
-    row += 2
     let valueColumn = canvas.margin + 18
     let valueWidth = canvas.screen.width - valueColumn - canvas.margin
-    func line(_ key: String, _ value: String, isPath: Bool = false) {
-        canvas.screen.put(canvas.t(key).trimmingCharacters(in: .whitespaces), row: row, column: canvas.margin, style: Styles.label, limit: 17)
-        let shown = InputText.printable(value, limit: 300)
-        row = isPath ? canvas.path(shown, row: row, column: valueColumn, width: valueWidth)
-            : canvas.paragraph(shown, row: row, column: valueColumn, width: valueWidth)
+    for line in SummaryFormat.rows(summary, language: canvas.state.language) {
+        canvas.screen.put(line.label, row: row, column: canvas.margin, style: Styles.label, limit: 17)
+        // The 95-character fingerprint is split at a colon, so it reads as two halves.
+        let value = line.value.count > valueWidth && !line.isPath && line.value.count > 48
+            ? String(line.value.prefix(48)) + " " + String(line.value.dropFirst(48)) : line.value
+        row = line.isPath ? canvas.path(value, row: row, column: valueColumn, width: valueWidth)
+            : canvas.paragraph(value, row: row, column: valueColumn, width: valueWidth)
     }
-    line("summary.subject", summary.subject)
-    if let email = summary.email { line("summary.email", email) }
-    line("summary.serial", summary.serialHex)
-    // 95 characters: split at a colon so it reads as two halves.
-    let fingerprint = summary.sha256Fingerprint
-    let half = fingerprint.count > valueWidth ? String(fingerprint.prefix(48)) + " " + String(fingerprint.dropFirst(48)) : fingerprint
-    line("summary.fingerprint", half)
-    line("summary.validity", canvas.text.dateTime(summary.notBefore) + " → " + canvas.text.dateTime(summary.notAfter))
-    if let profile = summary.profileFile { line("summary.profile", profile.path, isPath: true) }
-    if let certificate = summary.certificateFile { line("summary.certificate", certificate.path, isPath: true) }
     canvas.button(.finish, labelKey: canvas.state.kiosk ? "button.nextPerson" : "button.finish", row: min(row + 1, canvas.bodyBottom), column: canvas.margin)
 }

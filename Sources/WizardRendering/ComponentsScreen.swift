@@ -18,19 +18,11 @@ func renderComponentsScreen(_ canvas: inout Canvas) {
     let detailColumn = canvas.margin + 4
     let detailWidth = canvas.contentWidth - 4
     for report in components {
-        canvas.screen.put(canvas.t(report.kind.nameKey), row: row, column: canvas.margin, style: Styles.label)
-        switch report.status {
-        case .installed(let version):
-            canvas.screen.put("✔ " + canvas.t("components.installed"), row: row, column: statusColumn, style: Styles.success)
-            row = canvas.paragraph(version, row: row + 1, column: detailColumn, style: Styles.dim, width: detailWidth)
-        case .missing(let reason):
-            canvas.screen.put("✘ " + canvas.t("components.missing"), row: row, column: statusColumn, style: Styles.error)
-            row = canvas.paragraph(canvas.t(reason), row: row + 1, column: detailColumn, width: detailWidth)
-        case .failed(let reason, let detail):
-            canvas.screen.put("✘ " + canvas.t("components.failed"), row: row, column: statusColumn, style: Styles.error)
-            let text = canvas.t(reason, ["detail": InputText.printable(detail, limit: 160)])  // a folder path must show whole
-            row = canvas.paragraph(text, row: row + 1, column: detailColumn, width: detailWidth)
-        }
+        let line = ComponentLine(report, language: canvas.state.language)
+        canvas.screen.put(line.name, row: row, column: canvas.margin, style: Styles.label)
+        canvas.screen.put((line.isInstalled ? "✔ " : "✘ ") + line.status, row: row, column: statusColumn,
+                          style: line.isInstalled ? Styles.success : Styles.error)
+        row = canvas.paragraph(line.detail, row: row + 1, column: detailColumn, style: line.isInstalled ? Styles.dim : .plain, width: detailWidth)
         row += 1
     }
     // A component Paraphe cannot install: its reason and the notice point to the instructions

@@ -133,6 +133,7 @@ private func enterKey(_ state: WizardState) -> String {
         case .activation:
             switch state.activationStage {
             case .form: return "key.activate"
+            case .finishParked: return "key.finishParked"
             case .login: return "key.login"
             case .summary: return state.kiosk ? "key.next" : "key.finish"
             }
@@ -145,7 +146,7 @@ private func canGoBack(_ state: WizardState) -> Bool {
     switch state.step {
     case .link, .components: return false
     case .identity, .renewal: return true
-    case .activation: return state.activationStage == .form
+    case .activation: return state.activationStage == .form || state.activationStage == .finishParked
     }
 }
 

@@ -1,5 +1,5 @@
 import Activation
-import Authority
+import AuthorityInterface
 import Crypto
 import Foundation
 import Keystore
@@ -26,85 +26,49 @@ public struct ActivationRequest: Sendable {
     }
 }
 
-/// A key made ready ahead of the authority call (see `Activator.prepareKey`).
-public struct PreparedKey: Sendable {
-    let key: SigningKey
-    let parking: ParkingKey
-}
-
-/// A finished activation: the files written and what logging in to them showed.
-public struct ActivationResult: Sendable, Equatable {
-    public var summary: ProfileSummary
-    public var profileFile: URL
-    public var certificateFile: URL
-
-    /// The summary as the wizard shows it.
-    public var activationSummary: ActivationSummary {
-        summary.activationSummary(profile: profileFile, certificate: certificateFile)
-    }
-}
-
 extension ProfileSummary {
     /// The summary as plain values for the screens, with the file paths.
     public func activationSummary(profile: URL?, certificate: URL?) -> ActivationSummary {
         ActivationSummary(
             subject: subject, email: email, serialHex: serialHex, sha256Fingerprint: sha256Fingerprint,
-            notBefore: notBefore, notAfter: notAfter, issuer: issuer, keyAlgorithm: keyAlgorithm.rawValue,
+            notBefore: notBefore, notAfter: notAfter, issuer: issuer, keyAlgorithm: keyAlgorithm,
             profileFile: profile, certificateFile: certificate
         )
     }
 }
 
-/// The activation pipeline (step 5): key, CSR, certificate, profile, login.
+/// The activation's file work (step 5), behind `ActivationService`: key, CSR, certificate, profile, login.
 ///
 /// Crash safety: the new key is parked encrypted (PKCS#8 PBES2, under the person's password) in
 /// `keystore/pending/` before the authority sees the CSR; the authority re-issues the same
 /// certificate for the same key; the profile files are written atomically; the parked key is
 /// deleted only once the profile is on disk. A rerun with the same password picks the parked key up.
-public struct Activator: Sendable {
+struct Activator: Sendable {
     static let logger = Logger(label: "paraphe.workstation")
 
-    public let paths: WorkstationPaths
-    public let authority: any Authority
-    public let cost: KDFCost
-
-    public init(paths: WorkstationPaths, authority: any Authority, cost: KDFCost = .standard) {
-        self.paths = paths
-        self.authority = authority
-        self.cost = cost
-    }
-
-    /// Runs the whole pipeline, reporting each phase: issue and write the profile, then log in to it.
-    public func activate(_ request: ActivationRequest, prepared: PreparedKey? = nil, progress: @Sendable (ActivationProgress) -> Void = { _ in }) async throws -> ActivationResult {
-        let files = try await issueAndWrite(request, prepared: prepared, progress: progress)
-        progress(.loggingIn)
-        let summary = try await login(profile: files.profile, password: request.password)
-        return ActivationResult(summary: summary, profileFile: files.profile, certificateFile: files.certificate)
-    }
+    let paths: WorkstationPaths
+    let authority: any Authority
+    let cost: KDFCost
+    /// Hears each named moment of an activation as it is reached.
+    let checkpoint: @Sendable (ActivationCheckpoint) -> Void
 
     /// Generates (or resumes) the key, has the authority issue the certificate, and writes the profile
     /// files. The person then logs in to the profile (`login`).
-    public func issueAndWrite(_ request: ActivationRequest, prepared: PreparedKey? = nil, progress: @Sendable (ActivationProgress) -> Void = { _ in }) async throws -> (profile: URL, certificate: URL) {
+    func issueAndWrite(_ request: ActivationRequest, pregenerated: SigningKey?, progress: @Sendable (ActivationProgress) -> Void) async throws -> ProfileFiles {
         guard FileSystem.isWritableDirectory(paths.profileDirectory) else {
             throw WorkstationError(.profileStore, paths.profileDirectory.path)
         }
         Self.logger.debug("activation starts", metadata: ["token": "\(request.token.formatted)", "key": "\(request.keyAlgorithm.rawValue)"])
         progress(.generatingKey)
-        var ready = prepared
-        if ready == nil || ready?.key.algorithm != request.keyAlgorithm {
-            ready = try prepareKey(token: request.token, password: request.password, algorithm: request.keyAlgorithm)
-        }
-        guard let ready else { throw WorkstationError(.profileWrite, "no key") }
-        let key = ready.key
+        let (key, parking) = try key(for: request, pregenerated: pregenerated)
         // Parked, encrypted, before the authority sees the CSR.
-        try park(key, for: request, with: ready.parking)
-
-        CrashPoint.reach(.keyParked)
+        try park(key, for: request, with: parking)
+        checkpoint(.keyParked)
 
         progress(.requestingCertificate)
         let csr = try CertificateRequest.make(key: key, commonName: request.subscriber.name, email: request.subscriber.email)
         let issued = try await authority.issueCertificate(token: request.token, reference: request.reference, authorization: request.authorization, csrDER: csr)
-        CrashPoint.reach(.certificateIssued)
+        checkpoint(.certificateIssued)
         let certificate: Certificate
         let chain: [Certificate]
         do {
@@ -122,17 +86,17 @@ public struct Activator: Sendable {
         let p12 = try PKCS12.write(contents, password: request.password.revealed, cost: cost)
         let pem = try CertificateFile.pem(certificate: certificate, chain: chain)
         try AtomicFile.write(Array(pem.utf8), to: certificateFile, mode: 0o644)
-        CrashPoint.reach(.certificateFileWritten)
+        checkpoint(.certificateFileWritten)
         try AtomicFile.write(p12, to: profileFile, mode: 0o600)
-        CrashPoint.reach(.profileWritten)
+        checkpoint(.profileWritten)
         try recordProfile(profileFile, for: request.token)
         Self.logger.info("profile written", metadata: ["token": "\(request.token.formatted)", "profile": "\(profileFile.path)"])
         try? FileManager.default.removeItem(at: parkedKeyURL(for: request.token))
-        return (profileFile, certificateFile)
+        return ProfileFiles(profile: profileFile, certificate: certificateFile)
     }
 
     /// Logs in to a profile: decrypt, MAC, key ↔ certificate, chain to the trusted CA.
-    public func login(profile: URL, password: Password) async throws -> ProfileSummary {
+    func login(profile: URL, password: Password) async throws -> ProfileSummary {
         let bytes: [UInt8]
         do {
             bytes = Array(try Data(contentsOf: profile))
@@ -147,7 +111,7 @@ public struct Activator: Sendable {
 
     /// The profile an earlier run activated for `token` on this workstation, if it is still there:
     /// a rerun after a completed activation logs in to it instead of failing.
-    public func completedProfile(for token: ApplicationToken) -> URL? {
+    func completedProfile(for token: ApplicationToken) -> URL? {
         let marker = paths.activatedProfiles.appendingPathComponent(token.value)
         guard let path = try? String(contentsOf: marker, encoding: .utf8), !path.isEmpty else { return nil }
         let url = URL(fileURLWithPath: path)
@@ -172,7 +136,7 @@ public struct Activator: Sendable {
     /// An interrupted activation of `token` parked on this workstation that opens with `password`:
     /// rerunning it (`issueAndWrite` with this request) resumes with the same key, even once the
     /// authority has consumed the codes.
-    public func parkedRequest(for token: ApplicationToken, password: Password) -> ActivationRequest? {
+    func parkedRequest(for token: ApplicationToken, password: Password) -> ActivationRequest? {
         guard let data = try? Data(contentsOf: parkedKeyURL(for: token)),
             let (parked, _) = ParkedActivation.open(Array(data), password: password),
             let reference = try? ReferenceNumber(parsing: parked.reference),
@@ -183,19 +147,23 @@ public struct Activator: Sendable {
                                  authorization: AuthorizationCode(parked.authorization), password: password, keyAlgorithm: algorithm)
     }
 
-    /// The key for an activation, ready before the codes are: the one parked by an interrupted run
-    /// (same password and key type) or a new one, with the key that will seal it. Both the key
-    /// generation and the password derivation are slow, so callers start this while the identity
-    /// check runs.
-    public func prepareKey(token: ApplicationToken, password: Password, algorithm: KeyAlgorithm) throws -> PreparedKey {
-        if let data = try? Data(contentsOf: parkedKeyURL(for: token)),
-            let (parked, parking) = ParkedActivation.open(Array(data), password: password),
-            parked.algorithm == algorithm.rawValue, let key = try? SigningKey(pkcs8DER: parked.pkcs8)
+    /// Whether an interrupted activation of `token` is parked here.
+    func hasParkedActivation(for token: ApplicationToken) -> Bool {
+        FileManager.default.fileExists(atPath: parkedKeyURL(for: token).path)
+    }
+
+    /// The key for an activation and the key that seals it: the one parked by an interrupted run (same
+    /// password and key type), so the authority re-issues for the same key; else the pre-generated
+    /// one or a new one.
+    private func key(for request: ActivationRequest, pregenerated: SigningKey?) throws -> (SigningKey, ParkingKey) {
+        if let data = try? Data(contentsOf: parkedKeyURL(for: request.token)),
+            let (parked, parking) = ParkedActivation.open(Array(data), password: request.password),
+            parked.algorithm == request.keyAlgorithm.rawValue, let key = try? SigningKey(pkcs8DER: parked.pkcs8)
         {
-            return PreparedKey(key: key, parking: parking)
+            return (key, parking)
         }
-        let key = try SigningKey.generate(algorithm)
-        return PreparedKey(key: key, parking: try ParkingKey.derive(password: password, iterations: cost.iterations))
+        let key = try pregenerated.flatMap { $0.algorithm == request.keyAlgorithm ? $0 : nil } ?? SigningKey.generate(request.keyAlgorithm)
+        return (key, try ParkingKey.derive(password: request.password, iterations: cost.iterations))
     }
 
     private func park(_ key: SigningKey, for request: ActivationRequest, with parking: ParkingKey) throws {

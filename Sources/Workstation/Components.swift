@@ -1,5 +1,5 @@
 import Activation
-import Authority
+import AuthorityInterface
 import Foundation
 import Keystore
 import SwiftASN1

@@ -73,15 +73,3 @@ struct ParkingKey: Sendable {
         return ParkingKey(salt: salt, iterations: iterations, key: key)
     }
 }
-
-/// Test-only crash points (`PARAPHE_TEST_CRASH_AT=name`): the process kills itself with SIGKILL
-/// there, so the tests can prove a rerun recovers from a crash at each step of an activation.
-enum CrashPoint: String, CaseIterable {
-    case keyParked, certificateIssued, certificateFileWritten, profileWritten
-
-    private static let armed = ProcessInfo.processInfo.environment["PARAPHE_TEST_CRASH_AT"]
-
-    static func reach(_ point: CrashPoint) {
-        if armed == point.rawValue { kill(getpid(), SIGKILL) }
-    }
-}

@@ -1,7 +1,7 @@
 import Activation
 
 /// A failure on the workstation side (files, components), with what to do next.
-public struct WorkstationError: Error, Equatable, Sendable, CustomStringConvertible {
+public struct WorkstationError: ParapheError, Equatable {
     public enum Code: String, Sendable, Equatable {
         /// The profile store (or `--profile-dir`) is missing or not writable.
         case profileStore
@@ -38,4 +38,6 @@ public struct WorkstationError: Error, Equatable, Sendable, CustomStringConverti
     }
 
     public var description: String { message(in: .en) }
+
+    public var reason: String { detail }
 }

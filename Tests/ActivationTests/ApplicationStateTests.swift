@@ -1,4 +1,5 @@
 import Foundation
+import ParapheTestSupport
 import Testing
 
 @testable import Activation

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import Authority
+import AuthorityInterface
 
 @Suite("Approval and mail")
 struct ApprovalTests {

@@ -6,6 +6,7 @@ import Testing
 import X509
 
 @testable import Authority
+import AuthorityInterface
 
 @Suite("Certificate issuance")
 struct CertificateTests {

@@ -4,6 +4,7 @@ import GRDB
 import Testing
 
 @testable import Authority
+import AuthorityInterface
 
 @Suite("Identity check")
 struct IdentityTests {

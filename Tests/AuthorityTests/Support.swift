@@ -1,12 +1,14 @@
 import Activation
 import Crypto
 import Foundation
+import ParapheTestSupport
 import SwiftASN1
 import Testing
 import X509
 import _CryptoExtras
 
 @testable import Authority
+import AuthorityInterface
 
 /// A fresh data directory under the system temporary directory, a manual clock and a seeded random source.
 final class TestBed: Sendable {

@@ -1,5 +1,6 @@
 import Activation
 import Foundation
+import ParapheTestSupport
 import Testing
 
 /// `kill -9` during an activation, then a rerun with the same inputs: a sound profile and an

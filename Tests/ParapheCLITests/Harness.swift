@@ -10,12 +10,14 @@ struct RunResult {
     var stderrBytes: [UInt8]
 }
 
-/// Locates the built `paraphe` executable next to the test bundle (or `PARAPHE_BIN`).
-func parapheExecutable() throws -> URL {
+/// Locates the built `paraphe-testable` executable next to the test bundle (or `PARAPHE_BIN`): the
+/// same commands as `paraphe`, whose clock (PARAPHE_FAKE_NOW) and crash points (PARAPHE_TEST_CRASH_AT)
+/// the tests set. `name: "paraphe"` finds the shipped binary, which reads neither.
+func parapheExecutable(name: String = "paraphe-testable") throws -> URL {
     if let explicit = ProcessInfo.processInfo.environment["PARAPHE_BIN"] { return URL(fileURLWithPath: explicit) }
     var directory = Bundle.main.bundleURL
     for _ in 0..<4 {
-        let candidate = directory.appendingPathComponent("paraphe")
+        let candidate = directory.appendingPathComponent(name)
         if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
         directory = directory.deletingLastPathComponent()
     }

@@ -3,7 +3,7 @@ import ScreenModel
 import Testing
 
 @testable import Activation
-@testable import Authority
+import AuthorityInterface
 @testable import Wizard
 
 /// The rules as the screen ticks them, in display order.
@@ -17,7 +17,22 @@ func rules(length: Bool, personal: Bool, common: Bool, confirmed: Bool, maximum:
     @Test func aReferenceTypoIsCaughtBeforeAnyLookup() {
         var store = Flow.activation()
         store.send(.text(Fixture.referenceTypo)) { $0.fields[.reference] = filled(.reference, Fixture.referenceTypo) }
-        store.key(.tab) { $0.focus = .field(.password) }
+        // Refused as soon as it is entered (its check digit needs no authority): focus stays on it.
+        store.key(.tab) { $0.notice = .error(ActivationError(.referenceCheckDigit)) }
+        store.key(.backTab)
+        // Once right, the message about it goes and focus moves on.
+        store.key(.control("u")) { $0.fields[.reference] = filled(.reference, "") }
+        store.send(.text(Fixture.reference.formatted)) { $0.fields[.reference] = filled(.reference, Fixture.reference.formatted) }
+        store.key(.tab) {
+            $0.notice = nil
+            $0.focus = .field(.password)
+        }
+        store.key(.backTab) { $0.focus = .field(.reference) }
+        store.key(.control("u")) { $0.fields[.reference] = filled(.reference, "") }
+        store.send(.text(Fixture.referenceTypo)) { $0.fields[.reference] = filled(.reference, Fixture.referenceTypo) }
+        // Typed again, the typo is caught by Enter too, before any lookup.
+        store.key(.down) { $0.notice = .error(ActivationError(.referenceCheckDigit)) }
+        store.send(.focus(.field(.password))) { $0.focus = .field(.password) }
         store.send(.text(Fixture.password)) {
             $0.fields[.password] = filled(.password, Fixture.password)
             $0.passwordCheck = rules(length: true, personal: true, common: true, confirmed: false)

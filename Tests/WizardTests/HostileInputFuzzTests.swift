@@ -1,5 +1,6 @@
 import Activation
 import Foundation
+import ParapheTestSupport
 import PasswordQuality
 import ScreenModel
 import Testing

@@ -3,7 +3,7 @@ import ScreenModel
 import Testing
 
 @testable import Activation
-@testable import Authority
+import AuthorityInterface
 @testable import Wizard
 
 @Suite("Step 2 — security questions") struct IdentityStepTests {

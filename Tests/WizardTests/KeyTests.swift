@@ -3,7 +3,7 @@ import ScreenModel
 import Testing
 
 @testable import Activation
-@testable import Authority
+import AuthorityInterface
 @testable import Wizard
 
 @Suite("Keys") struct KeyTests {
@@ -86,13 +86,13 @@ import Testing
 
     @Test func f2SwitchesTheLanguageAndKeepsEveryField() {
         var store = Flow.activation(language: .en)
-        store.drive(.text("482-157"), .key(.tab), .text("Vert-Orage"), .key(.tab), .text("Vert"))
+        store.drive(.text("482-157-304"), .key(.tab), .text("Vert-Orage"), .key(.tab), .text("Vert"))
         store.key(.function(2)) {
             $0.language = .fr
             $0.languageChosen = true
         }
         store.key(.function(2)) { $0.language = .en }
-        #expect(store.state.field(.reference).text == "482-157" && store.state.field(.password).text == "Vert-Orage"
+        #expect(store.state.field(.reference).text == "482-157-304" && store.state.field(.password).text == "Vert-Orage"
             && store.state.field(.confirmation).text == "Vert")
     }
 

@@ -4,7 +4,7 @@ import Testing
 import WizardRendering
 
 @testable import Activation
-@testable import Authority
+import AuthorityInterface
 @testable import Wizard
 
 /// A fixed moment for the kiosk's clock (time only ever reaches the wizard as `.tick` events).
@@ -110,7 +110,7 @@ private func freshKiosk(language: Language = .en, languageChosen: Bool = true, i
         // Started in French without --lang; the application (English) switched the screens to English.
         var store = Store(freshKiosk(language: .fr, languageChosen: false, idleTimeout: 45))
         store.drive(.resized(width: 100, height: 30), .text(Fixture.link), .key(.enter),
-                    .lookedUp(.success(Fixture.overview(language: .en))))
+                    .lookedUp(.success(ApplicationLookup(overview: Fixture.overview(language: .en), local: .none))))
         #expect(store.state.language == .en && store.state.step == .identity)
         store.send(at(0)) { $0.lastActivity = t0 }
         store.send(at(45)) {

@@ -3,7 +3,7 @@ import ScreenModel
 import Testing
 
 @testable import Activation
-@testable import Authority
+import AuthorityInterface
 @testable import Wizard
 
 @Suite("Step 1 — approval email") struct LinkStepTests {
@@ -45,7 +45,7 @@ import Testing
     @Test func foundApplicationGoesToStep2InItsLanguage() {
         var store = Store(language: .en)
         store.drive(.text(Fixture.link), .key(.enter))
-        store.send(.lookedUp(.success(Fixture.overview(language: .fr)))) {
+        store.send(.lookedUp(.success(ApplicationLookup(overview: Fixture.overview(language: .fr), local: .none)))) {
             $0.work = nil
             $0.language = .fr
             $0.step = .identity
@@ -58,7 +58,7 @@ import Testing
     @Test func aChosenLanguageIsKept() {
         var store = Store(language: .en, languageChosen: true)
         store.drive(.text(Fixture.link), .key(.enter))
-        store.send(.lookedUp(.success(Fixture.overview(language: .fr, remaining: 3)))) {
+        store.send(.lookedUp(.success(ApplicationLookup(overview: Fixture.overview(language: .fr, remaining: 3), local: .none)))) {
             $0.work = nil
             $0.step = .identity
             $0.token = Fixture.token
@@ -77,7 +77,7 @@ import Testing
     func applicationThatCannotBeActivatedStops(status: ApplicationStatus, code: ActivationError.Code) {
         var store = Store(language: .en)
         store.drive(.text(Fixture.link), .key(.enter))
-        store.send(.lookedUp(.success(Fixture.overview(language: .fr, status: status)))) {
+        store.send(.lookedUp(.success(ApplicationLookup(overview: Fixture.overview(language: .fr, status: status), local: .none)))) {
             $0.work = nil
             $0.notice = .error(ActivationError(code))
         }
@@ -101,7 +101,7 @@ import Testing
 
     @Test func aLateResultIsIgnored() {
         var store = Store()
-        store.send(.lookedUp(.success(Fixture.overview())))
+        store.send(.lookedUp(.success(ApplicationLookup(overview: Fixture.overview(), local: .none))))
         store.send(.identityChecked(.success(Fixture.identity())))
         store.send(.componentsChecked([Fixture.managerInstalled]))
         store.send(.renewed(.success(Fixture.receipt)))

@@ -4,7 +4,7 @@ import Testing
 import WizardRendering
 
 @testable import Activation
-@testable import Authority
+import AuthorityInterface
 @testable import Wizard
 
 @Suite("Rendering") struct RenderingTests {
@@ -187,14 +187,14 @@ import WizardRendering
 
         // Step 5: each field in turn.
         store = Flow.activation()
-        store.drive(.text("482"))
+        store.drive(.text(Fixture.reference.formatted))
         for (index, label) in ["Reference number", "Password", "Confirm password"].enumerated() {
             if index > 0 { store.drive(.key(.tab), .text("abc")) }
             screen = render(store.state)
             cursor = try #require(screen.cursor)
             let row = try #require(screen.row(containing: label))
             #expect(cursor.row == row, "\(label)")
-            #expect(cursor.column == 22 + 2 + 3, "\(label)")
+            #expect(cursor.column == 22 + 2 + (index == 0 ? Fixture.reference.formatted.count : 3), "\(label)")
         }
         // A long entry scrolls: the cursor stays inside the box.
         store.drive(.text(String(repeating: "x", count: 100)))

@@ -4,7 +4,7 @@ import Testing
 import WizardRendering
 
 @testable import Activation
-@testable import Authority
+import AuthorityInterface
 @testable import Wizard
 
 /// A fixed moment for the kiosk snapshots' ticks.
@@ -39,7 +39,7 @@ struct ScreenCase: Sendable, CustomTestStringConvertible {
         ScreenCase("1-link-error") { after(Store(language: $0, languageChosen: true), .text("https://activation.paraphe.example/activate/7K2M-Q9XD"), .key(.enter)) },
         ScreenCase("1-link-activated") {
             after(Store(language: $0, languageChosen: true), .text(Fixture.link), .key(.enter),
-                  .lookedUp(.success(Fixture.overview(language: $0, status: .activated))))
+                  .lookedUp(.success(ApplicationLookup(overview: Fixture.overview(language: $0, status: .activated), local: .none))))
         },
         ScreenCase("2-identity-fresh") { Flow.identity(language: $0).state },
         ScreenCase("2-identity-typing") { after(Flow.identity(language: $0), .text("Filou"), .key(.tab), .text("Montréal")) },

@@ -5,7 +5,7 @@ import Testing
 import WizardRendering
 
 @testable import Activation
-@testable import Authority
+import AuthorityInterface
 @testable import Wizard
 
 // MARK: - Fixtures (fixed values only: no clock, no randomness)
@@ -74,7 +74,7 @@ enum Fixture {
     static let summary = ActivationSummary(
         subject: "CN=Jeanne Tremblay", email: "jeanne.tremblay@example.com", serialHex: "5A:3F:9C:1E:2B:7D:46:80:A1",
         sha256Fingerprint: (0..<32).map { String(format: "%02X", ($0 * 37 + 11) % 256) }.joined(separator: ":"),
-        notBefore: notBefore, notAfter: notAfter, issuer: "CN=Paraphe Embedded CA", keyAlgorithm: "rsa2048",
+        notBefore: notBefore, notAfter: notAfter, issuer: "CN=Paraphe Embedded CA", keyAlgorithm: .rsa2048,
         profileFile: profileFile, certificateFile: certificateFile)
 }
 
@@ -150,7 +150,7 @@ enum Flow {
     /// Step 2, fresh.
     static func identity(language: Language = .en, questions: [String]? = nil, kiosk: Bool = false) -> Store {
         var store = Store(language: language, languageChosen: true, kiosk: kiosk)
-        store.drive(.text(Fixture.link), .key(.enter), .lookedUp(.success(Fixture.overview(language: language, questions: questions))))
+        store.drive(.text(Fixture.link), .key(.enter), .lookedUp(.success(ApplicationLookup(overview: Fixture.overview(language: language, questions: questions), local: .none))))
         return store
     }
 

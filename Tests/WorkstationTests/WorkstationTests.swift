@@ -1,5 +1,7 @@
 import Activation
 import Authority
+import AuthorityInterface
+import PasswordQuality
 import Foundation
 import Keystore
 import Testing
@@ -16,6 +18,12 @@ import Testing
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         authority = try EmbeddedAuthority(configuration: AuthorityConfiguration(dataDirectory: directory, answerHashIterations: 1_000))
         paths = WorkstationPaths(dataDirectory: directory)
+    }
+
+    /// The pipeline on this directory, with a fast KDF (the full cost is the benchmark's business).
+    func service(_ paths: WorkstationPaths? = nil, checkpoint: @escaping @Sendable (ActivationCheckpoint) -> Void = { _ in }) -> ActivationService {
+        ActivationService(authority: authority, paths: paths ?? self.paths, cost: KDFCost(iterations: 2_048),
+                          passwordPolicy: PasswordPolicy(checker: PWQualityChecker()), checkpoint: checkpoint)
     }
 
     func approve() async throws -> (ApplicationToken, ReferenceNumber, IdentityVerification) {
@@ -59,27 +67,37 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let (token, reference, identity) = try await approve()
         try await Components(paths: paths, authority: authority).installActivationManager()
-        let activator = Activator(paths: paths, authority: authority, cost: KDFCost(iterations: 2_048))
+        let service = service()
         let request = ActivationRequest(token: token, subscriber: identity.subscriber, reference: reference,
                                         authorization: identity.authorization, password: Password("Vert-Orage-Piano-47"), keyAlgorithm: .p256)
         let phases = PhaseLog()
-        let result = try await activator.activate(request) { phases.append($0) }
-        #expect(phases.all == [.generatingKey, .requestingCertificate, .writingProfile, .loggingIn])
-        #expect(result.profileFile.lastPathComponent == "Jeanne_Tremblay.p12")
-        #expect(result.summary.commonName == "Jeanne Tremblay")
-        #expect(result.summary.email == "jeanne.tremblay@example.com")
+        let checkpoints = CheckpointLog()
+        let files = try await self.service(checkpoint: { checkpoints.append($0) }).activate(request) { phases.append($0) }
+        #expect(phases.all == [.generatingKey, .requestingCertificate, .writingProfile])
+        #expect(checkpoints.all == ActivationCheckpoint.allCases)
+        #expect(files.profile.lastPathComponent == "Jeanne_Tremblay.p12")
+        let summary = try await service.logIn(profile: files.profile, password: Password("Vert-Orage-Piano-47"))
+        #expect(summary.subject == "CN=Jeanne Tremblay")
+        #expect(summary.email == "jeanne.tremblay@example.com")
+        #expect(summary.keyAlgorithm == .p256)
+        #expect(summary.certificateFile?.lastPathComponent == "Jeanne_Tremblay.pem")
         let parked = try FileManager.default.contentsOfDirectory(atPath: paths.pendingKeys.path)
         #expect(parked.isEmpty)
         await #expect(throws: KeystoreError.self) {
-            try await activator.login(profile: result.profileFile, password: Password("wrong-password-123"))
+            try await service.logIn(profile: files.profile, password: Password("wrong-password-123"))
         }
+        // Step 1 again: the application is activated, and this workstation logs in to its profile.
+        let lookup = try await service.lookUp(token)
+        #expect(lookup.local == .profileWritten(files.profile))
+        #expect(try lookup.path == .logIn(files.profile))
     }
 
     @Test func aKeyParkedByAFailedRunIsReusedAndOpensOnlyWithThePassword() async throws {
         defer { try? FileManager.default.removeItem(at: directory) }
         let (token, reference, identity) = try await approve()
         try await Components(paths: paths, authority: authority).installActivationManager()
-        let activator = Activator(paths: paths, authority: authority, cost: KDFCost(iterations: 2_048))
+        let service = service()
+        let activator = service.activator
         let password = Password("Vert-Orage-Piano-47")
         // Another valid number: the first digit changed, the check digit recomputed.
         var wrong = Array(reference.digits.prefix(8))
@@ -88,7 +106,9 @@ import Testing
         #expect(typo != reference)
         var request = ActivationRequest(token: token, subscriber: identity.subscriber, reference: typo,
                                         authorization: identity.authorization, password: password, keyAlgorithm: .p256)
-        await #expect(throws: ActivationError.self) { try await activator.issueAndWrite(request) }
+        await #expect(throws: ActivationError.self) { try await service.activate(request) }
+        // Nothing was spent (a wrong reference number): step 1 still leads through the steps.
+        #expect(try await service.lookUp(token).path == .steps)
 
         // The key stays parked, sealed under the password: the wrong password does not open it.
         let parkedFile = paths.pendingKeys.appendingPathComponent("\(token.value).parked")
@@ -100,7 +120,7 @@ import Testing
 
         // The rerun with the right number uses the parked key.
         request.reference = reference
-        let files = try await activator.issueAndWrite(request)
+        let files = try await service.activate(request)
         let contents = try PKCS12.read(Array(try Data(contentsOf: files.profile)), password: password.revealed)
         #expect(try contents.key.pkcs8DER() == parked.pkcs8)
         #expect(!FileManager.default.fileExists(atPath: parkedFile.path))
@@ -110,10 +130,9 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let (token, reference, identity) = try await approve()
         let elsewhere = WorkstationPaths(dataDirectory: directory, profileDirectory: directory.appendingPathComponent("no/such/dir"))
-        let activator = Activator(paths: elsewhere, authority: authority, cost: KDFCost(iterations: 2_048))
         let request = ActivationRequest(token: token, subscriber: identity.subscriber, reference: reference,
                                         authorization: identity.authorization, password: Password("Vert-Orage-Piano-47"))
-        await #expect(throws: WorkstationError(.profileStore, "")) { try await activator.activate(request) }
+        await #expect(throws: WorkstationError(.profileStore, "")) { try await service(elsewhere).activate(request) }
         #expect(try await authority.record(for: token).status == .approved)
     }
 
@@ -121,10 +140,9 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let (token, reference, identity) = try await approve()
         try await Components(paths: paths, authority: authority).installActivationManager()
-        let activator = Activator(paths: paths, authority: authority, cost: KDFCost(iterations: 2_048))
         let request = ActivationRequest(token: token, subscriber: identity.subscriber, reference: reference,
                                         authorization: identity.authorization, password: Password("Vert-Orage-Piano-47"), keyAlgorithm: .p256)
-        _ = try await activator.activate(request)
+        _ = try await service().activate(request)
         let code = Data(identity.authorization.revealed.utf8)
         let walker = try #require(FileManager.default.enumerator(at: directory, includingPropertiesForKeys: nil))
         var scanned = 0
@@ -134,6 +152,44 @@ import Testing
             #expect(bytes.range(of: code) == nil, "authorization code in \(file.lastPathComponent)")
         }
         #expect(scanned >= 5)
+    }
+
+    @Test func anActivationInterruptedAfterIssuanceIsFinishedWithItsPasswordOnly() async throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (token, reference, identity) = try await approve()
+        try await Components(paths: paths, authority: authority).installActivationManager()
+        let password = Password("Vert-Orage-Piano-47")
+        let request = ActivationRequest(token: token, subscriber: identity.subscriber, reference: reference,
+                                        authorization: identity.authorization, password: password, keyAlgorithm: .p256)
+        // The run stops once the certificate is issued (the codes are spent), before any profile file.
+        let stopped = ActivationService(authority: StoppingAuthority(authority), paths: paths, cost: KDFCost(iterations: 2_048),
+                                        passwordPolicy: PasswordPolicy(checker: PWQualityChecker()))
+        await #expect(throws: StoppingAuthority.Stopped.self) { try await stopped.activate(request) }
+        #expect(try await authority.record(for: token).status == .activated)
+
+        let service = service()
+        let lookup = try await service.lookUp(token)
+        #expect(lookup.local == .parked)
+        #expect(try lookup.path == .finishParked)
+        await #expect(throws: KeystoreError(.wrongPassword)) {
+            try await service.finishParked(token: token, password: Password("not-the-password-9"))
+        }
+        let files = try await service.finishParked(token: token, password: password)
+        let summary = try await service.logIn(profile: files.profile, password: password)
+        #expect(summary.keyAlgorithm == .p256)
+        #expect(service.localActivation(of: token) == .profileWritten(files.profile))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: paths.pendingKeys.path).isEmpty)
+    }
+
+    @Test func aWeakPasswordIsRefusedLocallyBeforeAnythingIsSpent() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(throws: ActivationError(.passwordRejected([.minimumLength, .notCommon]))) {
+            try service().checkPasswordLocally(Password("short"), confirmation: Password("short"))
+        }
+        #expect(throws: ActivationError(.passwordRejected([.confirmationMatches]))) {
+            try service().checkPasswordLocally(Password("Vert-Orage-Piano-47"), confirmation: Password("Vert-Orage-Piano-48"))
+        }
+        try service().checkPasswordLocally(Password("Vert-Orage-Piano-47"), confirmation: Password("Vert-Orage-Piano-47"))
     }
 
     @Test func dataDirectoryResolution() {
@@ -151,4 +207,34 @@ final class PhaseLog: @unchecked Sendable {
     private var phases: [ActivationProgress] = []
     func append(_ phase: ActivationProgress) { lock.withLock { phases.append(phase) } }
     var all: [ActivationProgress] { lock.withLock { phases } }
+}
+
+/// Collects checkpoints from a @Sendable callback.
+final class CheckpointLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var points: [ActivationCheckpoint] = []
+    func append(_ point: ActivationCheckpoint) { lock.withLock { points.append(point) } }
+    var all: [ActivationCheckpoint] { lock.withLock { points } }
+}
+
+/// The real authority, except that the answer of `issueCertificate` is lost (the certificate *is*
+/// issued and the codes spent): what a workstation sees when it dies or the network drops right then.
+struct StoppingAuthority: Authority {
+    struct Stopped: Error {}
+    let wrapped: any Authority
+    init(_ wrapped: any Authority) { self.wrapped = wrapped }
+
+    func approve(_ request: ApprovalRequest) async throws -> ApprovalReceipt { try await wrapped.approve(request) }
+    func overview(of token: ApplicationToken) async throws -> ApplicationOverview { try await wrapped.overview(of: token) }
+    func verifyIdentity(token: ApplicationToken, answers: [SecurityAnswer]) async throws -> IdentityVerification {
+        try await wrapped.verifyIdentity(token: token, answers: answers)
+    }
+    func renewCodes(token: ApplicationToken, authorization: AuthorizationCode) async throws -> RenewalReceipt {
+        try await wrapped.renewCodes(token: token, authorization: authorization)
+    }
+    func issueCertificate(token: ApplicationToken, reference: ReferenceNumber, authorization: AuthorizationCode, csrDER: [UInt8]) async throws -> IssuedCertificate {
+        _ = try await wrapped.issueCertificate(token: token, reference: reference, authorization: authorization, csrDER: csrDER)
+        throw Stopped()
+    }
+    func caCertificateDER() async throws -> [UInt8] { try await wrapped.caCertificateDER() }
 }

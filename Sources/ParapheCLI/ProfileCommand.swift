@@ -29,12 +29,13 @@ struct ProfileCommand: AsyncParsableCommand {
                 let password = try readPassword(passwordFile, language: language)
                 let url = URL(fileURLWithPath: file)
                 guard FileManager.default.isReadableFile(atPath: url.path) else {
-                    throw CLIError(status: Exit.noInput, message: Localizer(language).text("cli.error.cannotRead", ["path": InputText.printable(file)]))
+                    throw CLIError(status: ExitStatus.noInput, message: Localizer(language).text("cli.error.cannotRead", ["path": InputText.printable(file)]))
                 }
                 let paths = WorkstationPaths(dataDirectory: data.dataDirectory)
-                let activator = Activator(paths: paths, authority: try data.authority())
-                let summary = try await activator.login(profile: url, password: password)
-                print(summaryText(summary, profile: url, certificate: nil, language: language))
+                let service = activationService(authority: try data.authority(), paths: paths)
+                var summary = try await service.logIn(profile: url, password: password)
+                summary.certificateFile = nil
+                print(summaryText(summary, language: language))
             }
         }
     }
@@ -65,19 +66,14 @@ struct ComponentsCommand: AsyncParsableCommand {
             }
             var allInstalled = true
             for report in await components.check() {
-                let name = text.text(report.kind.nameKey)
-                switch report.status {
-                case .installed(let version):
-                    print(text.text("cli.component.line.installed", ["name": name, "version": version]))
-                case .missing(let reason):
+                let line = ComponentLine(report, language: language)
+                print(line.oneLine)
+                if !line.isInstalled {
                     allInstalled = false
-                    print(text.text("cli.component.line.missing", ["name": name, "reason": text.text(reason)]))
-                case .failed(let reason, let detail):
-                    allInstalled = false
-                    print(text.text("cli.component.line.failed", ["name": name, "reason": text.text(reason, ["detail": InputText.printable(detail)])]))
+                    if report.installable { print(text.text("cli.component.installHint")) }
                 }
             }
-            if !allInstalled { throw ExitCode(Exit.unavailable) }
+            if !allInstalled { throw ExitCode(ExitStatus.unavailable) }
         }
     }
 }

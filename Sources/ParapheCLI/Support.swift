@@ -1,22 +1,11 @@
 import Activation
 import ArgumentParser
 import Authority
+import AuthorityInterface
+import PasswordQuality
 import Foundation
 import Keystore
 import Workstation
-
-/// Exit statuses (BSD sysexits), as SPEC §7 lists them.
-enum Exit {
-    static let usage: Int32 = 64
-    static let dataError: Int32 = 65
-    static let noInput: Int32 = 66
-    static let unavailable: Int32 = 69
-    static let software: Int32 = 70
-    static let cantCreate: Int32 = 73
-    static let ioError: Int32 = 74
-    static let tempFail: Int32 = 75
-    static let refused: Int32 = 77
-}
 
 /// A command-line problem that is not a domain rule: unreadable files, bad option values.
 struct CLIError: Error {
@@ -67,42 +56,8 @@ func describe(_ error: any Error, language: Language) -> (Int32, String) {
         return describe(failure.error, language: failure.language)
     default:
         // The same message the wizard shows for this error.
-        return (exitStatus(for: error), notice(for: error).text(in: language))
-    }
-}
-
-/// The exit status SPEC §7 gives an error.
-func exitStatus(for error: any Error) -> Int32 {
-    switch error {
-    case let error as ActivationError:
-        switch error.code {
-        case .linkMalformed, .unknownApplication, .referenceMalformed, .referenceCheckDigit, .invalidInput, .passwordRejected:
-            return Exit.dataError
-        case .storageFailure:
-            return Exit.ioError
-        default:
-            return Exit.refused
-        }
-    case let error as AuthorityError:
-        switch error.code {
-        case .csrInvalid, .badRequest: return Exit.dataError
-        case .dataDirectory: return Exit.cantCreate
-        case .storage, .mail, .certificateAuthority: return Exit.ioError
-        }
-    case let error as KeystoreError:
-        switch error.code {
-        case .wrongPassword, .keyMismatch, .chainInvalid: return Exit.refused
-        case .malformed, .unsupportedAlgorithm, .invalidInput: return Exit.dataError
-        default: return Exit.software
-        }
-    case let error as WorkstationError:
-        switch error.code {
-        case .profileStore, .profileWrite: return Exit.cantCreate
-        case .componentFailed: return Exit.unavailable
-        case .trustStore, .login: return Exit.ioError
-        }
-    default:
-        return Exit.software
+        let description = ErrorDescription(error)
+        return (description.exitStatus, description.message(in: language))
     }
 }
 
@@ -119,7 +74,7 @@ func readTextFile(_ path: String, field: InputField = .file, language: Language)
         }
     } else {
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw CLIError(status: Exit.noInput, message: localizer.text("cli.error.cannotRead", ["path": InputText.printable(path)]))
+            throw CLIError(status: ExitStatus.noInput, message: localizer.text("cli.error.cannotRead", ["path": InputText.printable(path)]))
         }
         defer { try? handle.close() }
         bytes = Array((try? handle.read(upToCount: limit + 1)) ?? Data())
@@ -144,7 +99,7 @@ func readAnswers(_ path: String, language: Language) throws -> [SecurityAnswer] 
     let text = try readTextFile(path, field: .answer, language: language)
     let answers = lines(text)
     guard answers.count == ActivationPolicy.questionCount else {
-        throw CLIError(status: Exit.dataError, message: Localizer(language).text("cli.error.answersCount"))
+        throw CLIError(status: ExitStatus.dataError, message: Localizer(language).text("cli.error.answersCount"))
     }
     return try answers.map { SecurityAnswer(try InputText.validate($0, field: .answer)) }
 }
@@ -173,13 +128,8 @@ struct DataOptions: ParsableArguments {
     }
 }
 
-/// The clock: the system's, unless the test-only `PARAPHE_FAKE_NOW` (ISO 8601) pins it.
-func clock() -> any TimeSource {
-    if let fake = ProcessInfo.processInfo.environment["PARAPHE_FAKE_NOW"], let date = ISO8601DateFormatter().date(from: fake) {
-        return ManualTimeSource(date)
-    }
-    return SystemTimeSource()
-}
+/// The clock: the system's, unless the program was started with another (`ParapheHooks`).
+func clock() -> any TimeSource { ParapheHooks.current.clock }
 
 /// The PKCS#12 cost: 600,000 PBKDF2 iterations unless `PARAPHE_KDF_ITERATIONS` asks for more.
 func kdfCost() -> KDFCost {
@@ -189,4 +139,20 @@ func kdfCost() -> KDFCost {
         return KDFCost(iterations: value)
     }
     return .standard
+}
+
+/// The workstation's activation pipeline on `authority`, with this run's hooks.
+func activationService(authority: any Authority, paths: WorkstationPaths, fixedProfileDirectory: Bool = false) -> ActivationService {
+    ActivationService(
+        authority: authority, paths: paths, cost: kdfCost(), passwordPolicy: PasswordPolicy(checker: PWQualityChecker()),
+        fixedProfileDirectory: fixedProfileDirectory, checkpoint: ParapheHooks.current.checkpoint
+    )
+}
+
+/// `text` as one word for a POSIX shell: as is when it holds only safe characters, else single-quoted.
+func shellQuoted(_ text: String) -> String {
+    let safe = text.unicodeScalars.allSatisfy { scalar in
+        scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "/._-+:@%,=".unicodeScalars.contains(scalar)
+    }
+    return safe && !text.isEmpty ? text : "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
 }

@@ -1,6 +1,7 @@
 import Activation
 import ArgumentParser
 import Authority
+import AuthorityInterface
 import Foundation
 
 struct AuthorityCommand: AsyncParsableCommand {

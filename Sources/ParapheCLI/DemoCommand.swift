@@ -1,6 +1,7 @@
 import Activation
 import ArgumentParser
 import Authority
+import AuthorityInterface
 import Foundation
 import Workstation
 
@@ -30,13 +31,13 @@ struct DemoCommand: AsyncParsableCommand {
             if let dataDir {
                 directory = URL(fileURLWithPath: dataDir)
                 if let existing = try? FileManager.default.contentsOfDirectory(atPath: directory.path), !existing.isEmpty {
-                    throw CLIError(status: Exit.cantCreate, message: text.text("demo.error.notFresh", ["path": InputText.printable(dataDir)]))
+                    throw CLIError(status: ExitStatus.cantCreate, message: text.text("demo.error.notFresh", ["path": InputText.printable(dataDir)]))
                 }
             } else {
                 let template = FileManager.default.temporaryDirectory.appendingPathComponent("paraphe-demo.XXXXXX").path
                 var buffer = Array(template.utf8CString)
                 guard let made = mkdtemp(&buffer) else {
-                    throw CLIError(status: Exit.cantCreate, message: text.text("demo.error.notFresh", ["path": template]))
+                    throw CLIError(status: ExitStatus.cantCreate, message: text.text("demo.error.notFresh", ["path": template]))
                 }
                 directory = URL(fileURLWithPath: String(cString: made))
             }

@@ -27,6 +27,13 @@ public struct ApprovalReceipt: Sendable, Equatable {
     public var expiresAt: Date
     /// The delivered approval email.
     public var mailFile: URL
+
+    public init(token: ApplicationToken, reference: ReferenceNumber, expiresAt: Date, mailFile: URL) {
+        self.token = token
+        self.reference = reference
+        self.expiresAt = expiresAt
+        self.mailFile = mailFile
+    }
 }
 
 /// What anyone holding the link may learn (steps 1 and 2): no personal data beyond the language.
@@ -37,6 +44,14 @@ public struct ApplicationOverview: Sendable, Equatable {
     /// The three questions, in order.
     public var questions: [String]
     public var identityAttemptsRemaining: Int
+
+    public init(token: ApplicationToken, status: ApplicationStatus, language: Language, questions: [String], identityAttemptsRemaining: Int) {
+        self.token = token
+        self.status = status
+        self.language = language
+        self.questions = questions
+        self.identityAttemptsRemaining = identityAttemptsRemaining
+    }
 }
 
 /// A successful identity check: the subscriber's details and the authorization code, released now.
@@ -49,6 +64,15 @@ public struct IdentityVerification: Sendable, Equatable {
     public var renewalNeeded: Bool
     /// Why renewal is needed, if it is.
     public var renewalReason: ActivationError?
+
+    public init(subscriber: Subscriber, authorization: AuthorizationCode, codesIssuedAt: Date, codesExpireAt: Date, renewalNeeded: Bool, renewalReason: ActivationError?) {
+        self.subscriber = subscriber
+        self.authorization = authorization
+        self.codesIssuedAt = codesIssuedAt
+        self.codesExpireAt = codesExpireAt
+        self.renewalNeeded = renewalNeeded
+        self.renewalReason = renewalReason
+    }
 }
 
 /// A renewal: the new authorization code (the reference number went out by mail only).
@@ -59,12 +83,25 @@ public struct RenewalReceipt: Sendable, Equatable {
     /// `j•••@example.com`.
     public var maskedEmail: String
     public var mailFile: URL
+
+    public init(authorization: AuthorizationCode, issuedAt: Date, expiresAt: Date, maskedEmail: String, mailFile: URL) {
+        self.authorization = authorization
+        self.issuedAt = issuedAt
+        self.expiresAt = expiresAt
+        self.maskedEmail = maskedEmail
+        self.mailFile = mailFile
+    }
 }
 
 /// A certificate issued for a CSR: DER of the leaf, then the CA chain (leaf's issuer first).
 public struct IssuedCertificate: Sendable, Equatable {
     public var certificateDER: [UInt8]
     public var chainDER: [[UInt8]]
+
+    public init(certificateDER: [UInt8], chainDER: [[UInt8]]) {
+        self.certificateDER = certificateDER
+        self.chainDER = chainDER
+    }
 }
 
 /// The operator's view of an application (never a secret).
@@ -84,6 +121,24 @@ public struct ApplicationRecord: Sendable, Equatable, Codable {
     public var approvedAt: Date
     public var activatedAt: Date?
     public var certificateSerial: String?
+
+    public init(token: String, link: String, name: String, email: String, language: Language, status: ApplicationStatus, identityAttemptsRemaining: Int, reference: String, codesIssuedAt: Date, codesExpireAt: Date, renewalsLast24h: Int, wrongReferencesInARow: Int, approvedAt: Date, activatedAt: Date?, certificateSerial: String?) {
+        self.token = token
+        self.link = link
+        self.name = name
+        self.email = email
+        self.language = language
+        self.status = status
+        self.identityAttemptsRemaining = identityAttemptsRemaining
+        self.reference = reference
+        self.codesIssuedAt = codesIssuedAt
+        self.codesExpireAt = codesExpireAt
+        self.renewalsLast24h = renewalsLast24h
+        self.wrongReferencesInARow = wrongReferencesInARow
+        self.approvedAt = approvedAt
+        self.activatedAt = activatedAt
+        self.certificateSerial = certificateSerial
+    }
 }
 
 /// One line of the audit log (never a secret).
@@ -94,6 +149,15 @@ public struct AuditEntry: Sendable, Equatable, Codable {
     public var event: String
     public var token: String?
     public var detail: String
+
+    public init(id: Int64, at: Date, actor: String, event: String, token: String?, detail: String) {
+        self.id = id
+        self.at = at
+        self.actor = actor
+        self.event = event
+        self.token = token
+        self.detail = detail
+    }
 }
 
 /// The certification authority's side of activation. The embedded implementation keeps
@@ -117,7 +181,7 @@ public protocol Authority: Sendable {
 }
 
 /// A failure of the authority's machinery (not a rule refusal).
-public struct AuthorityError: Error, Equatable, Sendable, CustomStringConvertible {
+public struct AuthorityError: ParapheError, Equatable {
     public enum Code: String, Sendable, Equatable {
         /// The CSR is not valid PKCS#10, or its signature does not verify.
         case csrInvalid

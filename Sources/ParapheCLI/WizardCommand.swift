@@ -1,12 +1,13 @@
 import Activation
 import ArgumentParser
-import Authority
+import AuthorityInterface
 import Foundation
 import PasswordQuality
 import ScreenModel
 import Terminal
 import Wizard
 import WizardRendering
+import WizardRuntime
 import Workstation
 
 struct WizardCommand: AsyncParsableCommand {
@@ -94,6 +95,7 @@ struct WizardSession: Sendable {
     /// `--plain` asked for line-by-line prompts.
     var plain = false
 
+
     /// Plain mode is used when asked for, and when there is no terminal to draw on: standard input
     /// or output is not a terminal, or `TERM` is `dumb` (or unset).
     var usesPlainMode: Bool {
@@ -104,32 +106,31 @@ struct WizardSession: Sendable {
     func run() async throws {
         if usesPlainMode {
             // A kiosk must have no way out; line-by-line prompts cannot promise that.
-            if kiosk { throw CLIError(status: Exit.usage, message: Localizer(language).text("cli.error.kioskNeedsTerminal")) }
+            if kiosk { throw CLIError(status: ExitStatus.usage, message: Localizer(language).text("cli.error.kioskNeedsTerminal")) }
             let plainSession = PlainSession(
-                authority: authority, paths: paths, language: language, languageChosen: languageChosen, link: link
+                service: activationService(authority: authority, paths: paths), language: language, languageChosen: languageChosen, link: link
             )
             try await plainSession.run()
             return
         }
-        let inbox = Inbox()
-        let runner = EffectRunner(
-            authority: authority, paths: paths, cost: kdfCost(), inbox: inbox, fixedProfileDirectory: fixedProfileDirectory
-        )
-        let environment = WizardEnvironment(passwordPolicy: PasswordPolicy(checker: PWQualityChecker()))
+        let service = activationService(authority: authority, paths: paths, fixedProfileDirectory: fixedProfileDirectory)
+        let environment = WizardEnvironment(passwordPolicy: service.passwordPolicy)
         let monochrome = ProcessInfo.processInfo.environment["NO_COLOR"].map { !$0.isEmpty } ?? false
         let session = self
-        let status: Int32? = try await withCheckedThrowingContinuation { continuation in
+        let outcome: LoopOutcome = try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
                 do {
-                    let ended = try TerminalSession.withSession(TerminalOptions(monochrome: monochrome)) { terminal in
-                        session.loop(terminal, runner: runner, inbox: inbox, environment: environment)
+                    let outcome = try TerminalSession.withSession(TerminalOptions(monochrome: monochrome)) { terminal in
+                        let loop = ProgramLoop(state: session.initialState(terminal.size), environment: environment, runner: EffectRunner(service: service))
+                        defer { loop.end() }
+                        return session.run(loop, on: terminal)
                     }
-                    if let signalStatus = ended {
-                        // Ended by SIGTERM/SIGHUP: the terminal is restored; leave at once, from this thread,
-                        // whatever effects are still running (every write is atomic, activation resumable).
-                        _exit(signalStatus)
+                    if case .signal(let status) = outcome {
+                        // Ended by SIGTERM/SIGHUP: the terminal is restored and no activation is half-way
+                        // (the loop waited for it); leave at once from this thread.
+                        _exit(status)
                     }
-                    continuation.resume(returning: ended)
+                    continuation.resume(returning: outcome)
                 } catch {
                     continuation.resume(throwing: error)
                 }
@@ -137,14 +138,35 @@ struct WizardSession: Sendable {
             thread.stackSize = 8 << 20
             thread.start()
         }
-        if let status { throw ExitCode(status) }
+        if case .quitBeforeLogIn(let profile) = outcome {
+            // The person quit once the profile was written, before logging in to it: say where it is and
+            // how to finish, now that the terminal shows the shell again.
+            printError(Localizer(language).text("cli.quitBeforeLogin", ["path": profile.path, "command": resumeCommand()]))
+        }
     }
 
-    /// The event loop: key → event → reduce → effects → render → draw. Returns an exit status if a signal ended it.
-    private func loop(_ terminal: TerminalSession, runner: EffectRunner, inbox: Inbox, environment: WizardEnvironment) -> Int32? {
-        let size = terminal.size
-        var state = WizardState(language: language, languageChosen: languageChosen, width: size.width, height: size.height, kiosk: kiosk,
-                                idleTimeout: idleTimeout)
+    /// The command that starts this wizard again on the same data (to log in to a profile later).
+    private func resumeCommand() -> String {
+        ["paraphe", "--data-dir", shellQuoted(paths.dataDirectory.path), "LINK"].joined(separator: " ")
+    }
+
+    private func initialState(_ size: (width: Int, height: Int)) -> WizardState {
+        WizardState(language: language, languageChosen: languageChosen, width: size.width, height: size.height, kiosk: kiosk,
+                    idleTimeout: idleTimeout)
+    }
+
+    /// How the loop ended.
+    enum LoopOutcome: Sendable {
+        case quit
+        /// Quit after the profile was written and before logging in to it.
+        case quitBeforeLogIn(URL)
+        /// SIGTERM/SIGHUP (or the terminal hung up): exit with this status.
+        case signal(Int32)
+    }
+
+    /// The loop of the full screen: draw, then wait for a key, an effect's result, a signal or the
+    /// kiosk's next tick, whichever comes first.
+    private func run(_ loop: ProgramLoop, on terminal: TerminalSession) -> LoopOutcome {
         // The kiosk's clock: wall time at start, then advanced by a monotonic clock, so setting the
         // system clock neither resets the kiosk early nor holds it back.
         let startDate = Date()
@@ -155,47 +177,44 @@ struct WizardSession: Sendable {
             return startDate.addingTimeInterval(TimeInterval(components.seconds) + TimeInterval(components.attoseconds) / 1e18)
         }
         var demoNote: DemoHints? = demo
-        func apply(_ event: WizardEvent) -> Bool {
-            for effect in reduce(&state, event, environment) {
-                switch effect {
-                case .quit: return false
-                case .redraw: terminal.invalidate()
-                default: runner.start(effect)
-                }
-            }
-            return true
-        }
+        var endingSignal: Int32?
+        var keepGoing = true
         if let link {
-            state.fields[.link] = TextField(limit: FieldID.link.limit, text: InputText.clean(link, limit: FieldID.link.limit).text)
-            if demo == nil { _ = apply(.key(.enter)) }
+            loop.send(.focus(.field(.link)))
+            loop.send(.text(InputText.clean(link, limit: FieldID.link.limit).text))
+            if demo == nil { keepGoing = loop.send(.key(.enter)) }
         }
-        while true {
-            var screen = render(state)
-            if let hints = demoNote { addDemoHints(&screen, state: state, hints: hints) }
-            terminal.draw(screen)
-            if state.finished { return nil }
-            if let signal = TerminalSession.terminationRequested {
+        if kiosk { loop.send(.tick(now())) }
+        while keepGoing {
+            var screen = render(loop.state)
+            if let hints = demoNote { addDemoHints(&screen, state: loop.state, hints: hints) }
+            terminal.draw(screen, force: loop.redrawRequested)
+            loop.redrawRequested = false
+            if let signal = endingSignal ?? TerminalSession.terminationRequested {
                 if signal == SIGINT, kiosk {
                     TerminalSession.clearInterrupt()
+                } else if loop.state.work != nil, loop.state.isCritical {
+                    // The profile is being written: finish that first, then end.
+                    endingSignal = signal
                 } else {
-                    return 128 + signal
+                    return .signal(128 + signal)
                 }
             }
-            let input = terminal.readKey(timeoutMilliseconds: state.work == nil ? 250 : 50)
-            var keepGoing = true
-            switch input {
-            case .key(let key): keepGoing = apply(.key(key))
-            case .resize(let width, let height): keepGoing = apply(.resized(width: width, height: height))
-            case .timeout: break
+            let timeout = kiosk ? Kiosk.secondsToNextTick(loop.state, now: now()).map { Int32(($0 * 1000).rounded(.up)) } ?? -1 : -1
+            switch terminal.nextInput(wake: loop.queue.descriptor, timeoutMilliseconds: timeout) {
+            case .key(let key): keepGoing = loop.send(.key(key))
+            case .resize(let width, let height): keepGoing = loop.send(.resized(width: width, height: height))
+            case .timeout, .ignored, .wake: break
             case .endOfInput:
-                // The terminal went away (hang-up): end as SIGHUP would.
-                return 128 + SIGHUP
+                // The terminal went away (hang-up): end as SIGHUP would, once no profile is half-way.
+                endingSignal = SIGHUP
             }
-            for event in inbox.drain() where keepGoing { keepGoing = apply(event) }
-            if kiosk, keepGoing { keepGoing = apply(.tick(now())) }
-            if !keepGoing { return nil }
-            if state.step == .activation, state.activationStage == .summary { demoNote = nil }
+            if keepGoing { keepGoing = loop.deliverResults() }
+            if kiosk, keepGoing { keepGoing = loop.send(.tick(now())) }
+            if loop.state.step == .activation, loop.state.activationStage == .summary { demoNote = nil }
         }
+        if let profile = loop.state.profileFile, loop.state.summary == nil { return .quitBeforeLogIn(profile) }
+        return .quit
     }
 
     /// The demo's crib line: the answers on step 2, the reference number on step 5.

@@ -1,0 +1,62 @@
+import Foundation
+
+/// One component as every front end shows it: its name, its state in a word, and the version or
+/// the reason (the full screen lays the three out in columns; plain mode and the command line on a line).
+public struct ComponentLine: Equatable, Sendable {
+    public var name: String
+    /// "installed", "missing" or "failed" in the reader's language.
+    public var status: String
+    /// The version when installed, else why not (with what to do).
+    public var detail: String
+    public var isInstalled: Bool
+
+    public init(_ report: ComponentReport, language: Language) {
+        let text = Localizer(language)
+        name = text.text(report.kind.nameKey)
+        isInstalled = report.status.isInstalled
+        switch report.status {
+        case .installed(let version):
+            status = text.text("components.installed")
+            detail = version
+        case .missing(let reason):
+            status = text.text("components.missing")
+            detail = text.text(reason)
+        case .failed(let reason, let detail):
+            status = text.text("components.failed")
+            // A folder path must show whole.
+            self.detail = text.text(reason, ["detail": InputText.printable(detail, limit: 160)])
+        }
+    }
+
+    /// "Name: status — detail", for plain mode and the command line.
+    public var oneLine: String { "\(name): \(status) — \(detail)" }
+}
+
+/// The summary of an activation (or of a log-in), as label/value rows in the reader's language: the
+/// full screen, plain mode and the command line all show these rows.
+public enum SummaryFormat {
+    public struct Row: Equatable, Sendable {
+        public var label: String
+        public var value: String
+        /// A file path (the screen breaks it at slashes).
+        public var isPath: Bool
+    }
+
+    public static func rows(_ summary: ActivationSummary, language: Language) -> [Row] {
+        let text = Localizer(language)
+        func row(_ key: String, _ value: String, isPath: Bool = false) -> Row {
+            Row(label: text.text(key).trimmingCharacters(in: .whitespaces), value: InputText.printable(value, limit: 300), isPath: isPath)
+        }
+        var rows = [row("summary.subject", summary.subject)]
+        if let email = summary.email { rows.append(row("summary.email", email)) }
+        rows += [
+            row("summary.serial", summary.serialHex),
+            row("summary.fingerprint", summary.sha256Fingerprint),
+            row("summary.validity", text.dateTime(summary.notBefore) + " → " + text.dateTime(summary.notAfter)),
+            row("summary.key", text.text(summary.keyAlgorithm.labelKey)),
+        ]
+        if let profile = summary.profileFile { rows.append(row("summary.profile", profile.path, isPath: true)) }
+        if let certificate = summary.certificateFile { rows.append(row("summary.certificate", certificate.path, isPath: true)) }
+        return rows
+    }
+}

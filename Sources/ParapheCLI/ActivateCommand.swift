@@ -1,0 +1,138 @@
+import Activation
+import ArgumentParser
+import AuthorityInterface
+import Foundation
+import Keystore
+import PasswordQuality
+import Workstation
+
+struct ActivateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "activate",
+        abstract: "Activate without the screens: identity check, components, renewal if expired, activation.",
+        discussion: """
+            Exits 0 when the profile is written and logged in to; 75 when the codes had expired and were \
+            renewed (a new email went out: run again with its reference number); 77 when refused (wrong \
+            answers, with the attempts left; locked; wrong or used codes); 65 for bad input.
+            """
+    )
+
+    @OptionGroup var data: DataOptions
+    @Option(help: "The activation link from the approval email, or its token.") var link: String
+    @Option(name: .customLong("answers-file"), help: "A file with the three answers, one a line, in the order of the questions.")
+    var answersFile: String
+    @Option(help: "The reference number from the newest email (spaces and dashes are ignored).") var reference: String
+    @Option(name: .customLong("password-file"), help: "A file whose first line is the new profile password; - reads stdin.")
+    var passwordFile: String
+    @Option(help: "Key type: rsa2048 (default), rsa3072 or p256.") var key: KeyAlgorithm = .rsa2048
+    @Option(name: .customLong("profile-dir"), help: "Where to write the profile (default: DATA_DIR/profiles).") var profileDir: String?
+    @Option(help: "Language of the messages: en or fr (default: the application's).") var lang: Language?
+
+    func run() async throws {
+        var language = defaultLanguage(lang)
+        try await runReportingErrors(language: language) {
+            // Everything local is checked before the authority is asked anything.
+            let token = try ApplicationToken(parsing: link)
+            let referenceNumber = try ReferenceNumber(parsing: reference)
+            let answers = try readAnswers(answersFile, language: language)
+            let password = try readPassword(passwordFile, language: language)
+
+            let authority = try data.authority()
+            let paths = WorkstationPaths(dataDirectory: data.dataDirectory, profileDirectory: profileDir.map(URL.init(fileURLWithPath:)))
+            let service = activationService(authority: authority, paths: paths)
+            // The password rules that need no subscriber, before anything is spent at the authority.
+            try service.checkPasswordLocally(password, confirmation: password)
+
+            let lookup = try await service.lookUp(token)
+            if lang == nil { language = lookup.overview.language }
+            let text = Localizer(language)
+            let path: ActivationPath
+            do throws(ActivationError) {
+                path = try lookup.path
+            } catch {
+                throw LocalizedFailure(error: error, language: language)
+            }
+            switch path {
+            case .finishParked:
+                // An activation interrupted after the authority consumed the codes resumes with its parked key.
+                note(text.text("cli.resuming"))
+                try await prepareComponents(service, text: text)
+                let files = try await service.finishParked(token: token, password: password) { phase in note(text.text(phase.messageKey)) }
+                try await logIn(service, files.profile, password: password, language: language)
+                return
+            case .logIn(let profile):
+                // Already activated here (a rerun after a completed activation): log in to that profile.
+                note(text.text("cli.alreadyActivatedHere"))
+                try await logIn(service, profile, password: password, language: language)
+                return
+            case .steps:
+                break
+            }
+
+            // Step 2: identity (the key for step 5 is generated meanwhile).
+            let identity: IdentityVerification
+            do {
+                identity = try await service.verifyIdentity(token: token, answers: answers, pregenerate: key)
+            } catch let error as ActivationError {
+                throw LocalizedFailure(error: error, language: language)
+            }
+            note(text.text("cli.identityConfirmed"))
+
+            // Step 3: components.
+            try await prepareComponents(service, text: text)
+
+            // Step 4: renewal when the codes can no longer be used.
+            if identity.renewalNeeded {
+                let receipt = try await service.renewCodes(token: token, authorization: identity.authorization)
+                if let reason = identity.renewalReason { note(reason.message(in: language)) }
+                printError("paraphe: " + text.text("cli.renewed", ["email": receipt.maskedEmail, "date": text.dateTime(receipt.expiresAt)]))
+                throw ExitCode(ExitStatus.tempFail)
+            }
+
+            // Step 5: activation, then logging in to the profile.
+            let request = ActivationRequest(
+                token: token, subscriber: identity.subscriber, reference: referenceNumber,
+                authorization: identity.authorization, password: password, keyAlgorithm: key
+            )
+            let files: ProfileFiles
+            do {
+                files = try await service.activate(request) { phase in note(text.text(phase.messageKey)) }
+            } catch let error as ActivationError {
+                throw LocalizedFailure(error: error, language: language)
+            }
+            try await logIn(service, files.profile, password: password, language: language)
+        }
+    }
+
+    private func logIn(_ service: ActivationService, _ profile: URL, password: Password, language: Language) async throws {
+        note(Localizer(language).text(ActivationProgress.loggingIn.messageKey))
+        let summary = try await service.logIn(profile: profile, password: password)
+        print(summaryText(summary, language: language))
+    }
+}
+
+/// Step 3 without screens: checks the components and installs the activation manager if it is missing.
+func prepareComponents(_ service: ActivationService, text: Localizer) async throws {
+    do {
+        try await service.prepareComponents { report, installedNow in
+            guard case .installed(let version) = report.status else { return }
+            note(text.text(installedNow ? "cli.component.installedNow" : "cli.component.installed",
+                           ["name": text.text(report.kind.nameKey), "version": version]))
+        }
+    } catch let error as WorkstationError where error.code == .componentFailed {
+        let name = ComponentKind(rawValue: error.detail).map { text.text($0.nameKey) } ?? error.detail
+        throw WorkstationError(.componentFailed, name)
+    }
+}
+
+/// An activation error to be reported in the application's language rather than the default one.
+struct LocalizedFailure: Error {
+    let error: ActivationError
+    let language: Language
+}
+
+/// The summary shown at the end of an activation and by `profile verify`.
+func summaryText(_ summary: ActivationSummary, language: Language) -> String {
+    ([Localizer(language).text("summary.title")] + SummaryFormat.rows(summary, language: language).map { "  \($0.label)  \($0.value)" })
+        .joined(separator: "\n")
+}

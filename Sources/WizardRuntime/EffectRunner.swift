@@ -1,0 +1,93 @@
+import Activation
+import AuthorityInterface
+import Foundation
+import Synchronization
+import Wizard
+import Workstation
+
+/// Runs the wizard's effects (authority calls, component checks, key generation, file writes) through
+/// the workstation's one activation pipeline, and turns each into the events the wizard reads.
+/// Running effects are tracked, so the program loop can cancel them when it ends.
+public final class EffectRunner: Sendable {
+    public let service: ActivationService
+    private let running = Mutex<(next: Int, tasks: [Int: Task<Void, Never>])>((0, [:]))
+
+    public init(service: ActivationService) {
+        self.service = service
+    }
+
+    /// Starts `effect` in a task that posts its events to `queue`. `redraw` and `quit` belong to the
+    /// loop and are not handled here.
+    public func start(_ effect: WizardEffect, posting queue: EventQueue) {
+        running.withLock { running in
+            let id = running.next
+            running.next += 1
+            running.tasks[id] = Task {
+                await self.perform(effect) { queue.post($0) }
+                self.running.withLock { _ = $0.tasks.removeValue(forKey: id) }
+            }
+        }
+    }
+
+    /// How many effects are still running.
+    public var runningCount: Int { running.withLock { $0.tasks.count } }
+
+    /// Cancels every running effect (the program is ending).
+    public func cancelAll() {
+        let tasks = running.withLock { running in
+            defer { running.tasks.removeAll() }
+            return Array(running.tasks.values)
+        }
+        for task in tasks { task.cancel() }
+    }
+
+    /// Runs `effect` to its end, emitting the events it produces in order: progress, then its result.
+    public func perform(_ effect: WizardEffect, emit: @escaping @Sendable (WizardEvent) -> Void) async {
+        switch effect {
+        case .lookUp(let token):
+            emit(.lookedUp(await outcome { try await self.service.lookUp(token) }))
+        case .verifyIdentity(let token, let answers):
+            emit(.identityChecked(await outcome { try await self.service.verifyIdentity(token: token, answers: answers) }))
+        case .checkComponents:
+            emit(.componentsChecked(await service.checkComponents()))
+        case .installActivationManager:
+            emit(.activationManagerInstalled(await outcome {
+                try await self.service.installActivationManager()
+                return true
+            }))
+        case .renewCodes(let token, let authorization):
+            emit(.renewed(await outcome { try await self.service.renewCodes(token: token, authorization: authorization) }))
+        case .activate(let order):
+            let request = ActivationRequest(
+                token: order.token, subscriber: order.subscriber, reference: order.reference, authorization: order.authorization,
+                password: order.password, keyAlgorithm: order.keyChoice
+            )
+            emit(.activated(await outcome {
+                try await self.service.activate(request) { emit(.progressed($0)) }.profile
+            }))
+        case .finishParked(let token, let password):
+            emit(.activated(await outcome {
+                try await self.service.finishParked(token: token, password: password) { emit(.progressed($0)) }.profile
+            }))
+        case .logIn(let profile, let password):
+            emit(.loggedIn(await outcome { try await self.service.logIn(profile: profile, password: password) }))
+        case .redraw, .quit:
+            break
+        }
+    }
+
+    private func outcome<T: Equatable & Sendable>(_ body: () async throws -> T) async -> Outcome<T> {
+        do {
+            return .success(try await body())
+        } catch {
+            return .failure(notice(for: error))
+        }
+    }
+}
+
+/// The notice the screen shows for an error (a string key, so F2 can re-render it).
+public func notice(for error: any Error) -> Notice {
+    if let error = error as? ActivationError { return .error(error) }
+    let description = ErrorDescription(error)
+    return .error(description.messageKey, description.arguments)
+}

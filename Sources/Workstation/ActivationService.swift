@@ -1,0 +1,188 @@
+import Activation
+import AuthorityInterface
+import Foundation
+import Keystore
+import Synchronization
+
+/// The files an activation wrote.
+public struct ProfileFiles: Equatable, Sendable {
+    public var profile: URL
+    public var certificate: URL
+
+    public init(profile: URL, certificate: URL) {
+        self.profile = profile
+        self.certificate = certificate
+    }
+}
+
+/// The workstation's one activation pipeline (steps 2–5 on this machine). The full-screen wizard's
+/// effects, plain mode and `paraphe activate` all go through it: local checks before anything is
+/// spent at the authority, key generation during the identity check, the parked key, resume, and
+/// logging in to a profile already written here.
+public final class ActivationService: Sendable {
+    public let authority: any Authority
+    public let paths: WorkstationPaths
+    public let cost: KDFCost
+    public let passwordPolicy: PasswordPolicy
+    /// Kiosk `--profile-dir`: the destination is never created or replaced (see `Components`).
+    public let fixedProfileDirectory: Bool
+    let activator: Activator
+    /// Keys generated ahead of "Download and Activate", by application and key type.
+    private let pregenerated = Mutex<[String: Task<SigningKey, any Error>]>([:])
+
+    public init(authority: any Authority, paths: WorkstationPaths, cost: KDFCost = .standard, passwordPolicy: PasswordPolicy,
+                fixedProfileDirectory: Bool = false, checkpoint: @escaping @Sendable (ActivationCheckpoint) -> Void = { _ in }) {
+        self.authority = authority
+        self.paths = paths
+        self.cost = cost
+        self.passwordPolicy = passwordPolicy
+        self.fixedProfileDirectory = fixedProfileDirectory
+        activator = Activator(paths: paths, authority: authority, cost: cost, checkpoint: checkpoint)
+    }
+
+    public var components: Components {
+        Components(paths: paths, authority: authority, fixedProfileDirectory: fixedProfileDirectory)
+    }
+
+    // MARK: - Step 1
+
+    /// The application behind `token` and what this workstation holds of it.
+    public func lookUp(_ token: ApplicationToken) async throws -> ApplicationLookup {
+        let overview = try await authority.overview(of: token)
+        return ApplicationLookup(overview: overview, local: localActivation(of: token))
+    }
+
+    /// What this workstation holds of `token`: a parked activation, a written profile, or nothing.
+    public func localActivation(of token: ApplicationToken) -> LocalActivation {
+        if activator.hasParkedActivation(for: token) { return .parked }
+        if let profile = activator.completedProfile(for: token) { return .profileWritten(profile) }
+        return .none
+    }
+
+    // MARK: - Local checks (nothing spent)
+
+    /// The password rules that can be checked before the identity check (all but "not your name or
+    /// email", which need the subscriber): length, common passwords, confirmation.
+    public func checkPasswordLocally(_ password: Password, confirmation: Password) throws(ActivationError) {
+        let check = passwordPolicy.evaluate(password, confirmation: confirmation, name: "", email: "")
+        guard check.isAcceptable else { throw ActivationError(.passwordRejected(check.unmet)) }
+    }
+
+    /// Every password rule, once the subscriber is known.
+    public func checkPassword(_ password: Password, confirmation: Password, for subscriber: Subscriber) throws(ActivationError) {
+        try passwordPolicy.validate(password, confirmation: confirmation, name: subscriber.name, email: subscriber.email)
+    }
+
+    // MARK: - Step 2
+
+    /// The identity check. Meanwhile a key of `algorithm` is generated for step 5 (slow, and
+    /// independent of the answers), so the two cores share the work.
+    public func verifyIdentity(token: ApplicationToken, answers: [SecurityAnswer], pregenerate algorithm: KeyAlgorithm = .default) async throws -> IdentityVerification {
+        pregenerateKey(for: token, algorithm: algorithm)
+        do {
+            return try await authority.verifyIdentity(token: token, answers: answers)
+        } catch {
+            discardPregeneratedKeys(for: token)
+            throw error
+        }
+    }
+
+    /// Starts generating a key of `algorithm` for `token` in the background (once).
+    public func pregenerateKey(for token: ApplicationToken, algorithm: KeyAlgorithm) {
+        pregenerated.withLock { keys in
+            let name = "\(token.value).\(algorithm.rawValue)"
+            if keys[name] == nil {
+                keys[name] = Task.detached(priority: .userInitiated) { try SigningKey.generate(algorithm) }
+            }
+        }
+    }
+
+    private func takePregeneratedKey(for token: ApplicationToken, algorithm: KeyAlgorithm) async -> SigningKey? {
+        let task = pregenerated.withLock { $0.removeValue(forKey: "\(token.value).\(algorithm.rawValue)") }
+        return try? await task?.value
+    }
+
+    private func discardPregeneratedKeys(for token: ApplicationToken) {
+        let tasks = pregenerated.withLock { keys in
+            let mine = keys.filter { $0.key.hasPrefix(token.value + ".") }
+            for name in mine.keys { keys.removeValue(forKey: name) }
+            return Array(mine.values)
+        }
+        for task in tasks { task.cancel() }
+    }
+
+    // MARK: - Step 3
+
+    /// Runs every component check.
+    public func checkComponents() async -> [ComponentReport] { await components.check() }
+
+    /// Installs the activation manager (profile store and trust store).
+    public func installActivationManager() async throws { try await components.installActivationManager() }
+
+    /// Step 3 without screens: checks, installs the activation manager if it is missing, and reports
+    /// each component as it stands; throws if one cannot be made to work.
+    public func prepareComponents(report: @Sendable (ComponentReport, _ installedNow: Bool) -> Void) async throws {
+        for component in await components.check() {
+            if component.status.isInstalled {
+                report(component, false)
+                continue
+            }
+            guard component.installable else { throw WorkstationError(.componentFailed, component.kind.rawValue) }
+            try await components.installActivationManager()
+            let recheck = await components.checkActivationManager()
+            guard recheck.status.isInstalled else { throw WorkstationError(.componentFailed, component.kind.rawValue) }
+            report(recheck, true)
+        }
+    }
+
+    // MARK: - Step 4
+
+    /// Replaces expired (or blocked) codes; the new reference number goes out by mail.
+    public func renewCodes(token: ApplicationToken, authorization: AuthorizationCode) async throws -> RenewalReceipt {
+        try await authority.renewCodes(token: token, authorization: authorization)
+    }
+
+    // MARK: - Step 5
+
+    /// "Download and Activate": the key (pre-generated, parked from an interrupted run, or new), parked
+    /// sealed under the password before the authority sees the CSR, the certificate, the profile files.
+    /// The person then logs in (`logIn`).
+    public func activate(_ request: ActivationRequest, progress: @Sendable (ActivationProgress) -> Void = { _ in }) async throws -> ProfileFiles {
+        try checkPassword(request.password, confirmation: request.password, for: request.subscriber)
+        let pregenerated = await takePregeneratedKey(for: request.token, algorithm: request.keyAlgorithm)
+        discardPregeneratedKeys(for: request.token)
+        return try await activator.issueAndWrite(request, pregenerated: pregenerated, progress: progress)
+    }
+
+    /// Finishes the activation parked on this workstation for `token`, with the password it was
+    /// sealed under; the identity check and the codes behind it were spent by the interrupted run.
+    public func finishParked(token: ApplicationToken, password: Password, progress: @Sendable (ActivationProgress) -> Void = { _ in }) async throws -> ProfileFiles {
+        guard activator.hasParkedActivation(for: token) else {
+            // Finished meanwhile (by another front end): the profile it wrote is what remains.
+            if let profile = activator.completedProfile(for: token) { return ProfileFiles(profile: profile, certificate: Self.certificateFile(of: profile)) }
+            throw ActivationError(.alreadyActivated)
+        }
+        guard let request = activator.parkedRequest(for: token, password: password) else {
+            throw KeystoreError(.wrongPassword, "the password does not open the parked activation")
+        }
+        return try await activator.issueAndWrite(request, pregenerated: nil, progress: progress)
+    }
+
+    /// Logs in to a profile: decrypt, check the MAC, the key against the certificate, the chain to the
+    /// trusted CA. Returns the summary with the file paths.
+    public func logIn(profile: URL, password: Password) async throws -> ActivationSummary {
+        let summary = try await activator.login(profile: profile, password: password)
+        return summary.activationSummary(profile: profile, certificate: Self.certificateFile(of: profile))
+    }
+
+    /// The certificate file written beside a profile (`NAME.pem` beside `NAME.p12`).
+    public static func certificateFile(of profile: URL) -> URL {
+        profile.deletingPathExtension().appendingPathExtension("pem")
+    }
+}
+
+/// Named moments of an activation, in order. An observer (`ActivationService`'s `checkpoint`) hears
+/// each as it is reached; the end-to-end tests kill the process there to prove a rerun recovers.
+public enum ActivationCheckpoint: String, CaseIterable, Sendable {
+    case keyParked, certificateIssued, certificateFileWritten, profileWritten
+}

@@ -1,0 +1,3 @@
+import ParapheCLI
+
+await ParapheMain.run()
