@@ -76,9 +76,10 @@ final class TmuxSession {
 
 /// A shell line that runs `paraphe wizard ARGUMENTS` in the scratch directory, then reports its exit
 /// status and the terminal mode (`EXIT:n`, then `icanon echo` or their negations, then `STTY-DONE`).
-func wizardShellLine(_ scratch: Scratch, _ arguments: String) throws -> String {
+func wizardShellLine(_ scratch: Scratch, _ arguments: String, environment: [String: String] = [:]) throws -> String {
     let binary = try parapheExecutable().path
-    return "cd \(shellQuote(scratch.url.path)) && env LANG=C.UTF-8 \(shellQuote(binary)) wizard --data-dir \(shellQuote(scratch.dataDir)) \(arguments); "
+    let extra = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\(shellQuote($0.value)) " }.joined()
+    return "cd \(shellQuote(scratch.url.path)) && env LANG=C.UTF-8 \(extra)\(shellQuote(binary)) wizard --data-dir \(shellQuote(scratch.dataDir)) \(arguments); "
         + "echo \"EXIT:$?\"; stty -a | tr ' ' '\\n' | grep -E '^-?(icanon|echo)$' | tr '\\n' ' '; echo STTY-DONE; sleep 600"
 }
 
