@@ -132,7 +132,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WizardRuntimeTests",
-            dependencies: ["WizardRuntime", "Wizard", "Workstation", "Authority", "AuthorityInterface", "Activation", "ParapheTestSupport"]
+            dependencies: ["WizardRuntime", "Wizard", "Workstation", "Authority", "AuthorityInterface", "Activation", "Keystore", "ParapheTestSupport"]
         ),
         .testTarget(name: "ParapheCLITests", dependencies: ["Activation", "ParapheTestSupport"]),
         .testTarget(
