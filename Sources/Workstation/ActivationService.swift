@@ -162,10 +162,10 @@ public final class ActivationService: Sendable {
             if let profile = activator.completedProfile(for: token) { return ProfileFiles(profile: profile, certificate: Self.certificateFile(of: profile)) }
             throw ActivationError(.alreadyActivated)
         }
-        guard let request = activator.parkedRequest(for: token, password: password) else {
+        guard let (request, key) = activator.parkedRequest(for: token, password: password) else {
             throw KeystoreError(.wrongPassword, "the password does not open the parked activation")
         }
-        return try await activator.issueAndWrite(request, pregenerated: nil, progress: progress)
+        return try await activator.issueAndWrite(request, pregenerated: nil, parked: key, progress: progress)
     }
 
     /// Logs in to a profile: decrypt, check the MAC, the key against the certificate, the chain to the

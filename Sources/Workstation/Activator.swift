@@ -26,6 +26,12 @@ public struct ActivationRequest: Sendable {
     }
 }
 
+/// A key with the key that seals it while its activation is parked.
+struct ReadyKey: Sendable {
+    let key: SigningKey
+    let parking: ParkingKey
+}
+
 extension ProfileSummary {
     /// The summary as plain values for the screens, with the file paths.
     public func activationSummary(profile: URL?, certificate: URL?) -> ActivationSummary {
@@ -54,13 +60,16 @@ struct Activator: Sendable {
 
     /// Generates (or resumes) the key, has the authority issue the certificate, and writes the profile
     /// files. The person then logs in to the profile (`login`).
-    func issueAndWrite(_ request: ActivationRequest, pregenerated: SigningKey?, progress: @Sendable (ActivationProgress) -> Void) async throws -> ProfileFiles {
+    /// `parked`: the key already opened from the parked activation (finishing it), so the password is
+    /// not derived a second time.
+    func issueAndWrite(_ request: ActivationRequest, pregenerated: SigningKey?, parked: ReadyKey? = nil,
+                       progress: @Sendable (ActivationProgress) -> Void) async throws -> ProfileFiles {
         guard FileSystem.isWritableDirectory(paths.profileDirectory) else {
             throw WorkstationError(.profileStore, paths.profileDirectory.path)
         }
         Self.logger.debug("activation starts", metadata: ["token": "\(request.token.formatted)", "key": "\(request.keyAlgorithm.rawValue)"])
         progress(.generatingKey)
-        let (key, parking) = try key(for: request, pregenerated: pregenerated)
+        let (key, parking) = try parked.map { ($0.key, $0.parking) } ?? key(for: request, pregenerated: pregenerated)
         // Parked, encrypted, before the authority sees the CSR.
         try park(key, for: request, with: parking)
         checkpoint(.keyParked)
@@ -136,15 +145,23 @@ struct Activator: Sendable {
     /// An interrupted activation of `token` parked on this workstation that opens with `password`:
     /// rerunning it (`issueAndWrite` with this request) resumes with the same key, even once the
     /// authority has consumed the codes.
-    func parkedRequest(for token: ApplicationToken, password: Password) -> ActivationRequest? {
-        guard let data = try? Data(contentsOf: parkedKeyURL(for: token)),
-            let (parked, _) = ParkedActivation.open(Array(data), password: password),
+    func parkedRequest(for token: ApplicationToken, password: Password) -> (request: ActivationRequest, key: ReadyKey)? {
+        guard let (parked, parking) = openParked(token, password: password),
             let reference = try? ReferenceNumber(parsing: parked.reference),
-            let algorithm = KeyAlgorithm(rawValue: parked.algorithm)
+            let algorithm = KeyAlgorithm(rawValue: parked.algorithm),
+            let key = try? SigningKey(pkcs8DER: parked.pkcs8)
         else { return nil }
         let subscriber = Subscriber(name: parked.name, email: parked.email, language: Language(rawValue: parked.language) ?? .en)
-        return ActivationRequest(token: token, subscriber: subscriber, reference: reference,
-                                 authorization: AuthorizationCode(parked.authorization), password: password, keyAlgorithm: algorithm)
+        let request = ActivationRequest(token: token, subscriber: subscriber, reference: reference,
+                                        authorization: AuthorizationCode(parked.authorization), password: password, keyAlgorithm: algorithm)
+        return (request, ReadyKey(key: key, parking: parking))
+    }
+
+    /// The parked activation of `token`, opened with `password` (one PBKDF2 at the profile's cost);
+    /// nil if there is none, it is damaged, or the password is not the one it was sealed with.
+    private func openParked(_ token: ApplicationToken, password: Password) -> (ParkedActivation, ParkingKey)? {
+        guard let data = try? Data(contentsOf: parkedKeyURL(for: token)) else { return nil }
+        return ParkedActivation.open(Array(data), password: password)
     }
 
     /// Whether an interrupted activation of `token` is parked here.
@@ -156,8 +173,7 @@ struct Activator: Sendable {
     /// password and key type), so the authority re-issues for the same key; else the pre-generated
     /// one or a new one.
     private func key(for request: ActivationRequest, pregenerated: SigningKey?) throws -> (SigningKey, ParkingKey) {
-        if let data = try? Data(contentsOf: parkedKeyURL(for: request.token)),
-            let (parked, parking) = ParkedActivation.open(Array(data), password: request.password),
+        if let (parked, parking) = openParked(request.token, password: request.password),
             parked.algorithm == request.keyAlgorithm.rawValue, let key = try? SigningKey(pkcs8DER: parked.pkcs8)
         {
             return (key, parking)

@@ -115,7 +115,7 @@ import Testing
         let sealed = Array(try Data(contentsOf: parkedFile))
         #expect(ParkedActivation.open(sealed, password: Password("another-password-1")) == nil)
         let (parked, _) = try #require(ParkedActivation.open(sealed, password: password))
-        #expect(activator.parkedRequest(for: token, password: password)?.reference == typo)
+        #expect(activator.parkedRequest(for: token, password: password)?.request.reference == typo)
         #expect(!String(decoding: sealed, as: UTF8.self).contains(identity.authorization.revealed))
 
         // The rerun with the right number uses the parked key.
