@@ -6,14 +6,6 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "paraphe", targets: ["paraphe"]),
-        // The modules, for the benchmark package in bench/ (and a future networked front end).
-        .library(
-            name: "ParapheKit",
-            targets: [
-                "Activation", "AuthorityInterface", "Authority", "Keystore", "Workstation", "PasswordQuality", "ScreenModel", "Wizard",
-                "WizardRendering", "WizardRuntime", "ParapheCLI",
-            ]
-        ),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
@@ -103,6 +95,17 @@ let package = Package(
             name: "paraphe-testable",
             dependencies: ["ParapheCLI", "ParapheTestSupport", "Activation", "Workstation"],
             path: "Tests/ParapheTestable"
+        ),
+        // The in-process measures of the benchmark suite (bench/run drives them; see bench/README.md). Built
+        // with everything else, so an API change that breaks the bench breaks the build.
+        .executableTarget(
+            name: "paraphe-bench",
+            dependencies: [
+                "Activation", "AuthorityInterface", "Authority", "Keystore", "Workstation", "PasswordQuality", "ScreenModel", "Wizard",
+                "WizardRendering", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "bench/Sources/paraphe-bench"
         ),
         .testTarget(name: "ActivationTests", dependencies: ["Activation", "PasswordQuality", "ParapheTestSupport"]),
         .testTarget(

@@ -21,7 +21,6 @@ public struct ActivationError: ParapheError, Equatable {
         case codesUsed
         case passwordRejected([PasswordRule])
         case invalidInput(field: InputField, problem: InputProblem)
-        case storageFailure(String)
     }
 
     public let code: Code
@@ -55,7 +54,6 @@ public struct ActivationError: ParapheError, Equatable {
         case .codesUsed: "error.codesUsed"
         case .passwordRejected: "error.passwordRejected"
         case .invalidInput(_, let problem): "error.input.\(problem.rawValue)"
-        case .storageFailure: "error.storageFailure"
         }
     }
 
@@ -75,8 +73,6 @@ public struct ActivationError: ParapheError, Equatable {
         case .invalidInput(let field, _):
             arguments["field"] = localizer.text(field.messageKey)
             arguments["limit"] = String(field.limit)
-        case .storageFailure(let detail):
-            arguments["detail"] = detail
         default:
             break
         }

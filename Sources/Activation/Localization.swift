@@ -51,15 +51,6 @@ public struct Localizer: Sendable {
         formatter.dateFormat = language == .en ? "yyyy-MM-dd HH:mm 'UTC'" : "yyyy-MM-dd HH 'h' mm 'UTC'"
         return formatter.string(from: date)
     }
-
-    /// A date alone (`2026-12-10`).
-    public func date(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd"
-        return formatter.string(from: date)
-    }
 }
 
 /// Hides most of an email address: `jeanne@example.com` → `j•••@example.com`.

@@ -98,12 +98,6 @@ public struct Screen: Equatable, Sendable {
         }
     }
 
-    /// Changes the style of cells without touching their text.
-    public mutating func restyle(row: Int, column: Int, width w: Int, style: Style) {
-        guard row >= 0, row < height else { return }
-        for c in max(0, column)..<min(width, column + w) { cells[row * width + c].style = style }
-    }
-
     private mutating func set(_ row: Int, _ column: Int, _ cell: Cell) {
         guard row >= 0, row < height, column >= 0, column < width else { return }
         // Overwriting half of a wide character blanks its other half.

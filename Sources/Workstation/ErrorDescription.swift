@@ -35,8 +35,6 @@ public struct ErrorDescription: Sendable, Equatable {
             exitStatus = switch error.code {
             case .linkMalformed, .unknownApplication, .referenceMalformed, .referenceCheckDigit, .invalidInput, .passwordRejected:
                 ExitStatus.dataError
-            case .storageFailure:
-                ExitStatus.ioError
             default:
                 ExitStatus.refused
             }

@@ -7,7 +7,7 @@ import X509
 
 @testable import Keystore
 
-@Suite("Keys, CSR and encrypted PKCS#8", .enabled(if: OpenSSL.isAvailable))
+@Suite("Keys and CSR", .enabled(if: OpenSSL.isAvailable))
 struct KeyAndCSRTests {
     /// Requirement 5: OpenSSL verifies the CSR's proof of possession and sees the CN and e-mail SAN.
     @Test(arguments: [KeyAlgorithm.rsa2048, .p256])
@@ -73,64 +73,5 @@ struct KeyAndCSRTests {
         #expect(try SigningKey(pkcs8DER: p256).algorithm == .p256)
         let rsa = try generate("rsa", ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:3072"])
         #expect(try SigningKey(pkcs8DER: rsa).algorithm == .rsa3072)
-    }
-
-    /// Requirement 6: the encrypted PEM opens in `openssl pkey`, round-trips, and refuses a wrong password.
-    @Test(arguments: [KeyAlgorithm.rsa2048, .p256])
-    func encryptedPrivateKeyInterop(_ algorithm: KeyAlgorithm) throws {
-        let dir = try TempDir()
-        let key = try SigningKey.generate(algorithm)
-        let password = "pärk-the-kéy"
-        try dir.write("pw", password + "\n")
-        try dir.write("bad", "park-the-key\n")
-        let der = try EncryptedPrivateKey.encrypt(key, password: password, cost: fastCost)
-        let pem = EncryptedPrivateKey.pem(der)
-        #expect(pem.hasPrefix("-----BEGIN ENCRYPTED PRIVATE KEY-----\n"))
-        #expect(pem.hasSuffix("-----END ENCRYPTED PRIVATE KEY-----\n"))
-        try dir.write("key.pem", pem)
-
-        let open = try OpenSSL.run(["pkey", "-in", "key.pem", "-passin", "file:pw", "-noout"], in: dir.url)
-        #expect(open.status == 0, "\(open.output)")
-        let pub = try OpenSSL.run(["pkey", "-in", "key.pem", "-passin", "file:pw", "-pubout"], in: dir.url)
-        var spki = DER.Serializer()
-        try spki.serialize(key.publicKey)
-        #expect(pub.stdout == PEMDocument(type: "PUBLIC KEY", derBytes: spki.serializedBytes).pemString + "\n")
-        let parse = try OpenSSL.run(["asn1parse", "-in", "key.pem"], in: dir.url)
-        #expect(parse.stdout.contains("PBES2") && parse.stdout.contains("hmacWithSHA256") && parse.stdout.contains("aes-256-cbc"))
-        let wrong = try OpenSSL.run(["pkey", "-in", "key.pem", "-passin", "file:bad", "-noout"], in: dir.url)
-        #expect(wrong.status != 0)
-
-        let decrypted = try EncryptedPrivateKey.decrypt(der, password: password)
-        #expect(try decrypted.pkcs8DER() == key.pkcs8DER())
-        #expect(try EncryptedPrivateKey.decrypt(pem: pem, password: password).publicKey == key.publicKey)
-        for attempt in ["park-the-key", "", "pärk-the-kéy "] {
-            #expect(keystoreError { try EncryptedPrivateKey.decrypt(der, password: attempt) }?.code == .wrongPassword)
-        }
-    }
-
-    /// OpenSSL-made encrypted PKCS#8 with the SHA-1 PRF and AES-128 decrypts; DES3 is refused as unsupported.
-    @Test func decryptsOpenSSLPKCS8() throws {
-        let dir = try TempDir()
-        let key = try SigningKey.generate(.p256)
-        try dir.write("k.pem", try key.pkcs8PEM)
-        try dir.write("pw", "openssl-pkcs8\n")
-        let sha1 = try OpenSSL.run(
-            ["pkcs8", "-topk8", "-in", "k.pem", "-v2", "aes-128-cbc", "-v2prf", "hmacWithSHA1", "-passout", "file:pw",
-             "-outform", "DER", "-out", "sha1.der"], in: dir.url)
-        #expect(sha1.status == 0, "\(sha1.output)")
-        #expect(try EncryptedPrivateKey.decrypt(try dir.read("sha1.der"), password: "openssl-pkcs8").publicKey == key.publicKey)
-
-        let des = try OpenSSL.run(
-            ["pkcs8", "-topk8", "-in", "k.pem", "-v2", "des3", "-passout", "file:pw", "-outform", "DER", "-out", "des.der"], in: dir.url)
-        #expect(des.status == 0, "\(des.output)")
-        #expect(keystoreError { try EncryptedPrivateKey.decrypt(try dir.read("des.der"), password: "openssl-pkcs8") }?.code == .unsupportedAlgorithm)
-    }
-
-    @Test func encryptRefusesWeakSettings() throws {
-        let key = try SigningKey.generate(.p256)
-        #expect(keystoreError { try EncryptedPrivateKey.encrypt(key, password: "x", cost: KDFCost(iterations: 10)) }?.code == .weakParameters)
-        #expect(keystoreError { try EncryptedPrivateKey.encrypt(key, password: "", cost: fastCost) }?.code == .weakParameters)
-        #expect(keystoreError { try EncryptedPrivateKey.encrypt(key, password: "x", cost: KDFCost(iterations: 20_000_000)) }?.code == .weakParameters)
-        #expect(keystoreError { try EncryptedPrivateKey.der(fromPEM: try key.pkcs8PEM) }?.code == .malformed)
     }
 }

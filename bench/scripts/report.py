@@ -121,6 +121,14 @@ def main():
         f"{first['median_ms']:.1f} ms median (min {first['min_ms']:.1f}, max {first['max_ms']:.1f}, n={first['runs']})",
         verdict(first["median_ms"] <= 50),
     ))
+    if "dialog_median_ms" in first:
+        rows.append((
+            "first screen against `dialog --msgbox` (same pty, alternated runs)",
+            "≤ dialog's median",
+            f"{first['median_ms']:.1f} ms against {first['dialog_median_ms']:.1f} ms "
+            f"(dialog min {first['dialog_min_ms']:.1f}, n={first['runs']} each)",
+            verdict(first["median_ms"] <= first["dialog_median_ms"]),
+        ))
 
     keys = load(os.path.join(r, "keystroke.json"))
     total = keys["total"]

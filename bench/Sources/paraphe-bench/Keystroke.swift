@@ -1,5 +1,6 @@
 import Activation
 import Authority
+import AuthorityInterface
 import Foundation
 import PasswordQuality
 import ScreenModel
@@ -103,7 +104,7 @@ enum KeystrokeBenchmark {
         key(.tab)
         key(.backTab)
         key(.enter)
-        result(.lookedUp(.success(overview)))
+        result(.lookedUp(.success(ApplicationLookup(overview: overview, local: .none))))
         // Step 2: three answers with Tab, the hide-answers box, F2 twice, F1 and Esc, Next.
         type("Montreal")
         key(.tab)

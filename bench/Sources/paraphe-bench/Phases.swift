@@ -1,5 +1,7 @@
 import Activation
 import Authority
+import AuthorityInterface
+import _CryptoExtras
 import Foundation
 import Keystore
 import PasswordQuality
@@ -7,11 +9,10 @@ import Synchronization
 import Workstation
 
 /// Not a row of the table: where the time of `paraphe activate` goes, for the "what is in the way"
-/// notes. Replays `ActivateCommand`'s path in process with the product's public API (fresh
-/// application each run, 600,000 iterations everywhere; key preparation during the identity check,
-/// as the command does) and times each phase, then times the
-/// building blocks alone: one PBKDF2 at 600,000 iterations, two at once (one per core), RSA-2048
-/// key generation, PKCS#12 write and read.
+/// notes. Replays `ActivateCommand`'s path in process through the one pipeline, `ActivationService`
+/// (fresh application each run, 600,000 iterations everywhere; the key generated during the identity
+/// check, as the command does) and times each phase, then times the building blocks alone: one
+/// PBKDF2 at 600,000 iterations, two at once (one per core), RSA-2048 key generation.
 enum PhaseBenchmark {
     static let answers = ["Montréal", "Lyon", "Bubu"].map(SecurityAnswer.init)
     static let password = Password("Quartz-Lantern-Orbit-73")
@@ -27,7 +28,8 @@ enum PhaseBenchmark {
         let profiles = scratch.appendingPathComponent("profiles")
         let setup = try EmbeddedAuthority(configuration: AuthorityConfiguration(dataDirectory: data, operatorName: "bench"))
         let paths = WorkstationPaths(dataDirectory: data, profileDirectory: profiles)
-        try await Components(paths: paths, authority: setup).installActivationManager()
+        let policy = PasswordPolicy(checker: PWQualityChecker())
+        try await ActivationService(authority: setup, paths: paths, passwordPolicy: policy).installActivationManager()
 
         var phases: [String: Samples] = [:]
         func add(_ name: String, _ value: UInt64) { phases[name, default: Samples()].add(value) }
@@ -40,52 +42,55 @@ enum PhaseBenchmark {
 
             let start = nanoseconds()
             let authority = try EmbeddedAuthority(configuration: AuthorityConfiguration(dataDirectory: data))
-            let activator = Activator(paths: paths, authority: authority, cost: .standard)
+            let service = ActivationService(authority: authority, paths: paths, passwordPolicy: policy)
             let opened = nanoseconds()
-            let overview = try await authority.overview(of: receipt.token)
+            let lookup = try await service.lookUp(receipt.token)
             let lookedUp = nanoseconds()
-            // As `paraphe activate` does: the key is generated and the parking key derived during the identity check.
-            let token = overview.token
-            let preparing = Task { try activator.prepareKey(token: token, password: password, algorithm: .rsa2048) }
-            let identity = try await authority.verifyIdentity(token: receipt.token, answers: answers)
-            let prepared = try await preparing.value
+            // As `paraphe activate` does: the key is generated during the identity check.
+            let identity = try await service.verifyIdentity(token: lookup.overview.token, answers: answers, pregenerate: .rsa2048)
             let verified = nanoseconds()
-            let reports = await Components(paths: paths, authority: authority).check()
+            let reports = await service.checkComponents()
             guard reports.allInstalled else { throw BenchError("components not installed") }
             let checked = nanoseconds()
-            try PasswordPolicy(checker: PWQualityChecker()).validate(
-                password, confirmation: password, name: identity.subscriber.name, email: identity.subscriber.email)
+            try service.checkPassword(password, confirmation: password, for: identity.subscriber)
             let validated = nanoseconds()
             let marks = Marks()
-            _ = try await activator.activate(ActivationRequest(
-                token: overview.token, subscriber: identity.subscriber, reference: receipt.reference,
-                authorization: identity.authorization, password: password), prepared: prepared) { marks.add($0) }
+            let files = try await service.activate(ActivationRequest(
+                token: lookup.overview.token, subscriber: identity.subscriber, reference: receipt.reference,
+                authorization: identity.authorization, password: password, keyAlgorithm: .rsa2048)) { marks.add($0) }
+            let written = nanoseconds()
+            _ = try await service.logIn(profile: files.profile, password: password)
             let end = nanoseconds()
             guard run > 0 else { continue }
             guard let generating = marks.time(of: .generatingKey), let requesting = marks.time(of: .requestingCertificate),
-                let writing = marks.time(of: .writingProfile), let login = marks.time(of: .loggingIn)
+                let writing = marks.time(of: .writingProfile)
             else { throw BenchError("missing progress marks") }
             add("1 open authority (registry, CA)", opened - start)
-            add("2 overview (lookup)", lookedUp - opened)
-            add("3 identity check (3 PBKDF2) ‖ RSA key + parking PBKDF2", verified - lookedUp)
+            add("2 look up (overview + local state)", lookedUp - opened)
+            add("3 identity check (3 PBKDF2) ‖ RSA key generation", verified - lookedUp)
             add("4 components (trust store + keystore self-test)", checked - verified)
             add("5 password policy (libpwquality)", validated - checked)
-            add("6 park the prepared key (seal, atomic write)", requesting - generating)
+            add("6 park the key (sealing PBKDF2, atomic write)", requesting - generating)
             add("7 CSR + issuance (authority)", writing - requesting)
-            add("8 PKCS#12 write + files (its KDFs in parallel, fsync)", login - writing)
-            add("9 login (PKCS#12 read: its KDFs in parallel, chain)", end - login)
+            add("8 PKCS#12 write + files (its KDFs in parallel, fsync)", written - writing)
+            add("9 login (PKCS#12 read: its KDFs in parallel, chain)", end - written)
             add("total in process", end - start)
         }
 
         // Building blocks.
         var blocks: [String: Samples] = [:]
-        let p256 = try SigningKey.generate(.p256)
+        let salt = (0..<16).map { UInt8($0) }
+        let secret = Array(password.revealed.utf8)
+        @Sendable func pbkdf2() throws {
+            _ = try KDF.Insecure.PBKDF2.deriveKey(
+                from: secret, salt: salt, using: .sha256, outputByteCount: 32, unsafeUncheckedRounds: KDFCost.standard.iterations)
+        }
         for _ in 0..<max(3, runs) {
             blocks["PBKDF2-HMAC-SHA256 600k (one)", default: Samples()].add(try timed {
-                _ = try EncryptedPrivateKey.encrypt(p256, password: password.revealed, cost: .standard)
+                try pbkdf2()
             })
             blocks["PBKDF2-HMAC-SHA256 600k (two at once)", default: Samples()].add(try timed {
-                try await2 { _ = try EncryptedPrivateKey.encrypt(p256, password: password.revealed, cost: .standard) }
+                try await2 { try pbkdf2() }
             })
             blocks["RSA-2048 key generation", default: Samples()].add(try timed { _ = try SigningKey.generate(.rsa2048) })
         }

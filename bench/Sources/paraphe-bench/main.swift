@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 // paraphe-bench: the in-process measures of the benchmark suite (bench/run drives it).
 //
@@ -30,6 +31,12 @@ func scratchDirectory(_ arguments: [String]) throws -> URL {
 }
 
 func main() async -> Int32 {
+    // The authority logs each identity check at info; the registry row makes thousands of them.
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = .warning
+        return handler
+    }
     let arguments = Array(CommandLine.arguments.dropFirst())
     do {
         switch arguments.first {
