@@ -137,6 +137,7 @@ let package = Package(
             name: "WizardRuntimeTests",
             dependencies: ["WizardRuntime", "Wizard", "Workstation", "Authority", "AuthorityInterface", "Activation", "Keystore", "ParapheTestSupport"]
         ),
+        .testTarget(name: "TerminalTests", dependencies: ["Terminal", "ScreenModel"]),
         .testTarget(name: "ParapheCLITests", dependencies: ["Activation", "ParapheTestSupport"]),
         .testTarget(
             name: "WizardTests",

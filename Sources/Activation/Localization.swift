@@ -1,5 +1,6 @@
 import Foundation
 import ParapheResources
+import Synchronization
 
 /// The languages Paraphe speaks.
 public enum Language: String, CaseIterable, Sendable, Codable {
@@ -14,21 +15,27 @@ public struct Localizer: Sendable {
     public let language: Language
     private let table: [String: String]
 
-    private static let tables: [Language: [String: String]] = {
-        var tables: [Language: [String: String]] = [:]
-        for language in Language.allCases {
+    /// Each language's table, read from the bundle the first time it is needed (a wizard in English
+    /// never reads the French table unless F2 is pressed).
+    private static let tables = Mutex<[Language: [String: String]]>([:])
+
+    private static func table(_ language: Language) -> [String: String] {
+        tables.withLock { tables in
+            if let table = tables[language] { return table }
+            var table: [String: String] = [:]
             if let data = ParapheResources.data("strings", "\(language.rawValue).json"),
-                let table = try? JSONDecoder().decode([String: String].self, from: data)
+                let decoded = try? JSONDecoder().decode([String: String].self, from: data)
             {
-                tables[language] = table
+                table = decoded
             }
+            tables[language] = table
+            return table
         }
-        return tables
-    }()
+    }
 
     public init(_ language: Language) {
         self.language = language
-        self.table = Self.tables[language] ?? [:]
+        self.table = Self.table(language)
     }
 
     /// Every key of the language's table (for completeness tests).
@@ -36,7 +43,7 @@ public struct Localizer: Sendable {
 
     /// The text for `key` with each `{name}` replaced by `arguments[name]`; the key itself if missing.
     public func text(_ key: String, _ arguments: [String: String] = [:]) -> String {
-        var text = table[key] ?? Self.tables[.en]?[key] ?? key
+        var text = table[key] ?? (language == .en ? nil : Self.table(.en)[key]) ?? key
         for (name, value) in arguments {
             text = text.replacingOccurrences(of: "{\(name)}", with: value)
         }

@@ -32,8 +32,9 @@ struct ActivateCommand: AsyncParsableCommand {
         var language = defaultLanguage(lang)
         try await runReportingErrors(language: language) {
             // Everything local is checked before the authority is asked anything.
-            let token = try ApplicationToken(parsing: link)
-            let referenceNumber = try ReferenceNumber(parsing: reference)
+            // Arguments are data: a control character anywhere (even one the parser would skip) is refused.
+            let token = try ApplicationToken(parsing: InputText.validate(link, field: .link))
+            let referenceNumber = try ReferenceNumber(parsing: InputText.validate(reference, field: .reference))
             let answers = try readAnswers(answersFile, language: language)
             let password = try readPassword(passwordFile, language: language)
 

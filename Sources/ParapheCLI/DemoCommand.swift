@@ -58,7 +58,7 @@ struct DemoCommand: AsyncParsableCommand {
             if noWizard { return }
             if !isatty(0).boolValue || !isatty(1).boolValue { return }
             let session = WizardSession(
-                authority: authority, paths: WorkstationPaths(dataDirectory: directory), language: language,
+                authority: PendingAuthority(authority), paths: WorkstationPaths(dataDirectory: directory), language: language,
                 languageChosen: lang != nil, kiosk: false, link: receipt.link,
                 demo: DemoHints(answers: Self.answers, reference: receipt.reference.formatted, mailDirectory: mail)
             )

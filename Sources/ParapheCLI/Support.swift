@@ -73,11 +73,18 @@ func readTextFile(_ path: String, field: InputField = .file, language: Language)
             bytes.append(contentsOf: chunk)
         }
     } else {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw CLIError(status: ExitStatus.noInput, message: localizer.text("cli.error.cannotRead", ["path": InputText.printable(path)]))
-        }
+        let cannotRead = CLIError(status: ExitStatus.noInput, message: localizer.text("cli.error.cannotRead", ["path": InputText.printable(path)]))
+        // A folder opens for reading on Linux, then every read fails: that is "cannot read", not empty data.
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
+            let handle = FileHandle(forReadingAtPath: path)
+        else { throw cannotRead }
         defer { try? handle.close() }
-        bytes = Array((try? handle.read(upToCount: limit + 1)) ?? Data())
+        do {
+            bytes = Array(try handle.read(upToCount: limit + 1) ?? Data())
+        } catch {
+            throw cannotRead
+        }
     }
     if bytes.count > limit {
         throw ActivationError(.invalidInput(field: .file, problem: .tooLong))

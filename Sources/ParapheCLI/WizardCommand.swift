@@ -2,6 +2,7 @@ import Activation
 import ArgumentParser
 import AuthorityInterface
 import Foundation
+import Synchronization
 import PasswordQuality
 import ScreenModel
 import Terminal
@@ -42,7 +43,10 @@ struct WizardCommand: AsyncParsableCommand {
     func run() async throws {
         let language = defaultLanguage(lang)
         try await runReportingErrors(language: language) {
-            let authority = try data.authority()
+            // Opened on its own thread while the terminal starts and draws step 1 (it reads the registry
+            // and the CA); the first event waits for it, and a failure to open ends the session with its message.
+            let data = self.data
+            let authority = PendingAuthority { try data.authority() }
             let paths = WorkstationPaths(dataDirectory: data.dataDirectory, profileDirectory: profileDir.map(URL.init(fileURLWithPath:)))
             var session = WizardSession(
                 authority: authority, paths: paths, language: language, languageChosen: lang != nil, kiosk: kiosk,
@@ -81,7 +85,7 @@ struct DemoHints: Sendable {
 
 /// One run of the full-screen wizard: the terminal loop on its own thread, effects as tasks.
 struct WizardSession: Sendable {
-    let authority: any Authority
+    let authority: PendingAuthority
     let paths: WorkstationPaths
     let language: Language
     let languageChosen: Bool
@@ -108,20 +112,23 @@ struct WizardSession: Sendable {
             // A kiosk must have no way out; line-by-line prompts cannot promise that.
             if kiosk { throw CLIError(status: ExitStatus.usage, message: Localizer(language).text("cli.error.kioskNeedsTerminal")) }
             let plainSession = PlainSession(
-                service: activationService(authority: authority, paths: paths), language: language, languageChosen: languageChosen, link: link
+                service: activationService(authority: try authority.wait(), paths: paths), language: language, languageChosen: languageChosen, link: link
             )
             try await plainSession.run()
             return
         }
-        let service = activationService(authority: authority, paths: paths, fixedProfileDirectory: fixedProfileDirectory)
-        let environment = WizardEnvironment(passwordPolicy: service.passwordPolicy)
+        let environment = WizardEnvironment(passwordPolicy: PasswordPolicy(checker: PWQualityChecker()))
         let monochrome = ProcessInfo.processInfo.environment["NO_COLOR"].map { !$0.isEmpty } ?? false
         let session = self
         let outcome: LoopOutcome = try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
                 do {
                     let outcome = try TerminalSession.withSession(TerminalOptions(monochrome: monochrome)) { terminal in
-                        let loop = ProgramLoop(state: session.initialState(terminal.size), environment: environment, runner: EffectRunner(service: service))
+                        let initial = session.initialState(terminal.size)
+                        if session.demo == nil { terminal.draw(render(initial), force: false) }
+                        let service = activationService(
+                            authority: try session.authority.wait(), paths: session.paths, fixedProfileDirectory: session.fixedProfileDirectory)
+                        let loop = ProgramLoop(state: initial, environment: environment, runner: EffectRunner(service: service))
                         defer { loop.end() }
                         return session.run(loop, on: terminal)
                     }
@@ -143,6 +150,10 @@ struct WizardSession: Sendable {
             // how to finish, now that the terminal shows the shell again.
             printError(Localizer(language).text("cli.quitBeforeLogin", ["path": profile.path, "command": resumeCommand()]))
         }
+        if case .finished(let summary, let shown) = outcome {
+            // The alternate screen took the summary away: the person keeps where their files are.
+            print(summaryText(summary, language: shown))
+        }
     }
 
     /// The command that starts this wizard again on the same data (to log in to a profile later).
@@ -160,6 +171,8 @@ struct WizardSession: Sendable {
         case quit
         /// Quit after the profile was written and before logging in to it.
         case quitBeforeLogIn(URL)
+        /// Finished (outside kiosk mode): the summary, in the language on the screen.
+        case finished(ActivationSummary, Language)
         /// SIGTERM/SIGHUP (or the terminal hung up): exit with this status.
         case signal(Int32)
     }
@@ -203,6 +216,8 @@ struct WizardSession: Sendable {
             let timeout = kiosk ? Kiosk.secondsToNextTick(loop.state, now: now()).map { Int32(($0 * 1000).rounded(.up)) } ?? -1 : -1
             switch terminal.nextInput(wake: loop.queue.descriptor, timeoutMilliseconds: timeout) {
             case .key(let key): keepGoing = loop.send(.key(key))
+            case .paste(let text): keepGoing = loop.send(.pasted(text))
+            case .invalidText: keepGoing = loop.send(.invalidText)
             case .resize(let width, let height): keepGoing = loop.send(.resized(width: width, height: height))
             case .timeout, .ignored, .wake: break
             case .endOfInput:
@@ -214,6 +229,7 @@ struct WizardSession: Sendable {
             if loop.state.step == .activation, loop.state.activationStage == .summary { demoNote = nil }
         }
         if let profile = loop.state.profileFile, loop.state.summary == nil { return .quitBeforeLogIn(profile) }
+        if let summary = loop.state.summary, !kiosk { return .finished(summary, loop.state.language) }
         return .quit
     }
 
@@ -231,5 +247,35 @@ struct WizardSession: Sendable {
         }
         let row = screen.height - 6
         screen.put(DisplayWidth.prefix(line, columns: screen.width - 4), row: row, column: 2, style: Style(color: .yellow))
+    }
+}
+
+/// The authority, opened on a thread of its own so that the first screen does not wait for the
+/// registry and the CA to be read; `wait()` gives it (or the error that stopped it) once it is there.
+final class PendingAuthority: Sendable {
+    private let result = Mutex<Result<any Authority, any Error>?>(nil)
+    private let opened = DispatchSemaphore(value: 0)
+
+    /// Starts opening the authority with `open` now.
+    init(_ open: @escaping @Sendable () throws -> any Authority) {
+        Thread { [self] in
+            let outcome = Result { try open() }
+            self.result.withLock { $0 = outcome }
+            self.opened.signal()
+        }.start()
+    }
+
+    /// An authority that is already open.
+    init(_ authority: any Authority) {
+        result.withLock { $0 = .success(authority) }
+        opened.signal()
+    }
+
+    /// The authority, once opened; throws what opening it threw.
+    func wait() throws -> any Authority {
+        opened.wait()
+        opened.signal()  // later calls return at once
+        guard let outcome = result.withLock({ $0 }) else { throw CLIError(status: ExitStatus.software, message: "internal: no authority") }
+        return try outcome.get()
     }
 }

@@ -12,6 +12,10 @@ public enum TerminalInput: Equatable, Sendable {
     case timeout
     /// Bytes arrived that are no key (an unknown sequence, a control character): dropped.
     case ignored
+    /// A bracketed paste: its text, line breaks included (they are never Enter).
+    case paste(String)
+    /// Bytes that are not UTF-8 were dropped.
+    case invalidText
     /// The descriptor the loop also watches became readable (an effect posted its result).
     case wake
     /// Standard input is closed.
@@ -89,6 +93,10 @@ public final class TerminalSession {
     private var lastDrawn: Screen?
     private var input: UnsafeMutablePointer<FILE>?
     private var output: UnsafeMutablePointer<FILE>?
+    /// Paraphe reads the keyboard itself (curses only draws), so that bytes that are not UTF-8,
+    /// bracketed pastes and every Home/End variant are handled the same on every terminal.
+    private var decoder = InputDecoder()
+    private var decoded: [TerminalInput] = []
 
     /// True when both standard input and output are terminals (else use plain mode).
     public static var isInteractive: Bool { isatty(0) == 1 && isatty(1) == 1 }
@@ -125,8 +133,9 @@ public final class TerminalSession {
         raw()
         noecho()
         nonl()
-        keypad(window, true)
-        set_escdelay(options.escapeDelay)
+        // Bracketed paste: pasted text arrives between markers, so its line breaks are not Enter.
+        fputs("\u{1B}[?2004h", output)
+        fflush(output)
         if !options.monochrome, has_colors() {
             start_color()
             use_default_colors()
@@ -138,6 +147,10 @@ public final class TerminalSession {
 
     private func end() {
         endwin()
+        if let output {
+            fputs("\u{1B}[?2004l", output)
+            fflush(output)
+        }
         delscreen(screen)
         if let output { fclose(output) }
         if let input { fclose(input) }
@@ -234,21 +247,42 @@ public final class TerminalSession {
     }
 
     /// Waits for a key, for `wake` to become readable (an effect posted its result), for a signal,
-    /// or up to `timeoutMilliseconds` (-1: no limit), whichever comes first. Escape sequences that
-    /// arrive in one burst (pasted or injected text) are dropped whole; a lone Esc is the Esc key.
+    /// or up to `timeoutMilliseconds` (-1: no limit), whichever comes first. A lone Esc is the Esc
+    /// key once `escapeDelay` passes with nothing after it.
     public func nextInput(wake: Int32, timeoutMilliseconds: Int32) -> TerminalInput {
-        // Keys curses already buffered come first: poll would not see them.
-        if let buffered = readBufferedKey() { return buffered }
+        if !decoded.isEmpty { return decoded.removeFirst() }
         guard let input else { return .endOfInput }
-        let revents = waitForInput([fileno(input), wake], timeoutMilliseconds: timeoutMilliseconds)
+        let waitingForSequence = decoder.needsFlush
+        let timeout = waitingForSequence
+            ? (timeoutMilliseconds < 0 ? options.escapeDelay : min(timeoutMilliseconds, options.escapeDelay)) : timeoutMilliseconds
+        let revents = waitForInput([fileno(input), wake], timeoutMilliseconds: timeout)
         if revents[0] != 0 {
-            if let key = readBufferedKey() { return key }
-            if revents[0] & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 || feof(input) != 0 { return .endOfInput }
+            var bytes = [UInt8](repeating: 0, count: 4_096)
+            let count = bytes.withUnsafeMutableBytes { read(fileno(input), $0.baseAddress, $0.count) }
+            if count > 0 {
+                decoded += decoder.feed(bytes[0..<count]).map(Self.terminalInput)
+                if !decoded.isEmpty { return decoded.removeFirst() }
+                return .ignored
+            }
+            if count == 0 || revents[0] & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 { return .endOfInput }
         }
         if revents[1] != 0 { return .wake }
         // A signal or the timeout. After SIGWINCH the terminal has another size: tell curses.
         if let resized = resizeIfNeeded() { return resized }
-        return readBufferedKey() ?? .timeout
+        if waitingForSequence, revents[0] == 0 {
+            decoded += decoder.flush().map(Self.terminalInput)
+            if !decoded.isEmpty { return decoded.removeFirst() }
+        }
+        return .timeout
+    }
+
+    private static func terminalInput(_ input: DecodedInput) -> TerminalInput {
+        switch input {
+        case .key(let key): .key(key)
+        case .paste(let text): .paste(text)
+        case .invalidText: .invalidText
+        case .ignored: .ignored
+        }
     }
 
     /// If the terminal's size differs from what curses believes, resizes curses and reports it.
@@ -259,85 +293,9 @@ public final class TerminalSession {
         let (width, height) = self.size
         guard Int(size.ws_col) != width || Int(size.ws_row) != height else { return nil }
         resizeterm(Int32(size.ws_row), Int32(size.ws_col))
-        // resizeterm queues a KEY_RESIZE of its own: take it, so it does not come back as a key.
-        _ = readBufferedKey()
         lastDrawn = nil
         let (newWidth, newHeight) = self.size
         return .resize(width: newWidth, height: newHeight)
-    }
-
-    /// A key curses can give without waiting, if any.
-    private func readBufferedKey() -> TerminalInput? {
-        wtimeout(window, 0)
-        var character: wint_t = 0
-        let result = wget_wch(window, &character)
-        if result == paraphe_err() { return nil }
-        let translated = result == paraphe_key_code_yes() ? translate(keyCode: Int32(character)) : translate(character: UInt32(character))
-        return translated == .timeout ? .ignored : translated
-    }
-
-    private func translate(keyCode: Int32) -> TerminalInput {
-        switch keyCode {
-        case KEY_RESIZE:
-            let (w, h) = size
-            return .resize(width: w, height: h)
-        case KEY_UP: return .key(.up)
-        case KEY_DOWN: return .key(.down)
-        case KEY_LEFT: return .key(.left)
-        case KEY_RIGHT: return .key(.right)
-        case KEY_HOME: return .key(.home)
-        case KEY_END: return .key(.end)
-        case KEY_BACKSPACE: return .key(.backspace)
-        case KEY_DC: return .key(.delete)
-        case KEY_BTAB: return .key(.backTab)
-        case KEY_ENTER: return .key(.enter)
-        default:
-            for n in 1...12 where keyCode == paraphe_key_f(Int32(n)) { return .key(.function(n)) }
-            return .timeout
-        }
-    }
-
-    private func translate(character value: UInt32) -> TerminalInput {
-        switch value {
-        case 0x0D, 0x0A: return .key(.enter)
-        case 0x09: return .key(.tab)
-        case 0x7F, 0x08: return .key(.backspace)
-        case 0x1B: return escapeOrSequence()
-        case 0x01...0x1A:
-            guard let scalar = Unicode.Scalar(value + 0x60) else { return .timeout }
-            return .key(.control(Character(scalar)))
-        case 0x1C...0x1F:  // Ctrl-\, Ctrl-], Ctrl-^, Ctrl-_: keys (they do nothing, but they are a key press)
-            guard let scalar = Unicode.Scalar(value + 0x40) else { return .timeout }
-            return .key(.control(Character(scalar)))
-        case 0x00...0x1F, 0x80...0x9F:
-            return .timeout  // other controls are data, never keys, and never echoed
-        default:
-            guard let scalar = Unicode.Scalar(value) else { return .timeout }
-            return .key(.character(Character(scalar)))
-        }
-    }
-
-    /// After an Esc: if more bytes are already waiting, they are an escape sequence curses did not
-    /// know (pasted or injected text) — consume and drop it; otherwise it was the Esc key.
-    private func escapeOrSequence() -> TerminalInput {
-        wtimeout(window, 0)
-        var next: wint_t = 0
-        guard wget_wch(window, &next) != paraphe_err() else { return .key(.escape) }
-        let introducer = UInt32(next)
-        if introducer == 0x5B {  // CSI: up to a final byte 0x40–0x7E
-            while wget_wch(window, &next) != paraphe_err() {
-                if (0x40...0x7E).contains(UInt32(next)) { break }
-            }
-        } else if introducer == 0x5D || introducer == 0x50 || introducer == 0x5F || introducer == 0x5E {  // OSC, DCS, APC, PM
-            while wget_wch(window, &next) != paraphe_err() {
-                if next == 0x07 || next == 0x9C { break }
-                if next == 0x1B {
-                    _ = wget_wch(window, &next)
-                    break
-                }
-            }
-        }
-        return .timeout
     }
 }
 

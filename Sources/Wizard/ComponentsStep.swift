@@ -64,7 +64,7 @@ enum ComponentsStep {
         } else {
             state.step = .activation
             state.activationStage = .form
-            state.notice = .info("notice.codesValid", ["date": Localizer(state.language).dateTime(identity.codesExpireAt)])
+            state.notice = .info("notice.codesValid", dates: ["date": identity.codesExpireAt])
         }
         focusFirst(&state)
         return []

@@ -14,6 +14,11 @@ public enum WizardEvent: Equatable, Sendable {
     case key(Key)
     /// Text pasted or typed in one burst (goes to the focused field as data).
     case text(String)
+    /// A bracketed paste: like `text`, but its line breaks are blanks (in the link field they vanish),
+    /// never Enter.
+    case pasted(String)
+    /// Bytes that were not valid text (not UTF-8) were dropped from what was typed.
+    case invalidText
     case resized(width: Int, height: Int)
     /// The time now (kiosk idle timer and countdown). Time only ever comes in as this event, so the
     /// reducer stays pure; the program sends one every few hundred milliseconds.

@@ -37,6 +37,9 @@ enum IdentityStep {
                     return []
                 case .wrongAnswers(let remaining):
                     state.overview?.identityAttemptsRemaining = remaining
+                    // The answers stay, to fix the wrong one, but hidden: focus goes back to answer 1,
+                    // and an answer is never shown again once its field was left. The box says so.
+                    state.hideAnswers = true
                 default:
                     break
                 }

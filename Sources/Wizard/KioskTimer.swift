@@ -29,9 +29,10 @@ public enum Kiosk {
     /// A tick: stamps the start of idle time, updates the countdown, and resets when time is up.
     static func tick(_ now: Date, _ state: inout WizardState) -> [WizardEffect] {
         guard state.kiosk else { return [] }
-        guard state.work == nil, !state.isCritical else {
+        guard state.work == nil, !state.isCritical, !isPristine(state) else {
             // Waiting for Paraphe is not being away, and between "Download and Activate" and the end of
-            // the log-in the screen belongs to the person whose profile it is: no reset there.
+            // the log-in the screen belongs to the person whose profile it is: no reset there. A step 1
+            // that is already as a reset leaves it has nothing to wipe: no countdown either.
             state.lastActivity = nil
             state.countdown = nil
             return []
@@ -56,7 +57,7 @@ public enum Kiosk {
     /// the number it shows changes, or when time is up. Nil: no tick matters until something happens
     /// (not a kiosk, work in flight, the log-in screen).
     public static func secondsToNextTick(_ state: WizardState, now: Date) -> TimeInterval? {
-        guard state.kiosk, state.work == nil, !state.isCritical else { return nil }
+        guard state.kiosk, state.work == nil, !state.isCritical, !isPristine(state) else { return nil }
         guard let since = state.lastActivity, since <= now else { return 0 }
         let (timeout, warning, _) = limits(state)
         let remaining = timeout - now.timeIntervalSince(since)
@@ -81,6 +82,12 @@ public enum Kiosk {
     /// Wipes everything for the next person: every field, every secret, the application, the
     /// language the person switched to. Only the kiosk settings, the starting language and the
     /// terminal size remain.
+    /// Step 1 as a reset leaves it: empty link, no message, no help, the starting language.
+    static func isPristine(_ state: WizardState) -> Bool {
+        state.step == .link && state.field(.link).text.isEmpty && state.notice == nil && !state.showHelp
+            && state.language == state.initialLanguage
+    }
+
     public static func reset(_ state: inout WizardState) {
         state = WizardState(
             language: state.initialLanguage, languageChosen: state.initialLanguageChosen, width: state.width, height: state.height,

@@ -9,7 +9,11 @@ public func reduce(_ state: inout WizardState, _ event: WizardEvent, _ environme
     case .resized(let width, let height):
         state.width = width
         state.height = height
-        return []
+        // What was typed while the terminal was too small is applied now, in order.
+        guard !state.isTooSmall, !state.heldInput.isEmpty else { return [] }
+        let held = state.heldInput
+        state.heldInput = []
+        return held.flatMap { reduce(&state, $0, environment) }
     case .tick(let now):
         return Kiosk.tick(now, &state)
     case .focus(let control):
@@ -18,11 +22,31 @@ public func reduce(_ state: inout WizardState, _ event: WizardEvent, _ environme
         return []
     case .key(let key):
         if Kiosk.activity(&state) { return [] }
+        if state.isTooSmall, ![.function(10), .control("c"), .control("l")].contains(key) {
+            hold(event, &state)
+            return []
+        }
         return handle(key, &state, environment)
     case .text(let text):
         if Kiosk.activity(&state) { return [] }
-        guard !state.isTooSmall, state.work == nil, !state.showHelp else { return [] }
+        if state.isTooSmall {
+            hold(event, &state)
+            return []
+        }
+        guard state.work == nil, !state.showHelp else { return [] }
         if case .field(let id) = state.focus { edit(id, &state, environment) { $0.insert(text) } }
+        return []
+    case .pasted(let text):
+        guard case .field(let id) = state.focus else {
+            _ = Kiosk.activity(&state)
+            return []
+        }
+        // Line breaks (and tabs) in a paste are blanks; a link broken over two lines joins up.
+        let lines = text.split(omittingEmptySubsequences: true) { $0 == "\n" || $0 == "\r" || $0 == "\r\n" || $0 == "\t" }
+        return reduce(&state, .text(lines.joined(separator: id == .link ? "" : " ")), environment)
+    case .invalidText:
+        if state.isTooSmall || state.work != nil { return [] }
+        state.notice = .info("notice.invalidText")
         return []
     case .lookedUp(let outcome):
         return LinkStep.lookedUp(outcome, &state)
@@ -42,6 +66,12 @@ public func reduce(_ state: inout WizardState, _ event: WizardEvent, _ environme
     case .loggedIn(let outcome):
         return ActivationStep.loggedIn(outcome, &state)
     }
+}
+
+/// Keeps what was typed while the terminal is too small to show it (at most a screenful of keys).
+private func hold(_ event: WizardEvent, _ state: inout WizardState) {
+    guard state.work == nil, state.heldInput.count < 512 else { return }
+    state.heldInput.append(event)
 }
 
 /// Keys that work everywhere, then focus movement, then the focused control.
@@ -141,6 +171,17 @@ private func edit(_ id: FieldID, _ state: inout WizardState, _ environment: Wiza
     }
     if id == .password || id == .confirmation {
         ActivationStep.evaluatePassword(&state, environment)
+    }
+    // A message about what the field held goes once the field holds something valid.
+    if !truncated, case .activation(let error)? = state.notice?.content {
+        switch (id, error.code) {
+        case (.link, .linkMalformed), (.link, .unknownApplication), (.link, .alreadyActivated):
+            if (try? ApplicationToken(parsing: field.text)) != nil { state.notice = nil }
+        case (.reference, .referenceMalformed), (.reference, .referenceCheckDigit):
+            if (try? ReferenceNumber(parsing: field.text)) != nil { state.notice = nil }
+        default:
+            break
+        }
     }
 }
 

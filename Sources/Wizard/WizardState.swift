@@ -107,7 +107,9 @@ public struct Notice: Equatable, Sendable {
     public enum Tone: Sendable, Equatable { case error, info, success }
     public enum Content: Equatable, Sendable {
         case activation(ActivationError)
-        case text(key: String, arguments: [String: String])
+        /// A text with its arguments; `dates` are formatted when the text is shown, so that F2 shows
+        /// them the way the other language writes them.
+        case text(key: String, arguments: [String: String], dates: [String: Date] = [:])
     }
 
     public var tone: Tone
@@ -120,14 +122,17 @@ public struct Notice: Equatable, Sendable {
 
     public static func error(_ error: ActivationError) -> Notice { Notice(.error, .activation(error)) }
     public static func error(_ key: String, _ arguments: [String: String] = [:]) -> Notice { Notice(.error, .text(key: key, arguments: arguments)) }
-    public static func info(_ key: String, _ arguments: [String: String] = [:]) -> Notice { Notice(.info, .text(key: key, arguments: arguments)) }
+    public static func info(_ key: String, _ arguments: [String: String] = [:], dates: [String: Date] = [:]) -> Notice {
+        Notice(.info, .text(key: key, arguments: arguments, dates: dates))
+    }
     public static func success(_ key: String, _ arguments: [String: String] = [:]) -> Notice { Notice(.success, .text(key: key, arguments: arguments)) }
 
     /// The text in `language`.
     public func text(in language: Language) -> String {
         switch content {
         case .activation(let error): error.message(in: language)
-        case .text(let key, let arguments): Localizer(language).text(key, arguments)
+        case .text(let key, let arguments, let dates):
+            Localizer(language).text(key, arguments.merging(dates.mapValues { Localizer(language).dateTime($0) }) { text, _ in text })
         }
     }
 }
@@ -221,6 +226,8 @@ public struct WizardState: Equatable, Sendable {
     public var lastActivity: Date?
     /// Kiosk mode: the countdown shown before a reset, if one is running.
     public var countdown: Countdown?
+    /// Keys and text typed while the terminal was too small, applied once it is big enough again.
+    public var heldInput: [WizardEvent] = []
     /// The person asked to quit (F10, Ctrl-C, or Enter on the summary).
     public var finished = false
     /// F10 came while the profile was being written: quit as soon as it is on disk.

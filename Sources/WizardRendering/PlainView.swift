@@ -122,7 +122,7 @@ private func listSeparator(_ language: Language) -> String { language == .fr ? "
 /// A message as lines; the few that speak of the screen's buttons or lists get plain wording.
 private func noticeLines(_ notice: Notice, _ state: WizardState) -> [String] {
     let text = Localizer(state.language)
-    if case .text(let key, _) = notice.content {
+    if case .text(let key, _, _) = notice.content {
         switch key {
         case "notice.componentsInstall":
             return []  // the yes/no question comes next

@@ -102,13 +102,18 @@ private func renderFooter(_ canvas: inout Canvas) {
     var keys: [(String, String)] = []
     let state = canvas.state
     if state.showHelp {
-        keys = [("Esc", canvas.t("key.closeHelp")), ("F2", canvas.t("key.language"))]
+        keys = [(canvas.t("keyname.escape"), canvas.t("key.closeHelp")), ("F2", canvas.t("key.language"))]
     } else if state.work != nil {
         keys = [("F1", canvas.t("key.help")), ("F2", canvas.t("key.language"))]
     } else {
-        if focusOrder(state).count > 1 { keys.append(("Tab", canvas.t("key.move"))) }
-        if !focusOrder(state).isEmpty { keys.append(("Enter", canvas.t(enterKey(state)))) }
-        if canGoBack(state) { keys.append(("Esc", canvas.t("key.back"))) }
+        // On the key type, ←/→ choose; Tab is then left out so that F10 still fits at 80 columns.
+        if state.focus == .keyChoice {
+            keys.append((canvas.t("keyname.leftRight"), canvas.t("key.changeKeyType")))
+        } else if focusOrder(state).count > 1 {
+            keys.append((canvas.t("keyname.tab"), canvas.t("key.move")))
+        }
+        if !focusOrder(state).isEmpty { keys.append((canvas.t("keyname.enter"), canvas.t(enterKey(state)))) }
+        if canGoBack(state) { keys.append((canvas.t("keyname.escape"), canvas.t("key.back"))) }
         keys.append(("F1", canvas.t("key.help")))
         keys.append(("F2", canvas.t("key.language")))
     }

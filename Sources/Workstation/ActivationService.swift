@@ -37,7 +37,8 @@ public final class ActivationService: Sendable {
         self.cost = cost
         self.passwordPolicy = passwordPolicy
         self.fixedProfileDirectory = fixedProfileDirectory
-        activator = Activator(paths: paths, authority: authority, cost: cost, checkpoint: checkpoint)
+        activator = Activator(
+            paths: paths, authority: authority, cost: cost, checkpoint: checkpoint, fixedProfileDirectory: fixedProfileDirectory)
     }
 
     public var components: Components {

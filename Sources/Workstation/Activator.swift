@@ -57,6 +57,8 @@ struct Activator: Sendable {
     let cost: KDFCost
     /// Hears each named moment of an activation as it is reached.
     let checkpoint: @Sendable (ActivationCheckpoint) -> Void
+    /// A kiosk's `--profile-dir` on removable media: when it is missing, the advice is to plug it back in.
+    var fixedProfileDirectory = false
 
     /// Generates (or resumes) the key, has the authority issue the certificate, and writes the profile
     /// files. The person then logs in to the profile (`login`).
@@ -65,7 +67,7 @@ struct Activator: Sendable {
     func issueAndWrite(_ request: ActivationRequest, pregenerated: SigningKey?, parked: ReadyKey? = nil,
                        progress: @Sendable (ActivationProgress) -> Void) async throws -> ProfileFiles {
         guard FileSystem.isWritableDirectory(paths.profileDirectory) else {
-            throw WorkstationError(.profileStore, paths.profileDirectory.path)
+            throw WorkstationError(fixedProfileDirectory ? .removableProfileFolder : .profileStore, paths.profileDirectory.path)
         }
         Self.logger.debug("activation starts", metadata: ["token": "\(request.token.formatted)", "key": "\(request.keyAlgorithm.rawValue)"])
         progress(.generatingKey)

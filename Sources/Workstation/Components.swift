@@ -78,7 +78,7 @@ public struct Components: Sendable {
     /// puts the authority's CA certificate in the trust store.
     public func installActivationManager() async throws {
         if fixedProfileDirectory, !FileSystem.isWritableDirectory(paths.profileDirectory) {
-            throw WorkstationError(.profileStore, paths.profileDirectory.path)
+            throw WorkstationError(.removableProfileFolder, paths.profileDirectory.path)
         }
         do {
             if !fixedProfileDirectory { try FileSystem.makeDirectory(paths.profileDirectory, mode: 0o700) }
@@ -87,7 +87,7 @@ public struct Components: Sendable {
             }
             try FileSystem.makeDirectory(paths.trustStore, mode: 0o700)
         } catch {
-            throw WorkstationError(.profileStore, "cannot create \(paths.profileDirectory.path)")
+            throw WorkstationError(.profileStore, paths.profileDirectory.path)
         }
         let der = try await authority.caCertificateDER()
         let certificate: Certificate

@@ -58,7 +58,7 @@ public struct ErrorDescription: Sendable, Equatable {
             messageKey = error.messageKey
             arguments = ["detail": error.detail]
             exitStatus = switch error.code {
-            case .profileStore, .profileWrite: ExitStatus.cantCreate
+            case .profileStore, .removableProfileFolder, .profileWrite: ExitStatus.cantCreate
             case .componentFailed: ExitStatus.unavailable
             case .trustStore, .login: ExitStatus.ioError
             }

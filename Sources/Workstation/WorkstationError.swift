@@ -5,6 +5,9 @@ public struct WorkstationError: ParapheError, Equatable {
     public enum Code: String, Sendable, Equatable {
         /// The profile store (or `--profile-dir`) is missing or not writable.
         case profileStore
+        /// A kiosk's fixed `--profile-dir` (removable medium) is missing or not writable: nothing else
+        /// may be chosen there, so the advice is to plug the medium back in.
+        case removableProfileFolder
         /// The local trust store is missing or damaged.
         case trustStore
         /// A component check failed and cannot be fixed by Paraphe.

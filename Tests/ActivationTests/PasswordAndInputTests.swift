@@ -102,10 +102,23 @@ import Testing
         #expect(maskedEmail("nobody") == "•••")
     }
 
+    /// Issue 10.11: letters of every script are kept (NFC), never a bare "profile"; traversal is impossible.
     @Test func profileName() {
-        #expect(Subscriber(name: "Jeanne Tremblay", email: "j@x.ca", language: .fr).profileName == "Jeanne_Tremblay")
-        #expect(Subscriber(name: "Hélène D'Amours-Côté", email: "j@x.ca", language: .fr).profileName == "Helene_D_Amours-Cote")
-        #expect(Subscriber(name: "../../etc/passwd", email: "j@x.ca", language: .fr).profileName == "etc_passwd")
-        #expect(Subscriber(name: "王小明", email: "j@x.ca", language: .fr).profileName == "profile")
+        func name(_ name: String, _ email: String = "j@x.ca") -> String { Subscriber(name: name, email: email, language: .fr).profileName }
+        #expect(name("Jeanne Tremblay") == "Jeanne_Tremblay")
+        #expect(name("Hélène D'Amours-Côté") == "Hélène_D_Amours-Côté")
+        #expect(name("He\u{301}le\u{300}ne") == "Hélène", "NFC: the decomposed é becomes one character")
+        #expect(name("王小明") == "王小明")
+        #expect(name("Алёна Иванова") == "Алёна_Иванова")
+        #expect(name("محمد علي") == "محمد_علي")
+        #expect(name("../../etc/passwd") == "etc_passwd")
+        #expect(name("..", "wang.xiaoming@example.cn") == "profile_wang_xiaoming")
+        #expect(name("--rf /", "-x@example.cn") == "rf")
+        #expect(name("...", "...@example.cn") == "profile")
+        for hostile in ["..", "/", "a/../b", "\u{0}", ".hidden", "a\u{202E}b", String(repeating: "界", count: 200)] {
+            let stem = name(hostile)
+            #expect(!stem.contains("/") && !stem.contains("..") && !stem.hasPrefix(".") && !stem.contains("\u{0}"), "\(stem)")
+            #expect(stem.utf8.count <= 120)
+        }
     }
 }

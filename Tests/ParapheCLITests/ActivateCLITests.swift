@@ -165,13 +165,20 @@ import Testing
             #expect(!result.stderrBytes.contains { $0 < 0x20 && $0 != 0x0A }, "case \(index): no control byte")
             #expect(!result.stdoutBytes.contains(0x1B))
         }
-        for badLink in ["\u{1B}[31m7K2M-Q9XD-4HPA-VT3R", String(repeating: "7", count: 120_000)] {
+        // Issue 10.12: a control character the link parser would have skipped is refused too.
+        for badLink in ["\u{1B}[31m7K2M-Q9XD-4HPA-VT3R", String(repeating: "7", count: 120_000), "\u{01}" + link, link + "\u{7F}"] {
             let answers = try scratch.file("answers", applicant.answers.joined(separator: "\n"))
             let result = try paraphe(["activate", "--data-dir", scratch.dataDir, "--link", badLink, "--answers-file", answers,
                                       "--reference", reference, "--password-file", password])
             #expect(result.status == 65)
             #expect(!result.stderrBytes.contains(0x1B))
         }
+        // Issue 10.12: a folder given as the answers file cannot be read (66), it is not bad data (65).
+        let folder = scratch.url.appendingPathComponent("answers-folder").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let fromFolder = try paraphe(["activate", "--data-dir", scratch.dataDir, "--link", link, "--answers-file", folder,
+                                      "--reference", reference, "--password-file", password])
+        #expect(fromFolder.status == 66, "\(fromFolder.stderr)")
         // The application is still usable afterwards: no attempt was spent.
         let show = try paraphe(["authority", "show", link, "--data-dir", scratch.dataDir, "--json"])
         #expect(show.stdout.contains("\"identityAttemptsRemaining\" : 5"))

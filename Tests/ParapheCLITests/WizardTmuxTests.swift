@@ -29,8 +29,10 @@ import Testing
         try tmux.type("Dune")
         try tmux.keys("Enter")
         let failed = try tmux.waitFor("4 attempts remain")
-        // Focus is back on the first answer (shown while focused); the others are masked.
-        #expect(failed.contains("[ Paris ") && !failed.contains("Fido") && !failed.contains("Dune"), "answers are masked once their field is left")
+        // Focus is back on the first answer, but no answer shows again once its field was left (issue
+        // 10.12): "Hide answers" is ticked, and typing in a field still shows it masked.
+        #expect(!failed.contains("Paris") && !failed.contains("Fido") && !failed.contains("Dune"), "answers are masked once their field is left")
+        #expect(failed.contains("[x] Hide answers"))
         #expect(failed.contains("Attempts remaining: 4 of 5"))
         // Correct the answers: Ctrl-U clears a field.
         try tmux.keys("C-u")

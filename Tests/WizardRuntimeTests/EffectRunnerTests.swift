@@ -75,7 +75,7 @@ import Workstation
         }
         #expect(summary.keyAlgorithm == .p256 && summary.profileFile == profile)
         let refused = await receive(.logIn(profile: profile, password: Password("not-it-at-all-1")))
-        guard case .loggedIn(.failure(let notice))? = refused.first, case .text(let key, _) = notice.content else {
+        guard case .loggedIn(.failure(let notice))? = refused.first, case .text(let key, _, _) = notice.content else {
             Issue.record("a wrong password must be refused, got \(refused)")
             return
         }

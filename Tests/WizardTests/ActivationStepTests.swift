@@ -20,13 +20,13 @@ func rules(length: Bool, personal: Bool, common: Bool, confirmed: Bool, maximum:
         // Refused as soon as it is entered (its check digit needs no authority): focus stays on it.
         store.key(.tab) { $0.notice = .error(ActivationError(.referenceCheckDigit)) }
         store.key(.backTab)
-        // Once right, the message about it goes and focus moves on.
+        // Once right, the message about it goes at once (issue 10.7) and focus moves on.
         store.key(.control("u")) { $0.fields[.reference] = filled(.reference, "") }
-        store.send(.text(Fixture.reference.formatted)) { $0.fields[.reference] = filled(.reference, Fixture.reference.formatted) }
-        store.key(.tab) {
+        store.send(.text(Fixture.reference.formatted)) {
+            $0.fields[.reference] = filled(.reference, Fixture.reference.formatted)
             $0.notice = nil
-            $0.focus = .field(.password)
         }
+        store.key(.tab) { $0.focus = .field(.password) }
         store.key(.backTab) { $0.focus = .field(.reference) }
         store.key(.control("u")) { $0.fields[.reference] = filled(.reference, "") }
         store.send(.text(Fixture.referenceTypo)) { $0.fields[.reference] = filled(.reference, Fixture.referenceTypo) }

@@ -61,8 +61,23 @@ import AuthorityInterface
         var store = Flow.components([Fixture.managerInstalled, Fixture.keystoreInstalled])
         store.key(.enter) {
             $0.step = .activation
-            $0.notice = .info("notice.codesValid", ["date": "2026-11-25 09:00 UTC"])
+            $0.notice = .info("notice.codesValid", dates: ["date": Fixture.expiresAt])
             $0.focus = .field(.reference)
+        }
+        #expect(store.state.notice?.text(in: .en).contains("2026-11-25 09:00 UTC") == true)
+    }
+
+    /// Issue 10.8: a message that carries a date shows it the way the language of the moment writes it.
+    @Test func f2RewritesTheDateOfTheMessage() {
+        var store = Flow.components([Fixture.managerInstalled, Fixture.keystoreInstalled])
+        store.drive(.key(.enter))
+        let before = store.state.language
+        store.drive(.key(.function(2)))
+        #expect(store.state.language == before.other)
+        let text = store.state.notice?.text(in: store.state.language) ?? ""
+        switch store.state.language {
+        case .en: #expect(text.contains("2026-11-25 09:00 UTC"), "\(text)")
+        case .fr: #expect(text.contains("2026-11-25 09 h 00 UTC"), "\(text)")
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import ScreenModel
 import Testing
+import WizardRendering
 
 @testable import Activation
 import AuthorityInterface
@@ -54,7 +55,10 @@ import AuthorityInterface
             $0.notice = .error(error)
             $0.overview?.identityAttemptsRemaining = 3
             $0.focus = .field(.answer1)
+            // Issue 10.12: the answers stay, hidden, although focus is back on answer 1.
+            $0.hideAnswers = true
         }
+        #expect(!render(store.state).contains("Filou") && render(store.state).contains("[x] "))
         #expect(store.state.step == .identity)
         // A new try is possible.
         store.key(.enter, effects: [.verifyIdentity(Fixture.token, answers)]) {

@@ -155,15 +155,21 @@ import AuthorityInterface
             $0.width = 60
             $0.height = 20
         }
-        for key in [Key.tab, .enter, .escape, .character("x"), .backspace] { store.key(key) }
-        store.send(.text("ou"))
+        // Issue 10.12: what is typed meanwhile is kept, in order…
+        store.key(.character("x")) { $0.heldInput = [.key(.character("x"))] }
+        store.key(.backspace) { $0.heldInput.append(.key(.backspace)) }
+        store.send(.text("ou")) { $0.heldInput.append(.text("ou")) }
+        store.key(.tab) { $0.heldInput.append(.key(.tab)) }
+        // …global keys still work at once…
         store.key(.control("l"), effects: [.redraw])
-        // Growing back: nothing typed was lost.
+        // …and growing back applies it: nothing typed was lost.
         store.send(.resized(width: 100, height: 30)) {
             $0.width = 100
             $0.height = 30
+            $0.heldInput = []
+            $0.fields[.answer1] = filled(.answer1, "Filou")
+            $0.focus = .field(.answer2)
         }
-        store.send(.text("ou")) { $0.fields[.answer1] = filled(.answer1, "Filou") }
     }
 
     @Test func pastedEscapeSequencesAreDropped() {

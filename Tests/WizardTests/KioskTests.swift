@@ -26,9 +26,20 @@ private func freshKiosk(language: Language = .en, languageChosen: Bool = true, i
 
     @Test func theFirstTickStartsTheIdleTime() {
         var store = Store(kiosk: true)
+        store.drive(.text("7K2M"))
         store.send(at(0)) { $0.lastActivity = t0 }
         // Nothing shows before the last 30 seconds.
         store.send(at(89))
+    }
+
+    /// Issue 10.12: an empty step 1 is what a reset leaves; no countdown to wipe it again, ever.
+    @Test func anEmptyStep1NeverCountsDown() {
+        var store = Store(kiosk: true)
+        for second in [0.0, 89, 91, 119, 120, 500, 5_000] { store.send(at(second)) }
+        #expect(Kiosk.secondsToNextTick(store.state, now: t0) == nil)
+        // Something typed: idle time starts counting from the next tick.
+        store.drive(.text("7"))
+        store.send(at(6_000)) { $0.lastActivity = t0.addingTimeInterval(6_000) }
     }
 
     @Test func theCountdownShowsDuringTheLast30Seconds() {
@@ -123,6 +134,7 @@ private func freshKiosk(language: Language = .en, languageChosen: Bool = true, i
     @Test func aShortTimeoutStillLeavesAQuietTimeAfterEachKey() {
         // 6 s: the countdown shows the last 3 s (never in the first 5 s, or half the timeout, after a key).
         var store = Store(freshKiosk(idleTimeout: 6))
+        store.drive(.text("7"))
         store.send(at(0)) { $0.lastActivity = t0 }
         store.send(at(2.9))
         store.send(at(3.1)) { $0.countdown = Countdown(.idle, seconds: 3) }
@@ -130,6 +142,7 @@ private func freshKiosk(language: Language = .en, languageChosen: Bool = true, i
         store.send(at(6)) { $0 = freshKiosk(idleTimeout: 6) }
         // 20 s: the countdown shows the last 15 s.
         store = Store(freshKiosk(idleTimeout: 20))
+        store.drive(.text("7"))
         store.send(at(0)) { $0.lastActivity = t0 }
         store.send(at(4.9))
         store.send(at(5.1)) { $0.countdown = Countdown(.idle, seconds: 15) }

@@ -44,7 +44,7 @@ import AuthorityInterface
         var state = screenCase.make(language)
         let footer = render(state, width: 80, height: 24).lines[23]
         #expect(footer.contains("F10 ") == !state.kiosk, "\(footer)")
-        #expect(footer.contains(state.showHelp ? "Esc " : "F1 ") && footer.contains("F2 "))
+        #expect(footer.contains(state.showHelp ? (language == .en ? "Esc " : "Échap ") : "F1 ") && footer.contains("F2 "))
         state.kiosk = true
         let kioskFooter = render(state, width: 80, height: 24).lines[23]
         #expect(!kioskFooter.contains("F10"), "\(kioskFooter)")
@@ -52,7 +52,7 @@ import AuthorityInterface
 
     @Test(arguments: Language.allCases)
     func footerListsOnlyKeysThatWork(language: Language) {
-        let back = language == .en ? "Esc Back" : "Esc Retour"
+        let back = language == .en ? "Esc Back" : "Échap Retour"
         #expect(!render(Store(language: language).state).lines[23].contains(back))
         #expect(render(Flow.identity(language: language).state).lines[23].contains(back))
         #expect(!render(Flow.components([Fixture.managerInstalled], language: language).state).lines[23].contains(back))
@@ -60,6 +60,25 @@ import AuthorityInterface
         #expect(!render(Flow.login(language: language).state).lines[23].contains(back))
         // Work in flight: only the global keys.
         #expect(!render(Flow.componentsChecking(language: language).state).lines[23].contains("Tab"))
+    }
+
+    /// Issue 10.10: on "Key type" the footer says how to change it (and still fits F10); F1 says it too.
+    @Test(arguments: Language.allCases)
+    func keyTypeIsDiscoverable(language: Language) {
+        var store = Flow.activation(language: language)
+        store.drive(.focus(.keyChoice))
+        let footer = render(store.state, width: 80, height: 24).lines[23]
+        #expect(footer.contains(language == .en ? "←/→ Choose" : "←/→ Choisir"), "\(footer)")
+        #expect(footer.contains("F10 "), "\(footer)")
+        store.drive(.key(.function(1)))
+        let help = render(store.state, width: 80, height: 24)
+        #expect(help.contains("RSA 3072") && help.contains("ECDSA P-256"), "\(help)")
+    }
+
+    /// Issue 10.12: the French footer names the keys in French.
+    @Test func frenchFooterSaysEntree() {
+        let footer = render(Flow.identity(language: .fr).state).lines[23]
+        #expect(footer.contains("Entrée ") && footer.contains("Échap ") && !footer.contains("Enter"), "\(footer)")
     }
 
     @Test func f2RedrawsEverythingInTheOtherLanguage() {
@@ -71,7 +90,7 @@ import AuthorityInterface
         let screen = render(store.state)
         #expect(screen.contains("Étape 2 de 5 — Questions de sécurité"))
         #expect(screen.contains("Vos réponses ne correspondent pas. Il reste 3 tentatives."))
-        #expect(screen.contains("[ Filou ") && screen.lines[23].contains("F2 English"))
+        #expect(screen.contains("[ ••••• ") && !screen.contains("Filou") && screen.lines[23].contains("F2 English"))
     }
 
     @Test func aPasswordNeverReachesTheScreen() {

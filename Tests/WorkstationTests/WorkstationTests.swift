@@ -21,9 +21,10 @@ import Testing
     }
 
     /// The pipeline on this directory, with a fast KDF (the full cost is the benchmark's business).
-    func service(_ paths: WorkstationPaths? = nil, checkpoint: @escaping @Sendable (ActivationCheckpoint) -> Void = { _ in }) -> ActivationService {
+    func service(_ paths: WorkstationPaths? = nil, fixed: Bool = false,
+                 checkpoint: @escaping @Sendable (ActivationCheckpoint) -> Void = { _ in }) -> ActivationService {
         ActivationService(authority: authority, paths: paths ?? self.paths, cost: KDFCost(iterations: 2_048),
-                          passwordPolicy: PasswordPolicy(checker: PWQualityChecker()), checkpoint: checkpoint)
+                          passwordPolicy: PasswordPolicy(checker: PWQualityChecker()), fixedProfileDirectory: fixed, checkpoint: checkpoint)
     }
 
     func approve() async throws -> (ApplicationToken, ReferenceNumber, IdentityVerification) {
@@ -134,6 +135,48 @@ import Testing
                                         authorization: identity.authorization, password: Password("Vert-Orage-Piano-47"))
         await #expect(throws: WorkstationError(.profileStore, "")) { try await service(elsewhere).activate(request) }
         #expect(try await authority.record(for: token).status == .approved)
+    }
+
+    /// Issue 10.6: a kiosk's removable profile folder that went away after step 3 gets the advice a
+    /// person at a kiosk can follow (plug it back in), not "choose a folder" or a command to run; and
+    /// the message names the folder once, ungarbled.
+    @Test func aKioskWhoseProfileFolderWentAwayIsToldToPlugItBackIn() async throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (token, reference, identity) = try await approve()
+        let medium = directory.appendingPathComponent("usb")
+        try FileManager.default.createDirectory(at: medium, withIntermediateDirectories: false)
+        let kiosk = WorkstationPaths(dataDirectory: directory, profileDirectory: medium)
+        try await service(kiosk, fixed: true).installActivationManager()
+        try FileManager.default.removeItem(at: medium)
+        let request = ActivationRequest(token: token, subscriber: identity.subscriber, reference: reference,
+                                        authorization: identity.authorization, password: Password("Vert-Orage-Piano-47"))
+        do {
+            _ = try await service(kiosk, fixed: true).activate(request)
+            Issue.record("the activation went on without its folder")
+        } catch {
+            let description = ErrorDescription(error)
+            #expect(description.messageKey == "workstation.error.removableProfileFolder")
+            for language in Language.allCases {
+                let message = description.message(in: language)
+                #expect(message.contains(medium.path) && !message.contains("paraphe components"), "\(message)")
+            }
+            #expect(description.message(in: .en).contains("Plug the removable medium back in"))
+        }
+        #expect(try await authority.record(for: token).status == .approved, "nothing was spent")
+        #expect(!FileManager.default.fileExists(atPath: medium.path), "the folder is never created in its place")
+
+        // Outside a kiosk, a profile folder that cannot be created is named once, in a sentence that reads.
+        let blocked = directory.appendingPathComponent("file-not-folder")
+        try Data("x".utf8).write(to: blocked)
+        let cannot = WorkstationPaths(dataDirectory: directory, profileDirectory: blocked.appendingPathComponent("profiles"))
+        do {
+            try await service(cannot).installActivationManager()
+            Issue.record("a profile folder under a file was created")
+        } catch {
+            let message = ErrorDescription(error).message(in: .en)
+            #expect(message.hasPrefix("The profile folder \(cannot.profileDirectory.path) is missing or not writable."), "\(message)")
+            #expect(!message.contains("cannot create"))
+        }
     }
 
     @Test func theAuthorizationCodeIsNowhereInClearAfterAnActivation() async throws {
