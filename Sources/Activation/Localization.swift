@@ -41,11 +41,26 @@ public struct Localizer: Sendable {
     /// Every key of the language's table (for completeness tests).
     public var keys: Set<String> { Set(table.keys) }
 
+    /// The options every command this program suggests must carry to work as printed (the data
+    /// directory and profile folder it was started with): `{dataDirOption}` and `{profileDirOption}`
+    /// in the texts. Set once by the command line when it starts; empty until then.
+    private static let commandOptions = Mutex<[String: String]>(["dataDirOption": "", "profileDirOption": ""])
+
+    /// Sets the options suggested commands carry (each a leading space and a shell-quoted option, or empty).
+    public static func setCommandOptions(dataDirectory: String, profileDirectory: String) {
+        commandOptions.withLock { $0 = ["dataDirOption": dataDirectory, "profileDirOption": profileDirectory] }
+    }
+
     /// The text for `key` with each `{name}` replaced by `arguments[name]`; the key itself if missing.
     public func text(_ key: String, _ arguments: [String: String] = [:]) -> String {
         var text = table[key] ?? (language == .en ? nil : Self.table(.en)[key]) ?? key
         for (name, value) in arguments {
             text = text.replacingOccurrences(of: "{\(name)}", with: value)
+        }
+        if text.contains("Option}") {
+            for (name, value) in Self.commandOptions.withLock({ $0 }) {
+                text = text.replacingOccurrences(of: "{\(name)}", with: value)
+            }
         }
         return text
     }

@@ -31,6 +31,7 @@ struct ActivateCommand: AsyncParsableCommand {
     func run() async throws {
         var language = defaultLanguage(lang)
         try await runReportingErrors(language: language) {
+            data.announceCommandOptions(profileDir: profileDir)
             // Everything local is checked before the authority is asked anything.
             // Arguments are data: a control character anywhere (even one the parser would skip) is refused.
             let token = try ApplicationToken(parsing: InputText.validate(link, field: .link))

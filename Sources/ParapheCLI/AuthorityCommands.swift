@@ -69,7 +69,7 @@ struct AuthorityCommand: AsyncParsableCommand {
             let language = defaultLanguage(nil)
             try await runReportingErrors(language: language) {
                 let token = try ApplicationToken(parsing: link)
-                let record = try await data.authority().record(for: token)
+                let record = try await data.existingAuthority(language: language).record(for: token)
                 if json {
                     print(try jsonText(record))
                 } else {
@@ -85,8 +85,9 @@ struct AuthorityCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            try await runReportingErrors(language: defaultLanguage(nil)) {
-                let records = try await data.authority().list()
+            let language = defaultLanguage(nil)
+            try await runReportingErrors(language: language) {
+                let records = try await data.existingAuthority(language: language).list()
                 if json {
                     print(try jsonText(records))
                 } else {
@@ -104,8 +105,9 @@ struct AuthorityCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            try await runReportingErrors(language: defaultLanguage(nil)) {
-                let entries = try await data.authority().auditLog()
+            let language = defaultLanguage(nil)
+            try await runReportingErrors(language: language) {
+                let entries = try await data.existingAuthority(language: language).auditLog()
                 if json {
                     print(try jsonText(entries))
                 } else {

@@ -26,13 +26,14 @@ struct ProfileCommand: AsyncParsableCommand {
         func run() async throws {
             let language = defaultLanguage(lang)
             try await runReportingErrors(language: language) {
+                data.announceCommandOptions()
                 let password = try readPassword(passwordFile, language: language)
                 let url = URL(fileURLWithPath: file)
                 guard FileManager.default.isReadableFile(atPath: url.path) else {
                     throw CLIError(status: ExitStatus.noInput, message: Localizer(language).text("cli.error.cannotRead", ["path": InputText.printable(file)]))
                 }
                 let paths = WorkstationPaths(dataDirectory: data.dataDirectory)
-                let service = activationService(authority: try data.authority(), paths: paths)
+                let service = activationService(authority: try data.existingAuthority(language: language), paths: paths)
                 var summary = try await service.logIn(profile: url, password: password)
                 summary.certificateFile = nil
                 print(summaryText(summary, language: language))
@@ -59,7 +60,13 @@ struct ComponentsCommand: AsyncParsableCommand {
         let language = defaultLanguage(lang)
         try await runReportingErrors(language: language) {
             let text = Localizer(language)
+            data.announceCommandOptions(profileDir: profileDir)
             let paths = WorkstationPaths(dataDirectory: data.dataDirectory, profileDirectory: profileDir.map(URL.init(fileURLWithPath:)))
+            // Checking only reads: with no data directory yet, nothing is installed, and nothing is created.
+            if action == .check, !data.exists {
+                print(text.text("cli.components.noDataDirectory", ["path": InputText.printable(data.dataDirectory.path, limit: 1_000)]))
+                throw ExitCode(ExitStatus.unavailable)
+            }
             let components = Components(paths: paths, authority: try data.authority())
             if action == .install {
                 try await components.installActivationManager()

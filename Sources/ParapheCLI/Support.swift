@@ -127,6 +127,27 @@ struct DataOptions: ParsableArguments {
 
     var dataDirectory: URL { WorkstationPaths.resolveDataDirectory(explicit: dataDir) }
 
+    /// Makes every command this program suggests carry this data directory (always explicit, so it
+    /// works as printed whatever the environment) and `profileDir` when one was given.
+    func announceCommandOptions(profileDir: String? = nil) {
+        Localizer.setCommandOptions(
+            dataDirectory: " --data-dir " + shellQuoted(dataDirectory.path),
+            profileDirectory: profileDir.map { " --profile-dir " + shellQuoted(URL(fileURLWithPath: $0).path) } ?? "")
+    }
+
+    /// The authority of an existing data directory, for commands that only read: they never create
+    /// a data directory (and its CA, registry and mail folder) where there was none.
+    func existingAuthority(language: Language) throws -> EmbeddedAuthority {
+        guard exists else {
+            throw CLIError(status: ExitStatus.noInput, message: Localizer(language).text(
+                "cli.error.noDataDirectory", ["path": InputText.printable(dataDirectory.path, limit: 1_000)]))
+        }
+        return try authority()
+    }
+
+    /// Whether a data directory with an authority exists here.
+    var exists: Bool { FileManager.default.fileExists(atPath: dataDirectory.appendingPathComponent("registry.sqlite").path) }
+
     /// The embedded authority on the data directory.
     func authority() throws -> EmbeddedAuthority {
         var configuration = AuthorityConfiguration(dataDirectory: dataDirectory)

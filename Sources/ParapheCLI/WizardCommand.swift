@@ -43,6 +43,7 @@ struct WizardCommand: AsyncParsableCommand {
     func run() async throws {
         let language = defaultLanguage(lang)
         try await runReportingErrors(language: language) {
+            data.announceCommandOptions(profileDir: profileDir)
             // Opened on its own thread while the terminal starts and draws step 1 (it reads the registry
             // and the CA); the first event waits for it, and a failure to open ends the session with its message.
             let data = self.data

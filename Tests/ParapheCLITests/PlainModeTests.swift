@@ -209,6 +209,72 @@ final class InteractiveRun: @unchecked Sendable {
         #expect(empty.stdout.hasSuffix("Activation link:\n"))
     }
 
+    /// Issue 10.4, from the person's side: a mistyped reference number is refused at once, asked
+    /// again, and the next lines (the passwords) go to the prompts they were meant for.
+    @Test func aMistypedReferenceIsAskedAgainBeforeThePasswords() throws {
+        let scratch = try Scratch()
+        let link = try applicant.approve(in: scratch)
+        let reference = try firstReference(scratch)
+        let last = try #require(reference.last?.wholeNumberValue)
+        let typo = String(reference.dropLast()) + String((last + 1) % 10)
+        let lines = [link] + applicant.answers + ["", typo, reference, applicant.password, applicant.password, applicant.password]
+        let result = try paraphe(["wizard", "--data-dir", scratch.dataDir, "--lang", "en"], stdin: input(lines))
+        #expect(result.status == 0, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
+        expectNoSecrets(result)
+        let out = result.stdout
+        let prompt = "Reference number (from the newest email):\n"
+        let first = try #require(out.range(of: prompt))
+        let typoLine = try #require(out.range(of: "Error: This reference number has a typo", range: first.upperBound..<out.endIndex))
+        let again = try #require(out.range(of: prompt, range: typoLine.upperBound..<out.endIndex))
+        let password = try #require(out.range(of: "Password:\n", range: again.upperBound..<out.endIndex))
+        #expect(out[first.upperBound..<typoLine.lowerBound].contains("Password") == false, "refused before the password prompts")
+        #expect(password.lowerBound > again.lowerBound)
+        #expect(out.contains("Your digital signature is activated."))
+    }
+
+    /// Issue 10.5: every command the program suggests carries the data directory it was run with and
+    /// works as printed; commands that only read never create a data directory.
+    @Test func suggestedCommandsWorkAsPrintedAndReadingCreatesNothing() throws {
+        let scratch = try Scratch()
+        let link = try applicant.approve(in: scratch)
+        let reference = try firstReference(scratch)
+        // Input ends at the log-in prompt: the profile is written; the message says how to finish.
+        let lines = [link] + applicant.answers + ["", reference, applicant.password, applicant.password]
+        let ended = try paraphe(["wizard", "--data-dir", scratch.dataDir, "--lang", "en"], stdin: input(lines))
+        #expect(ended.status == 66)
+        let suggestion = try #require(ended.stderr.range(of: #"paraphe [^\n]*LINK"#, options: .regularExpression).map { String(ended.stderr[$0]) })
+        #expect(suggestion.contains("--data-dir \(scratch.dataDir)"), "\(suggestion)")
+        // Run it as printed (LINK replaced by the link): it goes straight to the log-in and finishes.
+        let words = suggestion.replacingOccurrences(of: "LINK", with: link).split(separator: " ").dropFirst().map(String.init)
+        let resumed = try paraphe(words, stdin: input([applicant.password]))
+        #expect(resumed.status == 0, "\(words): \(resumed.stderr)")
+        #expect(resumed.stdout.contains("Your digital signature is activated."))
+
+        // A component hint carries the data directory too.
+        let other = scratch.url.appendingPathComponent("other data").path
+        let bare = try paraphe(["components", "--data-dir", other])
+        #expect(bare.status == 69)
+        #expect(bare.stdout.contains("paraphe components install --data-dir '\(other)'"), "\(bare.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: other), "checking created nothing")
+        let installed = try paraphe(["components", "install", "--data-dir", other])
+        #expect(installed.status == 0, "\(installed.stderr)")
+
+        // Read-only commands on a data directory that does not exist: 66, and nothing is created.
+        let nowhere = scratch.url.appendingPathComponent("nowhere").path
+        let password = try scratch.file("pw", applicant.password)
+        let profile = scratch.dataDir + "/profiles/Jeanne_Tremblay.p12"
+        for command in [["profile", "verify", profile, "--password-file", password], ["authority", "list"], ["authority", "show", link],
+                        ["authority", "audit"]] {
+            let result = try paraphe(command + ["--data-dir", nowhere])
+            #expect(result.status == 66, "\(command): \(result.stderr)")
+            #expect(result.stderr.contains("There is no Paraphe data directory at \(nowhere)"), "\(result.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: nowhere), "\(command) created the data directory")
+        }
+        // …and with the right one, profile verify works.
+        let verified = try paraphe(["profile", "verify", profile, "--password-file", password, "--data-dir", scratch.dataDir])
+        #expect(verified.status == 0, "\(verified.stderr)")
+    }
+
     @Test func overLongAndControlCharacterLinesAreRefusedWithTheReason() throws {
         let scratch = try Scratch()
         let lines = [String(repeating: "A", count: 600), "7K2M\u{1B}[2J-Q9XD", "\u{FF}"]

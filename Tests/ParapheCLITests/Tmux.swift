@@ -62,6 +62,23 @@ final class TmuxSession {
         _ = try run(tmux, ["-L", socket, "send-keys", "-l", text])
     }
 
+    /// Sends raw bytes, as a terminal would (`send-keys -H`): escape sequences, bytes that are not UTF-8.
+    func bytes(_ values: [UInt8]) throws {
+        _ = try run(tmux, ["-L", socket, "send-keys", "-H"] + values.map { String(format: "%02x", $0) })
+    }
+
+    /// Pastes `text` as a terminal does (`paste-buffer -p`: inside bracketed-paste markers when the
+    /// program asked for them, as is otherwise).
+    func paste(_ text: String) throws {
+        _ = try run(tmux, ["-L", socket, "set-buffer", "--", text])
+        _ = try run(tmux, ["-L", socket, "paste-buffer", "-p"])
+    }
+
+    /// The pane's terminal device (to write to it as `wall` or a stray process would).
+    func paneTTY() throws -> String {
+        try run(tmux, ["-L", socket, "display-message", "-p", "#{pane_tty}"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     func resize(width: Int, height: Int) throws {
         _ = try run(tmux, ["-L", socket, "resize-window", "-x", String(width), "-y", String(height)])
     }

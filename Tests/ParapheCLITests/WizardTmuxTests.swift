@@ -73,6 +73,9 @@ import Testing
         let after = try tmux.waitFor("STTY-DONE")
         #expect(after.contains("EXIT:0"))
         #expect(after.contains("icanon") && !after.contains("-icanon") && !after.contains("-echo"), "terminal restored: \(after)")
+        // Issue 10.13: the summary stays in the terminal once the full screen is gone.
+        #expect(after.contains("Your digital signature is activated.") && after.contains("Jeanne_Tremblay.p12")
+                && after.contains("SHA-256:"), "\(after)")
 
         let profile = scratch.dataDir + "/profiles/Jeanne_Tremblay.p12"
         let password = try scratch.file("pw", applicant.password)
