@@ -91,6 +91,31 @@ struct ScreenCase: Sendable, CustomTestStringConvertible {
         try assertSnapshot(screenCase.screen(language), named: "\(screenCase.name).\(language.rawValue)")
     }
 
+    /// Plain mode is a view too (issue 9.5): the lines and the prompt it shows for each state, from a
+    /// fresh transcript (so each step's heading and explanation show), snapshot-tested like the screens.
+    @Test(arguments: ScreenCase.all.filter { $0.name != "too-small" }, Language.allCases)
+    func plainSnapshot(_ screenCase: ScreenCase, language: Language) throws {
+        let state = screenCase.make(language)
+        var transcript = PlainTranscript()
+        var lines = plainLines(state, after: &transcript)
+        switch lineStep(state) {
+        case .ask(let field, let then):
+            let (more, prompt) = plainPrompt(field, state, transcript: &transcript)
+            lines += more + ["> \(prompt)   (then \(then == .tab ? "next field" : "Enter"))"]
+        case .confirm(let button, _):
+            lines.append("> " + plainConfirmation(button, state))
+        case .press(let button):
+            lines.append("(presses \(button))")
+        case .wait:
+            lines.append("(waits)")
+        case .done:
+            lines.append("(done)")
+        case .stop:
+            lines.append(plainStopLine(declined: nil, state))
+        }
+        try assertSnapshot(text: lines.joined(separator: "\n") + "\n", named: "plain/\(screenCase.name).\(language.rawValue)")
+    }
+
     @Test func aSnapshotCanFail() {
         // The comparison itself: a changed cell is a difference.
         var screen = ScreenCase.all[0].screen(.en)

@@ -219,10 +219,14 @@ func snapshotText(_ screen: Screen) -> String {
 
 /// Compares `screen` with `Snapshots/NAME.txt`; with `PARAPHE_RECORD_SNAPSHOTS=1`, (re)writes the file instead.
 func assertSnapshot(_ screen: Screen, named name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    try assertSnapshot(text: snapshotText(screen), named: name, sourceLocation: sourceLocation)
+}
+
+/// Compares `text` with `Snapshots/NAME.txt` (or records it with PARAPHE_RECORD_SNAPSHOTS=1).
+func assertSnapshot(text: String, named name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
     let file = snapshotDirectory.appendingPathComponent(name + ".txt")
-    let text = snapshotText(screen)
     if ProcessInfo.processInfo.environment["PARAPHE_RECORD_SNAPSHOTS"] == "1" {
-        try FileManager.default.createDirectory(at: snapshotDirectory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
         try text.write(to: file, atomically: true, encoding: .utf8)
         return
     }
