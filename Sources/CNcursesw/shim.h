@@ -7,17 +7,11 @@
 
 // Globals and macros Swift 6 cannot import safely, wrapped as functions.
 static inline WINDOW *paraphe_stdscr(void) { return stdscr; }
-static inline int paraphe_lines(void) { return LINES; }
-static inline int paraphe_cols(void) { return COLS; }
 static inline attr_t paraphe_a_normal(void) { return A_NORMAL; }
 static inline attr_t paraphe_a_bold(void) { return A_BOLD; }
 static inline attr_t paraphe_a_reverse(void) { return A_REVERSE; }
 static inline attr_t paraphe_a_underline(void) { return A_UNDERLINE; }
 static inline attr_t paraphe_a_dim(void) { return A_DIM; }
-static inline int paraphe_color_pair(int n) { return (int)COLOR_PAIR(n); }
-static inline int paraphe_key_code_yes(void) { return KEY_CODE_YES; }
-static inline int paraphe_key_f(int n) { return KEY_F(n); }
-static inline int paraphe_err(void) { return ERR; }
 // Draws one wide-character cell (a base character plus combining marks) with attributes and a color pair.
 static inline int paraphe_put_cell(WINDOW *win, int y, int x, const wchar_t *text, attr_t attributes, short pair) {
     cchar_t cell;

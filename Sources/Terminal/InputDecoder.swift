@@ -107,12 +107,12 @@ public struct InputDecoder: Sendable {
         case 0x1C...0x1F: return (1, [.key(.control(Character(Unicode.Scalar(byte + 0x40))))])
         case 0x00: return (1, [.ignored])
         case 0x20...0x7E: return (1, [.key(.character(Character(Unicode.Scalar(byte))))])
-        default: return character(at: index, final: final)
+        default: return Self.character(in: buffer, at: index, final: final)
         }
     }
 
-    /// A multi-byte UTF-8 character at `index` (its lead byte is 0x80 or above).
-    private func character(at index: Int, final: Bool) -> (Int, [DecodedInput])? {
+    /// A multi-byte UTF-8 character at `index` of `buffer` (its lead byte is 0x80 or above).
+    private static func character(in buffer: [UInt8], at index: Int, final: Bool) -> (Int, [DecodedInput])? {
         let lead = buffer[index]
         let length: Int
         switch lead {
@@ -221,8 +221,6 @@ public struct InputDecoder: Sendable {
 
     /// `bytes` as text, each byte that is not part of valid UTF-8 dropped; and whether any was.
     static func utf8(_ bytes: [UInt8]) -> (String, Bool) {
-        var decoder = InputDecoder()
-        decoder.buffer = bytes
         var text = String.UnicodeScalarView()
         var invalid = false
         var index = 0
@@ -232,7 +230,7 @@ public struct InputDecoder: Sendable {
                 index += 1
                 continue
             }
-            guard let (length, inputs) = decoder.character(at: index, final: true) else { break }
+            guard let (length, inputs) = character(in: bytes, at: index, final: true) else { break }
             for input in inputs {
                 switch input {
                 case .key(.character(let character)): text.append(contentsOf: character.unicodeScalars)

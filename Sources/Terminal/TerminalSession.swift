@@ -228,9 +228,6 @@ public final class TerminalSession {
         lastDrawn = next
     }
 
-    /// Forces a full repaint on the next draw (Ctrl-L).
-    public func invalidate() { lastDrawn = nil }
-
     private func attributesAndPair(_ style: Style) -> (attr_t, Int16) {
         var attributes = paraphe_a_normal()
         if style.bold { attributes |= paraphe_a_bold() }
