@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "paraphe", targets: ["paraphe"]),
+        .executable(name: "paraphe-authority", targets: ["paraphe-authority"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
@@ -14,6 +15,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
     ],
     targets: [
         // Strings (en, fr), mail templates, question catalog, component manifest.
@@ -21,7 +28,7 @@ let package = Package(
             name: "ParapheResources",
             path: "Resources",
             sources: ["Bundle.swift"],
-            resources: [.copy("strings"), .copy("mail"), .copy("catalog")]
+            resources: [.copy("strings"), .copy("mail"), .copy("catalog"), .copy("openapi")]
         ),
         // The domain: pure value types and rules. No I/O, no curses.
         .target(name: "Activation", dependencies: ["ParapheResources"]),
@@ -39,6 +46,17 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
+            ]
+        ),
+        // CMP (RFC 9810, RFC 9483 lightweight profile, RFC 6712 over HTTP) on swift-asn1: the messages both the
+        // authority service and the workstation's client speak, password-based MAC protection, CRMF.
+        .target(
+            name: "CMP",
+            dependencies: [
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
             ]
         ),
         // The issuer side behind a protocol: registry, CA, Maildir mailer, audit log.
@@ -77,23 +95,76 @@ let package = Package(
             name: "WizardRuntime",
             dependencies: ["Activation", "AuthorityInterface", "Keystore", "Workstation", "Wizard"]
         ),
+        // What both programs' commands share (options, errors, hooks) and the operator commands that
+        // `paraphe authority …` and `paraphe-authority …` both run. No curses, no server.
+        .target(
+            name: "OperatorCommands",
+            dependencies: [
+                "Activation", "AuthorityInterface", "Authority", "Workstation",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The authority as an HTTPS service: the subscriber API (/api/v1/), CMP enrollment (/pkix/),
+        // the CA certificate; Hummingbird 2 over swift-nio-ssl. No curses.
+        .target(
+            name: "AuthorityServer",
+            dependencies: [
+                "Activation", "AuthorityInterface", "Authority", "CMP", "ParapheResources",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // `paraphe-authority`: `serve` and the operator commands shared with `paraphe authority`.
+        .target(
+            name: "AuthorityServerCLI",
+            dependencies: [
+                "Activation", "Authority", "AuthorityInterface", "AuthorityServer", "OperatorCommands",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(name: "paraphe-authority", dependencies: ["AuthorityServerCLI"]),
+        // The workstation's side of a networked authority: the JSON API and CMP over HTTPS with the CA
+        // pinned (AsyncHTTPClient), behind the same Authority protocol as the embedded one.
+        .target(
+            name: "AuthorityClient",
+            dependencies: [
+                "Activation", "AuthorityInterface", "CMP",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The commands (parsing and composition); `paraphe` is its entry point.
         .target(
             name: "ParapheCLI",
             dependencies: [
                 "Activation", "AuthorityInterface", "Authority", "Keystore", "Workstation", "PasswordQuality",
-                "ScreenModel", "Wizard", "WizardRendering", "WizardRuntime", "Terminal",
+                "ScreenModel", "Wizard", "WizardRendering", "WizardRuntime", "Terminal", "OperatorCommands", "AuthorityClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(name: "paraphe", dependencies: ["ParapheCLI"]),
         // Test support: seeded randomness, a manual clock, and `paraphe-testable` (the same commands with
         // the clock and crash points injected from the environment, for the end-to-end tests only).
-        .target(name: "ParapheTestSupport", dependencies: ["Activation", "Workstation"], path: "Tests/ParapheTestSupport"),
+        .target(name: "ParapheTestSupport", dependencies: ["Activation", "Workstation", "OperatorCommands"], path: "Tests/ParapheTestSupport"),
         .executableTarget(
             name: "paraphe-testable",
-            dependencies: ["ParapheCLI", "ParapheTestSupport", "Activation", "Workstation"],
+            dependencies: ["ParapheCLI", "ParapheTestSupport"],
             path: "Tests/ParapheTestable"
         ),
         // The in-process measures of the benchmark suite (bench/run drives them; see bench/README.md). Built
@@ -106,6 +177,30 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
             ],
             path: "bench/Sources/paraphe-bench"
+        ),
+        .testTarget(
+            name: "CMPTests",
+            dependencies: [
+                "CMP", "ParapheTestSupport",
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+            ]
+        ),
+        .executableTarget(
+            name: "paraphe-authority-testable",
+            dependencies: ["AuthorityServerCLI", "OperatorCommands", "ParapheTestSupport"],
+            path: "Tests/ParapheAuthorityTestable"
+        ),
+        .testTarget(
+            name: "AuthorityServerTests",
+            dependencies: [
+                "AuthorityClient", "AuthorityInterface", "Activation", "CMP", "Keystore", "ParapheTestSupport",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .testTarget(name: "ActivationTests", dependencies: ["Activation", "PasswordQuality", "ParapheTestSupport"]),
         .testTarget(

@@ -172,6 +172,42 @@ struct CertificateAuthority: Sendable {
         }
     }
 
+    /// A TLS server certificate for the authority's own service: the names as DNS names or IP
+    /// addresses, `serverAuth` only, valid 90 days (it is re-issued at every start).
+    func issueServer(publicKey: Certificate.PublicKey, names: [String], at now: Date, random: any RandomSource) throws(AuthorityError) -> (der: [UInt8], serial: String) {
+        do {
+            let serial = Self.serialNumber(random)
+            let alternatives: [GeneralName] = names.map { name in
+                if let address = IPAddressBytes(name) { return .ipAddress(ASN1OctetString(contentBytes: address.bytes[...])) }
+                return .dnsName(name)
+            }
+            let extensions = try Certificate.Extensions {
+                Critical(BasicConstraints.notCertificateAuthority)
+                Critical(KeyUsage(digitalSignature: true))
+                try ExtendedKeyUsage([.serverAuth])
+                SubjectKeyIdentifier(hash: publicKey)
+                AuthorityKeyIdentifier(keyIdentifier: keyIdentifier)
+                SubjectAlternativeNames(alternatives)
+            }
+            let certificate = try Certificate(
+                version: .v3,
+                serialNumber: serial,
+                publicKey: publicKey,
+                notValidBefore: now - Self.backdating,
+                notValidAfter: now + 90 * 86_400,
+                issuer: certificate.subject,
+                subject: try DistinguishedName { CommonName(names.first ?? "paraphe-authority") },
+                signatureAlgorithm: .ecdsaWithSHA256,
+                extensions: extensions,
+                issuerPrivateKey: Certificate.PrivateKey(privateKey))
+            return (try Self.der(certificate), Array(serial.bytes).hex)
+        } catch let error as AuthorityError {
+            throw error
+        } catch {
+            throw AuthorityError(.certificateAuthority, "cannot build the TLS certificate")
+        }
+    }
+
     /// 16 random bytes, top bit cleared (positive) and the next one set (no leading zero byte): 126 random bits.
     static func serialNumber(_ random: any RandomSource) -> Certificate.SerialNumber {
         var bytes = random.bytes(16)
@@ -225,17 +261,46 @@ struct VerifiedRequest: Sendable {
         guard request.publicKey.isValidSignature(request.signature, for: request) else {
             throw AuthorityError(.csrInvalid, "the certificate request's signature does not verify (no proof of possession)")
         }
-        if let rsa = _RSA.Signing.PublicKey(request.publicKey), rsa.keySizeInBits < 2048 {
-            throw AuthorityError(.csrInvalid, "the certificate request's RSA key is shorter than 2048 bits")
+        try self.init(checking: request.publicKey)
+    }
+
+    /// A public key whose possession the caller proved another way (CMP's proof of possession).
+    init(publicKeyInfoDER der: [UInt8]) throws(AuthorityError) {
+        guard !der.isEmpty, der.count <= Self.maximumSize, let key = try? Certificate.PublicKey(derEncoded: der) else {
+            throw AuthorityError(.csrInvalid, "the request's public key is not a valid SubjectPublicKeyInfo")
         }
-        publicKey = request.publicKey
+        try self.init(checking: key)
+    }
+
+    private init(checking key: Certificate.PublicKey) throws(AuthorityError) {
+        if let rsa = _RSA.Signing.PublicKey(key), rsa.keySizeInBits < 2048 {
+            throw AuthorityError(.csrInvalid, "the request's RSA key is shorter than 2048 bits")
+        }
+        publicKey = key
         // The whole SubjectPublicKeyInfo (algorithm and key), not just the key bits.
         var serializer = DER.Serializer()
         do {
-            try serializer.serialize(request.publicKey)
+            try serializer.serialize(key)
         } catch {
-            throw AuthorityError(.csrInvalid, "the certificate request's public key cannot be encoded")
+            throw AuthorityError(.csrInvalid, "the request's public key cannot be encoded")
         }
         keyDigest = Array(SHA256.hash(data: serializer.serializedBytes))
+    }
+}
+
+/// The bytes of an IPv4 (`127.0.0.1`) or IPv6 (`::1`) address, for a certificate's iPAddress name.
+struct IPAddressBytes {
+    let bytes: [UInt8]
+
+    init?(_ text: String) {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        if inet_pton(AF_INET, text, &v4) == 1 {
+            bytes = withUnsafeBytes(of: &v4) { Array($0) }
+        } else if inet_pton(AF_INET6, text, &v6) == 1 {
+            bytes = withUnsafeBytes(of: &v6) { Array($0) }
+        } else {
+            return nil
+        }
     }
 }

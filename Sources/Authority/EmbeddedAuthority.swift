@@ -1,5 +1,6 @@
 import Activation
 import AuthorityInterface
+import Crypto
 import Foundation
 import GRDB
 import Logging
@@ -345,6 +346,57 @@ public final class EmbeddedAuthority: Authority, Sendable {
         token: ApplicationToken, reference: ReferenceNumber, authorization: AuthorizationCode, csrDER: [UInt8]
     ) async throws -> IssuedCertificate {
         let request = try VerifiedRequest(der: csrDER)
+        return try await redeem(token: token, reference: reference, key: request) { stored in
+            constantTimeEqual(Array(stored.revealed.utf8), Array(authorization.revealed.utf8))
+        }
+    }
+
+    /// What a CMP request's password-based MAC is checked with: the application and its authorization
+    /// code. With `token` (Paraphe's client names the application it went through the steps for), that
+    /// application, whatever `reference` says, so a mistyped reference number counts against it;
+    /// without (any other CMP client), the application whose live codes carry `reference`. Nil: neither
+    /// exists. The code never leaves this process except as the MAC key.
+    public func enrollmentSecret(reference: ReferenceNumber, token: ApplicationToken?) async throws -> (token: ApplicationToken, authorization: AuthorizationCode)? {
+        let sealer = self.sealer
+        return try await registry.read { db in
+            let row: Registry.ApplicationRow?
+            if let token {
+                row = try Registry.application(db, token: token)
+            } else if let owner = try Registry.tokenOfLiveReference(db, reference) {
+                row = try Registry.application(db, token: owner)
+            } else {
+                row = nil
+            }
+            guard let row else { return nil }
+            return (row.token, try sealer.open(row.sealedAuthorization, for: row.token))
+        }
+    }
+
+    /// Step 5 by CMP (`ir`, `cr`, `p10cr`): the caller checked the request's proof of possession and
+    /// whether its MAC verifies under the code from `enrollmentSecret` (`macVerified`). The same rules
+    /// as `issueCertificate`: a wrong reference number or code counts toward the 5-in-a-row limit; a
+    /// request for the key already activated gets the same certificate again.
+    public func enroll(token: ApplicationToken, reference: ReferenceNumber, macVerified: Bool, publicKeyInfoDER: [UInt8]) async throws -> IssuedCertificate {
+        let key = try VerifiedRequest(publicKeyInfoDER: publicKeyInfoDER)
+        return try await redeem(token: token, reference: reference, key: key) { _ in macVerified }
+    }
+
+    /// Records what the requester said of a certificate it received by CMP (`certConf`).
+    public func recordConfirmation(token: ApplicationToken, accepted: Bool, certificateMatches: Bool) async throws {
+        let now = self.now
+        try await registry.immediate { db in
+            let serial = try Registry.application(db, token: token)?.certificateSerial ?? "?"
+            let detail = certificateMatches
+                ? (accepted ? "serial \(serial) confirmed by the requester" : "serial \(serial) rejected by the requester")
+                : "confirmation for a certificate this authority did not issue to the application"
+            try Registry.audit(db, at: now, actor: Self.subscriberActor, event: .certificateConfirmed, token: token, detail: detail)
+        }
+    }
+
+    private func redeem(
+        token: ApplicationToken, reference: ReferenceNumber, key request: VerifiedRequest,
+        authorizationMatches: @escaping @Sendable (AuthorizationCode) -> Bool
+    ) async throws -> IssuedCertificate {
         let now = self.now
         let before = try await registry.read { db in
             guard let row = try Registry.application(db, token: token) else { throw ActivationError(.unknownApplication) }
@@ -360,8 +412,7 @@ public final class EmbeddedAuthority: Authority, Sendable {
         let sealer = self.sealer
         let result = try await registry.immediate { db -> IssueResult in
             guard var row = try Registry.application(db, token: token) else { throw ActivationError(.unknownApplication) }
-            let stored = try sealer.open(row.sealedAuthorization, for: token)
-            let matches = constantTimeEqual(Array(stored.revealed.utf8), Array(authorization.revealed.utf8))
+            let matches = authorizationMatches(try sealer.open(row.sealedAuthorization, for: token))
             let original = row.state
             do {
                 switch try row.state.redeem(reference: reference, authorizationMatches: matches, keyDigest: request.keyDigest, at: now) {
@@ -410,6 +461,36 @@ public final class EmbeddedAuthority: Authority, Sendable {
 
     public func caCertificateDER() async throws -> [UInt8] {
         ca.certificateDER
+    }
+
+    /// The CA's name (the sender of the CMP answers).
+    public var caSubject: DistinguishedName { ca.certificate.subject }
+
+    /// The certificate issued to an application, if it was activated (DER).
+    public func certificateDER(of token: ApplicationToken) async throws -> [UInt8]? {
+        try await registry.read { db in try Registry.application(db, token: token)?.certificateDER }
+    }
+
+    /// The CA certificate, PEM.
+    public func caCertificatePEM() async throws -> String {
+        try CertificateAuthority.pem(ca.certificate)
+    }
+
+    /// A fresh TLS identity for the authority's HTTPS service, issued by this CA for `names` (DNS
+    /// names or IP addresses): the certificate and CA chain (PEM) and the new P-256 key (PKCS#8 PEM).
+    public func issueTLSIdentity(names: [String]) async throws -> (certificateChainPEM: String, privateKeyPEM: String) {
+        guard !names.isEmpty, names.allSatisfy({ !$0.isEmpty && $0.count <= 253 && $0.unicodeScalars.allSatisfy { $0.isASCII && $0.value > 0x20 && $0.value < 0x7F } }) else {
+            throw AuthorityError(.badRequest, "TLS names must be host names or IP addresses")
+        }
+        let key = P256.Signing.PrivateKey()
+        let now = self.now
+        let issued = try ca.issueServer(publicKey: Certificate.PublicKey(key.publicKey), names: names, at: now, random: random)
+        try await registry.immediate { db in
+            try Registry.audit(db, at: now, actor: Self.authorityActor, event: .tlsCertificateIssued, token: nil,
+                               detail: "serial \(issued.serial) for \(names.joined(separator: ", "))")
+        }
+        let chain = try CertificateAuthority.pem(Certificate(derEncoded: issued.der)) + CertificateAuthority.pem(ca.certificate)
+        return (chain, key.pemRepresentation + "\n")
     }
 
     // MARK: - Operator

@@ -256,6 +256,16 @@ struct Registry: Sendable {
         try Bool.fetchOne(db, sql: "SELECT 1 FROM code WHERE reference = ? AND superseded = 0", arguments: [reference.digits]) ?? false
     }
 
+    /// The application whose live codes carry `reference` (unique among live codes).
+    static func tokenOfLiveReference(_ db: Database, _ reference: ReferenceNumber) throws -> ApplicationToken? {
+        let text = try String.fetchOne(
+            db, sql: "SELECT a.token FROM code c JOIN application a ON a.id = c.applicationId WHERE c.reference = ? AND c.superseded = 0",
+            arguments: [reference.digits])
+        return try text.map { text throws(AuthorityError) in
+            do { return try ApplicationToken(parsing: text) } catch { throw AuthorityError(.storage, "the registry holds a damaged token") }
+        }
+    }
+
     static func tokenExists(_ db: Database, _ token: ApplicationToken) throws -> Bool {
         try Bool.fetchOne(db, sql: "SELECT 1 FROM application WHERE token = ?", arguments: [token.value]) ?? false
     }
@@ -299,5 +309,5 @@ struct Registry: Sendable {
 /// What the audit log records.
 enum AuditEvent: String, Sendable {
     case approved, identityFailed, identityVerified, identityLocked, codesRenewed, referenceRejected
-    case certificateIssued, certificateReissued, revoked, caCreated
+    case certificateIssued, certificateReissued, certificateConfirmed, revoked, caCreated, tlsCertificateIssued
 }

@@ -82,9 +82,10 @@ public struct RenewalReceipt: Sendable, Equatable {
     public var expiresAt: Date
     /// `j•••@example.com`.
     public var maskedEmail: String
-    public var mailFile: URL
+    /// The delivered mail, when the authority is on this machine (nil over the network).
+    public var mailFile: URL?
 
-    public init(authorization: AuthorizationCode, issuedAt: Date, expiresAt: Date, maskedEmail: String, mailFile: URL) {
+    public init(authorization: AuthorizationCode, issuedAt: Date, expiresAt: Date, maskedEmail: String, mailFile: URL?) {
         self.authorization = authorization
         self.issuedAt = issuedAt
         self.expiresAt = expiresAt
@@ -178,6 +179,13 @@ public protocol Authority: Sendable {
     func issueCertificate(token: ApplicationToken, reference: ReferenceNumber, authorization: AuthorizationCode, csrDER: [UInt8]) async throws -> IssuedCertificate
     /// The authority's CA certificate (DER), the trust anchor workstations install.
     func caCertificateDER() async throws -> [UInt8]
+    /// The CA certificate's SHA-256 fingerprint when the person must confirm it before it is installed
+    /// (a networked authority reached without a pinned fingerprint); nil when there is nothing to confirm.
+    func caFingerprintToConfirm() async throws -> String?
+}
+
+extension Authority {
+    public func caFingerprintToConfirm() async throws -> String? { nil }
 }
 
 /// A failure of the authority's machinery (not a rule refusal).
@@ -211,6 +219,47 @@ public struct AuthorityError: ParapheError, Equatable {
     }
 
     public static func == (lhs: AuthorityError, rhs: AuthorityError) -> Bool { lhs.code == rhs.code }
+
+    public var description: String { reason }
+}
+
+/// A networked authority could not be reached or answered in a way that is not a rule refusal. The
+/// person stays on the step, retries, and nothing was used up: a request that never arrived spent
+/// nothing, and the authority applies a request at most once.
+public struct AuthorityConnectionError: ParapheError, Equatable {
+    public enum Code: String, Sendable, Equatable {
+        /// No connection (refused, no route, name unknown).
+        case unreachable
+        /// Connected but no answer in time (connect or request timeout).
+        case timedOut
+        /// The TLS handshake failed: the service's certificate is not from the pinned authority.
+        case tls
+        /// The CA certificate the service offers is not the one whose fingerprint was configured.
+        case fingerprintMismatch
+        /// The service answered 5xx.
+        case serverFailure
+        /// The service refused for too many requests (429); wait and retry.
+        case rateLimited
+        /// The answer is not what the protocol says (bad JSON, bad CMP message, wrong protection).
+        case malformedResponse
+        /// No pinned CA yet: install the activation manager (step 3) first.
+        case notTrusted
+    }
+
+    public let code: Code
+    /// A short English reason; never a secret.
+    public let reason: String
+    public let fileID: String
+    public let line: Int
+
+    public init(_ code: Code, _ reason: String, fileID: String = #fileID, line: Int = #line) {
+        self.code = code
+        self.reason = reason
+        self.fileID = fileID
+        self.line = line
+    }
+
+    public static func == (lhs: AuthorityConnectionError, rhs: AuthorityConnectionError) -> Bool { lhs.code == rhs.code }
 
     public var description: String { reason }
 }

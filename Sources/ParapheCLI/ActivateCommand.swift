@@ -2,6 +2,7 @@ import Activation
 import ArgumentParser
 import AuthorityInterface
 import Foundation
+import OperatorCommands
 import Keystore
 import PasswordQuality
 import Workstation
@@ -18,6 +19,7 @@ struct ActivateCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var data: DataOptions
+    @OptionGroup var authorityOptions: AuthorityOptions
     @Option(help: "The activation link from the approval email, or its token.") var link: String
     @Option(name: .customLong("answers-file"), help: "A file with the three answers, one a line, in the order of the questions.")
     var answersFile: String
@@ -31,6 +33,9 @@ struct ActivateCommand: AsyncParsableCommand {
     func run() async throws {
         var language = defaultLanguage(lang)
         try await runReportingErrors(language: language) {
+            var data = self.data
+            let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language)
+            let profileDir = self.profileDir ?? setup.configuration.profileDirectory
             data.announceCommandOptions(profileDir: profileDir)
             // Everything local is checked before the authority is asked anything.
             // Arguments are data: a control character anywhere (even one the parser would skip) is refused.
@@ -39,7 +44,7 @@ struct ActivateCommand: AsyncParsableCommand {
             let answers = try readAnswers(answersFile, language: language)
             let password = try readPassword(passwordFile, language: language)
 
-            let authority = try data.authority()
+            let authority = try setup.authority(data)
             let paths = WorkstationPaths(dataDirectory: data.dataDirectory, profileDirectory: profileDir.map(URL.init(fileURLWithPath:)))
             let service = activationService(authority: authority, paths: paths)
             // The password rules that need no subscriber, before anything is spent at the authority.
@@ -125,12 +130,6 @@ func prepareComponents(_ service: ActivationService, text: Localizer) async thro
         let name = ComponentKind(rawValue: error.detail).map { text.text($0.nameKey) } ?? error.detail
         throw WorkstationError(.componentFailed, name)
     }
-}
-
-/// An activation error to be reported in the application's language rather than the default one.
-struct LocalizedFailure: Error {
-    let error: ActivationError
-    let language: Language
 }
 
 /// The summary shown at the end of an activation and by `profile verify`.

@@ -3,6 +3,7 @@ import ArgumentParser
 import Authority
 import AuthorityInterface
 import Foundation
+import OperatorCommands
 import Workstation
 
 struct DemoCommand: AsyncParsableCommand {

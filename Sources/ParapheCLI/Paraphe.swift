@@ -2,28 +2,8 @@ import Activation
 import ArgumentParser
 import Foundation
 import Logging
-import Synchronization
+import OperatorCommands
 import Workstation
-
-/// What the program is started with besides its arguments: the clock, and an observer of an
-/// activation's named moments. `paraphe` starts with the system clock and no observer; the test
-/// binary injects a fixed clock and crash points.
-public struct ParapheHooks: Sendable {
-    public var clock: any TimeSource
-    public var checkpoint: @Sendable (ActivationCheckpoint) -> Void
-
-    public init(clock: any TimeSource = SystemTimeSource(), checkpoint: @escaping @Sendable (ActivationCheckpoint) -> Void = { _ in }) {
-        self.clock = clock
-        self.checkpoint = checkpoint
-    }
-
-    private static let installed = Mutex(ParapheHooks())
-
-    /// The hooks this run was started with.
-    static var current: ParapheHooks { installed.withLock { $0 } }
-
-    fileprivate static func install(_ hooks: ParapheHooks) { installed.withLock { $0 = hooks } }
-}
 
 struct Paraphe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -45,12 +25,7 @@ struct Paraphe: AsyncParsableCommand {
     /// Runs the command line with `hooks`.
     static func main(hooks: ParapheHooks) async {
         ParapheHooks.install(hooks)
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            let level = ProcessInfo.processInfo.environment["PARAPHE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))
-            handler.logLevel = level ?? .warning
-            return handler
-        }
+        bootstrapLogging()
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {

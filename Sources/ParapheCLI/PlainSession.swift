@@ -1,6 +1,7 @@
 import Activation
 import ArgumentParser
 import Foundation
+import OperatorCommands
 import Terminal
 import Wizard
 import WizardRendering

@@ -1,6 +1,7 @@
 import Activation
 import ArgumentParser
 import Foundation
+import OperatorCommands
 import Keystore
 import Workstation
 
@@ -18,6 +19,7 @@ struct ProfileCommand: AsyncParsableCommand {
         )
 
         @OptionGroup var data: DataOptions
+        @OptionGroup var authorityOptions: AuthorityOptions
         @Argument(help: "The profile file (NAME.p12).") var file: String
         @Option(name: .customLong("password-file"), help: "A file whose first line is the password; - reads stdin.")
         var passwordFile: String
@@ -26,6 +28,8 @@ struct ProfileCommand: AsyncParsableCommand {
         func run() async throws {
             let language = defaultLanguage(lang)
             try await runReportingErrors(language: language) {
+                var data = self.data
+                let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language)
                 data.announceCommandOptions()
                 let password = try readPassword(passwordFile, language: language)
                 let url = URL(fileURLWithPath: file)
@@ -33,7 +37,7 @@ struct ProfileCommand: AsyncParsableCommand {
                     throw CLIError(status: ExitStatus.noInput, message: Localizer(language).text("cli.error.cannotRead", ["path": InputText.printable(file)]))
                 }
                 let paths = WorkstationPaths(dataDirectory: data.dataDirectory)
-                let service = activationService(authority: try data.existingAuthority(language: language), paths: paths)
+                let service = activationService(authority: try setup.existingAuthority(data, language: language), paths: paths)
                 var summary = try await service.logIn(profile: url, password: password)
                 summary.certificateFile = nil
                 print(summaryText(summary, language: language))
@@ -52,6 +56,7 @@ struct ComponentsCommand: AsyncParsableCommand {
     enum Action: String, ExpressibleByArgument { case check, install }
 
     @OptionGroup var data: DataOptions
+    @OptionGroup var authorityOptions: AuthorityOptions
     @Argument(help: "check (default) or install.") var action: Action = .check
     @Option(name: .customLong("profile-dir"), help: "The profile store to check (default: DATA_DIR/profiles).") var profileDir: String?
     @Option(help: "Language of the messages: en or fr.") var lang: Language?
@@ -60,17 +65,37 @@ struct ComponentsCommand: AsyncParsableCommand {
         let language = defaultLanguage(lang)
         try await runReportingErrors(language: language) {
             let text = Localizer(language)
+            var data = self.data
+            let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language)
+            let profileDir = self.profileDir ?? setup.configuration.profileDirectory
             data.announceCommandOptions(profileDir: profileDir)
             let paths = WorkstationPaths(dataDirectory: data.dataDirectory, profileDirectory: profileDir.map(URL.init(fileURLWithPath:)))
             // Checking only reads: with no data directory yet, nothing is installed, and nothing is created.
-            if action == .check, !data.exists {
+            if action == .check, setup.endpoint == nil, !data.exists {
                 print(text.text("cli.components.noDataDirectory", ["path": InputText.printable(data.dataDirectory.path, limit: 1_000)]))
                 throw ExitCode(ExitStatus.unavailable)
             }
-            let components = Components(paths: paths, authority: try data.authority())
+            let authority = try setup.authority(data)
+            let components = Components(paths: paths, authority: authority)
             if action == .install {
+                // Without a pinned fingerprint, the person compares the one shown and confirms it.
+                if let fingerprint = try await authority.caFingerprintToConfirm() {
+                    print(text.text("component.reason.confirmFingerprint", ["detail": fingerprint]))
+                    FileHandle.standardError.write(Data(text.text("cli.components.confirmPrompt").utf8))
+                    guard let answer = readLine(), ["y", "yes", "o", "oui"].contains(answer.lowercased().trimmingCharacters(in: .whitespaces)) else {
+                        throw CLIError(status: ExitStatus.refused, message: text.text("cli.components.notConfirmed"))
+                    }
+                }
                 try await components.installActivationManager()
             }
+            try await report(components, language: language)
+        }
+    }
+
+    /// One line per component; exits 69 unless every one is installed.
+    private func report(_ components: Components, language: Language) async throws {
+        let text = Localizer(language)
+        do {
             var allInstalled = true
             for report in await components.check() {
                 let line = ComponentLine(report, language: language)

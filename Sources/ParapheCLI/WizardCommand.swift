@@ -2,6 +2,7 @@ import Activation
 import ArgumentParser
 import AuthorityInterface
 import Foundation
+import OperatorCommands
 import Synchronization
 import PasswordQuality
 import ScreenModel
@@ -29,31 +30,42 @@ struct WizardCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var data: DataOptions
+    @OptionGroup var authorityOptions: AuthorityOptions
     @Option(help: "Language of the screens: en or fr (default: the application's, else $LANG).") var lang: Language?
     @Flag(help: "Kiosk mode: no way out to a shell, idle reset, profiles to --profile-dir.") var kiosk = false
-    @Option(name: .customLong("idle-timeout"), help: "Kiosk idle timeout in seconds (default 120).") var idleTimeout: Int = 120
+    @Option(name: .customLong("idle-timeout"), help: "Kiosk idle timeout in seconds (default 120).") var idleTimeout: Int?
     @Option(name: .customLong("profile-dir"), help: "Where to write the profile (default: DATA_DIR/profiles).") var profileDir: String?
     @Flag(help: "Line-by-line prompts for screen readers and scripts (automatic when not on a terminal or TERM=dumb).") var plain = false
     @Argument(help: "The activation link (fills step 1).") var link: String?
 
     func validate() throws {
-        guard idleTimeout >= 5, idleTimeout <= 86_400 else { throw ValidationError("--idle-timeout must be between 5 and 86400 seconds.") }
+        if let idleTimeout, idleTimeout < 5 || idleTimeout > 86_400 {
+            throw ValidationError("--idle-timeout must be between 5 and 86400 seconds.")
+        }
     }
 
     func run() async throws {
-        let language = defaultLanguage(lang)
+        var language = defaultLanguage(lang)
         try await runReportingErrors(language: language) {
+            var data = self.data
+            let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language)
+            let configuration = setup.configuration
+            if lang == nil, let configured = configuration.language { language = configured }
+            let kiosk = self.kiosk || (configuration.kiosk ?? false)
+            let profileDir = self.profileDir ?? configuration.profileDirectory
+            if kiosk, let endpoint = setup.endpoint, endpoint.fingerprint == nil {
+                throw CLIError(status: ExitStatus.usage, message: Localizer(language).text("cli.error.kioskNeedsFingerprint"))
+            }
             data.announceCommandOptions(profileDir: profileDir)
             // Opened on its own thread while the terminal starts and draws step 1 (it reads the registry
             // and the CA); the first event waits for it, and a failure to open ends the session with its message.
-            let data = self.data
-            let authority = PendingAuthority { try data.authority() }
+            let authority = PendingAuthority { [data] in try setup.authority(data) }
             let paths = WorkstationPaths(dataDirectory: data.dataDirectory, profileDirectory: profileDir.map(URL.init(fileURLWithPath:)))
             var session = WizardSession(
-                authority: authority, paths: paths, language: language, languageChosen: lang != nil, kiosk: kiosk,
+                authority: authority, paths: paths, language: language, languageChosen: lang != nil || configuration.language != nil, kiosk: kiosk,
                 link: link, demo: nil
             )
-            session.idleTimeout = TimeInterval(idleTimeout)
+            session.idleTimeout = TimeInterval(idleTimeout ?? configuration.idleTimeout ?? 120)
             // A kiosk's --profile-dir is a fixed destination (e.g. removable media): never created, never replaced.
             session.fixedProfileDirectory = kiosk && profileDir != nil
             session.plain = plain

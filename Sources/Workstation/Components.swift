@@ -51,7 +51,12 @@ public struct Components: Sendable {
             switch await trustedCAMatchesAuthority() {
             case .some(true): status = .installed(version: Self.activationManagerVersion)
             case .some(false): status = .failed(reason: "component.reason.trustStoreStale", detail: paths.trustedCA.path)
-            case .none: status = .missing(reason: "component.reason.noTrustStore")
+            case .none:
+                if let fingerprint = try? await authority.caFingerprintToConfirm() {
+                    status = .failed(reason: "component.reason.confirmFingerprint", detail: fingerprint)
+                } else {
+                    status = .missing(reason: "component.reason.noTrustStore")
+                }
             }
         }
         return ComponentReport(kind: .activationManager, status: status, installable: true)

@@ -46,6 +46,10 @@ public struct ErrorDescription: Sendable, Equatable {
             case .dataDirectory: ExitStatus.cantCreate
             case .storage, .mail, .certificateAuthority: ExitStatus.ioError
             }
+        case let error as AuthorityConnectionError:
+            messageKey = "cli.error.network.\(error.code.rawValue)"
+            arguments = ["detail": error.reason]
+            exitStatus = error.code == .fingerprintMismatch ? ExitStatus.refused : ExitStatus.unavailable
         case let error as KeystoreError:
             messageKey = "cli.error.keystore.\(error.code.rawValue)"
             arguments = ["detail": error.reason]

@@ -36,7 +36,7 @@ struct CodesTests {
 
         // The renewal mail, in new/, with a different reference number.
         #expect(try bed.mails().count == 2)
-        let mail = try ParsedMail(renewal.mailFile)
+        let mail = try ParsedMail(#require(renewal.mailFile))
         #expect(mail.headers["Subject"] == "Digital Signature : New activation codes")
         #expect(mail.bodyLines.contains(receipt.link))
         let line = try #require(mail.bodyLines.first { $0.hasPrefix("Reference number: ") })
@@ -68,7 +68,7 @@ struct CodesTests {
         let receipt = try await authority.approve(Sample.request(Subscriber(name: "Marc Roy", email: "marc@example.com", language: .fr)))
         let verification = try await authority.verifyIdentity(token: receipt.token, answers: Sample.rightAnswers)
         let renewal = try await authority.renewCodes(token: receipt.token, authorization: verification.authorization)
-        let mail = try ParsedMail(renewal.mailFile)
+        let mail = try ParsedMail(#require(renewal.mailFile))
         #expect(ParsedMail.decodeHeader(try #require(mail.headers["Subject"])) == "Signature numérique : Nouveaux codes d’activation")
         #expect(mail.headers["To"] == "\"Marc Roy\" <marc@example.com>")
         #expect(mail.bodyLines.contains { $0.hasPrefix("Numéro de référence : ") })

@@ -1,20 +1,6 @@
-import Activation
-import Foundation
 import ParapheCLI
 import ParapheTestSupport
-import Workstation
 
-// `paraphe-testable`: the same commands as `paraphe`, for the end-to-end tests only (never installed).
-// PARAPHE_FAKE_NOW (ISO 8601) fixes the clock; PARAPHE_TEST_CRASH_AT names an activation checkpoint
-// where the process kills itself with SIGKILL, so the tests prove a rerun recovers from there.
-let environment = ProcessInfo.processInfo.environment
-var hooks = ParapheHooks()
-if let fake = environment["PARAPHE_FAKE_NOW"], let date = ISO8601DateFormatter().date(from: fake) {
-    hooks.clock = ManualTimeSource(date)
-}
-if let armed = environment["PARAPHE_TEST_CRASH_AT"].flatMap(ActivationCheckpoint.init(rawValue:)) {
-    hooks.checkpoint = { point in
-        if point == armed { kill(getpid(), SIGKILL) }
-    }
-}
-await ParapheMain.run(hooks: hooks)
+// `paraphe-testable`: the same commands as `paraphe`, for the end-to-end tests only (never installed),
+// with the clock and crash points of `testHooksFromEnvironment()`.
+await ParapheMain.run(hooks: testHooksFromEnvironment())

@@ -2,19 +2,24 @@ import Activation
 import ArgumentParser
 import Authority
 import AuthorityInterface
-import PasswordQuality
 import Foundation
-import Keystore
+import Logging
+import Synchronization
 import Workstation
 
 /// A command-line problem that is not a domain rule: unreadable files, bad option values.
-struct CLIError: Error {
-    let status: Int32
-    let message: String
+package struct CLIError: Error {
+    package let status: Int32
+    package let message: String
+
+    package init(status: Int32, message: String) {
+        self.status = status
+        self.message = message
+    }
 }
 
 /// The language for messages: `--lang` if given, else `LANG`/`LC_ALL` starting with `fr`, else English.
-func defaultLanguage(_ explicit: Language?) -> Language {
+package func defaultLanguage(_ explicit: Language?) -> Language {
     if let explicit { return explicit }
     let environment = ProcessInfo.processInfo.environment
     let locale = environment["LC_ALL"] ?? environment["LC_MESSAGES"] ?? environment["LANG"] ?? ""
@@ -24,31 +29,42 @@ func defaultLanguage(_ explicit: Language?) -> Language {
 extension Language: ExpressibleByArgument {}
 extension KeyAlgorithm: ExpressibleByArgument {}
 
+/// An activation error to be reported in the application's language rather than the default one.
+package struct LocalizedFailure: Error {
+    package let error: ActivationError
+    package let language: Language
+
+    package init(error: ActivationError, language: Language) {
+        self.error = error
+        self.language = language
+    }
+}
+
 /// Writes one line to standard error.
-func printError(_ text: String) {
+package func printError(_ text: String) {
     FileHandle.standardError.write(Data((InputText.printable(text, limit: 2_000) + "\n").utf8))
 }
 
 /// Writes a line to standard error (progress and notes, so stdout stays machine-readable).
-func note(_ text: String) {
+package func note(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }
 
 /// Runs a command body, turning every error into one clear line on stderr and an exit status.
-func runReportingErrors(language: Language, _ body: () async throws -> Void) async throws {
+package func runReportingErrors(language: Language, _ body: () async throws -> Void) async throws {
     do {
         try await body()
     } catch let exit as ExitCode {
         throw exit
     } catch {
         let (status, message) = describe(error, language: language)
-        printError("paraphe: " + message)
+        printError(ProgramName.current + ": " + message)
         throw ExitCode(status)
     }
 }
 
 /// The exit status and the one-line message for an error.
-func describe(_ error: any Error, language: Language) -> (Int32, String) {
+package func describe(_ error: any Error, language: Language) -> (Int32, String) {
     switch error {
     case let error as CLIError:
         return (error.status, error.message)
@@ -62,7 +78,7 @@ func describe(_ error: any Error, language: Language) -> (Int32, String) {
 }
 
 /// Reads a small text file (or stdin for `-`) strictly: at most 64 KiB, valid UTF-8.
-func readTextFile(_ path: String, field: InputField = .file, language: Language) throws -> String {
+package func readTextFile(_ path: String, field: InputField = .file, language: Language) throws -> String {
     let localizer = Localizer(language)
     let limit = InputField.file.limit
     var bytes: [UInt8] = []
@@ -93,7 +109,7 @@ func readTextFile(_ path: String, field: InputField = .file, language: Language)
 }
 
 /// The lines of a file, without line terminators; trailing empty lines dropped.
-func lines(_ text: String) -> [String] {
+package func lines(_ text: String) -> [String] {
     var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
         line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
     }
@@ -102,7 +118,7 @@ func lines(_ text: String) -> [String] {
 }
 
 /// Reads exactly three answers, one a line.
-func readAnswers(_ path: String, language: Language) throws -> [SecurityAnswer] {
+package func readAnswers(_ path: String, language: Language) throws -> [SecurityAnswer] {
     let text = try readTextFile(path, field: .answer, language: language)
     let answers = lines(text)
     guard answers.count == ActivationPolicy.questionCount else {
@@ -112,7 +128,7 @@ func readAnswers(_ path: String, language: Language) throws -> [SecurityAnswer] 
 }
 
 /// Reads a password: the first line of the file (or stdin for `-`), without its line ending.
-func readPassword(_ path: String, language: Language) throws -> Password {
+package func readPassword(_ path: String, language: Language) throws -> Password {
     let text = try readTextFile(path, field: .password, language: language)
     var line = Substring(text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
     if line.hasSuffix("\r") { line = line.dropLast() }
@@ -121,15 +137,17 @@ func readPassword(_ path: String, language: Language) throws -> Password {
 }
 
 /// Options every command that touches the data directory takes.
-struct DataOptions: ParsableArguments {
+package struct DataOptions: ParsableArguments {
     @Option(name: .customLong("data-dir"), help: "Data directory (default: $PARAPHE_HOME, else $XDG_DATA_HOME/paraphe, else ~/.local/share/paraphe).")
-    var dataDir: String?
+    package var dataDir: String?
 
-    var dataDirectory: URL { WorkstationPaths.resolveDataDirectory(explicit: dataDir) }
+    package init() {}
+
+    package var dataDirectory: URL { WorkstationPaths.resolveDataDirectory(explicit: dataDir) }
 
     /// Makes every command this program suggests carry this data directory (always explicit, so it
     /// works as printed whatever the environment) and `profileDir` when one was given.
-    func announceCommandOptions(profileDir: String? = nil) {
+    package func announceCommandOptions(profileDir: String? = nil) {
         Localizer.setCommandOptions(
             dataDirectory: " --data-dir " + shellQuoted(dataDirectory.path),
             profileDirectory: profileDir.map { " --profile-dir " + shellQuoted(URL(fileURLWithPath: $0).path) } ?? "")
@@ -137,7 +155,7 @@ struct DataOptions: ParsableArguments {
 
     /// The authority of an existing data directory, for commands that only read: they never create
     /// a data directory (and its CA, registry and mail folder) where there was none.
-    func existingAuthority(language: Language) throws -> EmbeddedAuthority {
+    package func existingAuthority(language: Language) throws -> EmbeddedAuthority {
         guard exists else {
             throw CLIError(status: ExitStatus.noInput, message: Localizer(language).text(
                 "cli.error.noDataDirectory", ["path": InputText.printable(dataDirectory.path, limit: 1_000)]))
@@ -146,10 +164,10 @@ struct DataOptions: ParsableArguments {
     }
 
     /// Whether a data directory with an authority exists here.
-    var exists: Bool { FileManager.default.fileExists(atPath: dataDirectory.appendingPathComponent("registry.sqlite").path) }
+    package var exists: Bool { FileManager.default.fileExists(atPath: dataDirectory.appendingPathComponent("registry.sqlite").path) }
 
     /// The embedded authority on the data directory.
-    func authority() throws -> EmbeddedAuthority {
+    package func authority() throws -> EmbeddedAuthority {
         var configuration = AuthorityConfiguration(dataDirectory: dataDirectory)
         configuration.time = clock()
         return try EmbeddedAuthority(configuration: configuration)
@@ -157,30 +175,49 @@ struct DataOptions: ParsableArguments {
 }
 
 /// The clock: the system's, unless the program was started with another (`ParapheHooks`).
-func clock() -> any TimeSource { ParapheHooks.current.clock }
-
-/// The PKCS#12 cost: 600,000 PBKDF2 iterations unless `PARAPHE_KDF_ITERATIONS` asks for more.
-func kdfCost() -> KDFCost {
-    if let text = ProcessInfo.processInfo.environment["PARAPHE_KDF_ITERATIONS"], let value = Int(text),
-        value >= KDFCost.standard.iterations
-    {
-        return KDFCost(iterations: value)
-    }
-    return .standard
-}
-
-/// The workstation's activation pipeline on `authority`, with this run's hooks.
-func activationService(authority: any Authority, paths: WorkstationPaths, fixedProfileDirectory: Bool = false) -> ActivationService {
-    ActivationService(
-        authority: authority, paths: paths, cost: kdfCost(), passwordPolicy: PasswordPolicy(checker: PWQualityChecker()),
-        fixedProfileDirectory: fixedProfileDirectory, checkpoint: ParapheHooks.current.checkpoint
-    )
-}
+package func clock() -> any TimeSource { ParapheHooks.current.clock }
 
 /// `text` as one word for a POSIX shell: as is when it holds only safe characters, else single-quoted.
-func shellQuoted(_ text: String) -> String {
+package func shellQuoted(_ text: String) -> String {
     let safe = text.unicodeScalars.allSatisfy { scalar in
         scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "/._-+:@%,=".unicodeScalars.contains(scalar)
     }
     return safe && !text.isEmpty ? text : "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
+}
+
+/// The program's name in messages (`paraphe` or `paraphe-authority`), set once at start.
+package enum ProgramName {
+    private static let name = Mutex("paraphe")
+    package static var current: String { name.withLock { $0 } }
+    package static func set(_ value: String) { name.withLock { $0 = value } }
+}
+
+/// What the program is started with besides its arguments: the clock, and an observer of an
+/// activation's named moments. The programs start with the system clock and no observer; the test
+/// binaries inject a fixed clock and crash points.
+public struct ParapheHooks: Sendable {
+    public var clock: any TimeSource
+    public var checkpoint: @Sendable (ActivationCheckpoint) -> Void
+
+    public init(clock: any TimeSource = SystemTimeSource(), checkpoint: @escaping @Sendable (ActivationCheckpoint) -> Void = { _ in }) {
+        self.clock = clock
+        self.checkpoint = checkpoint
+    }
+
+    private static let installed = Mutex(ParapheHooks())
+
+    /// The hooks this run was started with.
+    package static var current: ParapheHooks { installed.withLock { $0 } }
+
+    package static func install(_ hooks: ParapheHooks) { installed.withLock { $0 = hooks } }
+}
+
+/// Logs go to standard error, at `PARAPHE_LOG_LEVEL` (default warning).
+package func bootstrapLogging(defaultLevel: Logger.Level = .warning) {
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        let level = ProcessInfo.processInfo.environment["PARAPHE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))
+        handler.logLevel = level ?? defaultLevel
+        return handler
+    }
 }

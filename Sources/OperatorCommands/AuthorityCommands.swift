@@ -4,15 +4,21 @@ import Authority
 import AuthorityInterface
 import Foundation
 
-struct AuthorityCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct AuthorityCommand: AsyncParsableCommand {
+    package init() {}
+
+    package static let configuration = CommandConfiguration(
         commandName: "authority",
         abstract: "Operator commands of the embedded certification authority.",
-        subcommands: [Approve.self, Show.self, List.self, Audit.self]
+        subcommands: operatorCommands
     )
 
-    struct Approve: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+    /// The operator commands, shared by `paraphe authority` and `paraphe-authority`.
+    package static let operatorCommands: [any ParsableCommand.Type] = [Approve.self, Show.self, List.self, Audit.self]
+
+    package struct Approve: AsyncParsableCommand {
+        package init() {}
+        package static let configuration = CommandConfiguration(
             abstract: "Approve an application: issue its codes and mail the activation link.",
             discussion: "Prints the activation link on stdout. Prefer --answers-file: arguments are visible to other local users."
         )
@@ -27,7 +33,7 @@ struct AuthorityCommand: AsyncParsableCommand {
         @Option(name: .customLong("approved-at"), help: "When the approval happened (ISO 8601, e.g. 2026-11-01T09:00:00Z); default now.")
         var approvedAt: String?
 
-        func validate() throws {
+        package func validate() throws {
             guard questions.count == 3 else { throw ValidationError("Give exactly three --question options.") }
             guard answersFile == nil || answers.isEmpty else { throw ValidationError("Give the answers with --answers-file or --answer, not both.") }
             guard answersFile != nil || answers.count == 3 else { throw ValidationError("Give three --answer options or --answers-file.") }
@@ -36,7 +42,7 @@ struct AuthorityCommand: AsyncParsableCommand {
             }
         }
 
-        func run() async throws {
+        package func run() async throws {
             let language = defaultLanguage(nil)
             try await runReportingErrors(language: language) {
                 let answerValues = try answersFile.map { try readAnswers($0, language: language) }
@@ -59,13 +65,14 @@ struct AuthorityCommand: AsyncParsableCommand {
         }
     }
 
-    struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one application (no secrets).")
+    package struct Show: AsyncParsableCommand {
+        package init() {}
+        package static let configuration = CommandConfiguration(abstract: "Show one application (no secrets).")
         @OptionGroup var data: DataOptions
         @Argument(help: "The activation link or its token.") var link: String
         @Flag(help: "Print JSON.") var json = false
 
-        func run() async throws {
+        package func run() async throws {
             let language = defaultLanguage(nil)
             try await runReportingErrors(language: language) {
                 let token = try ApplicationToken(parsing: link)
@@ -79,12 +86,13 @@ struct AuthorityCommand: AsyncParsableCommand {
         }
     }
 
-    struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List every application (no secrets).")
+    package struct List: AsyncParsableCommand {
+        package init() {}
+        package static let configuration = CommandConfiguration(abstract: "List every application (no secrets).")
         @OptionGroup var data: DataOptions
         @Flag(help: "Print JSON.") var json = false
 
-        func run() async throws {
+        package func run() async throws {
             let language = defaultLanguage(nil)
             try await runReportingErrors(language: language) {
                 let records = try await data.existingAuthority(language: language).list()
@@ -99,12 +107,13 @@ struct AuthorityCommand: AsyncParsableCommand {
         }
     }
 
-    struct Audit: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print the append-only audit log (no secrets).")
+    package struct Audit: AsyncParsableCommand {
+        package init() {}
+        package static let configuration = CommandConfiguration(abstract: "Print the append-only audit log (no secrets).")
         @OptionGroup var data: DataOptions
         @Flag(help: "Print JSON.") var json = false
 
-        func run() async throws {
+        package func run() async throws {
             let language = defaultLanguage(nil)
             try await runReportingErrors(language: language) {
                 let entries = try await data.existingAuthority(language: language).auditLog()
@@ -120,16 +129,16 @@ struct AuthorityCommand: AsyncParsableCommand {
     }
 }
 
-func iso(_ date: Date) -> String { ISO8601DateFormatter().string(from: date) }
+package func iso(_ date: Date) -> String { ISO8601DateFormatter().string(from: date) }
 
-func jsonText<T: Encodable>(_ value: T) throws -> String {
+package func jsonText<T: Encodable>(_ value: T) throws -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     encoder.dateEncodingStrategy = .iso8601
     return String(decoding: try encoder.encode(value), as: UTF8.self)
 }
 
-func describe(_ record: ApplicationRecord) -> String {
+package func describe(_ record: ApplicationRecord) -> String {
     var lines = [
         "Token:               \(record.token)",
         "Link:                \(record.link)",

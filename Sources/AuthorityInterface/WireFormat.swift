@@ -1,0 +1,250 @@
+import Activation
+import Foundation
+
+/// The JSON bodies of the authority's subscriber API (`/api/v1/`, described by `openapi.yaml`), shared
+/// by the service and the workstation's client so the two cannot drift apart. Dates are ISO 8601.
+public enum WireFormat {
+    /// `GET /api/v1/applications/{token}`.
+    public struct Overview: Codable, Sendable, Equatable {
+        public var token: String
+        public var status: String
+        public var language: String
+        public var questions: [String]
+        public var identityAttemptsRemaining: Int
+
+        public init(_ overview: ApplicationOverview) {
+            token = overview.token.formatted
+            status = overview.status.rawValue
+            language = overview.language.rawValue
+            questions = overview.questions
+            identityAttemptsRemaining = overview.identityAttemptsRemaining
+        }
+
+        public func decoded() throws(WireError) -> ApplicationOverview {
+            guard let token = try? ApplicationToken(parsing: token), let status = ApplicationStatus(rawValue: status),
+                let language = Language(rawValue: language), questions.count == ActivationPolicy.questionCount,
+                (0...ActivationPolicy.identityAttempts).contains(identityAttemptsRemaining)
+            else { throw WireError.malformed("application overview") }
+            return ApplicationOverview(
+                token: token, status: status, language: language, questions: questions,
+                identityAttemptsRemaining: identityAttemptsRemaining)
+        }
+    }
+
+    /// `POST /api/v1/applications/{token}/identity` request.
+    public struct IdentityRequest: Codable, Sendable {
+        public var answers: [String]
+        public init(answers: [String]) { self.answers = answers }
+    }
+
+    /// The subscriber, released after a successful identity check.
+    public struct SubscriberBody: Codable, Sendable, Equatable {
+        public var name: String
+        public var email: String
+        public var language: String
+    }
+
+    /// `POST /api/v1/applications/{token}/identity` success.
+    public struct IdentityResponse: Codable, Sendable, Equatable {
+        public var subscriber: SubscriberBody
+        /// The CMP secret (initial authentication key) that goes with the reference number.
+        public var authorizationCode: String
+        public var codesIssuedAt: Date
+        public var codesExpireAt: Date
+        public var renewalNeeded: Bool
+        /// `codesExpired` or `renewalRequired` when renewal is needed.
+        public var renewalReason: String?
+
+        public init(_ verification: IdentityVerification) {
+            subscriber = SubscriberBody(
+                name: verification.subscriber.name, email: verification.subscriber.email,
+                language: verification.subscriber.language.rawValue)
+            authorizationCode = verification.authorization.revealed
+            codesIssuedAt = verification.codesIssuedAt
+            codesExpireAt = verification.codesExpireAt
+            renewalNeeded = verification.renewalNeeded
+            renewalReason = verification.renewalReason.map { WireError($0).code }
+        }
+
+        public func decoded() throws(WireError) -> IdentityVerification {
+            guard let language = Language(rawValue: subscriber.language), !authorizationCode.isEmpty,
+                authorizationCode.count <= 64
+            else { throw WireError.malformed("identity verification") }
+            let reason: ActivationError? =
+                switch renewalReason {
+                case nil: nil
+                case "codesExpired": ActivationError(.codesExpired(expiredAt: codesExpireAt))
+                default: ActivationError(.renewalRequired)
+                }
+            return IdentityVerification(
+                subscriber: Subscriber(name: subscriber.name, email: subscriber.email, language: language),
+                authorization: AuthorizationCode(authorizationCode), codesIssuedAt: codesIssuedAt,
+                codesExpireAt: codesExpireAt, renewalNeeded: renewalNeeded, renewalReason: reason)
+        }
+    }
+
+    /// `POST /api/v1/applications/{token}/renewal` request.
+    public struct RenewalRequest: Codable, Sendable {
+        public var authorizationCode: String
+        public init(authorizationCode: String) { self.authorizationCode = authorizationCode }
+    }
+
+    /// `POST /api/v1/applications/{token}/renewal` success: the new authorization code (the new
+    /// reference number went out by mail only).
+    public struct RenewalResponse: Codable, Sendable, Equatable {
+        public var authorizationCode: String
+        public var issuedAt: Date
+        public var expiresAt: Date
+        public var maskedEmail: String
+
+        public init(_ receipt: RenewalReceipt) {
+            authorizationCode = receipt.authorization.revealed
+            issuedAt = receipt.issuedAt
+            expiresAt = receipt.expiresAt
+            maskedEmail = receipt.maskedEmail
+        }
+
+        public func decoded() throws(WireError) -> RenewalReceipt {
+            guard !authorizationCode.isEmpty, authorizationCode.count <= 64 else { throw WireError.malformed("renewal") }
+            return RenewalReceipt(
+                authorization: AuthorizationCode(authorizationCode), issuedAt: issuedAt, expiresAt: expiresAt,
+                maskedEmail: maskedEmail, mailFile: nil)
+        }
+    }
+
+    public static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    public static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }()
+}
+
+/// An error body of the API: a stable `code`, an English `message`, and the figures some codes carry.
+/// The HTTP status goes with the code (`httpStatus`); `activationError` turns it back into the rule
+/// refusal the wizard shows in the person's language.
+public struct WireError: Error, Codable, Sendable, Equatable {
+    public var code: String
+    public var message: String
+    public var attemptsRemaining: Int?
+    public var expiredAt: Date?
+    public var nextAllowedAt: Date?
+    public var field: String?
+    public var problem: String?
+
+    public init(code: String, message: String, attemptsRemaining: Int? = nil, expiredAt: Date? = nil, nextAllowedAt: Date? = nil, field: String? = nil, problem: String? = nil) {
+        self.code = code
+        self.message = message
+        self.attemptsRemaining = attemptsRemaining
+        self.expiredAt = expiredAt
+        self.nextAllowedAt = nextAllowedAt
+        self.field = field
+        self.problem = problem
+    }
+
+    static func malformed(_ what: String) -> WireError {
+        WireError(code: "malformedResponse", message: "the authority sent a malformed \(what)")
+    }
+
+    public static let rateLimited = WireError(code: "rateLimited", message: "Too many requests from this address; wait a minute and retry.")
+    public static let notFound = WireError(code: "notFound", message: "No such endpoint.")
+    public static let internalError = WireError(code: "internal", message: "The authority could not complete the request; retry later.")
+
+    /// The wire form of a rule refusal.
+    public init(_ error: ActivationError) {
+        let english = ActivationError.englishReason(error.code)
+        switch error.code {
+        case .linkMalformed: self.init(code: "linkMalformed", message: english)
+        case .unknownApplication: self.init(code: "unknownApplication", message: english)
+        case .alreadyActivated: self.init(code: "alreadyActivated", message: english)
+        case .identityLocked: self.init(code: "identityLocked", message: english)
+        case .revoked: self.init(code: "revoked", message: english)
+        case .wrongAnswers(let remaining): self.init(code: "wrongAnswers", message: english, attemptsRemaining: remaining)
+        case .identityNotVerified: self.init(code: "identityNotVerified", message: english)
+        case .codesExpired(let date): self.init(code: "codesExpired", message: english, expiredAt: date)
+        case .renewalLimit(let date): self.init(code: "renewalLimit", message: english, nextAllowedAt: date)
+        case .referenceMalformed: self.init(code: "referenceMalformed", message: english)
+        case .referenceCheckDigit: self.init(code: "referenceCheckDigit", message: english)
+        case .wrongReference(let remaining): self.init(code: "wrongReference", message: english, attemptsRemaining: remaining)
+        case .renewalRequired: self.init(code: "renewalRequired", message: english)
+        case .codesUsed: self.init(code: "codesUsed", message: english)
+        case .passwordRejected: self.init(code: "passwordRejected", message: english)
+        case .invalidInput(let field, let problem):
+            self.init(code: "invalidInput", message: english, field: field.rawValue, problem: problem.rawValue)
+        }
+    }
+
+    /// The rule refusal this body stands for, or nil for a code that is not one (rate limited,
+    /// internal, bad request…).
+    public var activationError: ActivationError? {
+        switch code {
+        case "linkMalformed": return ActivationError(.linkMalformed)
+        case "unknownApplication": return ActivationError(.unknownApplication)
+        case "alreadyActivated": return ActivationError(.alreadyActivated)
+        case "identityLocked": return ActivationError(.identityLocked)
+        case "revoked": return ActivationError(.revoked)
+        case "wrongAnswers": return attemptsRemaining.map { ActivationError(.wrongAnswers(remaining: $0)) }
+        case "identityNotVerified": return ActivationError(.identityNotVerified)
+        case "codesExpired": return expiredAt.map { ActivationError(.codesExpired(expiredAt: $0)) }
+        case "renewalLimit": return nextAllowedAt.map { ActivationError(.renewalLimit(nextAllowedAt: $0)) }
+        case "referenceMalformed": return ActivationError(.referenceMalformed)
+        case "referenceCheckDigit": return ActivationError(.referenceCheckDigit)
+        case "wrongReference": return attemptsRemaining.map { ActivationError(.wrongReference(remaining: $0)) }
+        case "renewalRequired": return ActivationError(.renewalRequired)
+        case "codesUsed": return ActivationError(.codesUsed)
+        case "invalidInput":
+            guard let field = field.flatMap(InputField.init(rawValue:)), let problem = problem.flatMap(InputProblem.init(rawValue:)) else {
+                return nil
+            }
+            return ActivationError(.invalidInput(field: field, problem: problem))
+        default: return nil
+        }
+    }
+
+    /// The HTTP status that means this code.
+    public var httpStatus: Int {
+        switch code {
+        case "unknownApplication", "notFound": 404
+        case "wrongAnswers", "identityNotVerified": 403
+        case "identityLocked": 423
+        case "alreadyActivated", "codesUsed": 409
+        case "revoked": 410
+        case "rateLimited", "renewalLimit": 429
+        case "codesExpired", "renewalRequired", "wrongReference": 409
+        case "internal": 500
+        case "unavailable": 503
+        case "payloadTooLarge": 413
+        default: 400
+        }
+    }
+}
+
+extension ActivationError {
+    /// A short English reason for logs and API bodies (never a secret, never raw input).
+    public static func englishReason(_ code: Code) -> String {
+        switch code {
+        case .linkMalformed: "The activation link is not valid."
+        case .unknownApplication: "No application has this link."
+        case .alreadyActivated: "This application is already activated."
+        case .identityLocked: "The identity check is locked after too many wrong answers."
+        case .revoked: "This application was revoked."
+        case .wrongAnswers: "The answers do not match."
+        case .identityNotVerified: "The identity check was not passed (or the codes were replaced since)."
+        case .codesExpired: "The activation codes expired; renew them."
+        case .renewalLimit: "The codes were renewed too often in 24 hours."
+        case .referenceMalformed: "The reference number must be 9 digits."
+        case .referenceCheckDigit: "The reference number has a typo (check digit)."
+        case .wrongReference: "The reference number or authorization code is wrong."
+        case .renewalRequired: "Too many wrong reference numbers; renew the codes."
+        case .codesUsed: "These codes were already used."
+        case .passwordRejected: "The password does not meet the policy."
+        case .invalidInput: "A field holds invalid text."
+        }
+    }
+}

@@ -1,0 +1,269 @@
+import Activation
+import Authority
+import AuthorityInterface
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTLS
+import Logging
+import NIOCore
+import NIOSSL
+import ParapheResources
+
+/// How the service listens and what it tolerates.
+public struct ServiceSettings: Sendable {
+    /// Host (name or address) and port to bind; port 0 picks a free one.
+    public var host: String
+    public var port: Int
+    /// The certificate chain and key the service presents (PEM).
+    public var certificateChainPEM: String
+    public var privateKeyPEM: String
+    /// Largest JSON request body, in bytes.
+    public var maximumJSONBody = 16 * 1024
+    /// Largest CMP request, in bytes.
+    public var maximumCMPBody = 64 * 1024
+    /// A connection with nothing to read or write for this long is closed (slow or stalled clients).
+    public var idleTimeout: Duration = .seconds(30)
+    /// Requests a client address may make per minute to the lookup, identity, renewal and CMP endpoints.
+    public var requestsPerMinute = 60
+
+    public init(host: String, port: Int, certificateChainPEM: String, privateKeyPEM: String) {
+        self.host = host
+        self.port = port
+        self.certificateChainPEM = certificateChainPEM
+        self.privateKeyPEM = privateKeyPEM
+    }
+}
+
+/// The request context: Hummingbird's, plus the client's address (for the rate limit).
+public struct ServiceRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: SocketAddress?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+
+    /// Bodies are collected explicitly, each endpoint with its own cap.
+    public var maxUploadSize: Int { 64 * 1024 }
+}
+
+/// The authority as an HTTPS service: the subscriber's steps as JSON under `/api/v1/`, CMP enrollment
+/// at `/pkix/`, the CA certificate, and the API document. Nothing operator-only is reachable.
+public struct AuthorityService: Sendable {
+    let authority: EmbeddedAuthority
+    let settings: ServiceSettings
+    let logger: Logger
+    let limiter: RateLimiter
+    let cmp: CMPResponder
+
+    public init(authority: EmbeddedAuthority, settings: ServiceSettings, logger: Logger = Logger(label: "paraphe.authority.http")) {
+        self.authority = authority
+        self.settings = settings
+        self.logger = logger
+        limiter = RateLimiter(perMinute: settings.requestsPerMinute)
+        cmp = CMPResponder(authority: authority, logger: logger)
+    }
+
+    /// Serves until the task is cancelled or SIGTERM/SIGINT arrives (connections drain first).
+    /// `onListening` gets the bound address (host and real port) once the socket is listening.
+    public func run(onListening: @escaping @Sendable (String, Int) -> Void) async throws {
+        let tls: TLSConfiguration
+        do {
+            let chain = try NIOSSLCertificate.fromPEMBytes(Array(settings.certificateChainPEM.utf8)).map { NIOSSLCertificateSource.certificate($0) }
+            let key = try NIOSSLPrivateKey(bytes: Array(settings.privateKeyPEM.utf8), format: .pem)
+            var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+            configuration.minimumTLSVersion = .tlsv12
+            tls = configuration
+        } catch {
+            throw AuthorityError(.certificateAuthority, "the TLS certificate or key cannot be read (PEM expected)")
+        }
+        let host = settings.host
+        let application = Application(
+            router: makeRouter(),
+            server: try .tls(.http1(configuration: .init(idleTimeout: .init(settings.idleTimeout))), tlsConfiguration: tls),
+            configuration: .init(address: .hostname(host, port: settings.port), serverName: "paraphe-authority"),
+            onServerRunning: { channel in
+                onListening(host, channel.localAddress?.port ?? 0)
+            },
+            logger: logger
+        )
+        try await application.runService()
+    }
+
+    func makeRouter() -> Router<ServiceRequestContext> {
+        let router = Router(context: ServiceRequestContext.self)
+        router.add(middleware: AccessLog(logger: logger))
+        let api = router.group("api/v1")
+        api.get("applications/:token") { request, context in
+            try await handleJSON(context) {
+                try limiter.admit(context)
+                let overview = try await authority.overview(of: try token(context))
+                return try json(WireFormat.Overview(overview))
+            }
+        }
+        api.post("applications/:token/identity") { request, context in
+            try await handleJSON(context) {
+                try limiter.admit(context)
+                let token = try token(context)
+                let body = try await decode(WireFormat.IdentityRequest.self, request, context)
+                let verification = try await authority.verifyIdentity(token: token, answers: body.answers.map(SecurityAnswer.init))
+                return try json(WireFormat.IdentityResponse(verification))
+            }
+        }
+        api.post("applications/:token/renewal") { request, context in
+            try await handleJSON(context) {
+                try limiter.admit(context)
+                let token = try token(context)
+                let body = try await decode(WireFormat.RenewalRequest.self, request, context)
+                let receipt = try await authority.renewCodes(token: token, authorization: AuthorizationCode(body.authorizationCode))
+                return try json(WireFormat.RenewalResponse(receipt))
+            }
+        }
+        api.get("ca") { _, context in
+            try await handleJSON(context) {
+                let pem = try await authority.caCertificatePEM()
+                return Response(
+                    status: .ok, headers: [.contentType: "application/x-pem-file"], body: .init(byteBuffer: ByteBuffer(string: pem)))
+            }
+        }
+        router.get("openapi.yaml") { _, _ in
+            guard let document = ParapheResources.data("openapi", "openapi.yaml") else {
+                return Response(status: .internalServerError)
+            }
+            return Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(bytes: document)))
+        }
+        // `/pkix/` and `/pkix` (the router treats them as one path).
+        router.post("pkix") { request, context in
+            try await cmpExchange(request, context)
+        }
+        return router
+    }
+
+    // MARK: - JSON
+
+    private func token(_ context: ServiceRequestContext) throws -> ApplicationToken {
+        guard let text = context.parameters.get("token"), text.count <= 200 else { throw ActivationError(.linkMalformed) }
+        return try ApplicationToken(parsing: text)
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: ServiceRequestContext) async throws -> T {
+        guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") ?? false else {
+            throw APIFailure(status: .unsupportedMediaType, WireError(code: "unsupportedMediaType", message: "Send application/json."))
+        }
+        let buffer = try await collect(request, limit: settings.maximumJSONBody)
+        do {
+            return try WireFormat.decoder.decode(T.self, from: Data(buffer.readableBytesView))
+        } catch {
+            throw APIFailure(status: .badRequest, WireError(code: "badRequest", message: "The body is not the JSON this endpoint takes (see /openapi.yaml)."))
+        }
+    }
+
+    private func collect(_ request: Request, limit: Int) async throws -> ByteBuffer {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw APIFailure(status: .contentTooLarge, WireError(code: "payloadTooLarge", message: "The body is larger than \(limit) bytes."))
+        }
+        do {
+            return try await request.body.collect(upTo: limit)
+        } catch {
+            throw APIFailure(status: .contentTooLarge, WireError(code: "payloadTooLarge", message: "The body is larger than \(limit) bytes."))
+        }
+    }
+
+    private func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+        let data = try WireFormat.encoder.encode(value)
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// Runs an endpoint, turning every refusal into a JSON error with its status; an unexpected failure
+    /// is logged (without the request's data) and answered 500.
+    private func handleJSON(_ context: ServiceRequestContext, _ body: () async throws -> Response) async throws -> Response {
+        do {
+            return try await body()
+        } catch let failure as APIFailure {
+            var response = try json(failure.body, status: failure.status)
+            if let retryAfter = failure.retryAfter { response.headers[.retryAfter] = String(retryAfter) }
+            return response
+        } catch let refusal as ActivationError {
+            let body = WireError(refusal)
+            return try json(body, status: HTTPResponse.Status(code: body.httpStatus))
+        } catch let error as AuthorityError {
+            switch error.code {
+            case .badRequest, .csrInvalid:
+                return try json(WireError(code: "badRequest", message: error.reason), status: .badRequest)
+            default:
+                logger.error("request failed", metadata: ["endpoint": "\(context.endpointPath ?? "?")", "reason": "\(error.reason)"])
+                return try json(WireError.internalError, status: .internalServerError)
+            }
+        } catch {
+            logger.error("request failed", metadata: ["endpoint": "\(context.endpointPath ?? "?")", "error": "\(type(of: error))"])
+            return try json(WireError.internalError, status: .internalServerError)
+        }
+    }
+
+    // MARK: - CMP
+
+    private func cmpExchange(_ request: Request, _ context: ServiceRequestContext) async throws -> Response {
+        let reply: [UInt8]
+        do {
+            try limiter.admit(context)
+            guard request.headers[.contentType]?.lowercased().hasPrefix(CMPResponder.mediaType) ?? false else {
+                throw APIFailure(status: .unsupportedMediaType, WireError(code: "unsupportedMediaType", message: "Send \(CMPResponder.mediaType)."))
+            }
+            let buffer = try await collect(request, limit: settings.maximumCMPBody)
+            reply = await cmp.respond(to: Array(buffer.readableBytesView))
+        } catch let failure as APIFailure {
+            var response = try json(failure.body, status: failure.status)
+            if let retryAfter = failure.retryAfter { response.headers[.retryAfter] = String(retryAfter) }
+            return response
+        }
+        // RFC 6712 §3.3: a CMP answer travels with 200 whatever its content (errors are CMP messages).
+        return Response(
+            status: .ok, headers: [.contentType: CMPResponder.mediaType, .cacheControl: "no-cache"],
+            body: .init(byteBuffer: ByteBuffer(bytes: reply)))
+    }
+}
+
+/// A refusal answered before reaching the authority (size, media type, rate).
+struct APIFailure: Error {
+    let status: HTTPResponse.Status
+    let body: WireError
+    var retryAfter: Int?
+
+    init(status: HTTPResponse.Status, _ body: WireError, retryAfter: Int? = nil) {
+        self.status = status
+        self.body = body
+        self.retryAfter = retryAfter
+    }
+}
+
+/// One structured line per request: method, route pattern (never the path with its token), status,
+/// duration. No body, header or query is logged.
+struct AccessLog: RouterMiddleware {
+    typealias Context = ServiceRequestContext
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        do {
+            let response = try await next(request, context)
+            log(request, context, status: response.status.code, since: start)
+            return response
+        } catch let error as HTTPResponseError {
+            log(request, context, status: error.status.code, since: start)
+            throw error
+        }
+    }
+
+    private func log(_ request: Request, _ context: Context, status: Int, since start: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - start
+        let milliseconds = Double(elapsed.components.seconds) * 1_000 + Double(elapsed.components.attoseconds) / 1e15
+        logger.info(
+            "request",
+            metadata: [
+                "method": "\(request.method.rawValue)", "route": "\(context.endpointPath ?? "unmatched")", "status": "\(status)",
+                "ms": "\(String(format: "%.1f", milliseconds))",
+            ])
+    }
+}

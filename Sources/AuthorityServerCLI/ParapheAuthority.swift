@@ -1,0 +1,133 @@
+import Activation
+import ArgumentParser
+import Authority
+import AuthorityInterface
+import AuthorityServer
+import Foundation
+import Logging
+import OperatorCommands
+
+/// `paraphe-authority`: the certification authority's host. `serve` runs the HTTPS service kiosks
+/// reach; the operator commands are the ones `paraphe authority …` runs, on the same code.
+struct ParapheAuthority: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "paraphe-authority",
+        abstract: "The certification authority of Paraphe: the HTTPS service kiosks enroll with, and the operator's commands.",
+        discussion: """
+            Operator commands work on the data directory of this host only; nothing operator-only is reachable \
+            over the network. Exit statuses: 0 done, 64 usage, 65 bad input data, 66 file not found, \
+            69 service unavailable (cannot listen), 73 cannot create a file, 74 I/O error.
+            """,
+        version: "1.0.0",
+        subcommands: [Serve.self] + AuthorityCommand.operatorCommands
+    )
+
+    static func main(hooks: ParapheHooks) async {
+        ParapheHooks.install(hooks)
+        ProgramName.set("paraphe-authority")
+        bootstrapLogging(defaultLevel: .info)
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+/// The entry point of `paraphe-authority` (and of its test binary, with its hooks).
+public enum ParapheAuthorityMain {
+    public static func run(hooks: ParapheHooks = ParapheHooks()) async {
+        await ParapheAuthority.main(hooks: hooks)
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the subscriber API (/api/v1/), CMP enrollment (/pkix/) and the CA certificate over HTTPS.",
+        discussion: """
+            The first line on stdout is `Listening on https://HOST:PORT` with the bound port (so --listen \
+            127.0.0.1:0 picks a free one). Without --tls-cert/--tls-key, the service presents a certificate \
+            its own CA issues at start for the --tls-name names. SIGTERM or SIGINT: stop accepting, finish \
+            the requests in flight, exit 0. Logs (one line a request, never a secret) go to stderr.
+            """
+    )
+
+    @OptionGroup var data: DataOptions
+    @Option(help: "Address and port to listen on: HOST:PORT, [IPv6]:PORT.") var listen = "127.0.0.1:8443"
+    @Option(name: .customLong("tls-name"), help: "A DNS name or IP address for the service's certificate (repeatable; default localhost and the listen host).")
+    var tlsNames: [String] = []
+    @Option(name: .customLong("tls-cert"), help: "A PEM certificate chain to present instead (with --tls-key).") var tlsCert: String?
+    @Option(name: .customLong("tls-key"), help: "The PEM private key of --tls-cert.") var tlsKey: String?
+    @Option(name: .customLong("rate-limit"), help: "Requests per minute one client address may make to the subscriber and CMP endpoints (0: no limit).")
+    var rateLimit = 60
+    @Option(name: .customLong("idle-timeout"), help: "Seconds after which an idle connection is closed.") var idleTimeout = 30
+
+    func validate() throws {
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("Give --tls-cert and --tls-key together.") }
+        guard rateLimit >= 0 else { throw ValidationError("--rate-limit must be 0 or more.") }
+        guard (1...3_600).contains(idleTimeout) else { throw ValidationError("--idle-timeout must be 1 to 3600 seconds.") }
+        _ = try ListenAddress(listen)
+    }
+
+    func run() async throws {
+        let language = defaultLanguage(nil)
+        try await runReportingErrors(language: language) {
+            let address = try ListenAddress(listen)
+            let authority = try data.authority()
+            let identity: (chain: String, key: String)
+            if let tlsCert, let tlsKey {
+                identity = (try readTextFile(tlsCert, language: language), try readTextFile(tlsKey, language: language))
+            } else {
+                let names = tlsNames.isEmpty ? Array(Set(["localhost", address.host])).sorted() : tlsNames
+                let issued = try await authority.issueTLSIdentity(names: names)
+                identity = (issued.certificateChainPEM, issued.privateKeyPEM)
+            }
+            var settings = ServiceSettings(host: address.host, port: address.port, certificateChainPEM: identity.chain, privateKeyPEM: identity.key)
+            settings.requestsPerMinute = rateLimit
+            settings.idleTimeout = .seconds(idleTimeout)
+            let service = AuthorityService(authority: authority, settings: settings)
+            do {
+                try await service.run { host, port in
+                    let shown = host.contains(":") ? "[\(host)]" : host
+                    // Written straight to the descriptor: scripts and tests wait for this line.
+                    FileHandle.standardOutput.write(Data("Listening on https://\(shown):\(port)\n".utf8))
+                }
+            } catch let error as AuthorityError {
+                throw error
+            } catch {
+                throw CLIError(status: 69, message: "cannot serve on \(listen): \(error)")
+            }
+        }
+    }
+}
+
+/// `HOST:PORT` or `[IPv6]:PORT`.
+struct ListenAddress {
+    let host: String
+    let port: Int
+
+    init(_ text: String) throws {
+        let host: Substring
+        let port: Substring
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            host = text[text.index(after: text.startIndex)..<close]
+            let rest = text[text.index(after: close)...]
+            guard rest.hasPrefix(":") else { throw ValidationError("--listen must be HOST:PORT or [IPv6]:PORT.") }
+            port = rest.dropFirst()
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { throw ValidationError("--listen must be HOST:PORT or [IPv6]:PORT.") }
+            host = text[..<colon]
+            port = text[text.index(after: colon)...]
+        }
+        guard !host.isEmpty, let number = Int(port), (0...65_535).contains(number) else {
+            throw ValidationError("--listen must be HOST:PORT with a port from 0 to 65535.")
+        }
+        self.host = String(host)
+        self.port = number
+    }
+}

@@ -1,0 +1,196 @@
+import Foundation
+import SwiftASN1
+
+/// Object identifiers this module reads or writes.
+enum CMPOID {
+    static let passwordBasedMAC: ASN1ObjectIdentifier = [1, 2, 840, 113533, 7, 66, 13]
+    static let implicitConfirm: ASN1ObjectIdentifier = [1, 3, 6, 1, 5, 5, 7, 4, 13]
+    static let sha1: ASN1ObjectIdentifier = [1, 3, 14, 3, 2, 26]
+    static let sha256: ASN1ObjectIdentifier = [2, 16, 840, 1, 101, 3, 4, 2, 1]
+    static let sha384: ASN1ObjectIdentifier = [2, 16, 840, 1, 101, 3, 4, 2, 2]
+    static let sha512: ASN1ObjectIdentifier = [2, 16, 840, 1, 101, 3, 4, 2, 3]
+    static let hmacSHA1: ASN1ObjectIdentifier = [1, 3, 6, 1, 5, 5, 8, 1, 2]
+    static let hmacWithSHA1: ASN1ObjectIdentifier = [1, 2, 840, 113549, 2, 7]
+    static let hmacWithSHA256: ASN1ObjectIdentifier = [1, 2, 840, 113549, 2, 9]
+    static let hmacWithSHA384: ASN1ObjectIdentifier = [1, 2, 840, 113549, 2, 10]
+    static let hmacWithSHA512: ASN1ObjectIdentifier = [1, 2, 840, 113549, 2, 11]
+    static let ecdsaWithSHA256: ASN1ObjectIdentifier = [1, 2, 840, 10045, 4, 3, 2]
+    static let ecdsaWithSHA384: ASN1ObjectIdentifier = [1, 2, 840, 10045, 4, 3, 3]
+    static let ecdsaWithSHA512: ASN1ObjectIdentifier = [1, 2, 840, 10045, 4, 3, 4]
+    static let sha1WithRSA: ASN1ObjectIdentifier = [1, 2, 840, 113549, 1, 1, 5]
+    static let sha256WithRSA: ASN1ObjectIdentifier = [1, 2, 840, 113549, 1, 1, 11]
+    static let sha384WithRSA: ASN1ObjectIdentifier = [1, 2, 840, 113549, 1, 1, 12]
+    static let sha512WithRSA: ASN1ObjectIdentifier = [1, 2, 840, 113549, 1, 1, 13]
+    static let ed25519: ASN1ObjectIdentifier = [1, 3, 101, 112]
+    static let crlReason: ASN1ObjectIdentifier = [2, 5, 29, 21]
+}
+
+/// An AlgorithmIdentifier: the OID and its parameters kept as raw DER (nil when absent).
+public struct CMPAlgorithmIdentifier: Sendable, Hashable, DERImplicitlyTaggable {
+    public var algorithm: ASN1ObjectIdentifier
+    /// DER of the parameters element, or nil when the field is absent.
+    public var parameters: [UInt8]?
+
+    public init(algorithm: ASN1ObjectIdentifier, parameters: [UInt8]? = nil) {
+        self.algorithm = algorithm
+        self.parameters = parameters
+    }
+
+    /// Decodes an AlgorithmIdentifier from its DER.
+    public init(derEncoded bytes: [UInt8]) throws(CMPError) {
+        self = try decoding("AlgorithmIdentifier") { try CMPAlgorithmIdentifier(derEncoded: try DER.parse(bytes)) }
+    }
+
+    /// The DER of this AlgorithmIdentifier.
+    public func derEncoded() throws -> [UInt8] { try derBytes(self) }
+
+    public static var defaultIdentifier: ASN1Identifier { .sequence }
+
+    public init(derEncoded node: ASN1Node, withIdentifier identifier: ASN1Identifier) throws {
+        self = try DER.sequence(node, identifier: identifier) { nodes in
+            let algorithm = try ASN1ObjectIdentifier(derEncoded: &nodes)
+            let parameters = nodes.next().map { Array($0.encodedBytes) }
+            return CMPAlgorithmIdentifier(algorithm: algorithm, parameters: parameters)
+        }
+    }
+
+    public func serialize(into coder: inout DER.Serializer, withIdentifier identifier: ASN1Identifier) throws {
+        try coder.appendConstructedNode(identifier: identifier) { coder in
+            try coder.serialize(algorithm)
+            if let parameters { coder.serializeRawBytes(parameters) }
+        }
+    }
+
+    /// True when the parameters are absent or an explicit NULL (the two forms hash and HMAC identifiers come in).
+    var hasNoParameters: Bool { parameters == nil || parameters == [0x05, 0x00] }
+}
+
+/// A DER element kept exactly as received (or as built), written back byte for byte.
+struct RawElement: DERParseable, DERSerializable {
+    var bytes: [UInt8]
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    init(derEncoded node: ASN1Node) throws { bytes = Array(node.encodedBytes) }
+    func serialize(into coder: inout DER.Serializer) throws { coder.serializeRawBytes(bytes) }
+}
+
+/// The DER of one serializable value.
+func derBytes<T: DERSerializable>(_ value: T) throws -> [UInt8] {
+    var coder = DER.Serializer()
+    try coder.serialize(value)
+    return coder.serializedBytes
+}
+
+/// The DER built by a closure.
+func derBytes(_ build: (inout DER.Serializer) throws -> Void) rethrows -> [UInt8] {
+    var coder = DER.Serializer()
+    try build(&coder)
+    return coder.serializedBytes
+}
+
+extension DER.Serializer {
+    /// Writes a constructed universal element (given as DER) under an IMPLICIT context tag, keeping its contents.
+    mutating func serialize(der bytes: [UInt8], implicitlyTaggedWith tagNumber: UInt) throws {
+        let node = try DER.parse(bytes)
+        guard case .constructed(let children) = node.content else {
+            throw CMPError.malformed("expected a constructed element to retag")
+        }
+        appendConstructedNode(identifier: ASN1Identifier(tagWithNumber: tagNumber, tagClass: .contextSpecific)) { coder in
+            for child in children { coder.serialize(child) }
+        }
+    }
+
+    /// Writes DER bytes under an EXPLICIT context tag.
+    mutating func serialize(der bytes: [UInt8], explicitlyTaggedWith tagNumber: UInt) {
+        appendConstructedNode(identifier: ASN1Identifier(tagWithNumber: tagNumber, tagClass: .contextSpecific)) { coder in
+            coder.serializeRawBytes(bytes)
+        }
+    }
+}
+
+extension ASN1Node {
+    /// The DER of this constructed node's contents re-wrapped as a universal SEQUENCE (undoing an IMPLICIT tag).
+    func contentsAsSequence() throws -> [UInt8] {
+        guard case .constructed(let children) = content else {
+            throw CMPError.malformed("expected a constructed element")
+        }
+        return derBytes { coder in
+            coder.appendConstructedNode(identifier: .sequence) { coder in
+                for child in children { coder.serialize(child) }
+            }
+        }
+    }
+
+    /// The single child of an EXPLICIT tag.
+    func explicitChild() throws -> ASN1Node {
+        guard case .constructed(let children) = content else { throw CMPError.malformed("explicit tag is primitive") }
+        var iterator = children.makeIterator()
+        guard let child = iterator.next(), iterator.next() == nil else {
+            throw CMPError.malformed("explicit tag must hold one element")
+        }
+        return child
+    }
+}
+
+/// PKIFreeText ::= SEQUENCE SIZE (1..MAX) OF UTF8String.
+enum FreeText {
+    static func decode(_ node: ASN1Node) throws -> [String] {
+        try DER.sequence(of: ASN1UTF8String.self, identifier: .sequence, rootNode: node).map { String($0) }
+    }
+
+    static func serialize(_ strings: [String], into coder: inout DER.Serializer) throws {
+        try coder.serializeSequenceOf(strings.map { ASN1UTF8String($0) })
+    }
+}
+
+/// GeneralizedTime ⇄ Date in UTC, whole seconds.
+enum Time {
+    static func generalizedTime(_ date: Date) throws -> GeneralizedTime {
+        let seconds = Int(date.timeIntervalSince1970.rounded(.down))
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = seconds - days * 86_400
+        let (year, month, day) = civil(fromDays: days)
+        return try GeneralizedTime(
+            year: year, month: month, day: day, hours: secondOfDay / 3600, minutes: secondOfDay % 3600 / 60,
+            seconds: secondOfDay % 60, fractionalSeconds: 0)
+    }
+
+    static func date(_ time: GeneralizedTime) -> Date {
+        let days = daysFromCivil(year: time.year, month: time.month, day: time.day)
+        let seconds = days * 86_400 + time.hours * 3600 + time.minutes * 60 + time.seconds
+        return Date(timeIntervalSince1970: Double(seconds) + time.fractionalSeconds)
+    }
+
+    // Howard Hinnant's days-from-civil and its inverse (proleptic Gregorian calendar).
+    private static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    private static func civil(fromDays days: Int) -> (Int, Int, Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+}
+
+/// Compares two byte strings in time independent of where they differ.
+func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    guard a.count == b.count else { return false }
+    var difference: UInt8 = 0
+    for index in a.indices { difference |= a[index] ^ b[index] }
+    return difference == 0
+}
+
+extension ASN1Identifier {
+    static func context(_ number: UInt) -> ASN1Identifier { ASN1Identifier(tagWithNumber: number, tagClass: .contextSpecific) }
+}

@@ -1,0 +1,3 @@
+import AuthorityServerCLI
+
+await ParapheAuthorityMain.run()
