@@ -193,15 +193,6 @@ let package = Package(
             dependencies: ["AuthorityServerCLI", "OperatorCommands", "ParapheTestSupport"],
             path: "Tests/ParapheAuthorityTestable"
         ),
-        .testTarget(
-            name: "AuthorityServerTests",
-            dependencies: [
-                "AuthorityClient", "AuthorityInterface", "Activation", "CMP", "Keystore", "ParapheTestSupport",
-                .product(name: "X509", package: "swift-certificates"),
-                .product(name: "SwiftASN1", package: "swift-asn1"),
-                .product(name: "Crypto", package: "swift-crypto"),
-            ]
-        ),
         .testTarget(name: "ActivationTests", dependencies: ["Activation", "PasswordQuality", "ParapheTestSupport"]),
         .testTarget(
             name: "KeystoreTests",

@@ -113,7 +113,7 @@ struct CMPResponder: Sendable {
                 certReqId: certReqId, status: .accepted,
                 certifiedKeyPair: CertifiedKeyPair(certOrEncCert: .certificate(issued.certificateDER)))
             let repMessage = CertRepMessage(caPubs: issued.chainDER.suffix(1), response: [response])
-            let body: PKIBody = if case .cr = request.body { .cp(repMessage) } else { .ip(repMessage) }
+            let body: PKIBody = if case .ir = request.body { .ip(repMessage) } else { .cp(repMessage) }
             var generalInfo: [InfoTypeAndValue] = []
             if request.header.hasImplicitConfirm { generalInfo.append(.implicitConfirm) }
             return answer(to: request, body: body, secret: authenticated.secret, generalInfo: generalInfo, extraCerts: issued.chainDER)

@@ -64,6 +64,9 @@ public struct CertTemplate: Sendable, Hashable, DERImplicitlyTaggable {
         }
     }
 
+    /// DER of the SubjectPublicKeyInfo of `key` (what `publicKey` holds).
+    public static func publicKeyInfoDER(_ key: Certificate.PublicKey) throws -> [UInt8] { try derBytes(key) }
+
     /// DER of an Extensions SEQUENCE, to put in `extensions` or `RevDetails.crlEntryDetails`.
     public static func extensionsDER(_ extensions: Certificate.Extensions) throws -> [UInt8] {
         try derBytes { try $0.serializeSequenceOf(Array(extensions)) }

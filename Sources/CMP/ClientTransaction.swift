@@ -50,15 +50,15 @@ public enum CMPClientTransaction {
 
         let requestBody: PKIBody
         let expectedId: Int
-        let requestedKey: [UInt8]?
+        let requestedKey: Certificate.PublicKey?
         switch body {
         case .p10cr(let csr):
             (requestBody, expectedId) = (.p10cr(csr), -1)
-            requestedKey = (try? CertificateSigningRequest(derEncoded: csr)).map { Array($0.publicKey.subjectPublicKeyInfoBytes) }
+            requestedKey = (try? CertificateSigningRequest(derEncoded: csr))?.publicKey
         case .ir(let message), .cr(let message):
             if case .ir = body { requestBody = .ir([message]) } else { requestBody = .cr([message]) }
             expectedId = message.certReq.certReqId
-            requestedKey = message.certReq.certTemplate.publicKey
+            requestedKey = message.certReq.certTemplate.publicKey.flatMap { try? Certificate.PublicKey(derEncoded: $0) }
         }
         var request = PKIMessage(header: header, body: requestBody)
         try request.protect(withSecret: secret, salt: try fresh(16), iterations: iterations)
@@ -126,13 +126,13 @@ public enum CMPClientTransaction {
         }
     }
 
-    private static func checkPublicKey(of certificateDER: [UInt8], requested: [UInt8]?) throws(CMPError) {
+    private static func checkPublicKey(of certificateDER: [UInt8], requested: Certificate.PublicKey?) throws(CMPError) {
         let certificate: Certificate
         do { certificate = try Certificate(derEncoded: certificateDER) } catch {
             throw CMPError.malformed("the issued certificate cannot be parsed")
         }
-        guard let requested, let key = try? Certificate.PublicKey(derEncoded: requested) else { return }
-        guard certificate.publicKey == key else {
+        guard let requested else { return }
+        guard certificate.publicKey == requested else {
             throw CMPError(.unexpectedResponse, "the issued certificate is not for the requested key")
         }
     }

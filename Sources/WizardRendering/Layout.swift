@@ -111,7 +111,9 @@ struct Canvas {
     @discardableResult
     mutating func button(_ id: ButtonID, labelKey: String, row: Int, column: Int) -> Int {
         let focused = state.focus == .button(id)
-        let label = "[ " + t(labelKey) + " ]"
+        // After a network failure, the step's action is a retry, and says so.
+        let retry = state.notice?.offersRetry == true && [.next, .activate, .renew, .install, .login, .finishParked].contains(id)
+        let label = "[ " + t(retry ? "button.retry" : labelKey) + " ]"
         let used = screen.put(label, row: row, column: column, style: focused ? Styles.focusedButton : Styles.button)
         if focused, state.work == nil { screen.cursor = Position(row: row, column: column + 2) }
         return column + used + 3

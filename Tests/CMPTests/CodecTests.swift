@@ -117,7 +117,7 @@ struct CodecTests {
 
     static func sampleRequest(id: Int = 0) throws -> CertReqMsg {
         let key = P256.Signing.PrivateKey()
-        let spki = Array(Certificate.PublicKey(key.publicKey).subjectPublicKeyInfoBytes)
+        let spki = try CertTemplate.publicKeyInfoDER(Certificate.PublicKey(key.publicKey))
         let extensions = try Certificate.Extensions {
             SubjectAlternativeNames([.dnsName("example.org")])
             KeyUsage(digitalSignature: true)

@@ -35,7 +35,7 @@ struct InteropTests {
         try fixture.issue(key: "swift.key", name: "swift")
         let request = try CertReqMsg.signed(
             subject: try derBytes(try DistinguishedName { CommonName("swift") }),
-            publicKeyInfoDER: Array(Certificate.PublicKey(key.publicKey).subjectPublicKeyInfoBytes)
+            publicKeyInfoDER: try CertTemplate.publicKeyInfoDER(Certificate.PublicKey(key.publicKey))
         ) { message in
             (try CMPAlgorithmIdentifier.ecdsaWithSHA256.derEncoded(), Array(try key.signature(for: message).derRepresentation))
         }

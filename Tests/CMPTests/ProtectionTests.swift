@@ -97,11 +97,11 @@ struct ProtectionTests {
         let p256 = P256.Signing.PrivateKey()
         var message = PKIMessage(header: PKIHeader(transactionID: randomBytes(16)), body: .rr([try RevDetails(serialNumber: [5], issuer: [0x30, 0x00], reasonCode: 0)]))
         try message.protect(signatureAlgorithm: .ecdsaWithSHA256) { Array(try p256.signature(for: $0).derRepresentation) }
-        let spki = Array(Certificate.PublicKey(p256.publicKey).subjectPublicKeyInfoBytes)
+        let spki = try CertTemplate.publicKeyInfoDER(Certificate.PublicKey(p256.publicKey))
         let decoded = try PKIMessage(derEncoded: try message.serialized())
         #expect(decoded.protectionKind == .signature(.ecdsaWithSHA256))
         try decoded.verifySignatureProtection(publicKeyInfoDER: spki)
-        let other = Array(Certificate.PublicKey(P256.Signing.PrivateKey().publicKey).subjectPublicKeyInfoBytes)
+        let other = try CertTemplate.publicKeyInfoDER(Certificate.PublicKey(P256.Signing.PrivateKey().publicKey))
         #expect(Self.code { try decoded.verifySignatureProtection(publicKeyInfoDER: other) } == .badSignature)
         var changed = decoded
         changed.body = .pkiConf
@@ -112,7 +112,7 @@ struct ProtectionTests {
         var edMessage = PKIMessage(header: PKIHeader(), body: .pkiConf)
         try edMessage.protect(signatureAlgorithm: .ed25519) { Array(try ed.signature(for: $0)) }
         try PKIMessage(derEncoded: try edMessage.serialized())
-            .verifySignatureProtection(publicKeyInfoDER: Array(Certificate.PublicKey(ed.publicKey).subjectPublicKeyInfoBytes))
+            .verifySignatureProtection(publicKeyInfoDER: try CertTemplate.publicKeyInfoDER(Certificate.PublicKey(ed.publicKey)))
         #expect(Self.code { try PKIMessage(header: PKIHeader(), body: .pkiConf).verifySignatureProtection(publicKeyInfoDER: spki) } == .notProtected)
     }
 }

@@ -2,6 +2,9 @@ import CMP
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -117,7 +120,10 @@ final class MockServer: @unchecked Sendable {
             }
         }
         guard let found else {
-            if process.isRunning { process.terminate() }
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
             throw TestFailure("the mock server did not start: \((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")")
         }
         port = found
@@ -125,9 +131,11 @@ final class MockServer: @unchecked Sendable {
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
+    /// Kills the server. SIGKILL, because a child spawned from a Swift concurrency thread inherits its blocked
+    /// signal mask, SIGTERM included.
     func stop() {
         if process.isRunning {
-            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
     }

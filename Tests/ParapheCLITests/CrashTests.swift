@@ -14,14 +14,14 @@ import Testing
         let password: String
     }
 
-    func prepare() throws -> Prepared {
-        let scratch = try Scratch()
+    func prepare(_ deployment: Deployment = .embedded) throws -> Prepared {
+        let scratch = try Scratch(deployment)
         let applicant = Applicant()
         let link = try applicant.approve(in: scratch)
         let reference = try firstReference(scratch)
         let answers = try scratch.file("answers", applicant.answers.joined(separator: "\n"))
         let password = try scratch.file("password", applicant.password)
-        let arguments = ["activate", "--data-dir", scratch.dataDir, "--link", link, "--answers-file", answers,
+        let arguments = ["activate"] + scratch.workstation + ["--link", link, "--answers-file", answers,
                          "--reference", reference, "--password-file", password]
         return Prepared(scratch: scratch, arguments: arguments, profiles: URL(fileURLWithPath: scratch.dataDir).appendingPathComponent("profiles"),
                         link: link, password: password)
@@ -36,18 +36,18 @@ import Testing
         let profile = prepared.profiles.appendingPathComponent("Jeanne_Tremblay.p12").path
         let info = try openssl(["pkcs12", "-in", profile, "-nodes", "-passin", "file:\(prepared.password)"])
         #expect(info.status == 0, "\(context): openssl cannot read the profile")
-        let show = try paraphe(["authority", "show", prepared.link, "--data-dir", prepared.scratch.dataDir, "--json"])
+        let show = try prepared.scratch.authority(["show", prepared.link, "--json"])
         #expect(show.stdout.contains("\"status\" : \"activated\""), "\(context)")
         let pending = URL(fileURLWithPath: prepared.scratch.dataDir).appendingPathComponent("keystore/pending")
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: pending.path)) ?? []).isEmpty, "\(context): parked key left")
         // Exactly one certificate was issued for the application.
-        let audit = try paraphe(["authority", "audit", "--data-dir", prepared.scratch.dataDir, "--json"]).stdout
+        let audit = try prepared.scratch.authority(["audit", "--json"]).stdout
         #expect(audit.matches(of: /"event" : "certificateIssued"/).count == 1, "\(context)")
     }
 
-    @Test(arguments: ["keyParked", "certificateIssued", "certificateFileWritten", "profileWritten"])
-    func killedAtANamedPointThenRerun(point: String) throws {
-        let prepared = try prepare()
+    @Test(arguments: ["keyParked", "certificateIssued", "certificateFileWritten", "profileWritten"], Deployment.allCases)
+    func killedAtANamedPointThenRerun(point: String, deployment: Deployment) throws {
+        let prepared = try prepare(deployment)
         let crashed = try paraphe(prepared.arguments, environment: ["PARAPHE_TEST_CRASH_AT": point])
         #expect(crashed.status == SIGKILL, "\(point): the process should have been killed, got \(crashed.status): \(crashed.stderr)")
         try expectSoundAfterRerun(prepared, context: point)

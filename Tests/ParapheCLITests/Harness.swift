@@ -89,15 +89,43 @@ func openssl(_ arguments: [String]) throws -> RunResult {
 /// A scratch directory removed at the end of the test.
 final class Scratch {
     let url: URL
+    let deployment: Deployment
+    /// The networked authority, when there is one.
+    let server: AuthorityServer?
 
-    init() throws {
+    /// A scratch directory; `.networked` also starts an authority service on its own data directory
+    /// (`authority/`), with `serverEnvironment` (e.g. a fake clock).
+    init(_ deployment: Deployment = .embedded, serverEnvironment: [String: String] = [:]) throws {
         url = FileManager.default.temporaryDirectory.appendingPathComponent("paraphe-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        self.deployment = deployment
+        server = deployment == .networked
+            ? try AuthorityServer(dataDir: url.appendingPathComponent("authority").path, environment: serverEnvironment) : nil
     }
 
-    deinit { try? FileManager.default.removeItem(at: url) }
+    deinit {
+        server?.stop()
+        try? FileManager.default.removeItem(at: url)
+    }
 
+    /// The workstation's data directory.
     var dataDir: String { url.appendingPathComponent("data").path }
+
+    /// The authority's data directory (the same as the workstation's in the embedded shape).
+    var authorityDir: String { server?.dataDir ?? dataDir }
+
+    /// What a workstation command needs to reach the authority: the data directory, and the service
+    /// with its pinned fingerprint in the networked shape.
+    var workstation: [String] {
+        ["--data-dir", dataDir] + (server.map { ["--authority", $0.url, "--authority-fingerprint", $0.fingerprint] } ?? [])
+    }
+
+    /// Runs an operator command (`approve`, `show`, `list`, `audit`) on the authority's host.
+    func authority(_ arguments: [String]) throws -> RunResult {
+        let full = arguments + ["--data-dir", authorityDir]
+        if server != nil { return try run(try parapheExecutable(name: "paraphe-authority-testable"), full) }
+        return try paraphe(["authority"] + full)
+    }
 
     /// Writes a file in the scratch directory and returns its path.
     func file(_ name: String, _ text: String) throws -> String {
@@ -112,7 +140,7 @@ final class Scratch {
 
     /// The delivered mails, oldest first.
     func mails() throws -> [String] {
-        let directory = URL(fileURLWithPath: dataDir).appendingPathComponent("mail/new")
+        let directory = URL(fileURLWithPath: authorityDir).appendingPathComponent("mail/new")
         let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
         let urls = names.map { directory.appendingPathComponent($0) }
         let dated = try urls.map { ($0, try FileManager.default.attributesOfItem(atPath: $0.path)[.modificationDate] as? Date ?? .distantPast) }
@@ -133,11 +161,10 @@ struct Applicant {
     /// Approves the application and returns the link printed on stdout.
     func approve(in scratch: Scratch, approvedAt: String? = nil) throws -> String {
         let answersFile = try scratch.file("approve-answers-\(UUID().uuidString)", answers.joined(separator: "\n") + "\n")
-        var arguments = ["authority", "approve", "--data-dir", scratch.dataDir, "--name", name, "--email", email, "--lang", lang,
-                         "--answers-file", answersFile]
+        var arguments = ["approve", "--name", name, "--email", email, "--lang", lang, "--answers-file", answersFile]
         for question in questions { arguments += ["--question", question] }
         if let approvedAt { arguments += ["--approved-at", approvedAt] }
-        let result = try paraphe(arguments)
+        let result = try scratch.authority(arguments)
         #expect(result.status == 0, "approve failed: \(result.stderr)")
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }

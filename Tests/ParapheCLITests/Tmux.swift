@@ -96,7 +96,7 @@ final class TmuxSession {
 func wizardShellLine(_ scratch: Scratch, _ arguments: String, environment: [String: String] = [:]) throws -> String {
     let binary = try parapheExecutable().path
     let extra = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\(shellQuote($0.value)) " }.joined()
-    return "cd \(shellQuote(scratch.url.path)) && env LANG=C.UTF-8 \(extra)\(shellQuote(binary)) wizard --data-dir \(shellQuote(scratch.dataDir)) \(arguments); "
+    return "cd \(shellQuote(scratch.url.path)) && env LANG=C.UTF-8 \(extra)\(shellQuote(binary)) wizard \(scratch.workstation.map(shellQuote).joined(separator: " ")) \(arguments); "
         + "echo \"EXIT:$?\"; stty -a | tr ' ' '\\n' | grep -E '^-?(icanon|echo)$' | tr '\\n' ' '; echo STTY-DONE; sleep 600"
 }
 

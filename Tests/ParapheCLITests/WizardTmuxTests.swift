@@ -8,8 +8,8 @@ import Testing
         try wizardShellLine(scratch, extra)
     }
 
-    @Test func aCompleteActivationByKeys() throws {
-        let scratch = try Scratch()
+    @Test(arguments: Deployment.allCases) func aCompleteActivationByKeys(deployment: Deployment) throws {
+        let scratch = try Scratch(deployment)
         let applicant = Applicant()
         let link = try applicant.approve(in: scratch)
         let reference = try firstReference(scratch)
@@ -81,6 +81,12 @@ import Testing
         let password = try scratch.file("pw", applicant.password)
         let info = try openssl(["pkcs12", "-info", "-in", profile, "-noout", "-passin", "file:\(password)"])
         #expect(info.status == 0)
+        if deployment == .networked {
+            // The kiosk keeps no authority secret: no registry, no CA key, no sealing key.
+            let files = FileManager.default.enumerator(atPath: scratch.dataDir)?.compactMap { $0 as? String } ?? []
+            #expect(!files.contains { $0.hasSuffix(".sqlite") || $0.hasSuffix("ca-key.pem") || $0.hasSuffix("authority.key") || $0.hasPrefix("mail") }, "\(files)")
+            #expect(files.contains("trust/paraphe-ca.pem"))
+        }
     }
 
     @Test func languageSwitchResizeEscAndSigterm() throws {

@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+
+/// What only the networked shape has: the service restarting, stopping mid-step, a wrong pin, and a
+/// workstation that keeps none of the authority's secrets.
+@Suite(.serialized) struct NetworkedAuthorityTests {
+    @Test func aFailedIdentityAttemptIsKeptAcrossAServiceRestart() throws {
+        let scratch = try Scratch(.networked)
+        let server = try #require(scratch.server)
+        let applicant = Applicant()
+        let link = try applicant.approve(in: scratch)
+        let reference = try firstReference(scratch)
+        let answers = try scratch.file("answers", "Paris\nFido\nWrong\n")
+        let password = try scratch.file("password", applicant.password)
+        let arguments = ["activate"] + scratch.workstation + ["--link", link, "--answers-file", answers, "--reference", reference, "--password-file", password]
+        let first = try paraphe(arguments)
+        #expect(first.status == 77)
+        #expect(first.stderr.contains("4 attempts remain"), "\(first.stderr)")
+
+        server.stop()
+        #expect(server.lastExit == 0, "SIGTERM drains and ends the service with status 0")
+        let down = try paraphe(arguments)
+        #expect(down.status == 69, "\(down.stderr)")
+        #expect(down.stderr.contains("cannot be reached") && down.stderr.contains("nothing was used up"), "\(down.stderr)")
+
+        try server.start()
+        let second = try paraphe(arguments)
+        #expect(second.stderr.contains("3 attempts remain"), "the attempt made while the service was down was not counted: \(second.stderr)")
+        let show = try scratch.authority(["show", link, "--json"]).stdout
+        #expect(show.contains("\"identityAttemptsRemaining\" : 3"))
+    }
+
+    @Test func aWrongFingerprintIsRefusedAndNothingIsInstalled() throws {
+        let scratch = try Scratch(.networked)
+        let server = try #require(scratch.server)
+        let wrong = String(repeating: "AB:", count: 31) + "AB"
+        let result = try paraphe(["components", "install", "--data-dir", scratch.dataDir, "--authority", server.url, "--authority-fingerprint", wrong])
+        #expect(result.status == 77, "\(result.stdout)\(result.stderr)")
+        #expect(result.stderr.contains("does not have the configured fingerprint"), "\(result.stderr)")
+        #expect(result.stderr.contains(server.fingerprint), "the message shows the fingerprint the service offers")
+        #expect(!FileManager.default.fileExists(atPath: scratch.dataDir + "/trust/paraphe-ca.pem"))
+
+        // The right one, with colons or not, any case, installs the CA as the trust anchor.
+        let bare = server.fingerprint.replacingOccurrences(of: ":", with: "").lowercased()
+        let right = try paraphe(["components", "install", "--data-dir", scratch.dataDir, "--authority", server.url, "--authority-fingerprint", bare])
+        #expect(right.status == 0, "\(right.stdout)\(right.stderr)")
+        let installed = try openssl(["x509", "-in", scratch.dataDir + "/trust/paraphe-ca.pem", "-noout", "-fingerprint", "-sha256"]).stdout
+        #expect(installed.contains(server.fingerprint))
+    }
+
+    @Test func withoutAPinTheFingerprintIsShownAndMustBeConfirmed() throws {
+        let scratch = try Scratch(.networked)
+        let server = try #require(scratch.server)
+        let arguments = ["components", "install", "--data-dir", scratch.dataDir, "--authority", server.url]
+        let refused = try paraphe(arguments, stdin: Array("no\n".utf8))
+        #expect(refused.status == 77)
+        #expect(refused.stdout.contains(server.fingerprint), "\(refused.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.dataDir + "/trust/paraphe-ca.pem"))
+        let confirmed = try paraphe(arguments, stdin: Array("yes\n".utf8))
+        #expect(confirmed.status == 0, "\(confirmed.stdout)\(confirmed.stderr)")
+        #expect(FileManager.default.fileExists(atPath: scratch.dataDir + "/trust/paraphe-ca.pem"))
+    }
+
+    @Test func theServiceStoppedMidStepShowsAMessageAndThePersonFinishesOnceItIsBack() throws {
+        let scratch = try Scratch(.networked)
+        let server = try #require(scratch.server)
+        let applicant = Applicant()
+        let link = try applicant.approve(in: scratch)
+        let tmux = try TmuxSession(try wizardShellLine(scratch, ""))
+        try tmux.waitFor("Step 1 of 5")
+        try tmux.type(link)
+        try tmux.keys("Enter")
+        try tmux.waitFor("Step 2 of 5 — Security questions")
+
+        server.stop()
+        try tmux.type(applicant.answers[0])
+        try tmux.keys("Tab")
+        try tmux.type(applicant.answers[1])
+        try tmux.keys("Tab")
+        try tmux.type("not this one")
+        try tmux.keys("Enter")
+        let down = try tmux.waitFor("cannot be reached", timeout: 30)
+        #expect(down.contains("Step 2 of 5"), "the person stays on the step")
+        #expect(down.contains("nothing you typed is lost"))
+        #expect(down.contains("Retry"), "\(down)")
+
+        try server.start()
+        try tmux.keys("Enter")
+        try tmux.waitFor("Step 3 of 5", timeout: 30)
+        let show = try scratch.authority(["show", link, "--json"]).stdout
+        #expect(show.contains("\"identityAttemptsRemaining\" : 5"), "the request that never arrived spent nothing")
+    }
+}
