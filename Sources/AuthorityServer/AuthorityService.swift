@@ -95,6 +95,7 @@ public struct AuthorityService: Sendable {
     func makeRouter() -> Router<ServiceRequestContext> {
         let router = Router(context: ServiceRequestContext.self)
         router.add(middleware: AccessLog(logger: logger))
+        router.add(middleware: MethodNotAllowed())
         let api = router.group("api/v1")
         api.get("applications/:token") { request, context in
             try await handleJSON(context) {
@@ -235,6 +236,28 @@ struct APIFailure: Error {
         self.status = status
         self.body = body
         self.retryAfter = retryAfter
+    }
+}
+
+/// A method a path does not take is answered 405 with `Allow`, not 404.
+struct MethodNotAllowed: RouterMiddleware {
+    typealias Context = ServiceRequestContext
+    /// Each path (`*` for one segment) and the one method it takes.
+    static let routes: [([String], HTTPRequest.Method)] = [
+        (["api", "v1", "applications", "*"], .get), (["api", "v1", "applications", "*", "identity"], .post),
+        (["api", "v1", "applications", "*", "renewal"], .post), (["api", "v1", "ca"], .get), (["openapi.yaml"], .get), (["pkix"], .post),
+    ]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound {
+            let segments = request.uri.path.split(separator: "/").map(String.init)
+            guard let route = Self.routes.first(where: { pattern, _ in
+                pattern.count == segments.count && zip(pattern, segments).allSatisfy { $0 == "*" || $0 == $1 }
+            }), route.1 != request.method else { throw error }
+            return Response(status: .methodNotAllowed, headers: [.allow: route.1.rawValue])
+        }
     }
 }
 

@@ -83,6 +83,14 @@ public struct PKIHeader: Sendable, Hashable, DERImplicitlyTaggable {
         return name
     }
 
+    /// The header of an answer to a message with this header: the same pvno and transactionID, sender and
+    /// recipient swapped, recipKID = its senderKID and recipNonce = its senderNonce.
+    public func reply(senderNonce: [UInt8], messageTime: Date? = nil, senderKID: [UInt8]? = nil) -> PKIHeader {
+        PKIHeader(
+            pvno: pvno, sender: recipient, recipient: sender, messageTime: messageTime, senderKID: senderKID,
+            recipKID: self.senderKID, transactionID: transactionID, senderNonce: senderNonce, recipNonce: self.senderNonce)
+    }
+
     /// Whether generalInfo holds implicitConfirm.
     public var hasImplicitConfirm: Bool { generalInfo.contains { $0.infoType == CMPOID.implicitConfirm } }
 

@@ -8,6 +8,9 @@ public let cmpMediaType = "application/pkixcmp"
 /// its header and body bytes, so re-encoding it (and checking its protection) uses exactly what was received until
 /// the header or body is changed.
 public struct PKIMessage: Sendable, Hashable {
+    /// `application/pkixcmp`.
+    public static let mediaType = cmpMediaType
+
     public var header: PKIHeader { didSet { headerDER = OriginalBytes() } }
     public var body: PKIBody { didSet { bodyDER = OriginalBytes() } }
     /// The PKIProtection BIT STRING bytes.

@@ -185,6 +185,22 @@ struct CodecTests {
         ])
     }
 
+    @Test("a reply header keeps pvno and transactionID, swaps the names and answers the nonce")
+    func replyHeader() throws {
+        let request = try PKIMessage(derEncoded: OpenSSLFixture.ir).header
+        var three = request
+        three.pvno = 3
+        let reply = three.reply(senderNonce: [1, 2], messageTime: Date(timeIntervalSince1970: 0), senderKID: [9])
+        #expect(reply.pvno == 3)
+        #expect(request.reply(senderNonce: [1]).pvno == 2)
+        #expect(reply.transactionID == request.transactionID)
+        #expect(reply.sender == request.recipient && reply.recipient == request.sender)
+        #expect(reply.recipNonce == request.senderNonce && reply.senderNonce == [1, 2])
+        #expect(reply.recipKID == Array("123456789".utf8) && reply.senderKID == [9])
+        #expect(reply.protectionAlg == nil && reply.generalInfo.isEmpty)
+        #expect(PKIMessage.mediaType == "application/pkixcmp")
+    }
+
     @Test("PKIFailureInfo is a DER named-bit BIT STRING (trailing zero bits dropped)")
     func failureInfoBits() throws {
         func encoded(_ info: PKIFailureInfo) throws -> [UInt8] {

@@ -96,6 +96,26 @@ struct InteropTests {
         #expect(certConf.passwordBasedMAC?.salt != ir.passwordBasedMAC?.salt)
     }
 
+    @Test("the mock server checks our POP: a changed signature byte gets badPOP")
+    func tamperedPOP() async throws {
+        let fixture = try PKIFixture()
+        var (request, _) = try Self.swiftKeyRequest(fixture)
+        guard case .signature(var pop) = request.popo else { throw TestFailure("no signature POP") }
+        pop.signature[10] ^= 0x01
+        request.popo = .signature(pop)
+        let server = try Self.server(fixture, certificate: "swift.pem")
+        defer { server.stop() }
+        let exchanges = Exchanges()
+        do {
+            _ = try await Self.enroll(.ir(request), server: server, exchanges: exchanges)
+            Issue.record("a tampered POP was accepted")
+        } catch let error as CMPError {
+            guard case .rejected(let status) = error.code else { throw error }
+            #expect(status.failInfo?.contains(.badPOP) == true, "\(status)")
+        }
+        #expect(try Self.bodies(await exchanges.requests) == ["ir"])
+    }
+
     @Test("a wrong secret is refused: an error is thrown and no certificate returned")
     func wrongSecret() async throws {
         let fixture = try PKIFixture()

@@ -47,7 +47,7 @@ struct ProtectionTests {
         #expect(Self.code { try protection.verifyProtection(secret: OpenSSLFixture.secret, maxIterations: 10_000) } == .badMAC)
     }
 
-    @Test("protect(withSecret:) writes SHA-256/HMAC-SHA256 PBM parameters that verify, and openssl's tools agree")
+    @Test("protect(withSecret:) writes SHA-256/HMAC-SHA256 PBM parameters that verify (openssl's check: InteropTests)")
     func ownPBM() throws {
         var message = PKIMessage(header: PKIHeader(senderKID: Array("ref".utf8), transactionID: randomBytes(16)), body: .pkiConf)
         #expect(message.protectionKind == .none)

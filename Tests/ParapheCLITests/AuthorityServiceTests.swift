@@ -114,3 +114,27 @@ import Testing
         #expect(!audit.contains(String(code)), "the code never reaches the audit log")
     }
 }
+
+extension AuthorityServiceTests {
+    /// schemathesis (installed by scripts/install-deps) generates requests from the OpenAPI document the
+    /// service serves and checks every answer against it: no 5xx, no response that breaks the document,
+    /// no schema-valid request refused, 405 for methods a path does not take.
+    @Test func schemathesisFindsNothingAgainstTheDocument() throws {
+        let scratch = try Scratch(.networked)
+        let server = try #require(scratch.server)
+        _ = try Applicant().approve(in: scratch)
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let tool = ProcessInfo.processInfo.environment["SCHEMATHESIS"] ?? root.appendingPathComponent(".build-tools/schemathesis/bin/schemathesis").path
+        #expect(FileManager.default.isExecutableFile(atPath: tool), "run scripts/install-deps to install schemathesis")
+        let document = scratch.url.appendingPathComponent("openapi.yaml").path
+        let (status, text) = try curl(server, "/openapi.yaml")
+        #expect(status == 200)
+        _ = try scratch.file("openapi.yaml", text + "\n")
+        let result = try run(URL(fileURLWithPath: tool), [
+            "run", document, "--url", server.url, "--tls-verify", server.dataDir + "/ca/ca-cert.pem", "--checks", "all",
+            "--max-examples", "40", "--seed", "20261129", "--no-color",
+        ], environment: ["SCHEMATHESIS_HOOKS": "", "HOME": scratch.url.path])
+        #expect(result.status == 0, "\(result.stdout.suffix(4_000))\(result.stderr.suffix(2_000))")
+        #expect(result.stdout.contains("passed") && !result.stdout.contains("failures"), "\(result.stdout.suffix(2_000))")
+    }
+}
