@@ -22,7 +22,8 @@ public struct ComponentLine: Equatable, Sendable {
             status = text.text("components.missing")
             detail = text.text(reason)
         case .failed(let reason, let detail):
-            status = text.text("components.failed")
+            // Not broken: waiting for the person to compare the authority's fingerprint.
+            status = text.text(reason == "component.reason.confirmFingerprint" ? "components.toConfirm" : "components.failed")
             // A folder path must show whole.
             self.detail = text.text(reason, ["detail": InputText.printable(detail, limit: 160)])
         }

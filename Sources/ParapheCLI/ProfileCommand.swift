@@ -76,6 +76,8 @@ struct ComponentsCommand: AsyncParsableCommand {
                 throw ExitCode(ExitStatus.unavailable)
             }
             let authority = try setup.authority(data)
+            // A networked authority: the pinned fingerprint is checked first (a mismatch is refused, 77).
+            if setup.endpoint != nil { _ = try await authority.caCertificateDER() }
             let components = Components(paths: paths, authority: authority)
             if action == .install {
                 // Without a pinned fingerprint, the person compares the one shown and confirms it.

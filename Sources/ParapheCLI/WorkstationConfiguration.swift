@@ -67,7 +67,7 @@ struct WorkstationConfiguration: Sendable, Equatable {
     static func parse(_ text: String, source: URL?) throws -> WorkstationConfiguration {
         let path = source?.path ?? "config.toml"
         func invalid(_ why: String) -> CLIError {
-            CLIError(status: ExitStatus.dataError, message: "\(InputText.printable(path)): \(why)")
+            CLIError(status: ExitStatus.dataError, message: "\(InputText.printable(path, limit: 1_000)): \(why)")
         }
         let table: TOMLTable
         do {

@@ -23,7 +23,8 @@ func renderComponentsScreen(_ canvas: inout Canvas) {
         canvas.screen.put((line.isInstalled ? "✔ " : "✘ ") + line.status, row: row, column: statusColumn,
                           style: line.isInstalled ? Styles.success : Styles.error)
         row = canvas.paragraph(line.detail, row: row + 1, column: detailColumn, style: line.isInstalled ? Styles.dim : .plain, width: detailWidth)
-        row += 1
+        // A blank row between components while there is room for it and the buttons.
+        if row + 1 < canvas.bodyBottom { row += 1 }
     }
     // A component Paraphe cannot install: its reason and the notice point to the instructions
     // (a third paragraph here pushed the buttons over the text).

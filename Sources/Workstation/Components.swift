@@ -40,7 +40,12 @@ public struct Components: Sendable {
             return ComponentReport(kind: .activationManager, status: .failed(reason: reason, detail: directory.path), installable: false)
         }
         if !FileManager.default.fileExists(atPath: directory.path) {
-            status = .missing(reason: "component.reason.noProfileStore")
+            // Install also installs the CA: its fingerprint shows first when the person must confirm it.
+            if let fingerprint = await fingerprintToConfirm() {
+                status = .failed(reason: "component.reason.confirmFingerprint", detail: fingerprint)
+            } else {
+                status = .missing(reason: "component.reason.noProfileStore")
+            }
         } else if !FileSystem.isWritableDirectory(directory) {
             status = .failed(reason: "component.reason.profileStoreNotWritable", detail: directory.path)
         } else if !fixedProfileDirectory, let mode = FileSystem.mode(of: directory), mode & 0o077 != 0 {
@@ -52,7 +57,7 @@ public struct Components: Sendable {
             case .some(true): status = .installed(version: Self.activationManagerVersion)
             case .some(false): status = .failed(reason: "component.reason.trustStoreStale", detail: paths.trustedCA.path)
             case .none:
-                if let fingerprint = try? await authority.caFingerprintToConfirm() {
+                if let fingerprint = await fingerprintToConfirm() {
                     status = .failed(reason: "component.reason.confirmFingerprint", detail: fingerprint)
                 } else {
                     status = .missing(reason: "component.reason.noTrustStore")
@@ -124,6 +129,12 @@ public struct Components: Sendable {
         } catch {
             throw WorkstationError(.trustStore, "the trust store file is damaged")
         }
+    }
+
+    /// The fingerprint of a CA not installed yet that the person must confirm (nil: nothing to confirm).
+    private func fingerprintToConfirm() async -> String? {
+        guard await trustedCAMatchesAuthority() == nil else { return nil }
+        return (try? await authority.caFingerprintToConfirm()) ?? nil
     }
 
     private func trustedCAMatchesAuthority() async -> Bool? {

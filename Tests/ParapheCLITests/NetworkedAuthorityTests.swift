@@ -91,3 +91,54 @@ import Testing
         #expect(show.contains("\"identityAttemptsRemaining\" : 5"), "the request that never arrived spent nothing")
     }
 }
+
+extension NetworkedAuthorityTests {
+    /// A kiosk is configured by a file: the authority, its fingerprint, kiosk mode and the profile folder
+    /// come from `$XDG_CONFIG_HOME/paraphe/config.toml`; a flag on the command line wins.
+    @Test func theConfigurationFileSetsTheAuthorityAndAFlagWins() throws {
+        let scratch = try Scratch(.networked)
+        let server = try #require(scratch.server)
+        let applicant = Applicant()
+        let link = try applicant.approve(in: scratch)
+        let reference = try firstReference(scratch)
+        let config = scratch.url.appendingPathComponent("config/paraphe")
+        try FileManager.default.createDirectory(at: config, withIntermediateDirectories: true)
+        let profiles = scratch.url.appendingPathComponent("medium")
+        try FileManager.default.createDirectory(at: profiles, withIntermediateDirectories: true)
+        try """
+            data_dir = "\(scratch.dataDir)"
+            [authority]
+            url = "\(server.url)"
+            fingerprint = "\(server.fingerprint)"
+            request_timeout = 20
+            [kiosk]
+            profile_dir = "\(profiles.path)"
+            """.write(to: config.appendingPathComponent("config.toml"), atomically: true, encoding: .utf8)
+        let environment = ["XDG_CONFIG_HOME": scratch.url.appendingPathComponent("config").path]
+        let answers = try scratch.file("answers", applicant.answers.joined(separator: "\n"))
+        let password = try scratch.file("password", applicant.password)
+        let result = try paraphe(["activate", "--link", link, "--answers-file", answers, "--reference", reference, "--password-file", password],
+                                 environment: environment)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(FileManager.default.fileExists(atPath: profiles.appendingPathComponent("Jeanne_Tremblay.p12").path), "kiosk.profile_dir used")
+        #expect(FileManager.default.fileExists(atPath: scratch.dataDir + "/trust/paraphe-ca.pem"), "data_dir used")
+
+        // The flag wins over the file: a wrong fingerprint on the command line is refused.
+        let wrong = String(repeating: "00", count: 32)
+        let flagged = try paraphe(["components", "--authority-fingerprint", wrong], environment: environment)
+        #expect(flagged.status == 77, "\(flagged.stdout)\(flagged.stderr)")
+
+        // A mistake in the file is named with its line, and nothing runs.
+        try "[authority]\nurl = 42\n".write(to: config.appendingPathComponent("config.toml"), atomically: true, encoding: .utf8)
+        let broken = try paraphe(["components"], environment: environment)
+        #expect(broken.status == 65 && broken.stderr.contains("config.toml") && broken.stderr.contains("authority.url must be a string"), "\(broken.stderr)")
+    }
+
+    @Test func aKioskWithANetworkedAuthorityNeedsItsFingerprint() throws {
+        let scratch = try Scratch(.networked)
+        let server = try #require(scratch.server)
+        let result = try paraphe(["wizard", "--kiosk", "--data-dir", scratch.dataDir, "--authority", server.url])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("needs its fingerprint"), "\(result.stderr)")
+    }
+}
