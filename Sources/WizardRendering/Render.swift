@@ -128,6 +128,7 @@ private func renderFooter(_ canvas: inout Canvas) {
 }
 
 private func enterKey(_ state: WizardState) -> String {
+    if state.notice?.offersRetry == true, state.focus != .hideAnswers, state.focus != .button(.recheck) { return "key.retry" }
     switch state.focus {
     case .hideAnswers: return "key.toggle"
     case .button(.install): return "key.install"

@@ -116,6 +116,27 @@ import Testing
 }
 
 extension AuthorityServiceTests {
+    /// `-implicit_confirm`: the authority grants it, so the exchange ends with the `ip` (no certConf).
+    @Test func implicitConfirmationIsGrantedWhenAsked() throws {
+        let scratch = try Scratch(.networked)
+        let server = try #require(scratch.server)
+        let link = try Applicant().approve(in: scratch)
+        let token = String(link.split(separator: "/").last ?? "")
+        let reference = try firstReference(scratch)
+        let (_, body) = try curl(server, "/api/v1/applications/\(token)/identity", method: "POST", json: #"{"answers":["Montréal","Rex","x"]}"#)
+        let code = try #require(body.firstMatch(of: /"authorizationCode":"([0-9A-Z]+)"/)).1
+        let key = scratch.url.appendingPathComponent("key.pem").path
+        #expect(try openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key]).status == 0)
+        let cert = scratch.url.appendingPathComponent("cert.pem").path
+        let result = try openssl(["cmp", "-cmd", "ir", "-server", "127.0.0.1:\(server.port)", "-path", "pkix/", "-tls_used",
+                                  "-tls_trusted", server.dataDir + "/ca/ca-cert.pem", "-ref", reference, "-secret", "pass:\(code)",
+                                  "-newkey", key, "-subject", "/CN=x", "-certout", cert, "-implicit_confirm"])
+        let said = result.stdout + result.stderr
+        #expect(result.status == 0, "\(said)")
+        #expect(said.contains("received IP") && !said.contains("CERTCONF"), "\(said)")
+        #expect(FileManager.default.fileExists(atPath: cert))
+    }
+
     /// schemathesis (installed by scripts/install-deps) generates requests from the OpenAPI document the
     /// service serves and checks every answer against it: no 5xx, no response that breaks the document,
     /// no schema-valid request refused, 405 for methods a path does not take.
