@@ -30,7 +30,7 @@ public struct AuthorityEndpoint: Sendable, Equatable {
         guard let url = URL(string: text), url.scheme?.lowercased() == "https", let host = url.host, !host.isEmpty,
             url.query == nil, url.fragment == nil, url.user == nil
         else {
-            throw AuthorityConnectionError(.unreachable, "the authority address must be https://HOST[:PORT]")
+            throw AuthorityConnectionError(.unreachable, "the authority's address must be https://HOST[:PORT] (--authority or [authority] url)")
         }
         baseURL = url
         self.fingerprint = try fingerprint.map { text throws(AuthorityConnectionError) in try Self.parseFingerprint(text) }
@@ -40,7 +40,7 @@ public struct AuthorityEndpoint: Sendable, Equatable {
     public static func parseFingerprint(_ text: String) throws(AuthorityConnectionError) -> [UInt8] {
         let hex = text.filter { $0 != ":" && $0 != " " }.lowercased()
         guard hex.count == 64, hex.allSatisfy(\.isHexDigit) else {
-            throw AuthorityConnectionError(.fingerprintMismatch, "a fingerprint is the SHA-256 of the CA certificate: 64 hexadecimal digits")
+            throw AuthorityConnectionError(.fingerprintMismatch, "the authority's fingerprint must be the SHA-256 of its CA certificate: 64 hexadecimal digits, colons allowed")
         }
         var bytes: [UInt8] = []
         var index = hex.startIndex

@@ -242,8 +242,6 @@ public struct AuthorityConnectionError: ParapheError, Equatable {
         case rateLimited
         /// The answer is not what the protocol says (bad JSON, bad CMP message, wrong protection).
         case malformedResponse
-        /// No pinned CA yet: install the activation manager (step 3) first.
-        case notTrusted
     }
 
     public let code: Code

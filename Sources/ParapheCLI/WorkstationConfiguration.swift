@@ -144,12 +144,15 @@ struct WorkstationSetup: Sendable {
         if data.dataDir == nil { data.dataDir = configuration.dataDirectory }
         var endpoint: AuthorityEndpoint?
         if let url = options.url ?? configuration.authorityURL {
-            var parsed = try AuthorityEndpoint(parsing: url, fingerprint: options.fingerprint ?? configuration.fingerprint)
+            var parsed: AuthorityEndpoint
+            do {
+                parsed = try AuthorityEndpoint(parsing: url, fingerprint: options.fingerprint ?? configuration.fingerprint)
+            } catch {
+                // A mistyped setting, not a network event.
+                throw CLIError(status: ExitStatus.usage, message: error.reason)
+            }
             if let seconds = configuration.connectTimeout { parsed.connectTimeout = .seconds(seconds) }
             if let seconds = configuration.requestTimeout { parsed.requestTimeout = .seconds(seconds) }
-            if let seconds = ProcessInfo.processInfo.environment["PARAPHE_REQUEST_TIMEOUT"].flatMap(Int.init), (1...600).contains(seconds) {
-                parsed.requestTimeout = .seconds(seconds)
-            }
             endpoint = parsed
         } else if options.fingerprint != nil {
             throw ValidationError("--authority-fingerprint goes with --authority (or [authority] url in the configuration file).")
