@@ -59,11 +59,20 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
             ]
         ),
+        // X.509 v2 CRLs: the authority signs them, workstations check a certificate against them.
+        .target(
+            name: "RevocationList",
+            dependencies: [
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+            ]
+        ),
         // The issuer side behind a protocol: registry, CA, Maildir mailer, audit log.
         .target(
             name: "Authority",
             dependencies: [
-                "Activation", "AuthorityInterface", "ParapheResources",
+                "Activation", "AuthorityInterface", "ParapheResources", "RevocationList",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
@@ -76,7 +85,7 @@ let package = Package(
         .target(
             name: "Workstation",
             dependencies: [
-                "Activation", "AuthorityInterface", "Keystore", "PasswordQuality",
+                "Activation", "AuthorityInterface", "Keystore", "PasswordQuality", "RevocationList",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -100,8 +109,9 @@ let package = Package(
         .target(
             name: "OperatorCommands",
             dependencies: [
-                "Activation", "AuthorityInterface", "Authority", "Workstation",
+                "Activation", "AuthorityInterface", "Authority", "Workstation", "RevocationList",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

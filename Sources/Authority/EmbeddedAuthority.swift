@@ -423,6 +423,7 @@ public final class EmbeddedAuthority: Authority, Sendable {
                     row.certificateSerial = certificate.serial
                     row.certificateDER = certificate.der
                     try Registry.save(db, row)
+                    try Registry.recordCertificate(db, serial: certificate.serial, applicationID: row.id, der: certificate.der, at: now)
                     try Registry.audit(db, at: now, actor: Self.subscriberActor, event: .certificateIssued, token: token,
                                        detail: "serial \(certificate.serial)")
                     return .issued(certificate.der)
@@ -521,28 +522,6 @@ public final class EmbeddedAuthority: Authority, Sendable {
             renewalsLast24h: row.state.renewalsInWindow(at: now).count,
             wrongReferencesInARow: row.state.codes.wrongReferences, approvedAt: row.approvedAt,
             activatedAt: row.activatedAt, certificateSerial: row.certificateSerial)
-    }
-
-    /// Revokes an application for good (no further identity check, renewal or issuance). Revoking a
-    /// revoked application changes nothing. `reason` (1–200 printable characters) goes to the audit log.
-    public func revoke(token: ApplicationToken, reason: String) async throws {
-        let cleanReason: String
-        do {
-            cleanReason = try InputText.validate(reason, field: .question)
-        } catch {
-            throw AuthorityError(.badRequest, "the revocation reason must be 1 to \(InputField.question.limit) printable characters")
-        }
-        let now = self.now
-        let actor = operatorActor
-        try await registry.immediate { db in
-            guard var row = try Registry.application(db, token: token) else { throw ActivationError(.unknownApplication) }
-            if row.state.status == .revoked { return }
-            let previous = row.state.status
-            row.state.status = .revoked
-            try Registry.save(db, row)
-            try db.execute(sql: "UPDATE application SET revokedAt = ? WHERE id = ?", arguments: [now.timeIntervalSince1970, row.id])
-            try Registry.audit(db, at: now, actor: actor, event: .revoked, token: token, detail: "was \(previous.rawValue): \(cleanReason)")
-        }
     }
 
     /// The whole audit log, oldest first.

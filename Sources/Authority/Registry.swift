@@ -99,6 +99,30 @@ struct Registry: Sendable {
                     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
                 """)
         }
+        // Every certificate issued (an application may have several over its life) and the CRLs signed.
+        migrator.registerMigration("v2-certificates-and-crls") { db in
+            try db.execute(sql: """
+                CREATE TABLE certificate (
+                    serial TEXT PRIMARY KEY,                    -- hex, as the audit log shows it
+                    applicationId INTEGER NOT NULL REFERENCES application(id),
+                    der BLOB NOT NULL,
+                    issuedAt REAL NOT NULL,
+                    revokedAt REAL,
+                    reason INTEGER                              -- RFC 5280 CRLReason when revoked
+                );
+                CREATE INDEX certificate_application ON certificate(applicationId);
+                CREATE INDEX certificate_revoked ON certificate(revokedAt) WHERE revokedAt IS NOT NULL;
+                CREATE TABLE crl (
+                    number INTEGER PRIMARY KEY,                 -- the CRL number, increasing
+                    thisUpdate REAL NOT NULL,
+                    der BLOB NOT NULL
+                );
+                INSERT INTO certificate (serial, applicationId, der, issuedAt, revokedAt, reason)
+                    SELECT certificateSerial, id, certificateDER, COALESCE(activatedAt, approvedAt), revokedAt,
+                           CASE WHEN revokedAt IS NULL THEN NULL ELSE 0 END
+                    FROM application WHERE certificateSerial IS NOT NULL AND certificateDER IS NOT NULL;
+                """)
+        }
         return migrator
     }
 
@@ -266,6 +290,13 @@ struct Registry: Sendable {
         }
     }
 
+    /// Records a certificate issued to an application.
+    static func recordCertificate(_ db: Database, serial: String, applicationID: Int64, der: [UInt8], at now: Date) throws {
+        try db.execute(
+            sql: "INSERT INTO certificate (serial, applicationId, der, issuedAt) VALUES (?, ?, ?, ?)",
+            arguments: [serial, applicationID, Data(der), now.timeIntervalSince1970])
+    }
+
     static func tokenExists(_ db: Database, _ token: ApplicationToken) throws -> Bool {
         try Bool.fetchOne(db, sql: "SELECT 1 FROM application WHERE token = ?", arguments: [token.value]) ?? false
     }
@@ -309,5 +340,5 @@ struct Registry: Sendable {
 /// What the audit log records.
 enum AuditEvent: String, Sendable {
     case approved, identityFailed, identityVerified, identityLocked, codesRenewed, referenceRejected
-    case certificateIssued, certificateReissued, certificateConfirmed, revoked, caCreated, tlsCertificateIssued
+    case certificateIssued, certificateReissued, certificateConfirmed, certificateRevoked, revoked, caCreated, tlsCertificateIssued
 }

@@ -288,6 +288,14 @@ public final class NetworkAuthority: Authority, Sendable {
         AuthorityEndpoint.formatFingerprint(Array(SHA256.hash(data: try await connected().caDER)))
     }
 
+    /// `GET /crl` (DER), over the pinned connection.
+    public func revocationList() async throws -> [UInt8]? {
+        let connection = try await connected()
+        let (status, body) = try await send(connection.client, "GET", "crl", body: nil, contentType: "application/pkix-crl", limit: 4 * 1024 * 1024)
+        guard status == 200 else { throw AuthorityConnectionError(status >= 500 ? .serverFailure : .malformedResponse, "HTTP \(status) on /crl") }
+        return body
+    }
+
     public func caFingerprintToConfirm() async throws -> String? {
         endpoint.fingerprint == nil ? try await caFingerprint() : nil
     }

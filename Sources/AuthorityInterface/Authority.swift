@@ -182,10 +182,13 @@ public protocol Authority: Sendable {
     /// The CA certificate's SHA-256 fingerprint when the person must confirm it before it is installed
     /// (a networked authority reached without a pinned fingerprint); nil when there is nothing to confirm.
     func caFingerprintToConfirm() async throws -> String?
+    /// The authority's newest certificate revocation list (DER), if it publishes one.
+    func revocationList() async throws -> [UInt8]?
 }
 
 extension Authority {
     public func caFingerprintToConfirm() async throws -> String? { nil }
+    public func revocationList() async throws -> [UInt8]? { nil }
 }
 
 /// A failure of the authority's machinery (not a rule refusal).

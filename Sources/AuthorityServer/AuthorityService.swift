@@ -129,6 +129,14 @@ public struct AuthorityService: Sendable {
                     status: .ok, headers: [.contentType: "application/x-pem-file"], body: .init(byteBuffer: ByteBuffer(string: pem)))
             }
         }
+        router.get("crl") { _, context in
+            try await handleJSON(context) {
+                guard let der = try await authority.revocationList() else { return Response(status: .notFound) }
+                return Response(
+                    status: .ok, headers: [.contentType: "application/pkix-crl", .cacheControl: "max-age=3600"],
+                    body: .init(byteBuffer: ByteBuffer(bytes: der)))
+            }
+        }
         router.get("openapi.yaml") { _, _ in
             guard let document = ParapheResources.data("openapi", "openapi.yaml") else {
                 return Response(status: .internalServerError)
@@ -245,7 +253,7 @@ struct MethodNotAllowed: RouterMiddleware {
     /// Each path (`*` for one segment) and the one method it takes.
     static let routes: [([String], HTTPRequest.Method)] = [
         (["api", "v1", "applications", "*"], .get), (["api", "v1", "applications", "*", "identity"], .post),
-        (["api", "v1", "applications", "*", "renewal"], .post), (["api", "v1", "ca"], .get), (["openapi.yaml"], .get), (["pkix"], .post),
+        (["api", "v1", "applications", "*", "renewal"], .post), (["api", "v1", "ca"], .get), (["openapi.yaml"], .get), (["pkix"], .post), (["crl"], .get),
     ]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

@@ -3,6 +3,8 @@ import ArgumentParser
 import Authority
 import AuthorityInterface
 import Foundation
+import RevocationList
+import SwiftASN1
 
 package struct AuthorityCommand: AsyncParsableCommand {
     package init() {}
@@ -14,7 +16,7 @@ package struct AuthorityCommand: AsyncParsableCommand {
     )
 
     /// The operator commands, shared by `paraphe authority` and `paraphe-authority`.
-    package static let operatorCommands: [any ParsableCommand.Type] = [Approve.self, Show.self, List.self, Audit.self]
+    package static let operatorCommands: [any ParsableCommand.Type] = [Approve.self, Show.self, List.self, Audit.self, Revoke.self, CRL.self]
 
     package struct Approve: AsyncParsableCommand {
         package init() {}
@@ -124,6 +126,56 @@ package struct AuthorityCommand: AsyncParsableCommand {
                         print("\(iso(entry.at))  \(entry.actor)  \(entry.event)  \(entry.token ?? "-")  \(InputText.printable(entry.detail, limit: 200))")
                     }
                 }
+            }
+        }
+    }
+}
+
+extension AuthorityCommand {
+    package struct Revoke: AsyncParsableCommand {
+        package init() {}
+        package static let configuration = CommandConfiguration(
+            abstract: "Revoke an application (all its certificates) or one certificate, and publish a new CRL.",
+            discussion: """
+                TARGET is an activation link or its token (the application and every certificate it holds), or a \
+                certificate serial number in hexadecimal (that certificate). Reasons (RFC 5280): \
+                \(RevocationReason.allCases.map(\.name).joined(separator: ", ")). The CRL is written to DATA_DIR/ca/crl.pem.
+                """
+        )
+        @OptionGroup var data: DataOptions
+        @Argument(help: "A link, a token or a certificate serial number.") var target: String
+        @Option(help: "The reason (RFC 5280 CRLReason name).") var reason: String = "unspecified"
+
+        package func validate() throws {
+            guard RevocationReason(name: reason) != nil else {
+                throw ValidationError("--reason must be one of: \(RevocationReason.allCases.map(\.name).joined(separator: ", ")).")
+            }
+        }
+
+        package func run() async throws {
+            let language = defaultLanguage(nil)
+            try await runReportingErrors(language: language) {
+                let authority = try data.existingAuthority(language: language)
+                let revoked = try await authority.revoke(try RevocationTarget(parsing: target), reason: RevocationReason(name: reason) ?? .unspecified)
+                for serial in revoked { print(serial) }
+                note(revoked.isEmpty ? "Nothing new to revoke." : "Revoked \(revoked.count) certificate(s); CRL written to \(authority.crlURL.path).")
+            }
+        }
+    }
+
+    package struct CRL: AsyncParsableCommand {
+        package init() {}
+        package static let configuration = CommandConfiguration(
+            commandName: "crl",
+            abstract: "Print the current CRL (PEM), signing a new one if the newest is a day old (run daily to keep it fresh).")
+        @OptionGroup var data: DataOptions
+
+        package func run() async throws {
+            let language = defaultLanguage(nil)
+            try await runReportingErrors(language: language) {
+                let authority = try data.existingAuthority(language: language)
+                guard let der = try await authority.revocationList() else { return }
+                print(PEMDocument(type: "X509 CRL", derBytes: der).pemString)
             }
         }
     }

@@ -1,6 +1,7 @@
 import Activation
 import AuthorityInterface
 import Foundation
+import RevocationList
 import Keystore
 import Synchronization
 
@@ -173,7 +174,22 @@ public final class ActivationService: Sendable {
     /// trusted CA. Returns the summary with the file paths.
     public func logIn(profile: URL, password: Password) async throws -> ActivationSummary {
         let summary = try await activator.login(profile: profile, password: password)
+        try await ensureNotRevoked(serialHex: summary.serialHex)
         return summary.activationSummary(profile: profile, certificate: Self.certificateFile(of: profile))
+    }
+
+    /// Refuses a certificate the authority's CRL lists, when the CRL is at hand (an authority that cannot
+    /// be reached, or a CRL that does not verify with the trusted CA, is not a verdict).
+    func ensureNotRevoked(serialHex: String) async throws {
+        guard let der = try? await authority.revocationList(),
+            let root = try? Components(paths: paths, authority: authority).trustedRoots().first,
+            let crl = try? CertificateRevocationList(derEncoded: der, issuer: root)
+        else { return }
+        let serial = serialHex.split(separator: ":").compactMap { UInt8($0, radix: 16) }
+        if let entry = crl.entry(for: serial) {
+            let date = ISO8601DateFormatter().string(from: entry.revokedAt)
+            throw WorkstationError(.certificateRevoked, "serial \(serialHex), \(date), \(entry.reason.name)")
+        }
     }
 
     /// The certificate file written beside a profile (`NAME.pem` beside `NAME.p12`).

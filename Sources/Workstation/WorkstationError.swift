@@ -16,6 +16,8 @@ public struct WorkstationError: ParapheError, Equatable {
         case profileWrite
         /// Logging in to the new profile failed.
         case login
+        /// The profile's certificate is on the authority's CRL.
+        case certificateRevoked
     }
 
     public let code: Code

@@ -161,14 +161,14 @@ struct ApprovalTests {
         #expect(record.codesExpireAt == second.expiresAt)
         #expect(record.activatedAt == nil && record.certificateSerial == nil)
 
-        try await authority.revoke(token: second.token, reason: "requested by the subscriber")
-        try await authority.revoke(token: second.token, reason: "twice changes nothing")
+        try await authority.revoke(.application(second.token), reason: .affiliationChanged)
+        try await authority.revoke(.application(second.token), reason: .keyCompromise)
         #expect(try await authority.record(for: second.token).status == .revoked)
         #expect(await activationCode { try await authority.verifyIdentity(token: second.token, answers: Sample.rightAnswers) } == .revoked)
         let revocations = try await authority.auditLog().filter { $0.event == "revoked" }
-        #expect(revocations.count == 1)
-        #expect(revocations.first?.detail == "was approved: requested by the subscriber")
-        #expect((await caught { try await authority.revoke(token: first.token, reason: "\u{7}") } as? AuthorityError)?.code == .badRequest)
+        #expect(revocations.count == 1, "revoking twice changes nothing")
+        #expect(revocations.first?.detail == "application revoked (was approved): affiliationChanged")
+        #expect((await caught { try await authority.revoke(.certificate(serial: "0A0B"), reason: .keyCompromise) } as? AuthorityError)?.code == .badRequest)
     }
 
     @Test("approvedAt backdates the codes")
