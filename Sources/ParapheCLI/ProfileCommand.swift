@@ -3,13 +3,14 @@ import ArgumentParser
 import Foundation
 import OperatorCommands
 import Keystore
+import Terminal
 import Workstation
 
 struct ProfileCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "profile",
         abstract: "Work with an activated profile.",
-        subcommands: [Verify.self]
+        subcommands: [Verify.self, ChangePassword.self]
     )
 
     struct Verify: AsyncParsableCommand {
@@ -41,6 +42,71 @@ struct ProfileCommand: AsyncParsableCommand {
                 var summary = try await service.logIn(profile: url, password: password)
                 summary.certificateFile = nil
                 print(summaryText(summary, language: language))
+            }
+        }
+    }
+}
+
+extension ProfileCommand {
+    struct ChangePassword: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "password",
+            abstract: "Change a profile's password (same rules and cost as at activation; the file is replaced atomically).",
+            discussion: """
+                Without --password-file and --new-password-file, the passwords are asked on the terminal with echo off \
+                (the new one twice). Exits 0 when the profile opens with the new password only; 77 for a wrong \
+                current password; 65 for a new password the policy refuses (nothing is changed then).
+                """
+        )
+
+        @OptionGroup var data: DataOptions
+        @OptionGroup var authorityOptions: AuthorityOptions
+        @Argument(help: "The profile file (NAME.p12).") var file: String
+        @Option(name: .customLong("password-file"), help: "A file whose first line is the current password; - reads stdin.")
+        var passwordFile: String?
+        @Option(name: .customLong("new-password-file"), help: "A file whose first line is the new password.")
+        var newPasswordFile: String?
+        @Option(help: "Language of the messages: en or fr.") var lang: Language?
+
+        func validate() throws {
+            guard (passwordFile == nil) == (newPasswordFile == nil) else {
+                throw ValidationError("Give both --password-file and --new-password-file, or neither (then the passwords are asked).")
+            }
+            guard passwordFile != "-" || newPasswordFile != "-" else { throw ValidationError("Only one of the passwords can come from stdin.") }
+        }
+
+        func run() async throws {
+            let language = defaultLanguage(lang)
+            try await runReportingErrors(language: language) {
+                var data = self.data
+                let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language)
+                data.announceCommandOptions()
+                let text = Localizer(language)
+                let url = URL(fileURLWithPath: file)
+                guard FileManager.default.isReadableFile(atPath: url.path) else {
+                    throw CLIError(status: ExitStatus.noInput, message: text.text("cli.error.cannotRead", ["path": InputText.printable(file)]))
+                }
+                let current: Password
+                let new: Password
+                let confirmation: Password
+                if let passwordFile, let newPasswordFile {
+                    current = try readPassword(passwordFile, language: language)
+                    new = try readPassword(newPasswordFile, language: language)
+                    confirmation = new
+                } else {
+                    (current, new, confirmation) = try LineConsole.withConsole { console in
+                        func ask(_ key: String) throws -> Password {
+                            console.write(text.text(key))
+                            let line = try console.readLine(secret: true)
+                            return Password(try InputText.validate(InputText.decode(line, field: .password), field: .password))
+                        }
+                        return (try ask("cli.password.current"), try ask("cli.password.new"), try ask("cli.password.confirm"))
+                    }
+                }
+                let paths = WorkstationPaths(dataDirectory: data.dataDirectory)
+                let service = activationService(authority: try setup.existingAuthority(data, language: language), paths: paths)
+                _ = try await service.changePassword(profile: url, current: current, new: new, confirmation: confirmation)
+                note(text.text("cli.password.changed", ["path": url.path]))
             }
         }
     }

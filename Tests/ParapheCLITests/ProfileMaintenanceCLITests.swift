@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+
+/// The profile's life on the command line: password change (files or prompts).
+@Suite(.serialized) struct ProfileMaintenanceCLITests {
+    func activated(_ deployment: Deployment = .embedded) throws -> (Scratch, profile: String, password: String) {
+        let scratch = try Scratch(deployment)
+        let applicant = Applicant()
+        let link = try applicant.approve(in: scratch)
+        let reference = try firstReference(scratch)
+        let answers = try scratch.file("answers", applicant.answers.joined(separator: "\n"))
+        let password = try scratch.file("password", applicant.password)
+        let result = try paraphe(["activate"] + scratch.workstation + ["--link", link, "--answers-file", answers, "--reference", reference, "--password-file", password])
+        #expect(result.status == 0, "\(result.stderr)")
+        return (scratch, scratch.dataDir + "/profiles/Jeanne_Tremblay.p12", password)
+    }
+
+    @Test func aChangedPasswordOpensTheProfileAndTheOldOneNoLonger() throws {
+        let (scratch, profile, old) = try activated()
+        let before = try Data(contentsOf: URL(fileURLWithPath: profile))
+        let newPassword = "Orange-Violon-Minuit-83"
+        let new = try scratch.file("new", newPassword + "\n")
+
+        // A weak new password is refused (65) and changes nothing; a wrong current one too (77).
+        let weak = try scratch.file("weak", "password123\n")
+        let refused = try paraphe(["profile", "password", profile, "--data-dir", scratch.dataDir, "--password-file", old, "--new-password-file", weak])
+        #expect(refused.status == 65, "\(refused.stderr)")
+        let wrong = try scratch.file("wrong", "Not-The-Password-99\n")
+        #expect(try paraphe(["profile", "password", profile, "--data-dir", scratch.dataDir, "--password-file", wrong, "--new-password-file", new]).status == 77)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: profile)) == before)
+
+        let changed = try paraphe(["profile", "password", profile, "--data-dir", scratch.dataDir, "--password-file", old, "--new-password-file", new])
+        #expect(changed.status == 0, "\(changed.stderr)")
+        #expect(!changed.stderr.contains(newPassword) && !changed.stdout.contains(newPassword))
+        let attributes = try FileManager.default.attributesOfItem(atPath: profile)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+
+        // OpenSSL opens it with the new password only, at the same cost.
+        let opened = try openssl(["pkcs12", "-info", "-in", profile, "-noout", "-passin", "file:\(new)"])
+        #expect(opened.status == 0, "\(opened.stderr)")
+        #expect((opened.stdout + opened.stderr).contains("MAC: sha256, Iteration 600000"))
+        #expect(try openssl(["pkcs12", "-info", "-in", profile, "-noout", "-passin", "file:\(old)"]).status != 0)
+        #expect(try paraphe(["profile", "verify", profile, "--data-dir", scratch.dataDir, "--password-file", new]).status == 0)
+        #expect(try paraphe(["profile", "verify", profile, "--data-dir", scratch.dataDir, "--password-file", old]).status == 77)
+    }
+
+    @Test func thePasswordsCanBeTypedAtPrompts() throws {
+        let (scratch, profile, _) = try activated()
+        let newPassword = "Orange-Violon-Minuit-83"
+        let typed = Array("\(Applicant().password)\n\(newPassword)\n\(newPassword)\n".utf8)
+        let changed = try paraphe(["profile", "password", profile, "--data-dir", scratch.dataDir], stdin: typed)
+        #expect(changed.status == 0, "\(changed.stderr)")
+        #expect(changed.stdout.contains("Current password") || changed.stderr.contains("Current password"))
+        let new = try scratch.file("new", newPassword)
+        #expect(try openssl(["pkcs12", "-info", "-in", profile, "-noout", "-passin", "file:\(new)"]).status == 0)
+    }
+}
