@@ -72,7 +72,7 @@ let package = Package(
         .target(
             name: "Authority",
             dependencies: [
-                "Activation", "AuthorityInterface", "ParapheResources", "RevocationList",
+                "Activation", "AuthorityInterface", "ParapheResources", "RevocationList", "CMP",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),

@@ -172,9 +172,12 @@ struct CertificateAuthority: Sendable {
         }
     }
 
-    /// A TLS server certificate for the authority's own service: the names as DNS names or IP
-    /// addresses, `serverAuth` only, valid 90 days (it is re-issued at every start).
-    func issueServer(publicKey: Certificate.PublicKey, names: [String], at now: Date, random: any RandomSource) throws(AuthorityError) -> (der: [UInt8], serial: String) {
+    /// A certificate for one of the authority's own services, valid 90 days (re-issued at every start):
+    /// the TLS server (`serverAuth`, the names as DNS names or IP addresses) or the CMP responder that
+    /// signs answers to certificate holders (`cmcCA`, no names).
+    func issueService(
+        publicKey: Certificate.PublicKey, commonName: String, names: [String], usage: ExtendedKeyUsage.Usage, at now: Date, random: any RandomSource
+    ) throws(AuthorityError) -> (der: [UInt8], serial: String) {
         do {
             let serial = Self.serialNumber(random)
             let alternatives: [GeneralName] = names.map { name in
@@ -184,10 +187,10 @@ struct CertificateAuthority: Sendable {
             let extensions = try Certificate.Extensions {
                 Critical(BasicConstraints.notCertificateAuthority)
                 Critical(KeyUsage(digitalSignature: true))
-                try ExtendedKeyUsage([.serverAuth])
+                try ExtendedKeyUsage([usage])
                 SubjectKeyIdentifier(hash: publicKey)
                 AuthorityKeyIdentifier(keyIdentifier: keyIdentifier)
-                SubjectAlternativeNames(alternatives)
+                if !alternatives.isEmpty { SubjectAlternativeNames(alternatives) }
             }
             let certificate = try Certificate(
                 version: .v3,
@@ -196,7 +199,10 @@ struct CertificateAuthority: Sendable {
                 notValidBefore: now - Self.backdating,
                 notValidAfter: now + 90 * 86_400,
                 issuer: certificate.subject,
-                subject: try DistinguishedName { CommonName(names.first ?? "paraphe-authority") },
+                subject: try DistinguishedName {
+                    OrganizationName("Paraphe")
+                    CommonName(commonName)
+                },
                 signatureAlgorithm: .ecdsaWithSHA256,
                 extensions: extensions,
                 issuerPrivateKey: Certificate.PrivateKey(privateKey))
@@ -204,9 +210,12 @@ struct CertificateAuthority: Sendable {
         } catch let error as AuthorityError {
             throw error
         } catch {
-            throw AuthorityError(.certificateAuthority, "cannot build the TLS certificate")
+            throw AuthorityError(.certificateAuthority, "cannot build the \(commonName) certificate")
         }
     }
+
+    /// id-kp-cmcCA (RFC 6402): the CMP responder's certificate.
+    static let cmpResponderUsage = ExtendedKeyUsage.Usage(oid: [1, 3, 6, 1, 5, 5, 7, 3, 27])
 
     /// 16 random bytes, top bit cleared (positive) and the next one set (no leading zero byte): 126 random bits.
     static func serialNumber(_ random: any RandomSource) -> Certificate.SerialNumber {

@@ -4,6 +4,7 @@ import Crypto
 import Foundation
 import GRDB
 import Logging
+import Synchronization
 import X509
 
 /// The certification authority of the embedded mode: registry (SQLite), Maildir outbox, root CA
@@ -22,6 +23,8 @@ public final class EmbeddedAuthority: Authority, Sendable {
     let sealer: CodeSealer
     let mailer: Mailer
     let ca: CertificateAuthority
+    /// The CMP responder's signing identity (a key and a certificate from `ca`), made at first use.
+    let cmpSigner = Mutex<(key: P256.Signing.PrivateKey, certificateDER: [UInt8])?>(nil)
 
     /// The Maildir outbox, `DATA/mail` (messages land in `new/`).
     public let mailDirectory: URL
@@ -485,7 +488,8 @@ public final class EmbeddedAuthority: Authority, Sendable {
         }
         let key = P256.Signing.PrivateKey()
         let now = self.now
-        let issued = try ca.issueServer(publicKey: Certificate.PublicKey(key.publicKey), names: names, at: now, random: random)
+        let issued = try ca.issueService(
+            publicKey: Certificate.PublicKey(key.publicKey), commonName: names[0], names: names, usage: .serverAuth, at: now, random: random)
         try await registry.immediate { db in
             try Registry.audit(db, at: now, actor: Self.authorityActor, event: .tlsCertificateIssued, token: nil,
                                detail: "serial \(issued.serial) for \(names.joined(separator: ", "))")

@@ -340,5 +340,5 @@ struct Registry: Sendable {
 /// What the audit log records.
 enum AuditEvent: String, Sendable {
     case approved, identityFailed, identityVerified, identityLocked, codesRenewed, referenceRejected
-    case certificateIssued, certificateReissued, certificateConfirmed, certificateRevoked, revoked, caCreated, tlsCertificateIssued
+    case certificateIssued, certificateReissued, certificateConfirmed, certificateUpdated, certificateRevoked, revoked, caCreated, tlsCertificateIssued
 }

@@ -1,5 +1,6 @@
 import Activation
 import AuthorityInterface
+import Crypto
 import Foundation
 import GRDB
 import Logging
@@ -150,5 +151,84 @@ extension Array where Element == UInt8 {
             index = next
         }
         self = bytes
+    }
+}
+
+extension EmbeddedAuthority {
+    /// A certificate this authority issued, as its holder presents it.
+    public struct CertificateHolder: Sendable, Equatable {
+        public var token: ApplicationToken
+        public var serial: String
+        public var revoked: Bool
+    }
+
+    /// The application and state of a certificate (DER) this authority issued; nil if it did not issue
+    /// exactly these bytes.
+    public func certificateHolder(of der: [UInt8]) async throws -> CertificateHolder? {
+        guard let certificate = try? Certificate(derEncoded: der) else { return nil }
+        let serial = Array(certificate.serialNumber.bytes).hex
+        return try await registry.read { db in
+            guard let row = try Row.fetchOne(
+                db, sql: "SELECT a.token, c.der, c.revokedAt FROM certificate c JOIN application a ON a.id = c.applicationId WHERE c.serial = ?",
+                arguments: [serial]),
+                Array(row["der"] as Data) == der, let token = try? ApplicationToken(parsing: row["token"] as String)
+            else { return nil }
+            return CertificateHolder(token: token, serial: serial, revoked: (row["revokedAt"] as Double?) != nil)
+        }
+    }
+
+    /// A key update: a new certificate for a new key, with the subject and extensions of the
+    /// application, in place of the certificate `serial` (which stays valid until it expires or is
+    /// revoked). The application's current certificate becomes the new one. Asking again for the same
+    /// key returns the same certificate (an update interrupted before the profile was rewritten resumes).
+    public func updateCertificate(replacing serial: String, publicKeyInfoDER: [UInt8]) async throws -> IssuedCertificate {
+        let key = try VerifiedRequest(publicKeyInfoDER: publicKeyInfoDER)
+        let now = configuration.time.now()
+        let (row, current) = try await registry.read { db -> (Registry.ApplicationRow, String?) in
+            guard let applicationID = try Int64.fetchOne(db, sql: "SELECT applicationId FROM certificate WHERE serial = ? AND revokedAt IS NULL", arguments: [serial]),
+                let token = try String.fetchOne(db, sql: "SELECT token FROM application WHERE id = ?", arguments: [applicationID]),
+                let row = try Registry.application(db, token: ApplicationToken(parsing: token))
+            else { throw AuthorityError(.badRequest, "no valid certificate with serial number \(serial)") }
+            return (row, row.certificateSerial)
+        }
+        if row.state.status == .revoked { throw ActivationError(.revoked) }
+        if row.state.activatedKeyDigest == key.keyDigest, current != serial, let der = row.certificateDER {
+            return IssuedCertificate(certificateDER: der, chainDER: [ca.certificateDER])
+        }
+        let issued = try ca.issue(publicKey: key.publicKey, name: row.subscriber.name, email: row.subscriber.email, at: now, random: configuration.random)
+        try await registry.immediate { db in
+            guard var fresh = try Registry.application(db, token: row.token) else { throw ActivationError(.unknownApplication) }
+            guard fresh.certificateSerial == current else { throw ActivationError(.codesUsed) }  // a concurrent update won
+            fresh.certificateSerial = issued.serial
+            fresh.certificateDER = issued.der
+            fresh.state.activatedKeyDigest = key.keyDigest
+            try Registry.save(db, fresh)
+            try Registry.recordCertificate(db, serial: issued.serial, applicationID: fresh.id, der: issued.der, at: now)
+            try Registry.audit(db, at: now, actor: Self.subscriberActor, event: .certificateUpdated, token: row.token,
+                               detail: "serial \(issued.serial) replaces \(serial)")
+        }
+        return IssuedCertificate(certificateDER: issued.der, chainDER: [ca.certificateDER])
+    }
+
+    /// The CMP responder's identity: its certificate (DER, issued by the CA with digitalSignature and
+    /// cmcCA, as RFC 9483 §3.1 and OpenSSL want of a CMP signer), the CA's, and a signing function
+    /// (ECDSA P-256 / SHA-256, DER). Made once per process, in memory only.
+    func cmpSigningIdentity() throws -> (certificateDER: [UInt8], chainDER: [[UInt8]], sign: @Sendable ([UInt8]) throws -> [UInt8]) {
+        let identity = try cmpSigner.withLock { current -> (key: P256.Signing.PrivateKey, certificateDER: [UInt8]) in
+            if let current { return current }
+            let key = P256.Signing.PrivateKey()
+            let issued = try ca.issueService(
+                publicKey: Certificate.PublicKey(key.publicKey), commonName: "Paraphe CMP responder", names: [],
+                usage: CertificateAuthority.cmpResponderUsage, at: configuration.time.now(), random: configuration.random)
+            current = (key, issued.der)
+            return (key, issued.der)
+        }
+        let key = identity.key
+        return (identity.certificateDER, [identity.certificateDER, ca.certificateDER], { Array(try key.signature(for: $0).derRepresentation) })
+    }
+
+    /// One CMP exchange in process (the embedded mode's `/pkix/`).
+    public func cmp(_ message: [UInt8]) async throws -> [UInt8] {
+        await CMPResponder(authority: self, logger: Self.logger).respond(to: message)
     }
 }

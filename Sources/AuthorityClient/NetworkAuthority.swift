@@ -288,6 +288,22 @@ public final class NetworkAuthority: Authority, Sendable {
         AuthorityEndpoint.formatFingerprint(Array(SHA256.hash(data: try await connected().caDER)))
     }
 
+    /// `POST /pkix/`, over the pinned connection.
+    public func cmp(_ message: [UInt8]) async throws -> [UInt8] {
+        let connection = try await connected()
+        return try await postCMP(connection.client, message)
+    }
+
+    private func postCMP(_ client: HTTPClient, _ message: [UInt8]) async throws -> [UInt8] {
+        let (status, body) = try await send(client, "POST", "pkix/", body: message, contentType: CMPEnrollment.mediaType, limit: 256 * 1024)
+        guard status == 200 else {
+            if status == 429 { throw AuthorityConnectionError(.rateLimited, "too many requests") }
+            if status >= 500 { throw AuthorityConnectionError(.serverFailure, "HTTP \(status) on /pkix/") }
+            throw AuthorityConnectionError(.malformedResponse, "HTTP \(status) on /pkix/")
+        }
+        return body
+    }
+
     /// `GET /crl` (DER), over the pinned connection.
     public func revocationList() async throws -> [UInt8]? {
         let connection = try await connected()
@@ -307,13 +323,7 @@ public final class NetworkAuthority: Authority, Sendable {
             csrDER: csrDER, token: token, reference: reference, authorization: authorization, random: random, now: time.now(),
             caDER: connection.caDER
         ) { message in
-            let (status, body) = try await self.send(client, "POST", "pkix/", body: message, contentType: CMPEnrollment.mediaType, limit: 256 * 1024)
-            guard status == 200 else {
-                if status == 429 { throw AuthorityConnectionError(.rateLimited, "too many requests") }
-                if status >= 500 { throw AuthorityConnectionError(.serverFailure, "HTTP \(status) on /pkix/") }
-                throw AuthorityConnectionError(.malformedResponse, "HTTP \(status) on /pkix/")
-            }
-            return body
+            try await self.postCMP(client, message)
         }
     }
 }

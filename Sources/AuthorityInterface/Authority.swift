@@ -184,6 +184,9 @@ public protocol Authority: Sendable {
     func caFingerprintToConfirm() async throws -> String?
     /// The authority's newest certificate revocation list (DER), if it publishes one.
     func revocationList() async throws -> [UInt8]?
+    /// One CMP exchange (RFC 9810): a DER PKIMessage in, the authority's answer out. The holder of a
+    /// certificate updates (`kur`) or revokes (`rr`) it this way.
+    func cmp(_ message: [UInt8]) async throws -> [UInt8]
 }
 
 extension Authority {

@@ -32,6 +32,39 @@ public struct KDFCost: Sendable, Equatable {
         }
         return iterations
     }
+
+    /// The count, if a derivation can run at it at all (1...`maximumIterations`; files from elsewhere may use low counts).
+    func validatedForDerivation() throws(KeystoreError) -> Int {
+        guard (1...KDFCost.maximumIterations).contains(iterations) else {
+            throw .malformed("iteration count \(iterations) is out of range (1...\(KDFCost.maximumIterations))")
+        }
+        return iterations
+    }
+}
+
+/// The password-based key derivations of a signing profile: writing it, logging in to it and (later) changing its
+/// password all derive their keys here, so a change of cost or of implementation reaches every profile operation.
+///
+/// A profile holds two independent derivations, each at the full count: the bags' key and the MAC key. They use
+/// different functions over different encodings of the password, with salts of their own, so neither key can be
+/// obtained from the other and an attacker pays the full count for every guess whichever one they attack.
+public enum ProfileKDF {
+    /// The key of a profile's encrypted bags: PBKDF2-HMAC-SHA256 (RFC 8018) over the UTF-8 password, 32 bytes (AES-256-CBC).
+    public static func bagKey(password: String, salt: [UInt8], cost: KDFCost) throws(KeystoreError) -> SymmetricKey {
+        let iterations = try cost.validatedForDerivation()
+        var passwordBytes = Array(password.utf8)
+        defer { KeyDerivation.zeroize(&passwordBytes) }
+        return try KeyDerivation.pbkdf2(password: passwordBytes, salt: salt, prf: .sha256, iterations: iterations, keyLength: 32)
+    }
+
+    /// The key of a profile's integrity MAC: RFC 7292 Appendix B.2 (ID 3, MAC material) with SHA-256 over the
+    /// BMPString password, 32 bytes (HMAC-SHA256). OpenSSL 3.0 reads this MAC without `-legacy`; PBMAC1 it cannot.
+    public static func macKey(password: String, salt: [UInt8], cost: KDFCost) throws(KeystoreError) -> SymmetricKey {
+        let iterations = try cost.validatedForDerivation()
+        var key = KeyDerivation.pkcs12(id: 3, password: password, salt: salt, hash: .sha256, iterations: iterations)
+        defer { KeyDerivation.zeroize(&key) }
+        return SymmetricKey(data: key)
+    }
 }
 
 /// Source of random bytes (salts, IVs); injectable for tests.

@@ -76,11 +76,14 @@ public enum PKCS12 {
         guard macSalt.count == 16 else { throw .cryptoFailure("the random source returned the wrong number of bytes") }
 
         // The MAC key (RFC 7292 App. B, full count) and the bags' key (PBKDF2, full count) are independent: one core each.
+        // Both go through ProfileKDF, the derivations every profile operation shares.
+        guard keyParameters.prf == .sha256, keyParameters.keyLength == 32 else {
+            throw .cryptoFailure("the bags' parameters are not the profile's (PBKDF2-HMAC-SHA256, AES-256)")
+        }
+        let bagSalt = keyParameters.salt
         let derived = try Parallel.run([
-            { @Sendable in
-                .success(SymmetricKey(data: KeyDerivation.pkcs12(id: 3, password: password, salt: macSalt, hash: .sha256, iterations: iterations)))
-            },
-            { @Sendable in Result.of { () throws(KeystoreError) in try keyParameters.deriveKey(password: password) } },
+            { @Sendable in Result.of { () throws(KeystoreError) in try ProfileKDF.macKey(password: password, salt: macSalt, cost: cost) } },
+            { @Sendable in Result.of { () throws(KeystoreError) in try ProfileKDF.bagKey(password: password, salt: bagSalt, cost: cost) } },
         ])
         guard derived.count == 2 else { throw .cryptoFailure("key derivation returned the wrong number of keys") }
         let keys = [derived[0], derived[1], derived[1]]

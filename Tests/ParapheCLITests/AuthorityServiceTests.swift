@@ -159,3 +159,55 @@ extension AuthorityServiceTests {
         #expect(result.stdout.contains("passed") && !result.stdout.contains("failures"), "\(result.stdout.suffix(2_000))")
     }
 }
+
+extension AuthorityServiceTests {
+    /// The holder of a certificate, with `openssl cmp`: `kur` gets a new certificate for a new key (same
+    /// subject), signed with the current one; `rr` revokes it; the CRL lists it, `openssl verify -crl_check`
+    /// refuses it, and the first certificate stays good.
+    @Test func opensslCMPUpdatesAndRevokesWithTheCurrentCertificate() throws {
+        let scratch = try Scratch(.networked)
+        let server = try #require(scratch.server)
+        let applicant = Applicant()
+        let link = try applicant.approve(in: scratch)
+        let answers = try scratch.file("answers", applicant.answers.joined(separator: "\n"))
+        let password = try scratch.file("password", applicant.password)
+        let activated = try paraphe(["activate"] + scratch.workstation + ["--link", link, "--answers-file", answers,
+                                                                          "--reference", try firstReference(scratch), "--password-file", password])
+        #expect(activated.status == 0, "\(activated.stderr)")
+        let profile = scratch.dataDir + "/profiles/Jeanne_Tremblay.p12"
+        let dir = scratch.url.path
+        let ca = server.dataDir + "/ca/ca-cert.pem"
+        #expect(try openssl(["pkcs12", "-in", profile, "-passin", "file:\(password)", "-nocerts", "-nodes", "-out", dir + "/old.key"]).status == 0)
+        #expect(try openssl(["pkcs12", "-in", profile, "-passin", "file:\(password)", "-clcerts", "-nokeys", "-out", dir + "/old.crt"]).status == 0)
+        #expect(try openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", dir + "/new.key"]).status == 0)
+        let common = ["-server", "127.0.0.1:\(server.port)", "-path", "pkix/", "-tls_used", "-tls_trusted", ca, "-trusted", ca]
+
+        let kur = try openssl(["cmp", "-cmd", "kur"] + common + ["-cert", dir + "/old.crt", "-key", dir + "/old.key", "-newkey", dir + "/new.key", "-certout", dir + "/new.crt"])
+        let kurSaid = kur.stdout + kur.stderr
+        #expect(kur.status == 0 && kurSaid.contains("received KUP") && kurSaid.contains("received PKICONF"), "\(kurSaid)")
+        let subject = try openssl(["x509", "-in", dir + "/new.crt", "-noout", "-subject"]).stdout
+        #expect(subject.contains("Jeanne Tremblay"))
+        #expect(try openssl(["verify", "-CAfile", ca, dir + "/new.crt"]).status == 0)
+
+        // A certificate this authority did not issue cannot sign a kur.
+        let stranger = dir + "/stranger"
+        _ = try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", stranger + ".key",
+                         "-out", stranger + ".crt", "-subj", "/CN=Jeanne Tremblay", "-days", "1"])
+        let refused = try openssl(["cmp", "-cmd", "kur"] + common + ["-cert", stranger + ".crt", "-key", stranger + ".key", "-newkey", dir + "/new.key",
+                                                                     "-certout", dir + "/stranger-new.crt", "-unprotected_errors"])
+        #expect(refused.status != 0 && (refused.stdout + refused.stderr).contains("signerNotTrusted"), "\(refused.stdout)\(refused.stderr)")
+
+        let rr = try openssl(["cmp", "-cmd", "rr"] + common + ["-cert", dir + "/new.crt", "-key", dir + "/new.key", "-oldcert", dir + "/new.crt", "-revreason", "1"])
+        #expect(rr.status == 0 && (rr.stdout + rr.stderr).contains("revocation accepted"), "\(rr.stdout)\(rr.stderr)")
+        let der = dir + "/crl.der"
+        _ = try run(URL(fileURLWithPath: "/usr/bin/curl"), ["-s", "--cacert", ca, "-o", der, server.url + "/crl"])
+        #expect(try openssl(["crl", "-inform", "DER", "-in", der, "-out", dir + "/crl.pem"]).status == 0)
+        let revoked = try openssl(["verify", "-crl_check", "-CAfile", ca, "-CRLfile", dir + "/crl.pem", dir + "/new.crt"])
+        #expect(revoked.status != 0 && (revoked.stdout + revoked.stderr).contains("certificate revoked"))
+        #expect(try openssl(["verify", "-crl_check", "-CAfile", ca, "-CRLfile", dir + "/crl.pem", dir + "/old.crt"]).status == 0)
+        // A revoked certificate can no longer sign anything.
+        let after = try openssl(["cmp", "-cmd", "kur"] + common + ["-cert", dir + "/new.crt", "-key", dir + "/new.key", "-newkey", dir + "/old.key",
+                                                                   "-certout", dir + "/again.crt", "-unprotected_errors"])
+        #expect(after.status != 0 && (after.stdout + after.stderr).contains("certRevoked"), "\(after.stdout)\(after.stderr)")
+    }
+}

@@ -280,4 +280,5 @@ struct StoppingAuthority: Authority {
         throw Stopped()
     }
     func caCertificateDER() async throws -> [UInt8] { try await wrapped.caCertificateDER() }
+    func cmp(_ message: [UInt8]) async throws -> [UInt8] { try await wrapped.cmp(message) }
 }

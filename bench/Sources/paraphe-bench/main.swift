@@ -5,6 +5,7 @@ import Logging
 //
 //   paraphe-bench keystroke [--rounds N] [--scratch DIR]
 //   paraphe-bench phases [--runs N] [--scratch DIR]       (where activate's time goes; not a table row)
+//   paraphe-bench kdf [--pairs N]                         (PKCS#12 MAC key derivation against PBKDF2, alternated)
 //   paraphe-bench registry-seed --data-dir DIR --count N
 //   paraphe-bench registry --data-dir DIR --count N [--lookups N] [--attempts N]
 //
@@ -48,6 +49,8 @@ func main() async -> Int32 {
             let scratch = try scratchDirectory(arguments)
             defer { try? FileManager.default.removeItem(at: scratch) }
             try emit(try await PhaseBenchmark.run(runs: intOption("--runs", in: arguments, default: 5), scratch: scratch))
+        case "kdf":
+            try emit(try KDFBenchmark.run(pairs: intOption("--pairs", in: arguments, default: 21)))
         case "registry-seed":
             guard let path = option("--data-dir", in: arguments) else { throw BenchError("--data-dir is required") }
             let count = try intOption("--count", in: arguments, default: 1_000_000)
@@ -60,7 +63,7 @@ func main() async -> Int32 {
                 lookups: intOption("--lookups", in: arguments, default: 20_000),
                 attempts: intOption("--attempts", in: arguments, default: 2_000)))
         default:
-            note("usage: paraphe-bench keystroke [--rounds N] | phases [--runs N] | registry-seed --data-dir DIR --count N | registry --data-dir DIR --count N [--lookups N] [--attempts N]")
+            note("usage: paraphe-bench keystroke [--rounds N] | phases [--runs N] | kdf [--pairs N] | registry-seed --data-dir DIR --count N | registry --data-dir DIR --count N [--lookups N] [--attempts N]")
             return 64
         }
         return 0

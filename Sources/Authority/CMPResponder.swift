@@ -1,0 +1,379 @@
+import Activation
+import AuthorityInterface
+import CMP
+import Crypto
+import Foundation
+import Logging
+import RevocationList
+import SwiftASN1
+import X509
+
+/// The authority's CMP endpoint (RFC 9810; over HTTP per RFC 6712 in the service, in process for the
+/// embedded mode). Two ways in:
+/// - **enrollment** (`ir`, `cr`, `p10cr`) protected by the password-based MAC keyed by the
+///   authorization code, with the reference number as `senderKID`; answers MACed with the same code;
+/// - **the holder of a certificate** (`kur` key update, `rr` revocation) protected by a signature with
+///   a certificate this authority issued and has not revoked (sent first in `extraCerts`); answers
+///   signed by the CA.
+/// `certConf` → `pkiConf` follows either way unless `implicitConfirm` was asked. The exchange is
+/// stateless: every message finds its application again, so any instance can answer any message.
+public struct CMPResponder: Sendable {
+    public static let mediaType = cmpMediaType
+    /// The highest PBM iteration count accepted (RFC 9483 §4.1.1 asks servers to cap it: a DoS guard).
+    static let maximumIterations = 100_000
+    /// The iteration count of the PBM on the answers.
+    static let answerIterations = 10_000
+
+    let authority: EmbeddedAuthority
+    let logger: Logger
+
+    public init(authority: EmbeddedAuthority, logger: Logger) {
+        self.authority = authority
+        self.logger = logger
+    }
+
+    /// The answer to one CMP message (always a CMP message, an `error` one if need be).
+    public func respond(to bytes: [UInt8]) async -> [UInt8] {
+        let request: PKIMessage
+        do {
+            request = try PKIMessage(derEncoded: bytes)
+        } catch {
+            return unprotectedError(to: nil, .rejection(.badDataFormat, "The request is not a DER-encoded PKIMessage."))
+        }
+        guard request.header.pvno == 2 || request.header.pvno == 3 else {
+            return unprotectedError(to: request, .rejection(.unsupportedVersion, "Only CMP versions 2 and 3 are spoken here."))
+        }
+        let caller: Caller
+        switch await identify(request) {
+        case .failure(let failure): return unprotectedError(to: request, failure.status)
+        case .success(let value): caller = value
+        }
+        switch (request.body, caller.credential) {
+        case (.ir, .secret), (.cr, .secret), (.p10cr, .secret):
+            return await enroll(request, caller)
+        case (.kur(let messages), .holder):
+            return await update(request, messages, caller)
+        case (.rr(let details), .holder):
+            return await revoke(request, details, caller)
+        case (.certConf(let statuses), _):
+            return await confirm(request, statuses, caller)
+        case (.kur, .secret), (.rr, .secret):
+            return unprotectedError(to: request, .rejection(.wrongIntegrity, "kur and rr must be signed with the certificate they concern."))
+        case (.ir, .holder), (.cr, .holder), (.p10cr, .holder):
+            return unprotectedError(to: request, .rejection(.wrongIntegrity, "A first enrollment is protected by the authorization code (password-based MAC)."))
+        default:
+            return unprotectedError(to: request, .rejection(.badRequest, "This authority answers ir, cr, p10cr, kur, rr and certConf."))
+        }
+    }
+
+    // MARK: - Who is asking
+
+    /// How the caller proved who it is, and so how the answer is protected.
+    enum Credential: Sendable {
+        /// The application's authorization code (the answer is MACed with it).
+        case secret([UInt8])
+        /// A certificate this authority issued to the application, not revoked (the answer is signed by the CA).
+        case holder(serial: String, certificateDER: [UInt8])
+    }
+
+    struct Caller: Sendable {
+        let token: ApplicationToken
+        let reference: ReferenceNumber?
+        let credential: Credential
+        /// False only for a MAC that did not verify (counted as a wrong code by `enroll`).
+        let verified: Bool
+    }
+
+    struct ErrorAnswer: Error {
+        let status: PKIStatusInfo
+        init(_ status: PKIStatusInfo) { self.status = status }
+    }
+
+    private func identify(_ request: PKIMessage) async -> Result<Caller, ErrorAnswer> {
+        switch request.protectionKind {
+        case .passwordBasedMAC: return await authenticateByCode(request)
+        case .signature: return await authenticateByCertificate(request)
+        case .none: return .failure(ErrorAnswer(.rejection(.wrongIntegrity, "The request must be protected.")))
+        case .unsupported: return .failure(ErrorAnswer(.rejection(.badAlg, "The protection algorithm is not supported.")))
+        }
+    }
+
+    /// Finds the application (by the Paraphe token named as the sender, else by the reference number)
+    /// and checks the MAC with its authorization code. A failure here is answered unprotected: the answer
+    /// must never be MACed with a code the requester did not prove it holds (that would be an oracle).
+    private func authenticateByCode(_ request: PKIMessage) async -> Result<Caller, ErrorAnswer> {
+        guard let kid = request.header.senderKID, let text = String(bytes: kid, encoding: .utf8),
+            let reference = try? ReferenceNumber(parsing: text)
+        else {
+            return .failure(ErrorAnswer(.rejection(.badRequest, "senderKID must be the reference number (9 digits).")))
+        }
+        let token = ParapheCMP.token(in: request.header).flatMap { try? ApplicationToken(parsing: $0) }
+        let found: (token: ApplicationToken, authorization: AuthorizationCode)?
+        do {
+            found = try await authority.enrollmentSecret(reference: reference, token: token)
+        } catch {
+            return .failure(ErrorAnswer(status(for: error)))
+        }
+        guard let found else {
+            return .failure(ErrorAnswer(.rejection(.badRequest, "No application has live codes with this reference number.")))
+        }
+        let secret = Array(found.authorization.revealed.utf8)
+        do {
+            try request.verifyProtection(secret: secret, maxIterations: Self.maximumIterations)
+            return .success(Caller(token: found.token, reference: reference, credential: .secret(secret), verified: true))
+        } catch let error where error.code == .badMAC {
+            return .success(Caller(token: found.token, reference: reference, credential: .secret(secret), verified: false))
+        } catch {
+            return .failure(ErrorAnswer(.rejection(.badMessageCheck, "The password-based MAC cannot be checked (\(error.reason)).")))
+        }
+    }
+
+    /// The signer's certificate comes first in `extraCerts`; it must be one this authority issued and
+    /// has not revoked, and its key must verify the protection.
+    private func authenticateByCertificate(_ request: PKIMessage) async -> Result<Caller, ErrorAnswer> {
+        guard let der = request.extraCerts.first, let certificate = try? Certificate(derEncoded: der) else {
+            return .failure(ErrorAnswer(.rejection(.signerNotTrusted, "Send the signer's certificate first in extraCerts.")))
+        }
+        let holder: EmbeddedAuthority.CertificateHolder?
+        do {
+            holder = try await authority.certificateHolder(of: der)
+        } catch {
+            return .failure(ErrorAnswer(status(for: error)))
+        }
+        guard let holder else {
+            return .failure(ErrorAnswer(.rejection(.signerNotTrusted, "The signer's certificate was not issued by this authority.")))
+        }
+        guard !holder.revoked else {
+            return .failure(ErrorAnswer(.rejection(.certRevoked, "The signer's certificate is revoked.")))
+        }
+        guard Date() < certificate.notValidAfter else {
+            return .failure(ErrorAnswer(.rejection(.signerNotTrusted, "The signer's certificate has expired.")))
+        }
+        var serializer = DER.Serializer()
+        guard (try? serializer.serialize(certificate.publicKey)) != nil else {
+            return .failure(ErrorAnswer(.rejection(.badDataFormat, "The signer's key cannot be read.")))
+        }
+        do {
+            try request.verifySignatureProtection(publicKeyInfoDER: serializer.serializedBytes)
+        } catch {
+            return .failure(ErrorAnswer(.rejection(.badMessageCheck, "The signature does not verify with the signer's certificate.")))
+        }
+        return .success(Caller(token: holder.token, reference: nil, credential: .holder(serial: holder.serial, certificateDER: der), verified: true))
+    }
+
+    // MARK: - Enrollment, update, revocation
+
+    private func enroll(_ request: PKIMessage, _ caller: Caller) async -> [UInt8] {
+        guard let reference = caller.reference else { return unprotectedError(to: request, .rejection(.badRequest, "No reference number.")) }
+        let (publicKeyInfo, certReqId): ([UInt8], Int)
+        switch Self.requestedKey(request.body) {
+        case .failure(let failure):
+            return caller.verified ? protectedError(to: request, failure.status, caller) : unprotectedError(to: request, failure.status)
+        case .success(let value):
+            (publicKeyInfo, certReqId) = value
+        }
+        do {
+            let issued = try await authority.enroll(
+                token: caller.token, reference: reference, macVerified: caller.verified, publicKeyInfoDER: publicKeyInfo)
+            // Not reached with a wrong MAC: the authority counts it and refuses.
+            guard caller.verified else {
+                return unprotectedError(to: request, .rejection(.badMessageCheck, "The authorization code does not match."))
+            }
+            logger.info("certificate enrolled by CMP", metadata: ["token": "\(caller.token.formatted)"])
+            let body: PKIBody = if case .ir = request.body { .ip(Self.certRep(issued, certReqId)) } else { .cp(Self.certRep(issued, certReqId)) }
+            return answer(to: request, body: body, caller, confirmable: true, extraCerts: issued.chainDER)
+        } catch {
+            let status = status(for: error)
+            logger.info("CMP enrollment refused", metadata: ["token": "\(caller.token.formatted)", "reason": "\(status.statusString.first ?? "")"])
+            return caller.verified
+                ? protectedError(to: request, status, caller, details: Self.details(error))
+                : unprotectedError(to: request, .rejection(.badMessageCheck, "The reference number or authorization code is wrong."))
+        }
+    }
+
+    /// `kur`: a new certificate for a new key, same subject, authenticated by the current certificate.
+    private func update(_ request: PKIMessage, _ messages: [CertReqMsg], _ caller: Caller) async -> [UInt8] {
+        guard case .holder(let serial, _) = caller.credential else { return unprotectedError(to: request, .rejection(.wrongIntegrity, "Sign the kur.")) }
+        let (publicKeyInfo, certReqId): ([UInt8], Int)
+        switch Self.requestedKey(.kur(messages)) {
+        case .failure(let failure): return protectedError(to: request, failure.status, caller)
+        case .success(let value): (publicKeyInfo, certReqId) = value
+        }
+        do {
+            let issued = try await authority.updateCertificate(replacing: serial, publicKeyInfoDER: publicKeyInfo)
+            logger.info("certificate updated by CMP", metadata: ["token": "\(caller.token.formatted)"])
+            return answer(to: request, body: .kup(Self.certRep(issued, certReqId)), caller, confirmable: true, extraCerts: issued.chainDER)
+        } catch {
+            return protectedError(to: request, status(for: error), caller, details: Self.details(error))
+        }
+    }
+
+    /// `rr`: the holder revokes its own certificate (any other serial is refused).
+    private func revoke(_ request: PKIMessage, _ details: [RevDetails], _ caller: Caller) async -> [UInt8] {
+        guard case .holder(let serial, _) = caller.credential else { return unprotectedError(to: request, .rejection(.wrongIntegrity, "Sign the rr.")) }
+        var statuses: [PKIStatusInfo] = []
+        for detail in details {
+            let requested = detail.certDetails.serialNumber.map { String(hexOf: $0) } ?? ""
+            guard requested == serial else {
+                statuses.append(.rejection(.notAuthorized, "A holder may revoke its own certificate only."))
+                continue
+            }
+            let reason = detail.reasonCode.flatMap(RevocationReason.init(rawValue:)) ?? .unspecified
+            do {
+                try await authority.revoke(.certificate(serial: serial), reason: reason, actor: "subscriber")
+                statuses.append(.accepted)
+            } catch {
+                statuses.append(status(for: error))
+            }
+        }
+        return answer(to: request, body: .rp(RevRepContent(status: statuses)), caller, confirmable: false)
+    }
+
+    /// The public key (SubjectPublicKeyInfo DER) and certReqId of a single request whose proof of
+    /// possession verifies. The subject and extensions asked for are ignored: the authority decides them.
+    static func requestedKey(_ body: PKIBody) -> Result<([UInt8], Int), ErrorAnswer> {
+        switch body {
+        case .ir(let messages), .cr(let messages), .kur(let messages):
+            guard messages.count == 1, let message = messages.first else {
+                return .failure(ErrorAnswer(.rejection(.badRequest, "Send exactly one certificate request.")))
+            }
+            guard let key = message.certReq.certTemplate.publicKey else {
+                return .failure(ErrorAnswer(.rejection(.badCertTemplate, "The certificate template has no public key.")))
+            }
+            do {
+                try message.verifyProofOfPossession()
+            } catch {
+                return .failure(ErrorAnswer(.rejection(.badPOP, "The proof of possession does not verify.")))
+            }
+            return .success((key, message.certReq.certReqId))
+        case .p10cr(let csrDER):
+            guard let csr = try? CertificateSigningRequest(derEncoded: csrDER), csr.publicKey.isValidSignature(csr.signature, for: csr) else {
+                return .failure(ErrorAnswer(.rejection(.badPOP, "The PKCS#10 request's signature does not verify.")))
+            }
+            var serializer = DER.Serializer()
+            guard (try? serializer.serialize(csr.publicKey)) != nil else {
+                return .failure(ErrorAnswer(.rejection(.badCertTemplate, "The request's public key cannot be read.")))
+            }
+            return .success((serializer.serializedBytes, -1))
+        default:
+            return .failure(ErrorAnswer(.rejection(.badRequest, "Not a certificate request.")))
+        }
+    }
+
+    static func certRep(_ issued: IssuedCertificate, _ certReqId: Int) -> CertRepMessage {
+        let response = CertResponse(
+            certReqId: certReqId, status: .accepted, certifiedKeyPair: CertifiedKeyPair(certOrEncCert: .certificate(issued.certificateDER)))
+        return CertRepMessage(caPubs: Array(issued.chainDER.suffix(1)), response: [response])
+    }
+
+    // MARK: - Confirmation
+
+    private func confirm(_ request: PKIMessage, _ statuses: [CertStatus], _ caller: Caller) async -> [UInt8] {
+        guard caller.verified else {
+            return unprotectedError(to: request, .rejection(.badMessageCheck, "The authorization code does not match."))
+        }
+        do {
+            guard let issued = try await authority.certificateDER(of: caller.token), statuses.count == 1, let status = statuses.first else {
+                return protectedError(to: request, .rejection(.badCertId, "No certificate of this application awaits confirmation."), caller)
+            }
+            let matches = status.matches(certificateDER: issued)
+            let accepted = status.statusInfo?.isPositive ?? true
+            try await authority.recordConfirmation(token: caller.token, accepted: accepted, certificateMatches: matches)
+            guard matches else {
+                return protectedError(to: request, .rejection(.badCertId, "The certificate hash is not that of the certificate issued."), caller)
+            }
+            return answer(to: request, body: .pkiConf, caller, confirmable: false)
+        } catch {
+            return protectedError(to: request, status(for: error), caller)
+        }
+    }
+
+    // MARK: - Answers
+
+    /// A refusal as CMP says it: the failure bit that means it, and the English reason.
+    func status(for error: any Error) -> PKIStatusInfo {
+        switch error {
+        case let refusal as ActivationError:
+            let text = ActivationError.englishReason(refusal.code)
+            switch refusal.code {
+            case .wrongReference: return .rejection(.badMessageCheck, text)
+            case .alreadyActivated, .codesUsed: return .rejection(.duplicateCertReq, text)
+            case .revoked: return .rejection(.certRevoked, text)
+            case .codesExpired, .renewalRequired, .identityLocked, .identityNotVerified: return .rejection(.notAuthorized, text)
+            default: return .rejection(.badRequest, text)
+            }
+        case let error as AuthorityError:
+            switch error.code {
+            case .csrInvalid: return .rejection(.badCertTemplate, error.reason)
+            case .badRequest: return .rejection(.badRequest, error.reason)
+            default:
+                logger.error("CMP request failed", metadata: ["reason": "\(error.reason)"])
+                return .rejection(.systemFailure, "The authority could not complete the request; retry later.")
+            }
+        default:
+            logger.error("CMP request failed", metadata: ["error": "\(type(of: error))"])
+            return .rejection(.systemFailure, "The authority could not complete the request; retry later.")
+        }
+    }
+
+    /// The machine-readable refusal for Paraphe's client (errorDetails), so the kiosk can say it in the
+    /// person's language: the API's error body, as JSON.
+    static func details(_ error: any Error) -> [String] {
+        guard let refusal = error as? ActivationError, let data = try? WireFormat.encoder.encode(WireError(refusal)) else { return [] }
+        return [String(decoding: data, as: UTF8.self)]
+    }
+
+    private func header(answering request: PKIMessage?) -> PKIHeader {
+        PKIHeader(
+            pvno: request?.header.pvno ?? 2,
+            sender: (try? PKIHeader.directoryName(authority.caSubject)) ?? PKIHeader.nullDN,
+            recipient: request?.header.sender ?? PKIHeader.nullDN,
+            messageTime: Date(),
+            recipKID: request?.header.senderKID,
+            transactionID: request?.header.transactionID,
+            senderNonce: Array(SystemRandomSource().bytes(16)),
+            recipNonce: request?.header.senderNonce)
+    }
+
+    /// An answer protected the way the caller proved itself: MACed with its code, or signed by the CA
+    /// (whose certificate then travels in extraCerts). `confirmable`: grant implicitConfirm if asked.
+    private func answer(to request: PKIMessage, body: PKIBody, _ caller: Caller, confirmable: Bool, extraCerts: [[UInt8]] = []) -> [UInt8] {
+        var header = header(answering: request)
+        if confirmable, request.header.hasImplicitConfirm { header.generalInfo = [.implicitConfirm] }
+        var message = PKIMessage(header: header, body: body, extraCerts: extraCerts)
+        do {
+            switch caller.credential {
+            case .secret(let secret):
+                try message.protect(withSecret: secret, salt: SystemRandomSource().bytes(16), iterations: Self.answerIterations)
+            case .holder:
+                // Signed by the CMP responder, whose certificate (and the CA's) travel in extraCerts.
+                let signer = try authority.cmpSigningIdentity()
+                if let name = try? Certificate(derEncoded: signer.certificateDER).subject { message.header.sender = try PKIHeader.directoryName(name) }
+                message.extraCerts = signer.chainDER + message.extraCerts.filter { !signer.chainDER.contains($0) }
+                try message.protect(signatureAlgorithm: .ecdsaWithSHA256, signingWith: signer.sign)
+            }
+            return try message.serialized()
+        } catch {
+            logger.error("cannot encode a CMP answer", metadata: ["body": "\(body.name)"])
+            return unprotectedError(to: request, .rejection(.systemFailure, "The authority could not encode its answer."))
+        }
+    }
+
+    private func protectedError(to request: PKIMessage, _ status: PKIStatusInfo, _ caller: Caller, details: [String] = []) -> [UInt8] {
+        answer(to: request, body: .error(ErrorMsgContent(pkiStatusInfo: status, errorDetails: details)), caller, confirmable: false)
+    }
+
+    private func unprotectedError(to request: PKIMessage?, _ status: PKIStatusInfo) -> [UInt8] {
+        let message = PKIMessage(header: header(answering: request), body: .error(ErrorMsgContent(pkiStatusInfo: status)))
+        // An error body of fixed shape always encodes; an empty answer is the last resort.
+        return (try? message.serialized()) ?? []
+    }
+}
+
+extension String {
+    /// Upper-case hexadecimal of INTEGER content octets, without a leading zero byte (as serials are shown).
+    init(hexOf bytes: [UInt8]) {
+        let trimmed = bytes.count > 1 && bytes.first == 0 ? Array(bytes.dropFirst()) : bytes
+        self = trimmed.map { String(format: "%02X", $0) }.joined()
+    }
+}
