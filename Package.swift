@@ -85,7 +85,7 @@ let package = Package(
         .target(
             name: "Workstation",
             dependencies: [
-                "Activation", "AuthorityInterface", "Keystore", "PasswordQuality", "RevocationList",
+                "Activation", "AuthorityInterface", "Keystore", "PasswordQuality", "RevocationList", "CMP",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -162,7 +162,7 @@ let package = Package(
             name: "ParapheCLI",
             dependencies: [
                 "Activation", "AuthorityInterface", "Authority", "Keystore", "Workstation", "PasswordQuality",
-                "ScreenModel", "Wizard", "WizardRendering", "WizardRuntime", "Terminal", "OperatorCommands", "AuthorityClient",
+                "ScreenModel", "Wizard", "WizardRendering", "WizardRuntime", "Terminal", "OperatorCommands", "AuthorityClient", "RevocationList",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),

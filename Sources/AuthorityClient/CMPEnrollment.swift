@@ -30,11 +30,7 @@ enum CMPEnrollment {
         guard case .rejected(let status) = error.code else {
             return AuthorityConnectionError(.malformedResponse, error.reason)
         }
-        if error.authenticated, let json = error.errorDetails.first,
-            let wire = try? WireFormat.decoder.decode(WireError.self, from: Data(json.utf8)), let refusal = wire.activationError
-        {
-            return refusal
-        }
+        if let refusal = WireError.refusal(cmpErrorDetails: error.errorDetails, authenticated: error.authenticated) { return refusal }
         let failure = status.failInfo ?? []
         if failure.contains(.badMessageCheck) {
             // Unauthenticated: the code this kiosk holds is not the application's any more (renewed elsewhere).

@@ -207,6 +207,15 @@ public struct WireError: Error, Codable, Sendable, Equatable {
         }
     }
 
+    /// The rule refusal a CMP `error` message stands for: the API's error body the authority puts in
+    /// errorDetails, believed only when the message's protection verified.
+    public static func refusal(cmpErrorDetails details: [String], authenticated: Bool) -> ActivationError? {
+        guard authenticated, let json = details.first,
+            let wire = try? WireFormat.decoder.decode(WireError.self, from: Data(json.utf8))
+        else { return nil }
+        return wire.activationError
+    }
+
     /// The HTTP status that means this code.
     public var httpStatus: Int {
         switch code {

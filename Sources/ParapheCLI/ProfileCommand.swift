@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import OperatorCommands
 import Keystore
+import RevocationList
 import Terminal
 import Workstation
 
@@ -10,7 +11,7 @@ struct ProfileCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "profile",
         abstract: "Work with an activated profile.",
-        subcommands: [Verify.self, ChangePassword.self]
+        subcommands: [Verify.self, ChangePassword.self, Update.self, Revoke.self]
     )
 
     struct Verify: AsyncParsableCommand {
@@ -107,6 +108,74 @@ extension ProfileCommand {
                 let service = activationService(authority: try setup.existingAuthority(data, language: language), paths: paths)
                 _ = try await service.changePassword(profile: url, current: current, new: new, confirmation: confirmation)
                 note(text.text("cli.password.changed", ["path": url.path]))
+            }
+        }
+    }
+}
+
+extension ProfileCommand {
+    /// Options of the commands that open a profile and then ask the authority something.
+    struct ProfileAccess: ParsableArguments {
+        @OptionGroup var data: DataOptions
+        @OptionGroup var authorityOptions: AuthorityOptions
+        @Argument(help: "The profile file (NAME.p12).") var file: String
+        @Option(name: .customLong("password-file"), help: "A file whose first line is the profile's password; - reads stdin.")
+        var passwordFile: String
+        @Option(help: "Language of the messages: en or fr.") var lang: Language?
+
+        /// The pipeline on this workstation's authority, the profile and its password.
+        func open() throws -> (ActivationService, URL, Password, Language) {
+            let language = defaultLanguage(lang)
+            var data = self.data
+            let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language)
+            data.announceCommandOptions()
+            let url = URL(fileURLWithPath: file)
+            guard FileManager.default.isReadableFile(atPath: url.path) else {
+                throw CLIError(status: ExitStatus.noInput, message: Localizer(language).text("cli.error.cannotRead", ["path": InputText.printable(file)]))
+            }
+            let password = try readPassword(passwordFile, language: language)
+            let service = activationService(authority: try setup.existingAuthority(data, language: language), paths: WorkstationPaths(dataDirectory: data.dataDirectory))
+            return (service, url, password, language)
+        }
+    }
+
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Renew a profile's certificate with a new key before it expires (CMP kur, signed with the current key).",
+            discussion: "The profile is rewritten atomically under the same password; the previous file is kept beside it as NAME.YYYY-MM-DD.p12."
+        )
+        @OptionGroup var access: ProfileAccess
+
+        func run() async throws {
+            try await runReportingErrors(language: defaultLanguage(access.lang)) {
+                let (service, url, password, language) = try access.open()
+                let (summary, backup) = try await service.updateProfile(profile: url, password: password)
+                print(summaryText(summary, language: language))
+                note(Localizer(language).text("cli.profile.updated", ["backup": backup.path]))
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Have the profile's certificate revoked (CMP rr, signed with its key); the authority publishes a new CRL.",
+            discussion: "Reasons (RFC 5280): \(RevocationReason.allCases.map(\.name).joined(separator: ", ")). A revoked certificate can no longer be used to sign."
+        )
+        @OptionGroup var access: ProfileAccess
+        @Option(help: "The reason (RFC 5280 CRLReason name).") var reason: String = "unspecified"
+
+        func validate() throws {
+            guard RevocationReason(name: reason) != nil else {
+                throw ValidationError("--reason must be one of: \(RevocationReason.allCases.map(\.name).joined(separator: ", ")).")
+            }
+        }
+
+        func run() async throws {
+            try await runReportingErrors(language: defaultLanguage(access.lang)) {
+                let (service, url, password, language) = try access.open()
+                let code = (RevocationReason(name: reason) ?? .unspecified).rawValue
+                try await service.revokeProfile(profile: url, password: password, reasonCode: code)
+                note(Localizer(language).text("cli.profile.revoked", ["path": url.path]))
             }
         }
     }

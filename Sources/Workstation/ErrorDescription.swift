@@ -65,7 +65,7 @@ public struct ErrorDescription: Sendable, Equatable {
             case .profileStore, .removableProfileFolder, .profileWrite: ExitStatus.cantCreate
             case .componentFailed: ExitStatus.unavailable
             case .trustStore, .login: ExitStatus.ioError
-            case .certificateRevoked: ExitStatus.refused
+            case .certificateRevoked, .holderRefused: ExitStatus.refused
             }
         default:
             messageKey = "cli.error.unexpected"

@@ -1,6 +1,9 @@
 import Activation
+import AuthorityInterface
+import CMP
 import Foundation
 import Keystore
+import SwiftASN1
 import X509
 
 extension ActivationService {
@@ -38,4 +41,113 @@ extension DistinguishedName {
         }
         return nil
     }
+}
+
+extension ActivationService {
+    /// Updates a profile near expiry: a new key of the same type, a new certificate for it from the
+    /// authority (CMP `kur` signed with the current key — the current certificate is the proof), the
+    /// profile rewritten atomically under the same password at the same cost, the previous file kept
+    /// beside it as `NAME.YYYY-MM-DD.p12`. Returns the new summary and the backup.
+    public func updateProfile(profile: URL, password: Password) async throws -> (summary: ActivationSummary, backup: URL) {
+        let bytes: [UInt8]
+        do {
+            bytes = Array(try Data(contentsOf: profile))
+        } catch {
+            throw WorkstationError(.login, "cannot read \(profile.path)")
+        }
+        let contents = try PKCS12.read(bytes, password: password.revealed)
+        let roots = try Components(paths: paths, authority: authority).trustedRoots()
+        guard let root = roots.first else { throw WorkstationError(.trustStore, "no trusted CA") }
+        let newKey = try SigningKey.generate(contents.key.algorithm)
+        let request = try CertReqMsg.signed(
+            subject: try derBytes(contents.certificate.subject), publicKeyInfoDER: try derBytes(newKey.publicKey)
+        ) { message in (try derBytes(newKey.algorithm.cmpAlgorithm), try newKey.sign(message)) }
+        let result: CMPClientTransaction.EnrollmentResult
+        do {
+            result = try await CMPHolderTransaction.update(
+                request, signer: try Self.signer(contents), trustedCA: try derBytes(root), random: { SystemRandomBytes().bytes($0) },
+                now: Date()) { try await self.authority.cmp($0) }
+        } catch let error as CMPError {
+            throw Self.holderRefusal(error)
+        }
+        let certificate = try Certificate(derEncoded: result.certificateDER)
+        let backup = try Self.backupURL(for: profile)
+        try AtomicFile.write(bytes, to: backup, mode: 0o600)
+        let updated = PKCS12Contents(key: newKey, certificate: certificate, chain: contents.chain.isEmpty ? [root] : contents.chain,
+                                     friendlyName: contents.friendlyName)
+        try AtomicFile.write(try PKCS12.write(updated, password: password.revealed, cost: cost), to: profile, mode: 0o600)
+        let pem = try CertificateFile.pem(certificate: certificate, chain: updated.chain)
+        try AtomicFile.write(Array(pem.utf8), to: Self.certificateFile(of: profile), mode: 0o644)
+        return (try await logIn(profile: profile, password: password), backup)
+    }
+
+    /// Asks the authority to revoke the profile's certificate (CMP `rr` signed with its key: holding the
+    /// profile and its password is the proof). The authority publishes a new CRL.
+    public func revokeProfile(profile: URL, password: Password, reasonCode: Int) async throws {
+        let bytes: [UInt8]
+        do {
+            bytes = Array(try Data(contentsOf: profile))
+        } catch {
+            throw WorkstationError(.login, "cannot read \(profile.path)")
+        }
+        let contents = try PKCS12.read(bytes, password: password.revealed)
+        guard let root = try Components(paths: paths, authority: authority).trustedRoots().first else {
+            throw WorkstationError(.trustStore, "no trusted CA")
+        }
+        do {
+            try await CMPHolderTransaction.revoke(
+                reasonCode: reasonCode, signer: try Self.signer(contents), trustedCA: try derBytes(root),
+                random: { SystemRandomBytes().bytes($0) }, now: Date()) { try await self.authority.cmp($0) }
+        } catch let error as CMPError {
+            throw Self.holderRefusal(error)
+        }
+    }
+
+    static func signer(_ contents: PKCS12Contents) throws -> CMPHolderTransaction.Signer {
+        let key = contents.key
+        return CMPHolderTransaction.Signer(
+            certificateDER: try derBytes(contents.certificate), algorithm: key.algorithm.cmpAlgorithm, sign: { try key.sign($0) })
+    }
+
+    /// A refusal of the authority, said as the rule it stands for when it can be.
+    static func holderRefusal(_ error: CMPError) -> any Error {
+        guard case .rejected(let status) = error.code else { return AuthorityConnectionError(.malformedResponse, error.reason) }
+        if let refusal = WireError.refusal(cmpErrorDetails: error.errorDetails, authenticated: error.authenticated) { return refusal }
+        let failure = status.failInfo ?? []
+        if failure.contains(.certRevoked) { return ActivationError(.revoked) }
+        if failure.contains(.systemFailure) { return AuthorityConnectionError(.serverFailure, status.statusString.first ?? "the authority failed") }
+        return WorkstationError(.holderRefused, status.statusString.first ?? "the authority refused")
+    }
+
+    /// `NAME.YYYY-MM-DD.p12` beside the profile (`-2`, `-3`… if taken).
+    static func backupURL(for profile: URL) throws -> URL {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd"
+        let stem = profile.deletingPathExtension().lastPathComponent + "." + formatter.string(from: Date())
+        let folder = profile.deletingLastPathComponent()
+        for suffix in [""] + (2...99).map({ "-\($0)" }) {
+            let candidate = folder.appendingPathComponent(stem + suffix + ".p12")
+            if !FileManager.default.fileExists(atPath: candidate.path) { return candidate }
+        }
+        throw WorkstationError(.profileWrite, "too many backups of \(profile.lastPathComponent) today")
+    }
+}
+
+extension KeyAlgorithm {
+    /// The CMP/CRMF signature algorithm of keys of this kind.
+    var cmpAlgorithm: CMPAlgorithmIdentifier {
+        switch self {
+        case .rsa2048, .rsa3072: .sha256WithRSAEncryption
+        case .p256: .ecdsaWithSHA256
+        }
+    }
+}
+
+/// The DER of a value swift-certificates can serialize.
+func derBytes<T: DERSerializable>(_ value: T) throws -> [UInt8] {
+    var serializer = DER.Serializer()
+    try serializer.serialize(value)
+    return serializer.serializedBytes
 }

@@ -18,6 +18,8 @@ public struct WorkstationError: ParapheError, Equatable {
         case login
         /// The profile's certificate is on the authority's CRL.
         case certificateRevoked
+        /// The authority refused a certificate holder's request (update or revocation).
+        case holderRefused
     }
 
     public let code: Code

@@ -55,3 +55,44 @@ import Testing
         #expect(try openssl(["pkcs12", "-info", "-in", profile, "-noout", "-passin", "file:\(new)"]).status == 0)
     }
 }
+
+extension ProfileMaintenanceCLITests {
+    /// `profile update` (CMP kur signed with the current key) then `profile revoke` (CMP rr), in process for
+    /// the embedded authority and over HTTPS for the service: a new key and certificate in the same file,
+    /// the previous one kept, OpenSSL opening both; the revoked certificate on the CRL and refused.
+    @Test(arguments: Deployment.allCases) func updateThenRevoke(deployment: Deployment) throws {
+        let (scratch, profile, password) = try activated(deployment)
+        let ca = scratch.authorityDir + "/ca/ca-cert.pem"
+        let certificate = scratch.dataDir + "/profiles/Jeanne_Tremblay.pem"
+        func serial() throws -> String {
+            try #require(try openssl(["x509", "-in", certificate, "-noout", "-serial"]).stdout.split(separator: "=").last).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let before = try serial()
+        let updated = try paraphe(["profile", "update", profile, "--password-file", password] + scratch.workstation)
+        #expect(updated.status == 0, "\(updated.stderr)")
+        let after = try serial()
+        #expect(after != before, "a new certificate")
+        #expect(updated.stdout.contains("CN=Jeanne Tremblay"))
+        let backups = try FileManager.default.contentsOfDirectory(atPath: scratch.dataDir + "/profiles").filter { $0.hasPrefix("Jeanne_Tremblay.20") && $0.hasSuffix(".p12") }
+        #expect(backups.count == 1, "\(backups)")
+        let backup = scratch.dataDir + "/profiles/" + (backups.first ?? "")
+        #expect(try openssl(["pkcs12", "-info", "-in", backup, "-noout", "-passin", "file:\(password)"]).status == 0)
+        let opened = try openssl(["pkcs12", "-in", profile, "-passin", "file:\(password)", "-clcerts", "-nokeys"])
+        #expect(opened.status == 0 && opened.stdout.contains("BEGIN CERTIFICATE"))
+        #expect(try openssl(["verify", "-CAfile", ca, certificate]).status == 0)
+        // The key changed: the new certificate's key is not the backup's.
+        let oldKey = try openssl(["pkcs12", "-in", backup, "-passin", "file:\(password)", "-nocerts", "-nodes"]).stdout
+        let newKey = try openssl(["pkcs12", "-in", profile, "-passin", "file:\(password)", "-nocerts", "-nodes"]).stdout
+        #expect(!oldKey.isEmpty && oldKey != newKey)
+
+        let revoked = try paraphe(["profile", "revoke", profile, "--password-file", password, "--reason", "keyCompromise"] + scratch.workstation)
+        #expect(revoked.status == 0, "\(revoked.stderr)")
+        let refused = try paraphe(["profile", "verify", profile, "--password-file", password] + scratch.workstation)
+        #expect(refused.status == 77 && refused.stderr.contains("was revoked"), "\(refused.stderr)")
+        let audit = try scratch.authority(["audit"]).stdout
+        #expect(audit.contains("certificateUpdated") && audit.contains("serial \(after): keyCompromise"), "\(audit)")
+        // Revoked: it can no longer sign a request either.
+        let again = try paraphe(["profile", "update", profile, "--password-file", password] + scratch.workstation)
+        #expect(again.status == 77, "\(again.stderr)")
+    }
+}
