@@ -282,6 +282,10 @@ public struct CMPResponder: Sendable {
             guard matches else {
                 return protectedError(to: request, .rejection(.badCertId, "The certificate hash is not that of the certificate issued."), caller)
             }
+            // Signed with the new certificate itself: its profile exists; a recovery's old certificate goes now.
+            if accepted, case .holder(let serial, _) = caller.credential {
+                try await authority.completeRecovery(token: caller.token, confirmedSerial: serial)
+            }
             return answer(to: request, body: .pkiConf, caller, confirmable: false)
         } catch {
             return protectedError(to: request, status(for: error), caller)

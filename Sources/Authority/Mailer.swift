@@ -11,7 +11,7 @@ import Darwin
 
 /// The two emails the authority sends.
 enum MailKind: String, Sendable {
-    case approval, renewal
+    case approval, renewal, recovery
 }
 
 /// One email written to `mail/tmp/`, waiting for the registry transaction that justifies it.

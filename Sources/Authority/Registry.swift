@@ -123,6 +123,15 @@ struct Registry: Sendable {
                     FROM application WHERE certificateSerial IS NOT NULL AND certificateDER IS NOT NULL;
                 """)
         }
+        // Recovery: the certificate a recovery replaces (revoked once the new profile is confirmed), and
+        // the instants of the recovery emails (at most 3 in 24 h).
+        migrator.registerMigration("v3-recovery") { db in
+            try db.execute(sql: """
+                ALTER TABLE application ADD COLUMN recoveringSerial TEXT;
+                ALTER TABLE application ADD COLUMN recoveries TEXT NOT NULL DEFAULT '[]';
+                CREATE INDEX application_email ON application(email COLLATE NOCASE);
+                """)
+        }
         return migrator
     }
 
@@ -340,5 +349,5 @@ struct Registry: Sendable {
 /// What the audit log records.
 enum AuditEvent: String, Sendable {
     case approved, identityFailed, identityVerified, identityLocked, codesRenewed, referenceRejected
-    case certificateIssued, certificateReissued, certificateConfirmed, certificateUpdated, certificateRevoked, revoked, caCreated, tlsCertificateIssued
+    case certificateIssued, certificateReissued, certificateConfirmed, certificateUpdated, certificateRevoked, recoveryRequested, recoveryRefused, recoveryCompleted, revoked, caCreated, tlsCertificateIssued
 }

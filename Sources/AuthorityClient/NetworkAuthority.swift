@@ -229,11 +229,11 @@ public final class NetworkAuthority: Authority, Sendable {
     }
 
     /// A JSON exchange: the decoded success body, or the refusal the error body stands for.
-    private func exchange<Response: Decodable>(_ method: String, _ path: String, body: (some Encodable)?, as type: Response.Type) async throws -> Response {
+    private func exchange<Response: Decodable>(_ method: String, _ path: String, body: (some Encodable)?, as type: Response.Type, accepting success: Int = 200) async throws -> Response {
         let connection = try await connected()
         let payload = try body.map { try WireFormat.encoder.encode($0) }.map { Array($0) }
         let (status, data) = try await send(connection.client, method, path, body: payload, contentType: nil, limit: 256 * 1024)
-        if status == 200 {
+        if status == success {
             do {
                 return try WireFormat.decoder.decode(Response.self, from: Data(data))
             } catch {
@@ -281,6 +281,10 @@ public final class NetworkAuthority: Authority, Sendable {
 
     public func caCertificateDER() async throws -> [UInt8] {
         try await connected().caDER
+    }
+
+    public func requestRecovery(email: String) async throws {
+        _ = try await exchange("POST", "api/v1/recovery", body: WireFormat.RecoveryRequest(email: email), as: WireFormat.RecoveryResponse.self, accepting: 202)
     }
 
     /// The SHA-256 of the CA certificate in use, for the person to compare at step 3.

@@ -187,6 +187,9 @@ public protocol Authority: Sendable {
     /// One CMP exchange (RFC 9810): a DER PKIMessage in, the authority's answer out. The holder of a
     /// certificate updates (`kur`) or revokes (`rr`) it this way.
     func cmp(_ message: [UInt8]) async throws -> [UInt8]
+    /// "Recover my digital signature": if an activated application has this email address, a recovery
+    /// email goes out (new reference number, same link). The answer says nothing either way.
+    func requestRecovery(email: String) async throws
 }
 
 extension Authority {

@@ -112,6 +112,18 @@ public enum WireFormat {
         }
     }
 
+    /// `POST /api/v1/recovery` request; the answer is 202 whatever the address.
+    public struct RecoveryRequest: Codable, Sendable {
+        public var email: String
+        public init(email: String) { self.email = email }
+    }
+
+    /// `POST /api/v1/recovery` answer (the same for every address).
+    public struct RecoveryResponse: Codable, Sendable, Equatable {
+        public var message: String
+        public init() { message = "If an activated application has this address, a recovery email was sent to it." }
+    }
+
     public static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601

@@ -122,6 +122,15 @@ public struct AuthorityService: Sendable {
                 return try json(WireFormat.RenewalResponse(receipt))
             }
         }
+        api.post("recovery") { request, context in
+            try await handleJSON(context) {
+                try limiter.admit(context)
+                let body = try await decode(WireFormat.RecoveryRequest.self, request, context)
+                guard body.email.count <= 254 else { throw APIFailure(status: .badRequest, WireError(code: "badRequest", message: "The address is too long.")) }
+                try await authority.requestRecovery(email: body.email)
+                return try json(WireFormat.RecoveryResponse(), status: .accepted)
+            }
+        }
         api.get("ca") { _, context in
             try await handleJSON(context) {
                 let pem = try await authority.caCertificatePEM()
@@ -253,7 +262,7 @@ struct MethodNotAllowed: RouterMiddleware {
     /// Each path (`*` for one segment) and the one method it takes.
     static let routes: [([String], HTTPRequest.Method)] = [
         (["api", "v1", "applications", "*"], .get), (["api", "v1", "applications", "*", "identity"], .post),
-        (["api", "v1", "applications", "*", "renewal"], .post), (["api", "v1", "ca"], .get), (["openapi.yaml"], .get), (["pkix"], .post), (["crl"], .get),
+        (["api", "v1", "applications", "*", "renewal"], .post), (["api", "v1", "ca"], .get), (["api", "v1", "recovery"], .post), (["openapi.yaml"], .get), (["pkix"], .post), (["crl"], .get),
     ]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

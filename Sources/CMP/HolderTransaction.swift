@@ -46,6 +46,17 @@ public enum CMPHolderTransaction {
         return result
     }
 
+    /// A `certConf` for the signer's own certificate, signed with it: "this certificate is in a profile
+    /// its holder opened" (the authority may then retire what it replaces).
+    public static func confirm(
+        signer: Signer, trustedCA: [UInt8], random: (Int) -> [UInt8], now: Date, transport: @Sendable ([UInt8]) async throws -> [UInt8]
+    ) async throws {
+        let status = CertStatus(certHash: try CertStatus.certHash(of: signer.certificateDER), certReqId: 0, statusInfo: .accepted)
+        let header = try Self.header(signer, transactionID: random(16), nonce: random(16), now: now)
+        let answer = try await exchange(PKIMessage(header: header, body: .certConf([status])), signer, trustedCA, transport)
+        guard case .pkiConf = answer.body else { throw CMPError(.unexpectedResponse, "unexpected \(answer.body.name) answer to certConf") }
+    }
+
     /// `rr` for the signer's own certificate with an RFC 5280 reason code.
     public static func revoke(
         reasonCode: Int, signer: Signer, trustedCA: [UInt8], random: (Int) -> [UInt8], now: Date,

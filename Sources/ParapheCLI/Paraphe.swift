@@ -16,7 +16,7 @@ struct Paraphe: AsyncParsableCommand {
             """,
         version: "1.0.0",
         subcommands: [
-            WizardCommand.self, DemoCommand.self, AuthorityCommand.self, ActivateCommand.self, ProfileCommand.self,
+            WizardCommand.self, DemoCommand.self, AuthorityCommand.self, ActivateCommand.self, RecoverCommand.self, ProfileCommand.self,
             ComponentsCommand.self,
         ],
         defaultSubcommand: WizardCommand.self

@@ -1,6 +1,7 @@
 import Activation
 import AuthorityInterface
 import Crypto
+import CMP
 import Foundation
 import Keystore
 import Logging
@@ -101,6 +102,7 @@ struct Activator: Sendable {
         try AtomicFile.write(p12, to: profileFile, mode: 0o600)
         checkpoint(.profileWritten)
         try recordProfile(profileFile, for: request.token)
+        markUnconfirmed(certificate)
         Self.logger.info("profile written", metadata: ["token": "\(request.token.formatted)", "profile": "\(profileFile.path)"])
         try? FileManager.default.removeItem(at: parkedKeyURL(for: request.token))
         return ProfileFiles(profile: profileFile, certificate: certificateFile)
@@ -115,7 +117,44 @@ struct Activator: Sendable {
             throw WorkstationError(.login, "cannot read \(profile.path)")
         }
         let roots = try Components(paths: paths, authority: authority).trustedRoots()
-        return try await ProfileLogin.login(p12: bytes, password: password.revealed, trustRoots: roots)
+        // Read once: the login's checks, then (once per new certificate) the confirmation signed with its key.
+        let contents = try PKCS12.read(bytes, password: password.revealed)
+        guard contents.key.matches(contents.certificate) else {
+            throw KeystoreError.keyMismatch("the private key in the profile does not belong to its certificate")
+        }
+        try await ProfileLogin.verifyChain(contents.certificate, intermediates: contents.chain, trustRoots: roots, at: Date())
+        if let root = roots.first { await confirmIfNew(contents, trustedCA: root) }
+        return try ProfileSummary(certificate: contents.certificate, keyAlgorithm: contents.key.algorithm)
+    }
+
+    // MARK: - Confirmation of a new certificate
+
+    /// `keystore/unconfirmed/SERIAL`: a certificate whose profile was written here and not yet logged in to.
+    private func unconfirmedMarker(_ certificate: Certificate) -> URL {
+        paths.dataDirectory.appendingPathComponent("keystore/unconfirmed").appendingPathComponent(Array(certificate.serialNumber.bytes).map { String(format: "%02X", $0) }.joined())
+    }
+
+    private func markUnconfirmed(_ certificate: Certificate) {
+        let marker = unconfirmedMarker(certificate)
+        _ = try? FileSystem.makeDirectory(marker.deletingLastPathComponent(), mode: 0o700)
+        FileManager.default.createFile(atPath: marker.path, contents: Data(), attributes: [.posixPermissions: 0o600])
+    }
+
+    /// The first log-in to a new profile tells the authority, signed with the new key, that the profile
+    /// exists (a recovery's previous certificate is revoked only then). Best effort: an authority that
+    /// cannot be reached is told at the next log-in.
+    private func confirmIfNew(_ contents: PKCS12Contents, trustedCA: Certificate) async {
+        let marker = unconfirmedMarker(contents.certificate)
+        guard FileManager.default.fileExists(atPath: marker.path), let signer = try? ActivationService.signer(contents), let ca = try? derBytes(trustedCA) else { return }
+        let authority = self.authority
+        do {
+            try await CMPHolderTransaction.confirm(signer: signer, trustedCA: ca, random: { SystemRandomBytes().bytes($0) }, now: Date()) {
+                try await authority.cmp($0)
+            }
+            try? FileManager.default.removeItem(at: marker)
+        } catch {
+            Self.logger.warning("the authority could not be told that the new profile exists; it will be at the next log-in")
+        }
     }
 
     // MARK: - Activated profiles

@@ -281,4 +281,5 @@ struct StoppingAuthority: Authority {
     }
     func caCertificateDER() async throws -> [UInt8] { try await wrapped.caCertificateDER() }
     func cmp(_ message: [UInt8]) async throws -> [UInt8] { try await wrapped.cmp(message) }
+    func requestRecovery(email: String) async throws { try await wrapped.requestRecovery(email: email) }
 }
