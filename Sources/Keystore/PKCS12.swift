@@ -75,8 +75,9 @@ public enum PKCS12 {
         let macSalt = random.bytes(16)
         guard macSalt.count == 16 else { throw .cryptoFailure("the random source returned the wrong number of bytes") }
 
-        // The MAC key (RFC 7292 App. B, full count) and the bags' key (PBKDF2, full count) are independent: one core each.
-        // Both go through ProfileKDF, the derivations every profile operation shares.
+        // The MAC key (RFC 7292 App. B, full count, its own salt) and the bags' key (PBKDF2, full count) are independent —
+        // neither is derived from or reused for the other — so they run one per core. Both go through ProfileKDF, the
+        // derivations every profile operation shares.
         guard keyParameters.prf == .sha256, keyParameters.keyLength == 32 else {
             throw .cryptoFailure("the bags' parameters are not the profile's (PBKDF2-HMAC-SHA256, AES-256)")
         }

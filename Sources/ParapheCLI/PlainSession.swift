@@ -234,6 +234,7 @@ private final class PlainFrontEnd {
         case .answer1, .answer2, .answer3: .answer
         case .reference: .reference
         case .password, .confirmation, .loginPassword: .password
+        case .recoveryEmail: .email
         }
     }
 }

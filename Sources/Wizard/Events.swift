@@ -27,6 +27,8 @@ public enum WizardEvent: Equatable, Sendable {
     /// Front ends without Tab (plain mode) use it to reach a field or button directly.
     case focus(Control)
     case lookedUp(Outcome<ApplicationLookup>)
+    /// The recovery request went (the answer says nothing of the address).
+    case recoveryRequested(Outcome<Bool>)
     case identityChecked(Outcome<IdentityVerification>)
     case componentsChecked([ComponentReport])
     case activationManagerInstalled(Outcome<Bool>)
@@ -60,6 +62,7 @@ public struct ActivationOrder: Equatable, Sendable {
 /// Side effects the wizard asks for; the program runs them and feeds the results back as events.
 public enum WizardEffect: Equatable, Sendable {
     case lookUp(ApplicationToken)
+    case requestRecovery(email: String)
     case verifyIdentity(ApplicationToken, [SecurityAnswer])
     case checkComponents
     case installActivationManager

@@ -16,6 +16,50 @@ enum LinkStep {
         }
     }
 
+    // MARK: - Recover my digital signature
+
+    /// The email form of "Recover my digital signature".
+    static func openRecovery(_ state: inout WizardState) -> [WizardEffect] {
+        state.recoveryForm = true
+        state.notice = .info("notice.recoveryIntro")
+        focusFirst(&state)
+        return []
+    }
+
+    /// Back to the link (Esc, or once the email went).
+    static func closeRecovery(_ state: inout WizardState) {
+        state.recoveryForm = false
+        state.fields[.recoveryEmail] = nil
+        focusFirst(&state)
+    }
+
+    static func sendRecovery(_ state: inout WizardState) -> [WizardEffect] {
+        let text = state.field(.recoveryEmail).text
+        guard let email = try? InputText.validate(text, field: .email), email.contains("@") else {
+            state.notice = .error("notice.recoveryEmailInvalid")
+            state.focus = .field(.recoveryEmail)
+            return []
+        }
+        state.notice = nil
+        state.work = .requestingRecovery
+        return [.requestRecovery(email: email)]
+    }
+
+    static func recoveryRequested(_ outcome: Outcome<Bool>, _ state: inout WizardState) -> [WizardEffect] {
+        guard state.work == .requestingRecovery else { return [] }
+        state.work = nil
+        switch outcome {
+        case .failure(let notice):
+            state.notice = notice
+            state.focus = .field(.recoveryEmail)
+        case .success:
+            // The same words whether or not the address is known; the link from that email goes here.
+            closeRecovery(&state)
+            state.notice = .success("recovery.sent")
+        }
+        return []
+    }
+
     static func lookedUp(_ outcome: Outcome<ApplicationLookup>, _ state: inout WizardState) -> [WizardEffect] {
         guard state.work == .lookingUp else { return [] }
         state.work = nil

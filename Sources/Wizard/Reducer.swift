@@ -50,6 +50,8 @@ public func reduce(_ state: inout WizardState, _ event: WizardEvent, _ environme
         return []
     case .lookedUp(let outcome):
         return LinkStep.lookedUp(outcome, &state)
+    case .recoveryRequested(let outcome):
+        return LinkStep.recoveryRequested(outcome, &state)
     case .identityChecked(let outcome):
         return IdentityStep.checked(outcome, &state)
     case .componentsChecked(let reports):
@@ -189,7 +191,7 @@ private func edit(_ id: FieldID, _ state: inout WizardState, _ environment: Wiza
 public func focusOrder(_ state: WizardState) -> [Control] {
     switch state.step {
     case .link:
-        return [.field(.link), .button(.next)]
+        return state.recoveryForm ? [.field(.recoveryEmail), .button(.sendRecovery)] : [.field(.link), .button(.next), .button(.recover)]
     case .identity:
         return state.dead ? [] : FieldID.answers.map(Control.field) + [.hideAnswers, .button(.next)]
     case .components:
@@ -241,6 +243,8 @@ private func activateFocused(_ state: inout WizardState, _ environment: WizardEn
         case .install: return ComponentsStep.install(&state)
         case .recheck: return ComponentsStep.recheck(&state)
         case .renew: return RenewalStep.renew(&state)
+        case .recover: return LinkStep.openRecovery(&state)
+        case .sendRecovery: return primaryAction(&state, environment)
         case .next, .activate, .finishParked, .login, .finish: return primaryAction(&state, environment)
         }
     }
@@ -249,7 +253,7 @@ private func activateFocused(_ state: inout WizardState, _ environment: WizardEn
 /// The screen's main action (what "Next" / "Download and Activate" / "Log in" does).
 private func primaryAction(_ state: inout WizardState, _ environment: WizardEnvironment) -> [WizardEffect] {
     switch state.step {
-    case .link: return LinkStep.submit(&state)
+    case .link: return state.recoveryForm ? LinkStep.sendRecovery(&state) : LinkStep.submit(&state)
     case .identity: return IdentityStep.submit(&state)
     case .components: return ComponentsStep.next(&state)
     case .renewal: return RenewalStep.next(&state)
@@ -298,6 +302,7 @@ private func requestQuit(_ state: inout WizardState) -> [WizardEffect] {
 private func goBack(_ state: inout WizardState) -> [WizardEffect] {
     switch state.step {
     case .link:
+        if state.recoveryForm { LinkStep.closeRecovery(&state) }
         return []
     case .identity:
         IdentityStep.wipeAnswers(&state)

@@ -15,12 +15,13 @@ public enum WizardStep: Int, CaseIterable, Sendable, Comparable {
 
 /// The text fields of the wizard.
 public enum FieldID: String, CaseIterable, Sendable {
-    case link, answer1, answer2, answer3, reference, password, confirmation, loginPassword
+    case link, answer1, answer2, answer3, reference, password, confirmation, loginPassword, recoveryEmail
 
     /// The most characters the field takes.
     public var limit: Int {
         switch self {
         case .link: InputField.link.limit
+        case .recoveryEmail: InputField.email.limit
         case .answer1, .answer2, .answer3: InputField.answer.limit
         case .reference: InputField.reference.limit
         case .password, .confirmation, .loginPassword: InputField.password.limit
@@ -37,7 +38,7 @@ public enum FieldID: String, CaseIterable, Sendable {
 
 /// The buttons of the wizard.
 public enum ButtonID: String, Sendable, CaseIterable {
-    case next, install, recheck, renew, activate, finishParked, login, finish
+    case next, install, recheck, renew, activate, finishParked, login, finish, recover, sendRecovery
 }
 
 /// Everything that can hold focus.
@@ -145,7 +146,7 @@ public struct Notice: Equatable, Sendable {
 
 /// What the wizard is waiting for.
 public enum Work: Equatable, Sendable {
-    case lookingUp, verifying, checkingComponents, installing, renewing, activating(ActivationProgress), loggingIn
+    case lookingUp, verifying, checkingComponents, installing, renewing, activating(ActivationProgress), loggingIn, requestingRecovery
 
     public var messageKey: String {
         switch self {
@@ -156,6 +157,7 @@ public enum Work: Equatable, Sendable {
         case .renewing: "work.renewing"
         case .activating(let progress): progress.messageKey
         case .loggingIn: "progress.loggingIn"
+        case .requestingRecovery: "work.requestingRecovery"
         }
     }
 }
@@ -199,6 +201,8 @@ public struct WizardState: Equatable, Sendable {
     /// The language was chosen (by `--lang` or F2): the application's language does not override it.
     public var languageChosen: Bool
     public var step: WizardStep = .link
+    /// Step 1 shows "Recover my digital signature" (an email address) instead of the link.
+    public var recoveryForm = false
     public var activationStage: ActivationStage = .form
     public var fields: [FieldID: TextField]
     public var focus: Control = .field(.link)

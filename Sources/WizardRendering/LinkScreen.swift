@@ -3,9 +3,18 @@ import Wizard
 
 /// Step 1 — the approval email's link.
 func renderLinkScreen(_ canvas: inout Canvas) {
+    if canvas.state.recoveryForm {
+        var row = canvas.paragraph(canvas.t("recovery.intro"), row: canvas.bodyTop + 1)
+        row += 1
+        canvas.screen.put(canvas.t("recovery.label"), row: row, column: canvas.margin, style: Styles.label)
+        canvas.field(.recoveryEmail, row: row + 1, column: canvas.margin, width: canvas.contentWidth)
+        canvas.button(.sendRecovery, labelKey: "button.sendRecovery", row: row + 3, column: canvas.margin)
+        return
+    }
     var row = canvas.paragraph(canvas.t("link.intro"), row: canvas.bodyTop + 1)
     row += 1
     canvas.screen.put(canvas.t("link.label"), row: row, column: canvas.margin, style: Styles.label)
     canvas.field(.link, row: row + 1, column: canvas.margin, width: canvas.contentWidth)
-    canvas.button(.next, labelKey: "button.next", row: row + 3, column: canvas.margin)
+    let column = canvas.button(.next, labelKey: "button.next", row: row + 3, column: canvas.margin)
+    canvas.button(.recover, labelKey: "button.recover", row: row + 3, column: column)
 }

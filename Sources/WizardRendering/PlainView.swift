@@ -94,6 +94,8 @@ public func plainPrompt(_ field: FieldID, _ state: WizardState, transcript: inou
         return ([], text.text("plain.prompt.confirmation"))
     case .loginPassword:
         return ([], text.text(state.activationStage == .finishParked ? "plain.prompt.finishParked" : "plain.prompt.login"))
+    case .recoveryEmail:
+        return ([], text.text("recovery.label") + ": ")
     }
 }
 

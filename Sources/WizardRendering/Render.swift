@@ -134,6 +134,8 @@ private func enterKey(_ state: WizardState) -> String {
     case .button(.install): return "key.install"
     case .button(.recheck): return "key.recheck"
     case .button(.renew): return "key.renew"
+    case .button(.recover): return "key.recover"
+    case .button(.sendRecovery), .field(.recoveryEmail): return "key.send"
     default:
         switch state.step {
         case .activation:
@@ -150,7 +152,8 @@ private func enterKey(_ state: WizardState) -> String {
 
 private func canGoBack(_ state: WizardState) -> Bool {
     switch state.step {
-    case .link, .components: return false
+    case .link: return state.recoveryForm
+    case .components: return false
     case .identity, .renewal: return true
     case .activation: return state.activationStage == .form || state.activationStage == .finishParked
     }

@@ -46,6 +46,11 @@ public final class EffectRunner: Sendable {
         switch effect {
         case .lookUp(let token):
             emit(.lookedUp(await outcome { try await self.service.lookUp(token) }))
+        case .requestRecovery(let email):
+            emit(.recoveryRequested(await outcome {
+                try await self.service.requestRecovery(email: email)
+                return true
+            }))
         case .verifyIdentity(let token, let answers):
             emit(.identityChecked(await outcome { try await self.service.verifyIdentity(token: token, answers: answers) }))
         case .checkComponents:

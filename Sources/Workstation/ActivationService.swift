@@ -61,6 +61,11 @@ public final class ActivationService: Sendable {
         return .none
     }
 
+    /// "Recover my digital signature": the authority emails a recovery link if the address is known.
+    public func requestRecovery(email: String) async throws {
+        try await authority.requestRecovery(email: email)
+    }
+
     // MARK: - Local checks (nothing spent)
 
     /// The password rules that can be checked before the identity check (all but "not your name or

@@ -5,7 +5,9 @@ import Testing
 @testable import Keystore
 
 /// Known answers for the profile's key derivations, computed by OpenSSL 3 at run time: its PKCS12KDF and PBKDF2
-/// (`openssl kdf`), and PKCS#12 files it made whose only password-dependent part is the MAC.
+/// (`openssl kdf`) at the counts where the Appendix B chain begins and at the profile's own, through `ProfileKDF`;
+/// and PKCS#12 files OpenSSL made whose only password-dependent part is the MAC. (`PKCS12FormatTests` checks the
+/// internal functions at one count.)
 @Suite("Key derivation known answers from OpenSSL", .enabled(if: OpenSSL.isAvailable))
 struct KDFKnownAnswerTests {
     /// Passwords: ASCII, Latin with accents and a dash (BMP), one outside the BMP (a surrogate pair), one longer than
@@ -22,8 +24,8 @@ struct KDFKnownAnswerTests {
         for (index, password) in Self.passwords.enumerated() {
             let salt = Self.salts[index % Self.salts.count]
             let expected = try Self.openSSLKDF(
-                "PKCS12KDF", digest: "SHA256", password: Self.bmpString(password), salt: salt, iterations: iterations, extra: ["id:3"],
-                in: dir)
+                "PKCS12KDF", digest: "SHA256", keyLength: 32, password: Self.bmpString(password), salt: salt, iterations: iterations,
+                extra: ["id:3"], in: dir)
             let key = try ProfileKDF.macKey(password: password, salt: salt, cost: KDFCost(iterations: iterations))
             #expect(key.withUnsafeBytes { Array($0) } == expected, "SHA-256, \(iterations) iterations, password \(index)")
         }
@@ -36,8 +38,8 @@ struct KDFKnownAnswerTests {
         for (index, password) in Self.passwords.enumerated() {
             let salt = Self.salts[index % Self.salts.count]
             let expected = try Self.openSSLKDF(
-                "PKCS12KDF", digest: "SHA1", password: Self.bmpString(password), salt: salt, iterations: iterations, extra: ["id:3"],
-                in: dir)
+                "PKCS12KDF", digest: "SHA1", keyLength: 20, password: Self.bmpString(password), salt: salt, iterations: iterations,
+                extra: ["id:3"], in: dir)
             let key = KeyDerivation.pkcs12(id: 3, password: password, salt: salt, hash: .sha1, iterations: iterations)
             #expect(key == expected, "SHA-1, \(iterations) iterations, password \(index)")
         }
@@ -50,7 +52,8 @@ struct KDFKnownAnswerTests {
         for (index, password) in Self.passwords.enumerated() {
             let salt = Self.salts[index % Self.salts.count]
             let expected = try Self.openSSLKDF(
-                "PBKDF2", digest: "SHA256", password: Array(password.utf8), salt: salt, iterations: iterations, extra: [], in: dir)
+                "PBKDF2", digest: "SHA256", keyLength: 32, password: Array(password.utf8), salt: salt, iterations: iterations, extra: [],
+                in: dir)
             let key = try ProfileKDF.bagKey(password: password, salt: salt, cost: KDFCost(iterations: iterations))
             #expect(key.withUnsafeBytes { Array($0) } == expected, "PBKDF2, \(iterations) iterations, password \(index)")
         }
@@ -93,11 +96,12 @@ struct KDFKnownAnswerTests {
         password.utf16.flatMap { [UInt8($0 >> 8), UInt8($0 & 0xFF)] } + [0, 0]
     }
 
-    /// `openssl kdf -keylen 32 … <name>`, its colon-separated hex output decoded.
+    /// `openssl kdf -keylen N … <name>`, its colon-separated hex output decoded.
     static func openSSLKDF(
-        _ name: String, digest: String, password: [UInt8], salt: [UInt8], iterations: Int, extra: [String], in dir: TempDir
+        _ name: String, digest: String, keyLength: Int, password: [UInt8], salt: [UInt8], iterations: Int, extra: [String],
+        in dir: TempDir
     ) throws -> [UInt8] {
-        var arguments = ["kdf", "-keylen", "32", "-kdfopt", "digest:\(digest)", "-kdfopt", "hexpass:\(hex(password))",
+        var arguments = ["kdf", "-keylen", "\(keyLength)", "-kdfopt", "digest:\(digest)", "-kdfopt", "hexpass:\(hex(password))",
                          "-kdfopt", "hexsalt:\(hex(salt))", "-kdfopt", "iter:\(iterations)"]
         for option in extra { arguments += ["-kdfopt", option] }
         arguments.append(name)

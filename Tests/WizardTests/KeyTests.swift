@@ -21,7 +21,7 @@ import AuthorityInterface
     }
 
     @Test func focusOrderOfEveryScreen() {
-        checkFocusCycle(Store(), [.field(.link), .button(.next)])
+        checkFocusCycle(Store(), [.field(.link), .button(.next), .button(.recover)])
         checkFocusCycle(Flow.identity(), [.field(.answer1), .field(.answer2), .field(.answer3), .hideAnswers, .button(.next)])
         checkFocusCycle(Flow.components([Fixture.managerMissing, Fixture.keystoreInstalled]), [.button(.install), .button(.recheck), .button(.next)])
         var ready = Flow.components([Fixture.managerInstalled, Fixture.keystoreInstalled])

@@ -111,3 +111,48 @@ import AuthorityInterface
         store.send(.progressed(.writingProfile))
     }
 }
+
+@Suite("Step 1 — recover my digital signature") struct RecoveryFormTests {
+    @Test func theFormAsksAnAddressSendsItAndSaysTheSameWhateverTheAnswer() {
+        var store = Store()
+        store.send(.focus(.button(.recover))) { $0.focus = .button(.recover) }
+        store.key(.enter) {
+            $0.recoveryForm = true
+            $0.notice = .info("notice.recoveryIntro")
+            $0.focus = .field(.recoveryEmail)
+        }
+        // Not an address: said at once, nothing sent.
+        store.send(.text("jeanne")) { $0.fields[.recoveryEmail] = filled(.recoveryEmail, "jeanne") }
+        store.key(.enter) { $0.notice = .error("notice.recoveryEmailInvalid") }
+        store.send(.text("@example.com")) { $0.fields[.recoveryEmail] = filled(.recoveryEmail, "jeanne@example.com") }
+        store.key(.enter, effects: [.requestRecovery(email: "jeanne@example.com")]) {
+            $0.notice = nil
+            $0.work = .requestingRecovery
+        }
+        // The authority's answer says nothing of the address; the form closes, the link is asked.
+        store.send(.recoveryRequested(.success(true))) {
+            $0.work = nil
+            $0.recoveryForm = false
+            $0.fields[.recoveryEmail] = nil
+            $0.notice = .success("recovery.sent")
+            $0.focus = .field(.link)
+        }
+    }
+
+    @Test func escClosesTheFormAndANetworkFailureKeepsTheAddress() {
+        var store = Store()
+        store.drive(.focus(.button(.recover)), .key(.enter), .text("jeanne@example.com"), .key(.enter))
+        let failure = Notice.error("cli.error.network.unreachable", ["detail": "x"])
+        store.send(.recoveryRequested(.failure(failure))) {
+            $0.work = nil
+            $0.notice = failure
+            $0.focus = .field(.recoveryEmail)
+        }
+        #expect(store.state.field(.recoveryEmail).text == "jeanne@example.com", "nothing typed is lost")
+        store.key(.escape) {
+            $0.recoveryForm = false
+            $0.fields[.recoveryEmail] = nil
+            $0.focus = .field(.link)
+        }
+    }
+}

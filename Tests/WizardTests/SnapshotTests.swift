@@ -41,6 +41,13 @@ struct ScreenCase: Sendable, CustomTestStringConvertible {
             after(Store(language: $0, languageChosen: true), .text(Fixture.link), .key(.enter),
                   .lookedUp(.success(ApplicationLookup(overview: Fixture.overview(language: $0, status: .activated), local: .none))))
         },
+        ScreenCase("1-recovery-form") {
+            after(Store(language: $0, languageChosen: true), .focus(.button(.recover)), .key(.enter), .text("jeanne.tremblay@example.com"))
+        },
+        ScreenCase("1-recovery-sent") {
+            after(Store(language: $0, languageChosen: true), .focus(.button(.recover)), .key(.enter), .text("jeanne.tremblay@example.com"),
+                  .key(.enter), .recoveryRequested(.success(true)))
+        },
         ScreenCase("2-identity-fresh") { Flow.identity(language: $0).state },
         ScreenCase("2-identity-typing") { after(Flow.identity(language: $0), .text("Filou"), .key(.tab), .text("Montréal")) },
         ScreenCase("2-identity-wrong") {

@@ -114,6 +114,20 @@ def main():
         verdict(vmed <= 0.3),
     ))
 
+    kdf = load(os.path.join(r, "kdf.json"))
+    rows.append((
+        f"PKCS#12 MAC key derivation (RFC 7292 App. B, {kdf['iterations']:,}) vs PBKDF2-HMAC-SHA256 ({kdf['iterations']:,}), same process, alternated",
+        "≤ 1.05×",
+        f"{kdf['mac']['p50_ms']:.1f} ms / {kdf['pbkdf2']['p50_ms']:.1f} ms = **{kdf['paired_ratio_median']:.2f}×** "
+        f"(median of {kdf['pairs']} paired ratios; ratio of medians {kdf['ratio_of_medians']:.2f})",
+        verdict(kdf["paired_ratio_median"] <= 1.05),
+    ))
+    notes.append(
+        f"Row 3b: `paraphe-bench kdf`, one thread, through `ProfileKDF` (the calls `PKCS12.write` makes); paired ratios "
+        f"min {kdf['paired_ratio_min']:.2f}, max {kdf['paired_ratio_max']:.2f}; thread CPU time ratio (median) "
+        f"{kdf['paired_cpu_ratio_median']:.2f}; App. B max {kdf['mac']['max_ms']:.1f} ms, PBKDF2 max {kdf['pbkdf2']['max_ms']:.1f} ms."
+    )
+
     first = load(os.path.join(r, "first-screen.json"))
     rows.append((
         "start → first screen drawn (release, pty 80×24, `paraphe wizard`)",
