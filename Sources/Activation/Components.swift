@@ -59,6 +59,8 @@ public struct ActivationSummary: Sendable, Equatable {
     public var keyAlgorithm: KeyAlgorithm
     public var profileFile: URL?
     public var certificateFile: URL?
+    /// The certificate expires within the update window: "Your digital signature needs to be updated".
+    public var updateDue = false
 
     public init(subject: String, email: String?, serialHex: String, sha256Fingerprint: String, notBefore: Date, notAfter: Date,
                 issuer: String, keyAlgorithm: KeyAlgorithm, profileFile: URL?, certificateFile: URL?) {

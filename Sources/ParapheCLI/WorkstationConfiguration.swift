@@ -37,6 +37,8 @@ struct WorkstationConfiguration: Sendable, Equatable {
     var kiosk: Bool?
     var idleTimeout: Int?
     var profileDirectory: String?
+    /// Days before expiry from which a log-in offers to update the profile.
+    var updateWindowDays: Int?
     /// The file these came from (nil: no file).
     var source: URL?
 
@@ -78,7 +80,8 @@ struct WorkstationConfiguration: Sendable, Equatable {
             throw invalid("not valid TOML")
         }
         let known: [String: Set<String>] = [
-            "": ["data_dir", "language", "authority", "kiosk"],
+            "": ["data_dir", "language", "authority", "kiosk", "profile"],
+            "profile": ["update_window_days"],
             "authority": ["url", "fingerprint", "connect_timeout", "request_timeout"],
             "kiosk": ["enabled", "idle_timeout", "profile_dir"],
         ]
@@ -101,7 +104,7 @@ struct WorkstationConfiguration: Sendable, Equatable {
             guard let value = Language(rawValue: language) else { throw invalid("language must be en or fr") }
             configuration.language = value
         }
-        for section in ["authority", "kiosk"] where table[section] != nil && table[section]?.table == nil {
+        for section in ["authority", "kiosk", "profile"] where table[section] != nil && table[section]?.table == nil {
             throw invalid("[\(section)] must be a table")
         }
         if let authority = table["authority"]?.table {
@@ -119,6 +122,10 @@ struct WorkstationConfiguration: Sendable, Equatable {
             }
             configuration.idleTimeout = try integer(kiosk, "idle_timeout", "kiosk.", 5...86_400)
             configuration.profileDirectory = try string(kiosk, "profile_dir", "kiosk.")
+        }
+        if let profile = table["profile"]?.table {
+            for key in profile.keys where !(known["profile"]?.contains(key) ?? false) { throw invalid("unknown setting profile.\(key)") }
+            configuration.updateWindowDays = try integer(profile, "update_window_days", "profile.", 0...3_650)
         }
         return configuration
     }
@@ -142,6 +149,7 @@ struct WorkstationSetup: Sendable {
     static func resolve(_ options: AuthorityOptions, data: inout DataOptions, language: Language) throws -> WorkstationSetup {
         let configuration = try WorkstationConfiguration.load(language: language)
         if data.dataDir == nil { data.dataDir = configuration.dataDirectory }
+        if let days = configuration.updateWindowDays { UpdateWindow.set(days: days) }
         var endpoint: AuthorityEndpoint?
         if let url = options.url ?? configuration.authorityURL {
             var parsed: AuthorityEndpoint

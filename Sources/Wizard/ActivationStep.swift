@@ -117,6 +117,30 @@ enum ActivationStep {
         return []
     }
 
+    /// "Update now": a new key and certificate for the profile near expiry.
+    static func update(_ state: inout WizardState) -> [WizardEffect] {
+        guard let profile = state.summary?.profileFile ?? state.profileFile, let password = state.updatePassword else { return [] }
+        state.notice = nil
+        state.work = .updating
+        return [.updateProfile(profile: profile, password: password)]
+    }
+
+    static func updated(_ outcome: Outcome<ActivationSummary>, _ state: inout WizardState) -> [WizardEffect] {
+        guard state.work == .updating else { return [] }
+        state.work = nil
+        switch outcome {
+        case .success(let summary):
+            state.summary = summary
+            state.updatePassword = nil
+            state.notice = Notice(.success, .text(key: "notice.updated", arguments: [:], dates: ["date": summary.notAfter]))
+            focusFirst(&state)
+        case .failure(let notice):
+            state.notice = notice
+            state.focus = .button(.update)
+        }
+        return []
+    }
+
     static func logIn(_ state: inout WizardState) -> [WizardEffect] {
         guard let profile = state.profileFile else { return [] }
         let password = state.field(.loginPassword).text
@@ -132,12 +156,19 @@ enum ActivationStep {
     static func loggedIn(_ outcome: Outcome<ActivationSummary>, _ state: inout WizardState) -> [WizardEffect] {
         guard state.work == .loggingIn else { return [] }
         state.work = nil
+        let password = state.field(.loginPassword).text
         state.fields[.loginPassword]?.wipe()
         switch outcome {
         case .success(let summary):
             state.summary = summary
             state.activationStage = .summary
-            state.notice = .success("notice.activated")
+            if summary.updateDue {
+                // "Your digital signature needs to be updated": offered here, with the password just typed.
+                state.updatePassword = Password(password)
+                state.notice = .info("notice.updateDue", dates: ["date": summary.notAfter])
+            } else {
+                state.notice = .success("notice.activated")
+            }
             focusFirst(&state)
         case .failure(let notice):
             state.notice = notice

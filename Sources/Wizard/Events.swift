@@ -37,6 +37,8 @@ public enum WizardEvent: Equatable, Sendable {
     /// The profile was written (its .p12 file); next the person logs in to it.
     case activated(Outcome<URL>)
     case loggedIn(Outcome<ActivationSummary>)
+    /// The profile holds a new key and certificate (the previous file is kept beside it).
+    case profileUpdated(Outcome<ActivationSummary>)
 }
 
 /// What step 5 asks the keystore and the authority to do.
@@ -71,6 +73,7 @@ public enum WizardEffect: Equatable, Sendable {
     /// Finish the activation parked on this workstation with the password it was sealed under.
     case finishParked(ApplicationToken, Password)
     case logIn(profile: URL, password: Password)
+    case updateProfile(profile: URL, password: Password)
     /// Repaint everything (Ctrl-L).
     case redraw
     case quit

@@ -52,6 +52,8 @@ public func reduce(_ state: inout WizardState, _ event: WizardEvent, _ environme
         return LinkStep.lookedUp(outcome, &state)
     case .recoveryRequested(let outcome):
         return LinkStep.recoveryRequested(outcome, &state)
+    case .profileUpdated(let outcome):
+        return ActivationStep.updated(outcome, &state)
     case .identityChecked(let outcome):
         return IdentityStep.checked(outcome, &state)
     case .componentsChecked(let reports):
@@ -204,7 +206,7 @@ public func focusOrder(_ state: WizardState) -> [Control] {
         case .form: return [.field(.reference), .field(.password), .field(.confirmation), .keyChoice, .button(.activate)]
         case .finishParked: return [.field(.loginPassword), .button(.finishParked)]
         case .login: return [.field(.loginPassword), .button(.login)]
-        case .summary: return [.button(.finish)]
+        case .summary: return (state.updatePassword != nil ? [.button(.update)] : []) + [.button(.finish)]
         }
     }
 }
@@ -244,6 +246,7 @@ private func activateFocused(_ state: inout WizardState, _ environment: WizardEn
         case .recheck: return ComponentsStep.recheck(&state)
         case .renew: return RenewalStep.renew(&state)
         case .recover: return LinkStep.openRecovery(&state)
+        case .update: return ActivationStep.update(&state)
         case .sendRecovery: return primaryAction(&state, environment)
         case .next, .activate, .finishParked, .login, .finish: return primaryAction(&state, environment)
         }

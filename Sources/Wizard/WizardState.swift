@@ -38,7 +38,7 @@ public enum FieldID: String, CaseIterable, Sendable {
 
 /// The buttons of the wizard.
 public enum ButtonID: String, Sendable, CaseIterable {
-    case next, install, recheck, renew, activate, finishParked, login, finish, recover, sendRecovery
+    case next, install, recheck, renew, activate, finishParked, login, finish, recover, sendRecovery, update
 }
 
 /// Everything that can hold focus.
@@ -146,7 +146,7 @@ public struct Notice: Equatable, Sendable {
 
 /// What the wizard is waiting for.
 public enum Work: Equatable, Sendable {
-    case lookingUp, verifying, checkingComponents, installing, renewing, activating(ActivationProgress), loggingIn, requestingRecovery
+    case lookingUp, verifying, checkingComponents, installing, renewing, activating(ActivationProgress), loggingIn, requestingRecovery, updating
 
     public var messageKey: String {
         switch self {
@@ -158,6 +158,7 @@ public enum Work: Equatable, Sendable {
         case .activating(let progress): progress.messageKey
         case .loggingIn: "progress.loggingIn"
         case .requestingRecovery: "work.requestingRecovery"
+        case .updating: "work.updating"
         }
     }
 }
@@ -203,6 +204,8 @@ public struct WizardState: Equatable, Sendable {
     public var step: WizardStep = .link
     /// Step 1 shows "Recover my digital signature" (an email address) instead of the link.
     public var recoveryForm = false
+    /// The log-in password, kept (never shown) only while the summary offers to update a profile near expiry.
+    public var updatePassword: Password?
     public var activationStage: ActivationStage = .form
     public var fields: [FieldID: TextField]
     public var focus: Control = .field(.link)

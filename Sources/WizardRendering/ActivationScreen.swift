@@ -94,5 +94,9 @@ private func renderSummary(_ canvas: inout Canvas) {
         row = line.isPath ? canvas.path(value, row: row, column: valueColumn, width: valueWidth)
             : canvas.paragraph(value, row: row, column: valueColumn, width: valueWidth)
     }
-    canvas.button(.finish, labelKey: canvas.state.kiosk ? "button.nextPerson" : "button.finish", row: min(row + 1, canvas.bodyBottom), column: canvas.margin)
+    var column = canvas.margin
+    if canvas.state.updatePassword != nil {
+        column = canvas.button(.update, labelKey: "button.update", row: min(row + 1, canvas.bodyBottom), column: column)
+    }
+    canvas.button(.finish, labelKey: canvas.state.kiosk ? "button.nextPerson" : "button.finish", row: min(row + 1, canvas.bodyBottom), column: column)
 }

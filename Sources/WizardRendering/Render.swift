@@ -135,6 +135,7 @@ private func enterKey(_ state: WizardState) -> String {
     case .button(.recheck): return "key.recheck"
     case .button(.renew): return "key.renew"
     case .button(.recover): return "key.recover"
+    case .button(.update): return "key.update"
     case .button(.sendRecovery), .field(.recoveryEmail): return "key.send"
     default:
         switch state.step {

@@ -76,6 +76,8 @@ public final class EffectRunner: Sendable {
             }))
         case .logIn(let profile, let password):
             emit(.loggedIn(await outcome { try await self.service.logIn(profile: profile, password: password) }))
+        case .updateProfile(let profile, let password):
+            emit(.profileUpdated(await outcome { try await self.service.updateProfile(profile: profile, password: password).summary }))
         case .redraw, .quit:
             break
         }

@@ -31,8 +31,16 @@ public final class ActivationService: Sendable {
     /// Keys generated ahead of "Download and Activate", by application and key type.
     private let pregenerated = Mutex<[String: Task<SigningKey, any Error>]>([:])
 
+    /// A profile whose certificate expires within this long is offered an update at log-in (60 days).
+    public let updateWindow: TimeInterval
+    /// Now, for the update window (the system clock unless the program was started with another).
+    let now: @Sendable () -> Date
+
     public init(authority: any Authority, paths: WorkstationPaths, cost: KDFCost = .standard, passwordPolicy: PasswordPolicy,
-                fixedProfileDirectory: Bool = false, checkpoint: @escaping @Sendable (ActivationCheckpoint) -> Void = { _ in }) {
+                fixedProfileDirectory: Bool = false, checkpoint: @escaping @Sendable (ActivationCheckpoint) -> Void = { _ in },
+                updateWindow: TimeInterval = 60 * 86_400, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.updateWindow = updateWindow
+        self.now = now
         self.authority = authority
         self.paths = paths
         self.cost = cost
@@ -180,7 +188,9 @@ public final class ActivationService: Sendable {
     public func logIn(profile: URL, password: Password) async throws -> ActivationSummary {
         let summary = try await activator.login(profile: profile, password: password)
         try await ensureNotRevoked(serialHex: summary.serialHex)
-        return summary.activationSummary(profile: profile, certificate: Self.certificateFile(of: profile))
+        var result = summary.activationSummary(profile: profile, certificate: Self.certificateFile(of: profile))
+        result.updateDue = summary.notAfter.timeIntervalSince(now()) < updateWindow
+        return result
     }
 
     /// Refuses a certificate the authority's CRL lists, when the CRL is at hand (an authority that cannot

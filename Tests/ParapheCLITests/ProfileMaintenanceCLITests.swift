@@ -96,3 +96,51 @@ extension ProfileMaintenanceCLITests {
         #expect(again.status == 77, "\(again.stderr)")
     }
 }
+
+/// The wizard's log-in offers to update a profile near expiry (here: a window wider than the
+/// certificate's life, set in the configuration file).
+@Suite(.serialized) struct UpdateTmuxTests {
+    @Test func theLogInOffersAnUpdateNearExpiryAndDoesIt() throws {
+        let scratch = try Scratch()
+        let applicant = Applicant()
+        let link = try applicant.approve(in: scratch)
+        let config = scratch.url.appendingPathComponent("config/paraphe")
+        try FileManager.default.createDirectory(at: config, withIntermediateDirectories: true)
+        try "[profile]\nupdate_window_days = 3650\n".write(to: config.appendingPathComponent("config.toml"), atomically: true, encoding: .utf8)
+        let tmux = try TmuxSession(try wizardShellLine(scratch, "", environment: ["XDG_CONFIG_HOME": scratch.url.appendingPathComponent("config").path]))
+        try tmux.waitFor("Step 1 of 5")
+        try tmux.type(link)
+        try tmux.keys("Enter")
+        try tmux.waitFor("Step 2 of 5")
+        for (index, answer) in applicant.answers.enumerated() {
+            try tmux.type(answer)
+            if index < 2 { try tmux.keys("Tab") }
+        }
+        try tmux.keys("Enter")
+        try tmux.waitFor("Install the activation manager", timeout: 30)
+        try tmux.keys("Enter")
+        try tmux.waitFor("Every required component is installed", timeout: 30)
+        try tmux.keys("Enter")
+        try tmux.waitFor("Step 5 of 5")
+        try tmux.type(try firstReference(scratch))
+        try tmux.keys("Tab")
+        try tmux.type(applicant.password)
+        try tmux.keys("Tab")
+        try tmux.type(applicant.password)
+        try tmux.keys("Enter")
+        try tmux.waitFor("Log in to it with your password", timeout: 60)
+        try tmux.type(applicant.password)
+        try tmux.keys("Enter")
+        let offer = try tmux.waitFor("needs to be updated", timeout: 60)
+        #expect(offer.contains("[ Update now ]"), "\(offer)")
+        let before = try Data(contentsOf: URL(fileURLWithPath: scratch.dataDir + "/profiles/Jeanne_Tremblay.pem"))
+        try tmux.keys("Enter")
+        try tmux.waitFor("was updated", timeout: 60)
+        let after = try Data(contentsOf: URL(fileURLWithPath: scratch.dataDir + "/profiles/Jeanne_Tremblay.pem"))
+        #expect(before != after, "a new certificate")
+        let backups = try FileManager.default.contentsOfDirectory(atPath: scratch.dataDir + "/profiles").filter { $0.hasPrefix("Jeanne_Tremblay.20") }
+        #expect(backups.count == 1, "\(backups)")
+        let password = try scratch.file("pw", applicant.password)
+        #expect(try openssl(["pkcs12", "-info", "-in", scratch.dataDir + "/profiles/Jeanne_Tremblay.p12", "-noout", "-passin", "file:\(password)"]).status == 0)
+    }
+}
