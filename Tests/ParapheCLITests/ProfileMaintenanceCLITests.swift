@@ -15,21 +15,21 @@ import Testing
         return (scratch, scratch.dataDir + "/profiles/Jeanne_Tremblay.p12", password)
     }
 
-    @Test func aChangedPasswordOpensTheProfileAndTheOldOneNoLonger() throws {
-        let (scratch, profile, old) = try activated()
+    @Test(arguments: Deployment.allCases) func aChangedPasswordOpensTheProfileAndTheOldOneNoLonger(deployment: Deployment) throws {
+        let (scratch, profile, old) = try activated(deployment)
         let before = try Data(contentsOf: URL(fileURLWithPath: profile))
         let newPassword = "Orange-Violon-Minuit-83"
         let new = try scratch.file("new", newPassword + "\n")
 
         // A weak new password is refused (65) and changes nothing; a wrong current one too (77).
         let weak = try scratch.file("weak", "password123\n")
-        let refused = try paraphe(["profile", "password", profile, "--data-dir", scratch.dataDir, "--password-file", old, "--new-password-file", weak])
+        let refused = try paraphe(["profile", "password", profile] + scratch.workstation + ["--password-file", old, "--new-password-file", weak])
         #expect(refused.status == 65, "\(refused.stderr)")
         let wrong = try scratch.file("wrong", "Not-The-Password-99\n")
-        #expect(try paraphe(["profile", "password", profile, "--data-dir", scratch.dataDir, "--password-file", wrong, "--new-password-file", new]).status == 77)
+        #expect(try paraphe(["profile", "password", profile] + scratch.workstation + ["--password-file", wrong, "--new-password-file", new]).status == 77)
         #expect(try Data(contentsOf: URL(fileURLWithPath: profile)) == before)
 
-        let changed = try paraphe(["profile", "password", profile, "--data-dir", scratch.dataDir, "--password-file", old, "--new-password-file", new])
+        let changed = try paraphe(["profile", "password", profile] + scratch.workstation + ["--password-file", old, "--new-password-file", new])
         #expect(changed.status == 0, "\(changed.stderr)")
         #expect(!changed.stderr.contains(newPassword) && !changed.stdout.contains(newPassword))
         let attributes = try FileManager.default.attributesOfItem(atPath: profile)
@@ -40,8 +40,8 @@ import Testing
         #expect(opened.status == 0, "\(opened.stderr)")
         #expect((opened.stdout + opened.stderr).contains("MAC: sha256, Iteration 600000"))
         #expect(try openssl(["pkcs12", "-info", "-in", profile, "-noout", "-passin", "file:\(old)"]).status != 0)
-        #expect(try paraphe(["profile", "verify", profile, "--data-dir", scratch.dataDir, "--password-file", new]).status == 0)
-        #expect(try paraphe(["profile", "verify", profile, "--data-dir", scratch.dataDir, "--password-file", old]).status == 77)
+        #expect(try paraphe(["profile", "verify", profile, "--password-file", new] + scratch.workstation).status == 0)
+        #expect(try paraphe(["profile", "verify", profile, "--password-file", old] + scratch.workstation).status == 77)
     }
 
     @Test func thePasswordsCanBeTypedAtPrompts() throws {
@@ -77,6 +77,8 @@ extension ProfileMaintenanceCLITests {
         #expect(backups.count == 1, "\(backups)")
         let backup = scratch.dataDir + "/profiles/" + (backups.first ?? "")
         #expect(try openssl(["pkcs12", "-info", "-in", backup, "-noout", "-passin", "file:\(password)"]).status == 0)
+        let wrongPassword = try scratch.file("wrong", "Not-The-Password-99")
+        #expect(try openssl(["pkcs12", "-info", "-in", profile, "-noout", "-passin", "file:\(wrongPassword)"]).status != 0, "the right password only")
         let opened = try openssl(["pkcs12", "-in", profile, "-passin", "file:\(password)", "-clcerts", "-nokeys"])
         #expect(opened.status == 0 && opened.stdout.contains("BEGIN CERTIFICATE"))
         #expect(try openssl(["verify", "-CAfile", ca, certificate]).status == 0)
