@@ -66,10 +66,8 @@ struct ParkingKey: Sendable {
     }
 
     static func derive(password: Password, salt: [UInt8], iterations: Int) throws -> ParkingKey {
-        let key = try KDF.Insecure.PBKDF2.deriveKey(
-            from: Array(password.revealed.utf8), salt: salt, using: .sha256, outputByteCount: 32,
-            unsafeUncheckedRounds: iterations
-        )
+        // The profile's own KDF path (PBKDF2-HMAC-SHA256, 32 bytes): one derivation code for every password.
+        let key = try ProfileKDF.bagKey(password: password.revealed, salt: salt, cost: KDFCost(iterations: iterations))
         return ParkingKey(salt: salt, iterations: iterations, key: key)
     }
 }
