@@ -137,7 +137,7 @@ extension AuthorityServiceTests {
         #expect(FileManager.default.fileExists(atPath: cert))
     }
 
-    /// schemathesis (installed by scripts/install-deps) generates requests from the OpenAPI document the
+    /// schemathesis (installed by scripts/test) generates requests from the OpenAPI document the
     /// service serves and checks every answer against it: no 5xx, no response that breaks the document,
     /// no schema-valid request refused, 405 for methods a path does not take.
     @Test func schemathesisFindsNothingAgainstTheDocument() throws {
@@ -146,7 +146,7 @@ extension AuthorityServiceTests {
         _ = try Applicant().approve(in: scratch)
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let tool = ProcessInfo.processInfo.environment["SCHEMATHESIS"] ?? root.appendingPathComponent(".build-tools/schemathesis/bin/schemathesis").path
-        #expect(FileManager.default.isExecutableFile(atPath: tool), "run scripts/install-deps to install schemathesis")
+        #expect(FileManager.default.isExecutableFile(atPath: tool), "run scripts/test (it installs schemathesis into .build-tools/)")
         let document = scratch.url.appendingPathComponent("openapi.yaml").path
         let (status, text) = try curl(server, "/openapi.yaml")
         #expect(status == 200)
