@@ -137,7 +137,7 @@ struct Activator: Sendable {
     private func markUnconfirmed(_ certificate: Certificate) {
         let marker = unconfirmedMarker(certificate)
         _ = try? FileSystem.makeDirectory(marker.deletingLastPathComponent(), mode: 0o700)
-        FileManager.default.createFile(atPath: marker.path, contents: Data(), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: marker.path, contents: Data(), attributes: [.posixPermissions: 0o600])
     }
 
     /// The first log-in to a new profile tells the authority, signed with the new key, that the profile
