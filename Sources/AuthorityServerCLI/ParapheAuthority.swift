@@ -22,27 +22,12 @@ struct ParapheAuthority: AsyncParsableCommand {
         subcommands: [Serve.self] + AuthorityCommand.operatorCommands
     )
 
-    static func main(hooks: ParapheHooks) async {
-        ParapheHooks.install(hooks)
-        ProgramName.set("paraphe-authority")
-        bootstrapLogging(defaultLevel: .info)
-        do {
-            var command = try parseAsRoot()
-            if var asyncCommand = command as? AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            exit(withError: error)
-        }
-    }
 }
 
 /// The entry point of `paraphe-authority` (and of its test binary, with its hooks).
 public enum ParapheAuthorityMain {
     public static func run(hooks: ParapheHooks = ParapheHooks()) async {
-        await ParapheAuthority.main(hooks: hooks)
+        await runCommandLine(ParapheAuthority.self, program: "paraphe-authority", hooks: hooks, logLevel: .info)
     }
 }
 

@@ -212,6 +212,24 @@ public struct ParapheHooks: Sendable {
     package static func install(_ hooks: ParapheHooks) { installed.withLock { $0 = hooks } }
 }
 
+/// Runs a program's command line: installs its hooks and name, sets up logging, parses the arguments
+/// with `root` and runs the command; a parse error or `ExitCode` ends the process the ArgumentParser way.
+package func runCommandLine(_ root: any ParsableCommand.Type, program: String, hooks: ParapheHooks, logLevel: Logger.Level) async {
+    ParapheHooks.install(hooks)
+    ProgramName.set(program)
+    bootstrapLogging(defaultLevel: logLevel)
+    do {
+        var command = try root.parseAsRoot(nil)
+        if var asyncCommand = command as? AsyncParsableCommand {
+            try await asyncCommand.run()
+        } else {
+            try command.run()
+        }
+    } catch {
+        root.exit(withError: error)
+    }
+}
+
 /// Logs go to standard error, at `PARAPHE_LOG_LEVEL` (default warning).
 package func bootstrapLogging(defaultLevel: Logger.Level = .warning) {
     LoggingSystem.bootstrap { label in

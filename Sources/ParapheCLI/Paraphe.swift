@@ -22,26 +22,11 @@ struct Paraphe: AsyncParsableCommand {
         defaultSubcommand: WizardCommand.self
     )
 
-    /// Runs the command line with `hooks`.
-    static func main(hooks: ParapheHooks) async {
-        ParapheHooks.install(hooks)
-        bootstrapLogging()
-        do {
-            var command = try parseAsRoot()
-            if var asyncCommand = command as? AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            exit(withError: error)
-        }
-    }
 }
 
 /// The entry point of `paraphe` (and of the test binary, with its hooks).
 public enum ParapheMain {
     public static func run(hooks: ParapheHooks = ParapheHooks()) async {
-        await Paraphe.main(hooks: hooks)
+        await runCommandLine(Paraphe.self, program: "paraphe", hooks: hooks, logLevel: .warning)
     }
 }

@@ -13,6 +13,23 @@ import Testing
         return (Int(lines.last ?? "") ?? -1, lines.dropLast().joined(separator: "\n"))
     }
 
+    /// An approved application whose identity check passed through the API, as a kiosk does it: its link,
+    /// the reference number from the mail, and the authorization code the check released.
+    func approvedAndVerified(_ scratch: Scratch, _ server: AuthorityServer) throws -> (link: String, reference: String, code: String) {
+        let link = try Applicant().approve(in: scratch)
+        let token = String(link.split(separator: "/").last ?? "")
+        let (_, body) = try curl(server, "/api/v1/applications/\(token)/identity", method: "POST", json: #"{"answers":["Montréal","Rex","x"]}"#)
+        let code = try #require(body.firstMatch(of: /"authorizationCode":"([0-9A-Z]+)"/)).1
+        return (link, try firstReference(scratch), String(code))
+    }
+
+    /// A fresh P-256 key made by OpenSSL in the scratch directory; its path.
+    func newKey(_ scratch: Scratch, _ name: String) throws -> String {
+        let key = scratch.url.appendingPathComponent(name).path
+        #expect(try openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key]).status == 0)
+        return key
+    }
+
     @Test func theJSONAPISaysWhatHappenedWithStatusesThatMeanIt() throws {
         let scratch = try Scratch(.networked)
         let server = try #require(scratch.server)
@@ -68,13 +85,8 @@ import Testing
     @Test func opensslCMPEnrollsWithTheReferenceNumberAndTheAuthorizationCode() throws {
         let scratch = try Scratch(.networked)
         let server = try #require(scratch.server)
-        let link = try Applicant().approve(in: scratch)
-        let token = String(link.split(separator: "/").last ?? "")
-        let reference = try firstReference(scratch)
-        let (_, body) = try curl(server, "/api/v1/applications/\(token)/identity", method: "POST", json: #"{"answers":["Montréal","Rex","x"]}"#)
-        let code = try #require(body.firstMatch(of: /"authorizationCode":"([0-9A-Z]+)"/)).1
-        let key = scratch.url.appendingPathComponent("key.pem").path
-        #expect(try openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key]).status == 0)
+        let (link, reference, code) = try approvedAndVerified(scratch, server)
+        let key = try newKey(scratch, "key.pem")
         func enroll(_ reference: String, _ secret: String, _ out: String) throws -> RunResult {
             try openssl(["cmp", "-cmd", "ir", "-server", "127.0.0.1:\(server.port)", "-path", "pkix/", "-tls_used",
                          "-tls_trusted", server.dataDir + "/ca/ca-cert.pem", "-ref", reference, "-secret", "pass:\(secret)",
@@ -120,13 +132,8 @@ extension AuthorityServiceTests {
     @Test func implicitConfirmationIsGrantedWhenAsked() throws {
         let scratch = try Scratch(.networked)
         let server = try #require(scratch.server)
-        let link = try Applicant().approve(in: scratch)
-        let token = String(link.split(separator: "/").last ?? "")
-        let reference = try firstReference(scratch)
-        let (_, body) = try curl(server, "/api/v1/applications/\(token)/identity", method: "POST", json: #"{"answers":["Montréal","Rex","x"]}"#)
-        let code = try #require(body.firstMatch(of: /"authorizationCode":"([0-9A-Z]+)"/)).1
-        let key = scratch.url.appendingPathComponent("key.pem").path
-        #expect(try openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key]).status == 0)
+        let (_, reference, code) = try approvedAndVerified(scratch, server)
+        let key = try newKey(scratch, "key.pem")
         let cert = scratch.url.appendingPathComponent("cert.pem").path
         let result = try openssl(["cmp", "-cmd", "ir", "-server", "127.0.0.1:\(server.port)", "-path", "pkix/", "-tls_used",
                                   "-tls_trusted", server.dataDir + "/ca/ca-cert.pem", "-ref", reference, "-secret", "pass:\(code)",
