@@ -143,9 +143,11 @@ struct CertificateAuthority: Sendable {
 
     /// Issues the subscriber's certificate: subject and SAN come from the registry, only the key from the CSR.
     func issue(publicKey: Certificate.PublicKey, name: String, email: String, at now: Date, random: any RandomSource) throws(AuthorityError) -> (der: [UInt8], serial: String) {
-        do {
-            let serial = Self.serialNumber(random)
-            let extensions = try Certificate.Extensions {
+        try signLeaf(
+            publicKey: publicKey, subject: { try DistinguishedName { CommonName(name) } },
+            validUntil: Self.adding(years: Self.leafValidityYears, to: now), at: now, random: random, what: "certificate"
+        ) {
+            try Certificate.Extensions {
                 Critical(BasicConstraints.notCertificateAuthority)
                 Critical(KeyUsage(digitalSignature: true, nonRepudiation: true))
                 try ExtendedKeyUsage([.emailProtection, ExtendedKeyUsage.Usage(oid: Self.documentSigning)])
@@ -153,22 +155,6 @@ struct CertificateAuthority: Sendable {
                 AuthorityKeyIdentifier(keyIdentifier: keyIdentifier)
                 SubjectAlternativeNames([.rfc822Name(email)])
             }
-            let certificate = try Certificate(
-                version: .v3,
-                serialNumber: serial,
-                publicKey: publicKey,
-                notValidBefore: now - Self.backdating,
-                notValidAfter: Self.adding(years: Self.leafValidityYears, to: now),
-                issuer: certificate.subject,
-                subject: try DistinguishedName { CommonName(name) },
-                signatureAlgorithm: .ecdsaWithSHA256,
-                extensions: extensions,
-                issuerPrivateKey: Certificate.PrivateKey(privateKey))
-            return (try Self.der(certificate), Array(serial.bytes).hex)
-        } catch let error as AuthorityError {
-            throw error
-        } catch {
-            throw AuthorityError(.certificateAuthority, "cannot build the certificate")
         }
     }
 
@@ -178,13 +164,21 @@ struct CertificateAuthority: Sendable {
     func issueService(
         publicKey: Certificate.PublicKey, commonName: String, names: [String], usage: ExtendedKeyUsage.Usage, at now: Date, random: any RandomSource
     ) throws(AuthorityError) -> (der: [UInt8], serial: String) {
-        do {
-            let serial = Self.serialNumber(random)
-            let alternatives: [GeneralName] = names.map { name in
-                if let address = IPAddressBytes(name) { return .ipAddress(ASN1OctetString(contentBytes: address.bytes[...])) }
-                return .dnsName(name)
-            }
-            let extensions = try Certificate.Extensions {
+        let alternatives: [GeneralName] = names.map { name in
+            if let address = IPAddressBytes(name) { return .ipAddress(ASN1OctetString(contentBytes: address.bytes[...])) }
+            return .dnsName(name)
+        }
+        return try signLeaf(
+            publicKey: publicKey,
+            subject: {
+                try DistinguishedName {
+                    OrganizationName("Paraphe")
+                    CommonName(commonName)
+                }
+            },
+            validUntil: now + 90 * 86_400, at: now, random: random, what: "\(commonName) certificate"
+        ) {
+            try Certificate.Extensions {
                 Critical(BasicConstraints.notCertificateAuthority)
                 Critical(KeyUsage(digitalSignature: true))
                 try ExtendedKeyUsage([usage])
@@ -192,25 +186,33 @@ struct CertificateAuthority: Sendable {
                 AuthorityKeyIdentifier(keyIdentifier: keyIdentifier)
                 if !alternatives.isEmpty { SubjectAlternativeNames(alternatives) }
             }
+        }
+    }
+
+    /// Signs an end-entity certificate with the CA key: a fresh serial, backdated start, ECDSA-SHA256.
+    /// Returns its DER and hexadecimal serial; any failure is `certificateAuthority` ("cannot build the `what`").
+    private func signLeaf(
+        publicKey: Certificate.PublicKey, subject: () throws -> DistinguishedName, validUntil: Date, at now: Date,
+        random: any RandomSource, what: String, extensions: () throws -> Certificate.Extensions
+    ) throws(AuthorityError) -> (der: [UInt8], serial: String) {
+        do {
+            let serial = Self.serialNumber(random)
             let certificate = try Certificate(
                 version: .v3,
                 serialNumber: serial,
                 publicKey: publicKey,
                 notValidBefore: now - Self.backdating,
-                notValidAfter: now + 90 * 86_400,
+                notValidAfter: validUntil,
                 issuer: certificate.subject,
-                subject: try DistinguishedName {
-                    OrganizationName("Paraphe")
-                    CommonName(commonName)
-                },
+                subject: try subject(),
                 signatureAlgorithm: .ecdsaWithSHA256,
-                extensions: extensions,
+                extensions: try extensions(),
                 issuerPrivateKey: Certificate.PrivateKey(privateKey))
             return (try Self.der(certificate), Array(serial.bytes).hex)
         } catch let error as AuthorityError {
             throw error
         } catch {
-            throw AuthorityError(.certificateAuthority, "cannot build the \(commonName) certificate")
+            throw AuthorityError(.certificateAuthority, "cannot build the \(what)")
         }
     }
 
