@@ -227,7 +227,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WorkstationTests",
-            dependencies: ["Workstation", "Authority", "AuthorityInterface", "Keystore", "Activation", "ParapheTestSupport", "PasswordQuality"]
+            dependencies: ["Workstation", "Authority", "AuthorityInterface", "Keystore", "Activation", "ParapheTestSupport", "PasswordQuality", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(
             name: "WizardRuntimeTests",

@@ -42,7 +42,13 @@ public enum PKCS12 {
         cost: KDFCost = .standard,
         random: any RandomBytes = SystemRandomBytes()
     ) throws(KeystoreError) -> [UInt8] {
-        try encode(contents, password: password, cost: cost, random: random, requireMatchingKey: true)
+        let keys = try ProfileKeys.derive(password: password, cost: cost, random: random)
+        return try encode(contents, keys: keys, random: random, requireMatchingKey: true)
+    }
+
+    /// `write` with keys derived beforehand (`ProfileKeys.derive`, for the password the file is to open with).
+    public static func write(_ contents: PKCS12Contents, keys: ProfileKeys, random: any RandomBytes = SystemRandomBytes()) throws(KeystoreError) -> [UInt8] {
+        try encode(contents, keys: keys, random: random, requireMatchingKey: true)
     }
 
     /// `write` without the key/certificate consistency check (tests build deliberately broken files with it).
@@ -53,8 +59,16 @@ public enum PKCS12 {
         random: any RandomBytes,
         requireMatchingKey: Bool
     ) throws(KeystoreError) -> [UInt8] {
-        let iterations = try cost.validatedForWriting()
-        guard !password.isEmpty else { throw .weakParameters("refusing to protect a PKCS#12 file with an empty password") }
+        try encode(contents, keys: ProfileKeys.derive(password: password, cost: cost, random: random), random: random, requireMatchingKey: requireMatchingKey)
+    }
+
+    static func encode(
+        _ contents: PKCS12Contents,
+        keys profileKeys: ProfileKeys,
+        random: any RandomBytes,
+        requireMatchingKey: Bool
+    ) throws(KeystoreError) -> [UInt8] {
+        let iterations = try KDFCost(iterations: profileKeys.iterations).validatedForWriting()
         if requireMatchingKey, !contents.key.matches(contents.certificate) {
             throw .keyMismatch("the private key does not belong to the certificate")
         }
@@ -67,27 +81,16 @@ public enum PKCS12 {
 
         // The two bags share one PBKDF2 salt (each has its own IV): one derivation serves both. It costs an attacker
         // nothing — a password guess is tested against whichever single derivation is cheapest, and each one runs the
-        // full count — and it halves the work of writing and of logging in.
-        let keyParameters = try PBES2Parameters.forWriting(iterations: iterations, random: random)
+        // full count — and it halves the work of writing and of logging in. The MAC key (RFC 7292 App. B, full count,
+        // its own salt) and the bags' key are independent — neither is derived from or reused for the other; both come
+        // from ProfileKeys, through ProfileKDF, the derivations every profile operation shares.
+        let ivs = (random.bytes(16), random.bytes(16))
+        guard ivs.0.count == 16, ivs.1.count == 16 else { throw .cryptoFailure("the random source returned the wrong number of bytes") }
+        let keyParameters = PBES2Parameters(salt: profileKeys.bag.salt, iterations: iterations, prf: .sha256, keyLength: 32, iv: ivs.0)
         var certParameters = keyParameters
-        certParameters.iv = random.bytes(16)
-        guard certParameters.iv.count == 16 else { throw .cryptoFailure("the random source returned the wrong number of bytes") }
-        let macSalt = random.bytes(16)
-        guard macSalt.count == 16 else { throw .cryptoFailure("the random source returned the wrong number of bytes") }
-
-        // The MAC key (RFC 7292 App. B, full count, its own salt) and the bags' key (PBKDF2, full count) are independent —
-        // neither is derived from or reused for the other — so they run one per core. Both go through ProfileKDF, the
-        // derivations every profile operation shares.
-        guard keyParameters.prf == .sha256, keyParameters.keyLength == 32 else {
-            throw .cryptoFailure("the bags' parameters are not the profile's (PBKDF2-HMAC-SHA256, AES-256)")
-        }
-        let bagSalt = keyParameters.salt
-        let derived = try Parallel.run([
-            { @Sendable in Result.of { () throws(KeystoreError) in try ProfileKDF.macKey(password: password, salt: macSalt, cost: cost) } },
-            { @Sendable in Result.of { () throws(KeystoreError) in try ProfileKDF.bagKey(password: password, salt: bagSalt, cost: cost) } },
-        ])
-        guard derived.count == 2 else { throw .cryptoFailure("key derivation returned the wrong number of keys") }
-        let keys = [derived[0], derived[1], derived[1]]
+        certParameters.iv = ivs.1
+        let macSalt = profileKeys.macSalt
+        let keys = [profileKeys.macKey, profileKeys.bag.key, profileKeys.bag.key]
 
         return try mapError(.cryptoFailure, "could not encode the PKCS#12 structure") {
             let attributes = try bagAttributes(friendlyName: contents.friendlyName, localKeyID: localKeyID)
@@ -231,7 +234,10 @@ public enum PKCS12 {
     ///
     /// The bag keys are derived concurrently with the MAC key, but nothing is decrypted and no error about the bags is
     /// reported until the MAC has verified.
-    public static func read(_ der: [UInt8], password: String) throws(KeystoreError) -> PKCS12Contents {
+    ///
+    /// `known`: the keys this process wrote a profile with (`write(_:keys:)`); a derivation whose every input matches
+    /// one of them (password, salt, count, algorithm) is taken from there instead of being run again.
+    public static func read(_ der: [UInt8], password: String, known: ProfileKeys? = nil) throws(KeystoreError) -> PKCS12Contents {
         guard der.count <= maximumFileSize else {
             throw .malformed("PKCS#12 file is larger than \(maximumFileSize) bytes")
         }
@@ -245,7 +251,7 @@ public enum PKCS12 {
         }
 
         var jobs: [@Sendable () -> Result<SymmetricKey?, KeystoreError>] = [
-            { @Sendable in Result.of { () throws(KeystoreError) -> SymmetricKey? in try pfx.verifyMAC(password: password); return nil } }
+            { @Sendable in Result.of { () throws(KeystoreError) -> SymmetricKey? in try pfx.verifyMAC(password: password, known: known); return nil } }
         ]
         // Items encrypted under the same PBKDF2 inputs (salt, count, PRF, length) share one derivation.
         var distinct: [PBES2Parameters] = []
@@ -259,7 +265,11 @@ public enum PKCS12 {
                 slotOfItem.append(distinct.count)
                 distinct.append(inputs)
                 let parameters = item.parameters
-                jobs.append { @Sendable in Result.of { () throws(KeystoreError) -> SymmetricKey? in try parameters.deriveKey(password: password) } }
+                if let bag = known?.bag, bag.matches(parameters, password: password) {
+                    jobs.append { @Sendable in .success(bag.key) }
+                } else {
+                    jobs.append { @Sendable in Result.of { () throws(KeystoreError) -> SymmetricKey? in try parameters.deriveKey(password: password) } }
+                }
             }
         }
         // The MAC job comes first, so its failure (wrong password) wins over anything else.
@@ -458,7 +468,7 @@ public enum PKCS12 {
             }
         }
 
-        func verifyMAC(password: String) throws(KeystoreError) {
+        func verifyMAC(password: String, known: ProfileKeys? = nil) throws(KeystoreError) {
             let hash: PBEHash
             switch macAlgorithm.algorithm {
             case OID.sha256: hash = .sha256
@@ -471,7 +481,12 @@ public enum PKCS12 {
             }
             guard (1...1024).contains(macSalt.count) else { throw .malformed("MAC salt length is out of range") }
             guard mac.count == hash.digestLength else { throw .malformed("MAC value has the wrong length") }
-            let key = SymmetricKey(data: KeyDerivation.pkcs12(id: 3, password: password, salt: macSalt, hash: hash, iterations: macIterations))
+            let key: SymmetricKey
+            if let known, known.matchesMAC(salt: macSalt, iterations: macIterations, hash: hash, password: password) {
+                key = known.macKey
+            } else {
+                key = SymmetricKey(data: KeyDerivation.pkcs12(id: 3, password: password, salt: macSalt, hash: hash, iterations: macIterations))
+            }
             let valid: Bool
             switch hash {
             case .sha256: valid = HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: authenticatedSafe, using: key)

@@ -76,10 +76,10 @@ struct ActivateCommand: AsyncParsableCommand {
                 break
             }
 
-            // Step 2: identity (the key for step 5 is generated meanwhile).
+            // Step 2: identity (the key for step 5 is generated, and the profile's keys derived, meanwhile).
             let identity: IdentityVerification
             do {
-                identity = try await service.verifyIdentity(token: token, answers: answers, pregenerate: key)
+                identity = try await service.verifyIdentity(token: token, answers: answers, pregenerate: key, password: password)
             } catch let error as ActivationError {
                 throw LocalizedFailure(error: error, language: language)
             }

@@ -30,6 +30,11 @@ public final class ActivationService: Sendable {
     let activator: Activator
     /// Keys generated ahead of "Download and Activate", by application and key type.
     private let pregenerated = Mutex<[String: Task<SigningKey, any Error>]>([:])
+    /// The profile's password-derived keys, derived ahead when the password is known before the identity
+    /// check (`paraphe activate`), by application.
+    private let prepared = Mutex<[String: Task<ProfileKeys, any Error>]>([:])
+    /// The profile this process wrote last and the keys it wrote it with, until the log-in that follows.
+    private let written = Mutex<(profile: URL, keys: ProfileKeys)?>(nil)
 
     /// A profile whose certificate expires within this long is offered an update at log-in (60 days).
     public let updateWindow: TimeInterval
@@ -58,6 +63,7 @@ public final class ActivationService: Sendable {
 
     /// The application behind `token` and what this workstation holds of it.
     public func lookUp(_ token: ApplicationToken) async throws -> ApplicationLookup {
+        written.withLock { $0 = nil }
         let overview = try await authority.overview(of: token)
         return ApplicationLookup(overview: overview, local: localActivation(of: token))
     }
@@ -91,9 +97,12 @@ public final class ActivationService: Sendable {
     // MARK: - Step 2
 
     /// The identity check. Meanwhile a key of `algorithm` is generated for step 5 (slow, and
-    /// independent of the answers), so the two cores share the work.
-    public func verifyIdentity(token: ApplicationToken, answers: [SecurityAnswer], pregenerate algorithm: KeyAlgorithm = .default) async throws -> IdentityVerification {
+    /// independent of the answers), so the two cores share the work; and, when the profile's password is
+    /// already known (`password`: it passed the local checks), its keys are derived too.
+    public func verifyIdentity(token: ApplicationToken, answers: [SecurityAnswer], pregenerate algorithm: KeyAlgorithm = .default,
+                               password: Password? = nil) async throws -> IdentityVerification {
         pregenerateKey(for: token, algorithm: algorithm)
+        if let password { prepareProfileKeys(for: token, password: password) }
         do {
             return try await authority.verifyIdentity(token: token, answers: answers)
         } catch {
@@ -112,6 +121,21 @@ public final class ActivationService: Sendable {
         }
     }
 
+    /// Starts deriving the profile's keys for `password` in the background (once per application).
+    private func prepareProfileKeys(for token: ApplicationToken, password: Password) {
+        let cost = self.cost
+        prepared.withLock { tasks in
+            if tasks[token.value] == nil {
+                tasks[token.value] = Task.detached(priority: .userInitiated) { try ProfileKeys.derive(password: password.revealed, cost: cost) }
+            }
+        }
+    }
+
+    private func takePreparedKeys(for token: ApplicationToken) async -> ProfileKeys? {
+        let task = prepared.withLock { $0.removeValue(forKey: token.value) }
+        return try? await task?.value
+    }
+
     private func takePregeneratedKey(for token: ApplicationToken, algorithm: KeyAlgorithm) async -> SigningKey? {
         let task = pregenerated.withLock { $0.removeValue(forKey: "\(token.value).\(algorithm.rawValue)") }
         return try? await task?.value
@@ -124,6 +148,7 @@ public final class ActivationService: Sendable {
             return Array(mine.values)
         }
         for task in tasks { task.cancel() }
+        prepared.withLock { _ = $0.removeValue(forKey: token.value) }
     }
 
     // MARK: - Step 3
@@ -165,8 +190,11 @@ public final class ActivationService: Sendable {
     public func activate(_ request: ActivationRequest, progress: @Sendable (ActivationProgress) -> Void = { _ in }) async throws -> ProfileFiles {
         try checkPassword(request.password, confirmation: request.password, for: request.subscriber)
         let pregenerated = await takePregeneratedKey(for: request.token, algorithm: request.keyAlgorithm)
+        let prepared = await takePreparedKeys(for: request.token)
         discardPregeneratedKeys(for: request.token)
-        return try await activator.issueAndWrite(request, pregenerated: pregenerated, progress: progress)
+        let (files, keys) = try await activator.issueAndWrite(request, pregenerated: pregenerated, prepared: prepared, progress: progress)
+        written.withLock { $0 = (files.profile, keys) }
+        return files
     }
 
     /// Finishes the activation parked on this workstation for `token`, with the password it was
@@ -180,13 +208,20 @@ public final class ActivationService: Sendable {
         guard let (request, key) = activator.parkedRequest(for: token, password: password) else {
             throw KeystoreError(.wrongPassword, "the password does not open the parked activation")
         }
-        return try await activator.issueAndWrite(request, pregenerated: nil, parked: key, progress: progress)
+        let (files, keys) = try await activator.issueAndWrite(request, pregenerated: nil, parked: key, progress: progress)
+        written.withLock { $0 = (files.profile, keys) }
+        return files
     }
 
     /// Logs in to a profile: decrypt, check the MAC, the key against the certificate, the chain to the
     /// trusted CA. Returns the summary with the file paths.
     public func logIn(profile: URL, password: Password) async throws -> ActivationSummary {
-        let summary = try await activator.login(profile: profile, password: password)
+        // The log-in right after this process wrote the profile reuses the derivations it wrote it with.
+        let known = written.withLock { last -> ProfileKeys? in
+            defer { last = nil }
+            return last?.profile.standardizedFileURL == profile.standardizedFileURL ? last?.keys : nil
+        }
+        let summary = try await activator.login(profile: profile, password: password, known: known)
         try await ensureNotRevoked(serialHex: summary.serialHex)
         var result = summary.activationSummary(profile: profile, certificate: Self.certificateFile(of: profile))
         result.updateDue = summary.notAfter.timeIntervalSince(now()) < updateWindow

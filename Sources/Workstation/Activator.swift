@@ -27,10 +27,10 @@ public struct ActivationRequest: Sendable {
     }
 }
 
-/// A key with the key that seals it while its activation is parked.
+/// A parked activation's key with the profile bags' key that sealed it (nil for a file of the first format).
 struct ReadyKey: Sendable {
     let key: SigningKey
-    let parking: ParkingKey
+    let bag: BagKey?
 }
 
 extension ProfileSummary {
@@ -64,17 +64,19 @@ struct Activator: Sendable {
     /// Generates (or resumes) the key, has the authority issue the certificate, and writes the profile
     /// files. The person then logs in to the profile (`login`).
     /// `parked`: the key already opened from the parked activation (finishing it), so the password is
-    /// not derived a second time.
-    func issueAndWrite(_ request: ActivationRequest, pregenerated: SigningKey?, parked: ReadyKey? = nil,
-                       progress: @Sendable (ActivationProgress) -> Void) async throws -> ProfileFiles {
+    /// not derived a second time; `prepared`: the profile's keys derived ahead (while the identity check
+    /// ran), used when they are for this password. Returns the files and the keys they were written with.
+    func issueAndWrite(_ request: ActivationRequest, pregenerated: SigningKey?, prepared: ProfileKeys? = nil, parked: ReadyKey? = nil,
+                       progress: @Sendable (ActivationProgress) -> Void) async throws -> (ProfileFiles, ProfileKeys) {
         guard FileSystem.isWritableDirectory(paths.profileDirectory) else {
             throw WorkstationError(fixedProfileDirectory ? .removableProfileFolder : .profileStore, paths.profileDirectory.path)
         }
         Self.logger.debug("activation starts", metadata: ["token": "\(request.token.formatted)", "key": "\(request.keyAlgorithm.rawValue)"])
         progress(.generatingKey)
-        let (key, parking) = try parked.map { ($0.key, $0.parking) } ?? key(for: request, pregenerated: pregenerated)
+        let (key, keys) = try parked.map { try ($0.key, profileKeys(for: request.password, bag: $0.bag)) }
+            ?? key(for: request, pregenerated: pregenerated, prepared: prepared)
         // Parked, encrypted, before the authority sees the CSR.
-        try park(key, for: request, with: parking)
+        try park(key, for: request, with: keys.bag)
         checkpoint(.keyParked)
 
         progress(.requestingCertificate)
@@ -95,7 +97,7 @@ struct Activator: Sendable {
         let (profileFile, certificateFile) = try profileFiles(for: request.subscriber, certificate: certificate)
         removeStaleTemporaryFiles(of: [profileFile, certificateFile])
         let contents = PKCS12Contents(key: key, certificate: certificate, chain: chain, friendlyName: request.subscriber.name)
-        let p12 = try PKCS12.write(contents, password: request.password.revealed, cost: cost)
+        let p12 = try PKCS12.write(contents, keys: keys)
         let pem = try CertificateFile.pem(certificate: certificate, chain: chain)
         try AtomicFile.write(Array(pem.utf8), to: certificateFile, mode: 0o644)
         checkpoint(.certificateFileWritten)
@@ -105,11 +107,12 @@ struct Activator: Sendable {
         markUnconfirmed(certificate)
         Self.logger.info("profile written", metadata: ["token": "\(request.token.formatted)", "profile": "\(profileFile.path)"])
         try? FileManager.default.removeItem(at: parkedKeyURL(for: request.token))
-        return ProfileFiles(profile: profileFile, certificate: certificateFile)
+        return (ProfileFiles(profile: profileFile, certificate: certificateFile), keys)
     }
 
-    /// Logs in to a profile: decrypt, MAC, key ↔ certificate, chain to the trusted CA.
-    func login(profile: URL, password: Password) async throws -> ProfileSummary {
+    /// Logs in to a profile: decrypt, MAC, key ↔ certificate, chain to the trusted CA. `known`: the keys
+    /// this process just wrote it with (their derivations are not run again when every input matches).
+    func login(profile: URL, password: Password, known: ProfileKeys? = nil) async throws -> ProfileSummary {
         let bytes: [UInt8]
         do {
             bytes = Array(try Data(contentsOf: profile))
@@ -118,7 +121,7 @@ struct Activator: Sendable {
         }
         let roots = try Components(paths: paths, authority: authority).trustedRoots()
         // Read once: the login's checks, then (once per new certificate) the confirmation signed with its key.
-        let contents = try PKCS12.read(bytes, password: password.revealed)
+        let contents = try PKCS12.read(bytes, password: password.revealed, known: known)
         guard contents.key.matches(contents.certificate) else {
             throw KeystoreError.keyMismatch("the private key in the profile does not belong to its certificate")
         }
@@ -187,7 +190,7 @@ struct Activator: Sendable {
     /// rerunning it (`issueAndWrite` with this request) resumes with the same key, even once the
     /// authority has consumed the codes.
     func parkedRequest(for token: ApplicationToken, password: Password) -> (request: ActivationRequest, key: ReadyKey)? {
-        guard let (parked, parking) = openParked(token, password: password),
+        guard let (parked, bag) = openParked(token, password: password),
             let reference = try? ReferenceNumber(parsing: parked.reference),
             let algorithm = KeyAlgorithm(rawValue: parked.algorithm),
             let key = try? SigningKey(pkcs8DER: parked.pkcs8)
@@ -195,12 +198,12 @@ struct Activator: Sendable {
         let subscriber = Subscriber(name: parked.name, email: parked.email, language: Language(rawValue: parked.language) ?? .en)
         let request = ActivationRequest(token: token, subscriber: subscriber, reference: reference,
                                         authorization: AuthorizationCode(parked.authorization), password: password, keyAlgorithm: algorithm)
-        return (request, ReadyKey(key: key, parking: parking))
+        return (request, ReadyKey(key: key, bag: bag))
     }
 
     /// The parked activation of `token`, opened with `password` (one PBKDF2 at the profile's cost);
     /// nil if there is none, it is damaged, or the password is not the one it was sealed with.
-    private func openParked(_ token: ApplicationToken, password: Password) -> (ParkedActivation, ParkingKey)? {
+    private func openParked(_ token: ApplicationToken, password: Password) -> (ParkedActivation, BagKey?)? {
         guard let data = try? Data(contentsOf: parkedKeyURL(for: token)) else { return nil }
         return ParkedActivation.open(Array(data), password: password)
     }
@@ -210,20 +213,28 @@ struct Activator: Sendable {
         FileManager.default.fileExists(atPath: parkedKeyURL(for: token).path)
     }
 
-    /// The key for an activation and the key that seals it: the one parked by an interrupted run (same
-    /// password and key type), so the authority re-issues for the same key; else the pre-generated
-    /// one or a new one.
-    private func key(for request: ActivationRequest, pregenerated: SigningKey?) throws -> (SigningKey, ParkingKey) {
-        if let (parked, parking) = openParked(request.token, password: request.password),
+    /// The key for an activation and the profile's keys (the bags' key also seals the parked file): the
+    /// key parked by an interrupted run (same password and key type), so the authority re-issues for the
+    /// same key; else the pre-generated one or a new one.
+    private func key(for request: ActivationRequest, pregenerated: SigningKey?, prepared: ProfileKeys?) throws -> (SigningKey, ProfileKeys) {
+        if let (parked, bag) = openParked(request.token, password: request.password),
             parked.algorithm == request.keyAlgorithm.rawValue, let key = try? SigningKey(pkcs8DER: parked.pkcs8)
         {
-            return (key, parking)
+            return (key, try profileKeys(for: request.password, bag: bag))
         }
         let key = try pregenerated.flatMap { $0.algorithm == request.keyAlgorithm ? $0 : nil } ?? SigningKey.generate(request.keyAlgorithm)
-        return (key, try ParkingKey.derive(password: request.password, iterations: cost.iterations))
+        if let prepared, prepared.iterations == cost.iterations, prepared.isDerived(from: request.password.revealed) {
+            return (key, prepared)
+        }
+        return (key, try profileKeys(for: request.password, bag: nil))
     }
 
-    private func park(_ key: SigningKey, for request: ActivationRequest, with parking: ParkingKey) throws {
+    /// The profile's keys for `password` at this workstation's cost, the bags' key reused when at hand.
+    private func profileKeys(for password: Password, bag: BagKey?) throws -> ProfileKeys {
+        try ProfileKeys.derive(password: password.revealed, cost: cost, bag: bag?.iterations == cost.iterations ? bag : nil)
+    }
+
+    private func park(_ key: SigningKey, for request: ActivationRequest, with bagKey: BagKey) throws {
         let url = parkedKeyURL(for: request.token)
         do {
             try FileSystem.makeDirectory(paths.pendingKeys, mode: 0o700)
@@ -235,7 +246,7 @@ struct Activator: Sendable {
             reference: request.reference.digits, name: request.subscriber.name, email: request.subscriber.email,
             language: request.subscriber.language.rawValue
         )
-        try AtomicFile.write(try parked.seal(with: parking), to: url, mode: 0o600)
+        try AtomicFile.write(try parked.seal(with: bagKey), to: url, mode: 0o600)
     }
 
     /// Removes temp files a killed run may have left beside the profile files (AtomicFile names them

@@ -38,6 +38,39 @@ struct ProfileAndFileTests {
         #expect(summary.notAfter == profile.certificate.notValidAfter)
     }
 
+    /// A profile written with keys derived ahead opens with OpenSSL; the log-in that follows reuses a derivation only
+    /// when every input matches (a forged key under the right salt and password is taken — and fails the MAC —, the
+    /// same salt under another password is derived again).
+    @Test func keysDerivedAheadWriteAProfileAndAreReusedOnlyForTheirOwnInputs() throws {
+        let dir = try TempDir()
+        let profile = try Profile(.p256)
+        let keys = try ProfileKeys.derive(password: "Vert-Orage-Piano-47", cost: fastCost)
+        #expect(keys.isDerived(from: "Vert-Orage-Piano-47") && !keys.isDerived(from: "vert-orage-piano-47"))
+        let p12 = try PKCS12.write(profile.contents, keys: keys)
+        _ = try dir.write("p.p12", p12)
+        _ = try dir.write("pw", "Vert-Orage-Piano-47\n")
+        let info = try OpenSSL.run(["pkcs12", "-in", "p.p12", "-info", "-nokeys", "-passin", "file:pw"], in: dir.url)
+        #expect(info.status == 0)
+        #expect(info.output.contains("MAC: sha256, Iteration \(fastCost.iterations)"))
+
+        let reread = try PKCS12.read(p12, password: "Vert-Orage-Piano-47", known: keys)
+        #expect(reread.certificate == profile.certificate)
+        #expect(keystoreError { try PKCS12.read(p12, password: "another-password", known: keys) }?.code == .wrongPassword)
+
+        let forgedBag = BagKey(salt: keys.bag.salt, iterations: keys.iterations, key: SymmetricKey(size: .bits256), password: "Vert-Orage-Piano-47")
+        let forgedMAC = ProfileKeys(bag: forgedBag, macSalt: keys.macSalt, macKey: SymmetricKey(size: .bits256))
+        #expect(keystoreError { try PKCS12.read(p12, password: "Vert-Orage-Piano-47", known: forgedMAC) }?.code == .wrongPassword)
+        let otherPassword = ProfileKeys(bag: BagKey(salt: keys.bag.salt, iterations: keys.iterations, key: SymmetricKey(size: .bits256), password: "x"),
+                                        macSalt: keys.macSalt, macKey: SymmetricKey(size: .bits256))
+        #expect(try PKCS12.read(p12, password: "Vert-Orage-Piano-47", known: otherPassword).certificate == profile.certificate)
+
+        // The bags' key of a parked activation is reused for the profile: the same salt, only the MAC key derived again.
+        let resumed = try ProfileKeys.derive(password: "Vert-Orage-Piano-47", cost: fastCost, bag: keys.bag)
+        #expect(resumed.bag.salt == keys.bag.salt && resumed.macSalt != keys.macSalt)
+        #expect(keystoreError { try ProfileKeys.derive(password: "another-password", cost: fastCost, bag: keys.bag) }?.code == .weakParameters)
+        #expect(try PKCS12.read(PKCS12.write(profile.contents, keys: resumed), password: "Vert-Orage-Piano-47").certificate == profile.certificate)
+    }
+
     @Test func loginRefusesWrongPassword() async throws {
         let profile = try Profile(.p256)
         let p12 = try PKCS12.write(profile.contents, password: "right", cost: fastCost)

@@ -1,4 +1,5 @@
 import Activation
+import Crypto
 import Authority
 import AuthorityInterface
 import PasswordQuality
@@ -125,6 +126,31 @@ import Testing
         let contents = try PKCS12.read(Array(try Data(contentsOf: files.profile)), password: password.revealed)
         #expect(try contents.key.pkcs8DER() == parked.pkcs8)
         #expect(!FileManager.default.fileExists(atPath: parkedFile.path))
+    }
+
+    /// The parked file is sealed under a key expanded from the profile bags' key (one PBKDF2 for both, the salt
+    /// recorded); a file parked by the first version (sealed with the PBKDF2 key itself) still opens, and its key is
+    /// not reused for the profile.
+    @Test func parkedFilesOfBothFormatsOpenWithThePasswordOnly() throws {
+        struct Envelope: Codable { var version: Int; var kdf: String; var iterations: Int; var salt: [UInt8]; var sealed: [UInt8] }
+        let password = Password("Vert-Orage-Piano-47")
+        let parked = ParkedActivation(pkcs8: [1, 2, 3], algorithm: "p256", authorization: "ABCD-EFGH", reference: "123456789",
+                                      name: "Jeanne Tremblay", email: "jeanne@example.org", language: "fr")
+        let keys = try ProfileKeys.derive(password: password.revealed, cost: KDFCost(iterations: 2_048))
+        let current = try parked.seal(with: keys.bag)
+        let envelope = try JSONDecoder().decode(Envelope.self, from: Data(current))
+        #expect(envelope.version == 2 && envelope.salt == keys.bag.salt && envelope.iterations == 2_048)
+        let (opened, bag) = try #require(ParkedActivation.open(current, password: password))
+        #expect(opened.reference == "123456789" && bag?.salt == keys.bag.salt)
+        #expect(ParkedActivation.open(current, password: Password("vert-orage-piano-47")) == nil)
+
+        let salt = [UInt8](repeating: 7, count: 16)
+        let key = try ProfileKDF.bagKey(password: password.revealed, salt: salt, cost: KDFCost(iterations: 2_048))
+        let sealed = try #require(try AES.GCM.seal(JSONEncoder().encode(parked), using: key).combined)
+        let first = Array(try JSONEncoder().encode(Envelope(version: 1, kdf: "pbkdf2-hmac-sha256", iterations: 2_048, salt: salt, sealed: Array(sealed))))
+        let (old, noBag) = try #require(ParkedActivation.open(first, password: password))
+        #expect(old.name == "Jeanne Tremblay" && noBag == nil)
+        #expect(ParkedActivation.open(first, password: Password("another-password-1")) == nil)
     }
 
     @Test func aMissingProfileDirectoryIsRefusedBeforeAnyCodeIsUsed() async throws {
