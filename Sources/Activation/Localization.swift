@@ -1,3 +1,4 @@
+import CivilTime
 import Foundation
 import ParapheResources
 import Synchronization
@@ -67,11 +68,9 @@ public struct Localizer: Sendable {
 
     /// A date and time as people of this language write it, in UTC (`2026-12-10 14:03 UTC`).
     public func dateTime(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = language == .en ? "yyyy-MM-dd HH:mm 'UTC'" : "yyyy-MM-dd HH 'h' mm 'UTC'"
-        return formatter.string(from: date)
+        let time = UTCDateTime(date)
+        let day = "\(time.pad(time.year, 4))-\(time.pad(time.month))-\(time.pad(time.day))"
+        return language == .en ? "\(day) \(time.pad(time.hour)):\(time.pad(time.minute)) UTC" : "\(day) \(time.pad(time.hour)) h \(time.pad(time.minute)) UTC"
     }
 }
 

@@ -1,3 +1,4 @@
+import CivilTime
 import Activation
 import AuthorityInterface
 import Crypto
@@ -18,6 +19,9 @@ struct CertificateAuthority: Sendable {
     let privateKey: P256.Signing.PrivateKey
     let certificate: Certificate
     let certificateDER: [UInt8]
+
+    /// The SHA-256 fingerprint of the CA certificate, as `openssl x509 -fingerprint -sha256` writes it.
+    var fingerprint: String { SHA256.hash(data: certificateDER).map { String(format: "%02X", $0) }.joined(separator: ":") }
 
     static let subject = "Paraphe Embedded Root CA"
     static let organization = "Paraphe"
@@ -227,9 +231,8 @@ struct CertificateAuthority: Sendable {
     }
 
     static func adding(years: Int, to date: Date) -> Date {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
-        return calendar.date(byAdding: .year, value: years, to: date) ?? date + Double(years) * 365.25 * 86_400
+        let fraction = date.timeIntervalSince1970 - date.timeIntervalSince1970.rounded(.down)
+        return UTCDateTime(date).adding(years: years).date + fraction
     }
 
     static func der(_ certificate: Certificate) throws(AuthorityError) -> [UInt8] {

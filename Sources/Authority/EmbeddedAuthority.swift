@@ -1,8 +1,8 @@
+import CivilTime
 import Activation
 import AuthorityInterface
 import Crypto
 import Foundation
-import GRDB
 import Logging
 import Synchronization
 import X509
@@ -19,7 +19,7 @@ public final class EmbeddedAuthority: Authority, Sendable {
     static let logger = Logger(label: "paraphe.authority")
 
     let configuration: AuthorityConfiguration
-    let registry: Registry
+    let registry: any RegistryStore
     let sealer: CodeSealer
     let mailer: Mailer
     let ca: CertificateAuthority
@@ -58,32 +58,34 @@ public final class EmbeddedAuthority: Authority, Sendable {
     }
 
     /// Opens or creates the authority key, the registry and the CA, holding `DATA/.lock`.
-    private static func setUp(_ directory: URL, at now: Date, random: any RandomSource) throws -> (CodeSealer, Registry, CertificateAuthority) {
+    private static func setUp(_ directory: URL, at now: Date, random: any RandomSource) throws -> (CodeSealer, SQLiteRegistry, CertificateAuthority) {
         do {
             return try FileSystem.withExclusiveLock(directory.appendingPathComponent(".lock"), code: .dataDirectory) {
                 let sealer = try CodeSealer.loadOrCreate(at: directory.appendingPathComponent("authority.key"), random: random)
-                let registry = try Registry.open(at: directory.appendingPathComponent("registry.sqlite"))
+                let registry = try SQLiteRegistry.open(at: directory.appendingPathComponent("registry.sqlite"))
                 let (ca, created) = try CertificateAuthority.loadOrCreate(in: directory.appendingPathComponent("ca"), at: now, random: random)
-                if created {
-                    do {
-                        try registry.pool.writeWithoutTransaction { db in
-                            try db.inTransaction(.immediate) {
-                                try Registry.audit(
-                                    db, at: now, actor: Self.authorityActor, event: .caCreated, token: nil,
-                                    detail: "root CA \(Array(ca.certificate.serialNumber.bytes).hex), valid until \(Self.iso8601(ca.certificate.notValidAfter))")
-                                return .commit
-                            }
-                        }
-                    } catch let error as DatabaseError {
-                        throw Registry.storageError(error, "cannot record the CA creation")
-                    }
-                }
+                let recorded = try registry.recordCAFingerprintNow(ca.fingerprint, audit: created ? caCreatedRecord(ca, at: now) : nil)
+                try ensureSameCA(recorded: recorded, ca: ca, registry: registry.location)
                 return (sealer, registry, ca)
             }
         } catch let error as AuthorityError {
             throw error
         } catch {
             throw AuthorityError(.dataDirectory, "cannot set up the data directory")
+        }
+    }
+
+    static func caCreatedRecord(_ ca: CertificateAuthority, at now: Date) -> AuditRecord {
+        AuditRecord(at: now, actor: authorityActor, event: .caCreated, token: nil,
+                    detail: "root CA \(Array(ca.certificate.serialNumber.bytes).hex), valid until \(iso8601(ca.certificate.notValidAfter))")
+    }
+
+    /// Every instance on one registry must hold the CA it was initialised with (its fingerprint is in the registry).
+    static func ensureSameCA(recorded: String, ca: CertificateAuthority, registry: String) throws(AuthorityError) {
+        guard recorded == ca.fingerprint else {
+            throw AuthorityError(
+                .certificateAuthority,
+                "the registry \(registry) belongs to the CA with SHA-256 fingerprint \(recorded), not to this data directory's (\(ca.fingerprint)); give every instance a copy of the same ca/ca-cert.pem, ca/ca-key.pem and authority.key")
         }
     }
 
@@ -121,31 +123,14 @@ public final class EmbeddedAuthority: Authority, Sendable {
             let mail = try mailer.prepare(
                 .init(kind: .approval, subscriber: subscriber, token: token, reference: state.codes.reference, expiresAt: state.codes.expiresAt),
                 at: now, random: random)
+            let application = NewApplication(
+                token: token, subscriber: subscriber, state: state, approvedAt: approvedAt,
+                questions: zip(questions, hashes).map { StoredQuestion(text: $0, hash: $1) }, sealedAuthorization: sealed,
+                audit: AuditRecord(at: now, actor: actor, event: .approved, token: token,
+                                   detail: "language \(subscriber.language.rawValue); codes valid until \(Self.iso8601(state.codes.expiresAt))"))
             let inserted: Bool
             do {
-                inserted = try await registry.immediate { db in
-                    if try Registry.tokenExists(db, token) || Registry.referenceIsLive(db, state.codes.reference) { return false }
-                    try db.execute(
-                        sql: """
-                            INSERT INTO application (token, name, email, language, status, identityFailures, approvedAt)
-                            VALUES (?, ?, ?, ?, ?, ?, ?)
-                            """,
-                        arguments: [
-                            token.value, subscriber.name, subscriber.email, subscriber.language.rawValue,
-                            state.status.rawValue, state.identityFailures, approvedAt.timeIntervalSince1970,
-                        ])
-                    let id = db.lastInsertedRowID
-                    for (position, (text, hash)) in zip(questions, hashes).enumerated() {
-                        try db.execute(
-                            sql: "INSERT INTO question (applicationId, position, text, salt, hash, iterations) VALUES (?, ?, ?, ?, ?, ?)",
-                            arguments: [id, position, text, Data(hash.salt), Data(hash.hash), hash.iterations])
-                    }
-                    _ = try Registry.insertCodes(db, applicationID: id, reference: state.codes.reference, sealed: sealed, issuedAt: approvedAt)
-                    try Registry.audit(
-                        db, at: now, actor: actor, event: .approved, token: token,
-                        detail: "language \(subscriber.language.rawValue); codes valid until \(Self.iso8601(state.codes.expiresAt))")
-                    return true
-                }
+                inserted = try await registry.insertApplication(application)
             } catch {
                 mail.discard()
                 throw error
@@ -195,17 +180,14 @@ public final class EmbeddedAuthority: Authority, Sendable {
     // MARK: - Steps 1 and 2
 
     public func overview(of token: ApplicationToken) async throws -> ApplicationOverview {
-        try await registry.read { db in
-            guard let row = try Registry.application(db, token: token) else { throw ActivationError(.unknownApplication) }
-            let questions = try Registry.questions(db, applicationID: row.id).map(\.text)
-            return ApplicationOverview(
-                token: row.token, status: row.state.status, language: row.subscriber.language, questions: questions,
-                identityAttemptsRemaining: row.state.identityAttemptsRemaining)
-        }
+        guard let (row, questions) = try await registry.applicationWithQuestions(token: token) else { throw ActivationError(.unknownApplication) }
+        return ApplicationOverview(
+            token: row.token, status: row.state.status, language: row.subscriber.language, questions: questions.map(\.text),
+            identityAttemptsRemaining: row.state.identityAttemptsRemaining)
     }
 
     enum IdentityResult: Sendable {
-        case verified(Registry.ApplicationRow, AuthorizationCode)
+        case verified(ApplicationRow, AuthorizationCode)
         case failed(remaining: Int)
         case locked
     }
@@ -219,10 +201,8 @@ public final class EmbeddedAuthority: Authority, Sendable {
         for answer in answers where !answer.normalized.isEmpty {
             _ = try InputText.validate(answer.revealed, field: .answer)
         }
-        let (before, hashes) = try await registry.read { db in
-            guard let row = try Registry.application(db, token: token) else { throw ActivationError(.unknownApplication) }
-            return (row, try Registry.questions(db, applicationID: row.id).map(\.hash))
-        }
+        guard let (before, questions) = try await registry.applicationWithQuestions(token: token) else { throw ActivationError(.unknownApplication) }
+        let hashes = questions.map(\.hash)
         // Refuse early, before the slow hashing, what the transaction would refuse anyway.
         try before.state.ensureActivatable()
         guard hashes.count == ActivationPolicy.questionCount else {
@@ -258,24 +238,22 @@ public final class EmbeddedAuthority: Authority, Sendable {
     /// read), apply the domain rule, save, audit; on success, unseal the authorization code.
     func recordIdentitySubmission(token: ApplicationToken, matching: Int, at now: Date) async throws -> IdentityResult {
         let sealer = self.sealer
-        return try await registry.immediate { db -> IdentityResult in
-            guard var row = try Registry.application(db, token: token) else { throw ActivationError(.unknownApplication) }
-            let outcome = try row.state.submitAnswers(matching: matching)
-            switch outcome {
+        return try await registry.update(token: token) { row -> RegistryChange<IdentityResult> in
+            switch try row.state.submitAnswers(matching: matching) {
             case .verified:
-                try Registry.audit(db, at: now, actor: Self.subscriberActor, event: .identityVerified, token: token,
-                                   detail: "\(matching) of \(ActivationPolicy.questionCount) answers matched")
-                return .verified(row, try sealer.open(row.sealedAuthorization, for: token))
+                return RegistryChange(
+                    .verified(row, try sealer.open(row.sealedAuthorization, for: token)),
+                    audit: [AuditRecord(at: now, actor: Self.subscriberActor, event: .identityVerified, token: token,
+                                        detail: "\(matching) of \(ActivationPolicy.questionCount) answers matched")])
             case .failed(let remaining):
-                try Registry.save(db, row)
-                try Registry.audit(db, at: now, actor: Self.subscriberActor, event: .identityFailed, token: token,
-                                   detail: "remaining \(remaining)")
-                return .failed(remaining: remaining)
+                return RegistryChange(
+                    .failed(remaining: remaining), save: true,
+                    audit: [AuditRecord(at: now, actor: Self.subscriberActor, event: .identityFailed, token: token, detail: "remaining \(remaining)")])
             case .locked:
-                try Registry.save(db, row)
-                try Registry.audit(db, at: now, actor: Self.subscriberActor, event: .identityLocked, token: token,
-                                   detail: "\(row.state.identityFailures) failed attempts")
-                return .locked
+                return RegistryChange(
+                    .locked, save: true,
+                    audit: [AuditRecord(at: now, actor: Self.subscriberActor, event: .identityLocked, token: token,
+                                        detail: "\(row.state.identityFailures) failed attempts")])
             }
         }
     }
@@ -283,10 +261,7 @@ public final class EmbeddedAuthority: Authority, Sendable {
     // MARK: - Step 4
 
     public func renewCodes(token: ApplicationToken, authorization: AuthorizationCode) async throws -> RenewalReceipt {
-        let before = try await registry.read { db in
-            guard let row = try Registry.application(db, token: token) else { throw ActivationError(.unknownApplication) }
-            return row
-        }
+        guard let before = try await registry.application(token: token) else { throw ActivationError(.unknownApplication) }
         // Only the holder of the current authorization code (released by the identity check) may renew.
         let current = try sealer.open(before.sealedAuthorization, for: token)
         guard constantTimeEqual(Array(current.revealed.utf8), Array(authorization.revealed.utf8)) else {
@@ -304,30 +279,25 @@ public final class EmbeddedAuthority: Authority, Sendable {
             let mail = try mailer.prepare(
                 .init(kind: .renewal, subscriber: subscriber, token: token, reference: reference, expiresAt: expiresAt),
                 at: now, random: random)
-            let renewed: Bool
             do {
-                renewed = try await registry.immediate { db in
-                    guard var row = try Registry.application(db, token: token) else { throw ActivationError(.unknownApplication) }
+                try await registry.update(token: token) { row -> RegistryChange<Void> in
                     // The pair the caller proved it holds was replaced meanwhile (a concurrent renewal).
                     guard row.codeID == before.codeID else { throw ActivationError(.identityNotVerified) }
-                    if try Registry.referenceIsLive(db, reference) { return false }
                     try row.state.renew(newReference: reference, at: now)
                     // The previous pair is dead at once.
-                    try db.execute(sql: "UPDATE code SET superseded = 1 WHERE id = ?", arguments: [row.codeID])
-                    row.codeID = try Registry.insertCodes(db, applicationID: row.id, reference: reference, sealed: sealed, issuedAt: now)
-                    try Registry.save(db, row)
-                    try Registry.audit(
-                        db, at: now, actor: Self.subscriberActor, event: .codesRenewed, token: token,
-                        detail: "renewal \(row.state.renewalsInWindow(at: now).count) of \(ActivationPolicy.renewalsPerWindow) in 24 h; codes valid until \(Self.iso8601(expiresAt))")
-                    return true
+                    var change = RegistryChange(())
+                    change.newCodes = NewCodes(reference: reference, sealedAuthorization: sealed, issuedAt: now)
+                    change.audit = [AuditRecord(
+                        at: now, actor: Self.subscriberActor, event: .codesRenewed, token: token,
+                        detail: "renewal \(row.state.renewalsInWindow(at: now).count) of \(ActivationPolicy.renewalsPerWindow) in 24 h; codes valid until \(Self.iso8601(expiresAt))")]
+                    return change
                 }
+            } catch is RegistryCollision {
+                mail.discard()
+                continue
             } catch {
                 mail.discard()
                 throw error
-            }
-            guard renewed else {
-                mail.discard()
-                continue
             }
             try mail.deliver()
             Self.logger.info("codes renewed", metadata: ["token": "\(token.formatted)"])
@@ -360,19 +330,10 @@ public final class EmbeddedAuthority: Authority, Sendable {
     /// without (any other CMP client), the application whose live codes carry `reference`. Nil: neither
     /// exists. The code never leaves this process except as the MAC key.
     public func enrollmentSecret(reference: ReferenceNumber, token: ApplicationToken?) async throws -> (token: ApplicationToken, authorization: AuthorizationCode)? {
-        let sealer = self.sealer
-        return try await registry.read { db in
-            let row: Registry.ApplicationRow?
-            if let token {
-                row = try Registry.application(db, token: token)
-            } else if let owner = try Registry.tokenOfLiveReference(db, reference) {
-                row = try Registry.application(db, token: owner)
-            } else {
-                row = nil
-            }
-            guard let row else { return nil }
-            return (row.token, try sealer.open(row.sealedAuthorization, for: row.token))
-        }
+        let owner: ApplicationToken?
+        if let token { owner = token } else { owner = try await registry.tokenOfLiveReference(reference) }
+        guard let owner, let row = try await registry.application(token: owner) else { return nil }
+        return (row.token, try sealer.open(row.sealedAuthorization, for: row.token))
     }
 
     /// Step 5 by CMP (`ir`, `cr`, `p10cr`): the caller checked the request's proof of possession and
@@ -387,12 +348,12 @@ public final class EmbeddedAuthority: Authority, Sendable {
     /// Records what the requester said of a certificate it received by CMP (`certConf`).
     public func recordConfirmation(token: ApplicationToken, accepted: Bool, certificateMatches: Bool) async throws {
         let now = self.now
-        try await registry.immediate { db in
-            let serial = try Registry.application(db, token: token)?.certificateSerial ?? "?"
+        try await registry.update(token: token) { row -> RegistryChange<Void> in
+            let serial = row.certificateSerial ?? "?"
             let detail = certificateMatches
                 ? (accepted ? "serial \(serial) confirmed by the requester" : "serial \(serial) rejected by the requester")
                 : "confirmation for a certificate this authority did not issue to the application"
-            try Registry.audit(db, at: now, actor: Self.subscriberActor, event: .certificateConfirmed, token: token, detail: detail)
+            return RegistryChange((), audit: [AuditRecord(at: now, actor: Self.subscriberActor, event: .certificateConfirmed, token: token, detail: detail)])
         }
     }
 
@@ -401,10 +362,7 @@ public final class EmbeddedAuthority: Authority, Sendable {
         authorizationMatches: @escaping @Sendable (AuthorizationCode) -> Bool
     ) async throws -> IssuedCertificate {
         let now = self.now
-        let before = try await registry.read { db in
-            guard let row = try Registry.application(db, token: token) else { throw ActivationError(.unknownApplication) }
-            return row
-        }
+        guard let before = try await registry.application(token: token) else { throw ActivationError(.unknownApplication) }
         // Sign before taking the write lock; the certificate is kept only if the redemption is accepted.
         let ca = self.ca
         let random = self.random
@@ -413,8 +371,7 @@ public final class EmbeddedAuthority: Authority, Sendable {
             ? try ca.issue(publicKey: request.publicKey, name: before.subscriber.name, email: before.subscriber.email, at: now, random: random)
             : nil
         let sealer = self.sealer
-        let result = try await registry.immediate { db -> IssueResult in
-            guard var row = try Registry.application(db, token: token) else { throw ActivationError(.unknownApplication) }
+        let result = try await registry.update(token: token) { row -> RegistryChange<IssueResult> in
             let matches = authorizationMatches(try sealer.open(row.sealedAuthorization, for: token))
             let original = row.state
             do {
@@ -425,34 +382,35 @@ public final class EmbeddedAuthority: Authority, Sendable {
                     row.activatedAt = now
                     row.certificateSerial = certificate.serial
                     row.certificateDER = certificate.der
-                    try Registry.save(db, row)
-                    try Registry.recordCertificate(db, serial: certificate.serial, applicationID: row.id, der: certificate.der, at: now)
-                    try Registry.audit(db, at: now, actor: Self.subscriberActor, event: .certificateIssued, token: token,
-                                       detail: "serial \(certificate.serial)")
-                    return .issued(certificate.der)
+                    var change = RegistryChange(
+                        IssueResult.issued(certificate.der), save: true,
+                        audit: [AuditRecord(at: now, actor: Self.subscriberActor, event: .certificateIssued, token: token, detail: "serial \(certificate.serial)")])
+                    change.certificate = (certificate.serial, certificate.der, now)
+                    return change
                 case .replay:
                     guard let der = row.certificateDER else {
                         throw AuthorityError(.storage, "the registry lost the certificate of an activated application")
                     }
-                    try Registry.audit(db, at: now, actor: Self.subscriberActor, event: .certificateReissued, token: token,
-                                       detail: "serial \(row.certificateSerial ?? "?")")
-                    return .issued(der)
+                    return RegistryChange(
+                        .issued(der),
+                        audit: [AuditRecord(at: now, actor: Self.subscriberActor, event: .certificateReissued, token: token,
+                                            detail: "serial \(row.certificateSerial ?? "?")")])
                 }
             } catch let refusal as ActivationError {
+                var change = RegistryChange(IssueResult.refused(refusal))
                 if row.state != original {
                     // A wrong reference number counts toward the 5-in-a-row limit: keep the count.
-                    try Registry.save(db, row)
-                    try Registry.audit(
-                        db, at: now, actor: Self.subscriberActor, event: .referenceRejected, token: token,
-                        detail: "\(row.state.codes.wrongReferences) wrong in a row"
-                            + (row.state.codes.isBlocked ? "; renewal required" : ""))
+                    change.save = true
+                    change.audit = [AuditRecord(
+                        at: now, actor: Self.subscriberActor, event: .referenceRejected, token: token,
+                        detail: "\(row.state.codes.wrongReferences) wrong in a row" + (row.state.codes.isBlocked ? "; renewal required" : ""))]
                 }
                 // The codes that activated this application, presented again with another key: say the
                 // codes were used (the domain's `redeem` reports the activated status first).
                 if refusal.code == .alreadyActivated, row.state.codes.used, matches, reference == row.state.codes.reference {
-                    return .refused(ActivationError(.codesUsed))
+                    change.result = .refused(ActivationError(.codesUsed))
                 }
-                return .refused(refusal)
+                return change
             }
         }
         switch result {
@@ -472,7 +430,7 @@ public final class EmbeddedAuthority: Authority, Sendable {
 
     /// The certificate issued to an application, if it was activated (DER).
     public func certificateDER(of token: ApplicationToken) async throws -> [UInt8]? {
-        try await registry.read { db in try Registry.application(db, token: token)?.certificateDER }
+        try await registry.application(token: token)?.certificateDER
     }
 
     /// The CA certificate, PEM.
@@ -490,10 +448,8 @@ public final class EmbeddedAuthority: Authority, Sendable {
         let now = self.now
         let issued = try ca.issueService(
             publicKey: Certificate.PublicKey(key.publicKey), commonName: names[0], names: names, usage: .serverAuth, at: now, random: random)
-        try await registry.immediate { db in
-            try Registry.audit(db, at: now, actor: Self.authorityActor, event: .tlsCertificateIssued, token: nil,
-                               detail: "serial \(issued.serial) for \(names.joined(separator: ", "))")
-        }
+        try await registry.appendAudit(AuditRecord(at: now, actor: Self.authorityActor, event: .tlsCertificateIssued, token: nil,
+                                                   detail: "serial \(issued.serial) for \(names.joined(separator: ", "))"))
         let chain = try CertificateAuthority.pem(Certificate(derEncoded: issued.der)) + CertificateAuthority.pem(ca.certificate)
         return (chain, key.pemRepresentation + "\n")
     }
@@ -503,21 +459,17 @@ public final class EmbeddedAuthority: Authority, Sendable {
     /// Every application, in approval order (never a secret).
     public func list() async throws -> [ApplicationRecord] {
         let now = self.now
-        return try await registry.read { db in
-            try Registry.allApplications(db).map { Self.record($0, at: now) }
-        }
+        return try await registry.allApplications().map { Self.record($0, at: now) }
     }
 
     /// One application (unknown → `ActivationError(.unknownApplication)`).
     public func record(for token: ApplicationToken) async throws -> ApplicationRecord {
         let now = self.now
-        return try await registry.read { db in
-            guard let row = try Registry.application(db, token: token) else { throw ActivationError(.unknownApplication) }
-            return Self.record(row, at: now)
-        }
+        guard let row = try await registry.application(token: token) else { throw ActivationError(.unknownApplication) }
+        return Self.record(row, at: now)
     }
 
-    static func record(_ row: Registry.ApplicationRow, at now: Date) -> ApplicationRecord {
+    static func record(_ row: ApplicationRow, at now: Date) -> ApplicationRecord {
         ApplicationRecord(
             token: row.token.formatted, link: row.token.link, name: row.subscriber.name, email: row.subscriber.email,
             language: row.subscriber.language, status: row.state.status,
@@ -530,12 +482,10 @@ public final class EmbeddedAuthority: Authority, Sendable {
 
     /// The whole audit log, oldest first.
     public func auditLog() async throws -> [AuditEntry] {
-        try await registry.read { db in try Registry.auditEntries(db) }
+        try await registry.auditEntries()
     }
 
     static func iso8601(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: date)
+        UTCDateTime(date).iso8601
     }
 }

@@ -1,3 +1,4 @@
+import CivilTime
 import Activation
 import AuthorityInterface
 import Foundation
@@ -192,10 +193,6 @@ struct Mailer: Sendable {
 
     /// `Tue, 10 Nov 2026 14:03:00 +0000`.
     static func rfc5322Date(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss Z"
-        return formatter.string(from: date)
+        UTCDateTime(date).rfc5322
     }
 }

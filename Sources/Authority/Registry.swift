@@ -2,16 +2,19 @@ import Activation
 import AuthorityInterface
 import Foundation
 import GRDB
+import RevocationList
 
-/// The registry: applications, their security questions, their activation codes and the audit
-/// log, in `DATA/registry.sqlite` (WAL). Every state change is one IMMEDIATE transaction, so
-/// concurrent processes queue for the write lock instead of overwriting each other.
-struct Registry: Sendable {
+/// The registry of one machine: applications, their security questions, their activation codes,
+/// certificates, CRLs and the audit log, in `DATA/registry.sqlite` (WAL). Every state change is one
+/// IMMEDIATE transaction, so concurrent processes queue for the write lock instead of overwriting
+/// each other.
+struct SQLiteRegistry: RegistryStore {
     let pool: DatabasePool
+    let location: String
 
     /// Opens (creating and migrating if needed) the registry at `url`.
     /// Call while holding the data directory's setup lock: migrations are not safe to run concurrently.
-    static func open(at url: URL) throws(AuthorityError) -> Registry {
+    static func open(at url: URL) throws(AuthorityError) -> SQLiteRegistry {
         var configuration = Configuration()
         // A busy database (another process writing) is waited out, never reported as "database is locked".
         configuration.busyMode = .timeout(10)
@@ -33,7 +36,7 @@ struct Registry: Sendable {
         do {
             let pool = try DatabasePool(path: url.path, configuration: configuration)
             try migrator.migrate(pool)
-            return Registry(pool: pool)
+            return SQLiteRegistry(pool: pool, location: "sqlite:" + url.path)
         } catch let error as DatabaseError {
             throw AuthorityError(.storage, "cannot open the registry (SQLite error \(error.resultCode.rawValue))")
         } catch {
@@ -132,6 +135,15 @@ struct Registry: Sendable {
                 CREATE INDEX application_email ON application(email COLLATE NOCASE);
                 """)
         }
+        // The CA every instance must share (its SHA-256 fingerprint, recorded at initialisation).
+        migrator.registerMigration("v4-authority") { db in
+            try db.execute(sql: """
+                CREATE TABLE authority (
+                    key TEXT PRIMARY KEY,
+                    value TEXT NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 
@@ -150,6 +162,8 @@ struct Registry: Sendable {
                 guard let result else { throw AuthorityError(.storage, "a registry transaction produced no result") }
                 return result
             }
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+            throw RegistryCollision()
         } catch let error as DatabaseError {
             throw Self.storageError(error, "registry update failed")
         } catch {
@@ -168,11 +182,11 @@ struct Registry: Sendable {
         }
     }
 
-    /// Rule refusals, authority errors and cancellation go through as they are; anything else
-    /// becomes a storage error.
+    /// Rule refusals, authority errors, collisions and cancellation go through as they are; anything
+    /// else becomes a storage error.
     static func passThrough(_ error: any Error, _ what: String) -> any Error {
         switch error {
-        case is ActivationError, is AuthorityError, is CancellationError: error
+        case is ActivationError, is AuthorityError, is CancellationError, is RegistryCollision: error
         default: AuthorityError(.storage, what)
         }
     }
@@ -182,167 +196,355 @@ struct Registry: Sendable {
         AuthorityError(.storage, "\(what) (SQLite error \(error.extendedResultCode.rawValue))")
     }
 
-    // MARK: - Rows
+    // MARK: - RegistryStore: reads
 
-    /// An application and its live codes, as stored.
-    struct ApplicationRow: Sendable {
-        var id: Int64
-        var token: ApplicationToken
-        var subscriber: Subscriber
-        var state: ApplicationState
-        var approvedAt: Date
-        var activatedAt: Date?
-        var certificateSerial: String?
-        var certificateDER: [UInt8]?
-        var codeID: Int64
-        var sealedAuthorization: [UInt8]
+    func application(token: ApplicationToken) async throws -> ApplicationRow? {
+        try await read { db in try Self.application(db, token: token) }
     }
 
-    private static let applicationSelect = """
+    func applicationWithQuestions(token: ApplicationToken) async throws -> (ApplicationRow, [StoredQuestion])? {
+        try await read { db in
+            guard let row = try Self.application(db, token: token) else { return nil }
+            return (row, try Self.questions(db, applicationID: row.id))
+        }
+    }
+
+    func tokenOfLiveReference(_ reference: ReferenceNumber) async throws -> ApplicationToken? {
+        try await read { db in
+            let text = try String.fetchOne(
+                db, sql: "SELECT a.token FROM code c JOIN application a ON a.id = c.applicationId WHERE c.reference = ? AND c.superseded = 0",
+                arguments: [reference.digits])
+            return try text.map(Self.token)
+        }
+    }
+
+    func recoveryCandidate(email: String) async throws -> ApplicationToken? {
+        try await read { db in
+            try String.fetchOne(
+                db, sql: """
+                    SELECT token FROM application WHERE email = ? COLLATE NOCASE
+                    AND (status = ? OR (status = ? AND recoveringSerial IS NOT NULL)) ORDER BY activatedAt DESC LIMIT 1
+                    """,
+                arguments: [email, ApplicationStatus.activated.rawValue, ApplicationStatus.approved.rawValue]
+            ).map(Self.token)
+        }
+    }
+
+    func certificate(serial: String) async throws -> StoredCertificate? {
+        try await read { db in
+            try Row.fetchOne(db, sql: Self.certificateSelect + " WHERE c.serial = ?", arguments: [serial]).map(Self.decodeCertificate)
+        }
+    }
+
+    func latestCRL() async throws -> StoredCRL? {
+        try await read { db in try Self.latestCRL(db) }
+    }
+
+    func allApplications() async throws -> [ApplicationRow] {
+        try await read { db in try Row.fetchAll(db, sql: Self.applicationSelect + " ORDER BY a.id").map(Self.decode) }
+    }
+
+    func auditEntries() async throws -> [AuditEntry] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT id, at, actor, event, token, detail FROM audit ORDER BY id").map { row in
+                AuditEntry(
+                    id: row["id"], at: Date(timeIntervalSince1970: row["at"]), actor: row["actor"], event: row["event"],
+                    token: row["token"], detail: row["detail"])
+            }
+        }
+    }
+
+    func recordedCAFingerprint() async throws -> String? {
+        try await read { db in try String.fetchOne(db, sql: "SELECT value FROM authority WHERE key = 'ca-fingerprint'") }
+    }
+
+    // MARK: - RegistryStore: changes
+
+    func insertApplication(_ application: NewApplication) async throws -> Bool {
+        do {
+            return try await immediate { db in
+                try db.execute(
+                    sql: """
+                        INSERT INTO application (token, name, email, language, status, identityFailures, approvedAt)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        application.token.value, application.subscriber.name, application.subscriber.email,
+                        application.subscriber.language.rawValue, application.state.status.rawValue,
+                        application.state.identityFailures, application.approvedAt.timeIntervalSince1970,
+                    ])
+                let id = db.lastInsertedRowID
+                for (position, question) in application.questions.enumerated() {
+                    try db.execute(
+                        sql: "INSERT INTO question (applicationId, position, text, salt, hash, iterations) VALUES (?, ?, ?, ?, ?, ?)",
+                        arguments: [id, position, question.text, Data(question.hash.salt), Data(question.hash.hash), question.hash.iterations])
+                }
+                _ = try Self.insertCodes(
+                    db, applicationID: id, NewCodes(reference: application.state.codes.reference, sealedAuthorization: application.sealedAuthorization,
+                                                    issuedAt: application.state.codes.issuedAt))
+                try Self.audit(db, application.audit)
+                return true
+            }
+        } catch is RegistryCollision {
+            return false
+        }
+    }
+
+    func update<T: Sendable>(token: ApplicationToken, _ body: @escaping @Sendable (inout ApplicationRow) throws -> RegistryChange<T>) async throws -> T {
+        try await immediate { db in
+            guard var row = try Self.application(db, token: token) else { throw ActivationError(.unknownApplication) }
+            row.certificates = try Row.fetchAll(db, sql: Self.certificateSelect + " WHERE c.applicationId = ? ORDER BY c.issuedAt", arguments: [row.id])
+                .map(Self.decodeCertificate)
+            let change = try body(&row)
+            if let codes = change.newCodes {
+                try db.execute(sql: "UPDATE code SET superseded = 1 WHERE id = ?", arguments: [row.codeID])
+                row.codeID = try Self.insertCodes(db, applicationID: row.id, codes)
+            }
+            if change.save || change.newCodes != nil { try Self.save(db, row) }
+            if let certificate = change.certificate {
+                try db.execute(
+                    sql: "INSERT INTO certificate (serial, applicationId, der, issuedAt) VALUES (?, ?, ?, ?)",
+                    arguments: [certificate.serial, row.id, Data(certificate.der), certificate.at.timeIntervalSince1970])
+            }
+            for revocation in change.revocations {
+                try db.execute(
+                    sql: "UPDATE certificate SET revokedAt = ?, reason = ? WHERE serial = ? AND applicationId = ? AND revokedAt IS NULL",
+                    arguments: [revocation.at.timeIntervalSince1970, revocation.reason.rawValue, revocation.serial, row.id])
+            }
+            for record in change.audit { try Self.audit(db, record) }
+            if let crl = change.newCRL { _ = try Self.storeNewCRL(db, at: crl.at, sign: crl.sign) }
+            return change.result
+        }
+    }
+
+    func appendAudit(_ record: AuditRecord) async throws {
+        try await immediate { db in try Self.audit(db, record) }
+    }
+
+    func recordCAFingerprint(_ fingerprint: String, audit: AuditRecord) async throws -> String {
+        try await immediate { db in
+            if let recorded = try String.fetchOne(db, sql: "SELECT value FROM authority WHERE key = 'ca-fingerprint'") { return recorded }
+            try db.execute(sql: "INSERT INTO authority (key, value) VALUES ('ca-fingerprint', ?)", arguments: [fingerprint])
+            try Self.audit(db, audit)
+            return fingerprint
+        }
+    }
+
+    /// `recordCAFingerprint` while the data directory is being set up (synchronously, under its lock).
+    func recordCAFingerprintNow(_ fingerprint: String, audit: AuditRecord?) throws(AuthorityError) -> String {
+        do {
+            return try pool.writeWithoutTransaction { db in
+                var recorded = fingerprint
+                try db.inTransaction(.immediate) {
+                    if let existing = try String.fetchOne(db, sql: "SELECT value FROM authority WHERE key = 'ca-fingerprint'") {
+                        recorded = existing
+                    } else {
+                        try db.execute(sql: "INSERT INTO authority (key, value) VALUES ('ca-fingerprint', ?)", arguments: [fingerprint])
+                        if let audit { try Self.audit(db, audit) }
+                    }
+                    return .commit
+                }
+                return recorded
+            }
+        } catch let error as DatabaseError {
+            throw Self.storageError(error, "cannot record the CA")
+        } catch {
+            throw AuthorityError(.storage, "cannot record the CA")
+        }
+    }
+
+    func currentCRL(at now: Date, maximumAge: TimeInterval, sign: @escaping @Sendable (Int, [CertificateRevocationList.Entry]) throws -> [UInt8]) async throws -> (der: [UInt8], fresh: Bool) {
+        try await immediate { db in
+            if let latest = try Self.latestCRL(db), now.timeIntervalSince(latest.thisUpdate) < maximumAge { return (latest.der, false) }
+            return (try Self.storeNewCRL(db, at: now, sign: sign), true)
+        }
+    }
+
+    // MARK: - SQL
+
+    private static func latestCRL(_ db: Database) throws -> StoredCRL? {
+        try Row.fetchOne(db, sql: "SELECT number, thisUpdate, der FROM crl ORDER BY number DESC LIMIT 1").map { row in
+            StoredCRL(number: row["number"], thisUpdate: Date(timeIntervalSince1970: row["thisUpdate"]), der: Array(row["der"] as Data))
+        }
+    }
+
+    /// Signs a CRL of every certificate revoked so far, numbered after the last, and stores it.
+    private static func storeNewCRL(_ db: Database, at now: Date, sign: (Int, [CertificateRevocationList.Entry]) throws -> [UInt8]) throws -> [UInt8] {
+        let number = (try Int.fetchOne(db, sql: "SELECT MAX(number) FROM crl") ?? 0) + 1
+        let entries = try Row.fetchAll(db, sql: "SELECT serial, revokedAt, reason FROM certificate WHERE revokedAt IS NOT NULL ORDER BY revokedAt, serial")
+            .compactMap { row -> CertificateRevocationList.Entry? in
+                guard let serial = Array(hex: row["serial"]) else { return nil }
+                return CertificateRevocationList.Entry(
+                    serial: serial, revokedAt: Date(timeIntervalSince1970: row["revokedAt"]),
+                    reason: RevocationReason(rawValue: row["reason"] ?? 0) ?? .unspecified)
+            }
+        let der = try sign(number, entries)
+        try db.execute(sql: "INSERT INTO crl (number, thisUpdate, der) VALUES (?, ?, ?)", arguments: [number, now.timeIntervalSince1970, Data(der)])
+        return der
+    }
+
+    static let applicationSelect = """
         SELECT a.id, a.token, a.name, a.email, a.language, a.status, a.identityFailures, a.approvedAt,
-               a.activatedAt, a.renewals, a.certificateSerial, a.certificateDER, a.activatedKeyDigest,
+               a.activatedAt, a.revokedAt, a.renewals, a.certificateSerial, a.certificateDER, a.activatedKeyDigest,
+               a.recoveringSerial, a.recoveries,
                c.id AS codeID, c.reference, c.sealedAuthorization, c.issuedAt, c.wrongReferences, c.used
         FROM application a JOIN code c ON c.applicationId = a.id AND c.superseded = 0
         """
 
+    private static let certificateSelect = """
+        SELECT c.serial, c.applicationId, a.token, c.der, c.issuedAt, c.revokedAt, c.reason
+        FROM certificate c JOIN application a ON a.id = c.applicationId
+        """
+
     static func application(_ db: Database, token: ApplicationToken) throws -> ApplicationRow? {
-        guard let row = try Row.fetchOne(db, sql: applicationSelect + " WHERE a.token = ?", arguments: [token.value]) else {
-            return nil
-        }
-        return try decode(row)
+        try Row.fetchOne(db, sql: applicationSelect + " WHERE a.token = ?", arguments: [token.value]).map(decode)
     }
 
-    /// Every application, in approval order.
-    static func allApplications(_ db: Database) throws -> [ApplicationRow] {
-        try Row.fetchAll(db, sql: applicationSelect + " ORDER BY a.id").map(decode)
+    private static func token(_ text: String) throws -> ApplicationToken {
+        do { return try ApplicationToken(parsing: text) } catch { throw AuthorityError(.storage, "the registry holds a damaged token") }
+    }
+
+    private static func decodeCertificate(_ row: Row) throws -> StoredCertificate {
+        let revokedAt: Double? = row["revokedAt"]
+        let reason: Int? = row["reason"]
+        return StoredCertificate(
+            serial: row["serial"], applicationID: row["applicationId"], token: try token(row["token"]), der: Array(row["der"] as Data),
+            issuedAt: Date(timeIntervalSince1970: row["issuedAt"]), revokedAt: revokedAt.map(Date.init(timeIntervalSince1970:)),
+            reason: reason.flatMap(RevocationReason.init(rawValue:)))
     }
 
     private static func decode(_ row: Row) throws -> ApplicationRow {
-        func damaged(_ what: String) -> AuthorityError {
-            AuthorityError(.storage, "the registry holds a damaged \(what)")
-        }
-        let tokenText: String = row["token"]
-        let referenceText: String = row["reference"]
-        let token: ApplicationToken
-        let reference: ReferenceNumber
-        do {
-            token = try ApplicationToken(parsing: tokenText)
-            reference = try ReferenceNumber(parsing: referenceText)
-        } catch {
-            throw damaged("token or reference number")
-        }
-        guard let language = Language(rawValue: row["language"]) else { throw damaged("language") }
-        guard let status = ApplicationStatus(rawValue: row["status"]) else { throw damaged("status") }
-        let renewalsText: String = row["renewals"]
-        guard let renewals = try? JSONDecoder().decode([Double].self, from: Data(renewalsText.utf8)) else {
-            throw damaged("renewal history")
-        }
-        let digest: Data? = row["activatedKeyDigest"]
-        let certificate: Data? = row["certificateDER"]
-        let sealed: Data = row["sealedAuthorization"]
-        let activatedAt: Double? = row["activatedAt"]
-        let codes = CodesState(
-            reference: reference,
-            issuedAt: Date(timeIntervalSince1970: row["issuedAt"]),
-            wrongReferences: row["wrongReferences"],
+        let stored = StoredApplication(
+            id: row["id"], token: row["token"], name: row["name"], email: row["email"], language: row["language"], status: row["status"],
+            identityFailures: row["identityFailures"], approvedAt: row["approvedAt"], activatedAt: row["activatedAt"], revokedAt: row["revokedAt"],
+            renewals: row["renewals"], certificateSerial: row["certificateSerial"], certificateDER: (row["certificateDER"] as Data?).map { Array($0) },
+            activatedKeyDigest: (row["activatedKeyDigest"] as Data?).map { Array($0) }, recoveringSerial: row["recoveringSerial"],
+            recoveries: row["recoveries"], codeID: row["codeID"], reference: row["reference"],
+            sealedAuthorization: Array(row["sealedAuthorization"] as Data), issuedAt: row["issuedAt"], wrongReferences: row["wrongReferences"],
             used: row["used"])
-        let state = ApplicationState(
-            status: status,
-            identityFailures: row["identityFailures"],
-            codes: codes,
-            renewals: renewals.map(Date.init(timeIntervalSince1970:)),
-            activatedKeyDigest: digest.map { Array($0) })
-        return ApplicationRow(
-            id: row["id"],
-            token: token,
-            subscriber: Subscriber(name: row["name"], email: row["email"], language: language),
-            state: state,
-            approvedAt: Date(timeIntervalSince1970: row["approvedAt"]),
-            activatedAt: activatedAt.map(Date.init(timeIntervalSince1970:)),
-            certificateSerial: row["certificateSerial"],
-            certificateDER: certificate.map { Array($0) },
-            codeID: row["codeID"],
-            sealedAuthorization: Array(sealed))
+        return try stored.decoded()
     }
 
     /// Stores the rule-bearing state of `row` back (application and its live codes).
-    static func save(_ db: Database, _ row: ApplicationRow) throws {
-        let renewals = try JSONEncoder().encode(row.state.renewals.map(\.timeIntervalSince1970))
+    private static func save(_ db: Database, _ row: ApplicationRow) throws {
+        let stored = StoredApplication(row)
         try db.execute(
             sql: """
                 UPDATE application SET status = ?, identityFailures = ?, renewals = ?, activatedKeyDigest = ?,
-                    activatedAt = ?, certificateSerial = ?, certificateDER = ?
+                    activatedAt = ?, revokedAt = ?, certificateSerial = ?, certificateDER = ?, recoveringSerial = ?, recoveries = ?
                 WHERE id = ?
                 """,
             arguments: [
-                row.state.status.rawValue, row.state.identityFailures, String(decoding: renewals, as: UTF8.self),
-                row.state.activatedKeyDigest.map { Data($0) }, row.activatedAt?.timeIntervalSince1970,
-                row.certificateSerial, row.certificateDER.map { Data($0) }, row.id,
+                stored.status, stored.identityFailures, stored.renewals, stored.activatedKeyDigest.map { Data($0) }, stored.activatedAt,
+                stored.revokedAt, stored.certificateSerial, stored.certificateDER.map { Data($0) }, stored.recoveringSerial,
+                stored.recoveries, row.id,
             ])
         try db.execute(
             sql: "UPDATE code SET wrongReferences = ?, used = ? WHERE id = ?",
             arguments: [row.state.codes.wrongReferences, row.state.codes.used, row.codeID])
     }
 
-    /// True if `reference` is already carried by live codes.
-    static func referenceIsLive(_ db: Database, _ reference: ReferenceNumber) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT 1 FROM code WHERE reference = ? AND superseded = 0", arguments: [reference.digits]) ?? false
-    }
-
-    /// The application whose live codes carry `reference` (unique among live codes).
-    static func tokenOfLiveReference(_ db: Database, _ reference: ReferenceNumber) throws -> ApplicationToken? {
-        let text = try String.fetchOne(
-            db, sql: "SELECT a.token FROM code c JOIN application a ON a.id = c.applicationId WHERE c.reference = ? AND c.superseded = 0",
-            arguments: [reference.digits])
-        return try text.map { text throws(AuthorityError) in
-            do { return try ApplicationToken(parsing: text) } catch { throw AuthorityError(.storage, "the registry holds a damaged token") }
-        }
-    }
-
-    /// Records a certificate issued to an application.
-    static func recordCertificate(_ db: Database, serial: String, applicationID: Int64, der: [UInt8], at now: Date) throws {
-        try db.execute(
-            sql: "INSERT INTO certificate (serial, applicationId, der, issuedAt) VALUES (?, ?, ?, ?)",
-            arguments: [serial, applicationID, Data(der), now.timeIntervalSince1970])
-    }
-
-    static func tokenExists(_ db: Database, _ token: ApplicationToken) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT 1 FROM application WHERE token = ?", arguments: [token.value]) ?? false
-    }
-
     /// Inserts a new live pair for `applicationID`; returns its id.
-    static func insertCodes(_ db: Database, applicationID: Int64, reference: ReferenceNumber, sealed: [UInt8], issuedAt: Date) throws -> Int64 {
+    private static func insertCodes(_ db: Database, applicationID: Int64, _ codes: NewCodes) throws -> Int64 {
         try db.execute(
             sql: "INSERT INTO code (applicationId, reference, sealedAuthorization, issuedAt) VALUES (?, ?, ?, ?)",
-            arguments: [applicationID, reference.digits, Data(sealed), issuedAt.timeIntervalSince1970])
+            arguments: [applicationID, codes.reference.digits, Data(codes.sealedAuthorization), codes.issuedAt.timeIntervalSince1970])
         return db.lastInsertedRowID
     }
 
-    static func questions(_ db: Database, applicationID: Int64) throws -> [(text: String, hash: AnswerHash)] {
+    private static func questions(_ db: Database, applicationID: Int64) throws -> [StoredQuestion] {
         try Row.fetchAll(
             db, sql: "SELECT text, salt, hash, iterations FROM question WHERE applicationId = ? ORDER BY position",
             arguments: [applicationID]
         ).map { row in
-            let salt: Data = row["salt"]
-            let hash: Data = row["hash"]
-            return (row["text"], AnswerHash(salt: Array(salt), hash: Array(hash), iterations: row["iterations"]))
+            StoredQuestion(text: row["text"], hash: AnswerHash(salt: Array(row["salt"] as Data), hash: Array(row["hash"] as Data), iterations: row["iterations"]))
         }
     }
 
-    // MARK: - Audit
-
-    static func audit(_ db: Database, at: Date, actor: String, event: AuditEvent, token: ApplicationToken?, detail: String = "") throws {
+    private static func audit(_ db: Database, _ record: AuditRecord) throws {
         try db.execute(
             sql: "INSERT INTO audit (at, actor, event, token, detail) VALUES (?, ?, ?, ?, ?)",
-            arguments: [at.timeIntervalSince1970, actor, event.rawValue, token?.formatted, detail])
+            arguments: [record.at.timeIntervalSince1970, record.actor, record.event.rawValue, record.token?.formatted, record.detail])
+    }
+}
+
+/// An application row in the columns both registries store (times as seconds since 1970, renewals and
+/// recoveries as JSON arrays of such), and its decoding into the domain's types.
+struct StoredApplication: Sendable {
+    var id: Int64
+    var token: String
+    var name: String
+    var email: String
+    var language: String
+    var status: String
+    var identityFailures: Int
+    var approvedAt: Double
+    var activatedAt: Double?
+    var revokedAt: Double?
+    var renewals: String
+    var certificateSerial: String?
+    var certificateDER: [UInt8]?
+    var activatedKeyDigest: [UInt8]?
+    var recoveringSerial: String?
+    var recoveries: String
+    var codeID: Int64
+    var reference: String
+    var sealedAuthorization: [UInt8]
+    var issuedAt: Double
+    var wrongReferences: Int
+    var used: Bool
+
+    init(id: Int64, token: String, name: String, email: String, language: String, status: String, identityFailures: Int, approvedAt: Double,
+         activatedAt: Double?, revokedAt: Double?, renewals: String, certificateSerial: String?, certificateDER: [UInt8]?,
+         activatedKeyDigest: [UInt8]?, recoveringSerial: String?, recoveries: String, codeID: Int64, reference: String,
+         sealedAuthorization: [UInt8], issuedAt: Double, wrongReferences: Int, used: Bool) {
+        (self.id, self.token, self.name, self.email, self.language, self.status) = (id, token, name, email, language, status)
+        (self.identityFailures, self.approvedAt, self.activatedAt, self.revokedAt, self.renewals) = (identityFailures, approvedAt, activatedAt, revokedAt, renewals)
+        (self.certificateSerial, self.certificateDER, self.activatedKeyDigest) = (certificateSerial, certificateDER, activatedKeyDigest)
+        (self.recoveringSerial, self.recoveries, self.codeID, self.reference) = (recoveringSerial, recoveries, codeID, reference)
+        (self.sealedAuthorization, self.issuedAt, self.wrongReferences, self.used) = (sealedAuthorization, issuedAt, wrongReferences, used)
     }
 
-    static func auditEntries(_ db: Database) throws -> [AuditEntry] {
-        try Row.fetchAll(db, sql: "SELECT id, at, actor, event, token, detail FROM audit ORDER BY id").map { row in
-            AuditEntry(
-                id: row["id"], at: Date(timeIntervalSince1970: row["at"]), actor: row["actor"], event: row["event"],
-                token: row["token"], detail: row["detail"])
+    init(_ row: ApplicationRow) {
+        func json(_ dates: [Date]) -> String {
+            "[" + dates.map { String($0.timeIntervalSince1970) }.joined(separator: ",") + "]"
         }
+        self.init(
+            id: row.id, token: row.token.value, name: row.subscriber.name, email: row.subscriber.email, language: row.subscriber.language.rawValue,
+            status: row.state.status.rawValue, identityFailures: row.state.identityFailures, approvedAt: row.approvedAt.timeIntervalSince1970,
+            activatedAt: row.activatedAt?.timeIntervalSince1970, revokedAt: row.revokedAt?.timeIntervalSince1970, renewals: json(row.state.renewals),
+            certificateSerial: row.certificateSerial, certificateDER: row.certificateDER, activatedKeyDigest: row.state.activatedKeyDigest,
+            recoveringSerial: row.recoveringSerial, recoveries: json(row.recoveries), codeID: row.codeID, reference: row.state.codes.reference.digits,
+            sealedAuthorization: row.sealedAuthorization, issuedAt: row.state.codes.issuedAt.timeIntervalSince1970,
+            wrongReferences: row.state.codes.wrongReferences, used: row.state.codes.used)
+    }
+
+    func decoded() throws -> ApplicationRow {
+        func damaged(_ what: String) -> AuthorityError {
+            AuthorityError(.storage, "the registry holds a damaged \(what)")
+        }
+        let parsedToken: ApplicationToken
+        let parsedReference: ReferenceNumber
+        do {
+            parsedToken = try ApplicationToken(parsing: token)
+            parsedReference = try ReferenceNumber(parsing: reference)
+        } catch {
+            throw damaged("token or reference number")
+        }
+        guard let parsedLanguage = Language(rawValue: language) else { throw damaged("language") }
+        guard let parsedStatus = ApplicationStatus(rawValue: status) else { throw damaged("status") }
+        guard let renewalTimes = try? JSONDecoder().decode([Double].self, from: Data(renewals.utf8)) else { throw damaged("renewal history") }
+        guard let recoveryTimes = try? JSONDecoder().decode([Double].self, from: Data(recoveries.utf8)) else { throw damaged("recovery history") }
+        let codes = CodesState(reference: parsedReference, issuedAt: Date(timeIntervalSince1970: issuedAt), wrongReferences: wrongReferences, used: used)
+        let state = ApplicationState(
+            status: parsedStatus, identityFailures: identityFailures, codes: codes,
+            renewals: renewalTimes.map(Date.init(timeIntervalSince1970:)), activatedKeyDigest: activatedKeyDigest)
+        return ApplicationRow(
+            id: id, token: parsedToken, subscriber: Subscriber(name: name, email: email, language: parsedLanguage), state: state,
+            approvedAt: Date(timeIntervalSince1970: approvedAt), activatedAt: activatedAt.map(Date.init(timeIntervalSince1970:)),
+            revokedAt: revokedAt.map(Date.init(timeIntervalSince1970:)), certificateSerial: certificateSerial, certificateDER: certificateDER,
+            recoveringSerial: recoveringSerial, recoveries: recoveryTimes.map(Date.init(timeIntervalSince1970:)), codeID: codeID,
+            sealedAuthorization: sealedAuthorization)
     }
 }
 

@@ -2,7 +2,6 @@ import Activation
 import AuthorityInterface
 import Crypto
 import Foundation
-import GRDB
 import Logging
 import RevocationList
 import SwiftASN1
@@ -43,43 +42,47 @@ extension EmbeddedAuthority {
     public func revoke(_ target: RevocationTarget, reason: RevocationReason, actor: String? = nil) async throws -> [String] {
         let now = configuration.time.now()
         let actor = actor ?? "operator:\(configuration.operatorName)"
-        let revoked = try await registry.immediate { db -> [String] in
-            let (applicationID, serials): (Int64, [String])
+        let token: ApplicationToken
+        switch target {
+        case .application(let owner):
+            token = owner
+        case .certificate(let serial):
+            guard let stored = try await registry.certificate(serial: serial) else {
+                throw AuthorityError(.badRequest, "no certificate with serial number \(serial) was issued by this authority")
+            }
+            token = stored.token
+        }
+        let sign = crlSigner(at: now)
+        let revoked = try await registry.update(token: token) { row -> RegistryChange<[String]> in
+            var change = RegistryChange([String]())
+            let serials: [String]
             switch target {
-            case .application(let token):
-                guard let row = try Registry.application(db, token: token) else { throw ActivationError(.unknownApplication) }
-                applicationID = row.id
-                serials = try String.fetchAll(
-                    db, sql: "SELECT serial FROM certificate WHERE applicationId = ? AND revokedAt IS NULL", arguments: [row.id])
+            case .application:
+                serials = row.certificates.filter { $0.revokedAt == nil }.map(\.serial)
                 if row.state.status != .revoked {
-                    try db.execute(sql: "UPDATE application SET status = ?, revokedAt = ? WHERE id = ?",
-                                   arguments: [ApplicationStatus.revoked.rawValue, now.timeIntervalSince1970, row.id])
-                    try Registry.audit(db, at: now, actor: actor, event: .revoked, token: token,
-                                       detail: "application revoked (was \(row.state.status.rawValue)): \(reason.name)")
+                    change.audit.append(AuditRecord(at: now, actor: actor, event: .revoked, token: row.token,
+                                                    detail: "application revoked (was \(row.state.status.rawValue)): \(reason.name)"))
+                    row.state.status = .revoked
+                    row.revokedAt = now
+                    change.save = true
                 }
             case .certificate(let serial):
-                guard let owner = try Row.fetchOne(db, sql: "SELECT applicationId, revokedAt FROM certificate WHERE serial = ?", arguments: [serial]) else {
+                guard let certificate = row.certificates.first(where: { $0.serial == serial }) else {
                     throw AuthorityError(.badRequest, "no certificate with serial number \(serial) was issued by this authority")
                 }
-                applicationID = owner["applicationId"]
-                serials = (owner["revokedAt"] as Double?) == nil ? [serial] : []
-                let current = try Row.fetchOne(db, sql: "SELECT token, certificateSerial, status FROM application WHERE id = ?", arguments: [applicationID])
-                if reason != .superseded, let current, (current["certificateSerial"] as String?) == serial,
-                    (current["status"] as String) != ApplicationStatus.revoked.rawValue
-                {
-                    try db.execute(sql: "UPDATE application SET status = ?, revokedAt = ? WHERE id = ?",
-                                   arguments: [ApplicationStatus.revoked.rawValue, now.timeIntervalSince1970, applicationID])
+                serials = certificate.revokedAt == nil ? [serial] : []
+                // Revoking the application's current certificate (but for a successor) revokes the application.
+                if reason != .superseded, row.certificateSerial == serial, row.state.status != .revoked {
+                    row.state.status = .revoked
+                    row.revokedAt = now
+                    change.save = true
                 }
             }
-            for serial in serials {
-                try db.execute(sql: "UPDATE certificate SET revokedAt = ?, reason = ? WHERE serial = ?",
-                               arguments: [now.timeIntervalSince1970, reason.rawValue, serial])
-                let token = try String.fetchOne(db, sql: "SELECT token FROM application WHERE id = ?", arguments: [applicationID])
-                    .flatMap { try? ApplicationToken(parsing: $0) }
-                try Registry.audit(db, at: now, actor: actor, event: .certificateRevoked, token: token, detail: "serial \(serial): \(reason.name)")
-            }
-            if !serials.isEmpty { _ = try self.signCRL(db, at: now) }
-            return serials
+            change.revocations = serials.map { ($0, reason, now) }
+            change.audit += serials.map { AuditRecord(at: now, actor: actor, event: .certificateRevoked, token: row.token, detail: "serial \($0): \(reason.name)") }
+            if !serials.isEmpty { change.newCRL = (now, sign) }
+            change.result = serials
+            return change
         }
         if !revoked.isEmpty {
             Self.logger.notice("certificates revoked", metadata: ["count": "\(revoked.count)", "reason": "\(reason.name)"])
@@ -92,47 +95,31 @@ extension EmbeddedAuthority {
     /// that a published CRL is never past its `nextUpdate`.
     public func revocationList() async throws -> [UInt8]? {
         let now = configuration.time.now()
-        let (der, fresh) = try await registry.immediate { db -> ([UInt8], Bool) in
-            if let row = try Row.fetchOne(db, sql: "SELECT thisUpdate, der FROM crl ORDER BY number DESC LIMIT 1"),
-                now.timeIntervalSince1970 - (row["thisUpdate"] as Double) < CRLPolicy.refreshAfter
-            {
-                return (Array(row["der"] as Data), false)
-            }
-            return (try self.signCRL(db, at: now), true)
-        }
+        let (der, fresh) = try await registry.currentCRL(at: now, maximumAge: CRLPolicy.refreshAfter, sign: crlSigner(at: now))
         if fresh { try await publishCRL() }
         return der
     }
 
-    /// Signs a CRL of every certificate revoked so far, numbered after the last, and stores it.
-    func signCRL(_ db: Database, at now: Date) throws -> [UInt8] {
-        let number = (try Int.fetchOne(db, sql: "SELECT MAX(number) FROM crl") ?? 0) + 1
-        let entries = try Row.fetchAll(db, sql: "SELECT serial, revokedAt, reason FROM certificate WHERE revokedAt IS NOT NULL ORDER BY revokedAt")
-            .compactMap { row -> CertificateRevocationList.Entry? in
-                guard let serial = Array(hex: row["serial"]) else { return nil }
-                return CertificateRevocationList.Entry(
-                    serial: serial, revokedAt: Date(timeIntervalSince1970: row["revokedAt"]),
-                    reason: RevocationReason(rawValue: row["reason"] ?? 0) ?? .unspecified)
+    /// Signs a CRL dated `now` (valid `CRLPolicy.validity`) with the given number and entries.
+    func crlSigner(at now: Date) -> @Sendable (Int, [CertificateRevocationList.Entry]) throws -> [UInt8] {
+        let ca = self.ca
+        return { number, entries in
+            do {
+                return try CertificateRevocationList.sign(
+                    number: number, thisUpdate: now, nextUpdate: now + CRLPolicy.validity, entries: entries,
+                    issuer: ca.certificate, key: ca.privateKey
+                ).der
+            } catch {
+                throw AuthorityError(.certificateAuthority, "cannot sign the CRL")
             }
-        let crl: CertificateRevocationList
-        do {
-            crl = try CertificateRevocationList.sign(
-                number: number, thisUpdate: now, nextUpdate: now + CRLPolicy.validity, entries: entries,
-                issuer: ca.certificate, key: ca.privateKey)
-        } catch {
-            throw AuthorityError(.certificateAuthority, "cannot sign the CRL")
         }
-        try db.execute(sql: "INSERT INTO crl (number, thisUpdate, der) VALUES (?, ?, ?)",
-                       arguments: [number, now.timeIntervalSince1970, Data(crl.der)])
-        return crl.der
     }
 
     /// Writes the newest CRL to `DATA/ca/crl.pem` (0644), where the embedded mode's workstation and
     /// `openssl crl` read it.
     func publishCRL() async throws {
-        let der = try await registry.read { db in try Data.fetchOne(db, sql: "SELECT der FROM crl ORDER BY number DESC LIMIT 1") }
-        guard let der else { return }
-        let pem = PEMDocument(type: "X509 CRL", derBytes: Array(der)).pemString + "\n"
+        guard let der = try await registry.latestCRL()?.der else { return }
+        let pem = PEMDocument(type: "X509 CRL", derBytes: der).pemString + "\n"
         try FileSystem.replace(crlURL, bytes: Array(pem.utf8), mode: 0o644, code: .certificateAuthority)
     }
 
@@ -167,14 +154,8 @@ extension EmbeddedAuthority {
     public func certificateHolder(of der: [UInt8]) async throws -> CertificateHolder? {
         guard let certificate = try? Certificate(derEncoded: der) else { return nil }
         let serial = Array(certificate.serialNumber.bytes).hex
-        return try await registry.read { db in
-            guard let row = try Row.fetchOne(
-                db, sql: "SELECT a.token, c.der, c.revokedAt FROM certificate c JOIN application a ON a.id = c.applicationId WHERE c.serial = ?",
-                arguments: [serial]),
-                Array(row["der"] as Data) == der, let token = try? ApplicationToken(parsing: row["token"] as String)
-            else { return nil }
-            return CertificateHolder(token: token, serial: serial, revoked: (row["revokedAt"] as Double?) != nil)
-        }
+        guard let stored = try await registry.certificate(serial: serial), stored.der == der else { return nil }
+        return CertificateHolder(token: stored.token, serial: serial, revoked: stored.revokedAt != nil)
     }
 
     /// A key update: a new certificate for a new key, with the subject and extensions of the
@@ -184,28 +165,24 @@ extension EmbeddedAuthority {
     public func updateCertificate(replacing serial: String, publicKeyInfoDER: [UInt8]) async throws -> IssuedCertificate {
         let key = try VerifiedRequest(publicKeyInfoDER: publicKeyInfoDER)
         let now = configuration.time.now()
-        let (row, current) = try await registry.read { db -> (Registry.ApplicationRow, String?) in
-            guard let applicationID = try Int64.fetchOne(db, sql: "SELECT applicationId FROM certificate WHERE serial = ? AND revokedAt IS NULL", arguments: [serial]),
-                let token = try String.fetchOne(db, sql: "SELECT token FROM application WHERE id = ?", arguments: [applicationID]),
-                let row = try Registry.application(db, token: ApplicationToken(parsing: token))
-            else { throw AuthorityError(.badRequest, "no valid certificate with serial number \(serial)") }
-            return (row, row.certificateSerial)
-        }
+        guard let stored = try await registry.certificate(serial: serial), stored.revokedAt == nil,
+            let row = try await registry.application(token: stored.token)
+        else { throw AuthorityError(.badRequest, "no valid certificate with serial number \(serial)") }
+        let current = row.certificateSerial
         if row.state.status == .revoked { throw ActivationError(.revoked) }
         if row.state.activatedKeyDigest == key.keyDigest, current != serial, let der = row.certificateDER {
             return IssuedCertificate(certificateDER: der, chainDER: [ca.certificateDER])
         }
         let issued = try ca.issue(publicKey: key.publicKey, name: row.subscriber.name, email: row.subscriber.email, at: now, random: configuration.random)
-        try await registry.immediate { db in
-            guard var fresh = try Registry.application(db, token: row.token) else { throw ActivationError(.unknownApplication) }
+        try await registry.update(token: row.token) { fresh -> RegistryChange<Void> in
             guard fresh.certificateSerial == current else { throw ActivationError(.codesUsed) }  // a concurrent update won
             fresh.certificateSerial = issued.serial
             fresh.certificateDER = issued.der
             fresh.state.activatedKeyDigest = key.keyDigest
-            try Registry.save(db, fresh)
-            try Registry.recordCertificate(db, serial: issued.serial, applicationID: fresh.id, der: issued.der, at: now)
-            try Registry.audit(db, at: now, actor: Self.subscriberActor, event: .certificateUpdated, token: row.token,
-                               detail: "serial \(issued.serial) replaces \(serial)")
+            var change = RegistryChange((), save: true, audit: [AuditRecord(at: now, actor: Self.subscriberActor, event: .certificateUpdated,
+                                                                            token: row.token, detail: "serial \(issued.serial) replaces \(serial)")])
+            change.certificate = (issued.serial, issued.der, now)
+            return change
         }
         return IssuedCertificate(certificateDER: issued.der, chainDER: [ca.certificateDER])
     }

@@ -1,3 +1,4 @@
+import CivilTime
 import Foundation
 import SwiftASN1
 
@@ -145,41 +146,14 @@ enum FreeText {
 /// GeneralizedTime ⇄ Date in UTC, whole seconds.
 enum Time {
     static func generalizedTime(_ date: Date) throws -> GeneralizedTime {
-        let seconds = Int(date.timeIntervalSince1970.rounded(.down))
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = seconds - days * 86_400
-        let (year, month, day) = civil(fromDays: days)
+        let time = UTCDateTime(date)
         return try GeneralizedTime(
-            year: year, month: month, day: day, hours: secondOfDay / 3600, minutes: secondOfDay % 3600 / 60,
-            seconds: secondOfDay % 60, fractionalSeconds: 0)
+            year: time.year, month: time.month, day: time.day, hours: time.hour, minutes: time.minute, seconds: time.second, fractionalSeconds: 0)
     }
 
     static func date(_ time: GeneralizedTime) -> Date {
-        let days = daysFromCivil(year: time.year, month: time.month, day: time.day)
-        let seconds = days * 86_400 + time.hours * 3600 + time.minutes * 60 + time.seconds
-        return Date(timeIntervalSince1970: Double(seconds) + time.fractionalSeconds)
-    }
-
-    // Howard Hinnant's days-from-civil and its inverse (proleptic Gregorian calendar).
-    private static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
-
-    private static func civil(fromDays days: Int) -> (Int, Int, Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+        Date(timeIntervalSince1970: UTCDateTime.secondsSince1970(
+            year: time.year, month: time.month, day: time.day, hour: time.hours, minute: time.minutes, second: time.seconds) + time.fractionalSeconds)
     }
 }
 

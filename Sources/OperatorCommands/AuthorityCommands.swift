@@ -1,3 +1,4 @@
+import CivilTime
 import Activation
 import ArgumentParser
 import Authority
@@ -181,7 +182,7 @@ extension AuthorityCommand {
     }
 }
 
-package func iso(_ date: Date) -> String { ISO8601DateFormatter().string(from: date) }
+package func iso(_ date: Date) -> String { UTCDateTime(date).iso8601 }
 
 package func jsonText<T: Encodable>(_ value: T) throws -> String {
     let encoder = JSONEncoder()

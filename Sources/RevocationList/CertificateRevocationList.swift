@@ -1,3 +1,4 @@
+import CivilTime
 import Crypto
 import Foundation
 import SwiftASN1
@@ -179,9 +180,8 @@ public struct CertificateRevocationList: Sendable, Equatable {
     }
 
     private static func serializeTime(_ date: Date, into coder: inout DER.Serializer) throws {
-        let components = Calendar.utc.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        let (year, month, day) = (components.year ?? 1970, components.month ?? 1, components.day ?? 1)
-        let (hour, minute, second) = (components.hour ?? 0, components.minute ?? 0, components.second ?? 0)
+        let time = UTCDateTime(date)
+        let (year, month, day, hour, minute, second) = (time.year, time.month, time.day, time.hour, time.minute, time.second)
         // RFC 5280 §5.1.2.4: UTCTime through 2049, GeneralizedTime after.
         if year < 2050 {
             try coder.serialize(UTCTime(year: year, month: month, day: day, hours: hour, minutes: minute, seconds: second))
@@ -199,9 +199,10 @@ public struct CertificateRevocationList: Sendable, Equatable {
             let time = try GeneralizedTime(derEncoded: node)
             parts = (time.year, time.month, time.day, time.hours, time.minutes, time.seconds)
         }
-        let components = DateComponents(year: parts.0, month: parts.1, day: parts.2, hour: parts.3, minute: parts.4, second: parts.5)
-        guard let date = Calendar.utc.date(from: components) else { throw ASN1Error.invalidASN1Object(reason: "bad time") }
-        return date
+        guard let time = UTCDateTime(year: parts.0, month: parts.1, day: parts.2, hour: parts.3, minute: parts.4, second: parts.5) else {
+            throw ASN1Error.invalidASN1Object(reason: "bad time")
+        }
+        return time.date
     }
 }
 
@@ -232,12 +233,4 @@ public enum RevocationReason: Int, Sendable, CaseIterable, Equatable {
         guard let match = Self.allCases.first(where: { $0.name.lowercased() == name.lowercased() }) else { return nil }
         self = match
     }
-}
-
-extension Calendar {
-    static let utc: Calendar = {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
-        return calendar
-    }()
 }

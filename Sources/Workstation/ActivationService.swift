@@ -1,3 +1,4 @@
+import CivilTime
 import Activation
 import AuthorityInterface
 import Foundation
@@ -237,7 +238,7 @@ public final class ActivationService: Sendable {
         else { return }
         let serial = serialHex.split(separator: ":").compactMap { UInt8($0, radix: 16) }
         if let entry = crl.entry(for: serial) {
-            let date = ISO8601DateFormatter().string(from: entry.revokedAt)
+            let date = UTCDateTime(entry.revokedAt).iso8601
             throw WorkstationError(.certificateRevoked, "serial \(serialHex), \(date), \(entry.reason.name)")
         }
     }

@@ -1,3 +1,4 @@
+import CivilTime
 import Activation
 import AuthorityInterface
 import CMP
@@ -121,11 +122,8 @@ extension ActivationService {
 
     /// `NAME.YYYY-MM-DD.p12` beside the profile (`-2`, `-3`… if taken).
     static func backupURL(for profile: URL) throws -> URL {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd"
-        let stem = profile.deletingPathExtension().lastPathComponent + "." + formatter.string(from: Date())
+        let today = UTCDateTime(Date())
+        let stem = profile.deletingPathExtension().lastPathComponent + "." + "\(today.pad(today.year, 4))-\(today.pad(today.month))-\(today.pad(today.day))"
         let folder = profile.deletingLastPathComponent()
         for suffix in [""] + (2...99).map({ "-\($0)" }) {
             let candidate = folder.appendingPathComponent(stem + suffix + ".p12")

@@ -160,7 +160,7 @@ struct CertificateTests {
             try await authority.issueCertificate(token: receipt.token, reference: try otherReference(than: receipt.reference), authorization: code, csrDER: requests[winner])
         } == .codesUsed)
         // The stored key digest is the SHA-256 of the winner's whole SubjectPublicKeyInfo (as openssl writes it).
-        let spki = try await authority.registry.read { db in
+        let spki = try await authority.sqlite.read { db in
             try Data.fetchOne(db, sql: "SELECT activatedKeyDigest FROM application")
         }
         let folder = bed.directory.deletingLastPathComponent()

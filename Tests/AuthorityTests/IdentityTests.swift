@@ -130,7 +130,7 @@ struct IdentityTests {
         #expect(authority.configuration.answerHashIterations == 600_000)
         let receipt = try await authority.approve(Sample.request())
 
-        let stored = try await authority.registry.read { db in
+        let stored = try await authority.sqlite.read { db in
             try Row.fetchAll(db, sql: "SELECT iterations, length(salt) AS saltLength, length(hash) AS hashLength FROM question")
                 .map { [$0["iterations"], $0["saltLength"], $0["hashLength"]] as [Int] }
         }

@@ -164,7 +164,7 @@ struct StorageTests {
         let bed = TestBed(seed: 55)
         defer { bed.remove() }
         let authority = try bed.authority()
-        let plans = try await authority.registry.read { db in
+        let plans = try await authority.sqlite.read { db in
             try [
                 "SELECT id FROM application WHERE token = 'X'",
                 "SELECT id FROM code WHERE reference = '1' AND superseded = 0",
@@ -176,7 +176,7 @@ struct StorageTests {
         #expect(plans[0].contains("USING INDEX sqlite_autoindex_application") || plans[0].contains("USING COVERING INDEX sqlite_autoindex_application"), "\(plans[0])")
         #expect(plans[1].contains("INDEX code_"), "\(plans[1])")
         #expect(plans[2].contains("INDEX code_live_application") && !plans[2].contains("SCAN"), "\(plans[2])")
-        let journal = try await authority.registry.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+        let journal = try await authority.sqlite.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(journal == "wal")
     }
 }

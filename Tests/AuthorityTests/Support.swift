@@ -198,3 +198,13 @@ func mode(_ url: URL) throws -> Int {
     let attributes = try FileManager.default.attributesOfItem(atPath: url.path)
     return ((attributes[.posixPermissions] as? NSNumber)?.intValue ?? -1) & 0o777
 }
+
+extension EmbeddedAuthority {
+    /// The SQLite registry behind an authority opened on a data directory (for tests that read its tables).
+    var sqlite: SQLiteRegistry {
+        get throws {
+            guard let registry = registry as? SQLiteRegistry else { throw AuthorityError(.storage, "not an SQLite registry") }
+            return registry
+        }
+    }
+}
