@@ -19,6 +19,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -149,12 +150,22 @@ let package = Package(
         .target(
             name: "AuthorityServerCLI",
             dependencies: [
-                "Activation", "Authority", "AuthorityInterface", "AuthorityServer", "OperatorCommands",
+                "Activation", "Authority", "AuthorityInterface", "AuthorityServer", "AuthorityPostgres", "OperatorCommands",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(name: "paraphe-authority", dependencies: ["AuthorityServerCLI"], linkerSettings: programLinking),
+        // The registry of a fleet: several `paraphe-authority` instances on one PostgreSQL database.
+        .target(
+            name: "AuthorityPostgres",
+            dependencies: [
+                "Activation", "AuthorityInterface", "Authority", "RevocationList",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The workstation's side of a networked authority: the JSON API and CMP over HTTPS with the CA
         // pinned (AsyncHTTPClient), behind the same Authority protocol as the embedded one.
         .target(
@@ -233,7 +244,8 @@ let package = Package(
         .testTarget(
             name: "AuthorityTests",
             dependencies: [
-                "Authority", "AuthorityInterface", "Activation", "ParapheTestSupport",
+                "Authority", "AuthorityInterface", "AuthorityPostgres", "Activation", "ParapheTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),

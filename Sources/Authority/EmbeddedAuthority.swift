@@ -38,7 +38,29 @@ public final class EmbeddedAuthority: Authority, Sendable {
 
     /// Opens the data directory, creating what is missing: the directory (0700), `authority.key`,
     /// `registry.sqlite`, `mail/` and the CA under `ca/`.
-    public init(configuration: AuthorityConfiguration) throws {
+    public convenience init(configuration: AuthorityConfiguration) throws {
+        try self.init(configuration: configuration, registry: nil)
+    }
+
+    /// An authority whose registry is elsewhere (a PostgreSQL database several instances share): the data
+    /// directory holds its keys (`authority.key`, `ca/`) and `mail/`. The CA's fingerprint is recorded in the
+    /// registry by the first instance; an instance with another CA is refused.
+    package static func open(configuration: AuthorityConfiguration, registry: any RegistryStore) async throws -> EmbeddedAuthority {
+        let authority = try EmbeddedAuthority(configuration: configuration, registry: registry)
+        let now = configuration.time.now()
+        let record = authority.caWasCreated
+            ? caCreatedRecord(authority.ca, at: now)
+            : AuditRecord(at: now, actor: authorityActor, event: .caRecorded, token: nil,
+                          detail: "root CA \(Array(authority.ca.certificate.serialNumber.bytes).hex) of \(configuration.dataDirectory.path)")
+        let recorded = try await registry.recordCAFingerprint(authority.ca.fingerprint, audit: record)
+        try ensureSameCA(recorded: recorded, ca: authority.ca, registry: registry.location)
+        return authority
+    }
+
+    /// Whether this process created the CA (a new data directory).
+    let caWasCreated: Bool
+
+    private init(configuration: AuthorityConfiguration, registry external: (any RegistryStore)?) throws {
         guard configuration.answerHashIterations > 0 else {
             throw AuthorityError(.badRequest, "answerHashIterations must be positive")
         }
@@ -47,26 +69,30 @@ public final class EmbeddedAuthority: Authority, Sendable {
         let now = configuration.time.now()
         let random = configuration.random
         // One process at a time sets up the directory: key creation, migrations and CA creation.
-        let (sealer, registry, ca) = try Self.setUp(directory, at: now, random: random)
+        let (sealer, registry, ca, created) = try Self.setUp(directory, registry: external, at: now, random: random)
         self.configuration = configuration
         self.sealer = sealer
         self.registry = registry
         self.ca = ca
+        self.caWasCreated = created
         self.mailer = try Mailer(directory: directory.appendingPathComponent("mail"))
         self.mailDirectory = directory.appendingPathComponent("mail")
         self.caCertificateURL = directory.appendingPathComponent("ca").appendingPathComponent("ca-cert.pem")
     }
 
-    /// Opens or creates the authority key, the registry and the CA, holding `DATA/.lock`.
-    private static func setUp(_ directory: URL, at now: Date, random: any RandomSource) throws -> (CodeSealer, SQLiteRegistry, CertificateAuthority) {
+    /// Opens or creates the authority key, the registry (unless `external`) and the CA, holding `DATA/.lock`.
+    private static func setUp(_ directory: URL, registry external: (any RegistryStore)?, at now: Date, random: any RandomSource) throws
+        -> (CodeSealer, any RegistryStore, CertificateAuthority, Bool)
+    {
         do {
             return try FileSystem.withExclusiveLock(directory.appendingPathComponent(".lock"), code: .dataDirectory) {
                 let sealer = try CodeSealer.loadOrCreate(at: directory.appendingPathComponent("authority.key"), random: random)
-                let registry = try SQLiteRegistry.open(at: directory.appendingPathComponent("registry.sqlite"))
                 let (ca, created) = try CertificateAuthority.loadOrCreate(in: directory.appendingPathComponent("ca"), at: now, random: random)
+                if let external { return (sealer, external, ca, created) }
+                let registry = try SQLiteRegistry.open(at: directory.appendingPathComponent("registry.sqlite"))
                 let recorded = try registry.recordCAFingerprintNow(ca.fingerprint, audit: created ? caCreatedRecord(ca, at: now) : nil)
                 try ensureSameCA(recorded: recorded, ca: ca, registry: registry.location)
-                return (sealer, registry, ca)
+                return (sealer, registry, ca, created)
             }
         } catch let error as AuthorityError {
             throw error

@@ -470,31 +470,31 @@ struct SQLiteRegistry: RegistryStore {
 
 /// An application row in the columns both registries store (times as seconds since 1970, renewals and
 /// recoveries as JSON arrays of such), and its decoding into the domain's types.
-struct StoredApplication: Sendable {
-    var id: Int64
-    var token: String
-    var name: String
-    var email: String
-    var language: String
-    var status: String
-    var identityFailures: Int
-    var approvedAt: Double
-    var activatedAt: Double?
-    var revokedAt: Double?
-    var renewals: String
-    var certificateSerial: String?
-    var certificateDER: [UInt8]?
-    var activatedKeyDigest: [UInt8]?
-    var recoveringSerial: String?
-    var recoveries: String
-    var codeID: Int64
-    var reference: String
-    var sealedAuthorization: [UInt8]
-    var issuedAt: Double
-    var wrongReferences: Int
-    var used: Bool
+package struct StoredApplication: Sendable {
+    package var id: Int64
+    package var token: String
+    package var name: String
+    package var email: String
+    package var language: String
+    package var status: String
+    package var identityFailures: Int
+    package var approvedAt: Double
+    package var activatedAt: Double?
+    package var revokedAt: Double?
+    package var renewals: String
+    package var certificateSerial: String?
+    package var certificateDER: [UInt8]?
+    package var activatedKeyDigest: [UInt8]?
+    package var recoveringSerial: String?
+    package var recoveries: String
+    package var codeID: Int64
+    package var reference: String
+    package var sealedAuthorization: [UInt8]
+    package var issuedAt: Double
+    package var wrongReferences: Int
+    package var used: Bool
 
-    init(id: Int64, token: String, name: String, email: String, language: String, status: String, identityFailures: Int, approvedAt: Double,
+    package init(id: Int64, token: String, name: String, email: String, language: String, status: String, identityFailures: Int, approvedAt: Double,
          activatedAt: Double?, revokedAt: Double?, renewals: String, certificateSerial: String?, certificateDER: [UInt8]?,
          activatedKeyDigest: [UInt8]?, recoveringSerial: String?, recoveries: String, codeID: Int64, reference: String,
          sealedAuthorization: [UInt8], issuedAt: Double, wrongReferences: Int, used: Bool) {
@@ -505,7 +505,7 @@ struct StoredApplication: Sendable {
         (self.sealedAuthorization, self.issuedAt, self.wrongReferences, self.used) = (sealedAuthorization, issuedAt, wrongReferences, used)
     }
 
-    init(_ row: ApplicationRow) {
+    package init(_ row: ApplicationRow) {
         func json(_ dates: [Date]) -> String {
             "[" + dates.map { String($0.timeIntervalSince1970) }.joined(separator: ",") + "]"
         }
@@ -519,7 +519,7 @@ struct StoredApplication: Sendable {
             wrongReferences: row.state.codes.wrongReferences, used: row.state.codes.used)
     }
 
-    func decoded() throws -> ApplicationRow {
+    package func decoded() throws -> ApplicationRow {
         func damaged(_ what: String) -> AuthorityError {
             AuthorityError(.storage, "the registry holds a damaged \(what)")
         }
@@ -549,7 +549,7 @@ struct StoredApplication: Sendable {
 }
 
 /// What the audit log records.
-enum AuditEvent: String, Sendable {
+package enum AuditEvent: String, Sendable {
     case approved, identityFailed, identityVerified, identityLocked, codesRenewed, referenceRejected
-    case certificateIssued, certificateReissued, certificateConfirmed, certificateUpdated, certificateRevoked, recoveryRequested, recoveryRefused, recoveryCompleted, revoked, caCreated, tlsCertificateIssued
+    case certificateIssued, certificateReissued, certificateConfirmed, certificateUpdated, certificateRevoked, recoveryRequested, recoveryRefused, recoveryCompleted, revoked, caCreated, caRecorded, tlsCertificateIssued
 }

@@ -13,7 +13,7 @@ import RevocationList
 /// number of processes or instances apply it at once. The closures are pure and synchronous: they read
 /// the row, change it, and say what else the transaction writes (`RegistryChange`); the store writes it
 /// all, or nothing, and commits. Slow work (answer hashing, signing) happens before, never under a lock.
-protocol RegistryStore: Sendable {
+package protocol RegistryStore: Sendable {
     /// What the operator is told the registry is (`sqlite:/path`, `postgres://user@host:port/db`; never a password).
     var location: String { get }
 
@@ -55,95 +55,124 @@ protocol RegistryStore: Sendable {
 }
 
 /// A new pair of codes drew a reference number that is live for another application.
-struct RegistryCollision: Error {}
+package struct RegistryCollision: Error {
+    package init() {}
+}
 
 /// An application and its live codes, as stored.
-struct ApplicationRow: Sendable {
-    var id: Int64
-    var token: ApplicationToken
-    var subscriber: Subscriber
-    var state: ApplicationState
-    var approvedAt: Date
-    var activatedAt: Date?
-    var revokedAt: Date?
-    var certificateSerial: String?
-    var certificateDER: [UInt8]?
+package struct ApplicationRow: Sendable {
+    package var id: Int64
+    package var token: ApplicationToken
+    package var subscriber: Subscriber
+    package var state: ApplicationState
+    package var approvedAt: Date
+    package var activatedAt: Date?
+    package var revokedAt: Date?
+    package var certificateSerial: String?
+    package var certificateDER: [UInt8]?
     /// The certificate a recovery replaces (revoked once the new profile is confirmed).
-    var recoveringSerial: String?
+    package var recoveringSerial: String?
     /// The instants of the recovery emails sent (for the 3-in-24-hours limit).
-    var recoveries: [Date]
-    var codeID: Int64
-    var sealedAuthorization: [UInt8]
+    package var recoveries: [Date]
+    package var codeID: Int64
+    package var sealedAuthorization: [UInt8]
     /// Every certificate issued to the application, oldest first (loaded by `update` only).
-    var certificates: [StoredCertificate] = []
+    package var certificates: [StoredCertificate] = []
 }
 
-struct StoredQuestion: Sendable {
-    var text: String
-    var hash: AnswerHash
+package struct StoredQuestion: Sendable {
+    package var text: String
+    package var hash: AnswerHash
+
+    package init(text: String, hash: AnswerHash) {
+        self.text = text
+        self.hash = hash
+    }
 }
 
-struct StoredCertificate: Sendable, Equatable {
-    var serial: String
-    var applicationID: Int64
-    var token: ApplicationToken
-    var der: [UInt8]
-    var issuedAt: Date
-    var revokedAt: Date?
-    var reason: RevocationReason?
+package struct StoredCertificate: Sendable, Equatable {
+    package var serial: String
+    package var applicationID: Int64
+    package var token: ApplicationToken
+    package var der: [UInt8]
+    package var issuedAt: Date
+    package var revokedAt: Date?
+    package var reason: RevocationReason?
+
+    package init(serial: String, applicationID: Int64, token: ApplicationToken, der: [UInt8], issuedAt: Date, revokedAt: Date?, reason: RevocationReason?) {
+        self.serial = serial
+        self.applicationID = applicationID
+        self.token = token
+        self.der = der
+        self.issuedAt = issuedAt
+        self.revokedAt = revokedAt
+        self.reason = reason
+    }
 }
 
-struct StoredCRL: Sendable {
-    var number: Int
-    var thisUpdate: Date
-    var der: [UInt8]
+package struct StoredCRL: Sendable {
+    package var number: Int
+    package var thisUpdate: Date
+    package var der: [UInt8]
+
+    package init(number: Int, thisUpdate: Date, der: [UInt8]) {
+        self.number = number
+        self.thisUpdate = thisUpdate
+        self.der = der
+    }
 }
 
 /// One row of the audit log, to append.
-struct AuditRecord: Sendable {
-    var at: Date
-    var actor: String
-    var event: AuditEvent
-    var token: ApplicationToken?
-    var detail: String = ""
+package struct AuditRecord: Sendable {
+    package var at: Date
+    package var actor: String
+    package var event: AuditEvent
+    package var token: ApplicationToken?
+    package var detail: String = ""
 }
 
 /// A live pair of codes replacing the application's current one (which dies in the same transaction).
-struct NewCodes: Sendable {
-    var reference: ReferenceNumber
-    var sealedAuthorization: [UInt8]
-    var issuedAt: Date
+package struct NewCodes: Sendable {
+    package var reference: ReferenceNumber
+    package var sealedAuthorization: [UInt8]
+    package var issuedAt: Date
+
+    package init(reference: ReferenceNumber, sealedAuthorization: [UInt8], issuedAt: Date) {
+        self.reference = reference
+        self.sealedAuthorization = sealedAuthorization
+        self.issuedAt = issuedAt
+    }
 }
 
 /// What an approval inserts.
-struct NewApplication: Sendable {
-    var token: ApplicationToken
-    var subscriber: Subscriber
-    var state: ApplicationState
-    var approvedAt: Date
-    var questions: [StoredQuestion]
-    var sealedAuthorization: [UInt8]
-    var audit: AuditRecord
+package struct NewApplication: Sendable {
+    package var token: ApplicationToken
+    package var subscriber: Subscriber
+    package var state: ApplicationState
+    package var approvedAt: Date
+    package var questions: [StoredQuestion]
+    package var sealedAuthorization: [UInt8]
+    package var audit: AuditRecord
 }
 
 /// What an `update` writes besides its result, in the same transaction.
-struct RegistryChange<T: Sendable>: Sendable {
-    var result: T
+package struct RegistryChange<T: Sendable>: Sendable {
+    package var result: T
     /// Write the row's state back (status, counters, renewals, key digest, certificate, recovery fields).
-    var save = false
+    package var save = false
     /// Replace the live codes (the row's `codeID` then names the new pair).
-    var newCodes: NewCodes? = nil
+    package var newCodes: NewCodes? = nil
     /// Record a certificate issued to the application.
-    var certificate: (serial: String, der: [UInt8], at: Date)? = nil
+    package var certificate: (serial: String, der: [UInt8], at: Date)? = nil
     /// Revoke these certificates of the application (serials from `row.certificates`).
-    var revocations: [(serial: String, reason: RevocationReason, at: Date)] = []
+    package var revocations: [(serial: String, reason: RevocationReason, at: Date)] = []
     /// After the revocations, sign and store a new CRL dated `at`: `(number, every revoked certificate) -> DER`.
-    var newCRL: (at: Date, sign: @Sendable (Int, [CertificateRevocationList.Entry]) throws -> [UInt8])? = nil
-    var audit: [AuditRecord] = []
+    package var newCRL: (at: Date, sign: @Sendable (Int, [CertificateRevocationList.Entry]) throws -> [UInt8])? = nil
+    package var audit: [AuditRecord] = []
 
-    init(_ result: T) { self.result = result }
+    package init(_ result: T) { self.result = result }
 
-    init(_ result: T, save: Bool = false, audit: [AuditRecord] = []) {
+    package init(_ result: T, save: Bool = false, audit: [AuditRecord] = []) {
         self.result = result
         self.save = save
         self.audit = audit

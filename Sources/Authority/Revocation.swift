@@ -129,7 +129,7 @@ extension EmbeddedAuthority {
 
 extension Array where Element == UInt8 {
     /// Bytes from hexadecimal digits (an even count), or nil.
-    init?(hex: String) {
+    package init?(hex: String) {
         var bytes: [UInt8] = []
         var index = hex.startIndex
         while index < hex.endIndex {

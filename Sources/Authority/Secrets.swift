@@ -11,11 +11,17 @@ import Darwin
 #endif
 
 /// The stored form of one security answer: a salted PBKDF2-HMAC-SHA256 of its normalized text.
-struct AnswerHash: Sendable, Equatable {
-    var salt: [UInt8]
-    var hash: [UInt8]
+package struct AnswerHash: Sendable, Equatable {
+    package var salt: [UInt8]
+    package var hash: [UInt8]
     /// Kept with each hash, so the cost can be raised later without invalidating old answers.
-    var iterations: Int
+    package var iterations: Int
+
+    package init(salt: [UInt8], hash: [UInt8], iterations: Int) {
+        self.salt = salt
+        self.hash = hash
+        self.iterations = iterations
+    }
 
     static let saltLength = 16
     static let hashLength = 32

@@ -11,7 +11,7 @@ struct ApprovalTests {
     func approvalInEnglish() async throws {
         let bed = TestBed(seed: 11)
         defer { bed.remove() }
-        let authority = try bed.authority()
+        let authority = try await bed.authority()
         let receipt = try await authority.approve(Sample.request())
 
         let overview = try await authority.overview(of: receipt.token)
@@ -59,7 +59,7 @@ struct ApprovalTests {
     func approvalInFrench() async throws {
         let bed = TestBed(seed: 12)
         defer { bed.remove() }
-        let authority = try bed.authority()
+        let authority = try await bed.authority()
         let subscriber = Subscriber(name: "Éloïse Gagné-Bérubé", email: "eloise@example.ca", language: .fr)
         let receipt = try await authority.approve(Sample.request(subscriber))
         let mail = try ParsedMail(receipt.mailFile)
@@ -101,7 +101,7 @@ struct ApprovalTests {
     func approvalValidation() async throws {
         let bed = TestBed(seed: 13)
         defer { bed.remove() }
-        let authority = try bed.authority()
+        let authority = try await bed.authority()
 
         var twoQuestions = Sample.request()
         twoQuestions.questions.removeLast()
@@ -131,7 +131,7 @@ struct ApprovalTests {
     func unknownToken() async throws {
         let bed = TestBed(seed: 14)
         defer { bed.remove() }
-        let authority = try bed.authority()
+        let authority = try await bed.authority()
         let token = try ApplicationToken(parsing: "7K2M-Q9XD-4HPA-VT3R")
         #expect(await activationCode { try await authority.overview(of: token) } == .unknownApplication)
         #expect(await activationCode { try await authority.verifyIdentity(token: token, answers: Sample.rightAnswers) } == .unknownApplication)
@@ -142,7 +142,7 @@ struct ApprovalTests {
     func operatorFunctions() async throws {
         let bed = TestBed(seed: 15)
         defer { bed.remove() }
-        let authority = try bed.authority()
+        let authority = try await bed.authority()
         let first = try await authority.approve(Sample.request())
         let second = try await authority.approve(Sample.request(Subscriber(name: "Marc Roy", email: "marc@example.com", language: .fr)))
         #expect(first.token != second.token)
@@ -175,7 +175,7 @@ struct ApprovalTests {
     func backdatedApproval() async throws {
         let bed = TestBed(seed: 16)
         defer { bed.remove() }
-        let authority = try bed.authority()
+        let authority = try await bed.authority()
         let approvedAt = TestBed.start - 20 * 24 * 3600
         let receipt = try await authority.approve(Sample.request(approvedAt: approvedAt))
         #expect(receipt.expiresAt == approvedAt + 15 * 24 * 3600)

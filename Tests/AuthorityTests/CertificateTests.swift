@@ -21,7 +21,7 @@ struct CertificateTests {
     func certificateProfile(kind: TestKey.Kind) async throws {
         let bed = TestBed(seed: 41)
         defer { bed.remove() }
-        let authority = try bed.authority()
+        let authority = try await bed.authority()
         let (receipt, code) = try await Self.readyToIssue(authority)
         let key = try TestKey(kind)
         // The CSR's subject is ignored: the registry's name goes in the certificate.
@@ -73,7 +73,7 @@ struct CertificateTests {
     func caCertificate() async throws {
         let bed = TestBed(seed: 42)
         defer { bed.remove() }
-        let authority = try bed.authority()
+        let authority = try await bed.authority()
         let text = try openssl(["x509", "-in", authority.caCertificateURL.path, "-noout", "-text"])
         #expect(text.output.contains("Subject: O = Paraphe, CN = Paraphe Embedded Root CA"))
         #expect(text.output.contains("X509v3 Basic Constraints: critical\n                CA:TRUE"))
@@ -97,11 +97,11 @@ struct CertificateTests {
     func damagedCA() async throws {
         let bed = TestBed(seed: 43)
         defer { bed.remove() }
-        let authority = try bed.authority()
+        let authority = try await bed.authority()
         let original = try Data(contentsOf: authority.caCertificateURL)
         let damaged = Data("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".utf8)
         try damaged.write(to: authority.caCertificateURL)
-        #expect((await caught { try bed.authority() } as? AuthorityError)?.code == .certificateAuthority)
+        #expect((await caught { try await bed.authority() } as? AuthorityError)?.code == .certificateAuthority)
         #expect(try Data(contentsOf: authority.caCertificateURL) == damaged)
 
         try original.write(to: authority.caCertificateURL)
@@ -109,16 +109,16 @@ struct CertificateTests {
         let key = try Data(contentsOf: keyURL)
         // Another valid key that does not match the certificate.
         try Data(P256.Signing.PrivateKey().pemRepresentation.utf8).write(to: keyURL)
-        #expect((await caught { try bed.authority() } as? AuthorityError)?.code == .certificateAuthority)
+        #expect((await caught { try await bed.authority() } as? AuthorityError)?.code == .certificateAuthority)
         try key.write(to: keyURL)
-        _ = try bed.authority()
+        _ = try await bed.authority()
     }
 
     @Test("two concurrent activations with the right codes: one certificate; the same key again gets it back")
     func concurrentIssuance() async throws {
         let bed = TestBed(seed: 44)
         defer { bed.remove() }
-        let (receipt, code) = try await Self.readyToIssue(try bed.authority())
+        let (receipt, code) = try await Self.readyToIssue(try await bed.authority())
         let keys = [try TestKey(), try TestKey()]
         let requests = try keys.map { try $0.csr() }
 
@@ -126,7 +126,7 @@ struct CertificateTests {
             for (index, csr) in requests.enumerated() {
                 group.addTask {
                     do {
-                        let authority = try bed.authority()
+                        let authority = try await bed.authority()
                         return (index, .success(try await authority.issueCertificate(token: receipt.token, reference: receipt.reference, authorization: code, csrDER: csr)))
                     } catch {
                         return (index, .failure(error))
@@ -146,7 +146,7 @@ struct CertificateTests {
         #expect(losers.count == 1)
         #expect((losers.first as? ActivationError)?.code == .codesUsed)
 
-        let authority = try bed.authority()
+        let authority = try await bed.authority()
         let (winner, certificate) = try #require(winners.first)
         // Resume: the same key (even in a new CSR) gets the same certificate back.
         let again = try await authority.issueCertificate(token: receipt.token, reference: receipt.reference, authorization: code, csrDER: try keys[winner].csr(commonName: "Resumed"))
@@ -160,9 +160,7 @@ struct CertificateTests {
             try await authority.issueCertificate(token: receipt.token, reference: try otherReference(than: receipt.reference), authorization: code, csrDER: requests[winner])
         } == .codesUsed)
         // The stored key digest is the SHA-256 of the winner's whole SubjectPublicKeyInfo (as openssl writes it).
-        let spki = try await authority.sqlite.read { db in
-            try Data.fetchOne(db, sql: "SELECT activatedKeyDigest FROM application")
-        }
+        let spki = try await authority.registry.application(token: receipt.token)?.state.activatedKeyDigest.map { Data($0) }
         let folder = bed.directory.deletingLastPathComponent()
         try pem(certificate.certificateDER).write(to: folder.appendingPathComponent("winner.pem"), atomically: true, encoding: .utf8)
         _ = try openssl(["x509", "-in", folder.appendingPathComponent("winner.pem").path, "-noout", "-pubkey", "-out", folder.appendingPathComponent("winner.pub").path])
@@ -180,7 +178,7 @@ struct CertificateTests {
     func invalidRequests() async throws {
         let bed = TestBed(seed: 45)
         defer { bed.remove() }
-        let authority = try bed.authority()
+        let authority = try await bed.authority()
         let (receipt, code) = try await Self.readyToIssue(authority)
 
         for garbage in [[], [0x30, 0x03, 0x02, 0x01, 0x00], Array(repeating: UInt8(0x41), count: 100)] as [[UInt8]] {

@@ -13,7 +13,7 @@ struct CodesTests {
     func expiryAndRenewal() async throws {
         let bed = TestBed(seed: 31)
         defer { bed.remove() }
-        let authority = try bed.authority()
+        let authority = try await bed.authority()
         let receipt = try await authority.approve(Sample.request())
 
         bed.time.set(TestBed.start + 15 * Self.day - 1)
@@ -64,7 +64,7 @@ struct CodesTests {
     func frenchRenewalMail() async throws {
         let bed = TestBed(seed: 32)
         defer { bed.remove() }
-        let authority = try bed.authority()
+        let authority = try await bed.authority()
         let receipt = try await authority.approve(Sample.request(Subscriber(name: "Marc Roy", email: "marc@example.com", language: .fr)))
         let verification = try await authority.verifyIdentity(token: receipt.token, answers: Sample.rightAnswers)
         let renewal = try await authority.renewCodes(token: receipt.token, authorization: verification.authorization)
@@ -79,7 +79,7 @@ struct CodesTests {
     func renewalLimit() async throws {
         let bed = TestBed(seed: 33)
         defer { bed.remove() }
-        let authority = try bed.authority()
+        let authority = try await bed.authority()
         let receipt = try await authority.approve(Sample.request())
         var code = try await authority.verifyIdentity(token: receipt.token, answers: Sample.rightAnswers).authorization
         let firstRenewal = bed.time.now()
@@ -104,7 +104,7 @@ struct CodesTests {
     func wrongReferences() async throws {
         let bed = TestBed(seed: 34)
         defer { bed.remove() }
-        let authority = try bed.authority()
+        let authority = try await bed.authority()
         let receipt = try await authority.approve(Sample.request())
         let verification = try await authority.verifyIdentity(token: receipt.token, answers: Sample.rightAnswers)
         let wrong = try otherReference(than: receipt.reference)
@@ -139,7 +139,7 @@ struct CodesTests {
     func renewalNeedsAuthorization() async throws {
         let bed = TestBed(seed: 35)
         defer { bed.remove() }
-        let authority = try bed.authority()
+        let authority = try await bed.authority()
         let receipt = try await authority.approve(Sample.request())
         #expect(await activationCode { try await authority.renewCodes(token: receipt.token, authorization: AuthorizationCode("0000000000000000")) }
             == .identityNotVerified)

@@ -9,6 +9,10 @@ import _CryptoExtras
 
 @testable import Authority
 import AuthorityInterface
+import AuthorityPostgres
+import Logging
+import PostgresNIO
+import Synchronization
 
 /// A fresh data directory under the system temporary directory, a manual clock and a seeded random source.
 final class TestBed: Sendable {
@@ -35,13 +39,38 @@ final class TestBed: Sendable {
             dataDirectory: directory, answerHashIterations: iterations, time: time, random: random, operatorName: "tester")
     }
 
-    /// A new authority instance on the same data directory (as a second process would open it).
-    func authority() throws -> EmbeddedAuthority {
-        try EmbeddedAuthority(configuration: configuration)
+    /// A new authority instance on the same data directory (as a second process would open it): on its
+    /// SQLite registry, or — when the suite runs against PostgreSQL (`TestDatabase`) — on this bed's own
+    /// database there, through a pool of its own (as a second instance would).
+    func authority() async throws -> EmbeddedAuthority {
+        guard let server = TestDatabase.server else { return try EmbeddedAuthority(configuration: configuration) }
+        let registry = try await PostgresRegistry.open(try await TestDatabase.database(for: directory, on: server), password: server.password, maximumConnections: 4)
+        registries.withLock { $0.append(registry) }
+        return try await EmbeddedAuthority.open(configuration: configuration, registry: registry)
+    }
+
+    private let registries = Mutex<[PostgresRegistry]>([])
+
+    /// The bed's PostgreSQL database as `pg_dump` writes it (nil on SQLite).
+    func postgresDump() async throws -> Data? {
+        guard let server = TestDatabase.server else { return nil }
+        return try TestDatabase.run("pg_dump", try await TestDatabase.database(for: directory, on: server), password: server.password, []).data
+    }
+
+    /// Runs `sql` with psql on the bed's PostgreSQL database.
+    func psql(_ sql: String) async throws -> (status: Int32, output: String) {
+        guard let server = TestDatabase.server else { throw AuthorityError(.storage, "not on PostgreSQL") }
+        let result = try TestDatabase.run("psql", try await TestDatabase.database(for: directory, on: server), password: server.password, ["-v", "ON_ERROR_STOP=1", "-c", sql])
+        return (result.status, String(decoding: result.data, as: UTF8.self))
     }
 
     func remove() {
         try? FileManager.default.removeItem(at: directory.deletingLastPathComponent())
+        let open = registries.withLock { list in
+            defer { list = [] }
+            return list
+        }
+        if !open.isEmpty { Task { for registry in open { await registry.close() } } }
     }
 
     /// Every regular file under the data directory.
@@ -56,6 +85,76 @@ final class TestBed: Sendable {
 
     func mails() throws -> [URL] {
         try FileManager.default.contentsOfDirectory(at: directory.appendingPathComponent("mail/new"), includingPropertiesForKeys: nil)
+    }
+}
+
+/// The registry backend the suite runs on: SQLite, unless `PARAPHE_TEST_REGISTRY=postgres` and
+/// `PARAPHE_TEST_POSTGRES_URL` (with `PGPASSWORD`) name a PostgreSQL server (scripts/test runs the registry
+/// suites a second time so, against the cluster it starts). Each test bed gets a database of its own.
+enum TestDatabase {
+    struct Server: Sendable {
+        var location: PostgresLocation
+        var password: String?
+    }
+
+    static let server: Server? = {
+        let environment = ProcessInfo.processInfo.environment
+        guard environment["PARAPHE_TEST_REGISTRY"] == "postgres", let url = environment["PARAPHE_TEST_POSTGRES_URL"],
+            let location = try? PostgresLocation(parsing: url)
+        else { return nil }
+        return Server(location: location, password: environment["PGPASSWORD"])
+    }()
+
+    static var isPostgres: Bool { server != nil }
+
+    private static let created = Mutex<[String: Task<PostgresLocation, any Error>]>([:])
+
+    /// The database of the bed at `directory` (created once, whatever number of instances ask at once).
+    static func database(for directory: URL, on server: Server) async throws -> PostgresLocation {
+        let name = "t_" + directory.deletingLastPathComponent().lastPathComponent.lowercased().filter { $0.isLetter || $0.isNumber }
+        let task = created.withLock { tasks in
+            if let existing = tasks[name] { return existing }
+            let task = Task { try await create(name, on: server) }
+            tasks[name] = task
+            return task
+        }
+        return try await task.value
+    }
+
+    /// Runs a PostgreSQL client program on `database` (the password in its environment, never in argv).
+    static func run(_ program: String, _ database: PostgresLocation, password: String?, _ arguments: [String]) throws -> (status: Int32, data: Data) {
+        guard case .tcp(let host, let port) = database.endpoint else { throw AuthorityError(.storage, "the test server must be reached over TCP") }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [program, "-h", host, "-p", String(port), "-U", database.user, "-d", database.database] + arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["PGPASSWORD"] = password
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, data)
+    }
+
+    private static func create(_ name: String, on server: Server) async throws -> PostgresLocation {
+        guard case .tcp(let host, let port) = server.location.endpoint else { throw AuthorityError(.storage, "the test server must be reached over TCP") }
+        let logger = Logger(label: "paraphe.tests")
+        let connection = try await PostgresConnection.connect(
+            configuration: .init(host: host, port: port, username: server.location.user, password: server.password, database: server.location.database, tls: .disable),
+            id: 1, logger: logger)
+        do {
+            try await connection.query("CREATE DATABASE \(unescaped: name)", logger: logger)
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+        try await connection.close()
+        var location = server.location
+        location.database = name
+        return location
     }
 }
 

@@ -1,0 +1,544 @@
+import Activation
+import Authority
+import AuthorityInterface
+import Foundation
+import Logging
+import PostgresNIO
+import RevocationList
+
+/// The registry of a fleet: every `paraphe-authority` instance of a certification authority on one
+/// PostgreSQL database. The same rules as on one machine, exact across instances: each change is one
+/// transaction that holds the application's row (`SELECT … FOR UPDATE`) while the rule runs, a live
+/// reference number is unique by a partial unique index (a collision rolls back and is drawn again),
+/// and CRL numbers are handed out under a transaction-scoped advisory lock. No in-process lock decides
+/// anything. The schema is created and migrated by the program (`paraphe_schema`), under an advisory
+/// lock, so instances starting together migrate once.
+package final class PostgresRegistry: RegistryStore {
+    package let location: String
+    let client: PostgresClient
+    private let running: Task<Void, Never>
+    private let logger: Logger
+
+    /// Advisory lock keys (any two constants of this program's own).
+    private static let migrationLock: Int64 = 0x5041_5241_0001
+    private static let crlLock: Int64 = 0x5041_5241_0002
+
+    private init(location: String, client: PostgresClient, running: Task<Void, Never>, logger: Logger) {
+        self.location = location
+        self.client = client
+        self.running = running
+        self.logger = logger
+    }
+
+    /// Connects (a pool of up to `maximumConnections`), creates or migrates the schema, and returns the registry.
+    package static func open(_ database: PostgresLocation, password: String?, maximumConnections: Int = 16) async throws -> PostgresRegistry {
+        var configuration: PostgresClient.Configuration
+        switch database.endpoint {
+        case .tcp(let host, let port):
+            configuration = PostgresClient.Configuration(host: host, port: port, username: database.user, password: password, database: database.database, tls: try database.tls())
+        case .socket(let path):
+            configuration = PostgresClient.Configuration(unixSocketPath: path, username: database.user, password: password, database: database.database)
+        }
+        configuration.options.maximumConnections = maximumConnections
+        configuration.options.connectTimeout = .seconds(10)
+        var logger = Logger(label: "paraphe.registry")
+        logger.logLevel = .critical  // postgres-nio's own messages can quote SQL and values
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        let running = Task { await client.run() }
+        let registry = PostgresRegistry(location: database.description, client: client, running: running, logger: logger)
+        do {
+            try await registry.migrate()
+        } catch {
+            await registry.close()
+            throw error
+        }
+        return registry
+    }
+
+    /// Closes every connection.
+    package func close() async {
+        running.cancel()
+        _ = await running.value
+    }
+
+    // MARK: - Schema
+
+    /// The schema, in versions applied in order, each once; a version is a list of statements (the extended
+    /// protocol runs one statement a query).
+    static let migrations: [(version: String, statements: [String])] = [
+        ("v1", [
+            """
+                CREATE TABLE application (
+                id BIGSERIAL PRIMARY KEY,
+                token TEXT NOT NULL UNIQUE,
+                name TEXT NOT NULL,
+                email TEXT NOT NULL,
+                language TEXT NOT NULL,
+                status TEXT NOT NULL,
+                identity_failures BIGINT NOT NULL DEFAULT 0,
+                approved_at DOUBLE PRECISION NOT NULL,
+                activated_at DOUBLE PRECISION,
+                revoked_at DOUBLE PRECISION,
+                renewals TEXT NOT NULL DEFAULT '[]',
+                certificate_serial TEXT,
+                certificate_der BYTEA,
+                activated_key_digest BYTEA,
+                recovering_serial TEXT,
+                recoveries TEXT NOT NULL DEFAULT '[]'
+                )
+                """,
+            """
+                CREATE INDEX application_email ON application (lower(email))
+                """,
+            """
+                CREATE TABLE question (
+                application_id BIGINT NOT NULL REFERENCES application(id),
+                position BIGINT NOT NULL,
+                text TEXT NOT NULL,
+                salt BYTEA NOT NULL,
+                hash BYTEA NOT NULL,
+                iterations BIGINT NOT NULL,
+                PRIMARY KEY (application_id, position)
+                )
+                """,
+            """
+                CREATE TABLE code (
+                id BIGSERIAL PRIMARY KEY,
+                application_id BIGINT NOT NULL REFERENCES application(id),
+                reference TEXT NOT NULL,
+                sealed_authorization BYTEA NOT NULL,
+                issued_at DOUBLE PRECISION NOT NULL,
+                wrong_references BIGINT NOT NULL DEFAULT 0,
+                used BOOLEAN NOT NULL DEFAULT FALSE,
+                superseded BOOLEAN NOT NULL DEFAULT FALSE
+                )
+                """,
+            """
+                CREATE UNIQUE INDEX code_live_reference ON code (reference) WHERE NOT superseded
+                """,
+            """
+                CREATE UNIQUE INDEX code_live_application ON code (application_id) WHERE NOT superseded
+                """,
+            """
+                CREATE TABLE certificate (
+                serial TEXT PRIMARY KEY,
+                application_id BIGINT NOT NULL REFERENCES application(id),
+                der BYTEA NOT NULL,
+                issued_at DOUBLE PRECISION NOT NULL,
+                revoked_at DOUBLE PRECISION,
+                reason BIGINT
+                )
+                """,
+            """
+                CREATE INDEX certificate_application ON certificate (application_id)
+                """,
+            """
+                CREATE INDEX certificate_revoked ON certificate (revoked_at) WHERE revoked_at IS NOT NULL
+                """,
+            """
+                CREATE TABLE crl (
+                number BIGINT PRIMARY KEY,
+                this_update DOUBLE PRECISION NOT NULL,
+                der BYTEA NOT NULL
+                )
+                """,
+            """
+                CREATE TABLE audit (
+                id BIGSERIAL PRIMARY KEY,
+                at DOUBLE PRECISION NOT NULL,
+                actor TEXT NOT NULL,
+                event TEXT NOT NULL,
+                token TEXT,
+                detail TEXT NOT NULL DEFAULT ''
+                )
+                """,
+            """
+                CREATE INDEX audit_token ON audit (token)
+                """,
+            """
+                CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$
+                """,
+            """
+                CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit
+                FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()
+                """,
+            """
+                CREATE TABLE authority (
+                key TEXT PRIMARY KEY,
+                value TEXT NOT NULL
+                )
+                """,
+        ]),
+    ]
+
+    /// The migrations this program knows, applied in order, each once, under an advisory lock.
+    func migrate() async throws {
+        try await transaction { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: self.logger)
+            try await connection.query("CREATE TABLE IF NOT EXISTS paraphe_schema (version TEXT PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)", logger: self.logger)
+            var applied = Set<String>()
+            for try await version in try await connection.query("SELECT version FROM paraphe_schema", logger: self.logger).decode(String.self) {
+                applied.insert(version)
+            }
+            let known = Set(Self.migrations.map(\.version))
+            if let unknown = applied.subtracting(known).sorted().first {
+                throw AuthorityError(.storage, "the database \(self.location) was migrated by a newer Paraphe (schema \(unknown)); upgrade this instance")
+            }
+            for (version, statements) in Self.migrations where !applied.contains(version) {
+                for statement in statements {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
+                }
+                try await connection.query("INSERT INTO paraphe_schema (version, applied_at) VALUES (\(version), \(Date().timeIntervalSince1970))", logger: self.logger)
+            }
+        }
+    }
+
+    /// The schema versions applied, in order.
+    package func schemaVersions() async throws -> [String] {
+        try await run { connection in
+            var versions: [String] = []
+            for try await version in try await connection.query("SELECT version FROM paraphe_schema ORDER BY version", logger: self.logger).decode(String.self) {
+                versions.append(version)
+            }
+            return versions
+        }
+    }
+
+    // MARK: - Transactions
+
+    /// One transaction on a pooled connection: committed when `body` returns, rolled back when it throws.
+    /// A unique violation becomes `RegistryCollision`; other database errors a storage error that names
+    /// the SQLSTATE only (a server message can quote values).
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await client.withConnection { connection in
+                try await connection.query("BEGIN", logger: self.logger)
+                do {
+                    let result = try await body(connection)
+                    try await connection.query("COMMIT", logger: self.logger)
+                    return result
+                } catch {
+                    _ = try? await connection.query("ROLLBACK", logger: self.logger)
+                    throw error
+                }
+            }
+        } catch {
+            throw Self.mapped(error, "registry update failed")
+        }
+    }
+
+    /// One statement or a read-only snapshot on a pooled connection.
+    func run<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await client.withConnection { connection in try await body(connection) }
+        } catch {
+            throw Self.mapped(error, "registry read failed")
+        }
+    }
+
+    static func mapped(_ error: any Error, _ what: String) -> any Error {
+        switch error {
+        case is ActivationError, is AuthorityError, is CancellationError, is RegistryCollision:
+            return error
+        case let error as PSQLError:
+            if let state = error.serverInfo?[.sqlState] {
+                if state == "23505" { return RegistryCollision() }
+                return AuthorityError(.storage, "\(what) (PostgreSQL SQLSTATE \(state))")
+            }
+            return AuthorityError(.storage, "\(what): the database cannot be reached (\(error.code.description))")
+        default:
+            return AuthorityError(.storage, what)
+        }
+    }
+
+    // MARK: - Reads
+
+    package func application(token: ApplicationToken) async throws -> ApplicationRow? {
+        try await run { connection in try await self.application(connection, token: token, lock: false) }
+    }
+
+    package func applicationWithQuestions(token: ApplicationToken) async throws -> (ApplicationRow, [StoredQuestion])? {
+        try await run { connection in
+            guard let row = try await self.application(connection, token: token, lock: false) else { return nil }
+            var questions: [StoredQuestion] = []
+            let rows = try await connection.query(
+                "SELECT text, salt, hash, iterations FROM question WHERE application_id = \(row.id) ORDER BY position", logger: self.logger)
+            for try await (text, salt, hash, iterations) in rows.decode((String, Data, Data, Int).self) {
+                questions.append(StoredQuestion(text: text, hash: AnswerHash(salt: Array(salt), hash: Array(hash), iterations: iterations)))
+            }
+            return (row, questions)
+        }
+    }
+
+    package func tokenOfLiveReference(_ reference: ReferenceNumber) async throws -> ApplicationToken? {
+        try await run { connection in
+            let rows = try await connection.query(
+                "SELECT a.token FROM code c JOIN application a ON a.id = c.application_id WHERE c.reference = \(reference.digits) AND NOT c.superseded",
+                logger: self.logger)
+            for try await token in rows.decode(String.self) { return try Self.token(token) }
+            return nil
+        }
+    }
+
+    package func recoveryCandidate(email: String) async throws -> ApplicationToken? {
+        try await run { connection in
+            let rows = try await connection.query(
+                """
+                SELECT token FROM application WHERE lower(email) = lower(\(email))
+                AND (status = \(ApplicationStatus.activated.rawValue) OR (status = \(ApplicationStatus.approved.rawValue) AND recovering_serial IS NOT NULL))
+                ORDER BY activated_at DESC NULLS LAST LIMIT 1
+                """, logger: self.logger)
+            for try await token in rows.decode(String.self) { return try Self.token(token) }
+            return nil
+        }
+    }
+
+    package func certificate(serial: String) async throws -> StoredCertificate? {
+        try await run { connection in
+            try await self.certificates(connection, "WHERE c.serial = \(serial)").first
+        }
+    }
+
+    package func latestCRL() async throws -> StoredCRL? {
+        try await run { connection in try await self.latestCRL(connection) }
+    }
+
+    package func allApplications() async throws -> [ApplicationRow] {
+        try await run { connection in
+            var rows: [ApplicationRow] = []
+            for try await row in try await connection.query("\(unescaped: Self.applicationSelect) ORDER BY a.id", logger: self.logger) {
+                rows.append(try Self.decode(row))
+            }
+            return rows
+        }
+    }
+
+    package func auditEntries() async throws -> [AuditEntry] {
+        try await run { connection in
+            var entries: [AuditEntry] = []
+            let rows = try await connection.query("SELECT id, at, actor, event, token, detail FROM audit ORDER BY id", logger: self.logger)
+            for try await (id, at, actor, event, token, detail) in rows.decode((Int64, Double, String, String, String?, String).self) {
+                entries.append(AuditEntry(id: id, at: Date(timeIntervalSince1970: at), actor: actor, event: event, token: token, detail: detail))
+            }
+            return entries
+        }
+    }
+
+    package func recordedCAFingerprint() async throws -> String? {
+        try await run { connection in
+            for try await value in try await connection.query("SELECT value FROM authority WHERE key = 'ca-fingerprint'", logger: self.logger).decode(String.self) {
+                return value
+            }
+            return nil
+        }
+    }
+
+    // MARK: - Changes
+
+    package func insertApplication(_ application: NewApplication) async throws -> Bool {
+        do {
+            return try await transaction { connection in
+                let subscriber = application.subscriber
+                let rows = try await connection.query(
+                    """
+                    INSERT INTO application (token, name, email, language, status, identity_failures, approved_at)
+                    VALUES (\(application.token.value), \(subscriber.name), \(subscriber.email), \(subscriber.language.rawValue),
+                            \(application.state.status.rawValue), \(application.state.identityFailures), \(application.approvedAt.timeIntervalSince1970))
+                    RETURNING id
+                    """, logger: self.logger)
+                var id: Int64?
+                for try await value in rows.decode(Int64.self) { id = value }
+                guard let id else { throw AuthorityError(.storage, "the new application got no id") }
+                for (position, question) in application.questions.enumerated() {
+                    try await connection.query(
+                        """
+                        INSERT INTO question (application_id, position, text, salt, hash, iterations)
+                        VALUES (\(id), \(position), \(question.text), \(Data(question.hash.salt)), \(Data(question.hash.hash)), \(question.hash.iterations))
+                        """, logger: self.logger)
+                }
+                let codes = application.state.codes
+                _ = try await self.insertCodes(connection, applicationID: id, NewCodes(
+                    reference: codes.reference, sealedAuthorization: application.sealedAuthorization, issuedAt: codes.issuedAt))
+                try await self.audit(connection, application.audit)
+                return true
+            }
+        } catch is RegistryCollision {
+            return false
+        }
+    }
+
+    package func update<T: Sendable>(token: ApplicationToken, _ body: @escaping @Sendable (inout ApplicationRow) throws -> RegistryChange<T>) async throws -> T {
+        try await transaction { connection in
+            guard var row = try await self.application(connection, token: token, lock: true) else { throw ActivationError(.unknownApplication) }
+            row.certificates = try await self.certificates(connection, "WHERE c.application_id = \(row.id) ORDER BY c.issued_at")
+            let change = try body(&row)
+            if let codes = change.newCodes {
+                try await connection.query("UPDATE code SET superseded = TRUE WHERE id = \(row.codeID)", logger: self.logger)
+                row.codeID = try await self.insertCodes(connection, applicationID: row.id, codes)
+            }
+            if change.save || change.newCodes != nil { try await self.save(connection, row) }
+            if let certificate = change.certificate {
+                try await connection.query(
+                    """
+                    INSERT INTO certificate (serial, application_id, der, issued_at)
+                    VALUES (\(certificate.serial), \(row.id), \(Data(certificate.der)), \(certificate.at.timeIntervalSince1970))
+                    """, logger: self.logger)
+            }
+            for revocation in change.revocations {
+                try await connection.query(
+                    """
+                    UPDATE certificate SET revoked_at = \(revocation.at.timeIntervalSince1970), reason = \(revocation.reason.rawValue)
+                    WHERE serial = \(revocation.serial) AND application_id = \(row.id) AND revoked_at IS NULL
+                    """, logger: self.logger)
+            }
+            for record in change.audit { try await self.audit(connection, record) }
+            if let crl = change.newCRL { _ = try await self.storeNewCRL(connection, at: crl.at, sign: crl.sign) }
+            return change.result
+        }
+    }
+
+    package func appendAudit(_ record: AuditRecord) async throws {
+        try await transaction { connection in try await self.audit(connection, record) }
+    }
+
+    package func recordCAFingerprint(_ fingerprint: String, audit: AuditRecord) async throws -> String {
+        try await transaction { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: self.logger)
+            for try await value in try await connection.query("SELECT value FROM authority WHERE key = 'ca-fingerprint'", logger: self.logger).decode(String.self) {
+                return value
+            }
+            try await connection.query("INSERT INTO authority (key, value) VALUES ('ca-fingerprint', \(fingerprint))", logger: self.logger)
+            try await self.audit(connection, audit)
+            return fingerprint
+        }
+    }
+
+    package func currentCRL(at now: Date, maximumAge: TimeInterval, sign: @escaping @Sendable (Int, [CertificateRevocationList.Entry]) throws -> [UInt8]) async throws -> (der: [UInt8], fresh: Bool) {
+        try await transaction { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.crlLock))", logger: self.logger)
+            if let latest = try await self.latestCRL(connection), now.timeIntervalSince(latest.thisUpdate) < maximumAge { return (latest.der, false) }
+            return (try await self.storeNewCRL(connection, at: now, sign: sign), true)
+        }
+    }
+
+    // MARK: - SQL
+
+    static let applicationSelect = """
+        SELECT a.id, a.token, a.name, a.email, a.language, a.status, a.identity_failures, a.approved_at,
+               a.activated_at, a.revoked_at, a.renewals, a.certificate_serial, a.certificate_der, a.activated_key_digest,
+               a.recovering_serial, a.recoveries,
+               c.id AS code_id, c.reference, c.sealed_authorization, c.issued_at, c.wrong_references, c.used
+        FROM application a JOIN code c ON c.application_id = a.id AND NOT c.superseded
+        """
+
+    private func application(_ connection: PostgresConnection, token: ApplicationToken, lock: Bool) async throws -> ApplicationRow? {
+        let rows = try await connection.query(
+            "\(unescaped: Self.applicationSelect) WHERE a.token = \(token.value)\(unescaped: lock ? " FOR UPDATE OF a, c" : "")", logger: logger)
+        for try await row in rows { return try Self.decode(row) }
+        return nil
+    }
+
+    private static func decode(_ row: PostgresRow) throws -> ApplicationRow {
+        let cells = PostgresRandomAccessRow(row)
+        func data(_ name: String) throws -> [UInt8]? { try cells[name].decode(Data?.self).map { Array($0) } }
+        let stored = StoredApplication(
+            id: try cells["id"].decode(Int64.self), token: try cells["token"].decode(String.self), name: try cells["name"].decode(String.self),
+            email: try cells["email"].decode(String.self), language: try cells["language"].decode(String.self),
+            status: try cells["status"].decode(String.self), identityFailures: try cells["identity_failures"].decode(Int.self),
+            approvedAt: try cells["approved_at"].decode(Double.self), activatedAt: try cells["activated_at"].decode(Double?.self),
+            revokedAt: try cells["revoked_at"].decode(Double?.self), renewals: try cells["renewals"].decode(String.self),
+            certificateSerial: try cells["certificate_serial"].decode(String?.self), certificateDER: try data("certificate_der"),
+            activatedKeyDigest: try data("activated_key_digest"), recoveringSerial: try cells["recovering_serial"].decode(String?.self),
+            recoveries: try cells["recoveries"].decode(String.self), codeID: try cells["code_id"].decode(Int64.self),
+            reference: try cells["reference"].decode(String.self), sealedAuthorization: try data("sealed_authorization") ?? [],
+            issuedAt: try cells["issued_at"].decode(Double.self), wrongReferences: try cells["wrong_references"].decode(Int.self),
+            used: try cells["used"].decode(Bool.self))
+        return try stored.decoded()
+    }
+
+    private func certificates(_ connection: PostgresConnection, _ condition: PostgresQuery) async throws -> [StoredCertificate] {
+        var query: PostgresQuery = """
+            SELECT c.serial, c.application_id, a.token, c.der, c.issued_at, c.revoked_at, c.reason
+            FROM certificate c JOIN application a ON a.id = c.application_id\(unescaped: " ")
+            """
+        // The head has no parameters: the condition's $1… stay as they are.
+        query.sql += condition.sql
+        query.binds = condition.binds
+        var certificates: [StoredCertificate] = []
+        for try await (serial, applicationID, token, der, issuedAt, revokedAt, reason) in try await connection.query(query, logger: logger)
+            .decode((String, Int64, String, Data, Double, Double?, Int?).self)
+        {
+            certificates.append(StoredCertificate(
+                serial: serial, applicationID: applicationID, token: try Self.token(token), der: Array(der),
+                issuedAt: Date(timeIntervalSince1970: issuedAt), revokedAt: revokedAt.map(Date.init(timeIntervalSince1970:)),
+                reason: reason.flatMap(RevocationReason.init(rawValue:))))
+        }
+        return certificates
+    }
+
+    private func latestCRL(_ connection: PostgresConnection) async throws -> StoredCRL? {
+        for try await (number, thisUpdate, der) in try await connection.query("SELECT number, this_update, der FROM crl ORDER BY number DESC LIMIT 1", logger: logger)
+            .decode((Int, Double, Data).self)
+        {
+            return StoredCRL(number: number, thisUpdate: Date(timeIntervalSince1970: thisUpdate), der: Array(der))
+        }
+        return nil
+    }
+
+    /// Signs a CRL of every certificate revoked so far, numbered after the last (under the CRL lock), and stores it.
+    private func storeNewCRL(_ connection: PostgresConnection, at now: Date, sign: (Int, [CertificateRevocationList.Entry]) throws -> [UInt8]) async throws -> [UInt8] {
+        try await connection.query("SELECT pg_advisory_xact_lock(\(Self.crlLock))", logger: logger)
+        var number = 1
+        for try await last in try await connection.query("SELECT COALESCE(MAX(number), 0) FROM crl", logger: logger).decode(Int.self) { number = last + 1 }
+        var entries: [CertificateRevocationList.Entry] = []
+        let rows = try await connection.query(
+            "SELECT serial, revoked_at, reason FROM certificate WHERE revoked_at IS NOT NULL ORDER BY revoked_at, serial", logger: logger)
+        for try await (serial, revokedAt, reason) in rows.decode((String, Double, Int?).self) {
+            guard let bytes = Array(hex: serial) else { continue }
+            entries.append(CertificateRevocationList.Entry(
+                serial: bytes, revokedAt: Date(timeIntervalSince1970: revokedAt), reason: RevocationReason(rawValue: reason ?? 0) ?? .unspecified))
+        }
+        let der = try sign(number, entries)
+        try await connection.query("INSERT INTO crl (number, this_update, der) VALUES (\(number), \(now.timeIntervalSince1970), \(Data(der)))", logger: logger)
+        return der
+    }
+
+    private func save(_ connection: PostgresConnection, _ row: ApplicationRow) async throws {
+        let stored = StoredApplication(row)
+        try await connection.query(
+            """
+            UPDATE application SET status = \(stored.status), identity_failures = \(stored.identityFailures), renewals = \(stored.renewals),
+                activated_key_digest = \(stored.activatedKeyDigest.map { Data($0) }), activated_at = \(stored.activatedAt),
+                revoked_at = \(stored.revokedAt), certificate_serial = \(stored.certificateSerial),
+                certificate_der = \(stored.certificateDER.map { Data($0) }), recovering_serial = \(stored.recoveringSerial),
+                recoveries = \(stored.recoveries)
+            WHERE id = \(row.id)
+            """, logger: logger)
+        try await connection.query(
+            "UPDATE code SET wrong_references = \(stored.wrongReferences), used = \(stored.used) WHERE id = \(row.codeID)", logger: logger)
+    }
+
+    private func insertCodes(_ connection: PostgresConnection, applicationID: Int64, _ codes: NewCodes) async throws -> Int64 {
+        let rows = try await connection.query(
+            """
+            INSERT INTO code (application_id, reference, sealed_authorization, issued_at)
+            VALUES (\(applicationID), \(codes.reference.digits), \(Data(codes.sealedAuthorization)), \(codes.issuedAt.timeIntervalSince1970))
+            RETURNING id
+            """, logger: logger)
+        for try await id in rows.decode(Int64.self) { return id }
+        throw AuthorityError(.storage, "the new codes got no id")
+    }
+
+    private func audit(_ connection: PostgresConnection, _ record: AuditRecord) async throws {
+        try await connection.query(
+            """
+            INSERT INTO audit (at, actor, event, token, detail)
+            VALUES (\(record.at.timeIntervalSince1970), \(record.actor), \(record.event.rawValue), \(record.token?.formatted), \(record.detail))
+            """, logger: logger)
+    }
+
+    private static func token(_ text: String) throws -> ApplicationToken {
+        do { return try ApplicationToken(parsing: text) } catch { throw AuthorityError(.storage, "the registry holds a damaged token") }
+    }
+}
