@@ -17,6 +17,8 @@ public struct AuthorityConfiguration: Sendable {
     public var random: any RandomSource
     /// Who the audit log names for operator actions (approve, revoke).
     public var operatorName: String
+    /// The SQLite registry, when not `registry.sqlite` in the data directory (`--database sqlite:PATH`).
+    public var registryFile: URL?
 
     public init(
         dataDirectory: URL,

@@ -57,6 +57,14 @@ public final class EmbeddedAuthority: Authority, Sendable {
         return authority
     }
 
+    /// Closes the registry's connections (a PostgreSQL pool); nothing to do for SQLite.
+    public func close() async {
+        await registry.close()
+    }
+
+    /// Where the registry is (`sqlite:/path`, `postgres://user@host:port/db`), for the operator.
+    public var registryLocation: String { registry.location }
+
     /// Whether this process created the CA (a new data directory).
     let caWasCreated: Bool
 
@@ -69,7 +77,8 @@ public final class EmbeddedAuthority: Authority, Sendable {
         let now = configuration.time.now()
         let random = configuration.random
         // One process at a time sets up the directory: key creation, migrations and CA creation.
-        let (sealer, registry, ca, created) = try Self.setUp(directory, registry: external, at: now, random: random)
+        let registryFile = configuration.registryFile ?? directory.appendingPathComponent("registry.sqlite")
+        let (sealer, registry, ca, created) = try Self.setUp(directory, registry: external, registryFile: registryFile, at: now, random: random)
         self.configuration = configuration
         self.sealer = sealer
         self.registry = registry
@@ -81,7 +90,7 @@ public final class EmbeddedAuthority: Authority, Sendable {
     }
 
     /// Opens or creates the authority key, the registry (unless `external`) and the CA, holding `DATA/.lock`.
-    private static func setUp(_ directory: URL, registry external: (any RegistryStore)?, at now: Date, random: any RandomSource) throws
+    private static func setUp(_ directory: URL, registry external: (any RegistryStore)?, registryFile: URL, at now: Date, random: any RandomSource) throws
         -> (CodeSealer, any RegistryStore, CertificateAuthority, Bool)
     {
         do {
@@ -89,7 +98,7 @@ public final class EmbeddedAuthority: Authority, Sendable {
                 let sealer = try CodeSealer.loadOrCreate(at: directory.appendingPathComponent("authority.key"), random: random)
                 let (ca, created) = try CertificateAuthority.loadOrCreate(in: directory.appendingPathComponent("ca"), at: now, random: random)
                 if let external { return (sealer, external, ca, created) }
-                let registry = try SQLiteRegistry.open(at: directory.appendingPathComponent("registry.sqlite"))
+                let registry = try SQLiteRegistry.open(at: registryFile)
                 let recorded = try registry.recordCAFingerprintNow(ca.fingerprint, audit: created ? caCreatedRecord(ca, at: now) : nil)
                 try ensureSameCA(recorded: recorded, ca: ca, registry: registry.location)
                 return (sealer, registry, ca, created)
@@ -110,7 +119,7 @@ public final class EmbeddedAuthority: Authority, Sendable {
     static func ensureSameCA(recorded: String, ca: CertificateAuthority, registry: String) throws(AuthorityError) {
         guard recorded == ca.fingerprint else {
             throw AuthorityError(
-                .certificateAuthority,
+                .otherCA,
                 "the registry \(registry) belongs to the CA with SHA-256 fingerprint \(recorded), not to this data directory's (\(ca.fingerprint)); give every instance a copy of the same ca/ca-cert.pem, ca/ca-key.pem and authority.key")
         }
     }

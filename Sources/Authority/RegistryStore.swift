@@ -52,6 +52,13 @@ package protocol RegistryStore: Sendable {
     /// The newest CRL if signed less than `maximumAge` ago; else a new one, numbered after the last,
     /// from `sign(number, every revoked certificate)`, stored (CRL numbering is serialised across instances).
     func currentCRL(at now: Date, maximumAge: TimeInterval, sign: @escaping @Sendable (Int, [CertificateRevocationList.Entry]) throws -> [UInt8]) async throws -> (der: [UInt8], fresh: Bool)
+
+    /// Closes the connections (PostgreSQL); SQLite closes with the process.
+    func close() async
+}
+
+extension RegistryStore {
+    package func close() async {}
 }
 
 /// A new pair of codes drew a reference number that is live for another application.

@@ -208,6 +208,8 @@ public struct AuthorityError: ParapheError, Equatable {
         case dataDirectory
         /// The CA key or certificate is unreadable or damaged.
         case certificateAuthority
+        /// This instance's CA is not the one the shared registry was initialised with.
+        case otherCA
         /// A mail could not be delivered to the Maildir.
         case mail
         /// The request itself is not acceptable (e.g. not exactly three questions).

@@ -2,6 +2,7 @@ import Activation
 import ArgumentParser
 import Authority
 import AuthorityInterface
+import AuthorityPostgres
 import AuthorityServer
 import Foundation
 import Logging
@@ -27,6 +28,15 @@ struct ParapheAuthority: AsyncParsableCommand {
 /// The entry point of `paraphe-authority` (and of its test binary, with its hooks).
 public enum ParapheAuthorityMain {
     public static func run(hooks: ParapheHooks = ParapheHooks()) async {
+        RegistryOpener.set { configuration, database, password in
+            let registry = try await PostgresRegistry.open(database, password: password)
+            do {
+                return try await EmbeddedAuthority.open(configuration: configuration, registry: registry)
+            } catch {
+                await registry.close()
+                throw error
+            }
+        }
         await runCommandLine(ParapheAuthority.self, program: "paraphe-authority", hooks: hooks, logLevel: .info)
     }
 }
@@ -42,7 +52,7 @@ struct Serve: AsyncParsableCommand {
             """
     )
 
-    @OptionGroup var data: DataOptions
+    @OptionGroup var data: RegistryOptions
     @Option(help: "Address and port to listen on: HOST:PORT, [IPv6]:PORT.") var listen = "127.0.0.1:8443"
     @Option(name: .customLong("tls-name"), help: "A DNS name or IP address for the service's certificate (repeatable; default localhost and the listen host).")
     var tlsNames: [String] = []
@@ -63,7 +73,7 @@ struct Serve: AsyncParsableCommand {
         let language = defaultLanguage(nil)
         try await runReportingErrors(language: language) {
             let address = try ListenAddress(listen)
-            let authority = try data.authority()
+            let authority = try await data.authority()
             let identity: (chain: String, key: String)
             if let tlsCert, let tlsKey {
                 identity = (try readTextFile(tlsCert, language: language), try readTextFile(tlsKey, language: language))
@@ -76,6 +86,7 @@ struct Serve: AsyncParsableCommand {
             settings.requestsPerMinute = rateLimit
             settings.idleTimeout = .seconds(idleTimeout)
             let service = AuthorityService(authority: authority, settings: settings)
+            defer { Task { await authority.close() } }
             do {
                 try await service.run { host, port in
                     let shown = host.contains(":") ? "[\(host)]" : host

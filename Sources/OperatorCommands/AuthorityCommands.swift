@@ -26,7 +26,7 @@ package struct AuthorityCommand: AsyncParsableCommand {
             discussion: "Prints the activation link on stdout. Prefer --answers-file: arguments are visible to other local users."
         )
 
-        @OptionGroup var data: DataOptions
+        @OptionGroup var data: RegistryOptions
         @Option(help: "The subscriber's full name.") var name: String
         @Option(help: "The subscriber's email address.") var email: String
         @Option(help: "The subscriber's language: en or fr.") var lang: Language = .en
@@ -71,7 +71,7 @@ package struct AuthorityCommand: AsyncParsableCommand {
     package struct Show: AsyncParsableCommand {
         package init() {}
         package static let configuration = CommandConfiguration(abstract: "Show one application (no secrets).")
-        @OptionGroup var data: DataOptions
+        @OptionGroup var data: RegistryOptions
         @Argument(help: "The activation link or its token.") var link: String
         @Flag(help: "Print JSON.") var json = false
 
@@ -92,7 +92,7 @@ package struct AuthorityCommand: AsyncParsableCommand {
     package struct List: AsyncParsableCommand {
         package init() {}
         package static let configuration = CommandConfiguration(abstract: "List every application (no secrets).")
-        @OptionGroup var data: DataOptions
+        @OptionGroup var data: RegistryOptions
         @Flag(help: "Print JSON.") var json = false
 
         package func run() async throws {
@@ -113,7 +113,7 @@ package struct AuthorityCommand: AsyncParsableCommand {
     package struct Audit: AsyncParsableCommand {
         package init() {}
         package static let configuration = CommandConfiguration(abstract: "Print the append-only audit log (no secrets).")
-        @OptionGroup var data: DataOptions
+        @OptionGroup var data: RegistryOptions
         @Flag(help: "Print JSON.") var json = false
 
         package func run() async throws {
@@ -143,7 +143,7 @@ extension AuthorityCommand {
                 \(RevocationReason.allCases.map(\.name).joined(separator: ", ")). The CRL is written to DATA_DIR/ca/crl.pem.
                 """
         )
-        @OptionGroup var data: DataOptions
+        @OptionGroup var data: RegistryOptions
         @Argument(help: "A link, a token or a certificate serial number.") var target: String
         @Option(help: "The reason (RFC 5280 CRLReason name).") var reason: String = "unspecified"
 
@@ -156,7 +156,7 @@ extension AuthorityCommand {
         package func run() async throws {
             let language = defaultLanguage(nil)
             try await runReportingErrors(language: language) {
-                let authority = try data.existingAuthority(language: language)
+                let authority = try await data.existingAuthority(language: language)
                 let revoked = try await authority.revoke(try RevocationTarget(parsing: target), reason: RevocationReason(name: reason) ?? .unspecified)
                 for serial in revoked { print(serial) }
                 note(revoked.isEmpty ? "Nothing new to revoke." : "Revoked \(revoked.count) certificate(s); CRL written to \(authority.crlURL.path).")
@@ -169,12 +169,12 @@ extension AuthorityCommand {
         package static let configuration = CommandConfiguration(
             commandName: "crl",
             abstract: "Print the current CRL (PEM), signing a new one if the newest is a day old (run daily to keep it fresh).")
-        @OptionGroup var data: DataOptions
+        @OptionGroup var data: RegistryOptions
 
         package func run() async throws {
             let language = defaultLanguage(nil)
             try await runReportingErrors(language: language) {
-                let authority = try data.existingAuthority(language: language)
+                let authority = try await data.existingAuthority(language: language)
                 guard let der = try await authority.revocationList() else { return }
                 print(PEMDocument(type: "X509 CRL", derBytes: der).pemString)
             }

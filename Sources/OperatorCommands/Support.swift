@@ -156,11 +156,13 @@ package struct DataOptions: ParsableArguments {
     /// The authority of an existing data directory, for commands that only read: they never create
     /// a data directory (and its CA, registry and mail folder) where there was none.
     package func existingAuthority(language: Language) throws -> EmbeddedAuthority {
-        guard exists else {
-            throw CLIError(status: ExitStatus.noInput, message: Localizer(language).text(
-                "cli.error.noDataDirectory", ["path": InputText.printable(dataDirectory.path, limit: 1_000)]))
-        }
+        guard exists else { throw noDataDirectory(language) }
         return try authority()
+    }
+
+    func noDataDirectory(_ language: Language) -> CLIError {
+        CLIError(status: ExitStatus.noInput, message: Localizer(language).text(
+            "cli.error.noDataDirectory", ["path": InputText.printable(dataDirectory.path, limit: 1_000)]))
     }
 
     /// Whether a data directory with an authority exists here.
@@ -168,10 +170,91 @@ package struct DataOptions: ParsableArguments {
 
     /// The embedded authority on the data directory.
     package func authority() throws -> EmbeddedAuthority {
+        try EmbeddedAuthority(configuration: configuration)
+    }
+
+    var configuration: AuthorityConfiguration {
         var configuration = AuthorityConfiguration(dataDirectory: dataDirectory)
         configuration.time = clock()
-        return try EmbeddedAuthority(configuration: configuration)
+        return configuration
     }
+}
+
+/// The data directory and the registry of an authority's host, for the operator commands and `serve`:
+/// `--database` names the registry when it is not the data directory's SQLite file.
+package struct RegistryOptions: ParsableArguments {
+    @OptionGroup package var data: DataOptions
+    @Option(
+        name: .customLong("database"),
+        help: ArgumentHelp(
+            "The registry: sqlite:PATH (default: DATA_DIR/registry.sqlite) or postgres://USER@HOST:PORT/DATABASE (paraphe-authority).",
+            discussion: "PostgreSQL: the password comes from PGPASSWORD or --database-password-file, never from the URL; ?sslmode=require|disable (default: require unless the host is loopback), ?sslrootcert=PATH."))
+    package var database: String?
+    @Option(name: .customLong("database-password-file"), help: "A file whose first line is the PostgreSQL password (instead of PGPASSWORD).")
+    package var databasePasswordFile: String?
+
+    package init() {}
+
+    package var dataDirectory: URL { data.dataDirectory }
+
+    /// The registry `--database` names (nil: the data directory's SQLite file).
+    package var location: DatabaseLocation? {
+        get throws { try database.map { text throws(AuthorityError) in try DatabaseLocation(parsing: text) } }
+    }
+
+    /// Whether an authority exists here: its CA, and its SQLite registry unless that is a PostgreSQL database.
+    package var exists: Bool {
+        get throws {
+            switch try location {
+            case nil: return data.exists
+            case .sqlite(let file): return FileManager.default.fileExists(atPath: file.path)
+            case .postgres: return FileManager.default.fileExists(atPath: dataDirectory.appendingPathComponent("ca/ca-cert.pem").path)
+            }
+        }
+    }
+
+    /// The authority of an existing data directory (commands that only read never create one).
+    package func existingAuthority(language: Language) async throws -> EmbeddedAuthority {
+        guard try exists else { throw data.noDataDirectory(language) }
+        return try await authority()
+    }
+
+    /// The authority on the data directory, with the registry `--database` names.
+    package func authority() async throws -> EmbeddedAuthority {
+        var configuration = data.configuration
+        switch try location {
+        case nil:
+            return try EmbeddedAuthority(configuration: configuration)
+        case .sqlite(let file):
+            configuration.registryFile = file
+            return try EmbeddedAuthority(configuration: configuration)
+        case .postgres(let database):
+            guard let open = RegistryOpener.postgres else {
+                throw CLIError(status: ExitStatus.usage, message: "\(ProgramName.current) keeps its registry in SQLite; a PostgreSQL registry is paraphe-authority's")
+            }
+            return try await open(configuration, database, try databasePassword())
+        }
+    }
+
+    /// The PostgreSQL password: the first line of --database-password-file, else PGPASSWORD, else none.
+    private func databasePassword() throws -> String? {
+        if let databasePasswordFile {
+            guard let text = try? String(contentsOfFile: databasePasswordFile, encoding: .utf8) else {
+                throw CLIError(status: ExitStatus.noInput, message: "cannot read the database password file \(databasePasswordFile)")
+            }
+            return text.split(separator: "\n", omittingEmptySubsequences: false).first.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        }
+        return ProcessInfo.processInfo.environment["PGPASSWORD"]
+    }
+}
+
+/// How this program opens an authority on a PostgreSQL registry: set by `paraphe-authority` at start (the
+/// kiosk's `paraphe` carries no database client, and refuses `--database postgres://`).
+package enum RegistryOpener {
+    package typealias Open = @Sendable (AuthorityConfiguration, PostgresLocation, String?) async throws -> EmbeddedAuthority
+    private static let opener = Mutex<Open?>(nil)
+    package static var postgres: Open? { opener.withLock { $0 } }
+    package static func set(_ open: @escaping Open) { opener.withLock { $0 = open } }
 }
 
 /// The clock: the system's, unless the program was started with another (`ParapheHooks`).

@@ -13,6 +13,7 @@ public enum ExitStatus {
     public static let ioError: Int32 = 74
     public static let tempFail: Int32 = 75
     public static let refused: Int32 = 77
+    public static let config: Int32 = 78
 }
 
 /// The one table from an error, whatever module raised it, to the message the person reads (a
@@ -45,6 +46,7 @@ public struct ErrorDescription: Sendable, Equatable {
             case .csrInvalid, .badRequest: ExitStatus.dataError
             case .dataDirectory: ExitStatus.cantCreate
             case .storage, .mail, .certificateAuthority: ExitStatus.ioError
+            case .otherCA: ExitStatus.config
             }
         case let error as AuthorityConnectionError:
             messageKey = "cli.error.network.\(error.code.rawValue)"
