@@ -20,6 +20,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -135,6 +136,7 @@ let package = Package(
             name: "AuthorityServer",
             dependencies: [
                 "Activation", "AuthorityInterface", "Authority", "CMP", "ParapheResources",
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -195,7 +197,7 @@ let package = Package(
         .executableTarget(name: "paraphe", dependencies: ["ParapheCLI"], linkerSettings: programLinking),
         // Test support: seeded randomness, a manual clock, and `paraphe-testable` (the same commands with
         // the clock and crash points injected from the environment, for the end-to-end tests only).
-        .target(name: "ParapheTestSupport", dependencies: ["Activation", "Workstation", "OperatorCommands"], path: "Tests/ParapheTestSupport"),
+        .target(name: "ParapheTestSupport", dependencies: ["Activation", "Authority", "Workstation", "OperatorCommands"], path: "Tests/ParapheTestSupport"),
         .executableTarget(
             name: "paraphe-testable",
             dependencies: ["ParapheCLI", "ParapheTestSupport"],

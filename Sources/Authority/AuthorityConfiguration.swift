@@ -19,6 +19,10 @@ public struct AuthorityConfiguration: Sendable {
     public var operatorName: String
     /// The SQLite registry, when not `registry.sqlite` in the data directory (`--database sqlite:PATH`).
     public var registryFile: URL?
+    /// Where the emails go (`--mail`); nil: the Maildir `DATA/mail`.
+    public var mail: MailDestination?
+    /// Hears each named moment of the authority's work (the end-to-end tests stop the process there).
+    public var checkpoint: @Sendable (AuthorityCheckpoint) -> Void = { _ in }
 
     public init(
         dataDirectory: URL,
@@ -33,4 +37,10 @@ public struct AuthorityConfiguration: Sendable {
         self.random = random
         self.operatorName = operatorName
     }
+}
+
+/// Named moments of the authority's work, for an observer (`AuthorityConfiguration.checkpoint`).
+public enum AuthorityCheckpoint: String, CaseIterable, Sendable {
+    /// A change that sends an email is committed, the email in the outbox, not yet delivered.
+    case mailCommitted
 }

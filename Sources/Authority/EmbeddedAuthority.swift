@@ -22,11 +22,12 @@ public final class EmbeddedAuthority: Authority, Sendable {
     let registry: any RegistryStore
     let sealer: CodeSealer
     let mailer: Mailer
+    let transport: any MailTransport
     let ca: CertificateAuthority
     /// The CMP responder's signing identity (a key and a certificate from `ca`), made at first use.
     let cmpSigner = Mutex<(key: P256.Signing.PrivateKey, certificateDER: [UInt8])?>(nil)
 
-    /// The Maildir outbox, `DATA/mail` (messages land in `new/`).
+    /// The Maildir the emails go to (`--mail maildir:DIR`, by default `DATA/mail`; messages land in `new/`).
     public let mailDirectory: URL
     /// The root CA certificate, `DATA/ca/ca-cert.pem`.
     public let caCertificateURL: URL
@@ -62,6 +63,9 @@ public final class EmbeddedAuthority: Authority, Sendable {
         await registry.close()
     }
 
+    /// When the CA certificate expires.
+    public var caValidUntil: Date { ca.certificate.notValidAfter }
+
     /// Where the registry is (`sqlite:/path`, `postgres://user@host:port/db`), for the operator.
     public var registryLocation: String { registry.location }
 
@@ -84,8 +88,18 @@ public final class EmbeddedAuthority: Authority, Sendable {
         self.registry = registry
         self.ca = ca
         self.caWasCreated = created
-        self.mailer = try Mailer(directory: directory.appendingPathComponent("mail"))
-        self.mailDirectory = directory.appendingPathComponent("mail")
+        self.mailer = Mailer()
+        switch configuration.mail {
+        case .sendmail(let program):
+            self.transport = SendmailTransport(program: program)
+            self.mailDirectory = directory.appendingPathComponent("mail")
+        case .maildir(let folder):
+            self.transport = try MaildirTransport(directory: folder)
+            self.mailDirectory = folder
+        case nil:
+            self.transport = try MaildirTransport(directory: directory.appendingPathComponent("mail"))
+            self.mailDirectory = directory.appendingPathComponent("mail")
+        }
         self.caCertificateURL = directory.appendingPathComponent("ca").appendingPathComponent("ca-cert.pem")
     }
 
@@ -162,21 +176,12 @@ public final class EmbeddedAuthority: Authority, Sendable {
                 token: token, subscriber: subscriber, state: state, approvedAt: approvedAt,
                 questions: zip(questions, hashes).map { StoredQuestion(text: $0, hash: $1) }, sealedAuthorization: sealed,
                 audit: AuditRecord(at: now, actor: actor, event: .approved, token: token,
-                                   detail: "language \(subscriber.language.rawValue); codes valid until \(Self.iso8601(state.codes.expiresAt))"))
-            let inserted: Bool
-            do {
-                inserted = try await registry.insertApplication(application)
-            } catch {
-                mail.discard()
-                throw error
-            }
-            guard inserted else {
-                mail.discard()
-                continue
-            }
-            try mail.deliver()
+                                   detail: "language \(subscriber.language.rawValue); codes valid until \(Self.iso8601(state.codes.expiresAt))"),
+                mail: mail)
+            guard try await registry.insertApplication(application) else { continue }
             Self.logger.info("application approved", metadata: ["token": "\(token.formatted)"])
-            return ApprovalReceipt(token: token, reference: state.codes.reference, expiresAt: state.codes.expiresAt, mailFile: mail.deliveredURL)
+            let sent = await deliverCommitted(mail)
+            return ApprovalReceipt(token: token, reference: state.codes.reference, expiresAt: state.codes.expiresAt, mailFile: sent.file, mailQueued: sent.queued)
         }
         throw AuthorityError(.storage, "no free application token or reference number found")
     }
@@ -322,23 +327,20 @@ public final class EmbeddedAuthority: Authority, Sendable {
                     // The previous pair is dead at once.
                     var change = RegistryChange(())
                     change.newCodes = NewCodes(reference: reference, sealedAuthorization: sealed, issuedAt: now)
+                    change.mail = mail
                     change.audit = [AuditRecord(
                         at: now, actor: Self.subscriberActor, event: .codesRenewed, token: token,
                         detail: "renewal \(row.state.renewalsInWindow(at: now).count) of \(ActivationPolicy.renewalsPerWindow) in 24 h; codes valid until \(Self.iso8601(expiresAt))")]
                     return change
                 }
             } catch is RegistryCollision {
-                mail.discard()
                 continue
-            } catch {
-                mail.discard()
-                throw error
             }
-            try mail.deliver()
             Self.logger.info("codes renewed", metadata: ["token": "\(token.formatted)"])
+            let sent = await deliverCommitted(mail)
             return RenewalReceipt(
                 authorization: newCode, issuedAt: now, expiresAt: expiresAt, maskedEmail: maskedEmail(subscriber.email),
-                mailFile: mail.deliveredURL)
+                mailFile: sent.file)
         }
         throw AuthorityError(.storage, "no free reference number found")
     }
@@ -487,6 +489,58 @@ public final class EmbeddedAuthority: Authority, Sendable {
                                                    detail: "serial \(issued.serial) for \(names.joined(separator: ", "))"))
         let chain = try CertificateAuthority.pem(Certificate(derEncoded: issued.der)) + CertificateAuthority.pem(ca.certificate)
         return (chain, key.pemRepresentation + "\n")
+    }
+
+    // MARK: - Mail
+
+    /// How long an instance holds an email it is delivering before another may try it.
+    static let mailLease: TimeInterval = 60
+
+    /// Right after the commit that put `mail` in the outbox: delivers it unless another instance holds it.
+    /// A failure leaves it in the outbox (`deliverPendingMail` tries again); the file when it went to a Maildir.
+    func deliverCommitted(_ mail: OutgoingMail) async -> (file: URL?, queued: Bool) {
+        configuration.checkpoint(.mailCommitted)
+        let delivered = await deliver(ids: [mail.id])
+        // Then any email left waiting by an earlier failure (or a process that died), so a single machine
+        // with no running service sends them too.
+        if delivered[mail.id] != nil, (try? await registry.pendingMailCount()) ?? 0 > 0 { await deliverPendingMail() }
+        guard let file = delivered[mail.id] else { return (nil, true) }
+        return (file, false)
+    }
+
+    /// Delivers every email waiting in the outbox that no live instance holds (those of an instance that
+    /// died after its commit, or whose delivery failed); returns how many went out.
+    @discardableResult
+    public func deliverPendingMail() async -> Int {
+        await deliver(ids: nil).values.count
+    }
+
+    /// Claims, delivers and marks; returns what was delivered (with the Maildir file, if any).
+    private func deliver(ids: [String]?) async -> [String: URL?] {
+        var delivered: [String: URL?] = [:]
+        let claimed: [OutgoingMail]
+        do {
+            claimed = try await registry.claimMail(ids: ids, at: now, lease: Self.mailLease, limit: 50)
+        } catch {
+            Self.logger.warning("the outbox cannot be read; its emails wait", metadata: ["reason": "\(error)"])
+            return [:]
+        }
+        for mail in claimed {
+            do {
+                let file = try transport.deliver(mail)
+                try await registry.markDelivered(mail.id, at: now)
+                delivered[mail.id] = file
+            } catch {
+                Self.logger.warning("an email could not be delivered; it stays in the outbox", metadata: ["reason": "\(error)"])
+                try? await registry.releaseMail(mail.id)
+            }
+        }
+        return delivered
+    }
+
+    /// Emails in the outbox not delivered yet.
+    public func pendingMailCount() async throws -> Int {
+        try await registry.pendingMailCount()
     }
 
     // MARK: - Operator

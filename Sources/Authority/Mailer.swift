@@ -15,27 +15,119 @@ enum MailKind: String, Sendable {
     case approval, renewal, recovery
 }
 
-/// One email written to `mail/tmp/`, waiting for the registry transaction that justifies it.
-/// `deliver()` after the commit moves it to `new/`; `discard()` if the transaction failed.
-struct PendingMail: Sendable {
-    let temporaryURL: URL
-    let deliveredURL: URL
+/// Where the authority's emails go, as `--mail` names it: a Maildir (`maildir:DIR`, the default being
+/// `DATA_DIR/mail`) or a sendmail-compatible program (`sendmail:PATH`, the Unix convention: the message on
+/// its standard input, the recipient as its argument after `-i --`).
+public enum MailDestination: Sendable, Equatable {
+    case maildir(URL)
+    case sendmail(URL)
 
-    func deliver() throws(AuthorityError) {
-        if rename(temporaryURL.path, deliveredURL.path) != 0 {
-            throw AuthorityError(.mail, "cannot move the email into mail/new: \(FileSystem.errnoText())")
+    public init(parsing text: String) throws(AuthorityError) {
+        if text.hasPrefix("maildir:"), text.count > "maildir:".count {
+            self = .maildir(URL(fileURLWithPath: String(text.dropFirst("maildir:".count))))
+        } else if text.hasPrefix("sendmail:"), text.count > "sendmail:".count {
+            self = .sendmail(URL(fileURLWithPath: String(text.dropFirst("sendmail:".count))))
+        } else {
+            throw AuthorityError(.badRequest, "--mail takes maildir:DIR or sendmail:PATH")
         }
-        FileSystem.syncDirectory(deliveredURL.deletingLastPathComponent())
-    }
-
-    func discard() {
-        unlink(temporaryURL.path)
     }
 }
 
-/// A Maildir outbox (`DATA/mail/{tmp,new,cur}`) and the RFC 5322 messages that go in it.
-struct Mailer: Sendable {
+/// An email in the registry's outbox: written in the same transaction as the change that sends it, delivered
+/// after the commit by whichever instance claims it first, and marked delivered; so an instance that dies
+/// between the commit and the delivery loses nothing (another delivers it) and doubles nothing (a Maildir
+/// delivery is named by `id` and done once; see `MailTransport`).
+package struct OutgoingMail: Sendable, Equatable {
+    /// Unique: the Maildir file name and the Message-ID's local part.
+    package var id: String
+    package var recipient: String
+    /// The whole message, LF line ends.
+    package var message: [UInt8]
+
+    package init(id: String, recipient: String, message: [UInt8]) {
+        self.id = id
+        self.recipient = recipient
+        self.message = message
+    }
+}
+
+/// Delivers one email; delivering the same `id` twice must not deliver it twice where the destination can tell.
+protocol MailTransport: Sendable {
+    /// The file the email landed in, when the destination is a Maildir.
+    func deliver(_ mail: OutgoingMail) throws(AuthorityError) -> URL?
+}
+
+/// Maildir delivery: `tmp/ID`, fsynced, then linked to `new/ID`. A second delivery of the same ID finds it
+/// in `new/` (or already read, in `cur/ID:2,…`) and does nothing.
+struct MaildirTransport: MailTransport {
     let directory: URL
+
+    init(directory: URL) throws(AuthorityError) {
+        self.directory = directory
+        for sub in ["", "tmp", "new", "cur"] {
+            try FileSystem.makeDirectory(sub.isEmpty ? directory : directory.appendingPathComponent(sub), code: .mail)
+        }
+    }
+
+    func deliver(_ mail: OutgoingMail) throws(AuthorityError) -> URL? {
+        let delivered = directory.appendingPathComponent("new").appendingPathComponent(mail.id)
+        if isDelivered(mail.id) { return delivered }
+        let temporary = directory.appendingPathComponent("tmp").appendingPathComponent(mail.id)
+        unlink(temporary.path)  // a previous attempt's leftover
+        do {
+            try FileSystem.createExclusive(temporary, bytes: mail.message, mode: 0o600, code: .mail)
+        } catch let error as AuthorityError {
+            throw error
+        } catch {
+            throw AuthorityError(.mail, "cannot write the email to mail/tmp")
+        }
+        defer { unlink(temporary.path) }
+        if link(temporary.path, delivered.path) != 0, errno != EEXIST {
+            throw AuthorityError(.mail, "cannot move the email into mail/new: \(FileSystem.errnoText())")
+        }
+        FileSystem.syncDirectory(delivered.deletingLastPathComponent())
+        return delivered
+    }
+
+    private func isDelivered(_ id: String) -> Bool {
+        if FileManager.default.fileExists(atPath: directory.appendingPathComponent("new").appendingPathComponent(id).path) { return true }
+        let read = (try? FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("cur").path)) ?? []
+        return read.contains { $0 == id || $0.hasPrefix(id + ":") }
+    }
+}
+
+/// Delivery through a sendmail-compatible program: `PATH -i -- RECIPIENT` with the message on standard
+/// input; exit status 0 is delivery. If the instance dies after the program accepted the message and
+/// before the outbox row is marked, another instance hands it over again (at least once); the Message-ID
+/// is the same, which is what a mail system deduplicates by.
+struct SendmailTransport: MailTransport {
+    let program: URL
+
+    func deliver(_ mail: OutgoingMail) throws(AuthorityError) -> URL? {
+        let process = Process()
+        process.executableURL = program
+        process.arguments = ["-i", "--", mail.recipient]
+        let input = Pipe()
+        process.standardInput = input
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        do {
+            try process.run()
+            try input.fileHandleForWriting.write(contentsOf: Data(mail.message))
+            try input.fileHandleForWriting.close()
+        } catch {
+            throw AuthorityError(.mail, "cannot run \(program.path)")
+        }
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw AuthorityError(.mail, "\(program.lastPathComponent) exited with status \(process.terminationStatus)")
+        }
+        return nil
+    }
+}
+
+/// The RFC 5322 messages the authority sends.
+struct Mailer: Sendable {
     let hostName: String
 
     static let from = "Paraphe Certification Authority <no-reply@paraphe.example>"
@@ -45,12 +137,8 @@ struct Mailer: Sendable {
 
     private static let sequence = Locked<UInt64>(0)
 
-    init(directory: URL) throws(AuthorityError) {
-        self.directory = directory
+    init() {
         self.hostName = FileSystem.hostName()
-        for sub in ["", "tmp", "new", "cur"] {
-            try FileSystem.makeDirectory(sub.isEmpty ? directory : directory.appendingPathComponent(sub), code: .mail)
-        }
     }
 
     /// The message's variable parts.
@@ -62,22 +150,13 @@ struct Mailer: Sendable {
         var expiresAt: Date
     }
 
-    /// Composes the email and writes it, fsynced, under `tmp/`.
-    func prepare(_ content: Content, at now: Date, random: any RandomSource) throws -> PendingMail {
-        for _ in 0..<8 {
-            let name = uniqueName(at: now, random: random)
-            // The Message-ID reuses the file name's unique part.
-            let unique = name.split(separator: ".").prefix(2).joined(separator: ".")
-            let bytes = Array(try Self.compose(content, at: now, messageID: "\(unique)@\(Self.messageIDDomain)").utf8)
-            let temporary = directory.appendingPathComponent("tmp").appendingPathComponent(name)
-            do {
-                try FileSystem.createExclusive(temporary, bytes: bytes, mode: 0o600, code: .mail)
-            } catch is FileExists {
-                continue
-            }
-            return PendingMail(temporaryURL: temporary, deliveredURL: directory.appendingPathComponent("new").appendingPathComponent(name))
-        }
-        throw AuthorityError(.mail, "cannot find a free file name in mail/tmp")
+    /// Composes the email, named for the outbox (and the Maildir) uniquely.
+    func prepare(_ content: Content, at now: Date, random: any RandomSource) throws -> OutgoingMail {
+        let name = uniqueName(at: now, random: random)
+        // The Message-ID reuses the name's unique part.
+        let unique = name.split(separator: ".").prefix(2).joined(separator: ".")
+        let bytes = Array(try Self.compose(content, at: now, messageID: "\(unique)@\(Self.messageIDDomain)").utf8)
+        return OutgoingMail(id: name, recipient: content.subscriber.email, message: bytes)
     }
 
     /// `time.M<µs>P<pid>Q<n>R<random>.host`, the Maildir convention.

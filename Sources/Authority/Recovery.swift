@@ -52,24 +52,20 @@ extension EmbeddedAuthority {
                         at: now, actor: Self.subscriberActor, event: .recoveryRequested, token: token,
                         detail: "new codes valid until \(Self.iso8601(expiresAt)); certificate \(row.certificateSerial ?? "?") kept until the new profile is confirmed")])
                     change.newCodes = NewCodes(reference: reference, sealedAuthorization: sealed, issuedAt: now)
+                    change.mail = mail
                     return change
                 }
             } catch is RegistryCollision {
                 outcome = .collision
-            } catch {
-                mail.discard()
-                throw error
             }
             switch outcome {
             case .collision:
-                mail.discard()
                 continue
             case .limited:
-                mail.discard()
                 return
             case .sent:
-                try mail.deliver()
                 Self.logger.info("recovery email sent", metadata: ["token": "\(token.formatted)"])
+                _ = await deliverCommitted(mail)
                 return
             }
         }

@@ -8,13 +8,13 @@ import RevocationList
 /// certificates, CRLs and the audit log, in `DATA/registry.sqlite` (WAL). Every state change is one
 /// IMMEDIATE transaction, so concurrent processes queue for the write lock instead of overwriting
 /// each other.
-struct SQLiteRegistry: RegistryStore {
+package struct SQLiteRegistry: RegistryStore {
     let pool: DatabasePool
-    let location: String
+    package let location: String
 
     /// Opens (creating and migrating if needed) the registry at `url`.
     /// Call while holding the data directory's setup lock: migrations are not safe to run concurrently.
-    static func open(at url: URL) throws(AuthorityError) -> SQLiteRegistry {
+    package static func open(at url: URL) throws(AuthorityError) -> SQLiteRegistry {
         var configuration = Configuration()
         // A busy database (another process writing) is waited out, never reported as "database is locked".
         configuration.busyMode = .timeout(10)
@@ -144,6 +144,21 @@ struct SQLiteRegistry: RegistryStore {
                 ) WITHOUT ROWID;
                 """)
         }
+        // The outbox: emails written with the change that sends them, delivered once after the commit.
+        migrator.registerMigration("v5-outbox") { db in
+            try db.execute(sql: """
+                CREATE TABLE outbox (
+                    id TEXT PRIMARY KEY,                        -- the Maildir file name, unique
+                    recipient TEXT NOT NULL,
+                    message BLOB NOT NULL,                      -- emptied once delivered
+                    createdAt REAL NOT NULL,
+                    claimedUntil REAL,                          -- an instance is delivering it until then
+                    deliveredAt REAL,
+                    attempts INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX outbox_pending ON outbox(createdAt) WHERE deliveredAt IS NULL;
+                """)
+        }
         return migrator
     }
 
@@ -198,18 +213,18 @@ struct SQLiteRegistry: RegistryStore {
 
     // MARK: - RegistryStore: reads
 
-    func application(token: ApplicationToken) async throws -> ApplicationRow? {
+    package func application(token: ApplicationToken) async throws -> ApplicationRow? {
         try await read { db in try Self.application(db, token: token) }
     }
 
-    func applicationWithQuestions(token: ApplicationToken) async throws -> (ApplicationRow, [StoredQuestion])? {
+    package func applicationWithQuestions(token: ApplicationToken) async throws -> (ApplicationRow, [StoredQuestion])? {
         try await read { db in
             guard let row = try Self.application(db, token: token) else { return nil }
             return (row, try Self.questions(db, applicationID: row.id))
         }
     }
 
-    func tokenOfLiveReference(_ reference: ReferenceNumber) async throws -> ApplicationToken? {
+    package func tokenOfLiveReference(_ reference: ReferenceNumber) async throws -> ApplicationToken? {
         try await read { db in
             let text = try String.fetchOne(
                 db, sql: "SELECT a.token FROM code c JOIN application a ON a.id = c.applicationId WHERE c.reference = ? AND c.superseded = 0",
@@ -218,7 +233,7 @@ struct SQLiteRegistry: RegistryStore {
         }
     }
 
-    func recoveryCandidate(email: String) async throws -> ApplicationToken? {
+    package func recoveryCandidate(email: String) async throws -> ApplicationToken? {
         try await read { db in
             try String.fetchOne(
                 db, sql: """
@@ -230,21 +245,21 @@ struct SQLiteRegistry: RegistryStore {
         }
     }
 
-    func certificate(serial: String) async throws -> StoredCertificate? {
+    package func certificate(serial: String) async throws -> StoredCertificate? {
         try await read { db in
             try Row.fetchOne(db, sql: Self.certificateSelect + " WHERE c.serial = ?", arguments: [serial]).map(Self.decodeCertificate)
         }
     }
 
-    func latestCRL() async throws -> StoredCRL? {
+    package func latestCRL() async throws -> StoredCRL? {
         try await read { db in try Self.latestCRL(db) }
     }
 
-    func allApplications() async throws -> [ApplicationRow] {
+    package func allApplications() async throws -> [ApplicationRow] {
         try await read { db in try Row.fetchAll(db, sql: Self.applicationSelect + " ORDER BY a.id").map(Self.decode) }
     }
 
-    func auditEntries() async throws -> [AuditEntry] {
+    package func auditEntries() async throws -> [AuditEntry] {
         try await read { db in
             try Row.fetchAll(db, sql: "SELECT id, at, actor, event, token, detail FROM audit ORDER BY id").map { row in
                 AuditEntry(
@@ -254,13 +269,13 @@ struct SQLiteRegistry: RegistryStore {
         }
     }
 
-    func recordedCAFingerprint() async throws -> String? {
+    package func recordedCAFingerprint() async throws -> String? {
         try await read { db in try String.fetchOne(db, sql: "SELECT value FROM authority WHERE key = 'ca-fingerprint'") }
     }
 
     // MARK: - RegistryStore: changes
 
-    func insertApplication(_ application: NewApplication) async throws -> Bool {
+    package func insertApplication(_ application: NewApplication) async throws -> Bool {
         do {
             return try await immediate { db in
                 try db.execute(
@@ -283,6 +298,7 @@ struct SQLiteRegistry: RegistryStore {
                     db, applicationID: id, NewCodes(reference: application.state.codes.reference, sealedAuthorization: application.sealedAuthorization,
                                                     issuedAt: application.state.codes.issuedAt))
                 try Self.audit(db, application.audit)
+                if let mail = application.mail { try Self.enqueue(db, mail, at: application.audit.at) }
                 return true
             }
         } catch is RegistryCollision {
@@ -290,7 +306,7 @@ struct SQLiteRegistry: RegistryStore {
         }
     }
 
-    func update<T: Sendable>(token: ApplicationToken, _ body: @escaping @Sendable (inout ApplicationRow) throws -> RegistryChange<T>) async throws -> T {
+    package func update<T: Sendable>(token: ApplicationToken, _ body: @escaping @Sendable (inout ApplicationRow) throws -> RegistryChange<T>) async throws -> T {
         try await immediate { db in
             guard var row = try Self.application(db, token: token) else { throw ActivationError(.unknownApplication) }
             row.certificates = try Row.fetchAll(db, sql: Self.certificateSelect + " WHERE c.applicationId = ? ORDER BY c.issuedAt", arguments: [row.id])
@@ -312,16 +328,17 @@ struct SQLiteRegistry: RegistryStore {
                     arguments: [revocation.at.timeIntervalSince1970, revocation.reason.rawValue, revocation.serial, row.id])
             }
             for record in change.audit { try Self.audit(db, record) }
+            if let mail = change.mail { try Self.enqueue(db, mail, at: change.audit.first?.at ?? Date()) }
             if let crl = change.newCRL { _ = try Self.storeNewCRL(db, at: crl.at, sign: crl.sign) }
             return change.result
         }
     }
 
-    func appendAudit(_ record: AuditRecord) async throws {
+    package func appendAudit(_ record: AuditRecord) async throws {
         try await immediate { db in try Self.audit(db, record) }
     }
 
-    func recordCAFingerprint(_ fingerprint: String, audit: AuditRecord) async throws -> String {
+    package func recordCAFingerprint(_ fingerprint: String, audit: AuditRecord) async throws -> String {
         try await immediate { db in
             if let recorded = try String.fetchOne(db, sql: "SELECT value FROM authority WHERE key = 'ca-fingerprint'") { return recorded }
             try db.execute(sql: "INSERT INTO authority (key, value) VALUES ('ca-fingerprint', ?)", arguments: [fingerprint])
@@ -353,11 +370,96 @@ struct SQLiteRegistry: RegistryStore {
         }
     }
 
-    func currentCRL(at now: Date, maximumAge: TimeInterval, sign: @escaping @Sendable (Int, [CertificateRevocationList.Entry]) throws -> [UInt8]) async throws -> (der: [UInt8], fresh: Bool) {
+    package func currentCRL(at now: Date, maximumAge: TimeInterval, sign: @escaping @Sendable (Int, [CertificateRevocationList.Entry]) throws -> [UInt8]) async throws -> (der: [UInt8], fresh: Bool) {
         try await immediate { db in
             if let latest = try Self.latestCRL(db), now.timeIntervalSince(latest.thisUpdate) < maximumAge { return (latest.der, false) }
             return (try Self.storeNewCRL(db, at: now, sign: sign), true)
         }
+    }
+
+    // MARK: - Export
+
+    /// Every row, table by table (one snapshot).
+    package func export() async throws -> RegistryExport {
+        try await read { db in
+            var export = RegistryExport()
+            func bytes(_ row: Row, _ column: String) -> [UInt8]? { (row[column] as Data?).map { Array($0) } }
+            export.applications = try Row.fetchAll(db, sql: "SELECT * FROM application ORDER BY id").map { row in
+                RegistryExport.Application(
+                    id: row["id"], token: row["token"], name: row["name"], email: row["email"], language: row["language"], status: row["status"],
+                    identityFailures: row["identityFailures"], approvedAt: row["approvedAt"], activatedAt: row["activatedAt"], revokedAt: row["revokedAt"],
+                    renewals: row["renewals"], certificateSerial: row["certificateSerial"], certificateDER: bytes(row, "certificateDER"),
+                    activatedKeyDigest: bytes(row, "activatedKeyDigest"), recoveringSerial: row["recoveringSerial"], recoveries: row["recoveries"])
+            }
+            export.questions = try Row.fetchAll(db, sql: "SELECT * FROM question ORDER BY applicationId, position").map { row in
+                RegistryExport.Question(applicationID: row["applicationId"], position: row["position"], text: row["text"],
+                                        salt: bytes(row, "salt") ?? [], hash: bytes(row, "hash") ?? [], iterations: row["iterations"])
+            }
+            export.codes = try Row.fetchAll(db, sql: "SELECT * FROM code ORDER BY id").map { row in
+                RegistryExport.Code(id: row["id"], applicationID: row["applicationId"], reference: row["reference"],
+                                    sealedAuthorization: bytes(row, "sealedAuthorization") ?? [], issuedAt: row["issuedAt"],
+                                    wrongReferences: row["wrongReferences"], used: row["used"], superseded: row["superseded"])
+            }
+            export.certificates = try Row.fetchAll(db, sql: "SELECT * FROM certificate ORDER BY issuedAt, serial").map { row in
+                RegistryExport.Certificate(serial: row["serial"], applicationID: row["applicationId"], der: bytes(row, "der") ?? [],
+                                           issuedAt: row["issuedAt"], revokedAt: row["revokedAt"], reason: row["reason"])
+            }
+            export.crls = try Row.fetchAll(db, sql: "SELECT * FROM crl ORDER BY number").map { row in
+                RegistryExport.CRL(number: row["number"], thisUpdate: row["thisUpdate"], der: bytes(row, "der") ?? [])
+            }
+            export.audit = try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY id").map { row in
+                RegistryExport.Audit(id: row["id"], at: row["at"], actor: row["actor"], event: row["event"], token: row["token"], detail: row["detail"])
+            }
+            export.settings = try Row.fetchAll(db, sql: "SELECT key, value FROM authority ORDER BY key").map { ($0["key"], $0["value"]) }
+            export.outbox = try Row.fetchAll(db, sql: "SELECT * FROM outbox ORDER BY createdAt").map { row in
+                RegistryExport.Mail(id: row["id"], recipient: row["recipient"], message: bytes(row, "message") ?? [], createdAt: row["createdAt"],
+                                    deliveredAt: row["deliveredAt"], attempts: row["attempts"])
+            }
+            return export
+        }
+    }
+
+    // MARK: - Outbox
+
+    package func claimMail(ids: [String]?, at now: Date, lease: TimeInterval, limit: Int) async throws -> [OutgoingMail] {
+        try await immediate { db in
+            var sql = "SELECT id, recipient, message FROM outbox WHERE deliveredAt IS NULL AND (claimedUntil IS NULL OR claimedUntil < ?)"
+            var arguments: [any DatabaseValueConvertible] = [now.timeIntervalSince1970]
+            if let ids {
+                sql += " AND id IN (\(ids.map { _ in "?" }.joined(separator: ",")))"
+                arguments += ids as [any DatabaseValueConvertible]
+            }
+            sql += " ORDER BY createdAt LIMIT ?"
+            arguments.append(limit)
+            let mails = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map { row in
+                OutgoingMail(id: row["id"], recipient: row["recipient"], message: Array(row["message"] as Data))
+            }
+            for mail in mails {
+                try db.execute(sql: "UPDATE outbox SET claimedUntil = ?, attempts = attempts + 1 WHERE id = ?",
+                               arguments: [(now + lease).timeIntervalSince1970, mail.id])
+            }
+            return mails
+        }
+    }
+
+    package func markDelivered(_ id: String, at now: Date) async throws {
+        try await immediate { db in
+            try db.execute(sql: "UPDATE outbox SET deliveredAt = ?, claimedUntil = NULL, message = X'' WHERE id = ?",
+                           arguments: [now.timeIntervalSince1970, id])
+        }
+    }
+
+    package func releaseMail(_ id: String) async throws {
+        try await immediate { db in try db.execute(sql: "UPDATE outbox SET claimedUntil = NULL WHERE id = ? AND deliveredAt IS NULL", arguments: [id]) }
+    }
+
+    package func pendingMailCount() async throws -> Int {
+        try await read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE deliveredAt IS NULL") ?? 0 }
+    }
+
+    private static func enqueue(_ db: Database, _ mail: OutgoingMail, at now: Date) throws {
+        try db.execute(sql: "INSERT INTO outbox (id, recipient, message, createdAt) VALUES (?, ?, ?, ?)",
+                       arguments: [mail.id, mail.recipient, Data(mail.message), now.timeIntervalSince1970])
     }
 
     // MARK: - SQL

@@ -53,6 +53,18 @@ package protocol RegistryStore: Sendable {
     /// from `sign(number, every revoked certificate)`, stored (CRL numbering is serialised across instances).
     func currentCRL(at now: Date, maximumAge: TimeInterval, sign: @escaping @Sendable (Int, [CertificateRevocationList.Entry]) throws -> [UInt8]) async throws -> (der: [UInt8], fresh: Bool)
 
+    // MARK: Outbox
+
+    /// Claims up to `limit` undelivered emails (those named by `ids` only, when given) that no one holds or whose
+    /// holder's lease ran out, for `lease` seconds; two instances never claim one email at once.
+    func claimMail(ids: [String]?, at now: Date, lease: TimeInterval, limit: Int) async throws -> [OutgoingMail]
+    /// Marks an email delivered (and forgets its text).
+    func markDelivered(_ id: String, at now: Date) async throws
+    /// Gives a claimed email back (its delivery failed): the next delivery may try it at once.
+    func releaseMail(_ id: String) async throws
+    /// Emails not delivered yet.
+    func pendingMailCount() async throws -> Int
+
     /// Closes the connections (PostgreSQL); SQLite closes with the process.
     func close() async
 }
@@ -160,6 +172,7 @@ package struct NewApplication: Sendable {
     package var questions: [StoredQuestion]
     package var sealedAuthorization: [UInt8]
     package var audit: AuditRecord
+    package var mail: OutgoingMail?
 }
 
 /// What an `update` writes besides its result, in the same transaction.
@@ -176,6 +189,8 @@ package struct RegistryChange<T: Sendable>: Sendable {
     /// After the revocations, sign and store a new CRL dated `at`: `(number, every revoked certificate) -> DER`.
     package var newCRL: (at: Date, sign: @Sendable (Int, [CertificateRevocationList.Entry]) throws -> [UInt8])? = nil
     package var audit: [AuditRecord] = []
+    /// An email to put in the outbox.
+    package var mail: OutgoingMail? = nil
 
     package init(_ result: T) { self.result = result }
 

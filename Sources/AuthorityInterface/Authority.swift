@@ -25,14 +25,17 @@ public struct ApprovalReceipt: Sendable, Equatable {
     public var link: String { token.link }
     public var reference: ReferenceNumber
     public var expiresAt: Date
-    /// The delivered approval email.
-    public var mailFile: URL
+    /// The file the approval email landed in when it went to a Maildir (nil: handed to sendmail, or waiting).
+    public var mailFile: URL?
+    /// The email could not be delivered yet: it waits in the outbox.
+    public var mailQueued: Bool
 
-    public init(token: ApplicationToken, reference: ReferenceNumber, expiresAt: Date, mailFile: URL) {
+    public init(token: ApplicationToken, reference: ReferenceNumber, expiresAt: Date, mailFile: URL?, mailQueued: Bool = false) {
         self.token = token
         self.reference = reference
         self.expiresAt = expiresAt
         self.mailFile = mailFile
+        self.mailQueued = mailQueued
     }
 }
 

@@ -124,6 +124,25 @@ public enum WireFormat {
         public init() { message = "If an activated application has this address, a recovery email was sent to it." }
     }
 
+    /// `GET /health`: whether this instance can serve (200) or not (503), for a load balancer.
+    public struct Health: Codable, Sendable, Equatable {
+        /// `ok` or `unavailable`.
+        public var status: String
+        /// `reachable` or `unreachable`.
+        public var database: String
+        /// `loaded` or `expired`.
+        public var ca: String
+        /// Emails waiting in the outbox (nil when the database does not answer).
+        public var outboxPending: Int?
+
+        public init(status: String, database: String, ca: String, outboxPending: Int?) {
+            self.status = status
+            self.database = database
+            self.ca = ca
+            self.outboxPending = outboxPending
+        }
+    }
+
     public static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601

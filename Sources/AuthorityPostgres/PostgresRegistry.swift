@@ -170,6 +170,20 @@ package final class PostgresRegistry: RegistryStore {
                 )
                 """,
         ]),
+        ("v2-outbox", [
+            """
+            CREATE TABLE outbox (
+                id TEXT PRIMARY KEY,
+                recipient TEXT NOT NULL,
+                message BYTEA NOT NULL,
+                created_at DOUBLE PRECISION NOT NULL,
+                claimed_until DOUBLE PRECISION,
+                delivered_at DOUBLE PRECISION,
+                attempts BIGINT NOT NULL DEFAULT 0
+            )
+            """,
+            "CREATE INDEX outbox_pending ON outbox (created_at) WHERE delivered_at IS NULL",
+        ]),
     ]
 
     /// The migrations this program knows, applied in order, each once, under an advisory lock.
@@ -361,6 +375,7 @@ package final class PostgresRegistry: RegistryStore {
                 _ = try await self.insertCodes(connection, applicationID: id, NewCodes(
                     reference: codes.reference, sealedAuthorization: application.sealedAuthorization, issuedAt: codes.issuedAt))
                 try await self.audit(connection, application.audit)
+                if let mail = application.mail { try await self.enqueue(connection, mail, at: application.audit.at) }
                 return true
             }
         } catch is RegistryCollision {
@@ -393,6 +408,7 @@ package final class PostgresRegistry: RegistryStore {
                     """, logger: self.logger)
             }
             for record in change.audit { try await self.audit(connection, record) }
+            if let mail = change.mail { try await self.enqueue(connection, mail, at: change.audit.first?.at ?? Date()) }
             if let crl = change.newCRL { _ = try await self.storeNewCRL(connection, at: crl.at, sign: crl.sign) }
             return change.result
         }
@@ -420,6 +436,155 @@ package final class PostgresRegistry: RegistryStore {
             if let latest = try await self.latestCRL(connection), now.timeIntervalSince(latest.thisUpdate) < maximumAge { return (latest.der, false) }
             return (try await self.storeNewCRL(connection, at: now, sign: sign), true)
         }
+    }
+
+    // MARK: - Moving up from one machine
+
+    /// Rows per table.
+    package func counts() async throws -> [String: Int] {
+        try await run { connection in
+            var counts: [String: Int] = [:]
+            for table in ["application", "question", "code", "certificate", "crl", "audit", "authority", "outbox"] {
+                for try await count in try await connection.query("SELECT count(*) FROM \(unescaped: table)", logger: self.logger).decode(Int.self) {
+                    counts[table] = count
+                }
+            }
+            return counts
+        }
+    }
+
+    /// Copies a single machine's registry in, keeping every id, in one transaction; refused unless this database
+    /// holds no application yet.
+    package func importing(_ export: RegistryExport) async throws {
+        try await transaction { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: self.logger)
+            for try await count in try await connection.query("SELECT count(*) FROM application", logger: self.logger).decode(Int.self) where count > 0 {
+                throw AuthorityError(.badRequest, "the database \(self.location) already holds \(count) applications; migrate into an empty one")
+            }
+            for try await key in try await connection.query("SELECT key FROM authority", logger: self.logger).decode(String.self) {
+                throw AuthorityError(.badRequest, "the database \(self.location) is already set up for a CA (\(key)); migrate into an empty one")
+            }
+            for row in export.applications {
+                try await connection.query(
+                    """
+                    INSERT INTO application (id, token, name, email, language, status, identity_failures, approved_at, activated_at, revoked_at,
+                        renewals, certificate_serial, certificate_der, activated_key_digest, recovering_serial, recoveries)
+                    VALUES (\(row.id), \(row.token), \(row.name), \(row.email), \(row.language), \(row.status), \(row.identityFailures),
+                        \(row.approvedAt), \(row.activatedAt), \(row.revokedAt), \(row.renewals), \(row.certificateSerial),
+                        \(row.certificateDER.map { Data($0) }), \(row.activatedKeyDigest.map { Data($0) }), \(row.recoveringSerial), \(row.recoveries))
+                    """, logger: self.logger)
+            }
+            for row in export.questions {
+                try await connection.query(
+                    """
+                    INSERT INTO question (application_id, position, text, salt, hash, iterations)
+                    VALUES (\(row.applicationID), \(row.position), \(row.text), \(Data(row.salt)), \(Data(row.hash)), \(row.iterations))
+                    """, logger: self.logger)
+            }
+            for row in export.codes {
+                try await connection.query(
+                    """
+                    INSERT INTO code (id, application_id, reference, sealed_authorization, issued_at, wrong_references, used, superseded)
+                    VALUES (\(row.id), \(row.applicationID), \(row.reference), \(Data(row.sealedAuthorization)), \(row.issuedAt),
+                        \(row.wrongReferences), \(row.used), \(row.superseded))
+                    """, logger: self.logger)
+            }
+            for row in export.certificates {
+                try await connection.query(
+                    """
+                    INSERT INTO certificate (serial, application_id, der, issued_at, revoked_at, reason)
+                    VALUES (\(row.serial), \(row.applicationID), \(Data(row.der)), \(row.issuedAt), \(row.revokedAt), \(row.reason))
+                    """, logger: self.logger)
+            }
+            for row in export.crls {
+                try await connection.query(
+                    "INSERT INTO crl (number, this_update, der) VALUES (\(row.number), \(row.thisUpdate), \(Data(row.der)))", logger: self.logger)
+            }
+            for row in export.audit {
+                try await connection.query(
+                    """
+                    INSERT INTO audit (id, at, actor, event, token, detail)
+                    VALUES (\(row.id), \(row.at), \(row.actor), \(row.event), \(row.token), \(row.detail))
+                    """, logger: self.logger)
+            }
+            for (key, value) in export.settings {
+                try await connection.query("INSERT INTO authority (key, value) VALUES (\(key), \(value))", logger: self.logger)
+            }
+            for row in export.outbox {
+                try await connection.query(
+                    """
+                    INSERT INTO outbox (id, recipient, message, created_at, delivered_at, attempts)
+                    VALUES (\(row.id), \(row.recipient), \(Data(row.message)), \(row.createdAt), \(row.deliveredAt), \(row.attempts))
+                    """, logger: self.logger)
+            }
+            // The sequences go on after the ids copied.
+            for table in ["application", "code", "audit"] {
+                try await connection.query(
+                    "SELECT setval(pg_get_serial_sequence('\(unescaped: table)', 'id'), COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) FROM \(unescaped: table)",
+                    logger: self.logger)
+            }
+        }
+    }
+
+    // MARK: - Outbox
+
+    package func claimMail(ids: [String]?, at now: Date, lease: TimeInterval, limit: Int) async throws -> [OutgoingMail] {
+        try await transaction { connection in
+            // SKIP LOCKED: instances claiming at once each take other emails, none waits.
+            let until = (now + lease).timeIntervalSince1970, seconds = now.timeIntervalSince1970, limit = max(1, limit)
+            let query: PostgresQuery =
+                if let ids {
+                    """
+                    UPDATE outbox SET claimed_until = \(until), attempts = attempts + 1
+                    WHERE id IN (SELECT id FROM outbox WHERE delivered_at IS NULL AND (claimed_until IS NULL OR claimed_until < \(seconds))
+                        AND id = ANY(\(ids)) ORDER BY created_at LIMIT \(limit) FOR UPDATE SKIP LOCKED)
+                    RETURNING id, recipient, message
+                    """
+                } else {
+                    """
+                    UPDATE outbox SET claimed_until = \(until), attempts = attempts + 1
+                    WHERE id IN (SELECT id FROM outbox WHERE delivered_at IS NULL AND (claimed_until IS NULL OR claimed_until < \(seconds))
+                        ORDER BY created_at LIMIT \(limit) FOR UPDATE SKIP LOCKED)
+                    RETURNING id, recipient, message
+                    """
+                }
+            var mails: [OutgoingMail] = []
+            for try await (id, recipient, message) in try await connection.query(query, logger: self.logger).decode((String, String, Data).self) {
+                mails.append(OutgoingMail(id: id, recipient: recipient, message: Array(message)))
+            }
+            return mails
+        }
+    }
+
+    package func markDelivered(_ id: String, at now: Date) async throws {
+        try await transaction { connection in
+            try await connection.query(
+                "UPDATE outbox SET delivered_at = \(now.timeIntervalSince1970), claimed_until = NULL, message = ''::bytea WHERE id = \(id)",
+                logger: self.logger)
+        }
+    }
+
+    package func releaseMail(_ id: String) async throws {
+        try await transaction { connection in
+            try await connection.query("UPDATE outbox SET claimed_until = NULL WHERE id = \(id) AND delivered_at IS NULL", logger: self.logger)
+        }
+    }
+
+    package func pendingMailCount() async throws -> Int {
+        try await run { connection in
+            for try await count in try await connection.query("SELECT count(*) FROM outbox WHERE delivered_at IS NULL", logger: self.logger).decode(Int.self) {
+                return count
+            }
+            return 0
+        }
+    }
+
+    private func enqueue(_ connection: PostgresConnection, _ mail: OutgoingMail, at now: Date) async throws {
+        try await connection.query(
+            """
+            INSERT INTO outbox (id, recipient, message, created_at)
+            VALUES (\(mail.id), \(mail.recipient), \(Data(mail.message)), \(now.timeIntervalSince1970))
+            """, logger: logger)
     }
 
     // MARK: - SQL

@@ -57,6 +57,7 @@ public struct AuthorityService: Sendable {
     let logger: Logger
     let limiter: RateLimiter
     let cmp: CMPResponder
+    let metrics = ServiceMetrics()
 
     public init(authority: EmbeddedAuthority, settings: ServiceSettings, logger: Logger = Logger(label: "paraphe.authority.http")) {
         self.authority = authority
@@ -94,7 +95,7 @@ public struct AuthorityService: Sendable {
 
     func makeRouter() -> Router<ServiceRequestContext> {
         let router = Router(context: ServiceRequestContext.self)
-        router.add(middleware: AccessLog(logger: logger))
+        router.add(middleware: AccessLog(logger: logger, metrics: metrics))
         router.add(middleware: MethodNotAllowed())
         let api = router.group("api/v1")
         api.get("applications/:token") { request, context in
@@ -109,7 +110,14 @@ public struct AuthorityService: Sendable {
                 try limiter.admit(context)
                 let token = try token(context)
                 let body = try await decode(WireFormat.IdentityRequest.self, request, context)
-                let verification = try await authority.verifyIdentity(token: token, answers: body.answers.map(SecurityAnswer.init))
+                let verification: IdentityVerification
+                do {
+                    verification = try await authority.verifyIdentity(token: token, answers: body.answers.map(SecurityAnswer.init))
+                } catch let refusal as ActivationError {
+                    metrics.identityCheck(Self.outcome(refusal))
+                    throw refusal
+                }
+                metrics.identityCheck("verified")
                 return try json(WireFormat.IdentityResponse(verification))
             }
         }
@@ -146,6 +154,27 @@ public struct AuthorityService: Sendable {
                     body: .init(byteBuffer: ByteBuffer(bytes: der)))
             }
         }
+        // For a load balancer and the operator: the database answers, the CA is loaded and valid.
+        router.get("health") { _, _ in
+            let caValid = authority.caValidUntil > Date()
+            do {
+                // A database that does not answer within 3 s is as good as gone for a load balancer.
+                let pending = try await withDeadline(.seconds(3)) { try await authority.pendingMailCount() }
+                metrics.pendingMail(pending)
+                let health = WireFormat.Health(status: caValid ? "ok" : "unavailable", database: "reachable", ca: caValid ? "loaded" : "expired", outboxPending: pending)
+                return try json(health, status: caValid ? .ok : .serviceUnavailable)
+            } catch {
+                logger.error("health: the registry does not answer", metadata: ["registry": "\(authority.registryLocation)"])
+                return try json(WireFormat.Health(status: "unavailable", database: "unreachable", ca: caValid ? "loaded" : "expired", outboxPending: nil),
+                                status: .serviceUnavailable)
+            }
+        }
+        router.get("metrics") { _, _ in
+            if let pending = try? await authority.pendingMailCount() { metrics.pendingMail(pending) }
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
+        }
         router.get("openapi.yaml") { _, _ in
             guard let document = ParapheResources.data("openapi", "openapi.yaml") else {
                 return Response(status: .internalServerError)
@@ -157,6 +186,15 @@ public struct AuthorityService: Sendable {
             try await cmpExchange(request, context)
         }
         return router
+    }
+
+    /// An identity check's refusal as a metric label (the case name, without its values).
+    static func outcome(_ refusal: ActivationError) -> String {
+        switch refusal.code {
+        case .wrongAnswers: "wrongAnswers"
+        case .identityLocked: "locked"
+        default: String(describing: refusal.code).prefix { $0 != "(" }.description
+        }
     }
 
     // MARK: - JSON
@@ -230,7 +268,9 @@ public struct AuthorityService: Sendable {
                 throw APIFailure(status: .unsupportedMediaType, WireError(code: "unsupportedMediaType", message: "Send \(CMPResponder.mediaType)."))
             }
             let buffer = try await collect(request, limit: settings.maximumCMPBody)
-            reply = await cmp.respond(to: Array(buffer.readableBytesView))
+            let message = Array(buffer.readableBytesView)
+            reply = await cmp.respond(to: message)
+            metrics.cmp(request: message, answer: reply)
         } catch let failure as APIFailure {
             var response = try json(failure.body, status: failure.status)
             if let retryAfter = failure.retryAfter { response.headers[.retryAfter] = String(retryAfter) }
@@ -263,6 +303,7 @@ struct MethodNotAllowed: RouterMiddleware {
     static let routes: [([String], HTTPRequest.Method)] = [
         (["api", "v1", "applications", "*"], .get), (["api", "v1", "applications", "*", "identity"], .post),
         (["api", "v1", "applications", "*", "renewal"], .post), (["api", "v1", "ca"], .get), (["api", "v1", "recovery"], .post), (["openapi.yaml"], .get), (["pkix"], .post), (["crl"], .get),
+        (["health"], .get), (["metrics"], .get),
     ]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -283,6 +324,7 @@ struct MethodNotAllowed: RouterMiddleware {
 struct AccessLog: RouterMiddleware {
     typealias Context = ServiceRequestContext
     let logger: Logger
+    let metrics: ServiceMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
@@ -298,6 +340,7 @@ struct AccessLog: RouterMiddleware {
 
     private func log(_ request: Request, _ context: Context, status: Int, since start: ContinuousClock.Instant) {
         let elapsed = ContinuousClock.now - start
+        metrics.request(route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: status, duration: elapsed)
         let milliseconds = Double(elapsed.components.seconds) * 1_000 + Double(elapsed.components.attoseconds) / 1e15
         logger.info(
             "request",
@@ -305,5 +348,19 @@ struct AccessLog: RouterMiddleware {
                 "method": "\(request.method.rawValue)", "route": "\(context.endpointPath ?? "unmatched")", "status": "\(status)",
                 "ms": "\(String(format: "%.1f", milliseconds))",
             ])
+    }
+}
+
+/// `body`'s result, or `CancellationError` if it takes longer than `limit` (it is then cancelled).
+func withDeadline<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            throw CancellationError()
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next() else { throw CancellationError() }
+        return first
     }
 }

@@ -20,7 +20,7 @@ struct ParapheAuthority: AsyncParsableCommand {
             69 service unavailable (cannot listen), 73 cannot create a file, 74 I/O error.
             """,
         version: "1.0.0",
-        subcommands: [Serve.self] + AuthorityCommand.operatorCommands
+        subcommands: [Serve.self, Migrate.self] + AuthorityCommand.operatorCommands
     )
 
 }
@@ -62,6 +62,9 @@ struct Serve: AsyncParsableCommand {
     var rateLimit = 60
     @Option(name: .customLong("idle-timeout"), help: "Seconds after which an idle connection is closed.") var idleTimeout = 30
 
+    /// Seconds between two looks at the outbox.
+    static let mailInterval = 5
+
     func validate() throws {
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("Give --tls-cert and --tls-key together.") }
         guard rateLimit >= 0 else { throw ValidationError("--rate-limit must be 0 or more.") }
@@ -86,7 +89,18 @@ struct Serve: AsyncParsableCommand {
             settings.requestsPerMinute = rateLimit
             settings.idleTimeout = .seconds(idleTimeout)
             let service = AuthorityService(authority: authority, settings: settings)
-            defer { Task { await authority.close() } }
+            // The outbox: emails of this instance whose delivery failed, and those of an instance that died
+            // between its commit and its delivery, go out from here (each claimed by one instance at a time).
+            let mail = Task {
+                while !Task.isCancelled {
+                    await authority.deliverPendingMail()
+                    try? await Task.sleep(for: .seconds(Self.mailInterval))
+                }
+            }
+            defer {
+                mail.cancel()
+                Task { await authority.close() }
+            }
             do {
                 try await service.run { host, port in
                     let shown = host.contains(":") ? "[\(host)]" : host
@@ -125,5 +139,58 @@ struct ListenAddress {
         }
         self.host = String(host)
         self.port = number
+    }
+}
+
+/// `migrate`: a single machine's registry into a fleet's database.
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Copy a single machine's registry (SQLite) into a fleet's PostgreSQL database, and verify the counts.",
+        discussion: """
+            Copies every table (applications, questions, codes and their attempt counts, certificates, CRLs, the \
+            audit log, the outbox, the CA's fingerprint) in one transaction, keeping every id, then compares the \
+            row counts table by table (exit 70 if one differs). The target must be empty (the schema is created). \
+            The source is left as it is and keeps working until the operator switches the service to \
+            --database postgres://…; then give every instance a copy of the source data directory's \
+            ca/ca-key.pem, ca/ca-cert.pem and authority.key (deploy/README.md).
+            """
+    )
+
+    @Option(help: "The registry to copy: sqlite:PATH (e.g. sqlite:/var/lib/paraphe-authority/registry.sqlite).") var from: String
+    @Option(help: "The PostgreSQL database to copy into: postgres://USER@HOST:PORT/DATABASE.") var to: String
+    @Option(name: .customLong("database-password-file"), help: "A file whose first line is the PostgreSQL password (instead of PGPASSWORD).")
+    var databasePasswordFile: String?
+
+    func run() async throws {
+        try await runReportingErrors(language: defaultLanguage(nil)) {
+            guard case .sqlite(let file) = try DatabaseLocation(parsing: from) else {
+                throw CLIError(status: 64, message: "--from takes sqlite:PATH")
+            }
+            guard case .postgres(let target) = try DatabaseLocation(parsing: to) else {
+                throw CLIError(status: 64, message: "--to takes postgres://USER@HOST:PORT/DATABASE")
+            }
+            guard FileManager.default.fileExists(atPath: file.path) else {
+                throw CLIError(status: 66, message: "no registry at \(file.path)")
+            }
+            let export = try await SQLiteRegistry.open(at: file).export()
+            let registry = try await PostgresRegistry.open(target, password: try databasePassword(file: databasePasswordFile))
+            do {
+                try await registry.importing(export)
+                let copied = try await registry.counts()
+                await registry.close()
+                print("table        sqlite  postgres")
+                for table in export.counts.keys.sorted() {
+                    let source = export.counts[table] ?? 0, destination = copied[table] ?? -1
+                    print(table.padding(toLength: 12, withPad: " ", startingAt: 0) + String(format: "%7d  %8d", source, destination) + (source == destination ? "" : "  ← differs"))
+                }
+                guard copied == export.counts else {
+                    throw CLIError(status: 70, message: "the copy does not hold what the source holds; do not switch to it")
+                }
+                note("Copied and verified: switch the service with --database \(target) and give each instance the CA files and authority.key.")
+            } catch {
+                await registry.close()
+                throw error
+            }
+        }
     }
 }

@@ -63,7 +63,11 @@ package struct AuthorityCommand: AsyncParsableCommand {
                 )
                 let receipt = try await data.authority().approve(request)
                 print(receipt.link)
-                note(Localizer(language).text("cli.approved", ["mail": receipt.mailFile.path]))
+                if let file = receipt.mailFile {
+                    note(Localizer(language).text("cli.approved", ["mail": file.path]))
+                } else {
+                    note(Localizer(language).text(receipt.mailQueued ? "cli.approvedQueued" : "cli.approvedSent"))
+                }
             }
         }
     }

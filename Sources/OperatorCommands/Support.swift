@@ -192,6 +192,8 @@ package struct RegistryOptions: ParsableArguments {
     package var database: String?
     @Option(name: .customLong("database-password-file"), help: "A file whose first line is the PostgreSQL password (instead of PGPASSWORD).")
     package var databasePasswordFile: String?
+    @Option(name: .customLong("mail"), help: "Where the emails go: maildir:DIR (default: DATA_DIR/mail) or sendmail:PATH (a sendmail-compatible program).")
+    package var mail: String?
 
     package init() {}
 
@@ -222,6 +224,8 @@ package struct RegistryOptions: ParsableArguments {
     /// The authority on the data directory, with the registry `--database` names.
     package func authority() async throws -> EmbeddedAuthority {
         var configuration = data.configuration
+        configuration.mail = try mail.map { text throws(AuthorityError) in try MailDestination(parsing: text) }
+        configuration.checkpoint = ParapheHooks.current.authorityCheckpoint
         switch try location {
         case nil:
             return try EmbeddedAuthority(configuration: configuration)
@@ -232,20 +236,20 @@ package struct RegistryOptions: ParsableArguments {
             guard let open = RegistryOpener.postgres else {
                 throw CLIError(status: ExitStatus.usage, message: "\(ProgramName.current) keeps its registry in SQLite; a PostgreSQL registry is paraphe-authority's")
             }
-            return try await open(configuration, database, try databasePassword())
+            return try await open(configuration, database, try databasePassword(file: databasePasswordFile))
         }
     }
+}
 
-    /// The PostgreSQL password: the first line of --database-password-file, else PGPASSWORD, else none.
-    private func databasePassword() throws -> String? {
-        if let databasePasswordFile {
-            guard let text = try? String(contentsOfFile: databasePasswordFile, encoding: .utf8) else {
-                throw CLIError(status: ExitStatus.noInput, message: "cannot read the database password file \(databasePasswordFile)")
-            }
-            return text.split(separator: "\n", omittingEmptySubsequences: false).first.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+/// The PostgreSQL password: the first line of `file` (--database-password-file), else PGPASSWORD, else none.
+package func databasePassword(file: String?) throws -> String? {
+    if let file {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            throw CLIError(status: ExitStatus.noInput, message: "cannot read the database password file \(file)")
         }
-        return ProcessInfo.processInfo.environment["PGPASSWORD"]
+        return text.split(separator: "\n", omittingEmptySubsequences: false).first.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
     }
+    return ProcessInfo.processInfo.environment["PGPASSWORD"]
 }
 
 /// How this program opens an authority on a PostgreSQL registry: set by `paraphe-authority` at start (the
@@ -281,10 +285,13 @@ package enum ProgramName {
 public struct ParapheHooks: Sendable {
     public var clock: any TimeSource
     public var checkpoint: @Sendable (ActivationCheckpoint) -> Void
+    public var authorityCheckpoint: @Sendable (AuthorityCheckpoint) -> Void
 
-    public init(clock: any TimeSource = SystemTimeSource(), checkpoint: @escaping @Sendable (ActivationCheckpoint) -> Void = { _ in }) {
+    public init(clock: any TimeSource = SystemTimeSource(), checkpoint: @escaping @Sendable (ActivationCheckpoint) -> Void = { _ in },
+                authorityCheckpoint: @escaping @Sendable (AuthorityCheckpoint) -> Void = { _ in }) {
         self.clock = clock
         self.checkpoint = checkpoint
+        self.authorityCheckpoint = authorityCheckpoint
     }
 
     private static let installed = Mutex(ParapheHooks())

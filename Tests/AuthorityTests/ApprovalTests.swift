@@ -23,11 +23,11 @@ struct ApprovalTests {
 
         // The mail is in new/ (tmp/ is empty again) and is the receipt's file.
         let mails = try bed.mails()
-        #expect(mails.map(\.lastPathComponent) == [receipt.mailFile.lastPathComponent])
+        #expect(mails.map(\.lastPathComponent) == [try #require(receipt.mailFile).lastPathComponent])
         #expect(try FileManager.default.contentsOfDirectory(atPath: bed.directory.appendingPathComponent("mail/tmp").path).isEmpty)
-        #expect(receipt.mailFile.deletingLastPathComponent().lastPathComponent == "new")
+        #expect(try #require(receipt.mailFile).deletingLastPathComponent().lastPathComponent == "new")
 
-        let mail = try ParsedMail(receipt.mailFile)
+        let mail = try ParsedMail(#require(receipt.mailFile))
         #expect(mail.headers["Subject"] == "Digital Signature : Application approved")
         #expect(mail.headers["From"] == "Paraphe Certification Authority <no-reply@paraphe.example>")
         #expect(mail.headers["To"] == "\"Jeanne Tremblay\" <jeanne@example.com>")
@@ -62,7 +62,7 @@ struct ApprovalTests {
         let authority = try await bed.authority()
         let subscriber = Subscriber(name: "Éloïse Gagné-Bérubé", email: "eloise@example.ca", language: .fr)
         let receipt = try await authority.approve(Sample.request(subscriber))
-        let mail = try ParsedMail(receipt.mailFile)
+        let mail = try ParsedMail(#require(receipt.mailFile))
         let subject = try #require(mail.headers["Subject"])
         #expect(subject.hasPrefix("=?UTF-8?B?"))
         #expect(subject.unicodeScalars.allSatisfy { $0.isASCII })

@@ -66,7 +66,7 @@ struct StorageTests {
         #expect(try mode(authority.caCertificateURL) == 0o644)
         #expect(try mode(bed.directory.appendingPathComponent("ca")) == 0o700)
         #expect(try mode(authority.mailDirectory) == 0o700)
-        #expect(try mode(receipt.mailFile) == 0o600)
+        #expect(try mode(#require(receipt.mailFile)) == 0o600)
         if !TestDatabase.isPostgres {
             #expect(try mode(bed.directory.appendingPathComponent("registry.sqlite")) == 0o600)
             #expect(try mode(bed.directory.appendingPathComponent("registry.sqlite-wal")) == 0o600)

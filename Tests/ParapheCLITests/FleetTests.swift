@@ -31,7 +31,7 @@ final class Fleet {
                     try FileManager.default.copyItem(at: first.appendingPathComponent(file), to: directory.appendingPathComponent(file))
                 }
             }
-            instances.append(try AuthorityServer(dataDir: directory.path, arguments: arguments + ["--database", database]))
+            instances.append(try AuthorityServer(dataDir: directory.path, arguments: arguments + ["--database", database, "--mail", "maildir:" + mailDirectory.path]))
         }
     }
 
@@ -40,10 +40,14 @@ final class Fleet {
         try? FileManager.default.removeItem(at: root)
     }
 
+    /// The Maildir every instance delivers to.
+    var mailDirectory: URL { root.appendingPathComponent("mail") }
+
     /// An operator command on the first instance's host.
-    func authority(_ arguments: [String], instance: Int = 0) throws -> RunResult {
+    func authority(_ arguments: [String], instance: Int = 0, environment: [String: String] = [:]) throws -> RunResult {
         try run(try parapheExecutable(name: "paraphe-authority-testable"),
-                arguments + ["--data-dir", instances[instance].dataDir, "--database", database])
+                arguments + ["--data-dir", instances[instance].dataDir, "--database", database, "--mail", "maildir:" + mailDirectory.path],
+                environment: environment)
     }
 
     /// One value from the database.
@@ -54,12 +58,12 @@ final class Fleet {
     }
 
     /// Approves an application (three questions, answers Montréal / Rex / Bleu); its token.
-    func approve() throws -> String {
+    func approve(environment: [String: String] = [:]) throws -> String {
         let answers = root.appendingPathComponent("answers")
         try "Montréal\nRex\nBleu\n".write(to: answers, atomically: true, encoding: .utf8)
         let result = try authority(["approve", "--name", "Jeanne Tremblay", "--email", "jeanne@example.com",
                                     "--question", "Where were you born?", "--question", "Your first pet?", "--question", "Your favourite colour?",
-                                    "--answers-file", answers.path])
+                                    "--answers-file", answers.path], environment: environment)
         guard result.status == 0, let token = result.stdout.split(separator: "/").last else { throw HarnessError.missing("approve: \(result.stderr)") }
         return token.trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -147,6 +151,103 @@ func runConcurrently(_ commands: [(URL, [String])]) throws -> [RunResult] {
             let serial = try openssl(["x509", "-in", fleet.root.appendingPathComponent("cert-\(winner).pem").path, "-noout", "-serial"]).stdout
             #expect(serial.contains(try fleet.query("SELECT serial FROM certificate")))
         }
+    }
+
+    @Test func aMailCommittedByAProcessKilledBeforeDeliveringGoesOutOnceFromAnotherInstance() throws {
+        let fleet = try Fleet()
+        // The operator's approval dies (SIGKILL) right after its transaction committed, before delivering.
+        let crashed = try fleet.authority(
+            ["approve", "--name", "Jeanne Tremblay", "--email", "jeanne@example.com", "--question", "q1?", "--question", "q2?", "--question", "q3?",
+             "--answer", "a", "--answer", "b", "--answer", "c"],
+            environment: ["PARAPHE_TEST_CRASH_AT": "mailCommitted"])
+        #expect(crashed.status == 137 || crashed.status == 9 || crashed.status < 0 || crashed.stdout.isEmpty, "killed: \(crashed.status)")
+        #expect(try fleet.query("SELECT count(*) FROM application") == "1", "the approval was committed")
+        let new = fleet.mailDirectory.appendingPathComponent("new")
+        // One of the two serving instances claims it (each looks every 5 s) and delivers it, once.
+        var delivered: [String] = []
+        for _ in 0..<40 where delivered.isEmpty {
+            Thread.sleep(forTimeInterval: 0.5)
+            delivered = (try? FileManager.default.contentsOfDirectory(atPath: new.path)) ?? []
+        }
+        #expect(delivered.count == 1, "\(delivered)")
+        Thread.sleep(forTimeInterval: 6)  // another round of both instances: nothing more
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: new.path)) ?? []).count == 1)
+        #expect(try fleet.query("SELECT count(*) || ' ' || count(delivered_at) || ' ' || sum(length(message)) FROM outbox") == "1 1 0")
+        let mail = try String(contentsOf: new.appendingPathComponent(try #require(delivered.first)), encoding: .utf8)
+        let token = try fleet.query("SELECT token FROM application")
+        #expect(mail.replacingOccurrences(of: "-", with: "").contains(token) && mail.contains("jeanne@example.com>"))
+    }
+
+    @Test func aSingleMachineMovesUpWithItsAttemptsAndAuditAndKeepsWorking() throws {
+        let scratch = try Scratch(.networked)
+        let server = try #require(scratch.server)
+        let first = String(try Applicant().approve(in: scratch).split(separator: "/").last ?? "")
+        let second = String(try Applicant().approve(in: scratch).split(separator: "/").last ?? "")
+        let wrong = try runConcurrently([curl(server, "/api/v1/applications/\(first)/identity", json: #"{"answers":["a","b","c"]}"#)])
+        #expect(status(wrong[0]) == 403)
+        let before = try scratch.authority(["audit"]).stdout
+        server.stop()
+
+        // An empty database of the cluster, and the single machine's registry copied into it.
+        let base = try #require(ProcessInfo.processInfo.environment["PARAPHE_TEST_POSTGRES_URL"])
+        let name = "moved_" + UUID().uuidString.lowercased().filter { $0.isLetter || $0.isNumber }
+        #expect(try run(URL(fileURLWithPath: "/usr/bin/psql"), [base, "-c", "CREATE DATABASE \(name)"]).status == 0)
+        let database = String(base[..<(base.lastIndex(of: "/") ?? base.endIndex)]) + "/" + name
+        let registry = "sqlite:" + server.dataDir + "/registry.sqlite"
+        let migrated = try run(try parapheExecutable(name: "paraphe-authority-testable"), ["migrate", "--from", registry, "--to", database])
+        #expect(migrated.status == 0, "\(migrated.stderr)")
+        #expect(migrated.stdout.contains(/application +2 +2\n/) && migrated.stdout.contains(/question +6 +6\n/) && !migrated.stdout.contains("differs"),
+                "\(migrated.stdout)")
+        #expect(migrated.stderr.contains("Copied and verified"))
+        // Again into the same database: refused, nothing doubled.
+        let again = try run(try parapheExecutable(name: "paraphe-authority-testable"), ["migrate", "--from", registry, "--to", database])
+        #expect(again.status != 0 && again.stderr.contains("already holds 2 applications"), "\(again.stderr)")
+
+        // The service on PostgreSQL: the same applications, the attempt still counted, the audit log carried over.
+        let moved = try AuthorityServer(dataDir: server.dataDir, arguments: ["--rate-limit", "0", "--database", database])
+        defer { moved.stop() }
+        let operatorCommand = { (arguments: [String]) throws -> RunResult in
+            try run(try parapheExecutable(name: "paraphe-authority-testable"), arguments + ["--data-dir", server.dataDir, "--database", database])
+        }
+        #expect(try operatorCommand(["show", first, "--json"]).stdout.contains("\"identityAttemptsRemaining\" : 4"))
+        #expect(try operatorCommand(["show", second, "--json"]).stdout.contains("\"identityAttemptsRemaining\" : 5"))
+        let after = try operatorCommand(["audit"]).stdout
+        #expect(after.hasPrefix(before.trimmingCharacters(in: .newlines)), "the audit log is carried over in order")
+        let right = try runConcurrently([curl(moved, "/api/v1/applications/\(second)/identity", json: #"{"answers":["Montreal","rex","x"]}"#)])
+        #expect(status(right[0]) == 200)
+        // A new approval goes on after the copied ids; the single machine's registry still works on its own.
+        #expect(try operatorCommand(["list"]).stdout.split(separator: "\n").count == 2)
+        let answers = try scratch.file("answers-new", "a\nb\nc\n")
+        #expect(try operatorCommand(["approve", "--name", "Luc Martin", "--email", "luc@example.com", "--question", "q1?", "--question", "q2?",
+                                     "--question", "q3?", "--answers-file", answers]).status == 0)
+        #expect(try operatorCommand(["list"]).stdout.split(separator: "\n").count == 3)
+        #expect(try scratch.authority(["list"]).stdout.split(separator: "\n").count == 2)
+    }
+
+    @Test func healthSaysWhenTheDatabaseIsGoneAndMetricsCountWithoutPersonalData() throws {
+        let fleet = try Fleet(instances: 1)
+        let server = fleet.instances[0]
+        let token = try fleet.approve()
+        _ = try runConcurrently([curl(server, "/api/v1/applications/\(token)/identity", json: #"{"answers":["a","b","c"]}"#),
+                                 curl(server, "/api/v1/applications/\(token)/identity", json: #"{"answers":["Montreal","rex","x"]}"#)])
+        let get = { (path: String) throws -> RunResult in
+            try run(URL(fileURLWithPath: "/usr/bin/curl"), ["-s", "--cacert", server.dataDir + "/ca/ca-cert.pem", "-w", "\n%{http_code}", server.url + path])
+        }
+        let healthy = try get("/health")
+        #expect(healthy.stdout.hasSuffix("\n200") && healthy.stdout.contains(#""status":"ok""#) && healthy.stdout.contains(#""database":"reachable""#),
+                "\(healthy.stdout)")
+        let metrics = try get("/metrics").stdout
+        #expect(metrics.contains(#"paraphe_http_requests_total{route="/api/v1/applications/{token}/identity",method="POST",status="200"} 1"#), "\(metrics)")
+        #expect(metrics.contains(#"paraphe_identity_checks_total{outcome="wrongAnswers"} 1"#) && metrics.contains(#"paraphe_identity_checks_total{outcome="verified"} 1"#))
+        #expect(metrics.contains("paraphe_http_request_duration_seconds_bucket"))
+        #expect(!metrics.contains(token) && !metrics.contains("jeanne") && !metrics.contains("127.0.0.1"), "no token, address or email")
+
+        // The database goes away: the instance says so (503), so a load balancer sends the kiosks elsewhere.
+        let name = String(fleet.database.split(separator: "/").last ?? "")
+        let base = try #require(ProcessInfo.processInfo.environment["PARAPHE_TEST_POSTGRES_URL"])
+        #expect(try run(URL(fileURLWithPath: "/usr/bin/psql"), [base, "-c", "DROP DATABASE \(name) WITH (FORCE)"]).status == 0)
+        let gone = try get("/health")
+        #expect(gone.stdout.hasSuffix("\n503") && gone.stdout.contains(#""database":"unreachable""#), "\(gone.stdout)")
     }
 
     @Test func anInstanceWithAnotherCARefusesToStart() throws {

@@ -1,4 +1,5 @@
 import Activation
+import Authority
 import Foundation
 import OperatorCommands
 import Workstation
@@ -18,6 +19,11 @@ public func testHooksFromEnvironment() -> ParapheHooks {
     }
     if let armed = environment["PARAPHE_TEST_CRASH_AT"].flatMap(ActivationCheckpoint.init(rawValue:)) {
         hooks.checkpoint = { point in
+            if point == armed { kill(getpid(), SIGKILL) }
+        }
+    }
+    if let armed = environment["PARAPHE_TEST_CRASH_AT"].flatMap(AuthorityCheckpoint.init(rawValue:)) {
+        hooks.authorityCheckpoint = { point in
             if point == armed { kill(getpid(), SIGKILL) }
         }
     }
