@@ -70,10 +70,10 @@ enum PhaseBenchmark {
             add("3 identity check (3 PBKDF2) ‖ RSA key generation", verified - lookedUp)
             add("4 components (trust store + keystore self-test)", checked - verified)
             add("5 password policy (libpwquality)", validated - checked)
-            add("6 park the key (sealing PBKDF2, atomic write)", requesting - generating)
+            add("6 the profile's two KDFs (in parallel) + park the key sealed under the bags' key", requesting - generating)
             add("7 CSR + issuance (authority)", writing - requesting)
-            add("8 PKCS#12 write + files (its KDFs in parallel, fsync)", written - writing)
-            add("9 login (PKCS#12 read: its KDFs in parallel, chain)", end - written)
+            add("8 PKCS#12 write + files (keys derived in 6; fsync)", written - writing)
+            add("9 login (PKCS#12 read, MAC, decrypt, chain; derivations of 6 reused)", end - written)
             add("total in process", end - start)
         }
 
