@@ -210,8 +210,10 @@ let package = Package(
             name: "paraphe-bench",
             dependencies: [
                 "Activation", "AuthorityInterface", "Authority", "Keystore", "Workstation", "PasswordQuality", "ScreenModel", "Wizard",
-                "WizardRendering", .product(name: "GRDB", package: "GRDB.swift"),
+                "WizardRendering", "AuthorityPostgres", "CMP", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "bench/Sources/paraphe-bench",
             linkerSettings: programLinking

@@ -194,6 +194,44 @@ def main():
         verdict(wizard <= 30 * MIB and act_peak <= 30 * MIB),
     ))
 
+    # The fleet's load rows (issue 12), when bench/run measured them.
+    identity_path = os.path.join(r, "load-identity.json")
+    if os.path.exists(identity_path):
+        ident = load(identity_path)
+        rows.append((
+            "identity checks a second per core, one instance pinned to one core, against the floor (3 × PBKDF2-HMAC-SHA256 at 600,000)",
+            "server overhead < 10 %",
+            f"{ident['per_core']:.2f}/s against a floor of {ident['floor_per_core']:.2f}/s (PBKDF2 {ident['pbkdf2_ms']:.1f} ms): overhead **{ident['overhead'] * 100:.1f} %**",
+            verdict(ident["overhead"] < 0.10),
+        ))
+        if "ratio" in ident:
+            rows.append((
+                "identity checks: two instances (one core each) on one PostgreSQL database against one",
+                "≥ 1.7×",
+                f"{ident['postgres_two']:.2f}/s against {ident['postgres_one']:.2f}/s = **{ident['ratio']:.2f}×**",
+                verdict(ident["ratio"] >= 1.7),
+            ))
+    enroll_path = os.path.join(r, "load-enroll.json")
+    if os.path.exists(enroll_path):
+        enr = load(enroll_path)
+        shown = " / ".join(f"{enr[k]:.0f}/s ({k})" for k in ("sqlite", "postgres") if k in enr)
+        rows.append((
+            "CMP enrollments a second, pre-verified codes (p10cr + certConf, Paraphe's client, 16 at once; load client on the same 2 cores)",
+            "≥ 300/s on 2 cores, SQLite and PostgreSQL",
+            shown,
+            verdict(all(enr[k] >= 300 for k in ("sqlite", "postgres") if k in enr)),
+        ))
+    lookups_path = os.path.join(r, "load-lookups.json")
+    if os.path.exists(lookups_path):
+        look = load(lookups_path)
+        lat = look["latency"]
+        rows.append((
+            f"overview lookups at {look['rate']}/s offered (open loop), {look['applications']:,} applications in PostgreSQL",
+            "≤ 5 ms p99",
+            f"p99 {lat['p99_ms']:.2f} ms (p50 {lat['p50_ms']:.2f}, max {lat['max_ms']:.2f}, n={lat['n']}, failures {look['failures']})",
+            verdict(lat["p99_ms"] <= 5 and look["failures"] == 0),
+        ))
+
     lines = ["| measure | target | result | pass/miss |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     table = "\n".join(lines)

@@ -23,7 +23,7 @@ func timed(_ body: () throws -> Void) rethrows -> UInt64 {
 }
 
 /// A set of samples in nanoseconds, summarized by nearest-rank percentiles.
-struct Samples {
+struct Samples: Sendable {
     private(set) var values: [UInt64] = []
 
     init() {}

@@ -8,6 +8,8 @@ import Logging
 //   paraphe-bench kdf [--pairs N]                         (PKCS#12 MAC key derivation against PBKDF2, alternated)
 //   paraphe-bench registry-seed --data-dir DIR --count N
 //   paraphe-bench registry --data-dir DIR --count N [--lookups N] [--attempts N]
+//   paraphe-bench load identity|enroll|lookups --authority BIN [--postgres URL] [--seconds S] [--count N]
+//        [--applications N] [--rate R]                   (the fleet's load rows; PGPASSWORD for --postgres)
 //
 // Each prints one line of JSON on standard output (figures in milliseconds) and progress on standard error.
 
@@ -62,6 +64,31 @@ func main() async -> Int32 {
                 count: intOption("--count", in: arguments, default: 1_000_000),
                 lookups: intOption("--lookups", in: arguments, default: 20_000),
                 attempts: intOption("--attempts", in: arguments, default: 2_000)))
+        case "load":
+            guard arguments.count > 1, let binary = option("--authority", in: arguments) else {
+                throw BenchError("load identity|enroll|lookups --authority PARAPHE_AUTHORITY [--postgres URL]")
+            }
+            let scratch = try scratchDirectory(arguments)
+            defer { try? FileManager.default.removeItem(at: scratch) }
+            let seconds = Double(try intOption("--seconds", in: arguments, default: 10))
+            let postgres = option("--postgres", in: arguments).map {
+                PostgresServer(url: $0, password: ProcessInfo.processInfo.environment["PGPASSWORD"],
+                               directory: URL(fileURLWithPath: option("--keep", in: arguments) ?? scratch.path))
+            }
+            switch arguments[1] {
+            case "identity":
+                try emit(try await LoadBenchmark.identity(binary: binary, work: scratch, database: postgres, seconds: seconds))
+            case "enroll":
+                try emit(try await LoadBenchmark.enrollments(
+                    binary: binary, work: scratch, database: postgres, count: intOption("--count", in: arguments, default: 4_000), seconds: seconds))
+            case "lookups":
+                guard let postgres else { throw BenchError("lookups needs --postgres") }
+                try emit(try await LoadBenchmark.lookups(
+                    binary: binary, work: scratch, database: postgres, applications: intOption("--applications", in: arguments, default: 1_000_000),
+                    rate: intOption("--rate", in: arguments, default: 200), seconds: seconds))
+            default:
+                throw BenchError("load identity|enroll|lookups")
+            }
         default:
             note("usage: paraphe-bench keystroke [--rounds N] | phases [--runs N] | kdf [--pairs N] | registry-seed --data-dir DIR --count N | registry --data-dir DIR --count N [--lookups N] [--attempts N]")
             return 64
