@@ -110,7 +110,7 @@ enum LoadBenchmark {
                 group.addTask {
                     var count = 0, iteration = 0
                     while ContinuousClock.now < deadline {
-                        if try await body(worker * 1_000_000 + iteration) { count += 1 }
+                        if try await body(iteration * concurrency + worker) { count += 1 }
                         iteration += 1
                     }
                     return count
@@ -161,13 +161,15 @@ enum LoadBenchmark {
             let second = work.appendingPathComponent("identity-pg-1")
             try copyKeys(from: shared, to: second)
             let first = try serve(binary, dataDir: shared, database: location, cores: "0")
+            let fleetHTTP = try client(trusting: shared)
+            defer { Task { try? await fleetHTTP.shutdown() } }
             let one = try await throughput(concurrency: 4, seconds: seconds) { index in
-                try await post(http, "https://127.0.0.1:\(first.port)/api/v1/applications/\(pgTokens[index % pgTokens.count].value)/identity", json: body) == 200
+                try await post(fleetHTTP, "https://127.0.0.1:\(first.port)/api/v1/applications/\(pgTokens[index % pgTokens.count].value)/identity", json: body) == 200
             }
             let other = try serve(binary, dataDir: second, database: location, cores: "1")
             let ports = [first.port, other.port]
             let two = try await throughput(concurrency: 8, seconds: seconds) { index in
-                try await post(http, "https://127.0.0.1:\(ports[index % 2])/api/v1/applications/\(pgTokens[index % pgTokens.count].value)/identity", json: body) == 200
+                try await post(fleetHTTP, "https://127.0.0.1:\(ports[index % 2])/api/v1/applications/\(pgTokens[index % pgTokens.count].value)/identity", json: body) == 200
             }
             first.stop()
             other.stop()
