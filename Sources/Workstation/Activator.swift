@@ -113,21 +113,29 @@ struct Activator: Sendable {
     /// Logs in to a profile: decrypt, MAC, key ↔ certificate, chain to the trusted CA. `known`: the keys
     /// this process just wrote it with (their derivations are not run again when every input matches).
     func login(profile: URL, password: Password, known: ProfileKeys? = nil) async throws -> ProfileSummary {
-        let bytes: [UInt8]
-        do {
-            bytes = Array(try Data(contentsOf: profile))
-        } catch {
-            throw WorkstationError(.login, "cannot read \(profile.path)")
-        }
         let roots = try Components(paths: paths, authority: authority).trustedRoots()
         // Read once: the login's checks, then (once per new certificate) the confirmation signed with its key.
-        let contents = try PKCS12.read(bytes, password: password.revealed, known: known)
+        let contents = try Self.openProfile(profile, password: password, known: known)
         guard contents.key.matches(contents.certificate) else {
             throw KeystoreError.keyMismatch("the private key in the profile does not belong to its certificate")
         }
         try await ProfileLogin.verifyChain(contents.certificate, intermediates: contents.chain, trustRoots: roots, at: Date())
         if let root = roots.first { await confirmIfNew(contents, trustedCA: root) }
         return try ProfileSummary(certificate: contents.certificate, keyAlgorithm: contents.key.algorithm)
+    }
+
+    /// Reads a profile file and opens it with `password` (every profile operation starts here).
+    static func openProfile(_ profile: URL, password: Password, known: ProfileKeys? = nil) throws -> PKCS12Contents {
+        try PKCS12.read(try readProfile(profile), password: password.revealed, known: known)
+    }
+
+    /// A profile file's bytes.
+    static func readProfile(_ profile: URL) throws -> [UInt8] {
+        do {
+            return Array(try Data(contentsOf: profile))
+        } catch {
+            throw WorkstationError(.login, "cannot read \(profile.path)")
+        }
     }
 
     // MARK: - Confirmation of a new certificate

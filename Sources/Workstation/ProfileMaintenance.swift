@@ -13,13 +13,7 @@ extension ActivationService {
     /// email), writes the same key, certificate and chain under `new` at the same KDF cost, and replaces
     /// the file atomically. The old password no longer opens it.
     public func changePassword(profile: URL, current: Password, new: Password, confirmation: Password) async throws -> ActivationSummary {
-        let bytes: [UInt8]
-        do {
-            bytes = Array(try Data(contentsOf: profile))
-        } catch {
-            throw WorkstationError(.login, "cannot read \(profile.path)")
-        }
-        let contents = try PKCS12.read(bytes, password: current.revealed)
+        let contents = try Activator.openProfile(profile, password: current)
         let name = contents.friendlyName ?? contents.certificate.subject.commonNameText ?? ""
         let email = (try? contents.certificate.extensions.subjectAlternativeNames)?.compactMap { name -> String? in
             if case .rfc822Name(let address) = name { return address }
@@ -50,12 +44,7 @@ extension ActivationService {
     /// profile rewritten atomically under the same password at the same cost, the previous file kept
     /// beside it as `NAME.YYYY-MM-DD.p12`. Returns the new summary and the backup.
     public func updateProfile(profile: URL, password: Password) async throws -> (summary: ActivationSummary, backup: URL) {
-        let bytes: [UInt8]
-        do {
-            bytes = Array(try Data(contentsOf: profile))
-        } catch {
-            throw WorkstationError(.login, "cannot read \(profile.path)")
-        }
+        let bytes = try Activator.readProfile(profile)
         let contents = try PKCS12.read(bytes, password: password.revealed)
         let roots = try Components(paths: paths, authority: authority).trustedRoots()
         guard let root = roots.first else { throw WorkstationError(.trustStore, "no trusted CA") }
@@ -85,13 +74,7 @@ extension ActivationService {
     /// Asks the authority to revoke the profile's certificate (CMP `rr` signed with its key: holding the
     /// profile and its password is the proof). The authority publishes a new CRL.
     public func revokeProfile(profile: URL, password: Password, reasonCode: Int) async throws {
-        let bytes: [UInt8]
-        do {
-            bytes = Array(try Data(contentsOf: profile))
-        } catch {
-            throw WorkstationError(.login, "cannot read \(profile.path)")
-        }
-        let contents = try PKCS12.read(bytes, password: password.revealed)
+        let contents = try Activator.openProfile(profile, password: password)
         guard let root = try Components(paths: paths, authority: authority).trustedRoots().first else {
             throw WorkstationError(.trustStore, "no trusted CA")
         }
