@@ -124,19 +124,11 @@ enum TestDatabase {
     /// Runs a PostgreSQL client program on `database` (the password in its environment, never in argv).
     static func run(_ program: String, _ database: PostgresLocation, password: String?, _ arguments: [String]) throws -> (status: Int32, data: Data) {
         guard case .tcp(let host, let port) = database.endpoint else { throw AuthorityError(.storage, "the test server must be reached over TCP") }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [program, "-h", host, "-p", String(port), "-U", database.user, "-d", database.database] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["PGPASSWORD"] = password
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, data)
+        return try runProcess(URL(fileURLWithPath: "/usr/bin/env"),
+                              [program, "-h", host, "-p", String(port), "-U", database.user, "-d", database.database] + arguments,
+                              environment: environment)
     }
 
     private static func create(_ name: String, on server: Server) async throws -> PostgresLocation {
@@ -240,16 +232,23 @@ struct ParsedMail {
 
 /// Runs `/usr/bin/openssl` and returns its exit status and combined output.
 func openssl(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    let result = try runProcess(URL(fileURLWithPath: "/usr/bin/openssl"), arguments)
+    return (result.status, String(decoding: result.data, as: UTF8.self))
+}
+
+/// Runs a program to completion; its exit status and its standard output and error together.
+func runProcess(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil) throws -> (status: Int32, data: Data) {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+    process.executableURL = executable
     process.arguments = arguments
+    if let environment { process.environment = environment }
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe
     try process.run()
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    return (process.terminationStatus, data)
 }
 
 /// Runs `sqlite3` on the registry (a second, independent SQLite client).
