@@ -44,6 +44,8 @@ let package = Package(
         // The domain: pure value types and rules. No I/O, no curses.
         // Dates in UTC by arithmetic (no ICU-backed formatter or calendar).
         .target(name: "CivilTime"),
+        // H^n(x), the iterated hash behind the PKCS#12 MAC key and CMP's password-based MAC.
+        .target(name: "HashChain", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Activation", dependencies: ["ParapheResources", "CivilTime"]),
         // The Authority protocol and the data a workstation exchanges with it. No GRDB, no X509, no NIO.
         .target(name: "AuthorityInterface", dependencies: ["Activation"]),
@@ -54,7 +56,7 @@ let package = Package(
         .target(
             name: "Keystore",
             dependencies: [
-                "Activation",
+                "Activation", "HashChain",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -66,7 +68,7 @@ let package = Package(
         .target(
             name: "CMP",
             dependencies: [
-                "CivilTime",
+                "CivilTime", "HashChain",
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
@@ -248,7 +250,7 @@ let package = Package(
         .testTarget(
             name: "AuthorityTests",
             dependencies: [
-                "Authority", "AuthorityInterface", "AuthorityPostgres", "Activation", "ParapheTestSupport",
+                "Authority", "AuthorityInterface", "AuthorityPostgres", "Activation", "CMP", "ParapheTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),

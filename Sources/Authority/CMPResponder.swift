@@ -21,8 +21,6 @@ public struct CMPResponder: Sendable {
     public static let mediaType = cmpMediaType
     /// The highest PBM iteration count accepted (RFC 9483 §4.1.1 asks servers to cap it: a DoS guard).
     static let maximumIterations = 100_000
-    /// The iteration count of the PBM on the answers.
-    static let answerIterations = 10_000
 
     let authority: EmbeddedAuthority
     let logger: Logger
@@ -70,14 +68,18 @@ public struct CMPResponder: Sendable {
 
     /// How the caller proved who it is, and so how the answer is protected.
     enum Credential: Sendable {
-        /// The application's authorization code (the answer is MACed with it).
-        case secret([UInt8])
+        /// The application's authorization code, as the PBM key the request carried (the answer is MACed with it,
+        /// same parameters: one derivation a message received, none for the answer).
+        /// Nil when the MAC did not verify: such a caller is never answered with a MAC.
+        case secret(PasswordBasedMACKey?)
         /// A certificate this authority issued to the application, not revoked (the answer is signed by the CA).
         case holder(serial: String, certificateDER: [UInt8])
     }
 
     struct Caller: Sendable {
         let token: ApplicationToken
+        /// The application as read to find the code (a code caller only).
+        var application: ApplicationRow? = nil
         let reference: ReferenceNumber?
         let credential: Credential
         /// False only for a MAC that did not verify (counted as a wrong code by `enroll`).
@@ -108,7 +110,7 @@ public struct CMPResponder: Sendable {
             return .failure(ErrorAnswer(.rejection(.badRequest, "senderKID must be the reference number (9 digits).")))
         }
         let token = ParapheCMP.token(in: request.header).flatMap { try? ApplicationToken(parsing: $0) }
-        let found: (token: ApplicationToken, authorization: AuthorizationCode)?
+        let found: (row: ApplicationRow, authorization: AuthorizationCode)?
         do {
             found = try await authority.enrollmentSecret(reference: reference, token: token)
         } catch {
@@ -118,14 +120,18 @@ public struct CMPResponder: Sendable {
             return .failure(ErrorAnswer(.rejection(.badRequest, "No application has live codes with this reference number.")))
         }
         let secret = Array(found.authorization.revealed.utf8)
+        let key: PasswordBasedMACKey
         do {
-            try request.verifyProtection(secret: secret, maxIterations: Self.maximumIterations)
-            return .success(Caller(token: found.token, reference: reference, credential: .secret(secret), verified: true))
+            key = try authority.pbmKeys.key(secret: secret, for: request, maxIterations: Self.maximumIterations)
+            try request.verifyProtection(key: key)
         } catch let error where error.code == .badMAC {
-            return .success(Caller(token: found.token, reference: reference, credential: .secret(secret), verified: false))
+            // The caller is counted as a wrong code by `enroll`; its answer is unprotected.
+            return .success(Caller(token: found.row.token, application: found.row, reference: reference, credential: .secret(nil), verified: false))
         } catch {
             return .failure(ErrorAnswer(.rejection(.badMessageCheck, "The password-based MAC cannot be checked (\(error.reason)).")))
         }
+        authority.pbmKeys.keep(key, secret: secret)
+        return .success(Caller(token: found.row.token, application: found.row, reference: reference, credential: .secret(key), verified: true))
     }
 
     /// The signer's certificate comes first in `extraCerts`; it must be one this authority issued and
@@ -164,7 +170,9 @@ public struct CMPResponder: Sendable {
     // MARK: - Enrollment, update, revocation
 
     private func enroll(_ request: PKIMessage, _ caller: Caller) async -> [UInt8] {
-        guard let reference = caller.reference else { return unprotectedError(to: request, .rejection(.badRequest, "No reference number.")) }
+        guard let reference = caller.reference, let application = caller.application else {
+            return unprotectedError(to: request, .rejection(.badRequest, "No reference number."))
+        }
         let (publicKeyInfo, certReqId): ([UInt8], Int)
         switch Self.requestedKey(request.body) {
         case .failure(let failure):
@@ -174,7 +182,7 @@ public struct CMPResponder: Sendable {
         }
         do {
             let issued = try await authority.enroll(
-                token: caller.token, reference: reference, macVerified: caller.verified, publicKeyInfoDER: publicKeyInfo)
+                application, reference: reference, macVerified: caller.verified, publicKeyInfoDER: publicKeyInfo)
             // Not reached with a wrong MAC: the authority counts it and refuses.
             guard caller.verified else {
                 return unprotectedError(to: request, .rejection(.badMessageCheck, "The authorization code does not match."))
@@ -273,12 +281,14 @@ public struct CMPResponder: Sendable {
             return unprotectedError(to: request, .rejection(.badMessageCheck, "The authorization code does not match."))
         }
         do {
-            guard let issued = try await authority.certificateDER(of: caller.token), statuses.count == 1, let status = statuses.first else {
+            // A code caller's application was read to find its code; a holder's is read here.
+            let known: ApplicationRow? = if let application = caller.application { application } else { try await authority.application(caller.token) }
+            guard let application = known, let issued = application.certificateDER, statuses.count == 1, let status = statuses.first else {
                 return protectedError(to: request, .rejection(.badCertId, "No certificate of this application awaits confirmation."), caller)
             }
             let matches = status.matches(certificateDER: issued)
             let accepted = status.statusInfo?.isPositive ?? true
-            try await authority.recordConfirmation(token: caller.token, accepted: accepted, certificateMatches: matches)
+            try await authority.recordConfirmation(of: application, accepted: accepted, certificateMatches: matches)
             guard matches else {
                 return protectedError(to: request, .rejection(.badCertId, "The certificate hash is not that of the certificate issued."), caller)
             }
@@ -347,8 +357,10 @@ public struct CMPResponder: Sendable {
         var message = PKIMessage(header: header, body: body, extraCerts: extraCerts)
         do {
             switch caller.credential {
-            case .secret(let secret):
-                try message.protect(withSecret: secret, salt: SystemRandomSource().bytes(16), iterations: Self.answerIterations)
+            case .secret(let key?):
+                try message.protect(with: key)
+            case .secret(nil):
+                return unprotectedError(to: request, .rejection(.badMessageCheck, "The authorization code does not match."))
             case .holder:
                 // Signed by the CMP responder, whose certificate (and the CA's) travel in extraCerts.
                 let signer = try authority.cmpSigningIdentity()

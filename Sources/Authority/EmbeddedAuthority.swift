@@ -1,6 +1,7 @@
 import CivilTime
 import Activation
 import AuthorityInterface
+import CMP
 import Crypto
 import Foundation
 import Logging
@@ -26,6 +27,8 @@ public final class EmbeddedAuthority: Authority, Sendable {
     let ca: CertificateAuthority
     /// The CMP responder's signing identity (a key and a certificate from `ca`), made at first use.
     let cmpSigner = Mutex<(key: P256.Signing.PrivateKey, certificateDER: [UInt8])?>(nil)
+    /// PBM keys of the CMP transactions under way, so a certConf reuses its request's derivation.
+    let pbmKeys = PasswordBasedMACKeyCache()
 
     /// The Maildir the emails go to (`--mail maildir:DIR`, by default `DATA/mail`; messages land in `new/`).
     public let mailDirectory: URL
@@ -365,41 +368,49 @@ public final class EmbeddedAuthority: Authority, Sendable {
     /// code. With `token` (Paraphe's client names the application it went through the steps for), that
     /// application, whatever `reference` says, so a mistyped reference number counts against it;
     /// without (any other CMP client), the application whose live codes carry `reference`. Nil: neither
-    /// exists. The code never leaves this process except as the MAC key.
-    public func enrollmentSecret(reference: ReferenceNumber, token: ApplicationToken?) async throws -> (token: ApplicationToken, authorization: AuthorizationCode)? {
+    /// exists. The code never leaves this process except as the MAC key. The row read serves the rest of
+    /// the message (the rules themselves run again on the row under lock).
+    func enrollmentSecret(reference: ReferenceNumber, token: ApplicationToken?) async throws -> (row: ApplicationRow, authorization: AuthorizationCode)? {
         let owner: ApplicationToken?
         if let token { owner = token } else { owner = try await registry.tokenOfLiveReference(reference) }
         guard let owner, let row = try await registry.application(token: owner) else { return nil }
-        return (row.token, try sealer.open(row.sealedAuthorization, for: row.token))
+        return (row, try sealer.open(row.sealedAuthorization, for: row.token))
     }
 
     /// Step 5 by CMP (`ir`, `cr`, `p10cr`): the caller checked the request's proof of possession and
     /// whether its MAC verifies under the code from `enrollmentSecret` (`macVerified`). The same rules
     /// as `issueCertificate`: a wrong reference number or code counts toward the 5-in-a-row limit; a
-    /// request for the key already activated gets the same certificate again.
-    public func enroll(token: ApplicationToken, reference: ReferenceNumber, macVerified: Bool, publicKeyInfoDER: [UInt8]) async throws -> IssuedCertificate {
+    /// request for the key already activated gets the same certificate again. `application`: the row
+    /// `enrollmentSecret` read (the certificate is signed from it before the lock; the rules run on the row
+    /// as it is under lock).
+    func enroll(_ application: ApplicationRow, reference: ReferenceNumber, macVerified: Bool, publicKeyInfoDER: [UInt8]) async throws -> IssuedCertificate {
         let key = try VerifiedRequest(publicKeyInfoDER: publicKeyInfoDER)
-        return try await redeem(token: token, reference: reference, key: key) { _ in macVerified }
+        return try await redeem(token: application.token, reference: reference, key: key, before: application) { _ in macVerified }
     }
 
-    /// Records what the requester said of a certificate it received by CMP (`certConf`).
-    public func recordConfirmation(token: ApplicationToken, accepted: Bool, certificateMatches: Bool) async throws {
-        let now = self.now
-        try await registry.update(token: token) { row -> RegistryChange<Void> in
-            let serial = row.certificateSerial ?? "?"
-            let detail = certificateMatches
-                ? (accepted ? "serial \(serial) confirmed by the requester" : "serial \(serial) rejected by the requester")
-                : "confirmation for a certificate this authority did not issue to the application"
-            return RegistryChange((), audit: [AuditRecord(at: now, actor: Self.subscriberActor, event: .certificateConfirmed, token: token, detail: detail)])
-        }
+    /// Records what the requester said of the certificate `application` (as just read) holds, received by
+    /// CMP (`certConf`): an audit row and nothing else, so no lock is taken.
+    func recordConfirmation(of application: ApplicationRow, accepted: Bool, certificateMatches: Bool) async throws {
+        let serial = application.certificateSerial ?? "?"
+        let detail = certificateMatches
+            ? (accepted ? "serial \(serial) confirmed by the requester" : "serial \(serial) rejected by the requester")
+            : "confirmation for a certificate this authority did not issue to the application"
+        try await registry.appendAudit(
+            AuditRecord(at: now, actor: Self.subscriberActor, event: .certificateConfirmed, token: application.token, detail: detail))
+    }
+
+    /// The application's row as it is now (no lock).
+    func application(_ token: ApplicationToken) async throws -> ApplicationRow? {
+        try await registry.application(token: token)
     }
 
     private func redeem(
-        token: ApplicationToken, reference: ReferenceNumber, key request: VerifiedRequest,
+        token: ApplicationToken, reference: ReferenceNumber, key request: VerifiedRequest, before read: ApplicationRow? = nil,
         authorizationMatches: @escaping @Sendable (AuthorizationCode) -> Bool
     ) async throws -> IssuedCertificate {
         let now = self.now
-        guard let before = try await registry.application(token: token) else { throw ActivationError(.unknownApplication) }
+        let known: ApplicationRow? = if let read { read } else { try await registry.application(token: token) }
+        guard let before = known else { throw ActivationError(.unknownApplication) }
         // Sign before taking the write lock; the certificate is kept only if the redemption is accepted.
         let ca = self.ca
         let random = self.random
@@ -464,11 +475,6 @@ public final class EmbeddedAuthority: Authority, Sendable {
 
     /// The CA's name (the sender of the CMP answers).
     public var caSubject: DistinguishedName { ca.certificate.subject }
-
-    /// The certificate issued to an application, if it was activated (DER).
-    public func certificateDER(of token: ApplicationToken) async throws -> [UInt8]? {
-        try await registry.application(token: token)?.certificateDER
-    }
 
     /// The CA certificate, PEM.
     public func caCertificatePEM() async throws -> String {

@@ -306,11 +306,15 @@ package struct SQLiteRegistry: RegistryStore {
         }
     }
 
-    package func update<T: Sendable>(token: ApplicationToken, _ body: @escaping @Sendable (inout ApplicationRow) throws -> RegistryChange<T>) async throws -> T {
+    package func update<T: Sendable>(
+        token: ApplicationToken, certificates: Bool, _ body: @escaping @Sendable (inout ApplicationRow) throws -> RegistryChange<T>
+    ) async throws -> T {
         try await immediate { db in
             guard var row = try Self.application(db, token: token) else { throw ActivationError(.unknownApplication) }
-            row.certificates = try Row.fetchAll(db, sql: Self.certificateSelect + " WHERE c.applicationId = ? ORDER BY c.issuedAt", arguments: [row.id])
-                .map(Self.decodeCertificate)
+            if certificates {
+                row.certificates = try Row.fetchAll(db, sql: Self.certificateSelect + " WHERE c.applicationId = ? ORDER BY c.issuedAt", arguments: [row.id])
+                    .map(Self.decodeCertificate)
+            }
             let change = try body(&row)
             if let codes = change.newCodes {
                 try db.execute(sql: "UPDATE code SET superseded = 1 WHERE id = ?", arguments: [row.codeID])

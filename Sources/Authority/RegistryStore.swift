@@ -44,8 +44,11 @@ package protocol RegistryStore: Sendable {
     /// Loads the application under lock, runs `body` on it and writes what it returns. A new pair of codes
     /// whose reference number is live elsewhere throws `RegistryCollision` (nothing written; draw again).
     /// `body` throwing writes nothing. Unknown token: `ActivationError(.unknownApplication)`.
-    func update<T: Sendable>(token: ApplicationToken, _ body: @escaping @Sendable (inout ApplicationRow) throws -> RegistryChange<T>) async throws -> T
-    /// Appends one audit row on its own.
+    /// `certificates`: load the application's certificates into the row too (one more read under the lock).
+    func update<T: Sendable>(
+        token: ApplicationToken, certificates: Bool, _ body: @escaping @Sendable (inout ApplicationRow) throws -> RegistryChange<T>
+    ) async throws -> T
+    /// Appends one audit row on its own (one statement, its own commit).
     func appendAudit(_ record: AuditRecord) async throws
     /// Records the CA's fingerprint at initialisation; returns the one recorded (the first instance's).
     func recordCAFingerprint(_ fingerprint: String, audit: AuditRecord) async throws -> String
@@ -71,6 +74,11 @@ package protocol RegistryStore: Sendable {
 
 extension RegistryStore {
     package func close() async {}
+
+    /// `update` without the application's certificates (every rule but revocation's).
+    package func update<T: Sendable>(token: ApplicationToken, _ body: @escaping @Sendable (inout ApplicationRow) throws -> RegistryChange<T>) async throws -> T {
+        try await update(token: token, certificates: false, body)
+    }
 }
 
 /// A new pair of codes drew a reference number that is live for another application.
@@ -95,8 +103,9 @@ package struct ApplicationRow: Sendable {
     package var recoveries: [Date]
     package var codeID: Int64
     package var sealedAuthorization: [UInt8]
-    /// Every certificate issued to the application, oldest first (loaded by `update` only).
-    package var certificates: [StoredCertificate] = []
+    /// Every certificate issued to the application, oldest first; loaded only by `update(token:certificates: true)`
+    /// (nil otherwise, so a rule that needs them cannot mistake "not loaded" for "none").
+    package var certificates: [StoredCertificate]?
 }
 
 package struct StoredQuestion: Sendable {

@@ -53,12 +53,13 @@ extension EmbeddedAuthority {
             token = stored.token
         }
         let sign = crlSigner(at: now)
-        let revoked = try await registry.update(token: token) { row -> RegistryChange<[String]> in
+        let revoked = try await registry.update(token: token, certificates: true) { row -> RegistryChange<[String]> in
             var change = RegistryChange([String]())
+            guard let certificates = row.certificates else { throw AuthorityError(.storage, "the certificates were not loaded") }
             let serials: [String]
             switch target {
             case .application:
-                serials = row.certificates.filter { $0.revokedAt == nil }.map(\.serial)
+                serials = certificates.filter { $0.revokedAt == nil }.map(\.serial)
                 if row.state.status != .revoked {
                     change.audit.append(AuditRecord(at: now, actor: actor, event: .revoked, token: row.token,
                                                     detail: "application revoked (was \(row.state.status.rawValue)): \(reason.name)"))
@@ -67,7 +68,7 @@ extension EmbeddedAuthority {
                     change.save = true
                 }
             case .certificate(let serial):
-                guard let certificate = row.certificates.first(where: { $0.serial == serial }) else {
+                guard let certificate = certificates.first(where: { $0.serial == serial }) else {
                     throw AuthorityError(.badRequest, "no certificate with serial number \(serial) was issued by this authority")
                 }
                 serials = certificate.revokedAt == nil ? [serial] : []

@@ -383,10 +383,14 @@ package final class PostgresRegistry: RegistryStore {
         }
     }
 
-    package func update<T: Sendable>(token: ApplicationToken, _ body: @escaping @Sendable (inout ApplicationRow) throws -> RegistryChange<T>) async throws -> T {
+    package func update<T: Sendable>(
+        token: ApplicationToken, certificates: Bool, _ body: @escaping @Sendable (inout ApplicationRow) throws -> RegistryChange<T>
+    ) async throws -> T {
         try await transaction { connection in
             guard var row = try await self.application(connection, token: token, lock: true) else { throw ActivationError(.unknownApplication) }
-            row.certificates = try await self.certificates(connection, "WHERE c.application_id = \(row.id) ORDER BY c.issued_at")
+            if certificates {
+                row.certificates = try await self.certificates(connection, "WHERE c.application_id = \(row.id) ORDER BY c.issued_at")
+            }
             let change = try body(&row)
             if let codes = change.newCodes {
                 try await connection.query("UPDATE code SET superseded = TRUE WHERE id = \(row.codeID)", logger: self.logger)
@@ -415,7 +419,12 @@ package final class PostgresRegistry: RegistryStore {
     }
 
     package func appendAudit(_ record: AuditRecord) async throws {
-        try await transaction { connection in try await self.audit(connection, record) }
+        // One statement commits on its own: no BEGIN/COMMIT round trips.
+        do {
+            try await client.withConnection { connection in try await self.audit(connection, record) }
+        } catch {
+            throw Self.mapped(error, "registry update failed")
+        }
     }
 
     package func recordCAFingerprint(_ fingerprint: String, audit: AuditRecord) async throws -> String {
@@ -671,8 +680,12 @@ package final class PostgresRegistry: RegistryStore {
 
     private func save(_ connection: PostgresConnection, _ row: ApplicationRow) async throws {
         let stored = StoredApplication(row)
+        // Both rows in one statement (one round trip): the code's update as a data-modifying CTE.
         try await connection.query(
             """
+            WITH code_update AS (
+                UPDATE code SET wrong_references = \(stored.wrongReferences), used = \(stored.used) WHERE id = \(row.codeID)
+            )
             UPDATE application SET status = \(stored.status), identity_failures = \(stored.identityFailures), renewals = \(stored.renewals),
                 activated_key_digest = \(stored.activatedKeyDigest.map { Data($0) }), activated_at = \(stored.activatedAt),
                 revoked_at = \(stored.revokedAt), certificate_serial = \(stored.certificateSerial),
@@ -680,8 +693,6 @@ package final class PostgresRegistry: RegistryStore {
                 recoveries = \(stored.recoveries)
             WHERE id = \(row.id)
             """, logger: logger)
-        try await connection.query(
-            "UPDATE code SET wrong_references = \(stored.wrongReferences), used = \(stored.used) WHERE id = \(row.codeID)", logger: logger)
     }
 
     private func insertCodes(_ connection: PostgresConnection, applicationID: Int64, _ codes: NewCodes) async throws -> Int64 {

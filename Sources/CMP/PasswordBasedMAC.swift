@@ -1,4 +1,5 @@
 import Crypto
+import HashChain
 import SwiftASN1
 
 /// PasswordBasedMac (RFC 4211 §4.4, RFC 9810 §5.1.3.1): the PBMParameter and the MAC it defines.
@@ -52,28 +53,54 @@ public struct PasswordBasedMAC: Sendable, Hashable {
 
     /// The MAC of `data`: key = owf^iterationCount(secret ‖ salt), then mac(key, data).
     public func authenticationCode(secret: [UInt8], for data: [UInt8]) throws(CMPError) -> [UInt8] {
-        guard iterationCount >= 1 else { throw CMPError(.iterationCountOutOfRange, "PBM iteration count below 1") }
-        guard owf.hasNoParameters, mac.hasNoParameters else {
+        try PasswordBasedMACKey(secret: secret, parameters: self).authenticationCode(for: data)
+    }
+}
+
+/// The key of a PasswordBasedMac — owf^iterationCount(secret ‖ salt), the only costly part — with the parameters it
+/// was derived for. One derivation serves every message of a transaction that carries the same parameters: the
+/// client protects its request and its certConf with one salt, and the authority answers with the parameters of the
+/// request it checked (RFC 9810 §5.1.3.1 leaves the salt to the sender and asks only for the same shared secret).
+/// Why that is safe: the key is what any message with these parameters would derive, so an attacker who captures
+/// the messages has the same work per guess of the secret (iterationCount hashes) as with one salt per message;
+/// the MACs still cover different protected parts (header with fresh nonces, body), and the key never leaves the
+/// process.
+public struct PasswordBasedMACKey: Sendable {
+    public let parameters: PasswordBasedMAC
+    private let key: SymmetricKey
+
+    /// Derives the key (checks the algorithms and the count first).
+    public init(secret: [UInt8], parameters: PasswordBasedMAC) throws(CMPError) {
+        guard parameters.iterationCount >= 1 else { throw CMPError(.iterationCountOutOfRange, "PBM iteration count below 1") }
+        guard parameters.owf.hasNoParameters, parameters.mac.hasNoParameters else {
             throw CMPError(.wrongProtectionAlgorithm, "unexpected PBM algorithm parameters")
         }
-        let hash: ([UInt8]) -> [UInt8]
-        switch owf.algorithm {
-        case CMPOID.sha1: hash = { Array(Insecure.SHA1.hash(data: $0)) }
-        case CMPOID.sha256: hash = { Array(SHA256.hash(data: $0)) }
-        case CMPOID.sha384: hash = { Array(SHA384.hash(data: $0)) }
-        case CMPOID.sha512: hash = { Array(SHA512.hash(data: $0)) }
+        switch parameters.mac.algorithm {
+        case CMPOID.hmacSHA1, CMPOID.hmacWithSHA1, CMPOID.hmacWithSHA256, CMPOID.hmacWithSHA384, CMPOID.hmacWithSHA512: break
+        default: throw CMPError(.wrongProtectionAlgorithm, "unsupported PBM MAC algorithm")
+        }
+        let input = secret + parameters.salt
+        let count = parameters.iterationCount
+        let derived: [UInt8]
+        switch parameters.owf.algorithm {
+        case CMPOID.sha1: derived = HashChain.iterate(Insecure.SHA1.self, of: input, count: count)
+        case CMPOID.sha256: derived = HashChain.iterate(SHA256.self, of: input, count: count)
+        case CMPOID.sha384: derived = HashChain.iterate(SHA384.self, of: input, count: count)
+        case CMPOID.sha512: derived = HashChain.iterate(SHA512.self, of: input, count: count)
         default: throw CMPError(.wrongProtectionAlgorithm, "unsupported PBM one-way function")
         }
-        var key = hash(secret + salt)
-        for _ in 1..<iterationCount { key = hash(key) }
-        let symmetricKey = SymmetricKey(data: key)
-        switch mac.algorithm {
-        case CMPOID.hmacSHA1, CMPOID.hmacWithSHA1:
-            return Array(HMAC<Insecure.SHA1>.authenticationCode(for: data, using: symmetricKey))
-        case CMPOID.hmacWithSHA256: return Array(HMAC<SHA256>.authenticationCode(for: data, using: symmetricKey))
-        case CMPOID.hmacWithSHA384: return Array(HMAC<SHA384>.authenticationCode(for: data, using: symmetricKey))
-        case CMPOID.hmacWithSHA512: return Array(HMAC<SHA512>.authenticationCode(for: data, using: symmetricKey))
-        default: throw CMPError(.wrongProtectionAlgorithm, "unsupported PBM MAC algorithm")
+        self.parameters = parameters
+        self.key = SymmetricKey(data: derived)
+    }
+
+    /// mac(key, data).
+    public func authenticationCode(for data: [UInt8]) -> [UInt8] {
+        switch parameters.mac.algorithm {
+        case CMPOID.hmacWithSHA256: Array(HMAC<SHA256>.authenticationCode(for: data, using: key))
+        case CMPOID.hmacWithSHA384: Array(HMAC<SHA384>.authenticationCode(for: data, using: key))
+        case CMPOID.hmacWithSHA512: Array(HMAC<SHA512>.authenticationCode(for: data, using: key))
+        // The initializer admits nothing else.
+        default: Array(HMAC<Insecure.SHA1>.authenticationCode(for: data, using: key))
         }
     }
 }
@@ -87,27 +114,64 @@ extension PKIMessage {
 
     /// Protects the message with PasswordBasedMac (SHA-256, HMAC-SHA256): sets protectionAlg and protection.
     public mutating func protect(withSecret secret: [UInt8], salt: [UInt8], iterations: Int) throws {
-        guard iterations >= 1 else { throw CMPError(.iterationCountOutOfRange, "PBM iteration count below 1") }
-        let pbm = PasswordBasedMAC.make(salt: salt, iterations: iterations)
-        header.protectionAlg = try pbm.algorithmIdentifier()
-        protection = try pbm.authenticationCode(secret: secret, for: try protectedPartDER())
+        try protect(with: PasswordBasedMACKey(secret: secret, parameters: .make(salt: salt, iterations: iterations)))
+    }
+
+    /// Protects the message with an already derived PBM key (its parameters become the protectionAlg).
+    public mutating func protect(with key: PasswordBasedMACKey) throws {
+        header.protectionAlg = try key.parameters.algorithmIdentifier()
+        protection = key.authenticationCode(for: try protectedPartDER())
     }
 
     /// Checks a PasswordBasedMac protection with `secret`, refusing iteration counts outside 1…maxIterations.
     public func verifyProtection(secret: [UInt8], maxIterations: Int) throws(CMPError) {
-        guard let algorithm = header.protectionAlg, let protection else {
-            throw CMPError(.notProtected, "the message is not protected")
+        try verifyProtection(key: passwordBasedMACKey(secret: secret, maxIterations: maxIterations))
+    }
+
+    /// Checks a PasswordBasedMac protection with `secret`, reusing `known` (derived from the same secret) when
+    /// the message carries its parameters; returns the key that verified.
+    @discardableResult
+    public func verifyProtection(secret: [UInt8], maxIterations: Int, reusing known: PasswordBasedMACKey?) throws(CMPError) -> PasswordBasedMACKey {
+        let key: PasswordBasedMACKey
+        if let known, let pbm = try pbmParameters(), pbm == known.parameters {
+            key = known
+        } else {
+            key = try passwordBasedMACKey(secret: secret, maxIterations: maxIterations)
         }
-        guard let pbm = try PasswordBasedMAC(algorithmIdentifier: algorithm) else {
+        try verifyProtection(key: key)
+        return key
+    }
+
+    /// The PBM key this message's parameters derive from `secret` (the costly step; the MAC is not checked).
+    /// Refuses a message without PBM protection and iteration counts outside 1…maxIterations (a DoS guard).
+    public func passwordBasedMACKey(secret: [UInt8], maxIterations: Int) throws(CMPError) -> PasswordBasedMACKey {
+        guard let pbm = try pbmParameters() else {
             throw CMPError(.wrongProtectionAlgorithm, "the message is not protected with a password-based MAC")
         }
         guard pbm.iterationCount >= 1, pbm.iterationCount <= maxIterations else {
             throw CMPError(.iterationCountOutOfRange, "PBM iteration count \(pbm.iterationCount) out of range")
         }
+        return try PasswordBasedMACKey(secret: secret, parameters: pbm)
+    }
+
+    /// Checks the protection with a derived key, which must be for this message's PBM parameters.
+    public func verifyProtection(key: PasswordBasedMACKey) throws(CMPError) {
+        guard let protection else { throw CMPError(.notProtected, "the message is not protected") }
+        guard try pbmParameters() == key.parameters else {
+            throw CMPError(.badMAC, "the message's PBM parameters are not those of the key")
+        }
         let part: [UInt8]
         do { part = try protectedPartDER() } catch { throw CMPError.malformed("cannot encode the protected part") }
-        guard constantTimeEqual(try pbm.authenticationCode(secret: secret, for: part), protection) else {
+        guard constantTimeEqual(key.authenticationCode(for: part), protection) else {
             throw CMPError(.badMAC, "the password-based MAC does not verify")
         }
+    }
+
+    /// The PBM parameters of the protectionAlg; nil for another algorithm, `.notProtected` without protection.
+    private func pbmParameters() throws(CMPError) -> PasswordBasedMAC? {
+        guard let algorithm = header.protectionAlg, protection != nil else {
+            throw CMPError(.notProtected, "the message is not protected")
+        }
+        return try PasswordBasedMAC(algorithmIdentifier: algorithm)
     }
 }

@@ -1,6 +1,7 @@
 import Crypto
 import _CryptoExtras
 import Dispatch
+import HashChain
 
 import Foundation
 
@@ -149,33 +150,9 @@ enum KeyDerivation {
 
         // A = H^iterations(D || I): the only work whose count matters, here or for an attacker.
         switch hash {
-        case .sha256: return iteratedHash(SHA256.self, of: initial, count: iterations)
-        case .sha1: return iteratedHash(Insecure.SHA1.self, of: initial, count: iterations)
+        case .sha256: return HashChain.iterate(SHA256.self, of: initial, count: iterations)
+        case .sha1: return HashChain.iterate(Insecure.SHA1.self, of: initial, count: iterations)
         }
-    }
-
-    /// H^count(input): `input` hashed once, then its digest hashed `count` − 1 more times (one 64-byte block each).
-    ///
-    /// Each round is a fresh hasher fed straight from the previous `Digest`: no copy of a prepared hasher (whose first
-    /// update copied its context into a new allocation, plus a retain and a release) and no copy of the digest into a
-    /// buffer. With swift-crypto's public API a round cannot cost less than this — every hash allocates, initializes and
-    /// zeroizes one small context around the compression; BoringSSL's one-shot `SHA256()` would take under half the
-    /// time, but swift-crypto does not offer it as API. Measured by `paraphe-bench kdf` against PBKDF2-HMAC-SHA256 at
-    /// the same count (bench/README.md).
-    ///
-    /// Why the saving is safe: the function is unchanged — the same count, the same rounds, the same bytes (known
-    /// answers from OpenSSL in the tests and in the self-test) — so an attacker's work per guess is unchanged; only
-    /// this process's bookkeeping around each round went away. No key is shared or cached across derivations.
-    private static func iteratedHash<H: HashFunction>(_: H.Type, of input: [UInt8], count: Int) -> [UInt8] {
-        var digest = H.hash(data: input)
-        var remaining = count - 1
-        while remaining > 0 {
-            var hasher = H()
-            digest.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-            digest = hasher.finalize()
-            remaining -= 1
-        }
-        return digest.withUnsafeBytes { Array($0) }
     }
 
     /// Overwrites a secret buffer with zeros.

@@ -69,6 +69,61 @@ struct ProtectionTests {
         #expect(throws: CMPError.self) { try message.protect(withSecret: [1], salt: salt, iterations: 0) }
     }
 
+    @Test("one derived PBM key protects and checks every message with its parameters, and only those")
+    func derivedKeyReuse() throws {
+        let secret = Array("s3cret".utf8)
+        let key = try PasswordBasedMACKey(secret: secret, parameters: .make(salt: randomBytes(16), iterations: 1_000))
+        var request = PKIMessage(header: PKIHeader(senderKID: Array("ref".utf8), transactionID: randomBytes(16)), body: .pkiConf)
+        try request.protect(with: key)
+        var confirmation = request
+        confirmation.header.senderNonce = randomBytes(16)
+        try confirmation.protect(with: key)
+        #expect(request.protection != confirmation.protection)
+        for message in [request, confirmation] {
+            let decoded = try PKIMessage(derEncoded: try message.serialized())
+            // The textbook check (a derivation of its own) agrees with the shared key.
+            try decoded.verifyProtection(secret: secret, maxIterations: 1_000)
+            try decoded.verifyProtection(key: key)
+            #expect(Self.code { try decoded.verifyProtection(secret: Array("s3cret!".utf8), maxIterations: 1_000) } == .badMAC)
+        }
+
+        // A key is reused only for its own parameters: another salt derives afresh (and must verify on its own).
+        var other = PKIMessage(header: PKIHeader(transactionID: randomBytes(16)), body: .pkiConf)
+        try other.protect(withSecret: secret, salt: randomBytes(16), iterations: 1_000)
+        #expect(Self.code { try other.verifyProtection(key: key) } == .badMAC)
+        let used = try other.verifyProtection(secret: secret, maxIterations: 1_000, reusing: key)
+        #expect(used.parameters == other.passwordBasedMAC)
+        // Reused when the parameters match: a key derived from a wrong secret then fails, proving it was used.
+        let wrong = try PasswordBasedMACKey(secret: Array("guess".utf8), parameters: try #require(request.passwordBasedMAC))
+        #expect(Self.code { try request.verifyProtection(secret: secret, maxIterations: 1_000, reusing: wrong) } == .badMAC)
+        // The bound on the count holds before any derivation, reuse or not.
+        #expect(Self.code { try other.verifyProtection(secret: secret, maxIterations: 999, reusing: nil) } == .iterationCountOutOfRange)
+    }
+
+    @Test("the key cache hands back a kept key for the same secret and parameters only")
+    func keyCache() throws {
+        let cache = PasswordBasedMACKeyCache(capacity: 2)
+        let secret = Array("s3cret".utf8)
+        var request = PKIMessage(header: PKIHeader(transactionID: randomBytes(16)), body: .pkiConf)
+        try request.protect(withSecret: secret, salt: randomBytes(16), iterations: 1_000)
+        let key = try cache.key(secret: secret, for: request, maxIterations: 1_000)
+        try request.verifyProtection(key: key)
+        cache.keep(key, secret: secret)
+        try request.verifyProtection(key: try cache.key(secret: secret, for: request, maxIterations: 1_000))
+        // Another secret never finds the kept key: it derives its own, which fails.
+        let guess = try cache.key(secret: Array("guess".utf8), for: request, maxIterations: 1_000)
+        #expect(Self.code { try request.verifyProtection(key: guess) } == .badMAC)
+        // The count bound applies to kept keys too.
+        #expect(throws: CMPError.self) { try cache.key(secret: secret, for: request, maxIterations: 999) }
+        // Past its capacity the cache starts over; what it returns still verifies.
+        for _ in 0..<3 {
+            var message = PKIMessage(header: PKIHeader(transactionID: randomBytes(16)), body: .pkiConf)
+            try message.protect(withSecret: secret, salt: randomBytes(16), iterations: 10)
+            cache.keep(try cache.key(secret: secret, for: message, maxIterations: 10), secret: secret)
+        }
+        try request.verifyProtection(key: try cache.key(secret: secret, for: request, maxIterations: 1_000))
+    }
+
     @Test("iteration counts below 1 are refused, and unknown MAC algorithms are told apart")
     func parameterChecks() throws {
         var message = PKIMessage(header: PKIHeader(), body: .pkiConf)
