@@ -175,35 +175,44 @@ def session(args):
     tmux = Tmux(name)
     command = "exec env TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 " + " ".join(
         shlex.quote(part)
-        for part in [args.paraphe, "wizard", "--lang", "en", "--data-dir", args.data_dir, "--profile-dir", os.path.join(work, "profiles")]
+        for part in shlex.split(args.under) + [args.paraphe, "wizard", "--lang", "en", "--data-dir", args.data_dir, "--profile-dir", os.path.join(work, "profiles")]
     )
+    # Under a profiler (scripts/symbol-order runs it under callgrind) every step is many times slower.
+    patience = 20 if args.under else 1
     tmux.run("new-session", "-d", "-s", name, "-x", "80", "-y", "24", command)
     try:
         pid = int(tmux.run("display-message", "-p", "-t", name, "#{pane_pid}").stdout.strip())
-        tmux.wait_for("Step 1 of 5")
+        tmux.wait_for("Step 1 of 5", timeout=60 * patience)
         tmux.type(link)
         tmux.send("Enter")
-        tmux.wait_for("Step 2 of 5")
+        tmux.wait_for("Step 2 of 5", timeout=60 * patience)
         for index, answer in enumerate(answers):
             tmux.type(answer)
             if index < len(answers) - 1:
                 tmux.send("Tab")
         tmux.send("Enter")
-        tmux.wait_for("Every required component is installed")
+        tmux.wait_for("Every required component is installed", timeout=60 * patience)
         tmux.send("Enter")
-        tmux.wait_for("Step 5 of 5")
+        tmux.wait_for("Step 5 of 5", timeout=60 * patience)
         tmux.type(reference)
         tmux.send("Tab")
         tmux.type(password)
         tmux.send("Tab")
         tmux.type(password)
         tmux.send("Enter")
-        tmux.wait_for("Profile written", timeout=120)
+        tmux.wait_for("Profile written", timeout=120 * patience)
         tmux.type(password)
         tmux.send("Enter")
-        tmux.wait_for("Your digital signature is activated", timeout=120)
+        tmux.wait_for("Your digital signature is activated", timeout=120 * patience)
         peak = peak_rss_kib(pid)
-        os.kill(pid, signal.SIGTERM)
+        if args.under:
+            # Let the profiler see the wizard end as it does for a person (F10), and write its output.
+            tmux.send("F10")
+            deadline = time.monotonic() + 60 * patience
+            while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}"):
+                time.sleep(0.2)
+        else:
+            os.kill(pid, signal.SIGTERM)
     finally:
         time.sleep(0.3)
         tmux.run("kill-server", check=False)
@@ -223,6 +232,7 @@ def main():
     drive.add_argument("--paraphe", required=True)
     drive.add_argument("--data-dir", required=True)
     drive.add_argument("--work", required=True, help="holds link, reference, answers, password and profiles/")
+    drive.add_argument("--under", default="", help="a command (and its options) to run the wizard under, e.g. valgrind")
     args = parser.parse_args()
     {"first-screen": first_screen, "session": session}[args.command](args)
 
