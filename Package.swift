@@ -55,19 +55,21 @@ let package = Package(
         // The domain: pure value types and rules. No I/O, no curses.
         // Dates in UTC by arithmetic (no ICU-backed formatter or calendar).
         .target(name: "CivilTime"),
-        // H^n(x), the iterated hash behind the PKCS#12 MAC key and CMP's password-based MAC.
+        // H^n(x), the iterated hash behind CMP's password-based MAC.
         .target(name: "HashChain", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Activation", dependencies: ["ParapheResources", "CivilTime"]),
         // The Authority protocol and the data a workstation exchanges with it. No GRDB, no X509, no NIO.
         .target(name: "AuthorityInterface", dependencies: ["Activation"]),
         // libpwquality, the only C library besides ncurses.
         .systemLibrary(name: "CPWQuality", providers: [.apt(["libpwquality-dev"])]),
+        // OpenSSL's libcrypto for RFC 7292 Appendix B (the PKCS#12 MAC key), which swift-crypto does not offer.
+        .systemLibrary(name: "COpenSSLCrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "PasswordQuality", dependencies: ["CPWQuality", "Activation"]),
         // The local Entrust-like keystore: keys, CSR, PKCS#12, certificate file, login.
         .target(
             name: "Keystore",
             dependencies: [
-                "Activation", "HashChain",
+                "Activation", "COpenSSLCrypto",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),

@@ -51,10 +51,6 @@ public struct PasswordBasedMAC: Sendable, Hashable {
         return CMPAlgorithmIdentifier(algorithm: CMPOID.passwordBasedMAC, parameters: parameters)
     }
 
-    /// The MAC of `data`: key = owf^iterationCount(secret ‖ salt), then mac(key, data).
-    public func authenticationCode(secret: [UInt8], for data: [UInt8]) throws(CMPError) -> [UInt8] {
-        try PasswordBasedMACKey(secret: secret, parameters: self).authenticationCode(for: data)
-    }
 }
 
 /// The key of a PasswordBasedMac — owf^iterationCount(secret ‖ salt), the only costly part — with the parameters it
@@ -112,26 +108,18 @@ extension PKIMessage {
         return (try? PasswordBasedMAC(algorithmIdentifier: algorithm)) ?? nil
     }
 
-    /// Protects the message with PasswordBasedMac (SHA-256, HMAC-SHA256): sets protectionAlg and protection.
-    public mutating func protect(withSecret secret: [UInt8], salt: [UInt8], iterations: Int) throws {
-        try protect(with: PasswordBasedMACKey(secret: secret, parameters: .make(salt: salt, iterations: iterations)))
-    }
-
-    /// Protects the message with an already derived PBM key (its parameters become the protectionAlg).
+    /// Protects the message with PasswordBasedMac under a derived key: key = owf^iterationCount(secret ‖ salt),
+    /// protection = mac(key, ProtectedPart); the key's parameters become the protectionAlg.
     public mutating func protect(with key: PasswordBasedMACKey) throws {
         header.protectionAlg = try key.parameters.algorithmIdentifier()
         protection = key.authenticationCode(for: try protectedPartDER())
     }
 
-    /// Checks a PasswordBasedMac protection with `secret`, refusing iteration counts outside 1…maxIterations.
-    public func verifyProtection(secret: [UInt8], maxIterations: Int) throws(CMPError) {
-        try verifyProtection(key: passwordBasedMACKey(secret: secret, maxIterations: maxIterations))
-    }
-
-    /// Checks a PasswordBasedMac protection with `secret`, reusing `known` (derived from the same secret) when
-    /// the message carries its parameters; returns the key that verified.
+    /// Checks a PasswordBasedMac protection with `secret`, refusing iteration counts outside 1…maxIterations;
+    /// reuses `known` (derived from the same secret) when the message carries its parameters. Returns the key
+    /// that verified.
     @discardableResult
-    public func verifyProtection(secret: [UInt8], maxIterations: Int, reusing known: PasswordBasedMACKey?) throws(CMPError) -> PasswordBasedMACKey {
+    public func verifyProtection(secret: [UInt8], maxIterations: Int, reusing known: PasswordBasedMACKey? = nil) throws(CMPError) -> PasswordBasedMACKey {
         let key: PasswordBasedMACKey
         if let known, let pbm = try pbmParameters(), pbm == known.parameters {
             key = known

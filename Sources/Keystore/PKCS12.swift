@@ -485,7 +485,7 @@ public enum PKCS12 {
             if let known, known.matchesMAC(salt: macSalt, iterations: macIterations, hash: hash, password: password) {
                 key = known.macKey
             } else {
-                key = SymmetricKey(data: KeyDerivation.pkcs12(id: 3, password: password, salt: macSalt, hash: hash, iterations: macIterations))
+                key = SymmetricKey(data: try KeyDerivation.pkcs12(id: 3, password: password, salt: macSalt, hash: hash, iterations: macIterations))
             }
             let valid: Bool
             switch hash {

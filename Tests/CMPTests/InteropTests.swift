@@ -202,7 +202,7 @@ struct InteropTests {
         var ir = PKIMessage(
             header: PKIHeader(messageTime: Date(), senderKID: Self.reference, transactionID: transactionID, senderNonce: randomBytes(16)),
             body: .ir([request]))
-        try ir.protect(withSecret: Self.secret, salt: randomBytes(16), iterations: 1000)
+        try ir.protect(with: PasswordBasedMACKey(secret: Self.secret, parameters: .make(salt: randomBytes(16), iterations: 1000)))
         let ip = try PKIMessage(derEncoded: try await transport(try ir.serialized()))
         try ip.verifyProtection(secret: Self.secret, maxIterations: 1000)
         guard case .ip(let rep) = ip.body, let certificate = rep.response.first?.certificate else { throw TestFailure("no certificate") }
@@ -213,7 +213,7 @@ struct InteropTests {
                 messageTime: Date(), senderKID: Self.reference, transactionID: transactionID, senderNonce: randomBytes(16),
                 recipNonce: ip.header.senderNonce),
             body: .certConf([CertStatus(certHash: hash, certReqId: 0, statusInfo: .accepted)]))
-        try certConf.protect(withSecret: Self.secret, salt: randomBytes(16), iterations: 1000)
+        try certConf.protect(with: PasswordBasedMACKey(secret: Self.secret, parameters: .make(salt: randomBytes(16), iterations: 1000)))
         let answer = try PKIMessage(derEncoded: try await transport(try certConf.serialized()))
         guard case .error(let content) = answer.body else { throw TestFailure("expected an error, got \(answer.body.name)") }
         #expect(content.pkiStatusInfo.status == .rejection)

@@ -47,13 +47,13 @@ struct ProtectionTests {
         #expect(Self.code { try protection.verifyProtection(secret: OpenSSLFixture.secret, maxIterations: 10_000) } == .badMAC)
     }
 
-    @Test("protect(withSecret:) writes SHA-256/HMAC-SHA256 PBM parameters that verify (openssl's check: InteropTests)")
+    @Test("protect(with:) writes SHA-256/HMAC-SHA256 PBM parameters that verify (openssl's check: InteropTests)")
     func ownPBM() throws {
         var message = PKIMessage(header: PKIHeader(senderKID: Array("ref".utf8), transactionID: randomBytes(16)), body: .pkiConf)
         #expect(message.protectionKind == .none)
         #expect(Self.code { try message.verifyProtection(secret: [1], maxIterations: 10) } == .notProtected)
         let salt = randomBytes(16)
-        try message.protect(withSecret: Array("s3cret".utf8), salt: salt, iterations: 10_000)
+        try message.protect(with: PasswordBasedMACKey(secret: Array("s3cret".utf8), parameters: .make(salt: salt, iterations: 10_000)))
         #expect(message.protectionKind == .passwordBasedMAC)
         let pbm = try #require(message.passwordBasedMAC)
         #expect(pbm == PasswordBasedMAC.make(salt: salt, iterations: 10_000))
@@ -66,7 +66,7 @@ struct ProtectionTests {
         #expect(Self.code { try decoded.verifyProtection(secret: Array("s3cret!".utf8), maxIterations: 10_000) } == .badMAC)
         #expect(Self.code { try decoded.verifyProtection(secret: Array("s3cret".utf8), maxIterations: 9_999) } == .iterationCountOutOfRange)
 
-        #expect(throws: CMPError.self) { try message.protect(withSecret: [1], salt: salt, iterations: 0) }
+        #expect(throws: CMPError.self) { try message.protect(with: PasswordBasedMACKey(secret: [1], parameters: .make(salt: salt, iterations: 0))) }
     }
 
     @Test("one derived PBM key protects and checks every message with its parameters, and only those")
@@ -89,7 +89,7 @@ struct ProtectionTests {
 
         // A key is reused only for its own parameters: another salt derives afresh (and must verify on its own).
         var other = PKIMessage(header: PKIHeader(transactionID: randomBytes(16)), body: .pkiConf)
-        try other.protect(withSecret: secret, salt: randomBytes(16), iterations: 1_000)
+        try other.protect(with: PasswordBasedMACKey(secret: secret, parameters: .make(salt: randomBytes(16), iterations: 1_000)))
         #expect(Self.code { try other.verifyProtection(key: key) } == .badMAC)
         let used = try other.verifyProtection(secret: secret, maxIterations: 1_000, reusing: key)
         #expect(used.parameters == other.passwordBasedMAC)
@@ -105,7 +105,7 @@ struct ProtectionTests {
         let cache = PasswordBasedMACKeyCache(capacity: 2)
         let secret = Array("s3cret".utf8)
         var request = PKIMessage(header: PKIHeader(transactionID: randomBytes(16)), body: .pkiConf)
-        try request.protect(withSecret: secret, salt: randomBytes(16), iterations: 1_000)
+        try request.protect(with: PasswordBasedMACKey(secret: secret, parameters: .make(salt: randomBytes(16), iterations: 1_000)))
         let key = try cache.key(secret: secret, for: request, maxIterations: 1_000)
         try request.verifyProtection(key: key)
         cache.keep(key, secret: secret)
@@ -118,7 +118,7 @@ struct ProtectionTests {
         // Past its capacity the cache starts over; what it returns still verifies.
         for _ in 0..<3 {
             var message = PKIMessage(header: PKIHeader(transactionID: randomBytes(16)), body: .pkiConf)
-            try message.protect(withSecret: secret, salt: randomBytes(16), iterations: 10)
+            try message.protect(with: PasswordBasedMACKey(secret: secret, parameters: .make(salt: randomBytes(16), iterations: 10)))
             cache.keep(try cache.key(secret: secret, for: message, maxIterations: 10), secret: secret)
         }
         try request.verifyProtection(key: try cache.key(secret: secret, for: request, maxIterations: 1_000))

@@ -40,7 +40,7 @@ struct KDFKnownAnswerTests {
             let expected = try Self.openSSLKDF(
                 "PKCS12KDF", digest: "SHA1", keyLength: 20, password: Self.bmpString(password), salt: salt, iterations: iterations,
                 extra: ["id:3"], in: dir)
-            let key = KeyDerivation.pkcs12(id: 3, password: password, salt: salt, hash: .sha1, iterations: iterations)
+            let key = try KeyDerivation.pkcs12(id: 3, password: password, salt: salt, hash: .sha1, iterations: iterations)
             #expect(key == expected, "SHA-1, \(iterations) iterations, password \(index)")
         }
     }
