@@ -60,7 +60,7 @@ let package = Package(
         .target(name: "Activation", dependencies: ["ParapheResources", "CivilTime"]),
         // The Authority protocol and the data a workstation exchanges with it. No GRDB, no X509, no NIO.
         .target(name: "AuthorityInterface", dependencies: ["Activation"]),
-        // libpwquality, the only C library besides ncurses.
+        // libpwquality, one of the system C libraries (ncurses, SQLite, libcrypto for App. B are the others).
         .systemLibrary(name: "CPWQuality", providers: [.apt(["libpwquality-dev"])]),
         // OpenSSL's libcrypto for RFC 7292 Appendix B (the PKCS#12 MAC key), which swift-crypto does not offer.
         .systemLibrary(name: "COpenSSLCrypto", providers: [.apt(["libssl-dev"])]),
