@@ -274,14 +274,26 @@ package final class PostgresRegistry: RegistryStore {
 
     package func applicationWithQuestions(token: ApplicationToken) async throws -> (ApplicationRow, [StoredQuestion])? {
         try await run { connection in
-            guard let row = try await self.application(connection, token: token, lock: false) else { return nil }
-            var questions: [StoredQuestion] = []
+            // One round trip (step 1's overview and every identity check start here): the application on each of
+            // its question rows, in order.
             let rows = try await connection.query(
-                "SELECT text, salt, hash, iterations FROM question WHERE application_id = \(row.id) ORDER BY position", logger: self.logger)
-            for try await (text, salt, hash, iterations) in rows.decode((String, Data, Data, Int).self) {
-                questions.append(StoredQuestion(text: text, hash: AnswerHash(salt: Array(salt), hash: Array(hash), iterations: iterations)))
+                """
+                \(unescaped: Self.applicationColumns), q.text AS question_text, q.salt AS question_salt, q.hash AS question_hash,
+                       q.iterations AS question_iterations
+                \(unescaped: Self.applicationFrom) LEFT JOIN question q ON q.application_id = a.id
+                WHERE a.token = \(token.value) ORDER BY q.position
+                """, logger: self.logger)
+            var application: ApplicationRow?
+            var questions: [StoredQuestion] = []
+            for try await row in rows {
+                if application == nil { application = try Self.decode(row) }
+                let cells = PostgresRandomAccessRow(row)
+                guard let text = try cells["question_text"].decode(String?.self) else { continue }
+                questions.append(StoredQuestion(text: text, hash: AnswerHash(
+                    salt: Array(try cells["question_salt"].decode(Data.self)), hash: Array(try cells["question_hash"].decode(Data.self)),
+                    iterations: try cells["question_iterations"].decode(Int.self))))
             }
-            return (row, questions)
+            return application.map { ($0, questions) }
         }
     }
 
@@ -598,13 +610,14 @@ package final class PostgresRegistry: RegistryStore {
 
     // MARK: - SQL
 
-    static let applicationSelect = """
+    static let applicationColumns = """
         SELECT a.id, a.token, a.name, a.email, a.language, a.status, a.identity_failures, a.approved_at,
                a.activated_at, a.revoked_at, a.renewals, a.certificate_serial, a.certificate_der, a.activated_key_digest,
                a.recovering_serial, a.recoveries,
                c.id AS code_id, c.reference, c.sealed_authorization, c.issued_at, c.wrong_references, c.used
-        FROM application a JOIN code c ON c.application_id = a.id AND NOT c.superseded
         """
+    static let applicationFrom = "FROM application a JOIN code c ON c.application_id = a.id AND NOT c.superseded"
+    static let applicationSelect = applicationColumns + "\n" + applicationFrom
 
     private func application(_ connection: PostgresConnection, token: ApplicationToken, lock: Bool) async throws -> ApplicationRow? {
         let rows = try await connection.query(
