@@ -140,16 +140,19 @@ public struct ApplicationState: Equatable, Sendable, Codable {
     }
 
     /// Step 5: presents a reference number (and whether the authorization code matched) for the key
-    /// whose SHA-256 is `keyDigest`. Wrong codes count toward the 5-in-a-row limit.
+    /// whose SHA-256 is `keyDigest`. A wrong reference number presented with the right authorization code
+    /// counts toward the 5-in-a-row limit; a wrong authorization code proves nothing and changes nothing
+    /// (whoever sent it must not be able to use up the holder's codes).
     public mutating func redeem(reference: ReferenceNumber, authorizationMatches: Bool, keyDigest: [UInt8], at now: Date) throws(ActivationError) -> RedemptionOutcome {
-        if status == .activated, codes.used, authorizationMatches, reference == codes.reference, activatedKeyDigest == keyDigest {
+        guard authorizationMatches else { throw ActivationError(.identityNotVerified) }
+        if status == .activated, codes.used, reference == codes.reference, activatedKeyDigest == keyDigest {
             return .replay
         }
         if codes.used { throw ActivationError(.codesUsed) }
         try ensureActivatable()
         if codes.isBlocked { throw ActivationError(.renewalRequired) }
         if codes.isExpired(at: now) { throw ActivationError(.codesExpired(expiredAt: codes.expiresAt)) }
-        guard reference == codes.reference, authorizationMatches else {
+        guard reference == codes.reference else {
             codes.wrongReferences += 1
             if codes.isBlocked { throw ActivationError(.renewalRequired) }
             throw ActivationError(.wrongReference(remaining: ActivationPolicy.wrongReferenceLimit - codes.wrongReferences))

@@ -30,8 +30,9 @@ public struct CMPResponder: Sendable {
         self.logger = logger
     }
 
-    /// The answer to one CMP message (always a CMP message, an `error` one if need be).
-    public func respond(to bytes: [UInt8]) async -> [UInt8] {
+    /// The answer to one CMP message (always a CMP message, an `error` one if need be). `client`: who sent it,
+    /// for the limit on requests that prove no code (`SenderPolicy`).
+    public func respond(to bytes: [UInt8], from client: ClientAddress) async -> [UInt8] {
         let request: PKIMessage
         do {
             request = try PKIMessage(derEncoded: bytes)
@@ -42,7 +43,7 @@ public struct CMPResponder: Sendable {
             return unprotectedError(to: request, .rejection(.unsupportedVersion, "Only CMP versions 2 and 3 are spoken here."))
         }
         let caller: Caller
-        switch await identify(request) {
+        switch await identify(request, from: client) {
         case .failure(let failure): return unprotectedError(to: request, failure.status)
         case .success(let value): caller = value
         }
@@ -68,10 +69,9 @@ public struct CMPResponder: Sendable {
 
     /// How the caller proved who it is, and so how the answer is protected.
     enum Credential: Sendable {
-        /// The application's authorization code, as the PBM key the request carried (the answer is MACed with it,
-        /// same parameters: one derivation a message received, none for the answer).
-        /// Nil when the MAC did not verify: such a caller is never answered with a MAC.
-        case secret(PasswordBasedMACKey?)
+        /// The application's authorization code, as the PBM key the request carried and that verified (the answer
+        /// is MACed with it, same parameters: one derivation a message received, none for the answer).
+        case secret(PasswordBasedMACKey)
         /// A certificate this authority issued to the application, not revoked (the answer is signed by the CA).
         case holder(serial: String, certificateDER: [UInt8])
     }
@@ -82,8 +82,6 @@ public struct CMPResponder: Sendable {
         var application: ApplicationRow? = nil
         let reference: ReferenceNumber?
         let credential: Credential
-        /// False only for a MAC that did not verify (counted as a wrong code by `enroll`).
-        let verified: Bool
     }
 
     struct ErrorAnswer: Error {
@@ -91,19 +89,26 @@ public struct CMPResponder: Sendable {
         init(_ status: PKIStatusInfo) { self.status = status }
     }
 
-    private func identify(_ request: PKIMessage) async -> Result<Caller, ErrorAnswer> {
+    /// What every request that proves no code is told, whether its reference number is live or not (so live
+    /// reference numbers cannot be listed) and whatever application it named.
+    static let codesNotProved = PKIStatusInfo.rejection(.badMessageCheck, "The reference number or authorization code is wrong.")
+
+    private func identify(_ request: PKIMessage, from client: ClientAddress) async -> Result<Caller, ErrorAnswer> {
         switch request.protectionKind {
-        case .passwordBasedMAC: return await authenticateByCode(request)
+        case .passwordBasedMAC: return await authenticateByCode(request, from: client)
         case .signature: return await authenticateByCertificate(request)
         case .none: return .failure(ErrorAnswer(.rejection(.wrongIntegrity, "The request must be protected.")))
         case .unsupported: return .failure(ErrorAnswer(.rejection(.badAlg, "The protection algorithm is not supported.")))
         }
     }
 
-    /// Finds the application (by the Paraphe token named as the sender, else by the reference number)
-    /// and checks the MAC with its authorization code. A failure here is answered unprotected: the answer
-    /// must never be MACed with a code the requester did not prove it holds (that would be an oracle).
-    private func authenticateByCode(_ request: PKIMessage) async -> Result<Caller, ErrorAnswer> {
+    /// Finds the application (by the Paraphe token named as the sender, else by the reference number) and checks
+    /// the MAC with its authorization code. A request that proves no code — no such application, or a MAC that
+    /// does not verify — changes nothing of any application: it is counted against its sender (`SenderPolicy`)
+    /// and answered unprotected (an answer MACed with a code the requester did not prove it holds would be an
+    /// oracle), the same way whichever it was; an unknown reference number costs the same derivation as a live
+    /// one. A sender over the limit is refused before any lookup unless it names its application.
+    private func authenticateByCode(_ request: PKIMessage, from client: ClientAddress) async -> Result<Caller, ErrorAnswer> {
         guard let kid = request.header.senderKID, let text = String(bytes: kid, encoding: .utf8),
             let reference = try? ReferenceNumber(parsing: text)
         else {
@@ -112,26 +117,40 @@ public struct CMPResponder: Sendable {
         let token = ParapheCMP.token(in: request.header).flatMap { try? ApplicationToken(parsing: $0) }
         let found: (row: ApplicationRow, authorization: AuthorizationCode)?
         do {
+            if token == nil, let until = try await authority.senderRefusedUntil(client) {
+                logger.notice("CMP request refused: too many failed requests from its sender", metadata: ["client": "\(client)"])
+                return .failure(ErrorAnswer(.rejection(
+                    .notAuthorized, "Too many requests with a wrong reference number or authorization code came from this address; try again after \(EmbeddedAuthority.iso8601(until)).")))
+            }
             found = try await authority.enrollmentSecret(reference: reference, token: token)
         } catch {
             return .failure(ErrorAnswer(status(for: error)))
         }
-        guard let found else {
-            return .failure(ErrorAnswer(.rejection(.badRequest, "No application has live codes with this reference number.")))
-        }
-        let secret = Array(found.authorization.revealed.utf8)
+        // No application: the same derivation with a secret nobody holds, so the answer comes as late as for a live one.
+        let secret = found.map { Array($0.authorization.revealed.utf8) } ?? authority.random.bytes(16)
         let key: PasswordBasedMACKey
         do {
             key = try authority.pbmKeys.key(secret: secret, for: request, maxIterations: Self.maximumIterations)
             try request.verifyProtection(key: key)
         } catch let error where error.code == .badMAC {
-            // The caller is counted as a wrong code by `enroll`; its answer is unprotected.
-            return .success(Caller(token: found.row.token, application: found.row, reference: reference, credential: .secret(nil), verified: false))
+            return await notProved(from: client)
         } catch {
             return .failure(ErrorAnswer(.rejection(.badMessageCheck, "The password-based MAC cannot be checked (\(error.reason)).")))
         }
+        guard let found else { return await notProved(from: client) }
         authority.pbmKeys.keep(key, secret: secret)
-        return .success(Caller(token: found.row.token, application: found.row, reference: reference, credential: .secret(key), verified: true))
+        return .success(Caller(token: found.row.token, application: found.row, reference: reference, credential: .secret(key)))
+    }
+
+    /// A request that proved no code: counted against its sender, answered `codesNotProved`.
+    private func notProved(from client: ClientAddress) async -> Result<Caller, ErrorAnswer> {
+        do {
+            try await authority.recordSenderFailure(client)
+        } catch {
+            return .failure(ErrorAnswer(status(for: error)))
+        }
+        logger.info("CMP request with a wrong reference number or authorization code", metadata: ["client": "\(client)"])
+        return .failure(ErrorAnswer(Self.codesNotProved))
     }
 
     /// The signer's certificate comes first in `extraCerts`; it must be one this authority issued and
@@ -152,7 +171,7 @@ public struct CMPResponder: Sendable {
         guard !holder.revoked else {
             return .failure(ErrorAnswer(.rejection(.certRevoked, "The signer's certificate is revoked.")))
         }
-        guard Date() < certificate.notValidAfter else {
+        guard authority.now < certificate.notValidAfter else {
             return .failure(ErrorAnswer(.rejection(.signerNotTrusted, "The signer's certificate has expired.")))
         }
         var serializer = DER.Serializer()
@@ -164,7 +183,7 @@ public struct CMPResponder: Sendable {
         } catch {
             return .failure(ErrorAnswer(.rejection(.badMessageCheck, "The signature does not verify with the signer's certificate.")))
         }
-        return .success(Caller(token: holder.token, reference: nil, credential: .holder(serial: holder.serial, certificateDER: der), verified: true))
+        return .success(Caller(token: holder.token, reference: nil, credential: .holder(serial: holder.serial, certificateDER: der)))
     }
 
     // MARK: - Enrollment, update, revocation
@@ -176,26 +195,19 @@ public struct CMPResponder: Sendable {
         let (publicKeyInfo, certReqId): ([UInt8], Int)
         switch Self.requestedKey(request.body) {
         case .failure(let failure):
-            return caller.verified ? protectedError(to: request, failure.status, caller) : unprotectedError(to: request, failure.status)
+            return protectedError(to: request, failure.status, caller)
         case .success(let value):
             (publicKeyInfo, certReqId) = value
         }
         do {
-            let issued = try await authority.enroll(
-                application, reference: reference, macVerified: caller.verified, publicKeyInfoDER: publicKeyInfo)
-            // Not reached with a wrong MAC: the authority counts it and refuses.
-            guard caller.verified else {
-                return unprotectedError(to: request, .rejection(.badMessageCheck, "The authorization code does not match."))
-            }
+            let issued = try await authority.enroll(application, reference: reference, publicKeyInfoDER: publicKeyInfo)
             logger.info("certificate enrolled by CMP", metadata: ["token": "\(caller.token.formatted)"])
             let body: PKIBody = if case .ir = request.body { .ip(Self.certRep(issued, certReqId)) } else { .cp(Self.certRep(issued, certReqId)) }
             return answer(to: request, body: body, caller, confirmable: true, extraCerts: issued.chainDER)
         } catch {
             let status = status(for: error)
             logger.info("CMP enrollment refused", metadata: ["token": "\(caller.token.formatted)", "reason": "\(status.statusString.first ?? "")"])
-            return caller.verified
-                ? protectedError(to: request, status, caller, details: Self.details(error))
-                : unprotectedError(to: request, .rejection(.badMessageCheck, "The reference number or authorization code is wrong."))
+            return protectedError(to: request, status, caller, details: Self.details(error))
         }
     }
 
@@ -277,9 +289,6 @@ public struct CMPResponder: Sendable {
     // MARK: - Confirmation
 
     private func confirm(_ request: PKIMessage, _ statuses: [CertStatus], _ caller: Caller) async -> [UInt8] {
-        guard caller.verified else {
-            return unprotectedError(to: request, .rejection(.badMessageCheck, "The authorization code does not match."))
-        }
         do {
             // A code caller's application was read to find its code; a holder's is read here.
             let known: ApplicationRow? = if let application = caller.application { application } else { try await authority.application(caller.token) }
@@ -342,10 +351,10 @@ public struct CMPResponder: Sendable {
             pvno: request?.header.pvno ?? 2,
             sender: (try? PKIHeader.directoryName(authority.caSubject)) ?? PKIHeader.nullDN,
             recipient: request?.header.sender ?? PKIHeader.nullDN,
-            messageTime: Date(),
+            messageTime: authority.now,
             recipKID: request?.header.senderKID,
             transactionID: request?.header.transactionID,
-            senderNonce: Array(SystemRandomSource().bytes(16)),
+            senderNonce: authority.random.bytes(16),
             recipNonce: request?.header.senderNonce)
     }
 
@@ -357,10 +366,8 @@ public struct CMPResponder: Sendable {
         var message = PKIMessage(header: header, body: body, extraCerts: extraCerts)
         do {
             switch caller.credential {
-            case .secret(let key?):
+            case .secret(let key):
                 try message.protect(with: key)
-            case .secret(nil):
-                return unprotectedError(to: request, .rejection(.badMessageCheck, "The authorization code does not match."))
             case .holder:
                 // Signed by the CMP responder, whose certificate (and the CA's) travel in extraCerts.
                 let signer = try authority.cmpSigningIdentity()

@@ -28,7 +28,9 @@ public final class EmbeddedAuthority: Authority, Sendable {
     /// The CMP responder's signing identity (a key and a certificate from `ca`), made at first use.
     let cmpSigner = Mutex<(key: P256.Signing.PrivateKey, certificateDER: [UInt8])?>(nil)
     /// PBM keys of the CMP transactions under way, so a certConf reuses its request's derivation.
-    let pbmKeys = PasswordBasedMACKeyCache()
+    let pbmKeys: PasswordBasedMACKeyCache
+    /// How many PBM keys are kept now (a figure for `/metrics`).
+    public var cachedPBMKeys: Int { pbmKeys.count }
 
     /// The Maildir the emails go to (`--mail maildir:DIR`, by default `DATA/mail`; messages land in `new/`).
     public let mailDirectory: URL
@@ -87,6 +89,8 @@ public final class EmbeddedAuthority: Authority, Sendable {
         let registryFile = configuration.registryFile ?? directory.appendingPathComponent("registry.sqlite")
         let (sealer, registry, ca, created) = try Self.setUp(directory, registry: external, registryFile: registryFile, at: now, random: random)
         self.configuration = configuration
+        let time = configuration.time
+        self.pbmKeys = PasswordBasedMACKeyCache(now: { time.now() })
         self.sealer = sealer
         self.registry = registry
         self.ca = ca
@@ -156,8 +160,9 @@ public final class EmbeddedAuthority: Authority, Sendable {
         }
     }
 
-    private var now: Date { configuration.time.now() }
-    private var random: any RandomSource { configuration.random }
+    /// The authority's clock (injected: every rule, limit and certificate date reads it).
+    var now: Date { configuration.time.now() }
+    var random: any RandomSource { configuration.random }
     private var operatorActor: String { "operator:\(configuration.operatorName)" }
 
     // MARK: - Approval
@@ -377,15 +382,27 @@ public final class EmbeddedAuthority: Authority, Sendable {
         return (row, try sealer.open(row.sealedAuthorization, for: row.token))
     }
 
-    /// Step 5 by CMP (`ir`, `cr`, `p10cr`): the caller checked the request's proof of possession and
-    /// whether its MAC verifies under the code from `enrollmentSecret` (`macVerified`). The same rules
-    /// as `issueCertificate`: a wrong reference number or code counts toward the 5-in-a-row limit; a
-    /// request for the key already activated gets the same certificate again. `application`: the row
-    /// `enrollmentSecret` read (the certificate is signed from it before the lock; the rules run on the row
-    /// as it is under lock).
-    func enroll(_ application: ApplicationRow, reference: ReferenceNumber, macVerified: Bool, publicKeyInfoDER: [UInt8]) async throws -> IssuedCertificate {
+    /// Step 5 by CMP (`ir`, `cr`, `p10cr`) once the caller checked the request's proof of possession and its MAC
+    /// under the code from `enrollmentSecret`: the same rules as `issueCertificate` (a wrong reference number with
+    /// the right code counts toward the 5-in-a-row limit; a request for the key already activated gets the same
+    /// certificate again). `application`: the row `enrollmentSecret` read (the certificate is signed from it before
+    /// the lock; the rules run on the row as it is under lock). A request whose MAC did not verify never gets here.
+    func enroll(_ application: ApplicationRow, reference: ReferenceNumber, publicKeyInfoDER: [UInt8]) async throws -> IssuedCertificate {
         let key = try VerifiedRequest(publicKeyInfoDER: publicKeyInfoDER)
-        return try await redeem(token: application.token, reference: reference, key: key, before: application) { _ in macVerified }
+        return try await redeem(token: application.token, reference: reference, key: key, before: application) { _ in true }
+    }
+
+    /// Until when `client`'s CMP requests that do not name their application are refused (`SenderPolicy`), or nil.
+    func senderRefusedUntil(_ client: ClientAddress) async throws -> Date? {
+        let now = self.now
+        let failures = try await registry.senderFailures(client: client.key, since: now - SenderPolicy.window)
+        guard failures.count >= SenderPolicy.failures else { return nil }
+        return failures[failures.count - SenderPolicy.failures] + SenderPolicy.window
+    }
+
+    /// Counts one CMP request from `client` that proved no code.
+    func recordSenderFailure(_ client: ClientAddress) async throws {
+        try await registry.recordSenderFailure(client: client.key, at: now, window: SenderPolicy.window)
     }
 
     /// Records what the requester said of the certificate `application` (as just read) holds, received by

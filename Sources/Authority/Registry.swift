@@ -159,6 +159,17 @@ package struct SQLiteRegistry: RegistryStore {
                 CREATE INDEX outbox_pending ON outbox(createdAt) WHERE deliveredAt IS NULL;
                 """)
         }
+        // Failed CMP requests by client address (those that proved no code), for the per-sender limit.
+        migrator.registerMigration("v6-senders") { db in
+            try db.execute(sql: """
+                CREATE TABLE sender_failure (
+                    client TEXT NOT NULL,                       -- an IPv4 address, an IPv6 /64, or "local"
+                    at REAL NOT NULL
+                );
+                CREATE INDEX sender_failure_client ON sender_failure(client, at);
+                CREATE INDEX sender_failure_at ON sender_failure(at);
+                """)
+        }
         return migrator
     }
 
@@ -420,6 +431,22 @@ package struct SQLiteRegistry: RegistryStore {
                                     deliveredAt: row["deliveredAt"], attempts: row["attempts"])
             }
             return export
+        }
+    }
+
+    // MARK: - Senders
+
+    package func recordSenderFailure(client: String, at now: Date, window: TimeInterval) async throws {
+        try await immediate { db in
+            try db.execute(sql: "DELETE FROM sender_failure WHERE at <= ?", arguments: [(now - window).timeIntervalSince1970])
+            try db.execute(sql: "INSERT INTO sender_failure (client, at) VALUES (?, ?)", arguments: [client, now.timeIntervalSince1970])
+        }
+    }
+
+    package func senderFailures(client: String, since: Date) async throws -> [Date] {
+        try await read { db in
+            try Double.fetchAll(db, sql: "SELECT at FROM sender_failure WHERE client = ? AND at > ? ORDER BY at",
+                                arguments: [client, since.timeIntervalSince1970]).map(Date.init(timeIntervalSince1970:))
         }
     }
 

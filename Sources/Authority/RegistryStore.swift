@@ -56,6 +56,14 @@ package protocol RegistryStore: Sendable {
     /// from `sign(number, every revoked certificate)`, stored (CRL numbering is serialised across instances).
     func currentCRL(at now: Date, maximumAge: TimeInterval, sign: @escaping @Sendable (Int, [CertificateRevocationList.Entry]) throws -> [UInt8]) async throws -> (der: [UInt8], fresh: Bool)
 
+    // MARK: Senders
+
+    /// Records one CMP request from `client` that proved no code (an unknown reference number, a MAC that does not
+    /// verify) at `now`, and forgets every such record older than `now - window` (idle clients' too).
+    func recordSenderFailure(client: String, at now: Date, window: TimeInterval) async throws
+    /// When `client`'s failed CMP requests since `since` happened, oldest first.
+    func senderFailures(client: String, since: Date) async throws -> [Date]
+
     // MARK: Outbox
 
     /// Claims up to `limit` undelivered emails (those named by `ids` only, when given) that no one holds or whose

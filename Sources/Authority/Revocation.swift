@@ -207,6 +207,6 @@ extension EmbeddedAuthority {
 
     /// One CMP exchange in process (the embedded mode's `/pkix/`).
     public func cmp(_ message: [UInt8]) async throws -> [UInt8] {
-        await CMPResponder(authority: self, logger: Self.logger).respond(to: message)
+        await CMPResponder(authority: self, logger: Self.logger).respond(to: message, from: .local)
     }
 }

@@ -184,6 +184,16 @@ package final class PostgresRegistry: RegistryStore {
             """,
             "CREATE INDEX outbox_pending ON outbox (created_at) WHERE delivered_at IS NULL",
         ]),
+        ("v3-senders", [
+            """
+            CREATE TABLE sender_failure (
+                client TEXT NOT NULL,
+                at DOUBLE PRECISION NOT NULL
+            )
+            """,
+            "CREATE INDEX sender_failure_client ON sender_failure (client, at)",
+            "CREATE INDEX sender_failure_at ON sender_failure (at)",
+        ]),
     ]
 
     /// The migrations this program knows, applied in order, each once, under an advisory lock.
@@ -544,6 +554,25 @@ package final class PostgresRegistry: RegistryStore {
                     "SELECT setval(pg_get_serial_sequence('\(unescaped: table)', 'id'), COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) FROM \(unescaped: table)",
                     logger: self.logger)
             }
+        }
+    }
+
+    // MARK: - Senders
+
+    package func recordSenderFailure(client: String, at now: Date, window: TimeInterval) async throws {
+        try await transaction { connection in
+            try await connection.query("DELETE FROM sender_failure WHERE at <= \((now - window).timeIntervalSince1970)", logger: self.logger)
+            try await connection.query("INSERT INTO sender_failure (client, at) VALUES (\(client), \(now.timeIntervalSince1970))", logger: self.logger)
+        }
+    }
+
+    package func senderFailures(client: String, since: Date) async throws -> [Date] {
+        try await run { connection in
+            var instants: [Date] = []
+            let rows = try await connection.query(
+                "SELECT at FROM sender_failure WHERE client = \(client) AND at > \(since.timeIntervalSince1970) ORDER BY at", logger: self.logger)
+            for try await at in rows.decode(Double.self) { instants.append(Date(timeIntervalSince1970: at)) }
+            return instants
         }
     }
 

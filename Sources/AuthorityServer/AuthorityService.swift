@@ -171,6 +171,7 @@ public struct AuthorityService: Sendable {
         }
         router.get("metrics") { _, _ in
             if let pending = try? await authority.pendingMailCount() { metrics.pendingMail(pending) }
+            metrics.cachedPBMKeys(authority.cachedPBMKeys)
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
@@ -269,7 +270,7 @@ public struct AuthorityService: Sendable {
             }
             let buffer = try await collect(request, limit: settings.maximumCMPBody)
             let message = Array(buffer.readableBytesView)
-            reply = await cmp.respond(to: message)
+            reply = await cmp.respond(to: message, from: ClientAddress(ip: context.remoteAddress?.ipAddress ?? ""))
             metrics.cmp(request: message, answer: reply)
         } catch let failure as APIFailure {
             var response = try json(failure.body, status: failure.status)

@@ -43,6 +43,11 @@ final class ServiceMetrics: Sendable {
         registry.makeGauge(name: "paraphe_outbox_pending", help: "Emails in the outbox not delivered yet.").set(Double(count))
     }
 
+    func cachedPBMKeys(_ count: Int) {
+        registry.makeGauge(name: "paraphe_cmp_pbm_keys_cached", help: "PBM keys kept for the certConf of CMP transactions under way (expire after 5 minutes).")
+            .set(Double(count))
+    }
+
     func exposition() -> [UInt8] {
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)

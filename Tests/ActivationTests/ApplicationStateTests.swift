@@ -126,11 +126,16 @@ import Testing
         #expect(try state.redeem(reference: renewed, authorizationMatches: true, keyDigest: [1], at: t0 + 30) == .accepted)
     }
 
-    @Test func aWrongAuthorizationCodeCountsAsWrongCodes() {
+    @Test func aWrongAuthorizationCodeProvesNothingAndChangesNothing() throws {
         var (state, reference) = fresh()
-        #expect(throws: ActivationError(.wrongReference(remaining: 4))) {
-            try state.redeem(reference: reference, authorizationMatches: false, keyDigest: [1], at: t0 + 1)
+        let before = state
+        for _ in 0..<10 {
+            #expect(throws: ActivationError(.identityNotVerified)) {
+                try state.redeem(reference: reference, authorizationMatches: false, keyDigest: [1], at: t0 + 1)
+            }
         }
+        #expect(state == before)
+        #expect(try state.redeem(reference: reference, authorizationMatches: true, keyDigest: [1], at: t0 + 2) == .accepted)
     }
 
     @Test func lockedRevokedAndActivatedApplicationsCannotGoOn() {

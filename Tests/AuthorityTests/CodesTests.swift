@@ -51,9 +51,11 @@ struct CodesTests {
         #expect(await activationCode {
             try await authority.issueCertificate(token: receipt.token, reference: receipt.reference, authorization: renewal.authorization, csrDER: try TestKey().csr())
         } == .wrongReference(remaining: 4))
+        // The old authorization code proves nothing any more, and uses up nothing.
         #expect(await activationCode {
             try await authority.issueCertificate(token: receipt.token, reference: newReference, authorization: expired.authorization, csrDER: try TestKey().csr())
-        } == .wrongReference(remaining: 3))
+        } == .identityNotVerified)
+        #expect(try await authority.record(for: receipt.token).wrongReferencesInARow == 1)
         let issued = try await authority.issueCertificate(
             token: receipt.token, reference: newReference, authorization: renewal.authorization, csrDER: try TestKey().csr())
         #expect(!issued.certificateDER.isEmpty)

@@ -2,6 +2,7 @@ import CMP
 import Crypto
 import Foundation
 import SwiftASN1
+import ParapheTestSupport
 import Testing
 import X509
 
@@ -122,6 +123,24 @@ struct ProtectionTests {
             cache.keep(try cache.key(secret: secret, for: message, maxIterations: 10), secret: secret)
         }
         try request.verifyProtection(key: try cache.key(secret: secret, for: request, maxIterations: 1_000))
+    }
+
+    @Test("a kept key goes when its lifetime is over, though the cache never fills (issue 22, hole 12)")
+    func keyCacheExpiresByTime() throws {
+        let clock = ManualTimeSource(Date(timeIntervalSince1970: 1_780_000_000))
+        let cache = PasswordBasedMACKeyCache(capacity: 4_096, lifetime: 300, now: { clock.now() })
+        let secret = Array("s3cret".utf8)
+        for _ in 0..<3 {
+            var message = PKIMessage(header: PKIHeader(transactionID: randomBytes(16)), body: .pkiConf)
+            try message.protect(with: PasswordBasedMACKey(secret: secret, parameters: .make(salt: randomBytes(16), iterations: 10)))
+            cache.keep(try cache.key(secret: secret, for: message, maxIterations: 10), secret: secret)
+            clock.advance(by: 60)
+        }
+        #expect(cache.count == 3)
+        clock.advance(by: 300 - 180 + 1)  // the first key is 301 s old, the others 241 and 181
+        #expect(cache.count == 2)
+        clock.advance(by: 120)
+        #expect(cache.count == 0)
     }
 
     @Test("iteration counts below 1 are refused, and unknown MAC algorithms are told apart")

@@ -93,7 +93,7 @@ import Testing
                          "-newkey", key, "-subject", "/CN=x", "-certout", out, "-cacertsout", out + ".ca"])
         }
         let cert = scratch.url.appendingPathComponent("cert.pem").path
-        // A wrong code: refused (badMessageCheck), counted as a wrong attempt, no certificate.
+        // A wrong code: refused (badMessageCheck), no certificate, and not counted against the application (it proved nothing).
         // (The answer is not MACed with the real code, which would be an oracle: OpenSSL reads it with -unprotected_errors.)
         let wrongCode = try openssl(["cmp", "-cmd", "ir", "-server", "127.0.0.1:\(server.port)", "-path", "pkix/", "-tls_used",
                                      "-tls_trusted", server.dataDir + "/ca/ca-cert.pem", "-ref", reference, "-secret", "pass:WRONGCODE",
@@ -102,7 +102,7 @@ import Testing
         let said = wrongCode.stdout + wrongCode.stderr
         #expect(said.contains("badMessageCheck") && said.contains("rejection"), "\(said)")
         #expect(!FileManager.default.fileExists(atPath: cert))
-        #expect(try scratch.authority(["show", link, "--json"]).stdout.contains("\"wrongReferencesInARow\" : 1"))
+        #expect(try scratch.authority(["show", link, "--json"]).stdout.contains("\"wrongReferencesInARow\" : 0"))
 
         let enrolled = try enroll(reference.replacingOccurrences(of: "-", with: ""), String(code), cert)
         #expect(enrolled.status == 0, "\(enrolled.stdout)\(enrolled.stderr)")
@@ -216,5 +216,38 @@ extension AuthorityServiceTests {
         let after = try openssl(["cmp", "-cmd", "kur"] + common + ["-cert", dir + "/new.crt", "-key", dir + "/new.key", "-newkey", dir + "/old.key",
                                                                    "-certout", dir + "/again.crt", "-unprotected_errors"])
         #expect(after.status != 0 && (after.stdout + after.stderr).contains("certRevoked"), "\(after.stdout)\(after.stderr)")
+    }
+}
+
+extension AuthorityServiceTests {
+    /// Issue 22, holes 1 and 2, as they were reproduced: six `openssl cmp -ref LIVE_REFERENCE -secret pass:anything`
+    /// used to make the holder renew. Now they count against their address only (the 6th is refused for it, as is then
+    /// even the right code from there), and the holder's kiosk, which names its application, activates.
+    @Test func strangersWithOpensslCMPBurnNobodysCodesAndAreLimitedByAddress() throws {
+        let scratch = try Scratch(.networked)
+        let server = try #require(scratch.server)
+        let applicant = Applicant()
+        let (link, reference, code) = try approvedAndVerified(scratch, server)
+        let key = try newKey(scratch, "key.pem")
+        func enroll(_ secret: String) throws -> RunResult {
+            try openssl(["cmp", "-cmd", "ir", "-server", "127.0.0.1:\(server.port)", "-path", "pkix/", "-tls_used",
+                         "-tls_trusted", server.dataDir + "/ca/ca-cert.pem", "-ref", reference, "-secret", "pass:\(secret)",
+                         "-newkey", key, "-subject", "/CN=x", "-certout", scratch.url.appendingPathComponent("cert.pem").path, "-unprotected_errors"])
+        }
+        for attempt in 0..<6 {
+            let refused = try enroll("anything-\(attempt)")
+            let said = refused.stdout + refused.stderr
+            #expect(refused.status != 0 && said.contains(attempt < 5 ? "badMessageCheck" : "notAuthorized"), "\(attempt): \(said)")
+        }
+        #expect(try scratch.authority(["show", link, "--json"]).stdout.contains("\"wrongReferencesInARow\" : 0"))
+        let rightButLimited = try enroll(code)
+        #expect(rightButLimited.status != 0 && (rightButLimited.stdout + rightButLimited.stderr).contains("notAuthorized"))
+        // The holder, at a kiosk (from the same address): Paraphe's client names the application.
+        let answers = try scratch.file("answers", applicant.answers.joined(separator: "\n"))
+        let password = try scratch.file("password", applicant.password)
+        let activated = try paraphe(["activate"] + scratch.workstation + ["--link", link, "--answers-file", answers, "--reference", reference,
+                                                                          "--password-file", password])
+        #expect(activated.status == 0, "\(activated.stderr)")
+        #expect(try scratch.authority(["show", link, "--json"]).stdout.contains("\"status\" : \"activated\""))
     }
 }

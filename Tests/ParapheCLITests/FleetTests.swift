@@ -153,6 +153,43 @@ func runConcurrently(_ commands: [(URL, [String])]) throws -> [RunResult] {
         }
     }
 
+    /// Issue 22, hole 2: with the code, reference numbers cannot be guessed — 5 failed token-less requests from one
+    /// address, spread over two instances, refuse its next ones (counted in the shared database), even the right one.
+    @Test func failedTokenlessRequestsAreLimitedPerAddressAcrossInstances() throws {
+        let fleet = try Fleet()
+        let token = try fleet.approve()
+        let verified = try runConcurrently([curl(fleet.instances[0], "/api/v1/applications/\(token)/identity", json: #"{"answers":["Montreal","rex","x"]}"#)])
+        let code = String(try #require(verified[0].stdout.firstMatch(of: /"authorizationCode":"([0-9A-Z]+)"/)).1)
+        let show = try fleet.authority(["show", token, "--json"]).stdout
+        let reference = String(try #require(show.firstMatch(of: /"reference" : "([0-9-]+)"/)).1).replacingOccurrences(of: "-", with: "")
+        let key = fleet.root.appendingPathComponent("key.pem").path
+        #expect(try openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key]).status == 0)
+        func enroll(_ reference: String, through server: AuthorityServer) throws -> RunResult {
+            try openssl(["cmp", "-cmd", "ir", "-server", "127.0.0.1:\(server.port)", "-path", "pkix/", "-tls_used",
+                         "-tls_trusted", server.dataDir + "/ca/ca-cert.pem", "-ref", reference, "-secret", "pass:\(code)",
+                         "-newkey", key, "-subject", "/CN=x", "-certout", fleet.root.appendingPathComponent("cert.pem").path, "-unprotected_errors"])
+        }
+        // Five guesses (valid check digits, no live codes), alternately through each instance.
+        var guesses: [String] = []
+        var body = 10_000_000
+        while guesses.count < 5 {
+            body += 1
+            let candidate = String(body) + String(dammCheckDigit(String(body)))
+            if candidate != reference { guesses.append(candidate) }
+        }
+        for (index, guess) in guesses.enumerated() {
+            let refused = try enroll(guess, through: fleet.instances[index % 2])
+            #expect(refused.status != 0 && (refused.stdout + refused.stderr).contains("badMessageCheck"), "\(refused.stderr)")
+        }
+        #expect(try fleet.query("SELECT count(*) FROM sender_failure WHERE client = '127.0.0.1'") == "5")
+        for instance in fleet.instances {
+            let refused = try enroll(reference, through: instance)
+            #expect(refused.status != 0 && (refused.stdout + refused.stderr).contains("notAuthorized"), "\(refused.stderr)")
+        }
+        #expect(try fleet.query("SELECT status || ' ' || (SELECT wrong_references FROM code WHERE NOT superseded) FROM application") == "approved 0")
+        #expect(try fleet.query("SELECT count(*) FROM certificate") == "0")
+    }
+
     @Test func aMailCommittedByAProcessKilledBeforeDeliveringGoesOutOnceFromAnotherInstance() throws {
         let fleet = try Fleet()
         // The operator's approval dies (SIGKILL) right after its transaction committed, before delivering.
@@ -260,4 +297,14 @@ func runConcurrently(_ commands: [(URL, [String])]) throws -> [RunResult] {
         #expect(result.stdout.isEmpty, "it never listened")
         #expect(try fleet.query("SELECT count(*) FROM authority") == "1")
     }
+}
+
+/// The Damm check digit of `digits` (the reference number's last digit).
+func dammCheckDigit(_ digits: String) -> Int {
+    let table: [[Int]] = [
+        [0, 3, 1, 7, 5, 9, 8, 6, 4, 2], [7, 0, 9, 2, 1, 5, 4, 8, 6, 3], [4, 2, 0, 6, 8, 7, 1, 3, 5, 9], [1, 7, 5, 0, 9, 8, 3, 4, 2, 6],
+        [6, 1, 2, 3, 0, 4, 5, 9, 7, 8], [3, 6, 7, 4, 2, 0, 9, 5, 8, 1], [5, 8, 6, 9, 7, 2, 0, 1, 3, 4], [8, 9, 4, 5, 3, 6, 2, 0, 1, 7],
+        [9, 4, 3, 8, 6, 1, 7, 2, 0, 5], [2, 5, 8, 1, 4, 3, 6, 7, 9, 0],
+    ]
+    return digits.compactMap(\.wholeNumberValue).reduce(0) { table[$0][$1] }
 }
