@@ -62,6 +62,9 @@ public struct CodesState: Equatable, Sendable, Codable {
 /// The outcome of one identity submission.
 public enum IdentityOutcome: Equatable, Sendable {
     case verified
+    /// Verified while a recovery was pending: the recovery begins now (new codes, the current certificate's
+    /// holder loses its powers), and only now.
+    case verifiedForRecovery
     case failed(remaining: Int)
     case locked
 }
@@ -78,20 +81,27 @@ public enum RedemptionOutcome: Equatable, Sendable {
 /// stores the result in the same transaction.
 public struct ApplicationState: Equatable, Sendable, Codable {
     public var status: ApplicationStatus
-    /// Failed identity submissions so far (never reset).
+    /// Failed identity submissions since the last successful one (a success resets it; nothing else does).
     public var identityFailures: Int
     public var codes: CodesState
     /// When each renewal happened (for the 3-in-24-hours limit).
     public var renewals: [Date]
     /// The SHA-256 of the public key the certificate was issued for, once activated.
     public var activatedKeyDigest: [UInt8]?
+    /// When the pending recovery was asked for (its email sent): it lets the application's link through the
+    /// identity check again for `ActivationPolicy.codeValidity`; nothing else changes until that check passes.
+    public var recoveryRequestedAt: Date?
 
-    public init(status: ApplicationStatus = .approved, identityFailures: Int = 0, codes: CodesState, renewals: [Date] = [], activatedKeyDigest: [UInt8]? = nil) {
+    public init(
+        status: ApplicationStatus = .approved, identityFailures: Int = 0, codes: CodesState, renewals: [Date] = [],
+        activatedKeyDigest: [UInt8]? = nil, recoveryRequestedAt: Date? = nil
+    ) {
         self.status = status
         self.identityFailures = identityFailures
         self.codes = codes
         self.renewals = renewals
         self.activatedKeyDigest = activatedKeyDigest
+        self.recoveryRequestedAt = recoveryRequestedAt
     }
 
     /// A freshly approved application.
@@ -107,10 +117,26 @@ public struct ApplicationState: Equatable, Sendable, Codable {
         try status.ensureActivatable()
     }
 
-    /// Step 2: records one submission of the three answers, of which `matching` matched.
-    public mutating func submitAnswers(matching: Int) throws(ActivationError) -> IdentityOutcome {
-        try ensureActivatable()
-        if matching >= ActivationPolicy.answersRequired { return .verified }
+    /// Whether a recovery asked for less than `ActivationPolicy.codeValidity` ago waits for its identity check
+    /// (an activated application, or one whose recovery already began and was asked for again).
+    public func recoveryPending(at now: Date) -> Bool {
+        guard let asked = recoveryRequestedAt, status == .activated || status == .approved else { return false }
+        return asked <= now && now < asked + ActivationPolicy.codeValidity
+    }
+
+    /// The status step 1 goes by: an activated application with a pending recovery is open to the steps again.
+    public func statusForActivation(at now: Date) -> ApplicationStatus {
+        status == .activated && recoveryPending(at: now) ? .approved : status
+    }
+
+    /// Step 2: records one submission of the three answers, of which `matching` matched. A success resets the
+    /// failures; with a pending recovery it begins the recovery (`beginRecovery`, by the caller, in the same change).
+    public mutating func submitAnswers(matching: Int, at now: Date) throws(ActivationError) -> IdentityOutcome {
+        try statusForActivation(at: now).ensureActivatable()
+        if matching >= ActivationPolicy.answersRequired {
+            identityFailures = 0
+            return recoveryPending(at: now) ? .verifiedForRecovery : .verified
+        }
         identityFailures += 1
         if identityFailures >= ActivationPolicy.identityAttempts {
             status = .identityLocked
@@ -137,6 +163,16 @@ public struct ApplicationState: Equatable, Sendable, Codable {
         if let next = nextRenewalAllowed(at: now) { throw ActivationError(.renewalLimit(nextAllowedAt: next)) }
         codes = CodesState(reference: newReference, issuedAt: now)
         renewals = renewalsInWindow(at: now) + [now]
+    }
+
+    /// A recovery's identity check passed: the application is open to activation again with the recovery's
+    /// codes (the previous pair dies; the new one is valid 15 days from the request, as its email says), and the
+    /// recovery is no longer pending.
+    public mutating func beginRecovery(reference: ReferenceNumber, at now: Date) {
+        status = .approved
+        codes = CodesState(reference: reference, issuedAt: min(recoveryRequestedAt ?? now, now))
+        recoveryRequestedAt = nil
+        activatedKeyDigest = nil
     }
 
     /// Step 5: presents a reference number (and whether the authorization code matched) for the key

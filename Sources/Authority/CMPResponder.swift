@@ -201,12 +201,12 @@ public struct CMPResponder: Sendable {
         }
         do {
             let issued = try await authority.enroll(application, reference: reference, publicKeyInfoDER: publicKeyInfo)
-            logger.info("certificate enrolled by CMP", metadata: ["token": "\(caller.token.formatted)"])
+            logger.info("certificate enrolled by CMP", metadata: ["application": "\(authority.digest(caller.token))"])
             let body: PKIBody = if case .ir = request.body { .ip(Self.certRep(issued, certReqId)) } else { .cp(Self.certRep(issued, certReqId)) }
             return answer(to: request, body: body, caller, confirmable: true, extraCerts: issued.chainDER)
         } catch {
             let status = status(for: error)
-            logger.info("CMP enrollment refused", metadata: ["token": "\(caller.token.formatted)", "reason": "\(status.statusString.first ?? "")"])
+            logger.info("CMP enrollment refused", metadata: ["application": "\(authority.digest(caller.token))", "reason": "\(status.statusString.first ?? "")"])
             return protectedError(to: request, status, caller, details: Self.details(error))
         }
     }
@@ -221,7 +221,7 @@ public struct CMPResponder: Sendable {
         }
         do {
             let issued = try await authority.updateCertificate(replacing: serial, publicKeyInfoDER: publicKeyInfo)
-            logger.info("certificate updated by CMP", metadata: ["token": "\(caller.token.formatted)"])
+            logger.info("certificate updated by CMP", metadata: ["application": "\(authority.digest(caller.token))"])
             return answer(to: request, body: .kup(Self.certRep(issued, certReqId)), caller, confirmable: true, extraCerts: issued.chainDER)
         } catch {
             return protectedError(to: request, status(for: error), caller, details: Self.details(error))

@@ -187,7 +187,7 @@ public final class EmbeddedAuthority: Authority, Sendable {
                                    detail: "language \(subscriber.language.rawValue); codes valid until \(Self.iso8601(state.codes.expiresAt))"),
                 mail: mail)
             guard try await registry.insertApplication(application) else { continue }
-            Self.logger.info("application approved", metadata: ["token": "\(token.formatted)"])
+            Self.logger.info("application approved", metadata: ["application": "\(digest(token))"])
             let sent = await deliverCommitted(mail)
             return ApprovalReceipt(token: token, reference: state.codes.reference, expiresAt: state.codes.expiresAt, mailFile: sent.file, mailQueued: sent.queued)
         }
@@ -227,12 +227,18 @@ public final class EmbeddedAuthority: Authority, Sendable {
 
     // MARK: - Steps 1 and 2
 
+    /// Step 1. An activated application with a pending recovery shows as `approved`: its link leads through the
+    /// steps again (nothing of it changes until the identity check passes).
     public func overview(of token: ApplicationToken) async throws -> ApplicationOverview {
         guard let (row, questions) = try await registry.applicationWithQuestions(token: token) else { throw ActivationError(.unknownApplication) }
         return ApplicationOverview(
-            token: row.token, status: row.state.status, language: row.subscriber.language, questions: questions.map(\.text),
+            token: row.token, status: row.state.statusForActivation(at: now), language: row.subscriber.language, questions: questions.map(\.text),
             identityAttemptsRemaining: row.state.identityAttemptsRemaining)
     }
+
+    /// How the logs name an application (a keyed digest of its token, never the token: whoever has the token can
+    /// go through the steps).
+    public func digest(_ token: ApplicationToken) -> String { sealer.logName(token) }
 
     enum IdentityResult: Sendable {
         case verified(ApplicationRow, AuthorizationCode)
@@ -252,7 +258,7 @@ public final class EmbeddedAuthority: Authority, Sendable {
         guard let (before, questions) = try await registry.applicationWithQuestions(token: token) else { throw ActivationError(.unknownApplication) }
         let hashes = questions.map(\.hash)
         // Refuse early, before the slow hashing, what the transaction would refuse anyway.
-        try before.state.ensureActivatable()
+        try before.state.statusForActivation(at: now).ensureActivatable()
         guard hashes.count == ActivationPolicy.questionCount else {
             throw AuthorityError(.storage, "the registry holds \(hashes.count) security questions for this application")
         }
@@ -260,16 +266,23 @@ public final class EmbeddedAuthority: Authority, Sendable {
         let matching = try await AnswerHash.countMatches(nonBlank.map(\.0), nonBlank.map(\.1))
 
         let now = self.now
-        let result = try await recordIdentitySubmission(token: token, matching: matching, at: now)
+        let result: IdentityResult
+        do {
+            result = try await recordIdentitySubmission(token: token, matching: matching, at: now)
+        } catch is RegistryCollision {
+            // The pending recovery's reference number became live for another application meanwhile (a draw of 1 in
+            // tens of millions): the recovery begins with a fresh one, sent as a new-codes email.
+            result = try await recordIdentitySubmissionAfterCollision(token: token, subscriber: before.subscriber, matching: matching, at: now)
+        }
         switch result {
         case .failed(let remaining):
-            Self.logger.info("identity check failed", metadata: ["token": "\(token.formatted)", "remaining": "\(remaining)"])
+            Self.logger.info("identity check failed", metadata: ["application": "\(digest(token))", "remaining": "\(remaining)"])
             throw ActivationError(.wrongAnswers(remaining: remaining))
         case .locked:
-            Self.logger.notice("identity locked", metadata: ["token": "\(token.formatted)"])
+            Self.logger.notice("identity locked", metadata: ["application": "\(digest(token))"])
             throw ActivationError(.identityLocked)
         case .verified(let row, let authorization):
-            Self.logger.info("identity verified", metadata: ["token": "\(token.formatted)"])
+            Self.logger.info("identity verified", metadata: ["application": "\(digest(token))"])
             let codes = row.state.codes
             let reason: ActivationError? =
                 codes.isBlocked
@@ -281,18 +294,41 @@ public final class EmbeddedAuthority: Authority, Sendable {
         }
     }
 
-    /// Records one identity submission of which `matching` answers matched, in one IMMEDIATE
-    /// transaction: reload the application (another process may have counted attempts since it was
-    /// read), apply the domain rule, save, audit; on success, unseal the authorization code.
-    func recordIdentitySubmission(token: ApplicationToken, matching: Int, at now: Date) async throws -> IdentityResult {
+    /// Records one identity submission of which `matching` answers matched, in one transaction: reload the
+    /// application (another process may have counted attempts since it was read), apply the domain rule, save,
+    /// audit; on success, unseal the authorization code. A success with a pending recovery begins the recovery here
+    /// and only here: the recovery's codes go live (the previous pair dies), the current certificate's holder loses
+    /// its powers (`kur`), and that certificate is revoked once the new profile is confirmed. `replacement`: the
+    /// reference number (and its email) to begin the recovery with instead of the pending one's.
+    func recordIdentitySubmission(
+        token: ApplicationToken, matching: Int, at now: Date, replacement: (ReferenceNumber, OutgoingMail)? = nil
+    ) async throws -> IdentityResult {
         let sealer = self.sealer
         return try await registry.update(token: token) { row -> RegistryChange<IdentityResult> in
-            switch try row.state.submitAnswers(matching: matching) {
+            let failuresBefore = row.state.identityFailures
+            switch try row.state.submitAnswers(matching: matching, at: now) {
             case .verified:
                 return RegistryChange(
-                    .verified(row, try sealer.open(row.sealedAuthorization, for: token)),
+                    .verified(row, try sealer.open(row.sealedAuthorization, for: token)), save: failuresBefore != row.state.identityFailures,
                     audit: [AuditRecord(at: now, actor: Self.subscriberActor, event: .identityVerified, token: token,
                                         detail: "\(matching) of \(ActivationPolicy.questionCount) answers matched")])
+            case .verifiedForRecovery:
+                guard let pending = row.recoveryCodes else { throw AuthorityError(.storage, "the registry lost a pending recovery's codes") }
+                let reference = replacement?.0 ?? pending.reference
+                row.recoveringSerial = row.recoveringSerial ?? row.certificateSerial
+                row.state.beginRecovery(reference: reference, at: now)
+                row.recoveryCodes = nil
+                var change = RegistryChange(
+                    IdentityResult.verified(row, try sealer.open(pending.sealedAuthorization, for: token)), save: true,
+                    audit: [
+                        AuditRecord(at: now, actor: Self.subscriberActor, event: .identityVerified, token: token,
+                                    detail: "\(matching) of \(ActivationPolicy.questionCount) answers matched"),
+                        AuditRecord(at: now, actor: Self.subscriberActor, event: .recoveryStarted, token: token,
+                                    detail: "the recovery's codes are live; certificate \(row.recoveringSerial ?? "?") is kept until the new profile is confirmed"),
+                    ])
+                change.newCodes = NewCodes(reference: reference, sealedAuthorization: pending.sealedAuthorization, issuedAt: row.state.codes.issuedAt)
+                change.mail = replacement?.1
+                return change
             case .failed(let remaining):
                 return RegistryChange(
                     .failed(remaining: remaining), save: true,
@@ -304,6 +340,26 @@ public final class EmbeddedAuthority: Authority, Sendable {
                                         detail: "\(row.state.identityFailures) failed attempts")])
             }
         }
+    }
+
+    /// `recordIdentitySubmission` with fresh reference numbers (and their email), after a collision.
+    private func recordIdentitySubmissionAfterCollision(
+        token: ApplicationToken, subscriber: Subscriber, matching: Int, at now: Date
+    ) async throws -> IdentityResult {
+        for _ in 0..<Self.collisionRetries {
+            let reference = ReferenceNumber.generate(using: random)
+            let mail = try mailer.prepare(
+                .init(kind: .renewal, subscriber: subscriber, token: token, reference: reference, expiresAt: CodesState(reference: reference, issuedAt: now).expiresAt),
+                at: now, random: random)
+            do {
+                let result = try await recordIdentitySubmission(token: token, matching: matching, at: now, replacement: (reference, mail))
+                _ = await deliverCommitted(mail)
+                return result
+            } catch is RegistryCollision {
+                continue
+            }
+        }
+        throw AuthorityError(.storage, "no free reference number found")
     }
 
     // MARK: - Step 4
@@ -344,7 +400,7 @@ public final class EmbeddedAuthority: Authority, Sendable {
             } catch is RegistryCollision {
                 continue
             }
-            Self.logger.info("codes renewed", metadata: ["token": "\(token.formatted)"])
+            Self.logger.info("codes renewed", metadata: ["application": "\(digest(token))"])
             let sent = await deliverCommitted(mail)
             return RenewalReceipt(
                 authorization: newCode, issuedAt: now, expiresAt: expiresAt, maskedEmail: maskedEmail(subscriber.email),

@@ -10,66 +10,85 @@ public enum RecoveryPolicy {
 }
 
 extension EmbeddedAuthority {
-    /// "Recover my digital signature": if an activated application (or one in a recovery) has this email address, it gets new
-    /// codes (the old pair dies), its identity check starts over (5 attempts), and a "Digital Signature :
-    /// Recovery" email goes out with the link and the new reference number — at most 3 in 24 hours. The
-    /// caller learns nothing either way (the same answer whether or not the address is known). The
-    /// current certificate stays valid until the new profile is confirmed (`completeRecovery`).
+    /// "Recover my digital signature": records the request (`enqueueRecovery`) and handles it at once
+    /// (`processRecoveryRequests`): the embedded mode's way, where the person waits for the email.
     public func requestRecovery(email: String) async throws {
+        try await enqueueRecovery(email: email)
+        await processRecoveryRequests()
+    }
+
+    /// The service's half of a recovery request: records the address typed and returns. The same one insert
+    /// whatever the address, so neither the answer nor its timing tells whether an application has it; the
+    /// request is handled after the answer (`processRecoveryRequests`).
+    public func enqueueRecovery(email: String) async throws {
         let address = email.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard address.utf8.count <= 254 else { return }
+        try await registry.enqueueRecoveryRequest(email: address, at: now)
+    }
+
+    /// Takes the recovery requests waiting (those of any instance) and handles each: if an activated application (or
+    /// one already in a recovery) has the address, a "Digital Signature : Recovery" email goes out with the link and
+    /// the reference number of a **pending** recovery — at most 3 in 24 hours. Nothing else changes: the application's
+    /// certificate, its holder's powers, its identity attempts and its live codes change only when the link's identity
+    /// check passes (`verifyIdentity`), and the pending recovery lapses after 15 days. Returns how many were handled.
+    @discardableResult
+    public func processRecoveryRequests() async -> Int {
+        var handled = 0
+        while true {
+            let emails: [String]
+            do {
+                emails = try await registry.claimRecoveryRequests(limit: 50)
+            } catch {
+                Self.logger.warning("the recovery requests cannot be read; they wait", metadata: ["reason": "\(error)"])
+                return handled
+            }
+            if emails.isEmpty { return handled }
+            for email in emails {
+                do {
+                    try await prepareRecovery(email: email)
+                } catch {
+                    Self.logger.warning("a recovery request could not be handled", metadata: ["reason": "\(error)"])
+                }
+                handled += 1
+            }
+        }
+    }
+
+    private func prepareRecovery(email address: String) async throws {
         guard Self.looksLikeEmail(address) else { return }
-        let now = configuration.time.now()
+        let now = self.now
         guard let token = try await registry.recoveryCandidate(email: address), let before = try await registry.application(token: token) else {
             Self.logger.info("recovery asked for an address with no activated application")
             return
         }
-        for _ in 0..<Self.collisionRetries {
-            let reference = ReferenceNumber.generate(using: configuration.random)
-            let sealed = try sealer.seal(AuthorizationCode.generate(using: configuration.random), for: token)
-            let expiresAt = CodesState(reference: reference, issuedAt: now).expiresAt
-            let mail = try mailer.prepare(
-                .init(kind: .recovery, subscriber: before.subscriber, token: token, reference: reference, expiresAt: expiresAt),
-                at: now, random: configuration.random)
-            enum Outcome: Sendable { case sent, limited, collision }
-            let outcome: Outcome
-            do {
-                outcome = try await registry.update(token: token) { row -> RegistryChange<Outcome> in
-                    // Activated, or already in a recovery (a new email replaces the previous one's codes).
-                    guard row.state.status == .activated || (row.state.status == .approved && row.recoveringSerial != nil) else {
-                        return RegistryChange(.limited)
-                    }
-                    let sent = row.recoveries.filter { now.timeIntervalSince($0) < RecoveryPolicy.window }
-                    guard sent.count < RecoveryPolicy.emailsPerWindow else {
-                        return RegistryChange(.limited, audit: [AuditRecord(at: now, actor: Self.subscriberActor, event: .recoveryRefused, token: token,
-                                                                            detail: "\(sent.count) recovery emails in 24 h")])
-                    }
-                    row.state.status = .approved
-                    row.state.identityFailures = 0
-                    row.state.codes = CodesState(reference: reference, issuedAt: now)
-                    row.recoveringSerial = row.recoveringSerial ?? row.certificateSerial
-                    row.recoveries = sent + [now]
-                    var change = RegistryChange(Outcome.sent, save: true, audit: [AuditRecord(
-                        at: now, actor: Self.subscriberActor, event: .recoveryRequested, token: token,
-                        detail: "new codes valid until \(Self.iso8601(expiresAt)); certificate \(row.certificateSerial ?? "?") kept until the new profile is confirmed")])
-                    change.newCodes = NewCodes(reference: reference, sealedAuthorization: sealed, issuedAt: now)
-                    change.mail = mail
-                    return change
-                }
-            } catch is RegistryCollision {
-                outcome = .collision
+        let reference = ReferenceNumber.generate(using: random)
+        let sealed = try sealer.seal(AuthorizationCode.generate(using: random), for: token)
+        let expiresAt = CodesState(reference: reference, issuedAt: now).expiresAt
+        let mail = try mailer.prepare(
+            .init(kind: .recovery, subscriber: before.subscriber, token: token, reference: reference, expiresAt: expiresAt),
+            at: now, random: random)
+        let sent = try await registry.update(token: token) { row -> RegistryChange<Bool> in
+            // Activated, or already in a recovery (a new email replaces the pending codes; the live ones stay).
+            guard row.state.status == .activated || (row.state.status == .approved && row.recoveringSerial != nil) else {
+                return RegistryChange(false)
             }
-            switch outcome {
-            case .collision:
-                continue
-            case .limited:
-                return
-            case .sent:
-                Self.logger.info("recovery email sent", metadata: ["token": "\(token.formatted)"])
-                _ = await deliverCommitted(mail)
-                return
+            let sent = row.recoveries.filter { now.timeIntervalSince($0) < RecoveryPolicy.window }
+            guard sent.count < RecoveryPolicy.emailsPerWindow else {
+                return RegistryChange(false, audit: [AuditRecord(at: now, actor: Self.subscriberActor, event: .recoveryRefused, token: token,
+                                                                 detail: "\(sent.count) recovery emails in 24 h")])
             }
+            row.recoveries = sent + [now]
+            row.state.recoveryRequestedAt = now
+            row.recoveryCodes = (reference, sealed)
+            var change = RegistryChange(true, save: true, audit: [AuditRecord(
+                at: now, actor: Self.subscriberActor, event: .recoveryRequested, token: token,
+                detail: "recovery email sent, valid until \(Self.iso8601(expiresAt)); nothing changes until its identity check passes")])
+            change.mail = mail
+            return change
         }
-        throw AuthorityError(.storage, "no free reference number found")
+        guard sent else { return }
+        Self.logger.info("recovery email sent", metadata: ["application": "\(digest(token))"])
+        _ = await deliverCommitted(mail)
     }
 
     /// The holder of a new certificate confirmed it (its profile is written and logged in to): the

@@ -170,6 +170,19 @@ package struct SQLiteRegistry: RegistryStore {
                 CREATE INDEX sender_failure_at ON sender_failure(at);
                 """)
         }
+        // A recovery asked for waits for its identity check: its codes are kept beside the application until then.
+        migrator.registerMigration("v7-pending-recovery") { db in
+            try db.execute(sql: """
+                ALTER TABLE application ADD COLUMN recoveryRequestedAt REAL;
+                ALTER TABLE application ADD COLUMN recoveryReference TEXT;
+                ALTER TABLE application ADD COLUMN recoverySealedAuthorization BLOB;   -- AES-256-GCM under authority.key
+                CREATE TABLE recovery_request (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    email TEXT NOT NULL,                        -- as typed; deleted when taken (within seconds)
+                    requestedAt REAL NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 
@@ -404,7 +417,9 @@ package struct SQLiteRegistry: RegistryStore {
                     id: row["id"], token: row["token"], name: row["name"], email: row["email"], language: row["language"], status: row["status"],
                     identityFailures: row["identityFailures"], approvedAt: row["approvedAt"], activatedAt: row["activatedAt"], revokedAt: row["revokedAt"],
                     renewals: row["renewals"], certificateSerial: row["certificateSerial"], certificateDER: bytes(row, "certificateDER"),
-                    activatedKeyDigest: bytes(row, "activatedKeyDigest"), recoveringSerial: row["recoveringSerial"], recoveries: row["recoveries"])
+                    activatedKeyDigest: bytes(row, "activatedKeyDigest"), recoveringSerial: row["recoveringSerial"], recoveries: row["recoveries"],
+                    recoveryRequestedAt: row["recoveryRequestedAt"], recoveryReference: row["recoveryReference"],
+                    recoverySealedAuthorization: bytes(row, "recoverySealedAuthorization"))
             }
             export.questions = try Row.fetchAll(db, sql: "SELECT * FROM question ORDER BY applicationId, position").map { row in
                 RegistryExport.Question(applicationID: row["applicationId"], position: row["position"], text: row["text"],
@@ -447,6 +462,22 @@ package struct SQLiteRegistry: RegistryStore {
         try await read { db in
             try Double.fetchAll(db, sql: "SELECT at FROM sender_failure WHERE client = ? AND at > ? ORDER BY at",
                                 arguments: [client, since.timeIntervalSince1970]).map(Date.init(timeIntervalSince1970:))
+        }
+    }
+
+    // MARK: - Recovery requests
+
+    package func enqueueRecoveryRequest(email: String, at now: Date) async throws {
+        try await immediate { db in
+            try db.execute(sql: "INSERT INTO recovery_request (email, requestedAt) VALUES (?, ?)", arguments: [email, now.timeIntervalSince1970])
+        }
+    }
+
+    package func claimRecoveryRequests(limit: Int) async throws -> [String] {
+        try await immediate { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT id, email FROM recovery_request ORDER BY id LIMIT ?", arguments: [max(1, limit)])
+            for row in rows { try db.execute(sql: "DELETE FROM recovery_request WHERE id = ?", arguments: [row["id"] as Int64]) }
+            return rows.map { $0["email"] as String }
         }
     }
 
@@ -519,7 +550,7 @@ package struct SQLiteRegistry: RegistryStore {
     static let applicationSelect = """
         SELECT a.id, a.token, a.name, a.email, a.language, a.status, a.identityFailures, a.approvedAt,
                a.activatedAt, a.revokedAt, a.renewals, a.certificateSerial, a.certificateDER, a.activatedKeyDigest,
-               a.recoveringSerial, a.recoveries,
+               a.recoveringSerial, a.recoveries, a.recoveryRequestedAt, a.recoveryReference, a.recoverySealedAuthorization,
                c.id AS codeID, c.reference, c.sealedAuthorization, c.issuedAt, c.wrongReferences, c.used
         FROM application a JOIN code c ON c.applicationId = a.id AND c.superseded = 0
         """
@@ -552,7 +583,8 @@ package struct SQLiteRegistry: RegistryStore {
             identityFailures: row["identityFailures"], approvedAt: row["approvedAt"], activatedAt: row["activatedAt"], revokedAt: row["revokedAt"],
             renewals: row["renewals"], certificateSerial: row["certificateSerial"], certificateDER: (row["certificateDER"] as Data?).map { Array($0) },
             activatedKeyDigest: (row["activatedKeyDigest"] as Data?).map { Array($0) }, recoveringSerial: row["recoveringSerial"],
-            recoveries: row["recoveries"], codeID: row["codeID"], reference: row["reference"],
+            recoveries: row["recoveries"], recoveryRequestedAt: row["recoveryRequestedAt"], recoveryReference: row["recoveryReference"],
+            recoverySealedAuthorization: (row["recoverySealedAuthorization"] as Data?).map { Array($0) }, codeID: row["codeID"], reference: row["reference"],
             sealedAuthorization: Array(row["sealedAuthorization"] as Data), issuedAt: row["issuedAt"], wrongReferences: row["wrongReferences"],
             used: row["used"])
         return try stored.decoded()
@@ -564,13 +596,14 @@ package struct SQLiteRegistry: RegistryStore {
         try db.execute(
             sql: """
                 UPDATE application SET status = ?, identityFailures = ?, renewals = ?, activatedKeyDigest = ?,
-                    activatedAt = ?, revokedAt = ?, certificateSerial = ?, certificateDER = ?, recoveringSerial = ?, recoveries = ?
+                    activatedAt = ?, revokedAt = ?, certificateSerial = ?, certificateDER = ?, recoveringSerial = ?, recoveries = ?,
+                    recoveryRequestedAt = ?, recoveryReference = ?, recoverySealedAuthorization = ?
                 WHERE id = ?
                 """,
             arguments: [
                 stored.status, stored.identityFailures, stored.renewals, stored.activatedKeyDigest.map { Data($0) }, stored.activatedAt,
                 stored.revokedAt, stored.certificateSerial, stored.certificateDER.map { Data($0) }, stored.recoveringSerial,
-                stored.recoveries, row.id,
+                stored.recoveries, stored.recoveryRequestedAt, stored.recoveryReference, stored.recoverySealedAuthorization.map { Data($0) }, row.id,
             ])
         try db.execute(
             sql: "UPDATE code SET wrongReferences = ?, used = ? WHERE id = ?",
@@ -620,6 +653,9 @@ package struct StoredApplication: Sendable {
     package var activatedKeyDigest: [UInt8]?
     package var recoveringSerial: String?
     package var recoveries: String
+    package var recoveryRequestedAt: Double?
+    package var recoveryReference: String?
+    package var recoverySealedAuthorization: [UInt8]?
     package var codeID: Int64
     package var reference: String
     package var sealedAuthorization: [UInt8]
@@ -629,12 +665,14 @@ package struct StoredApplication: Sendable {
 
     package init(id: Int64, token: String, name: String, email: String, language: String, status: String, identityFailures: Int, approvedAt: Double,
          activatedAt: Double?, revokedAt: Double?, renewals: String, certificateSerial: String?, certificateDER: [UInt8]?,
-         activatedKeyDigest: [UInt8]?, recoveringSerial: String?, recoveries: String, codeID: Int64, reference: String,
-         sealedAuthorization: [UInt8], issuedAt: Double, wrongReferences: Int, used: Bool) {
+         activatedKeyDigest: [UInt8]?, recoveringSerial: String?, recoveries: String, recoveryRequestedAt: Double?, recoveryReference: String?,
+         recoverySealedAuthorization: [UInt8]?, codeID: Int64, reference: String, sealedAuthorization: [UInt8], issuedAt: Double, wrongReferences: Int,
+         used: Bool) {
         (self.id, self.token, self.name, self.email, self.language, self.status) = (id, token, name, email, language, status)
         (self.identityFailures, self.approvedAt, self.activatedAt, self.revokedAt, self.renewals) = (identityFailures, approvedAt, activatedAt, revokedAt, renewals)
         (self.certificateSerial, self.certificateDER, self.activatedKeyDigest) = (certificateSerial, certificateDER, activatedKeyDigest)
         (self.recoveringSerial, self.recoveries, self.codeID, self.reference) = (recoveringSerial, recoveries, codeID, reference)
+        (self.recoveryRequestedAt, self.recoveryReference, self.recoverySealedAuthorization) = (recoveryRequestedAt, recoveryReference, recoverySealedAuthorization)
         (self.sealedAuthorization, self.issuedAt, self.wrongReferences, self.used) = (sealedAuthorization, issuedAt, wrongReferences, used)
     }
 
@@ -647,7 +685,9 @@ package struct StoredApplication: Sendable {
             status: row.state.status.rawValue, identityFailures: row.state.identityFailures, approvedAt: row.approvedAt.timeIntervalSince1970,
             activatedAt: row.activatedAt?.timeIntervalSince1970, revokedAt: row.revokedAt?.timeIntervalSince1970, renewals: json(row.state.renewals),
             certificateSerial: row.certificateSerial, certificateDER: row.certificateDER, activatedKeyDigest: row.state.activatedKeyDigest,
-            recoveringSerial: row.recoveringSerial, recoveries: json(row.recoveries), codeID: row.codeID, reference: row.state.codes.reference.digits,
+            recoveringSerial: row.recoveringSerial, recoveries: json(row.recoveries), recoveryRequestedAt: row.state.recoveryRequestedAt?.timeIntervalSince1970,
+            recoveryReference: row.recoveryCodes?.reference.digits, recoverySealedAuthorization: row.recoveryCodes?.sealedAuthorization,
+            codeID: row.codeID, reference: row.state.codes.reference.digits,
             sealedAuthorization: row.sealedAuthorization, issuedAt: row.state.codes.issuedAt.timeIntervalSince1970,
             wrongReferences: row.state.codes.wrongReferences, used: row.state.codes.used)
     }
@@ -658,9 +698,13 @@ package struct StoredApplication: Sendable {
         }
         let parsedToken: ApplicationToken
         let parsedReference: ReferenceNumber
+        var recoveryCodes: (reference: ReferenceNumber, sealedAuthorization: [UInt8])?
         do {
             parsedToken = try ApplicationToken(parsing: token)
             parsedReference = try ReferenceNumber(parsing: reference)
+            if let recoveryReference, let recoverySealedAuthorization {
+                recoveryCodes = (try ReferenceNumber(parsing: recoveryReference), recoverySealedAuthorization)
+            }
         } catch {
             throw damaged("token or reference number")
         }
@@ -671,18 +715,20 @@ package struct StoredApplication: Sendable {
         let codes = CodesState(reference: parsedReference, issuedAt: Date(timeIntervalSince1970: issuedAt), wrongReferences: wrongReferences, used: used)
         let state = ApplicationState(
             status: parsedStatus, identityFailures: identityFailures, codes: codes,
-            renewals: renewalTimes.map(Date.init(timeIntervalSince1970:)), activatedKeyDigest: activatedKeyDigest)
+            renewals: renewalTimes.map(Date.init(timeIntervalSince1970:)), activatedKeyDigest: activatedKeyDigest,
+            recoveryRequestedAt: recoveryCodes == nil ? nil : recoveryRequestedAt.map(Date.init(timeIntervalSince1970:)))
         return ApplicationRow(
             id: id, token: parsedToken, subscriber: Subscriber(name: name, email: email, language: parsedLanguage), state: state,
             approvedAt: Date(timeIntervalSince1970: approvedAt), activatedAt: activatedAt.map(Date.init(timeIntervalSince1970:)),
             revokedAt: revokedAt.map(Date.init(timeIntervalSince1970:)), certificateSerial: certificateSerial, certificateDER: certificateDER,
-            recoveringSerial: recoveringSerial, recoveries: recoveryTimes.map(Date.init(timeIntervalSince1970:)), codeID: codeID,
-            sealedAuthorization: sealedAuthorization)
+            recoveringSerial: recoveringSerial, recoveries: recoveryTimes.map(Date.init(timeIntervalSince1970:)),
+            recoveryCodes: recoveryRequestedAt == nil ? nil : recoveryCodes, codeID: codeID, sealedAuthorization: sealedAuthorization)
     }
 }
 
 /// What the audit log records.
 package enum AuditEvent: String, Sendable {
     case approved, identityFailed, identityVerified, identityLocked, codesRenewed, referenceRejected
-    case certificateIssued, certificateReissued, certificateConfirmed, certificateUpdated, certificateRevoked, recoveryRequested, recoveryRefused, recoveryCompleted, revoked, caCreated, caRecorded, tlsCertificateIssued
+    case certificateIssued, certificateReissued, certificateConfirmed, certificateUpdated, certificateRevoked, recoveryRequested, recoveryRefused, recoveryStarted
+    case recoveryCompleted, revoked, caCreated, caRecorded, tlsCertificateIssued
 }

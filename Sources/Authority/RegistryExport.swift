@@ -14,6 +14,9 @@ package struct RegistryExport: Sendable {
         package var certificateDER, activatedKeyDigest: [UInt8]?
         package var recoveringSerial: String?
         package var recoveries: String
+        package var recoveryRequestedAt: Double?
+        package var recoveryReference: String?
+        package var recoverySealedAuthorization: [UInt8]?
     }
 
     package struct Question: Sendable {

@@ -64,6 +64,14 @@ package protocol RegistryStore: Sendable {
     /// When `client`'s failed CMP requests since `since` happened, oldest first.
     func senderFailures(client: String, since: Date) async throws -> [Date]
 
+    // MARK: Recovery requests
+
+    /// Keeps a recovery request (the address typed) until `claimRecoveryRequests` takes it: one insert, whatever the
+    /// address, so the request's answer tells nothing of it.
+    func enqueueRecoveryRequest(email: String, at now: Date) async throws
+    /// Takes and removes up to `limit` recovery requests, oldest first; two instances never take the same one.
+    func claimRecoveryRequests(limit: Int) async throws -> [String]
+
     // MARK: Outbox
 
     /// Claims up to `limit` undelivered emails (those named by `ids` only, when given) that no one holds or whose
@@ -109,6 +117,9 @@ package struct ApplicationRow: Sendable {
     package var recoveringSerial: String?
     /// The instants of the recovery emails sent (for the 3-in-24-hours limit).
     package var recoveries: [Date]
+    /// The codes the pending recovery's email carries (`state.recoveryRequestedAt` says since when): they replace the
+    /// live pair only when the recovery's identity check passes.
+    package var recoveryCodes: (reference: ReferenceNumber, sealedAuthorization: [UInt8])?
     package var codeID: Int64
     package var sealedAuthorization: [UInt8]
     /// Every certificate issued to the application, oldest first; loaded only by `update(token:certificates: true)`

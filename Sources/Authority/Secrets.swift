@@ -140,3 +140,16 @@ struct CodeSealer: Sendable {
         return CodeSealer(key: SymmetricKey(data: bytes))
     }
 }
+
+extension CodeSealer {
+    /// How an application is named in the logs: the first 8 bytes of an HMAC of its token under a key derived
+    /// from `authority.key` (HKDF, its own label), in hex. The same on every instance of a fleet and across
+    /// restarts (they share `authority.key`), so an operator can follow one application through the logs and
+    /// find it (`paraphe-authority show` prints it); without the key, a log line cannot be turned back into the
+    /// token, which lets whoever holds it through the steps.
+    func logName(_ token: ApplicationToken) -> String {
+        let key = HKDF<SHA256>.deriveKey(inputKeyMaterial: self.key, info: Array("paraphe log names v1".utf8), outputByteCount: 32)
+        let mac = HMAC<SHA256>.authenticationCode(for: Array(token.value.utf8), using: key)
+        return Array(mac).prefix(8).map { String(format: "%02x", $0) }.joined()
+    }
+}

@@ -194,6 +194,18 @@ package final class PostgresRegistry: RegistryStore {
             "CREATE INDEX sender_failure_client ON sender_failure (client, at)",
             "CREATE INDEX sender_failure_at ON sender_failure (at)",
         ]),
+        ("v4-pending-recovery", [
+            "ALTER TABLE application ADD COLUMN recovery_requested_at DOUBLE PRECISION",
+            "ALTER TABLE application ADD COLUMN recovery_reference TEXT",
+            "ALTER TABLE application ADD COLUMN recovery_sealed_authorization BYTEA",
+            """
+            CREATE TABLE recovery_request (
+                id BIGSERIAL PRIMARY KEY,
+                email TEXT NOT NULL,
+                requested_at DOUBLE PRECISION NOT NULL
+            )
+            """,
+        ]),
     ]
 
     /// The migrations this program knows, applied in order, each once, under an advisory lock.
@@ -499,10 +511,12 @@ package final class PostgresRegistry: RegistryStore {
                 try await connection.query(
                     """
                     INSERT INTO application (id, token, name, email, language, status, identity_failures, approved_at, activated_at, revoked_at,
-                        renewals, certificate_serial, certificate_der, activated_key_digest, recovering_serial, recoveries)
+                        renewals, certificate_serial, certificate_der, activated_key_digest, recovering_serial, recoveries,
+                        recovery_requested_at, recovery_reference, recovery_sealed_authorization)
                     VALUES (\(row.id), \(row.token), \(row.name), \(row.email), \(row.language), \(row.status), \(row.identityFailures),
                         \(row.approvedAt), \(row.activatedAt), \(row.revokedAt), \(row.renewals), \(row.certificateSerial),
-                        \(row.certificateDER.map { Data($0) }), \(row.activatedKeyDigest.map { Data($0) }), \(row.recoveringSerial), \(row.recoveries))
+                        \(row.certificateDER.map { Data($0) }), \(row.activatedKeyDigest.map { Data($0) }), \(row.recoveringSerial), \(row.recoveries),
+                        \(row.recoveryRequestedAt), \(row.recoveryReference), \(row.recoverySealedAuthorization.map { Data($0) }))
                     """, logger: self.logger)
             }
             for row in export.questions {
@@ -576,6 +590,34 @@ package final class PostgresRegistry: RegistryStore {
         }
     }
 
+    // MARK: - Recovery requests
+
+    package func enqueueRecoveryRequest(email: String, at now: Date) async throws {
+        do {
+            try await client.withConnection { connection in
+                try await connection.query("INSERT INTO recovery_request (email, requested_at) VALUES (\(email), \(now.timeIntervalSince1970))",
+                                           logger: self.logger)
+            }
+        } catch {
+            throw Self.mapped(error, "registry update failed")
+        }
+    }
+
+    package func claimRecoveryRequests(limit: Int) async throws -> [String] {
+        try await run { connection in
+            // One statement: each instance takes requests no other holds (SKIP LOCKED) and removes them.
+            let rows = try await connection.query(
+                """
+                DELETE FROM recovery_request WHERE id IN (
+                    SELECT id FROM recovery_request ORDER BY id LIMIT \(max(1, limit)) FOR UPDATE SKIP LOCKED)
+                RETURNING email
+                """, logger: self.logger)
+            var emails: [String] = []
+            for try await email in rows.decode(String.self) { emails.append(email) }
+            return emails
+        }
+    }
+
     // MARK: - Outbox
 
     package func claimMail(ids: [String]?, at now: Date, lease: TimeInterval, limit: Int) async throws -> [OutgoingMail] {
@@ -642,7 +684,7 @@ package final class PostgresRegistry: RegistryStore {
     static let applicationColumns = """
         SELECT a.id, a.token, a.name, a.email, a.language, a.status, a.identity_failures, a.approved_at,
                a.activated_at, a.revoked_at, a.renewals, a.certificate_serial, a.certificate_der, a.activated_key_digest,
-               a.recovering_serial, a.recoveries,
+               a.recovering_serial, a.recoveries, a.recovery_requested_at, a.recovery_reference, a.recovery_sealed_authorization,
                c.id AS code_id, c.reference, c.sealed_authorization, c.issued_at, c.wrong_references, c.used
         """
     static let applicationFrom = "FROM application a JOIN code c ON c.application_id = a.id AND NOT c.superseded"
@@ -666,7 +708,9 @@ package final class PostgresRegistry: RegistryStore {
             revokedAt: try cells["revoked_at"].decode(Double?.self), renewals: try cells["renewals"].decode(String.self),
             certificateSerial: try cells["certificate_serial"].decode(String?.self), certificateDER: try data("certificate_der"),
             activatedKeyDigest: try data("activated_key_digest"), recoveringSerial: try cells["recovering_serial"].decode(String?.self),
-            recoveries: try cells["recoveries"].decode(String.self), codeID: try cells["code_id"].decode(Int64.self),
+            recoveries: try cells["recoveries"].decode(String.self), recoveryRequestedAt: try cells["recovery_requested_at"].decode(Double?.self),
+            recoveryReference: try cells["recovery_reference"].decode(String?.self), recoverySealedAuthorization: try data("recovery_sealed_authorization"),
+            codeID: try cells["code_id"].decode(Int64.self),
             reference: try cells["reference"].decode(String.self), sealedAuthorization: try data("sealed_authorization") ?? [],
             issuedAt: try cells["issued_at"].decode(Double.self), wrongReferences: try cells["wrong_references"].decode(Int.self),
             used: try cells["used"].decode(Bool.self))
@@ -732,7 +776,8 @@ package final class PostgresRegistry: RegistryStore {
                 activated_key_digest = \(stored.activatedKeyDigest.map { Data($0) }), activated_at = \(stored.activatedAt),
                 revoked_at = \(stored.revokedAt), certificate_serial = \(stored.certificateSerial),
                 certificate_der = \(stored.certificateDER.map { Data($0) }), recovering_serial = \(stored.recoveringSerial),
-                recoveries = \(stored.recoveries)
+                recoveries = \(stored.recoveries), recovery_requested_at = \(stored.recoveryRequestedAt),
+                recovery_reference = \(stored.recoveryReference), recovery_sealed_authorization = \(stored.recoverySealedAuthorization.map { Data($0) })
             WHERE id = \(row.id)
             """, logger: logger)
     }

@@ -58,11 +58,17 @@ public struct AuthorityService: Sendable {
     let limiter: RateLimiter
     let cmp: CMPResponder
     let metrics = ServiceMetrics()
+    /// Wakes the instance's background work (recovery requests, the outbox) without waiting for its next round.
+    let wakeBackground: @Sendable () -> Void
 
-    public init(authority: EmbeddedAuthority, settings: ServiceSettings, logger: Logger = Logger(label: "paraphe.authority.http")) {
+    public init(
+        authority: EmbeddedAuthority, settings: ServiceSettings, logger: Logger = Logger(label: "paraphe.authority.http"),
+        wakeBackground: @escaping @Sendable () -> Void = {}
+    ) {
         self.authority = authority
         self.settings = settings
         self.logger = logger
+        self.wakeBackground = wakeBackground
         limiter = RateLimiter(perMinute: settings.requestsPerMinute)
         cmp = CMPResponder(authority: authority, logger: logger)
     }
@@ -135,7 +141,9 @@ public struct AuthorityService: Sendable {
                 try limiter.admit(context)
                 let body = try await decode(WireFormat.RecoveryRequest.self, request, context)
                 guard body.email.count <= 254 else { throw APIFailure(status: .badRequest, WireError(code: "badRequest", message: "The address is too long.")) }
-                try await authority.requestRecovery(email: body.email)
+                // Recorded and answered; handled after the answer (the same work on this path whatever the address).
+                try await authority.enqueueRecovery(email: body.email)
+                wakeBackground()
                 return try json(WireFormat.RecoveryResponse(), status: .accepted)
             }
         }

@@ -88,17 +88,27 @@ struct Serve: AsyncParsableCommand {
             var settings = ServiceSettings(host: address.host, port: address.port, certificateChainPEM: identity.chain, privateKeyPEM: identity.key)
             settings.requestsPerMinute = rateLimit
             settings.idleTimeout = .seconds(idleTimeout)
-            let service = AuthorityService(authority: authority, settings: settings)
-            // The outbox: emails of this instance whose delivery failed, and those of an instance that died
-            // between its commit and its delivery, go out from here (each claimed by one instance at a time).
-            let mail = Task {
+            // Background work, every few seconds and whenever a request asks for it: recovery requests (handled after
+            // their answer), then the outbox — emails of this instance whose delivery failed, and those of an instance
+            // that died between its commit and its delivery (each claimed by one instance at a time).
+            let (rounds, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+            let service = AuthorityService(authority: authority, settings: settings, wakeBackground: { wake.yield() })
+            let ticker = Task {
                 while !Task.isCancelled {
-                    await authority.deliverPendingMail()
+                    wake.yield()
                     try? await Task.sleep(for: .seconds(Self.mailInterval))
                 }
             }
+            let background = Task {
+                for await _ in rounds {
+                    await authority.processRecoveryRequests()
+                    await authority.deliverPendingMail()
+                }
+            }
             defer {
-                mail.cancel()
+                ticker.cancel()
+                wake.finish()
+                background.cancel()
                 Task { await authority.close() }
             }
             do {

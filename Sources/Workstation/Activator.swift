@@ -71,7 +71,7 @@ struct Activator: Sendable {
         guard FileSystem.isWritableDirectory(paths.profileDirectory) else {
             throw WorkstationError(fixedProfileDirectory ? .removableProfileFolder : .profileStore, paths.profileDirectory.path)
         }
-        Self.logger.debug("activation starts", metadata: ["token": "\(request.token.formatted)", "key": "\(request.keyAlgorithm.rawValue)"])
+        Self.logger.debug("activation starts", metadata: ["key": "\(request.keyAlgorithm.rawValue)"])
         progress(.generatingKey)
         let (key, keys) = try parked.map { try ($0.key, profileKeys(for: request.password, bag: $0.bag)) }
             ?? key(for: request, pregenerated: pregenerated, prepared: prepared)
@@ -105,7 +105,7 @@ struct Activator: Sendable {
         checkpoint(.profileWritten)
         try recordProfile(profileFile, for: request.token)
         markUnconfirmed(certificate)
-        Self.logger.info("profile written", metadata: ["token": "\(request.token.formatted)", "profile": "\(profileFile.path)"])
+        Self.logger.info("profile written", metadata: ["profile": "\(profileFile.path)"])
         try? FileManager.default.removeItem(at: parkedKeyURL(for: request.token))
         return (ProfileFiles(profile: profileFile, certificate: certificateFile), keys)
     }

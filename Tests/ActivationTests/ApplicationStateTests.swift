@@ -16,21 +16,21 @@ import Testing
 
     @Test func identityTwoOfThreeSucceedsWithoutSpendingAnAttempt() throws {
         var (state, reference) = fresh()
-        #expect(try state.submitAnswers(matching: 2) == .verified)
-        #expect(try state.submitAnswers(matching: 3) == .verified)
+        #expect(try state.submitAnswers(matching: 2, at: t0) == .verified)
+        #expect(try state.submitAnswers(matching: 3, at: t0) == .verified)
         #expect(state == ApplicationState(status: .approved, identityFailures: 0, codes: CodesState(reference: reference, issuedAt: t0)))
     }
 
     @Test func fifthFailureLocksAndSixthIsRefusedEvenWhenRight() throws {
         var (state, reference) = fresh()
         for expected in [4, 3, 2, 1] {
-            #expect(try state.submitAnswers(matching: 1) == .failed(remaining: expected))
+            #expect(try state.submitAnswers(matching: 1, at: t0) == .failed(remaining: expected))
             #expect(state == ApplicationState(status: .approved, identityFailures: 5 - expected, codes: CodesState(reference: reference, issuedAt: t0)))
         }
-        #expect(try state.submitAnswers(matching: 0) == .locked)
+        #expect(try state.submitAnswers(matching: 0, at: t0) == .locked)
         let locked = ApplicationState(status: .identityLocked, identityFailures: 5, codes: CodesState(reference: reference, issuedAt: t0))
         #expect(state == locked)
-        #expect(throws: ActivationError(.identityLocked)) { try state.submitAnswers(matching: 3) }
+        #expect(throws: ActivationError(.identityLocked)) { try state.submitAnswers(matching: 3, at: t0) }
         #expect(state == locked)
         #expect(state.identityAttemptsRemaining == 0)
     }
@@ -145,8 +145,50 @@ import Testing
             var state = base
             state.status = status
             #expect(throws: ActivationError(error)) { try state.ensureActivatable() }
-            #expect(throws: ActivationError(error)) { try state.submitAnswers(matching: 3) }
+            #expect(throws: ActivationError(error)) { try state.submitAnswers(matching: 3, at: t0) }
             #expect(throws: ActivationError(error)) { try state.renew(newReference: reference, at: t0) }
         }
+    }
+
+    /// Issue 22, hole 3: a recovery request changes no attempt count; only a success resets them.
+    @Test func aRecoveryNeverRestoresIdentityAttempts() throws {
+        var (state, reference) = fresh()
+        #expect(try state.submitAnswers(matching: 3, at: t0) == .verified)
+        #expect(try state.redeem(reference: reference, authorizationMatches: true, keyDigest: [1], at: t0) == .accepted)
+        let activated = state
+        // Without a pending recovery, an activated application takes no answers.
+        #expect(throws: ActivationError(.alreadyActivated)) { try state.submitAnswers(matching: 3, at: t0 + 1) }
+        #expect(state == activated)
+        // Recover, 4 wrong; recover again, the 5th wrong locks: asking again gives no new attempts.
+        state.recoveryRequestedAt = t0 + 10
+        #expect(state.statusForActivation(at: t0 + 10) == .approved && state.status == .activated)
+        for expected in [4, 3, 2, 1] {
+            #expect(try state.submitAnswers(matching: 0, at: t0 + 20) == .failed(remaining: expected))
+        }
+        state.recoveryRequestedAt = t0 + 30
+        #expect(try state.submitAnswers(matching: 1, at: t0 + 40) == .locked)
+        #expect(state.status == .identityLocked && state.identityFailures == 5)
+        #expect(throws: ActivationError(.identityLocked)) { try state.submitAnswers(matching: 3, at: t0 + 50) }
+    }
+
+    @Test func aPendingRecoveryBeginsOnlyWithItsIdentityCheckAndLapsesAfterFifteenDays() throws {
+        var (state, reference) = fresh()
+        _ = try state.submitAnswers(matching: 1, at: t0)
+        _ = try state.submitAnswers(matching: 3, at: t0)
+        #expect(state.identityFailures == 0, "a success resets the failures")
+        _ = try state.redeem(reference: reference, authorizationMatches: true, keyDigest: [1], at: t0)
+        state.recoveryRequestedAt = t0 + 100
+        // Lapsed: back to an activated application that takes no answers.
+        let lapse = t0 + 100 + ActivationPolicy.codeValidity
+        #expect(state.recoveryPending(at: lapse - 1) && !state.recoveryPending(at: lapse))
+        #expect(throws: ActivationError(.alreadyActivated)) { try state.submitAnswers(matching: 3, at: lapse) }
+        _ = try state.submitAnswers(matching: 1, at: t0 + 200)
+        #expect(state.status == .activated && state.identityFailures == 1 && state.codes.reference == reference)
+        #expect(try state.submitAnswers(matching: 2, at: t0 + 300) == .verifiedForRecovery)
+        #expect(state.identityFailures == 0)
+        let renewed = ReferenceNumber.generate(using: random)
+        state.beginRecovery(reference: renewed, at: t0 + 300)
+        #expect(state == ApplicationState(status: .approved, identityFailures: 0, codes: CodesState(reference: renewed, issuedAt: t0 + 100)))
+        #expect(try state.submitAnswers(matching: 3, at: t0 + 301) == .verified)
     }
 }

@@ -138,6 +138,21 @@ final class Scratch {
         return path
     }
 
+    /// The delivered mails once there are at least `count` (the service sends a recovery email after its answer);
+    /// then, with `settle`, a little longer, so a mail that should not come has had its chance.
+    func mails(atLeast count: Int, settle: Bool = false) throws -> [String] {
+        var mails = try self.mails()
+        for _ in 0..<100 where mails.count < count {
+            Thread.sleep(forTimeInterval: 0.1)
+            mails = try self.mails()
+        }
+        if settle && server != nil {
+            Thread.sleep(forTimeInterval: 1)
+            mails = try self.mails()
+        }
+        return mails
+    }
+
     /// The delivered mails, oldest first.
     func mails() throws -> [String] {
         let directory = URL(fileURLWithPath: authorityDir).appendingPathComponent("mail/new")
