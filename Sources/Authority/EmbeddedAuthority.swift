@@ -627,17 +627,17 @@ public final class EmbeddedAuthority: Authority, Sendable {
     /// Every application, in approval order (never a secret).
     public func list() async throws -> [ApplicationRecord] {
         let now = self.now
-        return try await registry.allApplications().map { Self.record($0, at: now) }
+        return try await registry.allApplications().map { record($0, at: now) }
     }
 
     /// One application (unknown → `ActivationError(.unknownApplication)`).
     public func record(for token: ApplicationToken) async throws -> ApplicationRecord {
         let now = self.now
         guard let row = try await registry.application(token: token) else { throw ActivationError(.unknownApplication) }
-        return Self.record(row, at: now)
+        return record(row, at: now)
     }
 
-    static func record(_ row: ApplicationRow, at now: Date) -> ApplicationRecord {
+    func record(_ row: ApplicationRow, at now: Date) -> ApplicationRecord {
         ApplicationRecord(
             token: row.token.formatted, link: row.token.link, name: row.subscriber.name, email: row.subscriber.email,
             language: row.subscriber.language, status: row.state.status,
@@ -645,7 +645,8 @@ public final class EmbeddedAuthority: Authority, Sendable {
             codesIssuedAt: row.state.codes.issuedAt, codesExpireAt: row.state.codes.expiresAt,
             renewalsLast24h: row.state.renewalsInWindow(at: now).count,
             wrongReferencesInARow: row.state.codes.wrongReferences, approvedAt: row.approvedAt,
-            activatedAt: row.activatedAt, certificateSerial: row.certificateSerial)
+            activatedAt: row.activatedAt, certificateSerial: row.certificateSerial, logName: digest(row.token),
+            recoveryRequestedAt: row.state.recoveryPending(at: now) ? row.state.recoveryRequestedAt : nil)
     }
 
     /// The whole audit log, oldest first.

@@ -125,8 +125,14 @@ public struct ApplicationRecord: Sendable, Equatable, Codable {
     public var approvedAt: Date
     public var activatedAt: Date?
     public var certificateSerial: String?
+    /// How the authority's logs name the application (a keyed digest of its token), to find its lines.
+    public var logName: String?
+    /// When a recovery was asked for and waits for its identity check.
+    public var recoveryRequestedAt: Date?
 
-    public init(token: String, link: String, name: String, email: String, language: Language, status: ApplicationStatus, identityAttemptsRemaining: Int, reference: String, codesIssuedAt: Date, codesExpireAt: Date, renewalsLast24h: Int, wrongReferencesInARow: Int, approvedAt: Date, activatedAt: Date?, certificateSerial: String?) {
+    public init(token: String, link: String, name: String, email: String, language: Language, status: ApplicationStatus, identityAttemptsRemaining: Int, reference: String, codesIssuedAt: Date, codesExpireAt: Date, renewalsLast24h: Int, wrongReferencesInARow: Int, approvedAt: Date, activatedAt: Date?, certificateSerial: String?, logName: String? = nil, recoveryRequestedAt: Date? = nil) {
+        self.logName = logName
+        self.recoveryRequestedAt = recoveryRequestedAt
         self.token = token
         self.link = link
         self.name = name

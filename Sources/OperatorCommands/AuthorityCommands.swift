@@ -213,5 +213,7 @@ package func describe(_ record: ApplicationRecord) -> String {
     ]
     if let activated = record.activatedAt { lines.append("Activated:           \(iso(activated))") }
     if let serial = record.certificateSerial { lines.append("Certificate serial:  \(serial)") }
+    if let asked = record.recoveryRequestedAt { lines.append("Recovery asked:      \(iso(asked)) (waits for its identity check)") }
+    if let name = record.logName { lines.append("In the logs:         application=\(name)") }
     return lines.joined(separator: "\n")
 }

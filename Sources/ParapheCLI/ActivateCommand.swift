@@ -20,7 +20,9 @@ struct ActivateCommand: AsyncParsableCommand {
 
     @OptionGroup var data: DataOptions
     @OptionGroup var authorityOptions: AuthorityOptions
-    @Option(help: "The activation link from the approval email, or its token.") var link: String
+    @Option(help: "The activation link from the approval email, or its token (visible to other local users: see --link-file).") var link: String?
+    @Option(name: .customLong("link-file"), help: "A file whose first line is the activation link (keeps it out of the process arguments).")
+    var linkFile: String?
     @Option(name: .customLong("answers-file"), help: "A file with the three answers, one a line, in the order of the questions.")
     var answersFile: String
     @Option(help: "The reference number from the newest email (spaces and dashes are ignored).") var reference: String
@@ -29,6 +31,11 @@ struct ActivateCommand: AsyncParsableCommand {
     @Option(help: "Key type: rsa2048 (default), rsa3072 or p256.") var key: KeyAlgorithm = .rsa2048
     @Option(name: .customLong("profile-dir"), help: "Where to write the profile (default: DATA_DIR/profiles).") var profileDir: String?
     @Option(help: "Language of the messages: en or fr (default: the application's).") var lang: Language?
+
+    func validate() throws {
+        guard (link == nil) != (linkFile == nil) else { throw ValidationError("Give the activation link with --link or --link-file (one of them).") }
+        if linkFile == "-" { throw ValidationError("--link-file takes a file (standard input is --password-file's).") }
+    }
 
     func run() async throws {
         var language = defaultLanguage(lang)
@@ -39,7 +46,8 @@ struct ActivateCommand: AsyncParsableCommand {
             data.announceCommandOptions(profileDir: profileDir)
             // Everything local is checked before the authority is asked anything.
             // Arguments are data: a control character anywhere (even one the parser would skip) is refused.
-            let token = try ApplicationToken(parsing: InputText.validate(link, field: .link))
+            let linkText = try link ?? lines(readTextFile(linkFile ?? "", field: .link, language: language)).first ?? ""
+            let token = try ApplicationToken(parsing: InputText.validate(linkText, field: .link))
             let referenceNumber = try ReferenceNumber(parsing: InputText.validate(reference, field: .reference))
             let answers = try readAnswers(answersFile, language: language)
             let password = try readPassword(passwordFile, language: language)

@@ -251,3 +251,42 @@ extension AuthorityServiceTests {
         #expect(try scratch.authority(["show", link, "--json"]).stdout.contains("\"status\" : \"activated\""))
     }
 }
+
+extension AuthorityServiceTests {
+    /// Issue 22, hole 11: the service's log (its default level) names applications by a keyed digest, never by their
+    /// token, through an approval, an identity check, a CMP enrollment and a recovery; `activate --link-file` keeps the
+    /// link out of the process arguments.
+    @Test func theServiceLogNamesApplicationsByDigestNeverByToken() throws {
+        let scratch = try Scratch()
+        let log = scratch.url.appendingPathComponent("serve.log").path
+        let server = try AuthorityServer(dataDir: scratch.url.appendingPathComponent("authority").path, logFile: log)
+        let applicant = Applicant()
+        let approved = try run(try parapheExecutable(name: "paraphe-authority-testable"),
+                               ["approve", "--data-dir", server.dataDir, "--name", applicant.name, "--email", applicant.email,
+                                "--question", "q1?", "--question", "q2?", "--question", "q3?",
+                                "--answers-file", try scratch.file("approve-answers", applicant.answers.joined(separator: "\n"))])
+        let link = approved.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let token = String(try #require(link.split(separator: "/").last))
+        let mail = try #require(try String(contentsOfFile: try #require(FileManager.default.contentsOfDirectory(atPath: server.dataDir + "/mail/new").first
+            .map { server.dataDir + "/mail/new/" + $0 }), encoding: .utf8))
+        let reference = try #require(line(after: "Reference number:", in: mail))
+        let linkFile = try scratch.file("link", link + "\n")
+        let activated = try paraphe(["activate", "--data-dir", scratch.dataDir, "--authority", server.url, "--authority-fingerprint", server.fingerprint,
+                                     "--link-file", linkFile, "--answers-file", try scratch.file("answers", applicant.answers.joined(separator: "\n")),
+                                     "--reference", reference, "--password-file", try scratch.file("password", applicant.password)])
+        #expect(activated.status == 0, "\(activated.stderr)")
+        _ = try paraphe(["recover", "--email", applicant.email, "--data-dir", scratch.dataDir, "--authority", server.url,
+                         "--authority-fingerprint", server.fingerprint])
+        Thread.sleep(forTimeInterval: 1)
+        server.stop()
+        let logged = try String(contentsOfFile: log, encoding: .utf8)
+        let shown = try run(try parapheExecutable(name: "paraphe-authority-testable"), ["show", token, "--data-dir", server.dataDir]).stdout
+        let name = String(try #require(shown.firstMatch(of: /application=([0-9a-f]{16})/)).1)
+        #expect(logged.contains("application=\(name)") && logged.contains("identity verified") && logged.contains("certificate enrolled by CMP"),
+                "\(logged.suffix(2_000))")
+        let compact = token.replacingOccurrences(of: "-", with: "")
+        #expect(!logged.contains(token) && !logged.contains(compact), "no token in the service's log")
+        #expect(!activated.stderr.contains(token) && !activated.stdout.contains(token))
+        #expect(try paraphe(["activate", "--link", link, "--link-file", linkFile, "--answers-file", "x", "--reference", "1", "--password-file", "x"]).status == 64)
+    }
+}

@@ -20,10 +20,14 @@ final class AuthorityServer: @unchecked Sendable {
     private var stopped: Process?
     private(set) var fingerprint = ""
 
-    init(dataDir: String, environment: [String: String] = [:], arguments: [String] = ["--rate-limit", "0"]) throws {
+    /// Where the service's standard error (its log) goes, when kept.
+    let logFile: String?
+
+    init(dataDir: String, environment: [String: String] = [:], arguments: [String] = ["--rate-limit", "0"], logFile: String? = nil) throws {
         self.dataDir = dataDir
         self.environment = environment
         self.arguments = arguments
+        self.logFile = logFile
         try start()
         let ca = URL(fileURLWithPath: dataDir).appendingPathComponent("ca/ca-cert.pem").path
         let printed = try openssl(["x509", "-in", ca, "-noout", "-fingerprint", "-sha256"]).stdout
@@ -42,7 +46,12 @@ final class AuthorityServer: @unchecked Sendable {
         process.environment = childEnvironment(environment)
         let out = Pipe()
         process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
+        if let logFile {
+            _ = FileManager.default.createFile(atPath: logFile, contents: nil)
+            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logFile))
+        } else {
+            process.standardError = FileHandle.nullDevice
+        }
         try process.run()
         self.process = process
         let line = DataBox()
