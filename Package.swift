@@ -263,7 +263,7 @@ let package = Package(
         .testTarget(
             name: "AuthorityTests",
             dependencies: [
-                "Authority", "AuthorityInterface", "AuthorityPostgres", "Activation", "CMP", "ParapheTestSupport",
+                "Authority", "AuthorityInterface", "AuthorityPostgres", "Activation", "CMP", "ParapheTestSupport", "RevocationList",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),

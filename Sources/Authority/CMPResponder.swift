@@ -329,6 +329,7 @@ public struct CMPResponder: Sendable {
             switch error.code {
             case .csrInvalid: return .rejection(.badCertTemplate, error.reason)
             case .badRequest: return .rejection(.badRequest, error.reason)
+            case .notAuthorized: return .rejection(.notAuthorized, error.reason)
             default:
                 logger.error("CMP request failed", metadata: ["reason": "\(error.reason)"])
                 return .rejection(.systemFailure, "The authority could not complete the request; retry later.")

@@ -24,8 +24,8 @@ package enum DatabaseLocation: Sendable, Equatable {
 
 /// A PostgreSQL database: `postgres://USER@HOST[:PORT]/DATABASE[?sslmode=disable|require][&sslrootcert=PATH]`,
 /// or through a Unix socket, `postgres://USER@/DATABASE?host=/run/postgresql` (the socket's directory).
-/// TLS: `require` (verifying the server's certificate against the system's roots, or `sslrootcert`) is the
-/// default for a remote host; `disable` for loopback and sockets.
+/// TLS: `require` (verifying the server's certificate against the system's roots, or `sslrootcert`) for a remote
+/// host, always (`sslmode=disable` is refused there); `disable` by default for loopback and sockets.
 package struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
     package enum Endpoint: Sendable, Equatable {
         case tcp(host: String, port: Int)
@@ -70,6 +70,12 @@ package struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         case nil:
             requireTLS = !endpoint.isLocal
         case "disable":
+            // In clear over a network, the registry's traffic (sealed codes, answer hashes, personal data) and the
+            // password are anyone's on the path: only on this machine.
+            guard endpoint.isLocal else {
+                throw AuthorityError(
+                    .badRequest, "--database refuses sslmode=disable for a remote host: TLS is required unless the database is on this machine (loopback or a socket)")
+            }
             requireTLS = false
         case "require", "verify-full":
             requireTLS = true

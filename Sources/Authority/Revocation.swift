@@ -71,7 +71,13 @@ extension EmbeddedAuthority {
                 guard let certificate = certificates.first(where: { $0.serial == serial }) else {
                     throw AuthorityError(.badRequest, "no certificate with serial number \(serial) was issued by this authority")
                 }
-                serials = certificate.revokedAt == nil ? [serial] : []
+                if reason == .keyCompromise, row.certificateSerial == serial {
+                    // The current key is compromised: so may be every key the holder kept (a dated backup holds the
+                    // previous ones), and every certificate still valid goes with it.
+                    serials = certificates.filter { $0.revokedAt == nil && Self.isUnexpired($0.der, at: now) }.map(\.serial)
+                } else {
+                    serials = certificate.revokedAt == nil ? [serial] : []
+                }
                 // Revoking the application's current certificate (but for a successor) revokes the application.
                 if reason != .superseded, row.certificateSerial == serial, row.state.status != .revoked {
                     row.state.status = .revoked
@@ -159,24 +165,50 @@ extension EmbeddedAuthority {
         return CertificateHolder(token: stored.token, serial: serial, revoked: stored.revokedAt != nil)
     }
 
+    /// Whether the certificate `der` is still within its validity at `now` (an unreadable one counts as valid:
+    /// revoking too much is the safe side).
+    static func isUnexpired(_ der: [UInt8], at now: Date) -> Bool {
+        guard let certificate = try? Certificate(derEncoded: der) else { return true }
+        return now < certificate.notValidAfter
+    }
+
+    /// Who may update: the application's current certificate only (a replaced one — whose key a dated backup may
+    /// still hold — can no longer mint certificates), and only while the application is activated (not once a
+    /// recovery's identity check passed: the recovery replaces that certificate).
+    static func ensureMayUpdate(_ row: ApplicationRow, from serial: String) throws {
+        switch row.state.status {
+        case .activated: break
+        case .revoked: throw ActivationError(.revoked)
+        case .approved where row.recoveringSerial != nil:
+            throw AuthorityError(.notAuthorized, "a recovery of this application has begun: its certificates can no longer be updated")
+        case .approved, .identityLocked:
+            throw AuthorityError(.notAuthorized, "this application's certificates cannot be updated now (\(row.state.status.rawValue))")
+        }
+        guard row.certificateSerial == serial else {
+            throw AuthorityError(.notAuthorized, "certificate \(serial) was replaced: only the application's current certificate may ask for an update")
+        }
+    }
+
     /// A key update: a new certificate for a new key, with the subject and extensions of the
-    /// application, in place of the certificate `serial` (which stays valid until it expires or is
-    /// revoked). The application's current certificate becomes the new one. Asking again for the same
-    /// key returns the same certificate (an update interrupted before the profile was rewritten resumes).
+    /// application, in place of the current certificate `serial` (which stays valid until it expires or is
+    /// revoked, but may no longer update). The application's current certificate becomes the new one. Asking
+    /// again for the same key returns the same certificate and mints nothing (an update interrupted before the
+    /// profile was rewritten resumes, signed with the certificate it replaced: the request's proof of
+    /// possession is the new key's).
     public func updateCertificate(replacing serial: String, publicKeyInfoDER: [UInt8]) async throws -> IssuedCertificate {
         let key = try VerifiedRequest(publicKeyInfoDER: publicKeyInfoDER)
         let now = configuration.time.now()
         guard let stored = try await registry.certificate(serial: serial), stored.revokedAt == nil,
             let row = try await registry.application(token: stored.token)
         else { throw AuthorityError(.badRequest, "no valid certificate with serial number \(serial)") }
-        let current = row.certificateSerial
-        if row.state.status == .revoked { throw ActivationError(.revoked) }
-        if row.state.activatedKeyDigest == key.keyDigest, current != serial, let der = row.certificateDER {
+        if row.state.status == .activated, row.state.activatedKeyDigest == key.keyDigest, row.certificateSerial != serial, let der = row.certificateDER {
             return IssuedCertificate(certificateDER: der, chainDER: [ca.certificateDER])
         }
+        try Self.ensureMayUpdate(row, from: serial)
         let issued = try ca.issue(publicKey: key.publicKey, name: row.subscriber.name, email: row.subscriber.email, at: now, random: configuration.random)
         try await registry.update(token: row.token) { fresh -> RegistryChange<Void> in
-            guard fresh.certificateSerial == current else { throw ActivationError(.codesUsed) }  // a concurrent update won
+            // Again under the lock: a concurrent update, recovery or revocation may have come first.
+            try Self.ensureMayUpdate(fresh, from: serial)
             fresh.certificateSerial = issued.serial
             fresh.certificateDER = issued.der
             fresh.state.activatedKeyDigest = key.keyDigest

@@ -223,6 +223,8 @@ public struct AuthorityError: ParapheError, Equatable {
         case mail
         /// The request itself is not acceptable (e.g. not exactly three questions).
         case badRequest
+        /// The requester proved who it is but may not do this (e.g. a replaced certificate asking for an update).
+        case notAuthorized
     }
 
     public let code: Code

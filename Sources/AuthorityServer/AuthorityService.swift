@@ -257,6 +257,8 @@ public struct AuthorityService: Sendable {
             switch error.code {
             case .badRequest, .csrInvalid:
                 return try json(WireError(code: "badRequest", message: error.reason), status: .badRequest)
+            case .notAuthorized:
+                return try json(WireError(code: "notAuthorized", message: error.reason), status: .forbidden)
             default:
                 logger.error("request failed", metadata: ["endpoint": "\(context.endpointPath ?? "?")", "reason": "\(error.reason)"])
                 return try json(WireError.internalError, status: .internalServerError)

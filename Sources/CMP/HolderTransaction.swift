@@ -26,7 +26,7 @@ public enum CMPHolderTransaction {
     ) async throws -> CMPClientTransaction.EnrollmentResult {
         let transactionID = random(16)
         var header = try Self.header(signer, transactionID: transactionID, nonce: random(16), now: now)
-        let answer = try await exchange(PKIMessage(header: header, body: .kur([request])), signer, trustedCA, transport)
+        let answer = try await exchange(PKIMessage(header: header, body: .kur([request])), signer, trustedCA, now, transport)
         guard case .kup(let rep) = answer.body, let response = rep.response.first(where: { $0.certReqId == request.certReq.certReqId }) else {
             throw CMPError(.unexpectedResponse, "unexpected \(answer.body.name) answer to kur")
         }
@@ -41,7 +41,7 @@ public enum CMPHolderTransaction {
         header.senderNonce = random(16)
         header.recipNonce = answer.header.senderNonce
         let status = CertStatus(certHash: try CertStatus.certHash(of: certificate), certReqId: response.certReqId, statusInfo: .accepted)
-        let confirmed = try await exchange(PKIMessage(header: header, body: .certConf([status])), signer, trustedCA, transport)
+        let confirmed = try await exchange(PKIMessage(header: header, body: .certConf([status])), signer, trustedCA, now, transport)
         guard case .pkiConf = confirmed.body else { throw CMPError(.unexpectedResponse, "unexpected \(confirmed.body.name) answer to certConf") }
         return result
     }
@@ -53,7 +53,7 @@ public enum CMPHolderTransaction {
     ) async throws {
         let status = CertStatus(certHash: try CertStatus.certHash(of: signer.certificateDER), certReqId: 0, statusInfo: .accepted)
         let header = try Self.header(signer, transactionID: random(16), nonce: random(16), now: now)
-        let answer = try await exchange(PKIMessage(header: header, body: .certConf([status])), signer, trustedCA, transport)
+        let answer = try await exchange(PKIMessage(header: header, body: .certConf([status])), signer, trustedCA, now, transport)
         guard case .pkiConf = answer.body else { throw CMPError(.unexpectedResponse, "unexpected \(answer.body.name) answer to certConf") }
     }
 
@@ -66,7 +66,7 @@ public enum CMPHolderTransaction {
         let details = try RevDetails(
             serialNumber: Array(certificate.serialNumber.bytes), issuer: try derBytes(certificate.issuer), reasonCode: reasonCode)
         let header = try Self.header(signer, transactionID: random(16), nonce: random(16), now: now)
-        let answer = try await exchange(PKIMessage(header: header, body: .rr([details])), signer, trustedCA, transport)
+        let answer = try await exchange(PKIMessage(header: header, body: .rr([details])), signer, trustedCA, now, transport)
         guard case .rp(let content) = answer.body, let status = content.status.first else {
             throw CMPError(.unexpectedResponse, "unexpected \(answer.body.name) answer to rr")
         }
@@ -84,33 +84,38 @@ public enum CMPHolderTransaction {
     /// Signs and sends `message`; checks the answer is for this transaction and signed by a responder
     /// the trusted CA certified. An `error` answer throws `.rejected` with its status.
     static func exchange(
-        _ message: PKIMessage, _ signer: Signer, _ trustedCA: [UInt8], _ transport: @Sendable ([UInt8]) async throws -> [UInt8]
+        _ message: PKIMessage, _ signer: Signer, _ trustedCA: [UInt8], _ now: Date, _ transport: @Sendable ([UInt8]) async throws -> [UInt8]
     ) async throws -> PKIMessage {
         var request = message
         request.extraCerts = [signer.certificateDER]
         try request.protect(signatureAlgorithm: signer.algorithm, signingWith: signer.sign)
         let answer = try PKIMessage(derEncoded: try await transport(try request.serialized()))
-        let authenticated = (try? verifyResponder(answer, trustedCA: trustedCA)) != nil
+        let authenticated = (try? verifyResponder(answer, trustedCA: trustedCA, at: now)) != nil
         if case .error(let content) = answer.body {
             var error = CMPError(.rejected(content.pkiStatusInfo), "the authority answered with an error: \(content.pkiStatusInfo.statusString.first ?? "no reason given")")
             error.errorDetails = content.errorDetails
             error.authenticated = authenticated
             throw error
         }
-        try verifyResponder(answer, trustedCA: trustedCA)
+        try verifyResponder(answer, trustedCA: trustedCA, at: now)
         guard answer.header.transactionID == request.header.transactionID else { throw CMPError(.transactionMismatch, "the answer is for another transaction") }
         guard answer.header.recipNonce == request.header.senderNonce else { throw CMPError(.nonceMismatch, "the answer's recipNonce is not our senderNonce") }
         return answer
     }
 
-    /// The answer's signer is the CA, or a certificate in extraCerts that the CA issued and that is valid now.
-    static func verifyResponder(_ answer: PKIMessage, trustedCA: [UInt8]) throws {
+    /// id-kp-cmcCA (RFC 6402, RFC 9483 §3.1): the extended key usage of a CMP responder's certificate.
+    static let cmpResponderUsage = ExtendedKeyUsage.Usage(oid: [1, 3, 6, 1, 5, 5, 7, 3, 27])
+
+    /// The answer's signer is the CA, or a certificate in extraCerts that the CA issued for a CMP responder
+    /// (`id-kp-cmcCA`) and that is valid at `now` — not just any certificate of the CA: every subscriber holds one.
+    static func verifyResponder(_ answer: PKIMessage, trustedCA: [UInt8], at now: Date) throws {
         let ca = try Certificate(derEncoded: trustedCA)
         for der in answer.extraCerts {
             guard let candidate = try? Certificate(derEncoded: der) else { continue }
+            let responder = ((try? candidate.extensions.extendedKeyUsage) ?? nil)?.contains(Self.cmpResponderUsage) ?? false
             let certified = der == trustedCA
-                || (candidate.issuer == ca.subject && ca.publicKey.isValidSignature(candidate.signature, for: candidate)
-                    && candidate.notValidBefore <= Date() && Date() <= candidate.notValidAfter)
+                || (responder && candidate.issuer == ca.subject && ca.publicKey.isValidSignature(candidate.signature, for: candidate)
+                    && candidate.notValidBefore <= now && now <= candidate.notValidAfter)
             guard certified else { continue }
             var serializer = DER.Serializer()
             try serializer.serialize(candidate.publicKey)

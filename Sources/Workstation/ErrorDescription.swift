@@ -47,6 +47,7 @@ public struct ErrorDescription: Sendable, Equatable {
             case .dataDirectory: ExitStatus.cantCreate
             case .storage, .mail, .certificateAuthority: ExitStatus.ioError
             case .otherCA: ExitStatus.config
+            case .notAuthorized: ExitStatus.refused
             }
         case let error as AuthorityConnectionError:
             messageKey = "cli.error.network.\(error.code.rawValue)"

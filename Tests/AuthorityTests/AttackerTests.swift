@@ -1,4 +1,5 @@
 import Activation
+import AuthorityInterface
 import CMP
 import Foundation
 import Logging
@@ -122,5 +123,19 @@ struct SenderLimitTests {
         bed.time.advance(by: SenderPolicy.window + 1)
         let later = await responders[0].respond(to: try Self.request(reference: other.reference.digits, secret: otherCode.revealed), from: Self.stranger)
         #expect(try PKIMessage(derEncoded: later).body.name == "cp")
+    }
+}
+
+/// Issue 22, hole 13: the registry's traffic never goes in clear over a network.
+@Suite("Database URL")
+struct DatabaseURLTests {
+    @Test func sslmodeDisableIsRefusedForARemoteHostOnly() throws {
+        #expect(throws: AuthorityError.self) { try PostgresLocation(parsing: "postgres://paraphe@db.example.org:5432/paraphe?sslmode=disable") }
+        #expect(throws: AuthorityError.self) { try PostgresLocation(parsing: "postgres://paraphe@10.0.0.5/paraphe?sslmode=disable") }
+        #expect(try PostgresLocation(parsing: "postgres://paraphe@db.example.org/paraphe").requireTLS)
+        #expect(try !PostgresLocation(parsing: "postgres://paraphe@127.0.0.1:5433/paraphe?sslmode=disable").requireTLS)
+        #expect(try !PostgresLocation(parsing: "postgres://paraphe@localhost/paraphe").requireTLS)
+        #expect(try !PostgresLocation(parsing: "postgres://paraphe@/paraphe?host=/run/postgresql&sslmode=disable").requireTLS)
+        #expect(throws: AuthorityError.self) { try PostgresLocation(parsing: "postgres://paraphe:secret@127.0.0.1/paraphe") }
     }
 }
