@@ -68,8 +68,10 @@ public struct AuthorityEndpoint: Sendable, Equatable {
 /// The authority over the network: the JSON API for steps 1, 2 and 4, CMP for step 5, HTTPS with the
 /// authority's CA as the only trust anchor. The anchor is the CA certificate installed in this
 /// workstation's trust store (step 3) or, before that, the one the service offers at `/api/v1/ca`
-/// checked against the pinned fingerprint; with neither pin nor installed CA, the first one offered
-/// is used for this run and step 3 asks the person to confirm its fingerprint.
+/// checked against the pinned fingerprint, or against the one the person confirmed (`trustAuthority`).
+/// With none of these, nothing leaves the workstation but `GET /api/v1/ca`: every other request fails
+/// with `.notPinned` and the fingerprint offered, before it is sent — no token, answer, code, reference
+/// number or address goes to an authority nobody vouched for.
 public final class NetworkAuthority: Authority, Sendable {
     let endpoint: AuthorityEndpoint
     /// The workstation's trust store file (PEM), read when present.
@@ -84,6 +86,8 @@ public final class NetworkAuthority: Authority, Sendable {
     }
 
     private let connection = Mutex<Connection?>(nil)
+    /// The SHA-256 of the CA the person confirmed on this run (nil: none yet).
+    private let confirmed = Mutex<[UInt8]?>(nil)
 
     public init(endpoint: AuthorityEndpoint, trustStore: URL, random: any RandomSource = SystemRandomSource(), time: any TimeSource = SystemTimeSource()) {
         self.endpoint = endpoint
@@ -141,12 +145,21 @@ public final class NetworkAuthority: Authority, Sendable {
             return installed
         }
         let offered = try await fetchOfferedCA()
-        if let pin = endpoint.fingerprint, Array(SHA256.hash(data: offered)) != pin {
-            throw AuthorityConnectionError(
-                .fingerprintMismatch, "the authority offers \(AuthorityEndpoint.formatFingerprint(Array(SHA256.hash(data: offered))))")
+        let fingerprint = Array(SHA256.hash(data: offered))
+        if let pin = endpoint.fingerprint {
+            guard fingerprint == pin else {
+                throw AuthorityConnectionError(.fingerprintMismatch, "the authority offers \(AuthorityEndpoint.formatFingerprint(fingerprint))")
+            }
+            return offered
+        }
+        guard confirmed.withLock({ $0 }) == fingerprint else {
+            throw AuthorityConnectionError(.notPinned, AuthorityEndpoint.formatFingerprint(fingerprint))
         }
         return offered
     }
+
+    /// Whether this workstation vouches for the authority without asking: a pinned fingerprint, or a CA in its trust store.
+    private var isPinnedOrInstalled: Bool { endpoint.fingerprint != nil || installedCA() != nil }
 
     private func installedCA() -> [UInt8]? {
         guard let text = try? String(contentsOf: trustStore, encoding: .utf8),
@@ -316,8 +329,18 @@ public final class NetworkAuthority: Authority, Sendable {
         return body
     }
 
+    /// The fingerprint of the CA the service offers, when the person must confirm it before anything else is sent
+    /// (nothing pinned, nothing installed, nothing confirmed yet); only `GET /api/v1/ca` goes out for it.
     public func caFingerprintToConfirm() async throws -> String? {
-        endpoint.fingerprint == nil ? try await caFingerprint() : nil
+        guard !isPinnedOrInstalled else { return nil }
+        let fingerprint = Array(SHA256.hash(data: try await fetchOfferedCA()))
+        return confirmed.withLock({ $0 }) == fingerprint ? nil : AuthorityEndpoint.formatFingerprint(fingerprint)
+    }
+
+    /// The person confirmed `fingerprint`: requests may go to the authority whose CA has it (checked when connecting).
+    public func trustAuthority(fingerprint: String) async throws {
+        let bytes = try AuthorityEndpoint.parseFingerprint(fingerprint)
+        confirmed.withLock { $0 = bytes }
     }
 
     public func issueCertificate(token: ApplicationToken, reference: ReferenceNumber, authorization: AuthorizationCode, csrDER: [UInt8]) async throws -> IssuedCertificate {

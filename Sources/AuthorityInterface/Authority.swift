@@ -193,6 +193,9 @@ public protocol Authority: Sendable {
     func caFingerprintToConfirm() async throws -> String?
     /// The authority's newest certificate revocation list (DER), if it publishes one.
     func revocationList() async throws -> [UInt8]?
+    /// The person compared `fingerprint` (the SHA-256 of the CA the authority offers) with the one their
+    /// certification authority published and trusts it: a networked authority may now send to it (this run).
+    func trustAuthority(fingerprint: String) async throws
     /// One CMP exchange (RFC 9810): a DER PKIMessage in, the authority's answer out. The holder of a
     /// certificate updates (`kur`) or revokes (`rr`) it this way.
     func cmp(_ message: [UInt8]) async throws -> [UInt8]
@@ -204,6 +207,7 @@ public protocol Authority: Sendable {
 extension Authority {
     public func caFingerprintToConfirm() async throws -> String? { nil }
     public func revocationList() async throws -> [UInt8]? { nil }
+    public func trustAuthority(fingerprint: String) async throws {}
 }
 
 /// A failure of the authority's machinery (not a rule refusal).
@@ -258,6 +262,9 @@ public struct AuthorityConnectionError: ParapheError, Equatable {
         case tls
         /// The CA certificate the service offers is not the one whose fingerprint was configured.
         case fingerprintMismatch
+        /// The authority's CA is neither pinned (a configured fingerprint), nor in this workstation's trust store,
+        /// nor confirmed by the person: nothing but `GET /api/v1/ca` was sent. `reason` is the fingerprint offered.
+        case notPinned
         /// The service answered 5xx.
         case serverFailure
         /// The service refused for too many requests (429); wait and retry.

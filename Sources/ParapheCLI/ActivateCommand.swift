@@ -52,7 +52,7 @@ struct ActivateCommand: AsyncParsableCommand {
             let answers = try readAnswers(answersFile, language: language)
             let password = try readPassword(passwordFile, language: language)
 
-            let authority = try setup.authority(data)
+            let authority = try await setup.vouchedAuthority(data, language: language)
             let paths = WorkstationPaths(dataDirectory: data.dataDirectory, profileDirectory: profileDir.map(URL.init(fileURLWithPath:)))
             let service = activationService(authority: authority, paths: paths)
             // The password rules that need no subscriber, before anything is spent at the authority.

@@ -117,7 +117,8 @@ private final class PlainFrontEnd {
                 if then == .enter { transcript.expectNewNotice() }
                 send(.key(then))
             case .confirm(let button, let declined):
-                if try confirm(plainConfirmation(button, state)) {
+                // Trusting an authority is never the default: a blank line asks again.
+                if try confirm(plainConfirmation(button, state), blankMeansYes: button != .trustAuthority) {
                     press(button)
                 } else {
                     say(plainStopLine(declined: button, state))
@@ -217,12 +218,12 @@ private final class PlainFrontEnd {
         }
     }
 
-    /// A yes/no question; a blank line means yes.
-    private func confirm(_ question: String) throws -> Bool {
+    /// A yes/no question; a blank line means yes, unless `blankMeansYes` is false (then it asks again).
+    private func confirm(_ question: String, blankMeansYes: Bool = true) throws -> Bool {
         while true {
             prompt(question)
             let answer = String(decoding: try readLine(secret: false), as: UTF8.self).trimmingCharacters(in: .whitespaces).lowercased()
-            if ["", "y", "yes", "o", "oui"].contains(answer) { return true }
+            if (blankMeansYes ? ["", "y", "yes", "o", "oui"] : ["y", "yes", "o", "oui"]).contains(answer) { return true }
             if ["n", "no", "non"].contains(answer) { return false }
             say(text.text("plain.yesNo"))
         }

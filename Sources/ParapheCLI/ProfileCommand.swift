@@ -39,7 +39,7 @@ struct ProfileCommand: AsyncParsableCommand {
                     throw CLIError(status: ExitStatus.noInput, message: Localizer(language).text("cli.error.cannotRead", ["path": InputText.printable(file)]))
                 }
                 let paths = WorkstationPaths(dataDirectory: data.dataDirectory)
-                let service = activationService(authority: try setup.existingAuthority(data, language: language), paths: paths)
+                let service = activationService(authority: try await setup.vouchedAuthority(data, language: language, existing: true), paths: paths)
                 var summary = try await service.logIn(profile: url, password: password)
                 summary.certificateFile = nil
                 print(summaryText(summary, language: language))
@@ -124,7 +124,7 @@ extension ProfileCommand {
         @Option(help: "Language of the messages: en or fr.") var lang: Language?
 
         /// The pipeline on this workstation's authority, the profile and its password.
-        func open() throws -> (ActivationService, URL, Password, Language) {
+        func open() async throws -> (ActivationService, URL, Password, Language) {
             let language = defaultLanguage(lang)
             var data = self.data
             let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language)
@@ -134,7 +134,8 @@ extension ProfileCommand {
                 throw CLIError(status: ExitStatus.noInput, message: Localizer(language).text("cli.error.cannotRead", ["path": InputText.printable(file)]))
             }
             let password = try readPassword(passwordFile, language: language)
-            let service = activationService(authority: try setup.existingAuthority(data, language: language), paths: WorkstationPaths(dataDirectory: data.dataDirectory))
+            let service = activationService(
+                authority: try await setup.vouchedAuthority(data, language: language, existing: true), paths: WorkstationPaths(dataDirectory: data.dataDirectory))
             return (service, url, password, language)
         }
     }
@@ -148,7 +149,7 @@ extension ProfileCommand {
 
         func run() async throws {
             try await runReportingErrors(language: defaultLanguage(access.lang)) {
-                let (service, url, password, language) = try access.open()
+                let (service, url, password, language) = try await access.open()
                 let (summary, backup) = try await service.updateProfile(profile: url, password: password)
                 print(summaryText(summary, language: language))
                 note(Localizer(language).text("cli.profile.updated", ["backup": backup.path]))
@@ -172,7 +173,7 @@ extension ProfileCommand {
 
         func run() async throws {
             try await runReportingErrors(language: defaultLanguage(access.lang)) {
-                let (service, url, password, language) = try access.open()
+                let (service, url, password, language) = try await access.open()
                 let code = (RevocationReason(name: reason) ?? .unspecified).rawValue
                 try await service.revokeProfile(profile: url, password: password, reasonCode: code)
                 note(Localizer(language).text("cli.profile.revoked", ["path": url.path]))
@@ -211,17 +212,21 @@ struct ComponentsCommand: AsyncParsableCommand {
                 throw ExitCode(ExitStatus.unavailable)
             }
             let authority = try setup.authority(data)
-            // A networked authority: the pinned fingerprint is checked first (a mismatch is refused, 77).
-            if setup.endpoint != nil { _ = try await authority.caCertificateDER() }
+            // Neither pinned nor installed: the fingerprint the service offers (only GET /api/v1/ca went out).
+            let toConfirm = setup.endpoint != nil ? try await authority.caFingerprintToConfirm() : nil
+            // Pinned or installed: the fingerprint is checked first (a mismatch is refused, 77).
+            if setup.endpoint != nil, toConfirm == nil { _ = try await authority.caCertificateDER() }
             let components = Components(paths: paths, authority: authority)
             if action == .install {
-                // Without a pinned fingerprint, the person compares the one shown and confirms it.
-                if let fingerprint = try await authority.caFingerprintToConfirm() {
+                // Without a pinned fingerprint, the person compares the one shown and confirms it: this is the
+                // command-line way to trust an authority (it installs its CA in the trust store).
+                if let fingerprint = toConfirm {
                     print(text.text("component.reason.confirmFingerprint", ["detail": fingerprint]))
                     FileHandle.standardError.write(Data(text.text("cli.components.confirmPrompt").utf8))
                     guard let answer = readLine(), ["y", "yes", "o", "oui"].contains(answer.lowercased().trimmingCharacters(in: .whitespaces)) else {
                         throw CLIError(status: ExitStatus.refused, message: text.text("cli.components.notConfirmed"))
                     }
+                    try await authority.trustAuthority(fingerprint: fingerprint)
                 }
                 try await components.installActivationManager()
             }

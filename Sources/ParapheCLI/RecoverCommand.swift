@@ -27,7 +27,7 @@ struct RecoverCommand: AsyncParsableCommand {
             var data = self.data
             let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language)
             let address = try InputText.validate(email, field: .email)
-            try await setup.authority(data).requestRecovery(email: address)
+            try await setup.vouchedAuthority(data, language: language).requestRecovery(email: address)
             print(Localizer(language).text("recovery.sent"))
         }
     }

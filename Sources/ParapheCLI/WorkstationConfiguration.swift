@@ -183,4 +183,16 @@ struct WorkstationSetup: Sendable {
     func existingAuthority(_ data: DataOptions, language: Language) throws -> any Authority {
         endpoint == nil ? try data.existingAuthority(language: language) : try authority(data)
     }
+
+    /// The authority, for a command that will send it something (a token, an answer, a code, a reference number,
+    /// an address, a profile's signature): a networked one must be vouched for first — its fingerprint pinned, or its
+    /// CA in this workstation's trust store — else the command stops (64) with the fingerprint it offers and how to
+    /// pin it, having fetched nothing but the CA certificate. `existing`: the embedded authority must exist already.
+    func vouchedAuthority(_ data: DataOptions, language: Language, existing: Bool = false) async throws -> any Authority {
+        let authority = existing ? try existingAuthority(data, language: language) : try self.authority(data)
+        if endpoint != nil, let fingerprint = try await authority.caFingerprintToConfirm() {
+            throw AuthorityConnectionError(.notPinned, fingerprint)
+        }
+        return authority
+    }
 }

@@ -27,6 +27,11 @@ public enum WizardEvent: Equatable, Sendable {
     /// Front ends without Tab (plain mode) use it to reach a field or button directly.
     case focus(Control)
     case lookedUp(Outcome<ApplicationLookup>)
+    /// The link or the recovery address was not sent: the authority is not pinned; the person must confirm the
+    /// fingerprint of the CA it offers (only that CA was fetched).
+    case authorityUnconfirmed(fingerprint: String)
+    /// The person's confirmation of the authority was recorded.
+    case authorityTrusted(Outcome<Bool>)
     /// The recovery request went (the answer says nothing of the address).
     case recoveryRequested(Outcome<Bool>)
     case identityChecked(Outcome<IdentityVerification>)
@@ -64,6 +69,8 @@ public struct ActivationOrder: Equatable, Sendable {
 /// Side effects the wizard asks for; the program runs them and feeds the results back as events.
 public enum WizardEffect: Equatable, Sendable {
     case lookUp(ApplicationToken)
+    /// The person compared the authority's fingerprint and trusts it.
+    case trustAuthority(fingerprint: String)
     case requestRecovery(email: String)
     case verifyIdentity(ApplicationToken, [SecurityAnswer])
     case checkComponents

@@ -34,6 +34,8 @@ public func lineStep(_ state: WizardState) -> LineStep {
     if state.dead { return .stop(.refused) }
     switch state.step {
     case .link:
+        // An authority nothing vouches for: yes trusts it (and the link goes), no sends nothing and stops.
+        if state.authorityToConfirm != nil { return .confirm(.trustAuthority, declined: .refused) }
         return .ask(.link, then: .enter)
     case .identity:
         return askFields(FieldID.answers, state)

@@ -60,6 +60,40 @@ enum LinkStep {
         return []
     }
 
+    // MARK: - An authority nothing vouches for yet
+
+    /// The lookup (or the recovery request) was held back: the person compares the fingerprint first.
+    static func authorityUnconfirmed(_ fingerprint: String, _ state: inout WizardState) -> [WizardEffect] {
+        guard state.work == .lookingUp || state.work == .requestingRecovery else { return [] }
+        state.work = nil
+        state.authorityToConfirm = fingerprint
+        state.notice = .info("notice.confirmAuthority")
+        focusFirst(&state)
+        return []
+    }
+
+    static func trustAuthority(_ state: inout WizardState) -> [WizardEffect] {
+        guard let fingerprint = state.authorityToConfirm else { return [] }
+        state.work = .trustingAuthority
+        return [.trustAuthority(fingerprint: fingerprint)]
+    }
+
+    /// Trusted: what the person had submitted goes now.
+    static func authorityTrusted(_ outcome: Outcome<Bool>, _ state: inout WizardState) -> [WizardEffect] {
+        guard state.work == .trustingAuthority else { return [] }
+        state.work = nil
+        switch outcome {
+        case .failure(let notice):
+            state.notice = notice
+            return []
+        case .success:
+            state.authorityToConfirm = nil
+            state.notice = nil
+            focusFirst(&state)
+            return state.recoveryForm ? sendRecovery(&state) : submit(&state)
+        }
+    }
+
     static func lookedUp(_ outcome: Outcome<ApplicationLookup>, _ state: inout WizardState) -> [WizardEffect] {
         guard state.work == .lookingUp else { return [] }
         state.work = nil

@@ -50,6 +50,10 @@ public func reduce(_ state: inout WizardState, _ event: WizardEvent, _ environme
         return []
     case .lookedUp(let outcome):
         return LinkStep.lookedUp(outcome, &state)
+    case .authorityUnconfirmed(let fingerprint):
+        return LinkStep.authorityUnconfirmed(fingerprint, &state)
+    case .authorityTrusted(let outcome):
+        return LinkStep.authorityTrusted(outcome, &state)
     case .recoveryRequested(let outcome):
         return LinkStep.recoveryRequested(outcome, &state)
     case .profileUpdated(let outcome):
@@ -193,6 +197,7 @@ private func edit(_ id: FieldID, _ state: inout WizardState, _ environment: Wiza
 public func focusOrder(_ state: WizardState) -> [Control] {
     switch state.step {
     case .link:
+        if state.authorityToConfirm != nil { return [.button(.trustAuthority)] }
         return state.recoveryForm ? [.field(.recoveryEmail), .button(.sendRecovery)] : [.field(.link), .button(.next), .button(.recover)]
     case .identity:
         return state.dead ? [] : FieldID.answers.map(Control.field) + [.hideAnswers, .button(.next)]
@@ -246,6 +251,7 @@ private func activateFocused(_ state: inout WizardState, _ environment: WizardEn
         case .recheck: return ComponentsStep.recheck(&state)
         case .renew: return RenewalStep.renew(&state)
         case .recover: return LinkStep.openRecovery(&state)
+        case .trustAuthority: return LinkStep.trustAuthority(&state)
         case .update: return ActivationStep.update(&state)
         case .sendRecovery: return primaryAction(&state, environment)
         case .next, .activate, .finishParked, .login, .finish: return primaryAction(&state, environment)
@@ -305,7 +311,14 @@ private func requestQuit(_ state: inout WizardState) -> [WizardEffect] {
 private func goBack(_ state: inout WizardState) -> [WizardEffect] {
     switch state.step {
     case .link:
-        if state.recoveryForm { LinkStep.closeRecovery(&state) }
+        if state.authorityToConfirm != nil {
+            // Not trusted: nothing was sent; back to what the person typed.
+            state.authorityToConfirm = nil
+            state.notice = nil
+            focusFirst(&state)
+        } else if state.recoveryForm {
+            LinkStep.closeRecovery(&state)
+        }
         return []
     case .identity:
         IdentityStep.wipeAnswers(&state)

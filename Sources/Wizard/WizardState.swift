@@ -38,7 +38,7 @@ public enum FieldID: String, CaseIterable, Sendable {
 
 /// The buttons of the wizard.
 public enum ButtonID: String, Sendable, CaseIterable {
-    case next, install, recheck, renew, activate, finishParked, login, finish, recover, sendRecovery, update
+    case next, install, recheck, renew, activate, finishParked, login, finish, recover, sendRecovery, update, trustAuthority
 }
 
 /// Everything that can hold focus.
@@ -147,6 +147,7 @@ public struct Notice: Equatable, Sendable {
 /// What the wizard is waiting for.
 public enum Work: Equatable, Sendable {
     case lookingUp, verifying, checkingComponents, installing, renewing, activating(ActivationProgress), loggingIn, requestingRecovery, updating
+    case trustingAuthority
 
     public var messageKey: String {
         switch self {
@@ -159,6 +160,7 @@ public enum Work: Equatable, Sendable {
         case .loggingIn: "progress.loggingIn"
         case .requestingRecovery: "work.requestingRecovery"
         case .updating: "work.updating"
+        case .trustingAuthority: "work.lookingUp"
         }
     }
 }
@@ -204,6 +206,9 @@ public struct WizardState: Equatable, Sendable {
     public var step: WizardStep = .link
     /// Step 1 shows "Recover my digital signature" (an email address) instead of the link.
     public var recoveryForm = false
+    /// Step 1 asks the person to compare this fingerprint (the SHA-256 of the CA a networked authority offers, which
+    /// nothing pins yet) with the one their certification authority published, before anything is sent to it.
+    public var authorityToConfirm: String?
     /// The log-in password, kept (never shown) only while the summary offers to update a profile near expiry.
     public var updatePassword: Password?
     public var activationStage: ActivationStage = .form

@@ -101,7 +101,12 @@ public func plainPrompt(_ field: FieldID, _ state: WizardState, transcript: inou
 
 /// The yes/no question that stands for a button in plain mode.
 public func plainConfirmation(_ button: ButtonID, _ state: WizardState) -> String {
-    Localizer(state.language).text(button == .renew ? "plain.prompt.renew" : "plain.prompt.install")
+    let text = Localizer(state.language)
+    switch button {
+    case .renew: return text.text("plain.prompt.renew")
+    case .trustAuthority: return text.text("plain.prompt.trustAuthority", ["fingerprint": state.authorityToConfirm ?? ""])
+    default: return text.text("plain.prompt.install")
+    }
 }
 
 /// What plain mode says when the person answers no to `button`, or (nil) when it cannot go on.
@@ -109,6 +114,7 @@ public func plainStopLine(declined button: ButtonID?, _ state: WizardState) -> S
     let text = Localizer(state.language)
     switch button {
     case .install?: return text.text("plain.declined.install")
+    case .trustAuthority?: return text.text("plain.declined.trustAuthority")
     case .renew?: return text.text("plain.declined.renew")
     default: return text.text("plain.cannotGoOn")
     }
@@ -126,7 +132,7 @@ private func noticeLines(_ notice: Notice, _ state: WizardState) -> [String] {
     let text = Localizer(state.language)
     if case .text(let key, _, _) = notice.content {
         switch key {
-        case "notice.componentsInstall":
+        case "notice.componentsInstall", "notice.confirmAuthority":
             return []  // the yes/no question comes next
         case "notice.componentsReady":
             return [text.text("plain.componentsReady")]

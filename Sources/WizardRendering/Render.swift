@@ -135,6 +135,7 @@ private func enterKey(_ state: WizardState) -> String {
     case .button(.recheck): return "key.recheck"
     case .button(.renew): return "key.renew"
     case .button(.recover): return "key.recover"
+    case .button(.trustAuthority): return "key.trust"
     case .button(.update): return "key.update"
     case .button(.sendRecovery), .field(.recoveryEmail): return "key.send"
     default:
@@ -153,7 +154,7 @@ private func enterKey(_ state: WizardState) -> String {
 
 private func canGoBack(_ state: WizardState) -> Bool {
     switch state.step {
-    case .link: return state.recoveryForm
+    case .link: return state.recoveryForm || state.authorityToConfirm != nil
     case .components: return false
     case .identity, .renewal: return true
     case .activation: return state.activationStage == .form || state.activationStage == .finishParked

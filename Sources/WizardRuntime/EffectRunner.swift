@@ -45,10 +45,17 @@ public final class EffectRunner: Sendable {
     public func perform(_ effect: WizardEffect, emit: @escaping @Sendable (WizardEvent) -> Void) async {
         switch effect {
         case .lookUp(let token):
-            emit(.lookedUp(await outcome { try await self.service.lookUp(token) }))
+            let result = await outcome { try await self.service.lookUp(token) }
+            emit(Self.unconfirmedAuthority(result) ?? .lookedUp(result))
         case .requestRecovery(let email):
-            emit(.recoveryRequested(await outcome {
+            let result = await outcome {
                 try await self.service.requestRecovery(email: email)
+                return true
+            }
+            emit(Self.unconfirmedAuthority(result) ?? .recoveryRequested(result))
+        case .trustAuthority(let fingerprint):
+            emit(.authorityTrusted(await outcome {
+                try await self.service.trustAuthority(fingerprint: fingerprint)
                 return true
             }))
         case .verifyIdentity(let token, let answers):
@@ -81,6 +88,14 @@ public final class EffectRunner: Sendable {
         case .redraw, .quit:
             break
         }
+    }
+
+    /// A request held back because nothing vouches for the authority yet: the event that asks the person.
+    static func unconfirmedAuthority<T>(_ outcome: Outcome<T>) -> WizardEvent? {
+        guard case .failure(let notice) = outcome, case .text("cli.error.network.notPinned", let arguments, _) = notice.content,
+            let fingerprint = arguments["detail"]
+        else { return nil }
+        return .authorityUnconfirmed(fingerprint: fingerprint)
     }
 
     private func outcome<T: Equatable & Sendable>(_ body: () async throws -> T) async -> Outcome<T> {

@@ -77,6 +77,11 @@ public final class ActivationService: Sendable {
     }
 
     /// "Recover my digital signature": the authority emails a recovery link if the address is known.
+    /// The person trusts the authority whose CA has `fingerprint` (compared with the one published).
+    public func trustAuthority(fingerprint: String) async throws {
+        try await authority.trustAuthority(fingerprint: fingerprint)
+    }
+
     public func requestRecovery(email: String) async throws {
         try await authority.requestRecovery(email: email)
     }

@@ -52,7 +52,12 @@ public struct ErrorDescription: Sendable, Equatable {
         case let error as AuthorityConnectionError:
             messageKey = "cli.error.network.\(error.code.rawValue)"
             arguments = ["detail": error.reason]
-            exitStatus = error.code == .fingerprintMismatch ? ExitStatus.refused : ExitStatus.unavailable
+            exitStatus = switch error.code {
+            case .fingerprintMismatch: ExitStatus.refused
+            // Not an outage: the command needs the authority pinned (a flag or a configuration line).
+            case .notPinned: ExitStatus.usage
+            case .unreachable, .timedOut, .tls, .serverFailure, .rateLimited, .malformedResponse: ExitStatus.unavailable
+            }
         case let error as KeystoreError:
             messageKey = "cli.error.keystore.\(error.code.rawValue)"
             arguments = ["detail": error.reason]

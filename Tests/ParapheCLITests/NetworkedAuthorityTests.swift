@@ -142,3 +142,78 @@ extension NetworkedAuthorityTests {
         #expect(result.stderr.contains("needs its fingerprint"), "\(result.stderr)")
     }
 }
+
+/// Issue 22, hole 5: nothing carrying a token, an answer, a code, a reference number or an address leaves the
+/// workstation before the authority's CA is pinned, installed or confirmed.
+@Suite(.serialized) struct TrustOnFirstUseTests {
+    /// Routes the service's access log shows (it logs route patterns, never paths).
+    func routes(_ log: String) -> [String] {
+        log.matches(of: /route=(\S+)/).map { String($0.1) }
+    }
+
+    @Test func commandsRefuseAnUnpinnedAuthorityAndSayHowToPinIt() throws {
+        let scratch = try Scratch()
+        let log = scratch.url.appendingPathComponent("serve.log").path
+        let server = try AuthorityServer(dataDir: scratch.url.appendingPathComponent("authority").path, logFile: log)
+        let applicant = Applicant()
+        let approved = try run(try parapheExecutable(name: "paraphe-authority-testable"),
+                               ["approve", "--data-dir", server.dataDir, "--name", applicant.name, "--email", applicant.email,
+                                "--question", "q1?", "--question", "q2?", "--question", "q3?",
+                                "--answers-file", try scratch.file("approve-answers", applicant.answers.joined(separator: "\n"))])
+        let link = approved.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let mailFile = try #require(try FileManager.default.contentsOfDirectory(atPath: server.dataDir + "/mail/new").first)
+        let reference = try #require(line(after: "Reference number:", in: try String(contentsOfFile: server.dataDir + "/mail/new/" + mailFile, encoding: .utf8)))
+        let unpinned = ["--data-dir", scratch.dataDir, "--authority", server.url]
+        let answers = try scratch.file("answers", applicant.answers.joined(separator: "\n"))
+        let password = try scratch.file("password", applicant.password)
+        func activate(_ workstation: [String]) throws -> RunResult {
+            try paraphe(["activate"] + workstation + ["--link", link, "--answers-file", answers, "--reference", reference, "--password-file", password])
+        }
+        let refusedActivation = try activate(unpinned)
+        let refusedRecovery = try paraphe(["recover", "--email", applicant.email] + unpinned)
+        for refused in [refusedActivation, refusedRecovery] {
+            #expect(refused.status == 64, "\(refused.stderr)")
+            #expect(refused.stderr.contains(server.fingerprint) && refused.stderr.contains("--authority-fingerprint"), "\(refused.stderr)")
+        }
+        let unpinnedRoutes = routes(try String(contentsOfFile: log, encoding: .utf8))
+        #expect(unpinnedRoutes.count >= 2 && unpinnedRoutes.allSatisfy { $0 == "/api/v1/ca" }, "only the CA was asked for: \(unpinnedRoutes)")
+
+        // A profile made on a workstation that pinned the authority, then used from one that trusts nothing yet.
+        let pinnedData = scratch.url.appendingPathComponent("pinned").path
+        let pinned = try activate(["--data-dir", pinnedData, "--authority", server.url, "--authority-fingerprint", server.fingerprint])
+        #expect(pinned.status == 0, "\(pinned.stderr)")
+        let seen = routes(try String(contentsOfFile: log, encoding: .utf8)).count
+        let revoke = try paraphe(["profile", "revoke", pinnedData + "/profiles/Jeanne_Tremblay.p12", "--password-file", password] + unpinned)
+        #expect(revoke.status == 64 && revoke.stderr.contains(server.fingerprint), "\(revoke.stderr)")
+        // `components install` stays the command-line way to confirm one (it installs the CA in the trust store).
+        let declined = try paraphe(["components", "install"] + unpinned, stdin: Array("no\n".utf8))
+        #expect(declined.status == 77 && declined.stdout.contains(server.fingerprint), "\(declined.stdout)\(declined.stderr)")
+        let after = routes(try String(contentsOfFile: log, encoding: .utf8))
+        #expect(after.dropFirst(seen).allSatisfy { $0 == "/api/v1/ca" }, "\(after.dropFirst(seen))")
+        let confirmed = try paraphe(["components", "install"] + unpinned, stdin: Array("yes\n".utf8))
+        #expect(confirmed.status == 0, "\(confirmed.stdout)\(confirmed.stderr)")
+        let now = try paraphe(["recover", "--email", applicant.email] + unpinned)
+        #expect(now.status == 0, "the installed CA vouches for the authority: \(now.stderr)")
+        server.stop()
+    }
+
+    @Test func theWizardAsksAtStepOneBeforeTheLinkGoes() throws {
+        let scratch = try Scratch(.networked)
+        let server = try #require(scratch.server)
+        let applicant = Applicant()
+        let link = try applicant.approve(in: scratch)
+        let binary = try parapheExecutable().path
+        let line = "cd \(shellQuote(scratch.url.path)) && env LANG=C.UTF-8 \(shellQuote(binary)) wizard --data-dir \(shellQuote(scratch.dataDir)) "
+            + "--authority \(shellQuote(server.url)); echo \"EXIT:$?\"; sleep 600"
+        let tmux = try TmuxSession(line)
+        try tmux.waitFor("Step 1 of 5")
+        try tmux.type(link)
+        try tmux.keys("Enter")
+        let shown = try tmux.waitFor("trust this authority", timeout: 30)
+        let halves = [String(server.fingerprint.prefix(48)), String(server.fingerprint.dropFirst(48))]
+        #expect(halves.allSatisfy { shown.contains($0) }, "the fingerprint, in two halves: \(shown)")
+        #expect(try scratch.authority(["show", link, "--json"]).stdout.contains("\"identityAttemptsRemaining\" : 5"))
+        try tmux.keys("Enter")
+        try tmux.waitFor("Step 2 of 5", timeout: 30)
+    }
+}

@@ -155,4 +155,41 @@ import AuthorityInterface
             $0.focus = .field(.link)
         }
     }
+
+    /// Issue 22, hole 5: with a networked authority nothing vouches for, the link is not sent: step 1 shows the
+    /// fingerprint the authority's CA has; trusting it sends the link; Esc sends nothing.
+    @Test func anUnpinnedAuthorityIsConfirmedBeforeTheLinkGoes() {
+        var store = Store(language: .en)
+        store.drive(.text(Fixture.link), .key(.enter))
+        store.send(.authorityUnconfirmed(fingerprint: Fixture.fingerprint)) {
+            $0.work = nil
+            $0.authorityToConfirm = Fixture.fingerprint
+            $0.notice = .info("notice.confirmAuthority")
+            $0.focus = .button(.trustAuthority)
+        }
+        // Esc: back to the link as typed, nothing trusted, nothing sent.
+        store.key(.escape) {
+            $0.authorityToConfirm = nil
+            $0.notice = nil
+            $0.focus = .field(.link)
+        }
+        store.key(.enter, effects: [.lookUp(Fixture.token)]) { $0.work = .lookingUp }
+        store.send(.authorityUnconfirmed(fingerprint: Fixture.fingerprint)) {
+            $0.work = nil
+            $0.authorityToConfirm = Fixture.fingerprint
+            $0.notice = .info("notice.confirmAuthority")
+            $0.focus = .button(.trustAuthority)
+        }
+        store.key(.enter, effects: [.trustAuthority(fingerprint: Fixture.fingerprint)]) { $0.work = .trustingAuthority }
+        store.send(.authorityTrusted(.success(true)), effects: [.lookUp(Fixture.token)]) {
+            $0.authorityToConfirm = nil
+            $0.notice = nil
+            $0.focus = .field(.link)
+            $0.work = .lookingUp
+        }
+        // Plain mode asks yes or no for it, never taking a blank line as yes (PlainSession).
+        var plain = Store(language: .en)
+        plain.drive(.text(Fixture.link), .key(.enter), .authorityUnconfirmed(fingerprint: Fixture.fingerprint))
+        #expect(lineStep(plain.state) == .confirm(.trustAuthority, declined: .refused))
+    }
 }

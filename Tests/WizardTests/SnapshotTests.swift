@@ -41,6 +41,9 @@ struct ScreenCase: Sendable, CustomTestStringConvertible {
             after(Store(language: $0, languageChosen: true), .text(Fixture.link), .key(.enter),
                   .lookedUp(.success(ApplicationLookup(overview: Fixture.overview(language: $0, status: .activated), local: .none))))
         },
+        ScreenCase("1-authority-confirm") {
+            after(Store(language: $0, languageChosen: true), .text(Fixture.link), .key(.enter), .authorityUnconfirmed(fingerprint: Fixture.fingerprint))
+        },
         ScreenCase("1-recovery-form") {
             after(Store(language: $0, languageChosen: true), .focus(.button(.recover)), .key(.enter), .text("jeanne.tremblay@example.com"))
         },

@@ -14,6 +14,8 @@ import AuthorityInterface
 enum Fixture {
     static let token = ApplicationToken(validated: "7K2MQ9XD4HPAVT3R")
     static let link = "https://activation.paraphe.example/activate/7K2M-Q9XD-4HPA-VT3R"
+    /// A CA certificate's SHA-256 fingerprint, as the service shows it.
+    static let fingerprint = "51:7D:0E:9A:3C:44:B1:28:6F:E2:07:95:AC:31:D8:5B:C0:19:77:E4:2A:8F:63:B5:0D:9C:F1:46:2E:83:3C:C6"
     /// 482-157-304: a valid Damm check digit.
     static let reference = ReferenceNumber(validated: "482157304")
     /// The same number with its last two digits swapped: the check digit catches it.
