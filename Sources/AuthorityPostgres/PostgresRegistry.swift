@@ -690,9 +690,20 @@ package final class PostgresRegistry: RegistryStore {
     static let applicationFrom = "FROM application a JOIN code c ON c.application_id = a.id AND NOT c.superseded"
     static let applicationSelect = applicationColumns + "\n" + applicationFrom
 
+    /// The application and its live codes. `lock`: first take the application's row lock (every change takes it
+    /// first, so the codes cannot change while it is held), then read in a statement of its own. One statement
+    /// `… JOIN code … FOR UPDATE OF a, c` would lose the row: when it waited for a renewal or a recovery that
+    /// superseded the codes, PostgreSQL re-checks the join on the superseded row, which no longer matches, and the
+    /// new row is not in that statement's snapshot — "unknown application" for a live one.
     private func application(_ connection: PostgresConnection, token: ApplicationToken, lock: Bool) async throws -> ApplicationRow? {
-        let rows = try await connection.query(
-            "\(unescaped: Self.applicationSelect) WHERE a.token = \(token.value)\(unescaped: lock ? " FOR UPDATE OF a, c" : "")", logger: logger)
+        if lock {
+            var found = false
+            for try await _ in try await connection.query("SELECT id FROM application WHERE token = \(token.value) FOR UPDATE", logger: logger) {
+                found = true
+            }
+            guard found else { return nil }
+        }
+        let rows = try await connection.query("\(unescaped: Self.applicationSelect) WHERE a.token = \(token.value)", logger: logger)
         for try await row in rows { return try Self.decode(row) }
         return nil
     }

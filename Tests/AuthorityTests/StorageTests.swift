@@ -198,3 +198,35 @@ struct StorageTests {
         #expect(journal == "wal")
     }
 }
+
+/// Issue 22, hole 8: on PostgreSQL, a change that waits for an application's lock while another instance's renewal
+/// (or recovery) supersedes its codes finds the application and its new codes, not "unknown link".
+@Suite("PostgreSQL row locks", .enabled(if: TestDatabase.isPostgres))
+struct PostgresLockTests {
+    @Test func aChangeWaitingOnARenewalFindsTheNewCodes() async throws {
+        let bed = TestBed(seed: 2281)
+        defer { bed.remove() }
+        let authority = try await bed.authority()
+        let receipt = try await authority.approve(Sample.request())
+        let renewed = ReferenceNumber.generate(using: bed.random)
+        let token = receipt.token.value
+        // Another instance's renewal: it holds the application's lock while it replaces the codes, then commits.
+        let other = try await bed.psqlInBackground("""
+            BEGIN;
+            SELECT id FROM application WHERE token = '\(token)' FOR UPDATE;
+            UPDATE code SET superseded = TRUE WHERE application_id = (SELECT id FROM application WHERE token = '\(token)') AND NOT superseded;
+            INSERT INTO code (application_id, reference, sealed_authorization, issued_at)
+                SELECT id, '\(renewed.digits)', '\\x00'::bytea, 0 FROM application WHERE token = '\(token)';
+            SELECT pg_sleep(1.5);
+            COMMIT;
+            """)
+        defer { other.waitUntilExit() }
+        try await Task.sleep(for: .milliseconds(500))  // the other transaction holds the lock by now
+        let seen = try await authority.registry.update(token: receipt.token) { row -> RegistryChange<String> in
+            RegistryChange(row.state.codes.reference.digits)
+        }
+        #expect(seen == renewed.digits, "the change waited for the renewal and saw its codes")
+        other.waitUntilExit()
+        #expect(other.terminationStatus == 0)
+    }
+}

@@ -64,6 +64,23 @@ final class TestBed: Sendable {
         return (result.status, String(decoding: result.data, as: UTF8.self))
     }
 
+    /// Starts `sql` in psql on the bed's PostgreSQL database without waiting for it (another instance's transaction).
+    func psqlInBackground(_ sql: String) async throws -> Process {
+        guard let server = TestDatabase.server else { throw AuthorityError(.storage, "not on PostgreSQL") }
+        let database = try await TestDatabase.database(for: directory, on: server)
+        guard case .tcp(let host, let port) = database.endpoint else { throw AuthorityError(.storage, "the test server must be reached over TCP") }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["psql", "-h", host, "-p", String(port), "-U", database.user, "-d", database.database, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql]
+        var environment = ProcessInfo.processInfo.environment
+        environment["PGPASSWORD"] = server.password
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     func remove() {
         try? FileManager.default.removeItem(at: directory.deletingLastPathComponent())
         let open = registries.withLock { list in

@@ -60,7 +60,8 @@ import Testing
         let renewalWithAWrongCode = try curl(server, base + token + "/renewal", method: "POST", json: #"{"authorizationCode":"WRONG"}"#)
         #expect(renewalWithAWrongCode.0 == 403, "\(renewalWithAWrongCode)")
 
-        for _ in 0..<4 { _ = try curl(server, base + token + "/identity", method: "POST", json: #"{"answers":["a","b","c"]}"#) }
+        // A success resets the failures (never anything else): five wrong ones in a row lock it.
+        for _ in 0..<5 { _ = try curl(server, base + token + "/identity", method: "POST", json: #"{"answers":["a","b","c"]}"#) }
         let locked = try curl(server, base + token + "/identity", method: "POST", json: #"{"answers":["Montreal","rex","?"]}"#)
         #expect(locked.0 == 423 && locked.1.contains("identityLocked"), "\(locked)")
 
