@@ -154,6 +154,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -281,6 +282,7 @@ let package = Package(
             dependencies: ["WizardRuntime", "Wizard", "Workstation", "Authority", "AuthorityInterface", "Activation", "Keystore", "ParapheTestSupport"]
         ),
         .testTarget(name: "TerminalTests", dependencies: ["Terminal", "ScreenModel"]),
+        .testTarget(name: "AuthorityServerTests", dependencies: ["AuthorityServer", "Authority", "AuthorityInterface", "ParapheTestSupport"]),
         .testTarget(name: "ParapheCLITests", dependencies: ["Activation", "ParapheTestSupport"]),
         .testTarget(
             name: "WizardTests",

@@ -26,7 +26,7 @@ public final class EmbeddedAuthority: Authority, Sendable {
     let transport: any MailTransport
     let ca: CertificateAuthority
     /// The CMP responder's signing identity (a key and a certificate from `ca`), made at first use.
-    let cmpSigner = Mutex<(key: P256.Signing.PrivateKey, certificateDER: [UInt8])?>(nil)
+    let cmpSigner = Mutex<(key: P256.Signing.PrivateKey, certificateDER: [UInt8], notAfter: Date)?>(nil)
     /// PBM keys of the CMP transactions under way, so a certConf reuses its request's derivation.
     let pbmKeys: PasswordBasedMACKeyCache
     /// How many PBM keys are kept now (a figure for `/metrics`).
@@ -162,6 +162,8 @@ public final class EmbeddedAuthority: Authority, Sendable {
 
     /// The authority's clock (injected: every rule, limit and certificate date reads it).
     var now: Date { configuration.time.now() }
+    /// The clock itself, for the service's limits and caches.
+    public var time: any TimeSource { configuration.time }
     var random: any RandomSource { configuration.random }
     private var operatorActor: String { "operator:\(configuration.operatorName)" }
 

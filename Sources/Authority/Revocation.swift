@@ -165,6 +165,9 @@ extension EmbeddedAuthority {
         return CertificateHolder(token: stored.token, serial: serial, revoked: stored.revokedAt != nil)
     }
 
+    /// How long before its end the CMP responder's certificate is replaced.
+    static let responderRenewBefore: TimeInterval = 30 * 86_400
+
     /// Whether the certificate `der` is still within its validity at `now` (an unreadable one counts as valid:
     /// revoking too much is the safe side).
     static func isUnexpired(_ der: [UInt8], at now: Date) -> Bool {
@@ -222,16 +225,19 @@ extension EmbeddedAuthority {
 
     /// The CMP responder's identity: its certificate (DER, issued by the CA with digitalSignature and
     /// cmcCA, as RFC 9483 §3.1 and OpenSSL want of a CMP signer), the CA's, and a signing function
-    /// (ECDSA P-256 / SHA-256, DER). Made once per process, in memory only.
+    /// (ECDSA P-256 / SHA-256, DER). Made in memory only, at first use and again when the certificate has less than
+    /// `responderRenewBefore` left (it is issued for 90 days; a process may run for years).
     func cmpSigningIdentity() throws -> (certificateDER: [UInt8], chainDER: [[UInt8]], sign: @Sendable ([UInt8]) throws -> [UInt8]) {
-        let identity = try cmpSigner.withLock { current -> (key: P256.Signing.PrivateKey, certificateDER: [UInt8]) in
-            if let current { return current }
+        let now = configuration.time.now()
+        let identity = try cmpSigner.withLock { current -> (key: P256.Signing.PrivateKey, certificateDER: [UInt8], notAfter: Date) in
+            if let current, now < current.notAfter - Self.responderRenewBefore { return current }
             let key = P256.Signing.PrivateKey()
             let issued = try ca.issueService(
                 publicKey: Certificate.PublicKey(key.publicKey), commonName: "Paraphe CMP responder", names: [],
-                usage: CertificateAuthority.cmpResponderUsage, at: configuration.time.now(), random: configuration.random)
-            current = (key, issued.der)
-            return (key, issued.der)
+                usage: CertificateAuthority.cmpResponderUsage, at: now, random: configuration.random)
+            let made = (key, issued.der, try Certificate(derEncoded: issued.der).notValidAfter)
+            current = made
+            return made
         }
         let key = identity.key
         return (identity.certificateDER, [identity.certificateDER, ca.certificateDER], { Array(try key.signature(for: $0).derRepresentation) })

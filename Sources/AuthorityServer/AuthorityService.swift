@@ -4,6 +4,7 @@ import AuthorityInterface
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOCore
@@ -15,34 +16,37 @@ public struct ServiceSettings: Sendable {
     /// Host (name or address) and port to bind; port 0 picks a free one.
     public var host: String
     public var port: Int
-    /// The certificate chain and key the service presents (PEM).
-    public var certificateChainPEM: String
-    public var privateKeyPEM: String
+    /// The certificate chain and key the service presents, replaceable while it runs.
+    public var identity: ServiceIdentity
     /// Largest JSON request body, in bytes.
     public var maximumJSONBody = 16 * 1024
     /// Largest CMP request, in bytes.
     public var maximumCMPBody = 64 * 1024
     /// A connection with nothing to read or write for this long is closed (slow or stalled clients).
     public var idleTimeout: Duration = .seconds(30)
-    /// Requests a client address may make per minute to the lookup, identity, renewal and CMP endpoints.
+    /// Requests a client may make per minute to the lookup, identity, renewal, recovery, CMP, CRL and metrics endpoints.
     public var requestsPerMinute = 60
+    /// Load balancers whose connections start with a PROXY protocol v2 header naming the real client (`--trusted-proxy`).
+    public var trustedProxies: [AddressRange] = []
 
-    public init(host: String, port: Int, certificateChainPEM: String, privateKeyPEM: String) {
+    public init(host: String, port: Int, identity: ServiceIdentity) {
         self.host = host
         self.port = port
-        self.certificateChainPEM = certificateChainPEM
-        self.privateKeyPEM = privateKeyPEM
+        self.identity = identity
     }
 }
 
-/// The request context: Hummingbird's, plus the client's address (for the rate limit).
+/// The request context: Hummingbird's, plus who the client is (for the limits): the address a trusted balancer
+/// named in its PROXY header, else the connection's peer; an IPv6 client counts by its /64.
 public struct ServiceRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
+    public let client: ClientAddress
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
+        client = ClientAddress(ip: proxiedClients.source(of: source.channel) ?? source.channel.remoteAddress?.ipAddress ?? "")
     }
 
     /// Bodies are collected explicitly, each endpoint with its own cap.
@@ -58,6 +62,8 @@ public struct AuthorityService: Sendable {
     let limiter: RateLimiter
     let cmp: CMPResponder
     let metrics = ServiceMetrics()
+    let crl: CRLCache
+    let health: HealthProbe
     /// Wakes the instance's background work (recovery requests, the outbox) without waiting for its next round.
     let wakeBackground: @Sendable () -> Void
 
@@ -69,27 +75,26 @@ public struct AuthorityService: Sendable {
         self.settings = settings
         self.logger = logger
         self.wakeBackground = wakeBackground
-        limiter = RateLimiter(perMinute: settings.requestsPerMinute)
+        let time = authority.time
+        limiter = RateLimiter(perMinute: settings.requestsPerMinute, now: { time.now() })
         cmp = CMPResponder(authority: authority, logger: logger)
+        crl = CRLCache(now: { time.now() })
+        health = HealthProbe(now: { time.now() })
     }
 
     /// Serves until the task is cancelled or SIGTERM/SIGINT arrives (connections drain first).
     /// `onListening` gets the bound address (host and real port) once the socket is listening.
     public func run(onListening: @escaping @Sendable (String, Int) -> Void) async throws {
-        let tls: TLSConfiguration
-        do {
-            let chain = try NIOSSLCertificate.fromPEMBytes(Array(settings.certificateChainPEM.utf8)).map { NIOSSLCertificateSource.certificate($0) }
-            let key = try NIOSSLPrivateKey(bytes: Array(settings.privateKeyPEM.utf8), format: .pem)
-            var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
-            configuration.minimumTLSVersion = .tlsv12
-            tls = configuration
-        } catch {
-            throw AuthorityError(.certificateAuthority, "the TLS certificate or key cannot be read (PEM expected)")
-        }
         let host = settings.host
+        let (identity, trusted, idleTimeout) = (settings.identity, settings.trustedProxies, settings.idleTimeout)
+        let server = HTTPServerBuilder { responder in
+            ServiceChannel(
+                base: HTTP1Channel(responder: responder, configuration: .init(idleTimeout: .init(idleTimeout))), identity: identity,
+                trustedProxies: trusted)
+        }
         let application = Application(
             router: makeRouter(),
-            server: try .tls(.http1(configuration: .init(idleTimeout: .init(settings.idleTimeout))), tlsConfiguration: tls),
+            server: server,
             configuration: .init(address: .hostname(host, port: settings.port), serverName: "paraphe-authority"),
             onServerRunning: { channel in
                 onListening(host, channel.localAddress?.port ?? 0)
@@ -156,28 +161,36 @@ public struct AuthorityService: Sendable {
         }
         router.get("crl") { _, context in
             try await handleJSON(context) {
-                guard let der = try await authority.revocationList() else { return Response(status: .notFound) }
+                try limiter.admit(context)
+                guard let der = try await crl.current({ try await authority.revocationList() }) else { return Response(status: .notFound) }
                 return Response(
                     status: .ok, headers: [.contentType: "application/pkix-crl", .cacheControl: "max-age=3600"],
                     body: .init(byteBuffer: ByteBuffer(bytes: der)))
             }
         }
-        // For a load balancer and the operator: the database answers, the CA is loaded and valid.
+        // For a load balancer and the operator: the database answers, the CA is loaded and valid. Unlimited, but
+        // answered from one probe a few seconds old at most (whatever the number of callers, one database read).
         router.get("health") { _, _ in
-            let caValid = authority.caValidUntil > Date()
-            do {
-                // A database that does not answer within 3 s is as good as gone for a load balancer.
-                let pending = try await withDeadline(.seconds(3)) { try await authority.pendingMailCount() }
-                metrics.pendingMail(pending)
-                let health = WireFormat.Health(status: caValid ? "ok" : "unavailable", database: "reachable", ca: caValid ? "loaded" : "expired", outboxPending: pending)
-                return try json(health, status: caValid ? .ok : .serviceUnavailable)
-            } catch {
-                logger.error("health: the registry does not answer", metadata: ["registry": "\(authority.registryLocation)"])
-                return try json(WireFormat.Health(status: "unavailable", database: "unreachable", ca: caValid ? "loaded" : "expired", outboxPending: nil),
-                                status: .serviceUnavailable)
+            let health = await health.current {
+                let caValid = authority.caValidUntil > authority.time.now()
+                do {
+                    // A database that does not answer within 3 s is as good as gone for a load balancer.
+                    let pending = try await withDeadline(.seconds(3)) { try await authority.pendingMailCount() }
+                    metrics.pendingMail(pending)
+                    return WireFormat.Health(status: caValid ? "ok" : "unavailable", database: "reachable", ca: caValid ? "loaded" : "expired", outboxPending: pending)
+                } catch {
+                    logger.error("health: the registry does not answer", metadata: ["registry": "\(authority.registryLocation)"])
+                    return WireFormat.Health(status: "unavailable", database: "unreachable", ca: caValid ? "loaded" : "expired", outboxPending: nil)
+                }
             }
+            return try json(health, status: health.status == "ok" ? .ok : .serviceUnavailable)
         }
-        router.get("metrics") { _, _ in
+        router.get("metrics") { _, context in
+            if case .failure(let refusal) = Result(catching: { try limiter.admit(context) }), let failure = refusal as? APIFailure {
+                var response = try json(failure.body, status: failure.status)
+                if let retryAfter = failure.retryAfter { response.headers[.retryAfter] = String(retryAfter) }
+                return response
+            }
             if let pending = try? await authority.pendingMailCount() { metrics.pendingMail(pending) }
             metrics.cachedPBMKeys(authority.cachedPBMKeys)
             return Response(
@@ -280,8 +293,9 @@ public struct AuthorityService: Sendable {
             }
             let buffer = try await collect(request, limit: settings.maximumCMPBody)
             let message = Array(buffer.readableBytesView)
-            reply = await cmp.respond(to: message, from: ClientAddress(ip: context.remoteAddress?.ipAddress ?? ""))
-            metrics.cmp(request: message, answer: reply)
+            reply = await cmp.respond(to: message, from: context.client)
+            // A revocation answered here: the next /crl is signed anew, not served from the cache.
+            if metrics.cmp(request: message, answer: reply) == "rp" { crl.invalidate() }
         } catch let failure as APIFailure {
             var response = try json(failure.body, status: failure.status)
             if let retryAfter = failure.retryAfter { response.headers[.retryAfter] = String(retryAfter) }

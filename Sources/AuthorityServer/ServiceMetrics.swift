@@ -26,8 +26,9 @@ final class ServiceMetrics: Sendable {
                              help: "Identity checks (security questions), by outcome.").increment()
     }
 
-    /// One CMP exchange: the request's type and the answer's.
-    func cmp(request: [UInt8], answer: [UInt8]) {
+    /// One CMP exchange: the request's type and the answer's; returns the answer's.
+    @discardableResult
+    func cmp(request: [UInt8], answer: [UInt8]) -> String {
         let asked = (try? PKIMessage(derEncoded: request)).map { Self.name($0.body) } ?? "undecodable"
         let answered = (try? PKIMessage(derEncoded: answer)).map { Self.name($0.body) } ?? "undecodable"
         registry.makeCounter(name: "paraphe_cmp_messages_total", labels: [("request", asked), ("answer", answered)],
@@ -37,6 +38,7 @@ final class ServiceMetrics: Sendable {
             registry.makeCounter(name: "paraphe_enrollments_total", labels: [("outcome", outcome)],
                                  help: "Certificate requests (ir, cr, p10cr, kur), by outcome.").increment()
         }
+        return answered
     }
 
     func pendingMail(_ count: Int) {

@@ -61,6 +61,8 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("rate-limit"), help: "Requests per minute one client address may make to the subscriber and CMP endpoints (0: no limit).")
     var rateLimit = 60
     @Option(name: .customLong("idle-timeout"), help: "Seconds after which an idle connection is closed.") var idleTimeout = 30
+    @Option(name: .customLong("trusted-proxy"), help: "A load balancer (address or CIDR range, repeatable) whose connections start with a PROXY protocol v2 header naming the client; the limits then count that client.")
+    var trustedProxies: [String] = []
 
     /// Seconds between two looks at the outbox.
     static let mailInterval = 5
@@ -70,6 +72,7 @@ struct Serve: AsyncParsableCommand {
         guard rateLimit >= 0 else { throw ValidationError("--rate-limit must be 0 or more.") }
         guard (1...3_600).contains(idleTimeout) else { throw ValidationError("--idle-timeout must be 1 to 3600 seconds.") }
         _ = try ListenAddress(listen)
+        for range in trustedProxies { _ = try AddressRange(parsing: range) }
     }
 
     func run() async throws {
@@ -77,17 +80,14 @@ struct Serve: AsyncParsableCommand {
         try await runReportingErrors(language: language) {
             let address = try ListenAddress(listen)
             let authority = try await data.authority()
-            let identity: (chain: String, key: String)
-            if let tlsCert, let tlsKey {
-                identity = (try readTextFile(tlsCert, language: language), try readTextFile(tlsKey, language: language))
-            } else {
-                let names = tlsNames.isEmpty ? Array(Set(["localhost", address.host])).sorted() : tlsNames
-                let issued = try await authority.issueTLSIdentity(names: names)
-                identity = (issued.certificateChainPEM, issued.privateKeyPEM)
-            }
-            var settings = ServiceSettings(host: address.host, port: address.port, certificateChainPEM: identity.chain, privateKeyPEM: identity.key)
+            let keeper = IdentityKeeper(
+                files: tlsCert.flatMap { cert in tlsKey.map { (cert, $0) } },
+                names: tlsNames.isEmpty ? Array(Set(["localhost", address.host])).sorted() : tlsNames, language: language)
+            let identity = try await keeper.initial(authority)
+            var settings = ServiceSettings(host: address.host, port: address.port, identity: identity)
             settings.requestsPerMinute = rateLimit
             settings.idleTimeout = .seconds(idleTimeout)
+            settings.trustedProxies = try trustedProxies.map { try AddressRange(parsing: $0) }
             // Background work, every few seconds and whenever a request asks for it: recovery requests (handled after
             // their answer), then the outbox — emails of this instance whose delivery failed, and those of an instance
             // that died between its commit and its delivery (each claimed by one instance at a time).
@@ -103,6 +103,7 @@ struct Serve: AsyncParsableCommand {
                 for await _ in rounds {
                     await authority.processRecoveryRequests()
                     await authority.deliverPendingMail()
+                    await keeper.keep(identity, authority)
                 }
             }
             defer {
@@ -122,6 +123,52 @@ struct Serve: AsyncParsableCommand {
             } catch {
                 throw CLIError(status: 69, message: "cannot serve on \(listen): \(error)")
             }
+        }
+    }
+}
+
+/// The service's TLS identity over its life: the operator's files (`--tls-cert/--tls-key`), reloaded when they
+/// change, or a certificate the authority's own CA issues at start and again `ServiceIdentity.renewBefore` its
+/// expiry — in process, each new connection getting the new one and none dropped (the injected clock decides).
+struct IdentityKeeper: Sendable {
+    let files: (cert: String, key: String)?
+    let names: [String]
+    let language: Language
+
+    /// Renew a self-issued certificate when it has less than this left (it is issued for 90 days).
+    static let renewBefore: TimeInterval = 30 * 86_400
+
+    func initial(_ authority: EmbeddedAuthority) async throws -> ServiceIdentity {
+        if let files {
+            return try ServiceIdentity(chainPEM: try readTextFile(files.cert, language: language), keyPEM: try readTextFile(files.key, language: language))
+        }
+        let issued = try await authority.issueTLSIdentity(names: names)
+        return try ServiceIdentity(chainPEM: issued.certificateChainPEM, keyPEM: issued.privateKeyPEM)
+    }
+
+    /// One look (each background round): reload changed files, or renew a certificate near its end. A failure keeps
+    /// the identity in use and says so in the log; the next round tries again.
+    func keep(_ identity: ServiceIdentity, _ authority: EmbeddedAuthority) async {
+        let logger = Logger(label: "paraphe.authority.tls")
+        if let files {
+            guard let chain = try? readTextFile(files.cert, language: language), let key = try? readTextFile(files.key, language: language),
+                !identity.isMade(from: chain, keyPEM: key)
+            else { return }
+            do {
+                try identity.replace(chainPEM: chain, keyPEM: key)
+                logger.notice("TLS certificate reloaded from its files", metadata: ["file": "\(files.cert)", "until": "\(identity.notAfter)"])
+            } catch {
+                logger.error("the changed TLS files cannot be used; the previous certificate stays", metadata: ["file": "\(files.cert)"])
+            }
+            return
+        }
+        guard authority.time.now() >= identity.notAfter - Self.renewBefore else { return }
+        do {
+            let issued = try await authority.issueTLSIdentity(names: names)
+            try identity.replace(chainPEM: issued.certificateChainPEM, keyPEM: issued.privateKeyPEM)
+            logger.notice("TLS certificate renewed", metadata: ["until": "\(identity.notAfter)"])
+        } catch {
+            logger.error("the TLS certificate could not be renewed; the current one stays until the next try", metadata: ["reason": "\(error)"])
         }
     }
 }

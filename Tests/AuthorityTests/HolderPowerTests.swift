@@ -146,4 +146,19 @@ struct HolderPowerTests {
         }
         #expect((forged as? CMPError)?.code == .badSignature, "\(String(describing: forged))")
     }
+
+    @Test("the CMP responder's certificate is replaced in process 30 days before its end, at the authority's clock (hole 6)")
+    func theResponderCertificateIsRenewed() async throws {
+        let bed = TestBed(seed: 2261)
+        defer { bed.remove() }
+        let authority = try await bed.authority()
+        let firstDER = try authority.cmpSigningIdentity().certificateDER
+        let first = try Certificate(derEncoded: firstDER)
+        #expect(first.notValidAfter > bed.time.now() + 89 * 86_400)
+        bed.time.advance(by: 59 * 86_400)
+        #expect(try authority.cmpSigningIdentity().certificateDER == firstDER)
+        bed.time.advance(by: 2 * 86_400)
+        let second = try Certificate(derEncoded: try authority.cmpSigningIdentity().certificateDER)
+        #expect(second.serialNumber != first.serialNumber && second.notValidAfter > bed.time.now() + 89 * 86_400)
+    }
 }

@@ -17,6 +17,28 @@ public final class ManualTimeSource: TimeSource, @unchecked Sendable {
     public func set(_ date: Date) { lock.withLock { current = date } }
 }
 
+/// A clock read from a file (one ISO 8601 line), for a test to move a running program's time; the real clock
+/// while the file is missing or unreadable.
+public final class FileTimeSource: TimeSource, @unchecked Sendable {
+    private let file: URL
+    private let lock = NSLock()
+    private var cached: (modified: Date, value: Date)?
+
+    public init(_ file: URL) { self.file = file }
+
+    public func now() -> Date {
+        lock.withLock {
+            guard let modified = (try? FileManager.default.attributesOfItem(atPath: file.path))?[.modificationDate] as? Date else { return Date() }
+            if let cached, cached.modified == modified { return cached.value }
+            guard let text = try? String(contentsOf: file, encoding: .utf8),
+                let value = ISO8601DateFormatter().date(from: text.trimmingCharacters(in: .whitespacesAndNewlines))
+            else { return Date() }
+            cached = (modified, value)
+            return value
+        }
+    }
+}
+
 /// A repeatable pseudo-random source (SplitMix64); for tests only, never for real codes.
 public final class SeededRandomSource: RandomSource, @unchecked Sendable {
     private let lock = NSLock()
