@@ -330,6 +330,7 @@ public struct CMPResponder: Sendable {
             case .csrInvalid: return .rejection(.badCertTemplate, error.reason)
             case .badRequest: return .rejection(.badRequest, error.reason)
             case .notAuthorized: return .rejection(.notAuthorized, error.reason)
+            case .busy: return .rejection(.systemUnavail, "The authority is busy; retry in a moment.")
             default:
                 logger.error("CMP request failed", metadata: ["reason": "\(error.reason)"])
                 return .rejection(.systemFailure, "The authority could not complete the request; retry later.")

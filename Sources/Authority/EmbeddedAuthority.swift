@@ -27,6 +27,8 @@ public final class EmbeddedAuthority: Authority, Sendable {
     let ca: CertificateAuthority
     /// The CMP responder's signing identity (a key and a certificate from `ca`), made at first use.
     let cmpSigner = Mutex<(key: P256.Signing.PrivateKey, certificateDER: [UInt8], notAfter: Date)?>(nil)
+    /// The threads the identity checks' answer hashes run on (bounded, with a short queue).
+    public let cpu = CPUWorkers()
     /// PBM keys of the CMP transactions under way, so a certConf reuses its request's derivation.
     let pbmKeys: PasswordBasedMACKeyCache
     /// How many PBM keys are kept now (a figure for `/metrics`).
@@ -265,7 +267,9 @@ public final class EmbeddedAuthority: Authority, Sendable {
             throw AuthorityError(.storage, "the registry holds \(hashes.count) security questions for this application")
         }
         let nonBlank = zip(answers, hashes).filter { !$0.0.normalized.isEmpty }
-        let matching = try await AnswerHash.countMatches(nonBlank.map(\.0), nonBlank.map(\.1))
+        // On the CPU workers, not the cooperative pool; refused (busy) rather than queued without bound.
+        let (given, stored) = (nonBlank.map(\.0), nonBlank.map(\.1))
+        let matching = try await cpu.run { try AnswerHash.countMatchesNow(given, stored) }
 
         let now = self.now
         let result: IdentityResult
@@ -606,9 +610,11 @@ public final class EmbeddedAuthority: Authority, Sendable {
             Self.logger.warning("the outbox cannot be read; its emails wait", metadata: ["reason": "\(error)"])
             return [:]
         }
+        let transport = self.transport
         for mail in claimed {
             do {
-                let file = try transport.deliver(mail)
+                // A sendmail process or a Maildir write with fsync: off the cooperative pool.
+                let file = try await offThePool { try transport.deliver(mail) }
                 try await registry.markDelivered(mail.id, at: now)
                 delivered[mail.id] = file
             } catch {

@@ -102,6 +102,8 @@ struct MaildirTransport: MailTransport {
 /// is the same, which is what a mail system deduplicates by.
 struct SendmailTransport: MailTransport {
     let program: URL
+    /// A `sendmail` that has not finished by then is stopped and the email stays in the outbox.
+    static let timeout: DispatchTimeInterval = .seconds(30)
 
     func deliver(_ mail: OutgoingMail) throws(AuthorityError) -> URL? {
         let process = Process()
@@ -111,14 +113,20 @@ struct SendmailTransport: MailTransport {
         process.standardInput = input
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
+        let exited = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in exited.signal() }
         do {
             try process.run()
             try input.fileHandleForWriting.write(contentsOf: Data(mail.message))
             try input.fileHandleForWriting.close()
         } catch {
+            process.terminate()
             throw AuthorityError(.mail, "cannot run \(program.path)")
         }
-        process.waitUntilExit()
+        guard exited.wait(timeout: .now() + Self.timeout) == .success else {
+            process.terminate()
+            throw AuthorityError(.mail, "\(program.lastPathComponent) did not finish within 30 s")
+        }
         guard process.terminationStatus == 0 else {
             throw AuthorityError(.mail, "\(program.lastPathComponent) exited with status \(process.terminationStatus)")
         }

@@ -50,16 +50,10 @@ package struct AnswerHash: Sendable, Equatable {
         }
     }
 
-    /// How many of `answers` match `hashes` (same order), the derivations running concurrently.
-    static func countMatches(_ answers: [SecurityAnswer], _ hashes: [AnswerHash]) async throws -> Int {
-        try await withThrowingTaskGroup(of: Bool.self) { group in
-            for (answer, stored) in zip(answers, hashes) {
-                group.addTask { try stored.matches(answer) }
-            }
-            var count = 0
-            for try await matched in group where matched { count += 1 }
-            return count
-        }
+    /// How many of `answers` match `hashes` (same order), one derivation after the other on the calling thread
+    /// (the authority's CPU workers run it).
+    static func countMatchesNow(_ answers: [SecurityAnswer], _ hashes: [AnswerHash]) throws -> Int {
+        try zip(answers, hashes).reduce(0) { count, pair in try pair.1.matches(pair.0) ? count + 1 : count }
     }
 
     /// Hashes `answers` concurrently, keeping their order.

@@ -229,6 +229,8 @@ public struct AuthorityError: ParapheError, Equatable {
         case badRequest
         /// The requester proved who it is but may not do this (e.g. a replaced certificate asking for an update).
         case notAuthorized
+        /// The authority is too busy to take this now (its workers and their queue are full): retry shortly.
+        case busy
     }
 
     public let code: Code

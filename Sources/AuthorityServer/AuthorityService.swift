@@ -26,6 +26,9 @@ public struct ServiceSettings: Sendable {
     public var idleTimeout: Duration = .seconds(30)
     /// Requests a client may make per minute to the lookup, identity, renewal, recovery, CMP, CRL and metrics endpoints.
     public var requestsPerMinute = 60
+    /// Identity checks one application may take in any 15 minutes on this instance (0: no limit). Failures lock it
+    /// at 5 anyway; this bounds the successful ones, which nothing else does.
+    public var identityChecksPerApplication = 10
     /// Load balancers whose connections start with a PROXY protocol v2 header naming the real client (`--trusted-proxy`).
     public var trustedProxies: [AddressRange] = []
 
@@ -60,6 +63,8 @@ public struct AuthorityService: Sendable {
     let settings: ServiceSettings
     let logger: Logger
     let limiter: RateLimiter
+    /// Identity checks per application (successful ones included: each costs three full-cost hashes).
+    let identityLimiter: RateLimiter
     let cmp: CMPResponder
     let metrics = ServiceMetrics()
     let crl: CRLCache
@@ -76,7 +81,8 @@ public struct AuthorityService: Sendable {
         self.logger = logger
         self.wakeBackground = wakeBackground
         let time = authority.time
-        limiter = RateLimiter(perMinute: settings.requestsPerMinute, now: { time.now() })
+        limiter = RateLimiter(limit: settings.requestsPerMinute, now: { time.now() })
+        identityLimiter = RateLimiter(limit: settings.identityChecksPerApplication, window: 15 * 60, now: { time.now() })
         cmp = CMPResponder(authority: authority, logger: logger)
         crl = CRLCache(now: { time.now() })
         health = HealthProbe(now: { time.now() })
@@ -121,6 +127,8 @@ public struct AuthorityService: Sendable {
                 try limiter.admit(context)
                 let token = try token(context)
                 let body = try await decode(WireFormat.IdentityRequest.self, request, context)
+                // Counted once the request is well formed: what is counted is the costly work.
+                try identityLimiter.admit(token.value)
                 let verification: IdentityVerification
                 do {
                     verification = try await authority.verifyIdentity(token: token, answers: body.answers.map(SecurityAnswer.init))
@@ -272,6 +280,10 @@ public struct AuthorityService: Sendable {
                 return try json(WireError(code: "badRequest", message: error.reason), status: .badRequest)
             case .notAuthorized:
                 return try json(WireError(code: "notAuthorized", message: error.reason), status: .forbidden)
+            case .busy:
+                var response = try json(WireError(code: "busy", message: "The authority is busy; retry in a moment."), status: .serviceUnavailable)
+                response.headers[.retryAfter] = "1"
+                return response
             default:
                 logger.error("request failed", metadata: ["endpoint": "\(context.endpointPath ?? "?")", "reason": "\(error.reason)"])
                 return try json(WireError.internalError, status: .internalServerError)

@@ -60,6 +60,8 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("tls-key"), help: "The PEM private key of --tls-cert.") var tlsKey: String?
     @Option(name: .customLong("rate-limit"), help: "Requests per minute one client address may make to the subscriber and CMP endpoints (0: no limit).")
     var rateLimit = 60
+    @Option(name: .customLong("identity-checks"), help: "Identity checks one application may take in any 15 minutes on this instance (0: no limit).")
+    var identityChecks = 10
     @Option(name: .customLong("idle-timeout"), help: "Seconds after which an idle connection is closed.") var idleTimeout = 30
     @Option(name: .customLong("trusted-proxy"), help: "A load balancer (address or CIDR range, repeatable) whose connections start with a PROXY protocol v2 header naming the client; the limits then count that client.")
     var trustedProxies: [String] = []
@@ -70,6 +72,7 @@ struct Serve: AsyncParsableCommand {
     func validate() throws {
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("Give --tls-cert and --tls-key together.") }
         guard rateLimit >= 0 else { throw ValidationError("--rate-limit must be 0 or more.") }
+        guard identityChecks >= 0 else { throw ValidationError("--identity-checks must be 0 or more.") }
         guard (1...3_600).contains(idleTimeout) else { throw ValidationError("--idle-timeout must be 1 to 3600 seconds.") }
         _ = try ListenAddress(listen)
         for range in trustedProxies { _ = try AddressRange(parsing: range) }
@@ -86,6 +89,7 @@ struct Serve: AsyncParsableCommand {
             let identity = try await keeper.initial(authority)
             var settings = ServiceSettings(host: address.host, port: address.port, identity: identity)
             settings.requestsPerMinute = rateLimit
+            settings.identityChecksPerApplication = identityChecks
             settings.idleTimeout = .seconds(idleTimeout)
             settings.trustedProxies = try trustedProxies.map { try AddressRange(parsing: $0) }
             // Background work, every few seconds and whenever a request asks for it: recovery requests (handled after

@@ -48,6 +48,7 @@ public struct ErrorDescription: Sendable, Equatable {
             case .storage, .mail, .certificateAuthority: ExitStatus.ioError
             case .otherCA: ExitStatus.config
             case .notAuthorized: ExitStatus.refused
+            case .busy: ExitStatus.unavailable
             }
         case let error as AuthorityConnectionError:
             messageKey = "cli.error.network.\(error.code.rawValue)"

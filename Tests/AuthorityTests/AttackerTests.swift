@@ -3,6 +3,7 @@ import AuthorityInterface
 import CMP
 import Foundation
 import Logging
+import Synchronization
 import Testing
 
 @testable import Authority
@@ -137,5 +138,40 @@ struct DatabaseURLTests {
         #expect(try !PostgresLocation(parsing: "postgres://paraphe@localhost/paraphe").requireTLS)
         #expect(try !PostgresLocation(parsing: "postgres://paraphe@/paraphe?host=/run/postgresql&sslmode=disable").requireTLS)
         #expect(throws: AuthorityError.self) { try PostgresLocation(parsing: "postgres://paraphe:secret@127.0.0.1/paraphe") }
+    }
+}
+
+/// Issue 22, hole 7: the costly work runs on a bounded set of threads with a short queue.
+@Suite("CPU workers")
+struct CPUWorkerTests {
+    @Test("2 workers and a queue of 2: of 8 jobs at once, 4 run (2 at a time) and 4 are refused as busy at once")
+    func jobsBeyondTheQueueAreRefused() async throws {
+        final class Peak: Sendable { let state = Mutex((now: 0, most: 0)) }
+        let workers = CPUWorkers(workers: 2, queueLimit: 2)
+        let peak = Peak()
+        let outcomes = await withTaskGroup(of: String.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    do {
+                        return try await workers.run {
+                            peak.state.withLock { $0.now += 1; $0.most = max($0.most, $0.now) }
+                            Thread.sleep(forTimeInterval: 0.3)
+                            peak.state.withLock { $0.now -= 1 }
+                            return "ran"
+                        }
+                    } catch let error as AuthorityError where error.code == .busy {
+                        return "busy"
+                    } catch {
+                        return "other"
+                    }
+                }
+            }
+            return await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        #expect(outcomes.filter { $0 == "ran" }.count == 4 && outcomes.filter { $0 == "busy" }.count == 4, "\(outcomes)")
+        #expect(peak.state.withLock { $0.most } == 2, "never more than the workers at once")
+        #expect(workers.load == (0, 0))
+        // Free again: the next job runs.
+        #expect(try await workers.run { "again" } == "again")
     }
 }

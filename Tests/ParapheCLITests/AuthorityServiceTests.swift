@@ -297,3 +297,23 @@ extension AuthorityServiceTests {
         #expect(try paraphe(["activate", "--link", link, "--link-file", linkFile, "--answers-file", "x", "--reference", "1", "--password-file", "x"]).status == 64)
     }
 }
+
+extension AuthorityServiceTests {
+    /// Issue 22, hole 7: successful identity checks cost three full-cost hashes each and nothing else bounded them:
+    /// at most 10 per application in 15 minutes per instance (`--identity-checks`), another application unaffected.
+    @Test func identityChecksAreLimitedPerApplication() throws {
+        let scratch = try Scratch()
+        let server = try AuthorityServer(dataDir: scratch.url.appendingPathComponent("authority").path)
+        func approve(_ email: String) throws -> String {
+            let result = try run(try parapheExecutable(name: "paraphe-authority-testable"),
+                                 ["approve", "--data-dir", server.dataDir, "--name", "Jeanne Tremblay", "--email", email,
+                                  "--question", "q1?", "--question", "q2?", "--question", "q3?", "--answer", "a", "--answer", "b", "--answer", "c"])
+            return String(try #require(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "/").last))
+        }
+        let (first, second) = (try approve("a@example.com"), try approve("b@example.com"))
+        let right = #"{"answers":["a","b","c"]}"#
+        let statuses = try (0..<11).map { _ in try curl(server, "/api/v1/applications/\(first)/identity", method: "POST", json: right).0 }
+        #expect(statuses == Array(repeating: 200, count: 10) + [429], "\(statuses)")
+        #expect(try curl(server, "/api/v1/applications/\(second)/identity", method: "POST", json: right).0 == 200)
+    }
+}

@@ -11,7 +11,7 @@ final class Fleet {
 
     static var isAvailable: Bool { ProcessInfo.processInfo.environment["PARAPHE_TEST_POSTGRES_URL"] != nil }
 
-    init(instances count: Int = 2, arguments: [String] = ["--rate-limit", "0"]) throws {
+    init(instances count: Int = 2, arguments: [String] = ["--rate-limit", "0", "--identity-checks", "0"]) throws {
         let base = try #require(ProcessInfo.processInfo.environment["PARAPHE_TEST_POSTGRES_URL"])
         root = FileManager.default.temporaryDirectory.appendingPathComponent("paraphe-fleet-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)

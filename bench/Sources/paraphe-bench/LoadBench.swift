@@ -37,7 +37,7 @@ enum LoadBenchmark {
     /// Starts `paraphe-authority serve` (pinned to `cores` with taskset when given); waits for its first line.
     static func serve(_ binary: String, dataDir: URL, database: String?, cores: String?) throws -> Server {
         let process = Process()
-        var arguments = [binary, "serve", "--data-dir", dataDir.path, "--listen", "127.0.0.1:0", "--rate-limit", "0"]
+        var arguments = [binary, "serve", "--data-dir", dataDir.path, "--listen", "127.0.0.1:0", "--rate-limit", "0", "--identity-checks", "0"]
         if let database { arguments += ["--database", database] }
         if let cores {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
@@ -194,6 +194,68 @@ enum LoadBenchmark {
         }
         try await http.shutdown()
         return result
+    }
+
+    // MARK: - A burst of identity checks (issue 22, hole 7)
+
+    /// `count` identity checks sent at once (each its own application and connection, as from as many kiosks) to one
+    /// instance while `/health` is asked every 50 ms: the health latencies (p50, p99, max), and how the checks ended —
+    /// 200, or 503 with Retry-After when the CPU workers' queue is full — with the slowest answer (no request waits
+    /// without bound). Answers are hashed at the full 600,000 iterations, as in production.
+    static func burst(binary: String, work: URL, count: Int) async throws -> [String: Any] {
+        let dataDir = work.appendingPathComponent("burst")
+        note("load: approving \(count) applications at full cost for the burst")
+        let tokens = try await approve(try await authority(dataDir, registry: nil, iterations: 600_000), count: count)
+        let server = try serve(binary, dataDir: dataDir, database: nil, cores: nil)
+        defer { server.stop() }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(dataDir.appendingPathComponent("ca/ca-cert.pem").path))
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: count + 8)
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let base = "https://127.0.0.1:\(server.port)"
+        // Warm: a connection and a health answer.
+        _ = try await http.execute(HTTPClientRequest(url: base + "/health"), timeout: .seconds(10)).body.collect(upTo: 1 << 16)
+        let health = Shared(Samples())
+        let outcomes = Shared([Int: Int]())
+        let slowest = Shared(0.0)
+        let stop = Shared(false)
+        let body = #"{"answers":["Montreal","rex","bleu"]}"#
+        let start = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while !stop.value.withLock({ $0 }) {
+                    let asked = ContinuousClock.now
+                    let response = try await http.execute(HTTPClientRequest(url: base + "/health"), timeout: .seconds(30))
+                    _ = try await response.body.collect(upTo: 1 << 16)
+                    let elapsed = ContinuousClock.now - asked
+                    health.value.withLock { $0.add(UInt64(elapsed.components.seconds) * 1_000_000_000 + UInt64(elapsed.components.attoseconds / 1_000_000_000)) }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+            }
+            try await withThrowingTaskGroup(of: Void.self) { checks in
+                for token in tokens {
+                    checks.addTask {
+                        let status = try await post(http, base + "/api/v1/applications/\(token.value)/identity", json: body)
+                        let elapsed = ContinuousClock.now - start
+                        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                        outcomes.value.withLock { $0[status, default: 0] += 1 }
+                        slowest.value.withLock { $0 = max($0, seconds) }
+                    }
+                }
+                try await checks.waitForAll()
+            }
+            stop.value.withLock { $0 = true }
+            try await group.waitForAll()
+        }
+        try await http.shutdown()
+        let samples = health.value.withLock { $0 }
+        let ended = outcomes.value.withLock { $0 }
+        let longest = slowest.value.withLock { $0 }
+        note("load: \(count) identity checks at once: \(ended.sorted { $0.key < $1.key }.map { "\($0.value)× \($0.key)" }.joined(separator: ", ")), "
+             + String(format: "the last answered after %.1f s; /health meanwhile %@", longest, samples.line()))
+        return ["measure": "load-burst", "checks": count, "outcomes": Dictionary(uniqueKeysWithValues: ended.map { (String($0.key), $0.value) }),
+                "slowest_s": longest, "health": samples.json()]
     }
 
     static func copyKeys(from: URL, to: URL) throws {

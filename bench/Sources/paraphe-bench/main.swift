@@ -8,7 +8,7 @@ import Logging
 //   paraphe-bench kdf [--pairs N]                         (PKCS#12 MAC key derivation against PBKDF2, alternated)
 //   paraphe-bench registry-seed --data-dir DIR --count N
 //   paraphe-bench registry --data-dir DIR --count N [--lookups N] [--attempts N]
-//   paraphe-bench load identity|enroll|lookups --authority BIN [--postgres URL] [--seconds S] [--count N]
+//   paraphe-bench load identity|enroll|lookups|burst --authority BIN [--postgres URL] [--seconds S] [--count N]
 //        [--applications N] [--rate R]                   (the fleet's load rows; PGPASSWORD for --postgres)
 //
 // Each prints one line of JSON on standard output (figures in milliseconds) and progress on standard error.
@@ -81,6 +81,8 @@ func main() async -> Int32 {
             case "enroll":
                 try emit(try await LoadBenchmark.enrollments(
                     binary: binary, work: scratch, database: postgres, count: intOption("--count", in: arguments, default: 4_000), seconds: seconds))
+            case "burst":
+                try emit(try await LoadBenchmark.burst(binary: binary, work: scratch, count: intOption("--count", in: arguments, default: 200)))
             case "lookups":
                 guard let postgres else { throw BenchError("lookups needs --postgres") }
                 try emit(try await LoadBenchmark.lookups(
