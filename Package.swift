@@ -27,6 +27,8 @@ let package = Package(
     products: [
         .executable(name: "paraphe", targets: ["paraphe"]),
         .executable(name: "paraphe-authority", targets: ["paraphe-authority"]),
+        // For fuzz/ only (a package of its own, built instrumented by scripts/fuzz): every parser fed from outside.
+        .library(name: "ParapheFuzzEntries", targets: ["ParapheFuzzEntries"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
@@ -214,6 +216,17 @@ let package = Package(
         // Test support: seeded randomness, a manual clock, and `paraphe-testable` (the same commands with
         // the clock and crash points injected from the environment, for the end-to-end tests only).
         .target(name: "ParapheTestSupport", dependencies: ["Activation", "Authority", "Workstation", "OperatorCommands"], path: "Tests/ParapheTestSupport"),
+        // The parsers fed from outside, one entry each: what the fuzzers (fuzz/) and the corpus replay run.
+        .target(
+            name: "ParapheFuzzEntries",
+            dependencies: [
+                "Activation", "Authority", "AuthorityInterface", "CMP", "Keystore", "ParapheCLI", "RevocationList", "Terminal",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "X509", package: "swift-certificates"),
+            ],
+            path: "Tests/ParapheFuzzEntries"
+        ),
         .executableTarget(
             name: "paraphe-testable",
             dependencies: ["ParapheCLI", "ParapheTestSupport"],
@@ -283,6 +296,7 @@ let package = Package(
         ),
         .testTarget(name: "TerminalTests", dependencies: ["Terminal", "ScreenModel"]),
         .testTarget(name: "AuthorityServerTests", dependencies: ["AuthorityServer", "Authority", "AuthorityInterface", "ParapheTestSupport"]),
+        .testTarget(name: "FuzzCorpusTests", dependencies: ["ParapheFuzzEntries"]),
         .testTarget(name: "ParapheCLITests", dependencies: ["Activation", "ParapheTestSupport"]),
         .testTarget(
             name: "WizardTests",

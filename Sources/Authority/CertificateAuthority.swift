@@ -255,14 +255,14 @@ struct CertificateAuthority: Sendable {
 }
 
 /// A CSR whose signature verifies (proof of possession), reduced to what issuance needs.
-struct VerifiedRequest: Sendable {
+package struct VerifiedRequest: Sendable {
     let publicKey: Certificate.PublicKey
     /// SHA-256 of the DER SubjectPublicKeyInfo.
     let keyDigest: [UInt8]
 
     static let maximumSize = 16 * 1024
 
-    init(der: [UInt8]) throws(AuthorityError) {
+    package init(der: [UInt8]) throws(AuthorityError) {
         guard !der.isEmpty, der.count <= Self.maximumSize else {
             throw AuthorityError(.csrInvalid, "the certificate request is empty or too large")
         }

@@ -275,6 +275,14 @@ package struct SQLiteRegistry: RegistryStore {
         }
     }
 
+    package func latestCRLVersion() async throws -> (number: Int, thisUpdate: Date)? {
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT number, thisUpdate FROM crl ORDER BY number DESC LIMIT 1").map { row in
+                (row["number"] as Int, Date(timeIntervalSince1970: row["thisUpdate"]))
+            }
+        }
+    }
+
     package func latestCRL() async throws -> StoredCRL? {
         try await read { db in try Self.latestCRL(db) }
     }

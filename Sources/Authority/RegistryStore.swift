@@ -29,6 +29,8 @@ package protocol RegistryStore: Sendable {
     func recoveryCandidate(email: String) async throws -> ApplicationToken?
     func certificate(serial: String) async throws -> StoredCertificate?
     func latestCRL() async throws -> StoredCRL?
+    /// The newest CRL's number and when it was signed (one indexed read; nothing else is loaded).
+    func latestCRLVersion() async throws -> (number: Int, thisUpdate: Date)?
     /// Every application, in approval order.
     func allApplications() async throws -> [ApplicationRow]
     /// The whole audit log, oldest first.

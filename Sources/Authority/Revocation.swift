@@ -107,6 +107,13 @@ extension EmbeddedAuthority {
         return der
     }
 
+    /// The newest CRL's number, if it is still current (signed less than `CRLPolicy.refreshAfter` ago): what a
+    /// cache of `revocationList()` compares with (nil: ask `revocationList()`, which signs a new one if due).
+    public func currentRevocationListNumber() async throws -> Int? {
+        guard let version = try await registry.latestCRLVersion(), now.timeIntervalSince(version.thisUpdate) < CRLPolicy.refreshAfter else { return nil }
+        return version.number
+    }
+
     /// Signs a CRL dated `now` (valid `CRLPolicy.validity`) with the given number and entries.
     func crlSigner(at now: Date) -> @Sendable (Int, [CertificateRevocationList.Entry]) throws -> [UInt8] {
         let ca = self.ca

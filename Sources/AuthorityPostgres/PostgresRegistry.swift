@@ -348,6 +348,17 @@ package final class PostgresRegistry: RegistryStore {
         }
     }
 
+    package func latestCRLVersion() async throws -> (number: Int, thisUpdate: Date)? {
+        try await run { connection in
+            for try await (number, thisUpdate) in try await connection.query(
+                "SELECT number, this_update FROM crl ORDER BY number DESC LIMIT 1", logger: self.logger
+            ).decode((Int, Double).self) {
+                return (number, Date(timeIntervalSince1970: thisUpdate))
+            }
+            return nil
+        }
+    }
+
     package func latestCRL() async throws -> StoredCRL? {
         try await run { connection in try await self.latestCRL(connection) }
     }

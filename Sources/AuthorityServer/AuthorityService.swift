@@ -84,7 +84,7 @@ public struct AuthorityService: Sendable {
         limiter = RateLimiter(limit: settings.requestsPerMinute, now: { time.now() })
         identityLimiter = RateLimiter(limit: settings.identityChecksPerApplication, window: 15 * 60, now: { time.now() })
         cmp = CMPResponder(authority: authority, logger: logger)
-        crl = CRLCache(now: { time.now() })
+        crl = CRLCache()
         health = HealthProbe(now: { time.now() })
     }
 
@@ -170,7 +170,8 @@ public struct AuthorityService: Sendable {
         router.get("crl") { _, context in
             try await handleJSON(context) {
                 try limiter.admit(context)
-                guard let der = try await crl.current({ try await authority.revocationList() }) else { return Response(status: .notFound) }
+                let number = try await authority.currentRevocationListNumber()
+                guard let der = try await crl.current(number: number, { try await authority.revocationList() }) else { return Response(status: .notFound) }
                 return Response(
                     status: .ok, headers: [.contentType: "application/pkix-crl", .cacheControl: "max-age=3600"],
                     body: .init(byteBuffer: ByteBuffer(bytes: der)))

@@ -2,25 +2,20 @@ import AuthorityInterface
 import Foundation
 import Synchronization
 
-/// The CRL this instance serves at `/crl`: kept in memory and read from the registry again at most every
-/// `maximumAge` seconds, or at once after this instance answered a revocation. Another instance's revocation
-/// shows here within `maximumAge` (a CRL is valid 7 days; relying parties cache it for hours).
+/// The CRL this instance serves at `/crl`: kept in memory until it changes. Each request reads only the newest CRL's
+/// number (one indexed read, no transaction, no lock); the CRL itself is loaded again when that number moved (a
+/// revocation by any instance or the operator), when none is current, or after a revocation answered here.
 final class CRLCache: Sendable {
-    private let kept = Mutex<(der: [UInt8]?, at: Date)?>(nil)
-    private let maximumAge: TimeInterval
-    private let now: @Sendable () -> Date
+    private let kept = Mutex<(der: [UInt8]?, number: Int)?>(nil)
 
-    init(maximumAge: TimeInterval = 30, now: @escaping @Sendable () -> Date) {
-        self.maximumAge = maximumAge
-        self.now = now
-    }
+    init() {}
 
-    /// The CRL: the kept one while fresh, else `load()`'s (kept for the next callers).
-    func current(_ load: () async throws -> [UInt8]?) async throws -> [UInt8]? {
-        let now = now()
-        if let kept = kept.withLock({ $0 }), now.timeIntervalSince(kept.at) < maximumAge, kept.at <= now { return kept.der }
+    /// The CRL: the kept one while `number` (the registry's newest current CRL, nil if none is current) is the one it
+    /// was loaded with, else `load()`'s (kept for the next callers).
+    func current(number: Int?, _ load: () async throws -> [UInt8]?) async throws -> [UInt8]? {
+        if let number, let kept = kept.withLock({ $0 }), kept.number == number { return kept.der }
         let der = try await load()
-        kept.withLock { $0 = (der, now) }
+        if let number { kept.withLock { $0 = (der, number) } } else { invalidate() }
         return der
     }
 

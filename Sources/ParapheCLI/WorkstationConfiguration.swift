@@ -27,7 +27,7 @@ import Workstation
 /// idle_timeout = 120
 /// profile_dir = "/media/paraphe"
 /// ```
-struct WorkstationConfiguration: Sendable, Equatable {
+package struct WorkstationConfiguration: Sendable, Equatable {
     var dataDirectory: String?
     var language: Language?
     var authorityURL: String?
@@ -66,7 +66,7 @@ struct WorkstationConfiguration: Sendable, Equatable {
         return WorkstationConfiguration()
     }
 
-    static func parse(_ text: String, source: URL?) throws -> WorkstationConfiguration {
+    package static func parse(_ text: String, source: URL?) throws -> WorkstationConfiguration {
         let path = source?.path ?? "config.toml"
         func invalid(_ why: String) -> CLIError {
             CLIError(status: ExitStatus.dataError, message: "\(InputText.printable(path, limit: 1_000)): \(why)")

@@ -44,20 +44,19 @@ struct CacheTests {
         #expect(probes.value == 2)
     }
 
-    @Test("/crl: read again after 30 s, or at once after a revocation here")
+    @Test("/crl: loaded again only when the newest CRL's number moves, none is current, or after a revocation here")
     func crlCache() async throws {
-        let clock = ManualTimeSource(Date(timeIntervalSince1970: 1_780_000_000))
-        let cache = CRLCache(maximumAge: 30, now: { clock.now() })
+        let cache = CRLCache()
         let loads = Counter()
-        func fetch() async throws -> [UInt8]? { try await cache.current { [UInt8(loads.next())] } }
-        #expect(try await fetch() == [1])
-        #expect(try await fetch() == [1])
-        clock.advance(by: 29)
-        #expect(try await fetch() == [1])
-        clock.advance(by: 2)
-        #expect(try await fetch() == [2])
+        func fetch(_ number: Int?) async throws -> [UInt8]? { try await cache.current(number: number) { [UInt8(loads.next())] } }
+        #expect(try await fetch(7) == [1])
+        #expect(try await fetch(7) == [1])
+        #expect(try await fetch(8) == [2], "another instance (or the operator) revoked: a new CRL")
+        #expect(try await fetch(8) == [2])
+        #expect(try await fetch(nil) == [3], "none current (a day old): revocationList() signs one")
+        #expect(try await fetch(9) == [4])
         cache.invalidate()
-        #expect(try await fetch() == [3])
+        #expect(try await fetch(9) == [5])
     }
 
     @Test("PROXY protocol v2 headers and address ranges, as a balancer and an operator write them")

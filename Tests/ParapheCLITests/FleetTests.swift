@@ -108,8 +108,10 @@ func runConcurrently(_ commands: [(URL, [String])]) throws -> [RunResult] {
         let wrong = #"{"answers":["Lyon","Felix","Vert"]}"#
         let results = try runConcurrently((0..<50).map { fleet.instances[$0 % 2] }.map { curl($0, "/api/v1/applications/\(token)/identity", json: wrong) })
         let statuses = results.map(status)
-        // Wrong answers (403) until the lock, locked (423) after; never an error.
-        #expect(statuses.allSatisfy { $0 == 403 || $0 == 423 }, "\(statuses)")
+        // Wrong answers (403) until the lock, locked (423) after, or — beyond what the instances' CPU workers take at
+        // once — busy (503, nothing counted, retry); never an error.
+        #expect(statuses.allSatisfy { $0 == 403 || $0 == 423 || $0 == 503 }, "\(statuses)")
+        #expect(statuses.filter { $0 != 503 }.count >= 5, "\(statuses)")
         #expect(statuses.filter { $0 == 403 }.count == 4, "4 refusals with attempts left, then the 5th locks: \(statuses)")
         #expect(try fleet.query("SELECT identity_failures || ' ' || status FROM application") == "5 identityLocked")
         #expect(try fleet.query("SELECT count(*) FROM audit WHERE event = 'identityFailed'") == "4")
@@ -283,7 +285,12 @@ func runConcurrently(_ commands: [(URL, [String])]) throws -> [RunResult] {
         let name = String(fleet.database.split(separator: "/").last ?? "")
         let base = try #require(ProcessInfo.processInfo.environment["PARAPHE_TEST_POSTGRES_URL"])
         #expect(try run(URL(fileURLWithPath: "/usr/bin/psql"), [base, "-c", "DROP DATABASE \(name) WITH (FORCE)"]).status == 0)
-        let gone = try get("/health")
+        // /health answers from a probe at most 2 s old: within a few seconds it says so.
+        var gone = try get("/health")
+        for _ in 0..<20 where !gone.stdout.hasSuffix("\n503") {
+            Thread.sleep(forTimeInterval: 0.5)
+            gone = try get("/health")
+        }
         #expect(gone.stdout.hasSuffix("\n503") && gone.stdout.contains(#""database":"unreachable""#), "\(gone.stdout)")
     }
 
