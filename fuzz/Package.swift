@@ -10,11 +10,12 @@ let package = Package(
     platforms: [.macOS(.v14)],
     dependencies: [.package(name: "Paraphe", path: "..")],
     targets: [
+        .target(name: "CFuzzer"),
         .executableTarget(
-            name: "paraphe-fuzz",
-            dependencies: [.product(name: "ParapheFuzzEntries", package: "Paraphe")],
-            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
-        )
+            name: "paraphe-fuzz", dependencies: ["CFuzzer", .product(name: "ParapheFuzzEntries", package: "Paraphe")],
+            // gold fails on the instrumented objects' debug information; lld links them.
+            linkerSettings: [.unsafeFlags(["-use-ld=lld"])]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -268,15 +268,8 @@ extension AuthorityServiceTests {
         let log = scratch.url.appendingPathComponent("serve.log").path
         let server = try AuthorityServer(dataDir: scratch.url.appendingPathComponent("authority").path, logFile: log)
         let applicant = Applicant()
-        let approved = try run(try parapheExecutable(name: "paraphe-authority-testable"),
-                               ["approve", "--data-dir", server.dataDir, "--name", applicant.name, "--email", applicant.email,
-                                "--question", "q1?", "--question", "q2?", "--question", "q3?",
-                                "--answers-file", try scratch.file("approve-answers", applicant.answers.joined(separator: "\n"))])
-        let link = approved.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let (link, reference) = try server.approve(applicant, in: scratch)
         let token = String(try #require(link.split(separator: "/").last))
-        let mail = try #require(try String(contentsOfFile: try #require(FileManager.default.contentsOfDirectory(atPath: server.dataDir + "/mail/new").first
-            .map { server.dataDir + "/mail/new/" + $0 }), encoding: .utf8))
-        let reference = try #require(line(after: "Reference number:", in: mail))
         let linkFile = try scratch.file("link", link + "\n")
         let activated = try paraphe(["activate", "--data-dir", scratch.dataDir, "--authority", server.url, "--authority-fingerprint", server.fingerprint,
                                      "--link-file", linkFile, "--answers-file", try scratch.file("answers", applicant.answers.joined(separator: "\n")),

@@ -156,13 +156,7 @@ extension NetworkedAuthorityTests {
         let log = scratch.url.appendingPathComponent("serve.log").path
         let server = try AuthorityServer(dataDir: scratch.url.appendingPathComponent("authority").path, logFile: log)
         let applicant = Applicant()
-        let approved = try run(try parapheExecutable(name: "paraphe-authority-testable"),
-                               ["approve", "--data-dir", server.dataDir, "--name", applicant.name, "--email", applicant.email,
-                                "--question", "q1?", "--question", "q2?", "--question", "q3?",
-                                "--answers-file", try scratch.file("approve-answers", applicant.answers.joined(separator: "\n"))])
-        let link = approved.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let mailFile = try #require(try FileManager.default.contentsOfDirectory(atPath: server.dataDir + "/mail/new").first)
-        let reference = try #require(line(after: "Reference number:", in: try String(contentsOfFile: server.dataDir + "/mail/new/" + mailFile, encoding: .utf8)))
+        let (link, reference) = try server.approve(applicant, in: scratch)
         let unpinned = ["--data-dir", scratch.dataDir, "--authority", server.url]
         let answers = try scratch.file("answers", applicant.answers.joined(separator: "\n"))
         let password = try scratch.file("password", applicant.password)

@@ -1,7 +1,8 @@
+import CFuzzer
 import Foundation
 import ParapheFuzzEntries
 
-/// The parser this process fuzzes, named by PARAPHE_FUZZ_TARGET (set once, before the first input).
+/// The parser this process fuzzes, named by PARAPHE_FUZZ_TARGET.
 let entry: @Sendable ([UInt8]) -> Void = {
     let name = ProcessInfo.processInfo.environment["PARAPHE_FUZZ_TARGET"] ?? ""
     guard let run = FuzzEntries.target(name) else {
@@ -11,9 +12,18 @@ let entry: @Sendable ([UInt8]) -> Void = {
     return run
 }()
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
-    entry(bytes)
-    return 0
+/// libFuzzer's driver with our own main (SwiftPM gives an executable's main another name when it links, so libFuzzer's
+/// own main would not be the program's): each input goes to the chosen parser.
+@main
+enum Fuzz {
+    static func main() {
+        _ = entry
+        var argc = CommandLine.argc
+        var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+        let status = LLVMFuzzerRunDriver(&argc, &argv) { data, size in
+            entry(data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? [])
+            return 0
+        }
+        exit(status)
+    }
 }
