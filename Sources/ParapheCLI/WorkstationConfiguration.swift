@@ -71,6 +71,7 @@ package struct WorkstationConfiguration: Sendable, Equatable {
         func invalid(_ why: String) -> CLIError {
             CLIError(status: ExitStatus.dataError, message: "\(InputText.printable(path, limit: 1_000)): \(why)")
         }
+        if let (line, why) = Self.shapeProblem(text) { throw invalid("not valid TOML (line \(line): \(why))") }
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
@@ -128,6 +129,65 @@ package struct WorkstationConfiguration: Sendable, Equatable {
             configuration.updateWindowDays = try integer(profile, "update_window_days", "profile.", 0...3_650)
         }
         return configuration
+    }
+}
+
+extension WorkstationConfiguration {
+    /// The first line whose shape this file cannot have, and why; nil when every line is a comment, a table header
+    /// (`[name]`, `[a.b]`) or `key = value`. Checked before the text reaches toml++ (TOMLKit's parser), which asserts —
+    /// aborting the program — on some malformed keys and headers (found by the fuzzer: `[+++ …`); the configuration
+    /// uses only this part of TOML (no arrays of tables, no values over several lines).
+    static func shapeProblem(_ text: String) -> (line: Int, why: String)? {
+        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = Array(raw.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r"))).unicodeScalars)
+            guard let first = line.first, first != "#" else { continue }
+            if line.count >= 3, line.indices.dropLast(2).contains(where: { line[$0] == line[$0 + 1] && line[$0] == line[$0 + 2] && (line[$0] == "\"" || line[$0] == "'") }) {
+                return (index + 1, "strings over several lines are not used in this file")
+            }
+            if first == "[" {
+                guard var end = keyEnd(line, from: 1), end < line.count, line[end] == "]" else {
+                    return (index + 1, "a table header is [name] or [name.name], names made of letters, digits, - and _, or quoted")
+                }
+                end = skipBlanks(line, from: end + 1)
+                guard end == line.count || line[end] == "#" else { return (index + 1, "nothing but a comment may follow a table header") }
+            } else {
+                guard let end = keyEnd(line, from: 0), end < line.count, line[end] == "=" else {
+                    return (index + 1, "a setting is name = value, the name made of letters, digits, - and _, or quoted")
+                }
+            }
+        }
+        return nil
+    }
+
+    /// Where a (dotted) key that starts at `start`, blanks allowed around its parts, ends (after its trailing blanks).
+    private static func keyEnd(_ line: [Unicode.Scalar], from start: Int) -> Int? {
+        var index = skipBlanks(line, from: start)
+        while true {
+            guard index < line.count else { return nil }
+            let first = line[index]
+            if first == "\"" || first == "'" {
+                index += 1
+                while index < line.count, line[index] != first {
+                    if first == "\"", line[index] == "\\" { index += 1 }
+                    index += 1
+                }
+                guard index < line.count else { return nil }
+                index += 1
+            } else {
+                let bare = { (scalar: Unicode.Scalar) in scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "-" || scalar == "_") }
+                guard bare(first) else { return nil }
+                while index < line.count, bare(line[index]) { index += 1 }
+            }
+            index = skipBlanks(line, from: index)
+            guard index < line.count, line[index] == "." else { return index }
+            index = skipBlanks(line, from: index + 1)
+        }
+    }
+
+    private static func skipBlanks(_ line: [Unicode.Scalar], from start: Int) -> Int {
+        var index = start
+        while index < line.count, line[index] == " " || line[index] == "\t" { index += 1 }
+        return index
     }
 }
 
