@@ -16,14 +16,14 @@ struct SenderLimitTests {
     static let kiosk = ClientAddress(ip: "203.0.113.20")
 
     /// A `p10cr` protected by the PBM keyed by `secret`, with `reference` as senderKID; Paraphe's sender token when given.
-    static func request(reference: String, secret: String, token: ApplicationToken? = nil) throws -> [UInt8] {
+    static func request(reference: String, secret: String, token: ApplicationToken? = nil, iterations: Int = 1_000) throws -> [UInt8] {
         var message = PKIMessage(
             header: PKIHeader(
                 sender: try token.map { try ParapheCMP.sender(token: $0.value) } ?? PKIHeader.nullDN, senderKID: Array(reference.utf8),
                 transactionID: (0..<16).map { _ in UInt8.random(in: 0...255) }, senderNonce: (0..<16).map { _ in UInt8.random(in: 0...255) }),
             body: .p10cr(try TestKey().csr()))
         let salt = (0..<16).map { _ in UInt8.random(in: 0...255) }
-        try message.protect(with: PasswordBasedMACKey(secret: Array(secret.utf8), parameters: .make(salt: salt, iterations: 1_000)))
+        try message.protect(with: PasswordBasedMACKey(secret: Array(secret.utf8), parameters: .make(salt: salt, iterations: iterations)))
         return try message.serialized()
     }
 
@@ -61,6 +61,26 @@ struct SenderLimitTests {
             to: try Self.request(reference: receipt.reference.digits, secret: code.revealed, token: receipt.token), from: Self.kiosk)
         #expect(try PKIMessage(derEncoded: answer).body.name == "cp")
         #expect(try await authority.record(for: receipt.token).status == .activated)
+    }
+
+    @Test("a PBM iteration count above 10,000 is refused before any derivation, and counts against nobody")
+    func costlyProtectionIsRefused() async throws {
+        let bed = TestBed(seed: 2204)
+        defer { bed.remove() }
+        let authority = try await bed.authority()
+        let (receipt, code) = try await CertificateTests.readyToIssue(authority)
+        let responder = CMPResponder(authority: authority, logger: Logger(label: "test"))
+        for _ in 0..<6 {
+            let answer = await responder.respond(
+                to: try Self.request(reference: receipt.reference.digits, secret: code.revealed, iterations: 10_001), from: Self.stranger)
+            let refused = try #require(try Self.refusal(answer))
+            #expect(refused.status.failInfo?.contains(.badMessageCheck) == true && !refused.protected, "\(refused.status)")
+        }
+        #expect(try await authority.senderRefusedUntil(Self.stranger) == nil)
+        #expect(try await authority.record(for: receipt.token).wrongReferencesInARow == 0)
+        // 10,000 is accepted.
+        let answer = await responder.respond(to: try Self.request(reference: receipt.reference.digits, secret: code.revealed, iterations: 10_000), from: Self.stranger)
+        #expect(try PKIMessage(derEncoded: answer).body.name == "cp")
     }
 
     @Test("a live reference number and an unknown one get the same answer, so live ones cannot be listed")
