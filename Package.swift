@@ -29,6 +29,8 @@ let package = Package(
         .executable(name: "paraphe-authority", targets: ["paraphe-authority"]),
         // For fuzz/ only (a package of its own, built instrumented by scripts/fuzz): every parser fed from outside.
         .library(name: "ParapheFuzzEntries", targets: ["ParapheFuzzEntries"]),
+        // The security provider: libparaphe-pkcs11.so, the PKCS#11 module over the installed profiles.
+        .library(name: "paraphe-pkcs11", type: .dynamic, targets: ["ParapheProvider"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
@@ -67,6 +69,8 @@ let package = Package(
         // OpenSSL's libcrypto for RFC 7292 Appendix B (the PKCS#12 MAC key), which swift-crypto does not offer.
         .systemLibrary(name: "COpenSSLCrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "PasswordQuality", dependencies: ["CPWQuality", "Activation"]),
+        // PKCS#11 2.40's header as p11-kit ships it (libp11-kit-dev): the provider's C interface. Nothing links p11-kit.
+        .systemLibrary(name: "CPKCS11", providers: [.apt(["libp11-kit-dev"])]),
         // The local Entrust-like keystore: keys, CSR, PKCS#12, certificate file, login.
         .target(
             name: "Keystore",
@@ -76,6 +80,27 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
+            ]
+        ),
+        // The security provider: a PKCS#11 module over the Keystore, loaded by any process (NSS, GnuTLS, OpenSSL,
+        // p11-kit). The Swift runtime is linked in (-static-stdlib) and only C_GetFunctionList is exported (a version
+        // script), so it loads into hosts with or without Swift; no threads, no Swift concurrency inside.
+        .target(
+            name: "ParapheProvider",
+            dependencies: [
+                "CPKCS11", "Keystore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            exclude: ["exports.map"],
+            linkerSettings: [
+                .unsafeFlags(
+                    [
+                        "-static-stdlib", "-use-ld=lld", "-lFoundation", "-lFoundationEssentials", "-lFoundationInternationalization",
+                        "-l_FoundationCollections", "-l_FoundationCShims", "-lCoreFoundation", "-l_FoundationICU", "-lswiftSynchronization",
+                        "-lswiftDispatch", "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/ParapheProvider/exports.map",
+                        "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--gc-sections",
+                    ], .when(platforms: [.linux]))
             ]
         ),
         // CMP (RFC 9810, RFC 9483 lightweight profile, RFC 6712 over HTTP) on swift-asn1: the messages both the

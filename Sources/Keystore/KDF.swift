@@ -174,9 +174,10 @@ enum Parallel {
         }
     }
 
-    static func run<T: Sendable>(_ jobs: [@Sendable () -> Result<T, KeystoreError>]) throws(KeystoreError) -> [T] {
+    /// `serially`: one after the other on the caller's thread (the security provider creates no threads in its host).
+    static func run<T: Sendable>(_ jobs: [@Sendable () -> Result<T, KeystoreError>], serially: Bool = false) throws(KeystoreError) -> [T] {
         let results: [Result<T, KeystoreError>?]
-        if jobs.count <= 1 {
+        if jobs.count <= 1 || serially {
             results = jobs.map { $0() }
         } else {
             let slots = Slots<T>(count: jobs.count)

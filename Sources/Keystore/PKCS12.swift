@@ -238,6 +238,42 @@ public enum PKCS12 {
     /// `known`: the keys this process wrote a profile with (`write(_:keys:)`); a derivation whose every input matches
     /// one of them (password, salt, count, algorithm) is taken from there instead of being run again.
     public static func read(_ der: [UInt8], password: String, known: ProfileKeys? = nil) throws(KeystoreError) -> PKCS12Contents {
+        let opened = try open(der, password: password, known: known, serially: false, lockingKey: false)
+        guard case .plain(let key) = opened.key else { throw .cryptoFailure("the key was not opened in memory") }
+        return PKCS12Contents(key: key, certificate: opened.certificate, chain: opened.chain, friendlyName: opened.friendlyName)
+    }
+
+    /// Opens a profile for the security provider: the same checks as `read` (MAC first, key matched to its
+    /// certificate), but on the calling thread only (no derivation runs concurrently: a module loaded into a host
+    /// process creates no threads) and with the private key decrypted straight into locked memory
+    /// (`LockedSigningKey`), never into an ordinary array. A file whose key is not encrypted is refused.
+    public static func openLocked(_ der: [UInt8], password: String) throws(KeystoreError) -> LockedProfileContents {
+        let opened = try open(der, password: password, known: nil, serially: true, lockingKey: true)
+        guard case .locked(let key) = opened.key else { throw .malformed("the profile's private key is not encrypted") }
+        return LockedProfileContents(key: key, certificate: opened.certificate, chain: opened.chain, friendlyName: opened.friendlyName)
+    }
+
+    /// A private key as a file yields it: in a swift-crypto key, or in locked memory.
+    enum OpenedKey {
+        case plain(SigningKey)
+        case locked(LockedSigningKey)
+
+        func matches(_ certificate: Certificate) -> Bool {
+            switch self {
+            case .plain(let key): return key.matches(certificate)
+            case .locked(let key): return (try? key.matches(certificateDER: PKCS12.certificateDER(certificate))) ?? false
+            }
+        }
+    }
+
+    struct Opened {
+        var key: OpenedKey
+        var certificate: Certificate
+        var chain: [Certificate]
+        var friendlyName: String?
+    }
+
+    static func open(_ der: [UInt8], password: String, known: ProfileKeys?, serially: Bool, lockingKey: Bool) throws(KeystoreError) -> Opened {
         guard der.count <= maximumFileSize else {
             throw .malformed("PKCS#12 file is larger than \(maximumFileSize) bytes")
         }
@@ -273,7 +309,7 @@ public enum PKCS12 {
             }
         }
         // The MAC job comes first, so its failure (wrong password) wins over anything else.
-        let distinctKeys = try Parallel.run(jobs).dropFirst().compactMap { $0 }
+        let distinctKeys = try Parallel.run(jobs, serially: serially).dropFirst().compactMap { $0 }
         guard distinctKeys.count == distinct.count else { throw .cryptoFailure("key derivation returned the wrong number of keys") }
         let derived = slotOfItem.map { distinctKeys[$0] }
 
@@ -289,10 +325,11 @@ public enum PKCS12 {
             if let ready = pendingKeys, ready.count == items.count {
                 keys = ready
             } else {
-                keys = try Parallel.run(items.map { item in
-                    let parameters = item.parameters
-                    return { @Sendable in Result.of { () throws(KeystoreError) in try parameters.deriveKey(password: password) } }
-                })
+                keys = try Parallel.run(
+                    items.map { item in
+                        let parameters = item.parameters
+                        return { @Sendable in Result.of { () throws(KeystoreError) in try parameters.deriveKey(password: password) } }
+                    }, serially: serially)
             }
             pendingKeys = nil
 
@@ -310,18 +347,27 @@ public enum PKCS12 {
                     next.bags.append(contentsOf: inner.bags)
                     next.encrypted.append(contentsOf: inner.encrypted)
                 case .key(let attributes):
-                    let key = try EncryptedPrivateKeyInfo.open(item.ciphertext[...], parameters: item.parameters, key: key)
-                    next.bags.append(ParsedBag(kind: .key(key), attributes: attributes))
+                    if lockingKey {
+                        let locked = try LockedSigningKey.decrypt(item.ciphertext[...], parameters: item.parameters, key: key)
+                        next.bags.append(ParsedBag(kind: .lockedKey(locked), attributes: attributes))
+                    } else {
+                        let key = try EncryptedPrivateKeyInfo.open(item.ciphertext[...], parameters: item.parameters, key: key)
+                        next.bags.append(ParsedBag(kind: .key(key), attributes: attributes))
+                    }
                 }
             }
             current = next
         }
 
-        var keys: [(key: SigningKey, attributes: BagAttributes)] = []
+        var keys: [(key: OpenedKey, attributes: BagAttributes)] = []
         var certificates: [(certificate: Certificate, attributes: BagAttributes)] = []
         for bag in current.bags {
             switch bag.kind {
-            case .key(let key): keys.append((key, bag.attributes))
+            case .key(let key):
+                // A key stored in clear has nothing for locked memory to protect: the provider refuses such a file.
+                guard !lockingKey else { throw .malformed("the profile's private key is not encrypted") }
+                keys.append((.plain(key), bag.attributes))
+            case .lockedKey(let key): keys.append((.locked(key), bag.attributes))
             case .certificate(let certificate): certificates.append((certificate, bag.attributes))
             case .shroudedKey, .ignored: break
             }
@@ -345,7 +391,7 @@ public enum PKCS12 {
         let leaf = certificates[leafIndex]
         var chain = certificates.map(\.certificate)
         chain.remove(at: leafIndex)
-        return PKCS12Contents(
+        return Opened(
             key: keyEntry.key,
             certificate: leaf.certificate,
             chain: chain,
@@ -407,6 +453,7 @@ public enum PKCS12 {
     struct ParsedBag {
         enum Kind {
             case key(SigningKey)
+            case lockedKey(LockedSigningKey)
             case shroudedKey(EncryptedPrivateKeyInfo)
             case certificate(Certificate)
             case ignored
