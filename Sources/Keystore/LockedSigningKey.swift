@@ -338,7 +338,7 @@ enum LockedDER {
             else { return nil }
             let names = ["n", "e", "d", "rsa-factor1", "rsa-factor2", "rsa-exponent1", "rsa-exponent2", "rsa-coefficient1"]
             let values = zip(names, numbers.dropFirst()).map { (name: $0.0, range: $0.1.contents, secret: $0.0 != "n" && $0.0 != "e") }
-            return build("RSA", bytes, numbers: values, strings: [], octets: [])
+            return build("1.2.840.113549.1.1.1", bytes, numbers: values, strings: [], octets: [])
         }
         guard algorithmOID == ecPublicKey, algorithm.count == 2, algorithm[1].tag == 0x06, Array(bytes[algorithm[1].contents]) == prime256v1,
             let sequence = elements(bytes, info[2].contents), sequence.count == 1, sequence[0].tag == 0x30,
@@ -352,9 +352,12 @@ enum LockedDER {
         {
             octets.append(("pub", bitString[0].contents.dropFirst()))
         }
-        return build("EC", bytes, numbers: [(name: "priv", range: fields[1].contents, secret: true)], strings: [("group", "prime256v1")], octets: octets)
+        return build("1.2.840.10045.2.1", bytes, numbers: [(name: "priv", range: fields[1].contents, secret: true)], strings: [("group", "prime256v1")], octets: octets)
     }
 
+    /// `type`: the key management's name as its OID, not "RSA" or "EC": OpenSSL looks a short name up among the legacy
+    /// key methods first, where a host's ENGINE registered as the default (the `openssl -engine pkcs11` host, for one)
+    /// would take it over — and an engine context cannot import. The OID is a name only the providers know.
     private static func build(
         _ type: String, _ bytes: UnsafeBufferPointer<UInt8>, numbers: [(name: String, range: Range<Int>, secret: Bool)],
         strings: [(String, String)], octets: [(name: String, range: Range<Int>)]

@@ -11,7 +11,7 @@ struct ProfileCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "profile",
         abstract: "Work with an activated profile.",
-        subcommands: [Verify.self, ChangePassword.self, Update.self, Revoke.self]
+        subcommands: [Verify.self, ChangePassword.self, Update.self, Revoke.self, Install.self, Uninstall.self]
     )
 
     struct Verify: AsyncParsableCommand {
@@ -180,6 +180,110 @@ extension ProfileCommand {
             }
         }
     }
+}
+
+extension ProfileCommand {
+    struct Install: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a profile available to this workstation's applications (PKCS#11: NSS, GnuTLS, OpenSSL, p11-kit).",
+            discussion: """
+                Logs in to the profile (the password is asked on the terminal, or read with --password-file; it is not \
+                kept), then registers Paraphe's keystore provider for you: a token for the profile, the module with \
+                p11-kit (~/.config/pkcs11/modules), and in your NSS databases (~/.pki/nssdb, created if missing, and \
+                the Firefox and Thunderbird profiles), with the authority's CA trusted for email and documents only. \
+                A database an application has open is left alone: close it and run the command again (exit 75). \
+                `paraphe profile uninstall` undoes exactly what this did.
+                """
+        )
+        @OptionGroup var data: DataOptions
+        @OptionGroup var authorityOptions: AuthorityOptions
+        @Argument(help: "The profile file (NAME.p12).") var file: String
+        @Option(name: .customLong("password-file"), help: "A file whose first line is the profile's password; - reads stdin.")
+        var passwordFile: String?
+        @Option(help: "Language of the messages: en or fr.") var lang: Language?
+
+        func run() async throws {
+            let language = defaultLanguage(lang)
+            try await runReportingErrors(language: language) {
+                var data = self.data
+                let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language)
+                data.announceCommandOptions()
+                let text = Localizer(language)
+                let url = URL(fileURLWithPath: file).standardizedFileURL
+                guard FileManager.default.isReadableFile(atPath: url.path) else {
+                    throw CLIError(status: ExitStatus.noInput, message: text.text("cli.error.cannotRead", ["path": InputText.printable(file)]))
+                }
+                let password: Password
+                if let passwordFile {
+                    password = try readPassword(passwordFile, language: language)
+                } else {
+                    password = try LineConsole.withConsole { console in
+                        console.write(text.text("cli.password.profile"))
+                        return Password(try InputText.validate(InputText.decode(try console.readLine(secret: true), field: .password), field: .password))
+                    }
+                }
+                let registration = try ProviderRegistration.forCurrentUser()
+                let service = activationService(
+                    authority: try await setup.vouchedAuthority(data, language: language, existing: true),
+                    paths: WorkstationPaths(dataDirectory: data.dataDirectory))
+                let report = try await service.installProvider(profile: url, password: password, registration: registration)
+                print(providerReportText(report, module: registration.module, language: language))
+                try ProfileCommand.refuseIfBusy(report)
+            }
+        }
+    }
+
+    struct Uninstall: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Undo `paraphe profile install`: the profile's token; with the last one, the module and CA it registered.",
+            discussion: "No password is needed. A database an application has open is left alone: close it and run the command again (exit 75)."
+        )
+        @Argument(help: "The profile file (NAME.p12).") var file: String
+        @Option(help: "Language of the messages: en or fr.") var lang: Language?
+
+        func run() async throws {
+            let language = defaultLanguage(lang)
+            try await runReportingErrors(language: language) {
+                let text = Localizer(language)
+                let url = URL(fileURLWithPath: file).standardizedFileURL
+                let registration = try ProviderRegistration.forCurrentUser()
+                guard registration.isInstalled(profile: url) else {
+                    print(text.text("cli.provider.notInstalled", ["path": InputText.printable(url.path)]))
+                    return
+                }
+                let report = try registration.uninstall(profile: url)
+                print(text.text("cli.provider.uninstalled", ["label": report.label]))
+                for (database, program) in report.busy.sorted(by: { $0.key < $1.key }) {
+                    print(text.text("cli.provider.busy", ["path": database, "program": program]))
+                }
+                try ProfileCommand.refuseIfBusy(report)
+            }
+        }
+    }
+
+    /// Ends with `applicationRunning` (exit 75) when a database was left alone because an application has it open.
+    static func refuseIfBusy(_ report: ProviderRegistration.Report) throws {
+        guard let (database, program) = report.busy.sorted(by: { $0.key < $1.key }).first else { return }
+        throw WorkstationError(.applicationRunning, "\(program) (\(database))")
+    }
+}
+
+/// What `profile install` (and the wizard's log-in screen) tells the person: where the signature was registered and how
+/// to sign with it.
+func providerReportText(_ report: ProviderRegistration.Report, module: String, language: Language) -> String {
+    let text = Localizer(language)
+    var lines = [text.text("cli.provider.installed", ["label": report.label]), "  " + text.text("cli.provider.module", ["module": module])]
+    if let file = report.p11kitFile {
+        lines.append("  " + text.text(report.p11kitIgnoresRoot ? "cli.provider.p11kitRoot" : "cli.provider.p11kit", ["path": file]))
+    }
+    for database in report.databases { lines.append("  " + text.text("cli.provider.database", ["path": database])) }
+    for (database, program) in report.busy.sorted(by: { $0.key < $1.key }) {
+        lines.append("  " + text.text("cli.provider.busy", ["path": database, "program": program]))
+    }
+    if let database = report.databases.first {
+        lines.append(text.text("cli.provider.howToSign", ["nickname": report.nickname, "database": database, "label": report.label]))
+    }
+    return lines.joined(separator: "\n")
 }
 
 struct ComponentsCommand: AsyncParsableCommand {

@@ -75,6 +75,8 @@ public struct ErrorDescription: Sendable, Equatable {
             case .componentFailed: ExitStatus.unavailable
             case .trustStore, .login: ExitStatus.ioError
             case .certificateRevoked, .holderRefused: ExitStatus.refused
+            case .provider: ExitStatus.unavailable
+            case .applicationRunning: ExitStatus.tempFail
             }
         default:
             messageKey = "cli.error.unexpected"

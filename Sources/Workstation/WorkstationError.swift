@@ -20,6 +20,11 @@ public struct WorkstationError: ParapheError, Equatable {
         case certificateRevoked
         /// The authority refused a certificate holder's request (update or revocation).
         case holderRefused
+        /// The keystore provider could not be registered for the user's applications (module or NSS tools missing,
+        /// a database that refused the change).
+        case provider
+        /// An application has one of the user's certificate databases open: it must be closed first.
+        case applicationRunning
     }
 
     public let code: Code
