@@ -364,7 +364,8 @@ enum LockedDER {
     ) -> OpaquePointer? {
         guard let builder = OSSL_PARAM_BLD_new() else { return nil }
         defer { OSSL_PARAM_BLD_free(builder) }
-        // The builder keeps the names' pointers (not copies) until the parameters are freed: C strings of our own.
+        // The builder keeps the pointers it is given (names, strings) until the parameters are built and freed: C strings
+        // of our own, not Swift's temporary ones.
         var names: [UnsafeMutablePointer<CChar>] = []
         defer { names.forEach { free($0) } }
         func name(_ text: String) -> UnsafeMutablePointer<CChar>? {
@@ -383,7 +384,7 @@ enum LockedDER {
             else { return nil }
         }
         for (label, value) in strings {
-            guard let key = name(label), OSSL_PARAM_BLD_push_utf8_string(builder, key, value, 0) == 1 else { return nil }
+            guard let key = name(label), let copy = name(value), OSSL_PARAM_BLD_push_utf8_string(builder, key, copy, 0) == 1 else { return nil }
         }
         for octet in octets {
             guard let key = name(octet.name), OSSL_PARAM_BLD_push_octet_string(builder, key, base + octet.range.lowerBound, octet.range.count) == 1 else { return nil }

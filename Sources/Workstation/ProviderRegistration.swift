@@ -226,12 +226,12 @@ public struct ProviderRegistration: Sendable {
         }
         if remaining.isEmpty, report.busy.isEmpty, let file = record.p11kitFile {
             try? FileManager.default.removeItem(atPath: file)
-            Self.removeEmptyDirectories(from: URL(fileURLWithPath: file).deletingLastPathComponent().path, upTo: home + "/.config")
+            Self.removeEmptyDirectories(from: URL(fileURLWithPath: file).deletingLastPathComponent().path, upTo: home)
             record.p11kitFile = nil
             report.p11kitFile = file
         }
         try writeRecord(record)
-        if remaining.isEmpty { Self.removeEmptyDirectories(from: tokenDirectory, upTo: home + "/.config") }
+        if remaining.isEmpty { Self.removeEmptyDirectories(from: tokenDirectory, upTo: home) }
         return report
     }
 

@@ -172,11 +172,19 @@ int main(int argc, char **argv) {
     sign(session, key, type, data, sizeof data - 1, signature);
 
     if (strcmp(argv[1], "scan") == 0) {
+        /* The key's secret attributes are sensitive, and it says it cannot be extracted. */
+        unsigned char value[4096];
+        CK_BBOOL extractable = CK_TRUE, sensitive = CK_FALSE;
+        CK_ATTRIBUTE secret = {type == CKK_EC ? CKA_VALUE : CKA_PRIVATE_EXPONENT, value, sizeof value};
+        CHECK(p11->C_GetAttributeValue(session, key, &secret, 1), CKR_ATTRIBUTE_SENSITIVE);
+        CK_ATTRIBUTE flags[] = {{CKA_EXTRACTABLE, &extractable, sizeof extractable}, {CKA_SENSITIVE, &sensitive, sizeof sensitive}};
+        CHECK(p11->C_GetAttributeValue(session, key, flags, 2), CKR_OK);
+        if (extractable != CK_FALSE || sensitive != CK_TRUE) { fprintf(stderr, "the key is extractable or not sensitive\n"); return 2; }
         read_needles(argv[4]);
         printf("logged-in %ld\n", scan());
         CHECK(p11->C_Logout(session), CKR_OK);
         printf("logged-out %ld\n", scan());
-        CHECK(p11->C_SignInit(session, &(CK_MECHANISM){CKM_SHA256_RSA_PKCS, NULL, 0}, key), CKR_USER_NOT_LOGGED_IN);
+        CHECK(p11->C_SignInit(session, &(CK_MECHANISM){type == CKK_EC ? CKM_ECDSA : CKM_SHA256_RSA_PKCS, NULL, 0}, key), CKR_USER_NOT_LOGGED_IN);
         login(session);
         sign(session, key, type, data, sizeof data - 1, signature);
         CHECK(p11->C_CloseAllSessions(1), CKR_OK);
