@@ -47,6 +47,18 @@ public enum ActivationProgress: String, Sendable, CaseIterable {
     public var messageKey: String { "progress.\(rawValue)" }
 }
 
+/// What became of "Make my digital signature available to the applications of this workstation" (the security
+/// provider's registration, after the log-in).
+public enum ProviderOutcome: Sendable, Equatable {
+    /// Registered: the token's label, the certificate's NSS nickname ("TOKEN:NAME"), the NSS database a command can
+    /// name, and the application that had a database open (that one was left alone), if any.
+    case registered(label: String, nickname: String, database: String?, busy: String?)
+    /// Not registered (the reason, from the error's message); the person can run `paraphe profile install` later.
+    case failed(String)
+    /// A kiosk: registration is for the person's own workstation (`paraphe profile install NAME.p12` there).
+    case elsewhere(profileName: String)
+}
+
 /// What logging in to a new profile showed (step 5's summary), as plain values.
 public struct ActivationSummary: Sendable, Equatable {
     public var subject: String
@@ -61,6 +73,8 @@ public struct ActivationSummary: Sendable, Equatable {
     public var certificateFile: URL?
     /// The certificate expires within the update window: "Your digital signature needs to be updated".
     public var updateDue = false
+    /// Whether (and where) the profile was made available to the workstation's applications after the log-in.
+    public var provider: ProviderOutcome?
 
     public init(subject: String, email: String?, serialHex: String, sha256Fingerprint: String, notBefore: Date, notAfter: Date,
                 issuer: String, keyAlgorithm: KeyAlgorithm, profileFile: URL?, certificateFile: URL?) {

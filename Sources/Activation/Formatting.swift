@@ -43,7 +43,8 @@ public enum SummaryFormat {
         public var isPath: Bool
     }
 
-    public static func rows(_ summary: ActivationSummary, language: Language) -> [Row] {
+    /// `compact`: for the screen, where every row counts (one row for the applications, no command line).
+    public static func rows(_ summary: ActivationSummary, language: Language, compact: Bool = false) -> [Row] {
         let text = Localizer(language)
         func row(_ key: String, _ value: String, isPath: Bool = false) -> Row {
             Row(label: text.text(key).trimmingCharacters(in: .whitespaces), value: InputText.printable(value, limit: 300), isPath: isPath)
@@ -58,6 +59,21 @@ public enum SummaryFormat {
         ]
         if let profile = summary.profileFile { rows.append(row("summary.profile", profile.path, isPath: true)) }
         if let certificate = summary.certificateFile { rows.append(row("summary.certificate", certificate.path, isPath: true)) }
+        switch summary.provider {
+        case .registered(let label, let nickname, let database, let busy)?:
+            rows.append(row("summary.applications", text.text(busy == nil ? "summary.provider.registered" : "summary.provider.registeredBusy",
+                                                               ["label": label, "program": busy ?? ""])))
+            if !compact {
+                let directory = database.map { " -nssdir sql:" + $0 } ?? ""
+                rows.append(row("summary.howToSign", "pdfsig -add-signature\(directory) -nick \"\(nickname)\" IN.pdf OUT.pdf"))
+            }
+        case .failed(let reason)?:
+            rows.append(row("summary.applications", compact ? text.text("summary.provider.failedShort") : text.text("summary.provider.failed", ["reason": reason])))
+        case .elsewhere(let name)?:
+            rows.append(row("summary.applications", text.text(compact ? "summary.provider.elsewhereShort" : "summary.provider.elsewhere", ["name": name])))
+        case nil:
+            break
+        }
         return rows
     }
 }

@@ -31,6 +31,8 @@ struct ActivateCommand: AsyncParsableCommand {
     @Option(help: "Key type: rsa2048 (default), rsa3072 or p256.") var key: KeyAlgorithm = .rsa2048
     @Option(name: .customLong("profile-dir"), help: "Where to write the profile (default: DATA_DIR/profiles).") var profileDir: String?
     @Option(help: "Language of the messages: en or fr (default: the application's).") var lang: Language?
+    @Flag(help: "Then make the profile available to this workstation's applications, as `paraphe profile install` does.")
+    var install = false
 
     func validate() throws {
         guard (link == nil) != (linkFile == nil) else { throw ValidationError("Give the activation link with --link or --link-file (one of them).") }
@@ -123,6 +125,11 @@ struct ActivateCommand: AsyncParsableCommand {
         note(Localizer(language).text(ActivationProgress.loggingIn.messageKey))
         let summary = try await service.logIn(profile: profile, password: password)
         print(summaryText(summary, language: language))
+        guard install else { return }
+        let registration = try ProviderRegistration.forCurrentUser()
+        let report = try await service.installProvider(profile: profile, password: password, registration: registration)
+        print(providerReportText(report, module: registration.module, language: language))
+        try ProfileCommand.refuseIfBusy(report)
     }
 }
 

@@ -19,18 +19,23 @@ struct PlainSession: Sendable {
     let language: Language
     let languageChosen: Bool
     let link: String?
+    /// Where the log-in registers the profile for the workstation's applications (on by default, as on the screen).
+    let provider: ProviderRegistration?
 
     /// Runs the prompts to the end; a status other than 0 is thrown as an `ExitCode`.
     func run() async throws {
         let environment = WizardEnvironment(passwordPolicy: service.passwordPolicy)
-        let state = WizardState(language: language, languageChosen: languageChosen)
+        var initial = WizardState(language: language, languageChosen: languageChosen)
+        initial.offerProvider = provider != nil
+        let state = initial
         let link = self.link
         let service = self.service
+        let provider = self.provider
         // Reading standard input blocks: the prompts run on their own thread, the effects as tasks.
         let status: Int32 = await withCheckedContinuation { continuation in
             let thread = Thread {
                 let status = LineConsole.withConsole { console in
-                    let loop = ProgramLoop(state: state, environment: environment, runner: EffectRunner(service: service))
+                    let loop = ProgramLoop(state: state, environment: environment, runner: EffectRunner(service: service, provider: provider))
                     defer { loop.end() }
                     return PlainFrontEnd(loop: loop, console: console, dataDirectory: service.paths.dataDirectory).run(link: link)
                 }

@@ -125,7 +125,8 @@ struct WizardSession: Sendable {
             // A kiosk must have no way out; line-by-line prompts cannot promise that.
             if kiosk { throw CLIError(status: ExitStatus.usage, message: Localizer(language).text("cli.error.kioskNeedsTerminal")) }
             let plainSession = PlainSession(
-                service: activationService(authority: try authority.wait(), paths: paths), language: language, languageChosen: languageChosen, link: link
+                service: activationService(authority: try authority.wait(), paths: paths), language: language, languageChosen: languageChosen, link: link,
+                provider: provider
             )
             try await plainSession.run()
             return
@@ -141,7 +142,7 @@ struct WizardSession: Sendable {
                         if session.demo == nil { terminal.draw(render(initial), force: false) }
                         let service = activationService(
                             authority: try session.authority.wait(), paths: session.paths, fixedProfileDirectory: session.fixedProfileDirectory)
-                        let loop = ProgramLoop(state: initial, environment: environment, runner: EffectRunner(service: service))
+                        let loop = ProgramLoop(state: initial, environment: environment, runner: EffectRunner(service: service, provider: session.provider))
                         defer { loop.end() }
                         return session.run(loop, on: terminal)
                     }
@@ -175,8 +176,16 @@ struct WizardSession: Sendable {
     }
 
     private func initialState(_ size: (width: Int, height: Int)) -> WizardState {
-        WizardState(language: language, languageChosen: languageChosen, width: size.width, height: size.height, kiosk: kiosk,
-                    idleTimeout: idleTimeout)
+        var state = WizardState(language: language, languageChosen: languageChosen, width: size.width, height: size.height, kiosk: kiosk,
+                                idleTimeout: idleTimeout)
+        state.offerProvider = provider != nil
+        return state
+    }
+
+    /// Where the log-in screen registers the profile for the workstation's applications: never on a kiosk (the
+    /// profile leaves with the person), and only where the security provider is installed.
+    var provider: ProviderRegistration? {
+        kiosk ? nil : try? ProviderRegistration.forCurrentUser()
     }
 
     /// How the loop ended.

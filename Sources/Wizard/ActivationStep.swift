@@ -150,7 +150,7 @@ enum ActivationStep {
         }
         state.notice = nil
         state.work = .loggingIn
-        return [.logIn(profile: profile, password: Password(password))]
+        return [.logIn(profile: profile, password: Password(password), installProvider: state.offerProvider && state.installProvider)]
     }
 
     static func loggedIn(_ outcome: Outcome<ActivationSummary>, _ state: inout WizardState) -> [WizardEffect] {
@@ -159,7 +159,11 @@ enum ActivationStep {
         let password = state.field(.loginPassword).text
         state.fields[.loginPassword]?.wipe()
         switch outcome {
-        case .success(let summary):
+        case .success(var summary):
+            if state.kiosk, let profile = state.profileFile {
+                // The kiosk registers nothing: the person does it on their own workstation.
+                summary.provider = .elsewhere(profileName: profile.lastPathComponent)
+            }
             state.summary = summary
             state.activationStage = .summary
             if summary.updateDue {

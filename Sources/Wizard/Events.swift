@@ -79,7 +79,8 @@ public enum WizardEffect: Equatable, Sendable {
     case activate(ActivationOrder)
     /// Finish the activation parked on this workstation with the password it was sealed under.
     case finishParked(ApplicationToken, Password)
-    case logIn(profile: URL, password: Password)
+    /// `installProvider`: then make the profile available to the workstation's applications (the security provider).
+    case logIn(profile: URL, password: Password, installProvider: Bool)
     case updateProfile(profile: URL, password: Password)
     /// Repaint everything (Ctrl-L).
     case redraw

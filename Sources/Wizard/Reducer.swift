@@ -138,6 +138,8 @@ private func handle(_ key: Key, _ state: inout WizardState, _ environment: Wizar
         }
     case .hideAnswers:
         if key == .character(" ") { state.hideAnswers.toggle() }
+    case .installProvider:
+        if key == .character(" ") { state.installProvider.toggle() }
     case .keyChoice:
         switch key {
         case .character(" "), .right: cycleKeyChoice(&state, by: 1)
@@ -210,7 +212,7 @@ public func focusOrder(_ state: WizardState) -> [Control] {
         switch state.activationStage {
         case .form: return [.field(.reference), .field(.password), .field(.confirmation), .keyChoice, .button(.activate)]
         case .finishParked: return [.field(.loginPassword), .button(.finishParked)]
-        case .login: return [.field(.loginPassword), .button(.login)]
+        case .login: return [.field(.loginPassword)] + (state.offerProvider ? [.installProvider] : []) + [.button(.login)]
         case .summary: return (state.updatePassword != nil ? [.button(.update)] : []) + [.button(.finish)]
         }
     }
@@ -240,6 +242,9 @@ private func activateFocused(_ state: inout WizardState, _ environment: WizardEn
     switch state.focus {
     case .hideAnswers:
         state.hideAnswers.toggle()
+        return []
+    case .installProvider:
+        state.installProvider.toggle()
         return []
     case .keyChoice:
         return primaryAction(&state, environment)

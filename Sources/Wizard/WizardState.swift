@@ -47,6 +47,8 @@ public enum Control: Hashable, Sendable {
     case button(ButtonID)
     /// The "hide answers" check box of step 2.
     case hideAnswers
+    /// The log-in screen's "Make my digital signature available to the applications of this workstation".
+    case installProvider
     /// The key-type selector of step 5.
     case keyChoice
 }
@@ -219,6 +221,10 @@ public struct WizardState: Equatable, Sendable {
     public var work: Work?
     public var showHelp = false
     public var hideAnswers = false
+    /// The log-in screen offers to make the signature available to the workstation's applications (not in kiosk
+    /// mode, and only where the security provider is installed); `installProvider` is the person's choice (on by default).
+    public var offerProvider = false
+    public var installProvider = true
     public var keyChoice: KeyAlgorithm = .default
     /// The application cannot go on (locked, activated, revoked): only quitting (or a new link at step 1) remains.
     public var dead = false

@@ -77,6 +77,14 @@ private func renderLogin(_ canvas: inout Canvas, intro: String, button: ButtonID
     }
     canvas.screen.put(canvas.t("activation.password"), row: row, column: canvas.margin, style: Styles.label, limit: 19)
     canvas.field(.loginPassword, row: row, column: canvas.margin + 20, width: canvas.screen.width - canvas.margin * 2 - 20)
+    if button == .login, canvas.state.offerProvider {
+        row += 2
+        let focused = canvas.state.focus == .installProvider
+        let box = canvas.state.installProvider ? "[x] " : "[ ] "
+        canvas.screen.put(box, row: row, column: canvas.margin, style: focused ? Styles.focusedButton : .plain)
+        if focused { canvas.screen.cursor = Position(row: row, column: canvas.margin + 1) }
+        row = canvas.paragraph(canvas.t("login.offerProvider"), row: row, column: canvas.margin + 4, width: canvas.contentWidth - 4) - 1
+    }
     canvas.button(button, labelKey: label, row: row + 2, column: canvas.margin)
 }
 
@@ -86,7 +94,7 @@ private func renderSummary(_ canvas: inout Canvas) {
     var row = canvas.bodyTop + 1
     let valueColumn = canvas.margin + 18
     let valueWidth = canvas.screen.width - valueColumn - canvas.margin
-    for line in SummaryFormat.rows(summary, language: canvas.state.language) {
+    for line in SummaryFormat.rows(summary, language: canvas.state.language, compact: true) {
         canvas.screen.put(line.label, row: row, column: canvas.margin, style: Styles.label, limit: 17)
         // The 95-character fingerprint is split at a colon, so it reads as two halves.
         let value = line.value.count > valueWidth && !line.isPath && line.value.count > 48

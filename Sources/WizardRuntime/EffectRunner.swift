@@ -10,10 +10,13 @@ import Workstation
 /// Running effects are tracked, so the program loop can cancel them when it ends.
 public final class EffectRunner: Sendable {
     public let service: ActivationService
+    /// Where the log-in screen's "make it available to the applications" registers the profile (nil: never offered).
+    public let provider: ProviderRegistration?
     private let running = Mutex<(next: Int, tasks: [Int: Task<Void, Never>])>((0, [:]))
 
-    public init(service: ActivationService) {
+    public init(service: ActivationService, provider: ProviderRegistration? = nil) {
         self.service = service
+        self.provider = provider
     }
 
     /// Starts `effect` in a task that posts its events to `queue`. `redraw` and `quit` belong to the
@@ -81,12 +84,27 @@ public final class EffectRunner: Sendable {
             emit(.activated(await outcome {
                 try await self.service.finishParked(token: token, password: password) { emit(.progressed($0)) }.profile
             }))
-        case .logIn(let profile, let password):
-            emit(.loggedIn(await outcome { try await self.service.logIn(profile: profile, password: password) }))
+        case .logIn(let profile, let password, let installProvider):
+            emit(.loggedIn(await outcome {
+                var summary = try await self.service.logIn(profile: profile, password: password)
+                if installProvider, let provider = self.provider { summary.provider = await self.register(profile, password: password, with: provider) }
+                return summary
+            }))
         case .updateProfile(let profile, let password):
             emit(.profileUpdated(await outcome { try await self.service.updateProfile(profile: profile, password: password).summary }))
         case .redraw, .quit:
             break
+        }
+    }
+
+    /// Makes the profile just logged in to available to the workstation's applications. A failure does not undo the
+    /// log-in: the summary says why, and that `paraphe profile install` can do it later.
+    private func register(_ profile: URL, password: Password, with provider: ProviderRegistration) async -> ProviderOutcome {
+        do {
+            let report = try await service.installProvider(profile: profile, password: password, registration: provider)
+            return .registered(label: report.label, nickname: report.nickname, database: report.databases.first, busy: report.busy.values.sorted().first)
+        } catch {
+            return .failed(ErrorDescription(error).message(in: .en))
         }
     }
 

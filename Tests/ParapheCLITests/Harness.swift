@@ -32,9 +32,21 @@ func childEnvironment(_ extra: [String: String]) -> [String: String] {
     var environment = ProcessInfo.processInfo.environment
     environment["LANG"] = "C.UTF-8"
     environment.removeValue(forKey: "PARAPHE_HOME")
+    // Never the home of whoever runs the tests: `profile install`, `activate --install` and the wizard's log-in
+    // register the security provider in the home's NSS databases and p11-kit configuration.
+    environment["HOME"] = testHome
+    environment["XDG_CONFIG_HOME"] = ""
     for (key, value) in extra { environment[key] = value }
     return environment
 }
+
+/// The home directory of the programs under test (unless a test gives its own): one per test process, removed by
+/// nothing (it is under the temporary directory).
+let testHome: String = {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("paraphe-test-home-\(getpid())").path
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}()
 
 /// Runs a program to completion with `arguments`, extra environment and optional stdin bytes.
 func run(_ executable: URL, _ arguments: [String], environment: [String: String] = [:], stdin: [UInt8]? = nil) throws -> RunResult {

@@ -95,6 +95,11 @@ final class TmuxSession {
 /// status and the terminal mode (`EXIT:n`, then `icanon echo` or their negations, then `STTY-DONE`).
 func wizardShellLine(_ scratch: Scratch, _ arguments: String, environment: [String: String] = [:]) throws -> String {
     let binary = try parapheExecutable().path
+    // A home of the scratch's own: the log-in screen's "make it available to the applications" registers there,
+    // never in the home of whoever runs the tests.
+    var environment = environment
+    if environment["HOME"] == nil { environment["HOME"] = scratch.url.appendingPathComponent("home").path }
+    environment["XDG_CONFIG_HOME"] = environment["XDG_CONFIG_HOME"] ?? ""
     let extra = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\(shellQuote($0.value)) " }.joined()
     return "cd \(shellQuote(scratch.url.path)) && env LANG=C.UTF-8 \(extra)\(shellQuote(binary)) wizard \(scratch.workstation.map(shellQuote).joined(separator: " ")) \(arguments); "
         + "echo \"EXIT:$?\"; stty -a | tr ' ' '\\n' | grep -E '^-?(icanon|echo)$' | tr '\\n' ' '; echo STTY-DONE; sleep 600"

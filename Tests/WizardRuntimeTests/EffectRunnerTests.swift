@@ -69,12 +69,12 @@ import Workstation
         #expect(activation == [.progressed(.generatingKey), .progressed(.requestingCertificate), .progressed(.writingProfile),
                                .activated(.success(profile))])
 
-        guard case .loggedIn(.success(let summary))? = await receive(.logIn(profile: profile, password: Password("Vert-Orage-Piano-47"))).first else {
+        guard case .loggedIn(.success(let summary))? = await receive(.logIn(profile: profile, password: Password("Vert-Orage-Piano-47"), installProvider: false)).first else {
             Issue.record("the log-in should pass")
             return
         }
         #expect(summary.keyAlgorithm == .p256 && summary.profileFile == profile)
-        let refused = await receive(.logIn(profile: profile, password: Password("not-it-at-all-1")))
+        let refused = await receive(.logIn(profile: profile, password: Password("not-it-at-all-1"), installProvider: false))
         guard case .loggedIn(.failure(let notice))? = refused.first, case .text(let key, _, _) = notice.content else {
             Issue.record("a wrong password must be refused, got \(refused)")
             return

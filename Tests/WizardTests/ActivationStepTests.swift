@@ -180,7 +180,7 @@ func rules(length: Bool, personal: Bool, common: Bool, confirmed: Bool, maximum:
         var store = Flow.login()
         store.key(.enter) { $0.notice = .error("notice.enterPassword") }
         store.send(.text("Wrong-Password-1")) { $0.fields[.loginPassword] = filled(.loginPassword, "Wrong-Password-1") }
-        store.key(.enter, effects: [.logIn(profile: Fixture.profileFile, password: Password("Wrong-Password-1"))]) {
+        store.key(.enter, effects: [.logIn(profile: Fixture.profileFile, password: Password("Wrong-Password-1"), installProvider: false)]) {
             $0.work = .loggingIn
             $0.notice = nil
         }
@@ -192,7 +192,7 @@ func rules(length: Bool, personal: Bool, common: Bool, confirmed: Bool, maximum:
         }
         store.send(.text(Fixture.password)) { $0.fields[.loginPassword] = filled(.loginPassword, Fixture.password) }
         store.key(.tab) { $0.focus = .button(.login) }
-        store.key(.enter, effects: [.logIn(profile: Fixture.profileFile, password: Password(Fixture.password))]) {
+        store.key(.enter, effects: [.logIn(profile: Fixture.profileFile, password: Password(Fixture.password), installProvider: false)]) {
             $0.work = .loggingIn
             $0.notice = nil
         }
@@ -205,6 +205,36 @@ func rules(length: Bool, personal: Bool, common: Bool, confirmed: Bool, maximum:
             $0.focus = .button(.finish)
         }
         store.key(.enter, effects: [.quit]) { $0.finished = true }
+    }
+
+    @Test func theLogInOffersToMakeTheSignatureAvailableToTheApplications() {
+        var store = Flow.login()
+        store.state.offerProvider = true
+        store.send(.text(Fixture.password)) { $0.fields[.loginPassword] = filled(.loginPassword, Fixture.password) }
+        store.key(.tab) { $0.focus = .installProvider }
+        store.key(.character(" ")) { $0.installProvider = false }
+        store.key(.enter) { $0.installProvider = true }
+        store.key(.tab) { $0.focus = .button(.login) }
+        store.key(.enter, effects: [.logIn(profile: Fixture.profileFile, password: Password(Fixture.password), installProvider: true)]) {
+            $0.work = .loggingIn
+            $0.notice = nil
+        }
+        // Unticked, the log-in registers nothing.
+        var declined = Flow.login()
+        declined.state.offerProvider = true
+        declined.state.installProvider = false
+        declined.send(.text(Fixture.password)) { $0.fields[.loginPassword] = filled(.loginPassword, Fixture.password) }
+        declined.key(.enter, effects: [.logIn(profile: Fixture.profileFile, password: Password(Fixture.password), installProvider: false)]) {
+            $0.work = .loggingIn
+            $0.notice = nil
+        }
+    }
+
+    @Test func aKioskNeverOffersItAndItsSummarySaysWhereToDoIt() {
+        let login = Flow.login(kiosk: true)
+        #expect(!focusOrder(login.state).contains(.installProvider))
+        let store = Flow.summary(kiosk: true)
+        #expect(store.state.summary?.provider == .elsewhere(profileName: Fixture.profileFile.lastPathComponent))
     }
 
     @Test func inKioskModeTheSummaryMakesRoomForTheNextPerson() {

@@ -81,6 +81,18 @@ struct ScreenCase: Sendable, CustomTestStringConvertible {
         ScreenCase("5-activation-login") { after(Flow.login(language: $0), .text("Vert")) },
         ScreenCase("5-activation-summary") { Flow.summary(language: $0).state },
         ScreenCase("5-activation-summary-kiosk") { Flow.summary(language: $0, kiosk: true).state },
+        ScreenCase("5-activation-login-offer") {
+            var state = after(Flow.login(language: $0), .text("Vert"))
+            state.offerProvider = true
+            state.focus = .installProvider
+            return state
+        },
+        ScreenCase("5-activation-summary-provider") {
+            var state = Flow.summary(language: $0).state
+            state.summary?.provider = .registered(
+                label: "Jeanne_Tremblay", nickname: "Jeanne_Tremblay:Jeanne Tremblay", database: "/home/jeanne/.pki/nssdb", busy: nil)
+            return state
+        },
         ScreenCase("kiosk-countdown") {
             after(Flow.identity(language: $0, kiosk: true), .text("Filou"), .tick(kioskStart), .tick(kioskStart.addingTimeInterval(108)))
         },

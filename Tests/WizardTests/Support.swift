@@ -186,15 +186,15 @@ enum Flow {
     }
 
     /// Step 5's form filled in and submitted: the activation runs.
-    static func activating(language: Language = .en) -> Store {
-        var store = activation(language: language)
+    static func activating(language: Language = .en, kiosk: Bool = false) -> Store {
+        var store = activation(language: language, kiosk: kiosk)
         store.drive(.text(Fixture.reference.formatted), .key(.tab), .text(Fixture.password), .key(.tab), .text(Fixture.password), .key(.enter))
         return store
     }
 
     /// Step 5, profile written: log in.
-    static func login(language: Language = .en) -> Store {
-        var store = activating(language: language)
+    static func login(language: Language = .en, kiosk: Bool = false) -> Store {
+        var store = activating(language: language, kiosk: kiosk)
         store.drive(.activated(.success(Fixture.profileFile)))
         return store
     }
