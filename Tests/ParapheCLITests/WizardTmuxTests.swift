@@ -61,13 +61,19 @@ import Testing
         try tmux.keys("Enter")
 
         // Progress, then log in to the new profile.
-        try tmux.waitFor("Log in to it with your password", timeout: 60)
+        // The log-in offers to make the signature available to the applications (ticked).
+        let login = try tmux.waitFor("Log in to it with your password", timeout: 60)
+        #expect(login.contains("[x] Make my digital signature available to the applications of this"))
         try tmux.type(applicant.password)
         try tmux.keys("Enter")
         let summary = try tmux.waitFor("Your digital signature is activated.", timeout: 60)
         #expect(summary.contains("CN=Jeanne Tremblay"))
         #expect(summary.contains("Jeanne_Tremblay.p12"))
         #expect(!summary.contains(applicant.password))
+        #expect(summary.contains("Applications:     available as \"Jeanne_Tremblay\" (NSS, p11-kit)"), "\(summary)")
+        let database = scratch.url.appendingPathComponent("home/.pki/nssdb").path
+        let modules = try run(URL(fileURLWithPath: "/usr/bin/modutil"), ["-dbdir", "sql:" + database, "-list"])
+        #expect(modules.stdout.contains("Paraphe"), "\(modules.stdout)\(modules.stderr)")
 
         try tmux.keys("Enter")
         let after = try tmux.waitFor("STTY-DONE")
@@ -76,6 +82,9 @@ import Testing
         // Issue 10.13: the summary stays in the terminal once the full screen is gone.
         #expect(after.contains("Your digital signature is activated.") && after.contains("Jeanne_Tremblay.p12")
                 && after.contains("SHA-256:"), "\(after)")
+        // (The terminal wraps the long line at 80 columns.)
+        #expect(after.replacingOccurrences(of: "\n", with: "").contains("pdfsig -add-signature -nssdir sql:\(database) -nick \"Jeanne_Tremblay:Jeanne Tremblay\""),
+                "\(after)")
 
         let profile = scratch.dataDir + "/profiles/Jeanne_Tremblay.p12"
         let password = try scratch.file("pw", applicant.password)
