@@ -142,7 +142,7 @@ let package = Package(
         .target(
             name: "Workstation",
             dependencies: [
-                "Activation", "AuthorityInterface", "Keystore", "PasswordQuality", "RevocationList", "CMP", "CivilTime",
+                "Activation", "AuthorityInterface", "Keystore", "PasswordQuality", "RevocationList", "CMP", "CivilTime", "CPKCS11",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -90,6 +90,17 @@ public enum KeystoreSelfTest {
         else { throw .selfTestFailed("ECDSA P-256 known-answer verification failed") }
     }
 
+    /// A throwaway P-256 profile for the security provider's self-test: the PKCS#12 (low cost: the key is thrown away),
+    /// its self-signed certificate's DER, and the public key a signature must verify with.
+    public static func throwawayProfile(password: String) throws(KeystoreError) -> (p12: [UInt8], certificateDER: [UInt8], publicKey: P256.Signing.PublicKey) {
+        let key = try SigningKey.generate(.p256)
+        guard case .p256(let p256) = key.backing else { throw .selfTestFailed("not a P-256 key") }
+        let certificate = try selfSignedCertificate(for: key)
+        let contents = PKCS12Contents(key: key, certificate: certificate, chain: [], friendlyName: "Paraphe self-test")
+        let p12 = try PKCS12.write(contents, password: password, cost: KDFCost(iterations: 2_048))
+        return (p12, try PKCS12.certificateDER(certificate), p256.publicKey)
+    }
+
     static func selfSignedCertificate(for key: SigningKey) throws(KeystoreError) -> Certificate {
         try mapError(.selfTestFailed, "could not build the self-test certificate") {
             let name = try DistinguishedName { CommonName("Paraphe keystore self-test") }

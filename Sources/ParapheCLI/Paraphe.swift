@@ -17,7 +17,7 @@ struct Paraphe: AsyncParsableCommand {
         version: "1.0.0",
         subcommands: [
             WizardCommand.self, DemoCommand.self, AuthorityCommand.self, ActivateCommand.self, RecoverCommand.self, ProfileCommand.self,
-            ComponentsCommand.self,
+            ComponentsCommand.self, ProviderSelfTestCommand.self,
         ],
         defaultSubcommand: WizardCommand.self
     )

@@ -320,7 +320,7 @@ struct ComponentsCommand: AsyncParsableCommand {
             let toConfirm = setup.endpoint != nil ? try await authority.caFingerprintToConfirm() : nil
             // Pinned or installed: the fingerprint is checked first (a mismatch is refused, 77).
             if setup.endpoint != nil, toConfirm == nil { _ = try await authority.caCertificateDER() }
-            let components = Components(paths: paths, authority: authority)
+            let components = Components(paths: paths, authority: authority, provider: .forThisProgram())
             if action == .install {
                 // Without a pinned fingerprint, the person compares the one shown and confirms it: this is the
                 // command-line way to trust an authority (it installs its CA in the trust store).
@@ -352,6 +352,24 @@ struct ComponentsCommand: AsyncParsableCommand {
                 }
             }
             if !allInstalled { throw ExitCode(ExitStatus.unavailable) }
+        }
+    }
+}
+
+/// The child side of the keystore provider's self-test (`ProviderSelfTest`): not for people.
+struct ProviderSelfTestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "provider-self-test", abstract: "The keystore provider's self-test, child side.", shouldDisplay: false)
+    @Option var module: String
+
+    func run() throws {
+        guard let password = readLine(strippingNewline: true) else { throw ExitCode(ExitStatus.noInput) }
+        do {
+            let signature = try ProviderSelfTest.signThroughModule(module, password: password)
+            print(signature.map { String(format: "%02x", $0) }.joined())
+        } catch {
+            print(error.reason)
+            throw ExitCode(ExitStatus.software)
         }
     }
 }

@@ -37,6 +37,8 @@ public final class ActivationService: Sendable {
     /// The profile this process wrote last and the keys it wrote it with, until the log-in that follows.
     private let written = Mutex<(profile: URL, keys: ProfileKeys)?>(nil)
 
+    /// Whether step 3 checks the security provider (the PKCS#11 module) too.
+    public let provider: ProviderCheck
     /// A profile whose certificate expires within this long is offered an update at log-in (60 days).
     public let updateWindow: TimeInterval
     /// Now, for the update window (the system clock unless the program was started with another).
@@ -44,7 +46,8 @@ public final class ActivationService: Sendable {
 
     public init(authority: any Authority, paths: WorkstationPaths, cost: KDFCost = .standard, passwordPolicy: PasswordPolicy,
                 fixedProfileDirectory: Bool = false, checkpoint: @escaping @Sendable (ActivationCheckpoint) -> Void = { _ in },
-                updateWindow: TimeInterval = 60 * 86_400, now: @escaping @Sendable () -> Date = { Date() }) {
+                updateWindow: TimeInterval = 60 * 86_400, now: @escaping @Sendable () -> Date = { Date() }, provider: ProviderCheck = .notChecked) {
+        self.provider = provider
         self.updateWindow = updateWindow
         self.now = now
         self.authority = authority
@@ -57,7 +60,7 @@ public final class ActivationService: Sendable {
     }
 
     public var components: Components {
-        Components(paths: paths, authority: authority, fixedProfileDirectory: fixedProfileDirectory)
+        Components(paths: paths, authority: authority, fixedProfileDirectory: fixedProfileDirectory, provider: provider)
     }
 
     // MARK: - Step 1

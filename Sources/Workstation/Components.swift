@@ -15,11 +15,14 @@ public struct Components: Sendable {
     /// Paraphe never creates it, never changes its mode, and writes no profile anywhere else. If it
     /// is missing or read-only, the check fails with that reason and nothing is offered to install.
     public let fixedProfileDirectory: Bool
+    /// Whether the keystore provider's check includes the PKCS#11 module's self-test.
+    public let provider: ProviderCheck
 
-    public init(paths: WorkstationPaths, authority: any Authority, fixedProfileDirectory: Bool = false) {
+    public init(paths: WorkstationPaths, authority: any Authority, fixedProfileDirectory: Bool = false, provider: ProviderCheck = .notChecked) {
         self.paths = paths
         self.authority = authority
         self.fixedProfileDirectory = fixedProfileDirectory
+        self.provider = provider
     }
 
     /// Runs every check.
@@ -74,7 +77,19 @@ public struct Components: Sendable {
         let status: ComponentStatus
         do {
             try FileSystem.makeDirectory(scratch, mode: 0o700)
-            let version = try await KeystoreSelfTest.run(in: scratch)
+            var version = try await KeystoreSelfTest.run(in: scratch)
+            switch provider {
+            case .notChecked:
+                break
+            case .missing:
+                return ComponentReport(
+                    kind: .keystoreProvider, status: .failed(reason: "component.reason.providerMissing", detail: "libparaphe-pkcs11.so"), installable: false)
+            case .check(let test):
+                try test.run(in: scratch)
+                // Registration comes after step 5: reported here, not required.
+                let registered = (try? ProviderRegistration.forCurrentUser()).map { ProviderToken.loadAll(from: $0.tokenDirectory).count } ?? 0
+                version += registered > 0 ? "; PKCS#11 module, registered for \(registered) profile(s)" : "; PKCS#11 module, not registered yet"
+            }
             status = .installed(version: version)
         } catch let error as KeystoreError {
             status = .failed(reason: "component.reason.selfTestFailed", detail: error.reason)

@@ -376,6 +376,19 @@ import Testing
         #expect(again.stdout.contains("nothing to undo"))
     }
 
+    @Test func stepThreeChecksTheModuleAndReportsWhetherItIsRegistered() throws {
+        let installed = try Installed(install: false)
+        let before = try paraphe(["components"] + installed.scratch.workstation, environment: installed.environment)
+        #expect(before.status == 0, "\(before.stdout)\(before.stderr)")
+        #expect(before.stdout.contains("Keystore provider: Installed"), "\(before.stdout)")
+        #expect(before.stdout.contains("PKCS#11 module, not registered yet"), "\(before.stdout)")
+        #expect(try installed.install().status == 0)
+        let after = try paraphe(["components"] + installed.scratch.workstation, environment: installed.environment)
+        #expect(after.stdout.contains("PKCS#11 module, registered for 1 profile(s)"), "\(after.stdout)")
+        // The self-test's throwaway token never shows among the person's.
+        #expect(try installed.pkcs11Tool(["-L"]).stdout.components(separatedBy: "token label").count == 2)
+    }
+
     /// The files under `directory` (paths relative to it).
     static func tree(_ directory: String) throws -> [String] {
         let enumerator = FileManager.default.enumerator(atPath: directory)
