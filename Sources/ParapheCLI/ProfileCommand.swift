@@ -153,6 +153,10 @@ extension ProfileCommand {
                 let (summary, backup) = try await service.updateProfile(profile: url, password: password)
                 print(summaryText(summary, language: language))
                 note(Localizer(language).text("cli.profile.updated", ["backup": backup.path]))
+                // A profile made available to the applications shows them its new certificate.
+                if let registration = try? ProviderRegistration.forCurrentUser(), registration.isInstalled(profile: url) {
+                    try registration.refresh(profile: url, certificateFile: ActivationService.certificateFile(of: url))
+                }
             }
         }
     }

@@ -216,10 +216,21 @@ enum Functions {
             } catch {
                 return CKR_DEVICE_ERROR
             }
-            // The profile must still be the one installed (a renewed profile is installed again, with its new certificate).
-            guard let der = try? opened.certificateDER(), der == token.leaf.der else {
+            // The profile must still be the one installed. A profile renewed since this host loaded the token (`paraphe
+            // profile update` rewrote its token file) shows its new certificate from now on.
+            guard let der = try? opened.certificateDER() else {
                 opened.key.wipe()
                 return CKR_DEVICE_ERROR
+            }
+            if der != token.leaf.der {
+                guard let directory = ProviderToken.directory(),
+                    let record = ProviderToken.loadAll(from: directory).first(where: { $0.label == token.record.label && $0.certificates.first == der }),
+                    let renewed = Token(record: record)
+                else {
+                    opened.key.wipe()
+                    return CKR_DEVICE_ERROR
+                }
+                state.tokens[session.token] = renewed
             }
             state.tokens[session.token].key = opened.key
             return CKR_OK

@@ -235,11 +235,15 @@ public struct ProviderRegistration: Sendable {
         return report
     }
 
-    /// After a profile's certificate was renewed: its token shows the new certificate (nothing else changes).
-    public func refresh(profile: URL, certificate: Certificate, chain: [Certificate]) throws {
+    /// After a profile's certificate was renewed: its token shows the new certificate, read from the certificate file
+    /// the renewal wrote beside the profile (the certificate, then the chain). Nothing else changes.
+    public func refresh(profile: URL, certificateFile: URL) throws {
         let path = profile.standardizedFileURL.path
+        guard let text = try? String(contentsOf: certificateFile, encoding: .utf8),
+            let documents = try? PEMDocument.parseMultiple(pemString: text), !documents.isEmpty
+        else { throw WorkstationError(.provider, "cannot read \(certificateFile.path)") }
         for var token in ProviderToken.loadAll(from: tokenDirectory) where token.profile == path {
-            token.certificates = try ([certificate] + chain).map { try Self.der($0) }
+            token.certificates = documents.map(\.derBytes)
             try AtomicFile.write(Array(try token.encoded().utf8), to: URL(fileURLWithPath: tokenDirectory).appendingPathComponent(token.fileName), mode: 0o644)
         }
     }

@@ -389,6 +389,24 @@ import Testing
         #expect(try installed.pkcs11Tool(["-L"]).stdout.components(separatedBy: "token label").count == 2)
     }
 
+    @Test func aRenewedProfileSignsWithItsNewCertificate() throws {
+        let installed = try Installed()
+        let before = try String(contentsOfFile: installed.certificate, encoding: .utf8)
+        let updated = try paraphe(["profile", "update", installed.profile, "--password-file", installed.passwordFile] + installed.scratch.workstation,
+                                  environment: installed.environment)
+        #expect(updated.status == 0, "\(updated.stderr)")
+        #expect(try String(contentsOfFile: installed.certificate, encoding: .utf8) != before)
+        // The token shows the new certificate, and the new key signs for it.
+        let serial = try openssl(["x509", "-in", installed.certificate, "-noout", "-serial"]).stdout.split(separator: "=").last.map {
+            $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
+        #expect(try installed.pkcs11Tool(["-O"]).stdout.contains("serial:     \(serial)"))
+        let data = try installed.scratch.file("data.txt", "renewed\n")
+        let signature = installed.scratch.url.appendingPathComponent("signature").path
+        let signed = try installed.pkcs11Tool(["--login", "--pin", "env:PARAPHE_TEST_PIN", "--sign", "-m", "SHA256-RSA-PKCS", "-i", data, "-o", signature])
+        #expect(signed.status == 0, "\(signed.stderr)")
+        #expect(try openssl(["dgst", "-sha256", "-verify", try installed.publicKey(), "-signature", signature, data]).stdout.contains("Verified OK"))
+    }
+
     /// The files under `directory` (paths relative to it).
     static func tree(_ directory: String) throws -> [String] {
         let enumerator = FileManager.default.enumerator(atPath: directory)
