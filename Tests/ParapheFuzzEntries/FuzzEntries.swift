@@ -17,12 +17,22 @@ import X509
 public enum FuzzEntries {
     public static let targets: [(name: String, run: @Sendable ([UInt8]) -> Void)] = [
         ("cmp", cmp), ("pkcs12", pkcs12), ("pem", pem), ("pkcs10", pkcs10), ("crl", crl), ("keyboard", keyboard), ("json", json),
-        ("toml", toml), ("database-url", databaseURL), ("link", link), ("proxy", proxy),
+        ("toml", toml), ("database-url", databaseURL), ("link", link), ("proxy", proxy), ("token", token),
     ]
 
     /// The entry named `name`.
     public static func target(_ name: String) -> (@Sendable ([UInt8]) -> Void)? {
         targets.first { $0.name == name }?.run
+    }
+
+    /// A security provider's token file (`~/.config/paraphe/tokens/LABEL.token`), as the PKCS#11 module reads it in
+    /// any host process: what parses has a label, an absolute profile path and certificates, and writes out again
+    /// to the same record.
+    static func token(_ bytes: [UInt8]) {
+        guard let token = ProviderToken.parse(bytes) else { return }
+        precondition(!token.label.isEmpty && token.label.utf8.count <= ProviderToken.maximumLabelBytes && token.profile.hasPrefix("/"))
+        precondition((1...ProviderToken.maximumCertificates).contains(token.certificates.count))
+        if let text = try? token.encoded() { precondition(ProviderToken.parse(Array(text.utf8)) == token) }
     }
 
     /// A CMP message as the authority's responder and the client read it: the message, its protection's algorithm and
