@@ -6,7 +6,12 @@
  *   fork MODULE PASSWORD-FILE NEEDLE-FILE   logs in, forks: the child finds the module not initialized, no key
  *                                           bytes in its memory, and initializes it again;
  *   threads MODULE PASSWORD-FILE N COUNT    logs in and signs from N threads at once, COUNT times each, one session
- *                                           per thread, printing each signature (hex) for the test to verify.
+ *                                           per thread, printing each signature (hex) for the test to verify;
+ *   bench MODULE PASSWORD-FILE ROUNDS SIGNATURES ITERATIONS
+ *                                           the provider's benchmark rows (bench/scripts/provider): C_Login against
+ *                                           its floor — PBKDF2-HMAC-SHA256 and RFC 7292 App. B at ITERATIONS, OpenSSL's
+ *                                           own, alternated with it in this process — then SHA256-RSA-PKCS C_Sign
+ *                                           times, and this process's resident memory before the module and after.
  *
  * The needle file holds a mask and the key's byte strings XORed with it, so the key never sits in this process's
  * memory in clear except where the module put it. Not part of the product: the test compiles it with cc.
@@ -22,6 +27,9 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <time.h>
+#include <openssl/evp.h>
+#include <openssl/pkcs12.h>
 #include "/usr/include/p11-kit-1/p11-kit/pkcs11.h"
 
 static CK_FUNCTION_LIST_PTR p11;
@@ -158,8 +166,99 @@ static void *work(void *argument) {
     return NULL;
 }
 
+static double now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+static int by_value(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double percentile(double *values, int count, double p) {
+    qsort(values, count, sizeof *values, by_value);
+    int index = (int)(p * (count - 1) + 0.5);
+    return values[index];
+}
+
+static long resident_kib(void) {
+    FILE *status = fopen("/proc/self/status", "r");
+    char line[256];
+    long value = -1;
+    while (status && fgets(line, sizeof line, status))
+        if (sscanf(line, "VmRSS: %ld", &value) == 1) break;
+    if (status) fclose(status);
+    return value;
+}
+
+/* The profile's two derivations at `iterations`, by OpenSSL: the floor of a log-in. */
+static void derivations(int iterations) {
+    static const unsigned char salt[16] = "sixteen byte sal";
+    unsigned char key[32], bmp[2 * sizeof password + 2];
+    size_t length = 0;
+    for (size_t i = 0; i < password_length; i++) { bmp[length++] = 0; bmp[length++] = password[i]; }
+    bmp[length++] = 0;
+    bmp[length++] = 0;
+    if (PKCS5_PBKDF2_HMAC((const char *)password, (int)password_length, salt, sizeof salt, iterations, EVP_sha256(), 32, key) != 1 ||
+        PKCS12_key_gen_uni(bmp, (int)length, (unsigned char *)salt, sizeof salt, 3, iterations, 32, key, EVP_sha256()) != 1) {
+        fprintf(stderr, "derivation failed\n");
+        exit(2);
+    }
+}
+
+static int bench(int argc, char **argv) {
+    if (argc < 7) return 64;
+    long before = resident_kib();
+    load(argv[2]);
+    read_password(argv[3]);
+    initialize();
+    int rounds = atoi(argv[4]), signatures = atoi(argv[5]), iterations = atoi(argv[6]);
+    if (rounds < 1 || rounds > 1000 || signatures < 10 || signatures > 1000000 || iterations < 1) return 64;
+    CK_SESSION_HANDLE session = open_session();
+    double *logins = calloc(rounds, sizeof *logins), *floors = calloc(rounds, sizeof *floors), *ratios = calloc(rounds, sizeof *ratios);
+    for (int round = 0; round <= rounds; round++) {
+        double login_time = 0, floor_time = 0;
+        for (int side = 0; side < 2; side++) {
+            double start = now_ms();
+            if ((side + round) % 2 == 0) {
+                login(session);
+                login_time = now_ms() - start;
+                CHECK(p11->C_Logout(session), CKR_OK);
+            } else {
+                derivations(iterations);
+                floor_time = now_ms() - start;
+            }
+        }
+        if (round == 0) continue; /* warm-up */
+        logins[round - 1] = login_time;
+        floors[round - 1] = floor_time;
+        ratios[round - 1] = login_time / floor_time;
+    }
+    printf("login-median-ms %.2f\nfloor-median-ms %.2f\nlogin-ratio-median %.3f\n", percentile(logins, rounds, 0.5),
+           percentile(floors, rounds, 0.5), percentile(ratios, rounds, 0.5));
+    login(session);
+    CK_KEY_TYPE type;
+    CK_OBJECT_HANDLE key = private_key(session, &type);
+    unsigned char signature[512];
+    static const unsigned char data[] = "a document to sign, 32 bytes...";
+    double *times = calloc(signatures, sizeof *times);
+    for (int i = 0; i < 20; i++) sign(session, key, type, data, sizeof data - 1, signature);
+    for (int i = 0; i < signatures; i++) {
+        double start = now_ms();
+        sign(session, key, type, data, sizeof data - 1, signature);
+        times[i] = (now_ms() - start) * 1000;
+    }
+    double p50 = percentile(times, signatures, 0.5), p99 = percentile(times, signatures, 0.99);
+    printf("sign-p50-us %.1f\nsign-p99-us %.1f\n", p50, p99);
+    printf("rss-before-kib %ld\nrss-after-kib %ld\n", before, resident_kib());
+    return 0;
+}
+
 int main(int argc, char **argv) {
-    if (argc < 5) { fprintf(stderr, "usage: host scan|fork|threads MODULE PASSWORD-FILE ...\n"); return 64; }
+    if (argc < 5) { fprintf(stderr, "usage: host scan|fork|threads|bench MODULE PASSWORD-FILE ...\n"); return 64; }
+    if (strcmp(argv[1], "bench") == 0) return bench(argc, argv);
     load(argv[2]);
     read_password(argv[3]);
     initialize();

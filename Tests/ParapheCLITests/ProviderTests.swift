@@ -167,7 +167,7 @@ import Testing
             .appendingPathComponent("PKCS11Host/host.c").path
         let output = scratch.url.appendingPathComponent("pkcs11-host").path
         let compiler = FileManager.default.isExecutableFile(atPath: "/usr/bin/cc") ? "/usr/bin/cc" : "/usr/bin/clang"
-        let built = try run(URL(fileURLWithPath: compiler), ["-O2", "-o", output, source, "-ldl", "-lpthread"])
+        let built = try run(URL(fileURLWithPath: compiler), ["-O2", "-o", output, source, "-ldl", "-lpthread", "-lcrypto"])
         #expect(built.status == 0, "\(built.stderr)")
         return output
     }
@@ -264,7 +264,9 @@ import Testing
         let authority = certificates.stdout.split(separator: "\n").first { $0.hasPrefix("Paraphe Embedded Root CA (Paraphe)") }
         #expect(authority.map { $0.hasSuffix(",C,C") || $0.hasSuffix(",C,C ") } == true, "\(certificates.stdout)")
 
-        let pdf = try installed.scratch.file("application.pdf", Self.minimalPDF())
+        // A one-page PDF (the benchmark signs the same one).
+        let pdf = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("PKCS11Host/application.pdf").path
         let signed = installed.scratch.url.appendingPathComponent("signed.pdf").path
         let sign = try installed.tool("pdfsig", ["-add-signature", "-nssdir", "sql:" + installed.database, "-nick", "Jeanne_Tremblay:Jeanne Tremblay",
                                                 "-nss-pwd", installed.applicant.password, pdf, signed])
@@ -273,27 +275,6 @@ import Testing
         #expect(verified.stdout.contains("Signer Certificate Common Name: Jeanne Tremblay"), "\(verified.stdout)")
         #expect(verified.stdout.contains("Signature is Valid."))
         #expect(verified.stdout.contains("Certificate is Trusted."))
-    }
-
-    /// A one-page PDF with its cross-reference table.
-    static func minimalPDF() -> [UInt8] {
-        let content = "BT /F1 18 Tf 72 760 Td (Application for a digital signature) Tj ET"
-        let objects = [
-            "<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
-            "<< /Length \(content.utf8.count) >>\nstream\n\(content)\nendstream", "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        ]
-        var text = "%PDF-1.7\n"
-        var offsets: [Int] = []
-        for (index, object) in objects.enumerated() {
-            offsets.append(text.utf8.count)
-            text += "\(index + 1) 0 obj\n\(object)\nendobj\n"
-        }
-        let xref = text.utf8.count
-        text += "xref\n0 \(objects.count + 1)\n0000000000 65535 f \n"
-        for offset in offsets { text += String(repeating: "0", count: 10 - String(offset).count) + "\(offset) 00000 n \n" }
-        text += "trailer\n<< /Size \(objects.count + 1) /Root 1 0 R >>\nstartxref\n\(xref)\n%%EOF\n"
-        return Array(text.utf8)
     }
 
     // MARK: p11-kit, GnuTLS, OpenSSL

@@ -245,6 +245,12 @@ def main():
                     and set(burst["outcomes"]) <= {"200", "503"}),
         ))
 
+    provider_path = os.path.join(r, "provider.rows")
+    if os.path.exists(provider_path):
+        # bench/scripts/provider prints its rows ready: measure|target|result|verdict.
+        with open(provider_path) as f:
+            rows += [tuple(line.rstrip("\n").split("|", 3)) for line in f if line.count("|") >= 3]
+
     lines = ["| measure | target | result | pass/miss |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     table = "\n".join(lines)
