@@ -65,7 +65,7 @@ public enum SummaryFormat {
                                                                ["label": label, "program": busy ?? ""])))
             if !compact {
                 let directory = database.map { " -nssdir sql:" + $0 } ?? ""
-                rows.append(row("summary.howToSign", "pdfsig -add-signature\(directory) -nick \"\(nickname)\" IN.pdf OUT.pdf"))
+                rows.append(row("summary.howToSign", "pdfsig -add-signature\(directory) -nick \"\(nickname)\" -nss-pwd PASSWORD IN.pdf OUT.pdf"))
             }
         case .failed(let reason)?:
             rows.append(row("summary.applications", compact ? text.text("summary.provider.failedShort") : text.text("summary.provider.failed", ["reason": reason])))

@@ -279,6 +279,22 @@ int main(int argc, char **argv) {
         CK_ATTRIBUTE flags[] = {{CKA_EXTRACTABLE, &extractable, sizeof extractable}, {CKA_SENSITIVE, &sensitive, sizeof sensitive}};
         CHECK(p11->C_GetAttributeValue(session, key, flags, 2), CKR_OK);
         if (extractable != CK_FALSE || sensitive != CK_TRUE) { fprintf(stderr, "the key is extractable or not sensitive\n"); return 2; }
+        /* A search for a class the token does not hold finds nothing, without an error; what the module does not do
+         * answers the standard's error. */
+        CK_OBJECT_CLASS data_class = CKO_DATA;
+        CK_ATTRIBUTE by_class = {CKA_CLASS, &data_class, sizeof data_class};
+        CK_OBJECT_HANDLE none[4];
+        CK_ULONG none_count = 99;
+        CHECK(p11->C_FindObjectsInit(session, &by_class, 1), CKR_OK);
+        CHECK(p11->C_FindObjects(session, none, 4, &none_count), CKR_OK);
+        CHECK(p11->C_FindObjectsFinal(session), CKR_OK);
+        if (none_count != 0) { fprintf(stderr, "a search for data objects found %lu\n", none_count); return 2; }
+        CHECK(p11->C_SignInit(session, &(CK_MECHANISM){CKM_MD5_RSA_PKCS, NULL, 0}, key), CKR_MECHANISM_INVALID);
+        CHECK(p11->C_EncryptInit(session, &(CK_MECHANISM){CKM_RSA_PKCS, NULL, 0}, key), CKR_FUNCTION_NOT_SUPPORTED);
+        CHECK(p11->C_GenerateRandom(session, value, 16), CKR_RANDOM_NO_RNG);
+        CHECK(p11->C_OpenSession(1, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &(CK_SESSION_HANDLE){0}), CKR_TOKEN_WRITE_PROTECTED);
+        CHECK(p11->C_Login(session, CKU_USER, password, password_length), CKR_USER_ALREADY_LOGGED_IN);
+        CHECK(p11->C_GetSlotList(CK_TRUE, NULL, NULL), CKR_ARGUMENTS_BAD);
         read_needles(argv[4]);
         printf("logged-in %ld\n", scan());
         CHECK(p11->C_Logout(session), CKR_OK);

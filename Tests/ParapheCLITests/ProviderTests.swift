@@ -357,6 +357,25 @@ import Testing
         #expect(again.stdout.contains("nothing to undo"))
     }
 
+    @Test func activateWithInstallMakesTheNewProfileAvailable() throws {
+        let scratch = try Scratch()
+        let applicant = Applicant()
+        let home = scratch.url.appendingPathComponent("home").path
+        let link = try applicant.approve(in: scratch)
+        let answers = try scratch.file("answers", applicant.answers.joined(separator: "\n"))
+        let password = try scratch.file("password", applicant.password)
+        let result = try paraphe(["activate"] + scratch.workstation + ["--link", link, "--answers-file", answers, "--reference", try firstReference(scratch),
+                                                                      "--password-file", password, "--install"], environment: ["HOME": home])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("Your digital signature is available to the applications of this workstation, as \"Jeanne_Tremblay\"."))
+        #expect(result.stdout.contains("pdfsig -add-signature -nssdir sql:\(home)/.pki/nssdb -nick \"Jeanne_Tremblay:Jeanne Tremblay\" -nss-pwd PASSWORD"))
+        #expect(FileManager.default.fileExists(atPath: home + "/.config/paraphe/tokens/Jeanne_Tremblay.token"))
+        // Without --install, nothing is registered.
+        let other = try Installed(install: false)
+        #expect(!FileManager.default.fileExists(atPath: other.home + "/.config"))
+        #expect(!FileManager.default.fileExists(atPath: other.home + "/.pki"))
+    }
+
     @Test func stepThreeChecksTheModuleAndReportsWhetherItIsRegistered() throws {
         let installed = try Installed(install: false)
         let before = try paraphe(["components"] + installed.scratch.workstation, environment: installed.environment)
