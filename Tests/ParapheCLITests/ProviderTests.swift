@@ -67,6 +67,16 @@ import Testing
         /// configuration), with everything it must read made readable.
         func unprivileged(_ arguments: [String]) throws -> RunResult {
             guard getuid() == 0 else { return try run(URL(fileURLWithPath: "/usr/bin/env"), ["HOME=" + home] + arguments, environment: environment) }
+            // The checkout may sit where another user cannot reach it (root's home): the user's p11-kit file names a
+            // copy of the module inside the scratch directory instead.
+            let copy = scratch.url.appendingPathComponent("module/libparaphe-pkcs11.so").path
+            if !FileManager.default.fileExists(atPath: copy) {
+                try FileManager.default.createDirectory(atPath: (copy as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try FileManager.default.copyItem(atPath: module, toPath: copy)
+                let file = home + "/.config/pkcs11/modules/paraphe.module"
+                #expect(try String(contentsOfFile: file, encoding: .utf8).contains("module: /"))
+                try "module: \(copy)\ncritical: no\n".write(toFile: file, atomically: true, encoding: .utf8)
+            }
             _ = try run(URL(fileURLWithPath: "/bin/chmod"), ["-R", "a+rX", scratch.url.path])
             _ = try run(URL(fileURLWithPath: "/bin/chmod"), ["a+r", profile])
             return try run(URL(fileURLWithPath: "/usr/sbin/runuser"), ["-u", "nobody", "--", "/usr/bin/env", "HOME=" + home] + arguments)
