@@ -176,7 +176,10 @@ import Testing
         let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("PKCS11Host/host.c").path
         let output = scratch.url.appendingPathComponent("pkcs11-host").path
-        let compiler = FileManager.default.isExecutableFile(atPath: "/usr/bin/cc") ? "/usr/bin/cc" : "/usr/bin/clang"
+        // A C compiler: the system's, or the clang every Swift toolchain ships.
+        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":").map(String.init)
+        let compiler = try #require(["cc", "gcc", "clang"].lazy.flatMap { name in path.map { $0 + "/" + name } }
+            .first { FileManager.default.isExecutableFile(atPath: $0) }, "a C compiler on the PATH")
         let built = try run(URL(fileURLWithPath: compiler), ["-O2", "-o", output, source, "-ldl", "-lpthread", "-lcrypto"])
         #expect(built.status == 0, "\(built.stderr)")
         return output
