@@ -92,8 +92,15 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
-            exclude: ["exports.map"],
+            exclude: ["exports.map", "provider.order"],
             linkerSettings: [
+                // Release: the functions a host runs laid out together (Sources/ParapheProvider/provider.order, written
+                // by `scripts/symbol-order --provider`), as for the kiosk's program: fewer code pages resident in the host.
+                .unsafeFlags(
+                    [
+                        "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/Sources/ParapheProvider/provider.order", "-Xlinker",
+                        "--no-warn-symbol-ordering",
+                    ], .when(platforms: [.linux], configuration: .release)),
                 .unsafeFlags(
                     [
                         "-static-stdlib", "-use-ld=lld", "-lFoundation", "-lFoundationEssentials", "-lFoundationInternationalization",
