@@ -7,9 +7,9 @@
 // With it, an RSA key parsed by BoringSSL — its numbers, Montgomery contexts, blinding values — can stay ready for
 // the whole log-in without a byte of it in ordinary memory, and a signature costs what OpenSSL's does.
 //
-// Blocks come in power-of-two classes (32 B to 64 KiB) from 1 MiB chunks, with a free list a class; larger ones get
-// pages of their own. A forked child starts a new chunk at its first allocation: what the parent held reads as
-// zeros there and is never handed out again (a free of it is ignored).
+// Blocks come in power-of-two classes (32 B to 64 KiB) from 256 KiB chunks (mlock makes them resident at once), with
+// a free list a class; larger ones get pages of their own. A forked child starts a new chunk at its first allocation:
+// what the parent held reads as zeros there and is never handed out again (a free of it is ignored).
 #define _GNU_SOURCE
 #include "CLockedArena.h"
 
@@ -23,7 +23,7 @@
 #define MADV_WIPEONFORK 18
 #endif
 
-enum { HEADER = 16, SMALLEST = 5, LARGEST = 16, CHUNK = 1 << 20 };
+enum { HEADER = 16, SMALLEST = 5, LARGEST = 16, CHUNK = 1 << 18 };
 
 struct header {
     size_t block;      // the block's size (header included); 0 in a page the kernel wiped
