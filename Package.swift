@@ -85,12 +85,10 @@ let package = Package(
         // The security provider: a PKCS#11 module over the Keystore, loaded by any process (NSS, GnuTLS, OpenSSL,
         // p11-kit). The Swift runtime is linked in (-static-stdlib) and only C_GetFunctionList is exported (a version
         // script), so it loads into hosts with or without Swift; no threads, no Swift concurrency inside.
-        // The allocator of the module's own BoringSSL: locked pages, wiped on fork, zeroed on free (arena.c).
-        .target(name: "CLockedArena"),
         .target(
             name: "ParapheProvider",
             dependencies: [
-                "CPKCS11", "CLockedArena", "Keystore",
+                "CPKCS11", "Keystore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ],

@@ -1,7 +1,6 @@
 import Activation
 import COpenSSLCrypto
 import Crypto
-import _CryptoExtras
 import X509
 
 #if canImport(Glibc)
@@ -93,46 +92,11 @@ public final class LockedSigningKey: @unchecked Sendable {
     private let length: Int
     /// The key's algorithm.
     public let algorithm: KeyAlgorithm
-    /// An RSA key, parsed once by swift-crypto's BoringSSL for RSASSA-PKCS1-v1_5 (the signatures NSS, pdfsig and
-    /// OpenSSL's engine ask for): its RSASP1 (raw, CRT, blinded) over the encoding made here. Kept only by the
-    /// security provider, whose BoringSSL allocates from locked pages (CLockedArena): the key's numbers, Montgomery
-    /// contexts and blinding values never sit in ordinary memory. Released (and so zeroed) by `wipe()`.
-    private var ready: _RSA.BlindSigning.PrivateKey<SHA384>?
 
     private init(pages: LockedPages, length: Int, algorithm: KeyAlgorithm) {
         self.pages = pages
         self.length = length
         self.algorithm = algorithm
-    }
-
-    /// Makes the RSA key ready for repeated PKCS#1 v1.5 signatures (the provider, after the log-in). Reads the key from
-    /// the locked pages in place.
-    public func prepareForSigning() throws(KeystoreError) {
-        guard algorithm != .p256, ready == nil else { return }
-        let bytes = UnsafeRawBufferPointer(start: pages.base, count: length)
-        ready = try mapError(.malformed, "the key in memory is not an RSA private key") {
-            try _RSA.BlindSigning.PrivateKey<SHA384>(derRepresentation: bytes, parameters: .RSABSSA_SHA384_PSS_Deterministic)
-        }
-    }
-
-    /// DigestInfo's encodings before the hash (RFC 8017, 9.2, note 1).
-    private static func digestInfoPrefix(_ digest: SignatureScheme.Digest) -> [UInt8] {
-        let tail: UInt8
-        switch digest {
-        case .sha256: tail = 0x01
-        case .sha384: tail = 0x02
-        case .sha512: tail = 0x03
-        }
-        return [0x30, UInt8(0x11 + digest.length), 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, tail, 0x05, 0x00, 0x04,
-                UInt8(digest.length)]
-    }
-
-    /// RSASSA-PKCS1-v1_5 with the ready key: EMSA-PKCS1-v1_5 (0x00 0x01 0xFF… 0x00 DigestInfo), then RSASP1.
-    private func signPKCS1(_ digestInfo: [UInt8], with key: _RSA.BlindSigning.PrivateKey<SHA384>) throws(KeystoreError) -> [UInt8] {
-        let size = modulusLength
-        guard digestInfo.count <= size - 11 else { throw .invalidInput("the input is too long for the key") }
-        let encoded = [0x00, 0x01] + [UInt8](repeating: 0xFF, count: size - 3 - digestInfo.count) + [0x00] + digestInfo
-        return try mapError(.cryptoFailure, "signing failed") { Array(try key.blindSignature(for: encoded).rawRepresentation) }
     }
 
     /// Decrypts an encrypted key bag (AES-CBC, PBES2) straight into locked pages and checks it is a key Paraphe
@@ -243,13 +207,6 @@ public final class LockedSigningKey: @unchecked Sendable {
         if case .rsaPSS(let hash, _, let salt) = scheme, salt < 0 || salt > modulusLength - hash.length - 2 {
             throw .invalidInput("the salt length does not fit the key")
         }
-        if let ready {
-            switch scheme {
-            case .rsaPKCS1Encoded: return try signPKCS1(input, with: ready)
-            case .rsaPKCS1(let digest): return try signPKCS1(Self.digestInfoPrefix(digest) + input, with: ready)
-            default: break
-            }
-        }
         return try withOpenSSLKey { (key) throws(KeystoreError) -> [UInt8] in
             guard let context = EVP_PKEY_CTX_new(key, nil) else { throw .cryptoFailure("no signing context") }
             defer { EVP_PKEY_CTX_free(context) }
@@ -290,10 +247,8 @@ public final class LockedSigningKey: @unchecked Sendable {
         }
     }
 
-    /// Zeroes the key now (the locked pages, and the ready key's memory as BoringSSL frees it); every later signature
-    /// fails.
+    /// Zeroes the key now; every later signature fails.
     public func wipe() {
-        ready = nil
         pages.wipe()
     }
 

@@ -232,12 +232,6 @@ enum Functions {
                 }
                 state.tokens[session.token] = renewed
             }
-            do throws(KeystoreError) {
-                try opened.key.prepareForSigning()
-            } catch {
-                opened.key.wipe()
-                return CKR_DEVICE_ERROR
-            }
             state.tokens[session.token].key = opened.key
             return CKR_OK
         }

@@ -69,9 +69,6 @@ enum Module {
     /// The process that initialized the module (0: none).
     static let initializedBy = Atomic<Int32>(0)
     nonisolated(unsafe) static var state: ModuleState?
-    /// A forked child's inheritance: kept, never released — the keys it holds live in pages the kernel wiped, and
-    /// their allocator hands nothing from them out again.
-    nonisolated(unsafe) static var abandoned: [ModuleState] = []
     nonisolated(unsafe) static let mutex: UnsafeMutablePointer<pthread_mutex_t> = {
         let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
@@ -110,7 +107,6 @@ enum Module {
         if initializedBy.load(ordering: .acquiring) != process, initializedBy.load(ordering: .acquiring) != 0 {
             // A forked child: the parent's lock may have been held by a thread that does not exist here.
             pthread_mutex_init(mutex, nil)
-            if let inherited = state { abandoned.append(inherited) }
             state = nil
             initializedBy.store(0, ordering: .releasing)
         }
