@@ -420,6 +420,35 @@ import Testing
         #expect(try openssl(["dgst", "-sha256", "-verify", try installed.publicKey(), "-signature", signature, data]).stdout.contains("Verified OK"))
     }
 
+    @Test func twoProfilesAreTwoTokensAndTheLastUninstallRemovesTheRest() throws {
+        let installed = try Installed()
+        // A second person's profile on the same workstation, installed for the same home.
+        var second = Applicant()
+        second.name = "Marc Gagnon"
+        second.email = "marc.gagnon@example.com"
+        let link = try second.approve(in: installed.scratch)
+        let mails = try installed.scratch.mails()
+        let reference = try #require(mails.filter { $0.contains(second.email) }.compactMap { line(after: "Reference number:", in: $0) }.first)
+        let answers = try installed.scratch.file("answers-2", second.answers.joined(separator: "\n"))
+        let password = try installed.scratch.file("password-2", second.password)
+        let activated = try paraphe(["activate"] + installed.scratch.workstation + ["--link", link, "--answers-file", answers, "--reference", reference,
+                                                                                   "--password-file", password, "--install"], environment: installed.environment)
+        #expect(activated.status == 0, "\(activated.stderr)")
+        let slots = try installed.pkcs11Tool(["-L"]).stdout
+        #expect(slots.contains("token label        : Jeanne_Tremblay") && slots.contains("token label        : Marc_Gagnon"), "\(slots)")
+
+        // The first one leaves: its token goes, the module and the CA stay for the other.
+        #expect(try installed.uninstall().status == 0)
+        #expect(!(try installed.pkcs11Tool(["-L"]).stdout.contains("Jeanne_Tremblay")))
+        #expect(try installed.tool("modutil", ["-dbdir", "sql:" + installed.database, "-list"]).stdout.contains("Paraphe"))
+        #expect(try installed.tool("certutil", ["-L", "-d", "sql:" + installed.database]).stdout.contains("Paraphe Embedded Root CA (Paraphe)"))
+        // The last one leaves: nothing of Paraphe remains in the home.
+        let last = try paraphe(["profile", "uninstall", installed.scratch.dataDir + "/profiles/Marc_Gagnon.p12"], environment: installed.environment)
+        #expect(last.status == 0, "\(last.stderr)")
+        let left = try Self.tree(installed.home)
+        #expect(left.isEmpty, "\(left)")
+    }
+
     /// The files under `directory` (paths relative to it).
     static func tree(_ directory: String) throws -> [String] {
         let enumerator = FileManager.default.enumerator(atPath: directory)
