@@ -126,7 +126,8 @@ public enum KeystoreSelfTest {
         ProfileSummary.colonHex(bytes).replacingOccurrences(of: ":", with: "")
     }
 
-    static func bytes(fromHex text: String) -> [UInt8]? {
+    /// The bytes a string of hex digits spells (nil for anything else).
+    public static func bytes(fromHex text: String) -> [UInt8]? {
         var result: [UInt8] = []
         var iterator = text.utf8.makeIterator()
         while let high = iterator.next() {

@@ -83,11 +83,7 @@ public struct ProviderSelfTest: Sendable {
         guard process.terminationStatus == 0 else {
             throw .selfTestFailed(text.isEmpty ? "the module failed (status \(process.terminationStatus))" : String(text.prefix(200)))
         }
-        let bytes = stride(from: 0, to: text.count - 1, by: 2).compactMap { offset -> UInt8? in
-            let index = text.index(text.startIndex, offsetBy: offset)
-            return UInt8(text[index...text.index(after: index)], radix: 16)
-        }
-        guard let signature = try? P256.Signing.ECDSASignature(rawRepresentation: bytes),
+        guard let bytes = KeystoreSelfTest.bytes(fromHex: text), let signature = try? P256.Signing.ECDSASignature(rawRepresentation: bytes),
             throwaway.publicKey.isValidSignature(signature, for: Self.message)
         else { throw .selfTestFailed("the module's signature does not verify") }
     }
