@@ -119,7 +119,19 @@ public struct ProviderRegistration: Sendable {
     /// Installs the token for `profile` (its certificate and chain from `contents`, already checked by the caller).
     public func install(profile: URL, certificate: Certificate, chain: [Certificate], trustedCA: Certificate) throws -> Report {
         var report = Report()
-        let label = ProviderToken.label(forProfileNamed: profile.lastPathComponent)
+        // The profile's name, unless another installed profile (same file name, another folder) has it: then "NAME-2"….
+        let path = profile.standardizedFileURL.path
+        let others = ProviderToken.loadAll(from: tokenDirectory).filter { $0.profile != path }.map(\.label)
+        let base = ProviderToken.label(forProfileNamed: profile.lastPathComponent)
+        var label = ProviderToken.loadAll(from: tokenDirectory).first { $0.profile == path }?.label ?? base
+        var suffix = 2
+        while others.contains(label) {
+            let tail = "-\(suffix)"
+            var stem = base
+            while stem.utf8.count + tail.utf8.count > ProviderToken.maximumLabelBytes { stem.removeLast() }
+            label = stem + tail
+            suffix += 1
+        }
         report.label = label
         report.nickname = label + ":" + Self.commonName(of: certificate, otherwise: label)
         let der = try ([certificate] + chain).map { try Self.der($0) }

@@ -442,6 +442,25 @@ import Testing
         #expect(!(try installed.pkcs11Tool(["-L"]).stdout.contains("Jeanne_Tremblay")))
         #expect(try installed.tool("modutil", ["-dbdir", "sql:" + installed.database, "-list"]).stdout.contains("Paraphe"))
         #expect(try installed.tool("certutil", ["-L", "-d", "sql:" + installed.database]).stdout.contains("Paraphe Embedded Root CA (Paraphe)"))
+        // A profile of the same name in another folder is a token of its own.
+        var namesake = Applicant()
+        namesake.email = "jeanne.t@example.org"
+        let namesakeLink = try namesake.approve(in: installed.scratch)
+        let namesakeReference = try #require(try installed.scratch.mails().filter { $0.contains(namesake.email) }
+            .compactMap { line(after: "Reference number:", in: $0) }.first)
+        let elsewhere = installed.scratch.url.appendingPathComponent("elsewhere").path
+        let third = try paraphe(["activate"] + installed.scratch.workstation + ["--link", namesakeLink, "--answers-file", try installed.scratch.file(
+            "answers-3", namesake.answers.joined(separator: "\n")), "--reference", namesakeReference, "--password-file", password, "--profile-dir", elsewhere,
+            "--install"], environment: installed.environment)
+        #expect(third.status == 0, "\(third.stderr)")
+        #expect(third.stdout.contains("as \"Jeanne_Tremblay\"."), "the first Jeanne left: the name is free again")
+        let reinstalled = try installed.install()
+        #expect(reinstalled.stdout.contains("as \"Jeanne_Tremblay-2\"."), "\(reinstalled.stdout)")
+        let tokens = try installed.pkcs11Tool(["-L"]).stdout
+        #expect(tokens.contains("token label        : Jeanne_Tremblay-2") && tokens.contains("token label        : Jeanne_Tremblay\n"), "\(tokens)")
+        #expect(try installed.uninstall().status == 0)
+        #expect(try paraphe(["profile", "uninstall", elsewhere + "/Jeanne_Tremblay.p12"], environment: installed.environment).status == 0)
+
         // The last one leaves: nothing of Paraphe remains in the home.
         let last = try paraphe(["profile", "uninstall", installed.scratch.dataDir + "/profiles/Marc_Gagnon.p12"], environment: installed.environment)
         #expect(last.status == 0, "\(last.stderr)")
