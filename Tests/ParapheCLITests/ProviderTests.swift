@@ -78,6 +78,15 @@ import Testing
                 try "module: \(copy)\ncritical: no\n".write(toFile: file, atomically: true, encoding: .utf8)
             }
             _ = try run(URL(fileURLWithPath: "/bin/chmod"), ["-R", "a+rX", scratch.url.path])
+            // A private TMPDIR (e.g. under /root) would stop the other user at its door: let it pass through (o+x) to reach
+            // the scratch directory, nothing more.
+            var ancestor = scratch.url.deletingLastPathComponent()
+            while ancestor.path != "/" {
+                if let mode = try? FileManager.default.attributesOfItem(atPath: ancestor.path)[.posixPermissions] as? Int, mode & 0o001 == 0 {
+                    try FileManager.default.setAttributes([.posixPermissions: mode | 0o001], ofItemAtPath: ancestor.path)
+                }
+                ancestor = ancestor.deletingLastPathComponent()
+            }
             _ = try run(URL(fileURLWithPath: "/bin/chmod"), ["a+r", profile])
             return try run(URL(fileURLWithPath: "/usr/sbin/runuser"), ["-u", "nobody", "--", "/usr/bin/env", "HOME=" + home] + arguments)
         }
