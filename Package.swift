@@ -61,7 +61,10 @@ let package = Package(
         .target(name: "CivilTime"),
         // H^n(x), the iterated hash behind CMP's password-based MAC.
         .target(name: "HashChain", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Activation", dependencies: ["ParapheResources", "CivilTime"]),
+        // The key types and the shape of errors: what the keystore (and so the security provider, loaded into any
+        // process) shares with the domain, without Foundation.
+        .target(name: "ParapheCore"),
+        .target(name: "Activation", dependencies: ["ParapheCore", "ParapheResources", "CivilTime"]),
         // The Authority protocol and the data a workstation exchanges with it. No GRDB, no X509, no NIO.
         .target(name: "AuthorityInterface", dependencies: ["Activation"]),
         // libpwquality, one of the system C libraries (ncurses, SQLite, libcrypto for App. B are the others).
@@ -75,7 +78,7 @@ let package = Package(
         .target(
             name: "Keystore",
             dependencies: [
-                "Activation", "COpenSSLCrypto",
+                "ParapheCore", "COpenSSLCrypto",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -103,9 +106,8 @@ let package = Package(
                     ], .when(platforms: [.linux], configuration: .release)),
                 .unsafeFlags(
                     [
-                        "-static-stdlib", "-use-ld=lld", "-lFoundation", "-lFoundationEssentials", "-lFoundationInternationalization",
-                        "-l_FoundationCollections", "-l_FoundationCShims", "-lCoreFoundation", "-l_FoundationICU", "-lswiftSynchronization",
-                        "-lswiftDispatch", "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/ParapheProvider/exports.map",
+                        "-static-stdlib", "-use-ld=lld", "-lFoundationEssentials", "-l_FoundationCollections", "-l_FoundationCShims",
+                        "-lswiftSynchronization", "-lswiftDispatch", "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/ParapheProvider/exports.map",
                         "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--gc-sections",
                     ], .when(platforms: [.linux]))
             ]

@@ -154,3 +154,11 @@ enum ASN1Support {
         try ASN1OctetString(berEncoded: node).bytes
     }
 }
+
+/// Hex digits for bytes (file-name suffixes, throwaway passwords).
+enum Hex {
+    static func lowercase(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef")
+        return String(bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0x0F)]] })
+    }
+}

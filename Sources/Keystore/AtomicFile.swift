@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -19,7 +23,7 @@ public enum AtomicFile {
             throw .invalidInput("the destination has no file name")
         }
         let directory = destination.deletingLastPathComponent()
-        let suffix = SystemRandomBytes().bytes(6).map { String(format: "%02x", $0) }.joined()
+        let suffix = Hex.lowercase(SystemRandomBytes().bytes(6))
         let temporary = directory.appendingPathComponent(".\(name).\(suffix).tmp")
         let temporaryPath = temporary.path
         let destinationPath = destination.path

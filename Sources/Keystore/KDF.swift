@@ -1,9 +1,14 @@
 import Crypto
 import _CryptoExtras
 import Dispatch
+import Synchronization
 import COpenSSLCrypto
 
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Password-based key-derivation cost (iteration count shared by PBKDF2 and the PKCS#12 MAC KDF).
 public struct KDFCost: Sendable, Equatable {
@@ -155,22 +160,17 @@ enum KeyDerivation {
 
 /// Runs independent jobs on all cores (the caller's thread included) and returns their results in order; rethrows the first failure.
 enum Parallel {
-    private final class Slots<T: Sendable>: @unchecked Sendable {
-        private let lock = NSLock()
-        private var results: [Result<T, KeystoreError>?]
+    private final class Slots<T: Sendable>: Sendable {
+        private let results: Mutex<[Result<T, KeystoreError>?]>
 
-        init(count: Int) { results = Array(repeating: nil, count: count) }
+        init(count: Int) { results = Mutex(Array(repeating: nil, count: count)) }
 
         func set(_ index: Int, _ result: Result<T, KeystoreError>) {
-            lock.lock()
-            results[index] = result
-            lock.unlock()
+            results.withLock { $0[index] = result }
         }
 
         func collect() -> [Result<T, KeystoreError>?] {
-            lock.lock()
-            defer { lock.unlock() }
-            return results
+            results.withLock { $0 }
         }
     }
 

@@ -1,4 +1,4 @@
-import Activation
+import ParapheCore
 
 /// An error thrown by the Keystore module: a `code` to switch on, a short English reason and the source location.
 ///

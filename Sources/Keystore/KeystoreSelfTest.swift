@@ -1,5 +1,9 @@
 import Crypto
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import SwiftASN1
 import X509
 
@@ -23,11 +27,11 @@ public enum KeystoreSelfTest {
 
         // Throwaway self-signed certificate, PKCS#12 round trip through the file system.
         let certificate = try selfSignedCertificate(for: key)
-        let password = SystemRandomBytes().bytes(12).map { String(format: "%02x", $0) }.joined()
+        let password = Hex.lowercase(SystemRandomBytes().bytes(12))
         let contents = PKCS12Contents(key: key, certificate: certificate, chain: [], friendlyName: "Paraphe self-test")
         let p12 = try PKCS12.write(contents, password: password, cost: KDFCost(iterations: 2_048))
 
-        let suffix = SystemRandomBytes().bytes(6).map { String(format: "%02x", $0) }.joined()
+        let suffix = Hex.lowercase(SystemRandomBytes().bytes(6))
         let file = directory.appendingPathComponent("paraphe-selftest-\(suffix).p12")
         defer { try? FileManager.default.removeItem(at: file) }
         try AtomicFile.write(p12, to: file, mode: 0o600)
@@ -123,7 +127,7 @@ public enum KeystoreSelfTest {
     }
 
     static func hex(_ bytes: [UInt8]) -> String {
-        ProfileSummary.colonHex(bytes).replacingOccurrences(of: ":", with: "")
+        ProfileSummary.colonHex(bytes).filter { $0 != ":" }
     }
 
     /// The bytes a string of hex digits spells (nil for anything else).

@@ -1,4 +1,4 @@
-import Activation
+import ParapheCore
 import COpenSSLCrypto
 import Crypto
 import X509

@@ -1,6 +1,10 @@
-import Activation
+import ParapheCore
 import Crypto
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import SwiftASN1
 @_spi(FixedExpiryValidationTime) import X509
 

@@ -1,10 +1,14 @@
-import Activation
+import ParapheCore
 import Crypto
 import _CryptoExtras
 import SwiftASN1
 import X509
 
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 extension KeyAlgorithm {
     /// The X.509 signature algorithm used with keys of this kind.

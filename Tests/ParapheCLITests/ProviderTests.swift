@@ -477,6 +477,16 @@ import Testing
         #expect(left.isEmpty, "\(left)")
     }
 
+    @Test func theModuleExportsOneSymbolAndCarriesNoFoundation() throws {
+        let module = try parapheExecutable().deletingLastPathComponent().appendingPathComponent("libparaphe-pkcs11.so").path
+        let exported = try run(URL(fileURLWithPath: "/usr/bin/nm"), ["-D", "--defined-only", module]).stdout.split(separator: "\n")
+        #expect(exported.count == 1 && exported.first?.hasSuffix(" T C_GetFunctionList") == true, "\(exported)")
+        // Foundation (with CoreFoundation and ICU) would cost every host some megabytes: the keystore code the module
+        // links uses FoundationEssentials only.
+        let symbols = try run(URL(fileURLWithPath: "/usr/bin/nm"), [module]).stdout
+        #expect(!symbols.contains("CFArrayGetCount") && !symbols.contains("$s10Foundation"), "the module links Foundation")
+    }
+
     /// The files under `directory` (paths relative to it).
     static func tree(_ directory: String) throws -> [String] {
         let enumerator = FileManager.default.enumerator(atPath: directory)
