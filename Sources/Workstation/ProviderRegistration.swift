@@ -45,9 +45,12 @@ public struct ProviderRegistration: Sendable {
             throw WorkstationError(.provider, "libparaphe-pkcs11.so was not found beside the program nor in /usr/lib/*/pkcs11")
         }
         guard let tokens = ProviderToken.directory() else { throw WorkstationError(.provider, "no home directory") }
-        let home = String(tokens.dropLast("/.config/paraphe/tokens".count))
+        // The home of the NSS databases and of p11-kit's user configuration: HOME, else the password database's.
         let environmentHome = ProcessInfo.processInfo.environment["HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil }
-        return ProviderRegistration(module: module, home: environmentHome ?? home, tokenDirectory: tokens)
+        guard let home = environmentHome ?? getpwuid(getuid()).flatMap({ $0.pointee.pw_dir.map { String(cString: $0) } }) else {
+            throw WorkstationError(.provider, "no home directory")
+        }
+        return ProviderRegistration(module: module, home: home, tokenDirectory: tokens)
     }
 
     /// The module's file: beside the program, in `../lib/paraphe/`, or in the system's PKCS#11 directory.
