@@ -127,7 +127,7 @@ public enum KeystoreSelfTest {
     }
 
     static func hex(_ bytes: [UInt8]) -> String {
-        ProfileSummary.colonHex(bytes).filter { $0 != ":" }
+        Hex.uppercase(bytes)
     }
 
     /// The bytes a string of hex digits spells (nil for anything else).

@@ -78,8 +78,7 @@ public struct ProfileSummary: Sendable, Equatable {
 
     /// "AB:CD:..." for the bytes.
     static func colonHex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
-        let digits = Array("0123456789ABCDEF")
-        return bytes.map { String([digits[Int($0 >> 4)], digits[Int($0 & 0x0F)]]) }.joined(separator: ":")
+        bytes.map { String(Hex.pair($0, digits: Hex.upperDigits)) }.joined(separator: ":")
     }
 }
 

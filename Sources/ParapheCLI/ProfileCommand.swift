@@ -34,10 +34,7 @@ struct ProfileCommand: AsyncParsableCommand {
                 let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language)
                 data.announceCommandOptions()
                 let password = try readPassword(passwordFile, language: language)
-                let url = URL(fileURLWithPath: file)
-                guard FileManager.default.isReadableFile(atPath: url.path) else {
-                    throw CLIError(status: ExitStatus.noInput, message: Localizer(language).text("cli.error.cannotRead", ["path": InputText.printable(file)]))
-                }
+                let url = try ProfileCommand.readableProfile(file, language: language)
                 let paths = WorkstationPaths(dataDirectory: data.dataDirectory)
                 let service = activationService(authority: try await setup.vouchedAuthority(data, language: language, existing: true), paths: paths)
                 var summary = try await service.logIn(profile: url, password: password)
@@ -83,10 +80,7 @@ extension ProfileCommand {
                 let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language)
                 data.announceCommandOptions()
                 let text = Localizer(language)
-                let url = URL(fileURLWithPath: file)
-                guard FileManager.default.isReadableFile(atPath: url.path) else {
-                    throw CLIError(status: ExitStatus.noInput, message: text.text("cli.error.cannotRead", ["path": InputText.printable(file)]))
-                }
+                let url = try ProfileCommand.readableProfile(file, language: language)
                 let current: Password
                 let new: Password
                 let confirmation: Password
@@ -129,10 +123,7 @@ extension ProfileCommand {
             var data = self.data
             let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language)
             data.announceCommandOptions()
-            let url = URL(fileURLWithPath: file)
-            guard FileManager.default.isReadableFile(atPath: url.path) else {
-                throw CLIError(status: ExitStatus.noInput, message: Localizer(language).text("cli.error.cannotRead", ["path": InputText.printable(file)]))
-            }
+            let url = try ProfileCommand.readableProfile(file, language: language)
             let password = try readPassword(passwordFile, language: language)
             let service = activationService(
                 authority: try await setup.vouchedAuthority(data, language: language, existing: true), paths: WorkstationPaths(dataDirectory: data.dataDirectory))
@@ -213,10 +204,7 @@ extension ProfileCommand {
                 let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language)
                 data.announceCommandOptions()
                 let text = Localizer(language)
-                let url = URL(fileURLWithPath: file).standardizedFileURL
-                guard FileManager.default.isReadableFile(atPath: url.path) else {
-                    throw CLIError(status: ExitStatus.noInput, message: text.text("cli.error.cannotRead", ["path": InputText.printable(file)]))
-                }
+                let url = try ProfileCommand.readableProfile(file, language: language).standardizedFileURL
                 let password: Password
                 if let passwordFile {
                     password = try readPassword(passwordFile, language: language)
@@ -263,6 +251,15 @@ extension ProfileCommand {
                 try ProfileCommand.refuseIfBusy(report)
             }
         }
+    }
+
+    /// The profile file named on the command line, if it can be read (else exit 66 with the file's name).
+    static func readableProfile(_ file: String, language: Language) throws -> URL {
+        let url = URL(fileURLWithPath: file)
+        guard FileManager.default.isReadableFile(atPath: url.path) else {
+            throw CLIError(status: ExitStatus.noInput, message: Localizer(language).text("cli.error.cannotRead", ["path": InputText.printable(file)]))
+        }
+        return url
     }
 
     /// Ends with `applicationRunning` (exit 75) when a database was left alone because an application has it open.
@@ -370,7 +367,7 @@ struct ProviderSelfTestCommand: ParsableCommand {
         guard let password = readLine(strippingNewline: true) else { throw ExitCode(ExitStatus.noInput) }
         do {
             let signature = try ProviderSelfTest.signThroughModule(module, password: password)
-            print(signature.map { String(format: "%02x", $0) }.joined())
+            print(Hex.lowercase(signature))
         } catch {
             print(error.reason)
             throw ExitCode(ExitStatus.software)

@@ -91,7 +91,7 @@ enum Functions {
             pad(state.tokens[token].record.label, into: &value.label)
             pad(manufacturer, into: &value.manufacturerID)
             pad("PKCS#12 profile", into: &value.model)
-            let serial = state.tokens[token].leaf.serialNumber.map { String($0, radix: 16, uppercase: true).leftPadded }.joined()
+            let serial = Hex.uppercase(state.tokens[token].leaf.serialNumber)
             pad(String(serial.suffix(16)), into: &value.serialNumber)
             value.flags = CK_FLAGS(CKF_LOGIN_REQUIRED | CKF_WRITE_PROTECTED | CKF_TOKEN_INITIALIZED | CKF_USER_PIN_INITIALIZED)
             value.ulMaxSessionCount = 0  // CK_EFFECTIVELY_INFINITE
@@ -435,11 +435,6 @@ enum Functions {
 /// The longest password the log-in takes (bytes of UTF-8).
 enum PasswordPolicyLimits {
     static let maximumBytes = 1024
-}
-
-extension String {
-    /// Two hex digits for a byte.
-    fileprivate var leftPadded: String { count == 1 ? "0" + self : self }
 }
 
 extension Functions {

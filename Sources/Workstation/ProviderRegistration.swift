@@ -124,9 +124,10 @@ public struct ProviderRegistration: Sendable {
         var report = Report()
         // The profile's name, unless another installed profile (same file name, another folder) has it: then "NAME-2"….
         let path = profile.standardizedFileURL.path
-        let others = ProviderToken.loadAll(from: tokenDirectory).filter { $0.profile != path }.map(\.label)
+        let installed = ProviderToken.loadAll(from: tokenDirectory)
+        let others = installed.filter { $0.profile != path }.map(\.label)
         let base = ProviderToken.label(forProfileNamed: profile.lastPathComponent)
-        var label = ProviderToken.loadAll(from: tokenDirectory).first { $0.profile == path }?.label ?? base
+        var label = installed.first { $0.profile == path }?.label ?? base
         var suffix = 2
         while others.contains(label) {
             let tail = "-\(suffix)"
@@ -138,7 +139,7 @@ public struct ProviderRegistration: Sendable {
         report.label = label
         report.nickname = label + ":" + Self.commonName(of: certificate, otherwise: label)
         let der = try ([certificate] + chain).map { try Self.der($0) }
-        let token = ProviderToken(label: label, profile: profile.standardizedFileURL.path, certificates: der)
+        let token = ProviderToken(label: label, profile: path, certificates: der)
         do {
             try FileManager.default.createDirectory(atPath: tokenDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             try AtomicFile.write(Array(try token.encoded().utf8), to: URL(fileURLWithPath: tokenDirectory).appendingPathComponent(token.fileName), mode: 0o644)
@@ -172,9 +173,10 @@ public struct ProviderRegistration: Sendable {
         }
         let authority = try Self.der(trustedCA)
         let authorityName = Self.nickname(of: trustedCA)
-        let fingerprint = Self.hex(Array(SHA256.hash(data: authority)))
+        let fingerprint = Hex.uppercase(SHA256.hash(data: authority))
+        let inUse = DatabaseUse.programs(using: databases)
         for database in databases {
-            if let program = DatabaseUse.program(using: database) {
+            if let program = inUse[database] {
                 report.busy[database] = program
                 continue
             }
@@ -183,8 +185,9 @@ public struct ProviderRegistration: Sendable {
                 try nss("modutil", ["-dbdir", "sql:" + database, "-add", Self.moduleName, "-libfile", module, "-force"])
                 entry.module = true
             }
-            if try certificateDER(named: authorityName, in: database) != authority {
-                let nickname = try certificateDER(named: authorityName, in: database) == nil ? authorityName : "\(authorityName) \(fingerprint.prefix(8))"
+            let present = try certificateDER(named: authorityName, in: database)
+            if present != authority {
+                let nickname = present == nil ? authorityName : "\(authorityName) \(fingerprint.prefix(8))"
                 if try certificateDER(named: nickname, in: database) != authority {
                     try addAuthority(trustedCA, nickname: nickname, to: database)
                     entry.authorities[nickname] = fingerprint
@@ -211,13 +214,14 @@ public struct ProviderRegistration: Sendable {
         }
         let remaining = tokens.filter { $0.profile != path }
         var record = readRecord()
-        let stillTrusted = Set(remaining.flatMap { $0.certificates.dropFirst() }.map { Self.hex(Array(SHA256.hash(data: $0))) })
+        let stillTrusted = Set(remaining.flatMap { $0.certificates.dropFirst() }.map { Hex.uppercase(SHA256.hash(data: $0)) })
+        let inUse = DatabaseUse.programs(using: Array(record.databases.keys))
         for (database, entry) in record.databases.sorted(by: { $0.key < $1.key }) {
             guard FileManager.default.fileExists(atPath: database + "/cert9.db") else {
                 record.databases[database] = nil
                 continue
             }
-            if let program = DatabaseUse.program(using: database) {
+            if let program = inUse[database] {
                 report.busy[database] = program
                 continue
             }
@@ -232,8 +236,7 @@ public struct ProviderRegistration: Sendable {
             }
             if remaining.isEmpty, entry.created, try databaseIsEmpty(database) {
                 try? FileManager.default.removeItem(atPath: database)
-                let parent = URL(fileURLWithPath: database).deletingLastPathComponent().path
-                if (try? FileManager.default.contentsOfDirectory(atPath: parent))?.isEmpty == true { try? FileManager.default.removeItem(atPath: parent) }
+                Self.removeEmptyDirectories(from: URL(fileURLWithPath: database).deletingLastPathComponent().path, upTo: home)
                 kept = Record.Database()
             }
             record.databases[database] = kept == Record.Database() ? nil : kept
@@ -364,7 +367,6 @@ public struct ProviderRegistration: Sendable {
         return name
     }
 
-    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02X", $0) }.joined() }
 
     static func removeEmptyDirectories(from directory: String, upTo limit: String) {
         var current = URL(fileURLWithPath: directory).standardizedFileURL.path
@@ -378,27 +380,34 @@ public struct ProviderRegistration: Sendable {
 /// Which program has an NSS database open: a database in use is never edited (its application would keep its own
 /// copy of the module list and trust, and could overwrite the change).
 enum DatabaseUse {
-    /// The name of a process with one of the database's files open, or of the Firefox/Thunderbird whose profile lock
-    /// names a live process; nil when none.
-    static func program(using database: String) -> String? {
-        let files = ["cert9.db", "key4.db", "pkcs11.txt"].map { database + "/" + $0 }
-        // Firefox and Thunderbird: `lock` is a symbolic link to "ADDRESS:+PID" while the profile is open.
-        if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: database + "/lock"),
-            let pidText = target.split(separator: "+").last, let pid = Int32(pidText), pid > 0, kill(pid, 0) == 0 || errno == EPERM
-        {
-            return processName(pid) ?? "pid \(pid)"
+    /// For each database in use, the name of a process with one of its files open, or of the Firefox/Thunderbird
+    /// whose profile lock names a live process. One pass over the processes serves every database.
+    static func programs(using databases: [String]) -> [String: String] {
+        var found: [String: String] = [:]
+        var owners: [String: String] = [:]  // an NSS file → the database it belongs to
+        for database in databases {
+            // Firefox and Thunderbird: `lock` is a symbolic link to "ADDRESS:+PID" while the profile is open.
+            if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: database + "/lock"),
+                let pidText = target.split(separator: "+").last, let pid = Int32(pidText), pid > 0, kill(pid, 0) == 0 || errno == EPERM
+            {
+                found[database] = processName(pid) ?? "pid \(pid)"
+            } else {
+                for file in ["cert9.db", "key4.db", "pkcs11.txt"] { owners[database + "/" + file] = database }
+            }
         }
+        guard !owners.isEmpty else { return found }
         let own = getpid()
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
             guard let pid = Int32(entry), pid != own else { continue }
             let descriptors = "/proc/\(entry)/fd"
             for descriptor in (try? FileManager.default.contentsOfDirectory(atPath: descriptors)) ?? [] {
-                if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: descriptors + "/" + descriptor), files.contains(target) {
-                    return processName(pid) ?? "pid \(pid)"
-                }
+                guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: descriptors + "/" + descriptor),
+                    let database = owners[target], found[database] == nil
+                else { continue }
+                found[database] = processName(pid) ?? "pid \(pid)"
             }
         }
-        return nil
+        return found
     }
 
     static func processName(_ pid: Int32) -> String? {

@@ -46,7 +46,7 @@ public struct ProviderSelfTest: Sendable {
 
     /// Runs the check in `scratch` (a private directory, removed by the caller). Throws `selfTestFailed` with the reason.
     public func run(in scratch: URL) throws(KeystoreError) {
-        let password = SystemRandomBytes().bytes(12).map { String(format: "%02x", $0) }.joined()
+        let password = Hex.lowercase(SystemRandomBytes().bytes(12))
         let throwaway = try KeystoreSelfTest.throwawayProfile(password: password)
         let profile = scratch.appendingPathComponent("provider-selftest.p12")
         let tokens = scratch.appendingPathComponent("paraphe/tokens")

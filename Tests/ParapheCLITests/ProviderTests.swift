@@ -210,10 +210,7 @@ import Testing
                 guard line.hasPrefix("    ") else { break }
                 hex += line.filter { $0.isHexDigit }
             }
-            var bytes = stride(from: 0, to: hex.count - 1, by: 2).compactMap { offset -> UInt8? in
-                let index = hex.index(hex.startIndex, offsetBy: offset)
-                return UInt8(hex[index...hex.index(after: index)], radix: 16)
-            }
+            var bytes = Self.bytes(hex: hex)
             while bytes.first == 0 { bytes.removeFirst() }
             numbers.append(bytes)
         }
@@ -263,12 +260,7 @@ import Testing
         #expect(signatures.count == 64)
         // PKCS#1 v1.5 is deterministic: every thread's signature is the same, and it verifies.
         #expect(Set(signatures).count == 1)
-        let hex = String(signatures.first ?? "")
-        let bytes = stride(from: 0, to: hex.count - 1, by: 2).compactMap { offset -> UInt8? in
-            let index = hex.index(hex.startIndex, offsetBy: offset)
-            return UInt8(hex[index...hex.index(after: index)], radix: 16)
-        }
-        let signature = try installed.scratch.file("threads.sig", bytes)
+        let signature = try installed.scratch.file("threads.sig", Self.bytes(hex: String(signatures.first ?? "")))
         let data = try installed.scratch.file("threads.txt", "signed from many threads at once")
         #expect(try openssl(["dgst", "-sha256", "-verify", try installed.publicKey(), "-signature", signature, data]).stdout.contains("Verified OK"))
     }
@@ -485,6 +477,12 @@ import Testing
         // links uses FoundationEssentials only.
         let symbols = try run(URL(fileURLWithPath: "/usr/bin/nm"), [module]).stdout
         #expect(!symbols.contains("CFArrayGetCount") && !symbols.contains("$s10Foundation"), "the module links Foundation")
+    }
+
+    /// The bytes hex digits spell, two a byte.
+    static func bytes(hex: String) -> [UInt8] {
+        let digits = Array(hex)
+        return stride(from: 0, to: digits.count - 1, by: 2).compactMap { UInt8(String(digits[$0...$0 + 1]), radix: 16) }
     }
 
     /// The files under `directory` (paths relative to it).
