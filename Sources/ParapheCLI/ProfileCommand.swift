@@ -321,7 +321,7 @@ struct ComponentsCommand: AsyncParsableCommand {
             let toConfirm = setup.endpoint != nil ? try await authority.caFingerprintToConfirm() : nil
             // Pinned or installed: the fingerprint is checked first (a mismatch is refused, 77).
             if setup.endpoint != nil, toConfirm == nil { _ = try await authority.caCertificateDER() }
-            let components = Components(paths: paths, authority: authority, provider: .forThisProgram())
+            let components = Components(paths: paths, authority: authority, provider: .thisProgram)
             if action == .install {
                 // Without a pinned fingerprint, the person compares the one shown and confirms it: this is the
                 // command-line way to trust an authority (it installs its CA in the trust store).

@@ -23,7 +23,7 @@ func activationService(authority: any Authority, paths: WorkstationPaths, fixedP
     return ActivationService(
         authority: authority, paths: paths, cost: kdfCost(), passwordPolicy: PasswordPolicy(checker: PWQualityChecker()),
         fixedProfileDirectory: fixedProfileDirectory, checkpoint: ParapheHooks.current.checkpoint,
-        updateWindow: UpdateWindow.current, now: { clock.now() }, provider: .forThisProgram()
+        updateWindow: UpdateWindow.current, now: { clock.now() }, provider: .thisProgram
     )
 }
 

@@ -81,10 +81,11 @@ public struct Components: Sendable {
             switch provider {
             case .notChecked:
                 break
-            case .missing:
-                return ComponentReport(
-                    kind: .keystoreProvider, status: .failed(reason: "component.reason.providerMissing", detail: "libparaphe-pkcs11.so"), installable: false)
-            case .check(let test):
+            case .thisProgram:
+                guard let test = ProviderSelfTest.forThisProgram() else {
+                    return ComponentReport(
+                        kind: .keystoreProvider, status: .failed(reason: "component.reason.providerMissing", detail: "libparaphe-pkcs11.so"), installable: false)
+                }
                 try test.run(in: scratch)
                 // Registration comes after step 5: reported here, not required.
                 let registered = (try? ProviderRegistration.forCurrentUser()).map { ProviderToken.loadAll(from: $0.tokenDirectory).count } ?? 0

@@ -7,15 +7,9 @@ import Keystore
 public enum ProviderCheck: Sendable {
     /// Not checked (a library use of the pipeline: the keystore's own self-test only).
     case notChecked
-    /// The module is not installed beside the program: the component fails.
-    case missing
-    /// Loaded, logged in to and signed with, in a child process.
-    case check(ProviderSelfTest)
-
-    /// The check of this program: its module, or `missing`.
-    public static func forThisProgram() -> ProviderCheck {
-        ProviderSelfTest.forThisProgram().map { .check($0) } ?? .missing
-    }
+    /// This program's module, looked for at each check (installed meanwhile, "Check again" finds it): loaded, logged
+    /// in to and signed with, in a child process; the component fails when it is not there.
+    case thisProgram
 }
 
 /// Step 3's check of the security provider: the module loads, a throwaway profile logs in through it, it signs, and
