@@ -74,11 +74,14 @@ let package = Package(
         .target(name: "PasswordQuality", dependencies: ["CPWQuality", "Activation"]),
         // PKCS#11 2.40's header as p11-kit ships it (libp11-kit-dev): the provider's C interface. Nothing links p11-kit.
         .systemLibrary(name: "CPKCS11", providers: [.apt(["libp11-kit-dev"])]),
+        // RSA signatures over a key rebuilt from locked memory for each signature, blinded with a blinding kept for the
+        // log-in (OpenSSL's legacy RSA functions, which C may call without deprecation warnings).
+        .target(name: "CBlindedRSA", linkerSettings: [.linkedLibrary("crypto")]),
         // The local Entrust-like keystore: keys, CSR, PKCS#12, certificate file, login.
         .target(
             name: "Keystore",
             dependencies: [
-                "ParapheCore", "COpenSSLCrypto",
+                "ParapheCore", "COpenSSLCrypto", "CBlindedRSA",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),

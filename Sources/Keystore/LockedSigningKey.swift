@@ -1,4 +1,5 @@
 import ParapheCore
+import CBlindedRSA
 import COpenSSLCrypto
 import Crypto
 import X509
@@ -6,6 +7,7 @@ import X509
 #if canImport(Glibc)
     import Glibc
 #endif
+import Synchronization
 
 /// Anonymous pages for a secret: locked in RAM (never swapped out), left out of core dumps, read as zeros by a
 /// forked child (the kernel wipes them in the child), and zeroed before they are given back.
@@ -86,17 +88,21 @@ public enum SignatureScheme: Sendable, Equatable {
 ///
 /// Each signature parses the key from the locked pages into an OpenSSL key, signs, and frees it at once (OpenSSL
 /// cleanses key numbers as it frees them), so no copy of the key outlives the call in ordinary memory. `wipe()`
-/// zeroes the pages for good (the log-out); so does the last release.
+/// zeroes the pages for good (the log-out); so does the last release. An RSA key's signatures share one blinding
+/// (`RSABlinding`), made at the log-in from the public key.
 public final class LockedSigningKey: @unchecked Sendable {
     private let pages: LockedPages
     private let length: Int
     /// The key's algorithm.
     public let algorithm: KeyAlgorithm
+    /// For an RSA key: where its numbers lie in the pages, and the blinding of its signatures.
+    private let rsa: (numbers: LockedDER.RSANumbers, blinding: RSABlinding)?
 
-    private init(pages: LockedPages, length: Int, algorithm: KeyAlgorithm) {
+    private init(pages: LockedPages, length: Int, algorithm: KeyAlgorithm, rsa: (numbers: LockedDER.RSANumbers, blinding: RSABlinding)? = nil) {
         self.pages = pages
         self.length = length
         self.algorithm = algorithm
+        self.rsa = rsa
     }
 
     /// Decrypts an encrypted key bag (AES-CBC, PBES2) straight into locked pages and checks it is a key Paraphe
@@ -160,7 +166,12 @@ public final class LockedSigningKey: @unchecked Sendable {
         } catch {
             throw .wrongPassword("decryption produced no valid private key (wrong password)")
         }
-        return LockedSigningKey(pages: pages, length: plaintextLength, algorithm: algorithm)
+        guard algorithm != .p256 else { return LockedSigningKey(pages: pages, length: plaintextLength, algorithm: algorithm) }
+        let bytes = UnsafeRawBufferPointer(start: pages.base, count: plaintextLength).bindMemory(to: UInt8.self)
+        guard let numbers = LockedDER.rsaNumbers(bytes), let blinding = RSABlinding(bytes, numbers) else {
+            throw .cryptoFailure("the RSA key's signatures could not be prepared")
+        }
+        return LockedSigningKey(pages: pages, length: plaintextLength, algorithm: algorithm, rsa: (numbers, blinding))
     }
 
     /// Runs `body` with the key as an OpenSSL `EVP_PKEY`, freed (and so cleansed) on return. OpenSSL's error queue
@@ -207,35 +218,44 @@ public final class LockedSigningKey: @unchecked Sendable {
         if case .rsaPSS(let hash, _, let salt) = scheme, salt < 0 || salt > modulusLength - hash.length - 2 {
             throw .invalidInput("the salt length does not fit the key")
         }
+        if let rsa { return try signRSA(input, scheme: scheme, numbers: rsa.numbers, blinding: rsa.blinding) }
+        // ECDSA: OpenSSL's own, on a key built for this signature.
         return try withOpenSSLKey { (key) throws(KeystoreError) -> [UInt8] in
             guard let context = EVP_PKEY_CTX_new(key, nil) else { throw .cryptoFailure("no signing context") }
             defer { EVP_PKEY_CTX_free(context) }
-            var ready = EVP_PKEY_sign_init(context) == 1
-            switch scheme {
-            case .rsaPKCS1Encoded:
-                ready = ready && EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PADDING) == 1
-            case .rsaPKCS1(let digest):
-                ready = ready && EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PADDING) == 1
-                    && EVP_PKEY_CTX_set_signature_md(context, digest.message) == 1
-            case .rsaPSS(let hash, let mgf, let salt):
-                ready = ready && EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PSS_PADDING) == 1
-                    && EVP_PKEY_CTX_set_signature_md(context, hash.message) == 1
-                    && EVP_PKEY_CTX_set_rsa_mgf1_md(context, mgf.message) == 1
-                    && EVP_PKEY_CTX_set_rsa_pss_saltlen(context, Int32(salt)) == 1
-            case .ecdsa:
-                break
-            }
-            guard ready else { throw .cryptoFailure("the signing context could not be set up") }
             var signatureLength = 0
-            guard EVP_PKEY_sign(context, nil, &signatureLength, input, input.count) == 1, signatureLength > 0 else {
+            guard EVP_PKEY_sign_init(context) == 1, EVP_PKEY_sign(context, nil, &signatureLength, input, input.count) == 1, signatureLength > 0 else {
                 throw .cryptoFailure("signing failed")
             }
             var signature = [UInt8](repeating: 0, count: signatureLength)
             guard EVP_PKEY_sign(context, &signature, &signatureLength, input, input.count) == 1 else { throw .cryptoFailure("signing failed") }
             signature.removeLast(signature.count - signatureLength)
-            if case .ecdsa = scheme { return try Self.rawECDSA(signature, half: 32) }
-            return signature
+            return try Self.rawECDSA(signature, half: 32)
         }
+    }
+
+    /// An RSA signature: the key's numbers read from the pages where they lie, the blinding shared (under its lock).
+    private func signRSA(_ input: [UInt8], scheme: SignatureScheme, numbers: LockedDER.RSANumbers, blinding: RSABlinding) throws(KeystoreError) -> [UInt8] {
+        let (padding, hash, mgf, salt): (Int32, OpaquePointer?, OpaquePointer?, Int32)
+        switch scheme {
+        case .rsaPKCS1Encoded: (padding, hash, mgf, salt) = (Int32(PARAPHE_RSA_PKCS1_ENCODED), nil, nil, 0)
+        case .rsaPKCS1(let digest): (padding, hash, mgf, salt) = (Int32(PARAPHE_RSA_PKCS1), digest.message, nil, 0)
+        case .rsaPSS(let digest, let mask, let saltLength): (padding, hash, mgf, salt) = (Int32(PARAPHE_RSA_PSS), digest.message, mask.message, Int32(saltLength))
+        case .ecdsa: throw .invalidInput("the scheme is not for this key's type")
+        }
+        let mark = ERR_set_mark()
+        defer { if mark == 1 { ERR_pop_to_mark() } }
+        let base = pages.base.assumingMemoryBound(to: UInt8.self)
+        func number(_ range: Range<Int>) -> paraphe_rsa_number { paraphe_rsa_number(bytes: base + range.lowerBound, length: range.count) }
+        var key = paraphe_rsa_key(
+            n: number(numbers.n), e: number(numbers.e), d: number(numbers.d), p: number(numbers.p), q: number(numbers.q),
+            dp: number(numbers.dp), dq: number(numbers.dq), qinv: number(numbers.qinv))
+        var signature = [UInt8](repeating: 0, count: modulusLength)
+        let signed = blinding.lock.withLock { _ in
+            paraphe_rsa_sign(blinding.pointer, &key, padding, hash, mgf, salt, input, input.count, &signature, signature.count)
+        }
+        guard signed == 1 else { throw .cryptoFailure("signing failed") }
+        return signature
     }
 
     /// Length of the RSA modulus in bytes (the signature's length), 64 for P-256 (r‖s).
@@ -326,22 +346,44 @@ enum LockedDER {
         return result
     }
 
-    static func privateKey(_ bytes: UnsafeBufferPointer<UInt8>) -> OpaquePointer? {
+    /// Where an RSA key's numbers lie (RFC 8017 A.1.2, two primes): offsets, not the numbers.
+    struct RSANumbers {
+        var n, e, d, p, q, dp, dq, qinv: Range<Int>
+    }
+
+    /// The outer PrivateKeyInfo: the algorithm's elements and the private key's OCTET STRING.
+    private static func privateKeyInfo(_ bytes: UnsafeBufferPointer<UInt8>) -> (algorithm: [Element], key: Element)? {
         guard let outer = elements(bytes, 0..<bytes.count), outer.count == 1, outer[0].tag == 0x30,
             let info = elements(bytes, outer[0].contents), info.count >= 3, info[0].tag == 0x02, info[1].tag == 0x30, info[2].tag == 0x04,
             let algorithm = elements(bytes, info[1].contents), let oid = algorithm.first, oid.tag == 0x06
         else { return nil }
-        let algorithmOID = Array(bytes[oid.contents])
+        return (algorithm, info[2])
+    }
+
+    /// The numbers of an RSA PrivateKeyInfo; nil for any other key or encoding.
+    static func rsaNumbers(_ bytes: UnsafeBufferPointer<UInt8>) -> RSANumbers? {
+        guard let (algorithm, key) = privateKeyInfo(bytes), Array(bytes[algorithm[0].contents]) == rsaEncryption,
+            let sequence = elements(bytes, key.contents), sequence.count == 1, sequence[0].tag == 0x30,
+            let numbers = elements(bytes, sequence[0].contents), numbers.count == 9, numbers.allSatisfy({ $0.tag == 0x02 && !$0.contents.isEmpty })
+        else { return nil }
+        let ranges = numbers.map(\.contents)
+        return RSANumbers(n: ranges[1], e: ranges[2], d: ranges[3], p: ranges[4], q: ranges[5], dp: ranges[6], dq: ranges[7], qinv: ranges[8])
+    }
+
+    static func privateKey(_ bytes: UnsafeBufferPointer<UInt8>) -> OpaquePointer? {
+        guard let (algorithm, key) = privateKeyInfo(bytes) else { return nil }
+        let algorithmOID = Array(bytes[algorithm[0].contents])
         if algorithmOID == rsaEncryption {
-            guard let sequence = elements(bytes, info[2].contents), sequence.count == 1, sequence[0].tag == 0x30,
-                let numbers = elements(bytes, sequence[0].contents), numbers.count == 9, numbers.allSatisfy({ $0.tag == 0x02 })
-            else { return nil }
-            let names = ["n", "e", "d", "rsa-factor1", "rsa-factor2", "rsa-exponent1", "rsa-exponent2", "rsa-coefficient1"]
-            let values = zip(names, numbers.dropFirst()).map { (name: $0.0, range: $0.1.contents, secret: $0.0 != "n" && $0.0 != "e") }
+            guard let numbers = rsaNumbers(bytes) else { return nil }
+            let values: [(name: String, range: Range<Int>, secret: Bool)] = [
+                ("n", numbers.n, false), ("e", numbers.e, false), ("d", numbers.d, true), ("rsa-factor1", numbers.p, true),
+                ("rsa-factor2", numbers.q, true), ("rsa-exponent1", numbers.dp, true), ("rsa-exponent2", numbers.dq, true),
+                ("rsa-coefficient1", numbers.qinv, true),
+            ]
             return build("1.2.840.113549.1.1.1", bytes, numbers: values, strings: [], octets: [])
         }
         guard algorithmOID == ecPublicKey, algorithm.count == 2, algorithm[1].tag == 0x06, Array(bytes[algorithm[1].contents]) == prime256v1,
-            let sequence = elements(bytes, info[2].contents), sequence.count == 1, sequence[0].tag == 0x30,
+            let sequence = elements(bytes, key.contents), sequence.count == 1, sequence[0].tag == 0x30,
             let fields = elements(bytes, sequence[0].contents), fields.count >= 2, fields[0].tag == 0x02, fields[1].tag == 0x04,
             fields[1].contents.count == 32
         else { return nil }
@@ -399,4 +441,21 @@ enum LockedDER {
         }
         return key
     }
+}
+
+/// The blinding of one log-in's RSA signatures (`CBlindedRSA`): made from the public key, used under its lock.
+final class RSABlinding: @unchecked Sendable {
+    let pointer: OpaquePointer
+    let lock = Mutex(())
+
+    init?(_ bytes: UnsafeBufferPointer<UInt8>, _ numbers: LockedDER.RSANumbers) {
+        guard let base = bytes.baseAddress,
+            let pointer = paraphe_rsa_blinding_new(
+                paraphe_rsa_number(bytes: base + numbers.n.lowerBound, length: numbers.n.count),
+                paraphe_rsa_number(bytes: base + numbers.e.lowerBound, length: numbers.e.count))
+        else { return nil }
+        self.pointer = pointer
+    }
+
+    deinit { paraphe_rsa_blinding_free(pointer) }
 }

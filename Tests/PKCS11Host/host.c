@@ -7,11 +7,14 @@
  *                                           bytes in its memory, and initializes it again;
  *   threads MODULE PASSWORD-FILE N COUNT    logs in and signs from N threads at once, COUNT times each, one session
  *                                           per thread, printing each signature (hex) for the test to verify;
- *   bench MODULE PASSWORD-FILE ROUNDS SIGNATURES ITERATIONS
+ *   bench MODULE PASSWORD-FILE ROUNDS SIGNATURES ITERATIONS [PROFILE]
  *                                           the provider's benchmark rows (bench/scripts/provider): C_Login against
  *                                           its floor — PBKDF2-HMAC-SHA256 and RFC 7292 App. B at ITERATIONS, OpenSSL's
  *                                           own, alternated with it in this process — then SHA256-RSA-PKCS C_Sign
- *                                           times, and this process's resident memory before the module and after.
+ *                                           times, and this process's resident memory before the module and after;
+ *                                           with PROFILE (the .p12), each C_Sign alternates with a signature of the
+ *                                           same data by OpenSSL with the profile's key held in ordinary memory
+ *                                           (EVP_DigestSign), the reference a C_Sign's time is judged against.
  *
  * The needle file holds a mask and the key's byte strings XORed with it, so the key never sits in this process's
  * memory in clear except where the module put it. Not part of the product: the test compiles it with cc.
@@ -243,15 +246,38 @@ static int bench(int argc, char **argv) {
     CK_OBJECT_HANDLE key = private_key(session, &type);
     unsigned char signature[512];
     static const unsigned char data[] = "a document to sign, 32 bytes...";
-    double *times = calloc(signatures, sizeof *times);
+    EVP_PKEY *reference = NULL;
+    if (argc > 7) {
+        FILE *file = fopen(argv[7], "rb");
+        PKCS12 *profile = file ? d2i_PKCS12_fp(file, NULL) : NULL;
+        if (file) fclose(file);
+        char text[sizeof password + 1];
+        memcpy(text, password, password_length);
+        text[password_length] = 0;
+        if (!profile || PKCS12_parse(profile, text, &reference, NULL, NULL) != 1 || !reference) { fprintf(stderr, "%s: not read\n", argv[7]); return 2; }
+        PKCS12_free(profile);
+    }
+    double *times = calloc(signatures, sizeof *times), *references = calloc(signatures, sizeof *references);
     for (int i = 0; i < 20; i++) sign(session, key, type, data, sizeof data - 1, signature);
     for (int i = 0; i < signatures; i++) {
         double start = now_ms();
         sign(session, key, type, data, sizeof data - 1, signature);
         times[i] = (now_ms() - start) * 1000;
+        if (!reference) continue;
+        start = now_ms();
+        EVP_MD_CTX *context = EVP_MD_CTX_new();
+        size_t length = sizeof signature;
+        if (!context || EVP_DigestSignInit(context, NULL, EVP_sha256(), NULL, reference) != 1 ||
+            EVP_DigestSign(context, signature, &length, data, sizeof data - 1) != 1) { fprintf(stderr, "OpenSSL did not sign\n"); return 2; }
+        EVP_MD_CTX_free(context);
+        references[i] = (now_ms() - start) * 1000;
     }
     double p50 = percentile(times, signatures, 0.5), p99 = percentile(times, signatures, 0.99);
     printf("sign-p50-us %.1f\nsign-p99-us %.1f\n", p50, p99);
+    if (reference) {
+        printf("openssl-sign-p50-us %.1f\nopenssl-sign-p99-us %.1f\n", percentile(references, signatures, 0.5), percentile(references, signatures, 0.99));
+        EVP_PKEY_free(reference);
+    }
     printf("rss-before-kib %ld\nrss-after-kib %ld\n", before, resident_kib());
     return 0;
 }
