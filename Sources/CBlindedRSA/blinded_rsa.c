@@ -94,6 +94,7 @@ static int pad(RSA *rsa, int padding, const EVP_MD *hash, const EVP_MD *mgf, int
     case PARAPHE_RSA_PKCS1_ENCODED:
         return RSA_padding_add_PKCS1_type_1(encoded, (int)length, input, (int)input_length);
     case PARAPHE_RSA_PKCS1: {
+        if (hash == NULL) return 0;
         const unsigned char *info;
         size_t info_length;
         switch (EVP_MD_get_type(hash)) {
@@ -109,7 +110,7 @@ static int pad(RSA *rsa, int padding, const EVP_MD *hash, const EVP_MD *mgf, int
         return RSA_padding_add_PKCS1_type_1(encoded, (int)length, digest_info, (int)(info_length + input_length));
     }
     case PARAPHE_RSA_PSS:
-        if (input_length != (size_t)EVP_MD_get_size(hash)) return 0;
+        if (hash == NULL || input_length != (size_t)EVP_MD_get_size(hash)) return 0;
         return RSA_padding_add_PKCS1_PSS_mgf1(rsa, encoded, input, hash, mgf, salt);
     default:
         return 0;
