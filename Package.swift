@@ -4,22 +4,31 @@ import PackageDescription
 /// How the programs are linked on Linux (debug and release alike, so the suite runs what ships): lld with
 /// relative relocations packed (DT_RELR: a few KiB instead of 3 MiB of `.rela.dyn` read at every start) and
 /// without exporting every symbol (the static Swift runtime's `-export-dynamic`: 4 MiB of `.dynsym`/`.dynstr`
-/// nothing looks up). Both cut the resident memory of a kiosk's wizard; neither changes the code (the
-/// executables stay position-independent, so ASLR applies). bench/README.md has the figures.
+/// nothing looks up).
+///
+/// Both cut the resident memory of a kiosk's wizard; neither changes the code (the executables stay
+/// position-independent, so ASLR applies). bench/README.md has the figures.
 let programLinking: [LinkerSetting] = [
-    .unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic"], .when(platforms: [.linux]))
+    .unsafeFlags(
+        ["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic"], .when(platforms: [.linux]))
 ]
 
 /// The kiosk's functions laid out in the order a wizard session and an activation first run them
 /// (Sources/paraphe/paraphe.order, written by scripts/symbol-order from a run under callgrind): the kernel
 /// maps code in 64 KiB windows around each page run, so the few MiB a kiosk executes, kept together, keep
-/// far less of the program resident than when scattered over its 30 MB. Release builds only; a name the
-/// list has and the program does not (stale list) is skipped without a warning.
-let kioskLinking: [LinkerSetting] = programLinking + [
-    .unsafeFlags(
-        ["-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/Sources/paraphe/paraphe.order", "-Xlinker", "--no-warn-symbol-ordering"],
-        .when(platforms: [.linux], configuration: .release))
-]
+/// far less of the program resident than when scattered over its 30 MB.
+///
+/// Release builds only; a name the list has and the program does not (stale list) is skipped without a
+/// warning.
+let kioskLinking: [LinkerSetting] =
+    programLinking + [
+        .unsafeFlags(
+            [
+                "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/Sources/paraphe/paraphe.order", "-Xlinker",
+                "--no-warn-symbol-ordering",
+            ],
+            .when(platforms: [.linux], configuration: .release))
+    ]
 
 let package = Package(
     name: "Paraphe",
@@ -110,9 +119,10 @@ let package = Package(
                 .unsafeFlags(
                     [
                         "-static-stdlib", "-use-ld=lld", "-lFoundationEssentials", "-l_FoundationCollections", "-l_FoundationCShims",
-                        "-lswiftSynchronization", "-lswiftDispatch", "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/ParapheProvider/exports.map",
+                        "-lswiftSynchronization", "-lswiftDispatch", "-Xlinker",
+                        "--version-script=\(Context.packageDirectory)/Sources/ParapheProvider/exports.map",
                         "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--gc-sections",
-                    ], .when(platforms: [.linux]))
+                    ], .when(platforms: [.linux])),
             ]
         ),
         // CMP (RFC 9810, RFC 9483 lightweight profile, RFC 6712 over HTTP) on swift-asn1: the messages both the
@@ -252,7 +262,9 @@ let package = Package(
         .executableTarget(name: "paraphe", dependencies: ["ParapheCLI"], exclude: ["paraphe.order"], linkerSettings: kioskLinking),
         // Test support: seeded randomness, a manual clock, and `paraphe-testable` (the same commands with
         // the clock and crash points injected from the environment, for the end-to-end tests only).
-        .target(name: "ParapheTestSupport", dependencies: ["Activation", "Authority", "Workstation", "OperatorCommands"], path: "Tests/ParapheTestSupport"),
+        .target(
+            name: "ParapheTestSupport", dependencies: ["Activation", "Authority", "Workstation", "OperatorCommands"], path: "Tests/ParapheTestSupport"
+        ),
         // The parsers fed from outside, one entry each: what the fuzzers (fuzz/) and the corpus replay run.
         .target(
             name: "ParapheFuzzEntries",
@@ -325,11 +337,16 @@ let package = Package(
         ),
         .testTarget(
             name: "WorkstationTests",
-            dependencies: ["Workstation", "Authority", "AuthorityInterface", "Keystore", "Activation", "ParapheTestSupport", "PasswordQuality", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "Workstation", "Authority", "AuthorityInterface", "Keystore", "Activation", "ParapheTestSupport", "PasswordQuality",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .testTarget(
             name: "WizardRuntimeTests",
-            dependencies: ["WizardRuntime", "Wizard", "Workstation", "Authority", "AuthorityInterface", "Activation", "Keystore", "ParapheTestSupport"]
+            dependencies: [
+                "WizardRuntime", "Wizard", "Workstation", "Authority", "AuthorityInterface", "Activation", "Keystore", "ParapheTestSupport",
+            ]
         ),
         .testTarget(name: "TerminalTests", dependencies: ["Terminal", "ScreenModel"]),
         .testTarget(name: "AuthorityServerTests", dependencies: ["AuthorityServer", "Authority", "AuthorityInterface", "ParapheTestSupport"]),

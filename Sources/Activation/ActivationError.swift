@@ -1,7 +1,9 @@
 import Foundation
 
-/// A refusal or failure of the activation rules. It says what happened and what the person
-/// can do next, in English and French; it never contains a secret. Equal by code.
+/// A refusal or failure of the activation rules.
+///
+/// It says what happened and what the person can do next, in English and French; it never
+/// contains a secret. Equal by code.
 public struct ActivationError: ParapheError, Equatable {
     /// What went wrong, with the figures the message needs.
     public enum Code: Equatable, Sendable {
@@ -84,7 +86,6 @@ public struct ActivationError: ParapheError, Equatable {
     /// The English message (never a secret).
     public var reason: String { message(in: .en) }
 }
-
 
 extension ActivationError: LocalizedError {
     public var errorDescription: String? { message(in: .en) }

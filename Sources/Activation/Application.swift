@@ -77,8 +77,10 @@ public enum RedemptionOutcome: Equatable, Sendable {
     case replay
 }
 
-/// The rule-bearing state of an application. The authority loads it, applies one rule, and
-/// stores the result in the same transaction.
+/// The rule-bearing state of an application.
+///
+/// The authority loads it, applies one rule, and stores the result in the same
+/// transaction.
 public struct ApplicationState: Equatable, Sendable, Codable {
     public var status: ApplicationStatus
     /// Failed identity submissions since the last successful one (a success resets it; nothing else does).
@@ -129,8 +131,10 @@ public struct ApplicationState: Equatable, Sendable, Codable {
         status == .activated && recoveryPending(at: now) ? .approved : status
     }
 
-    /// Step 2: records one submission of the three answers, of which `matching` matched. A success resets the
-    /// failures; with a pending recovery it begins the recovery (`beginRecovery`, by the caller, in the same change).
+    /// Step 2: records one submission of the three answers, of which `matching` matched.
+    ///
+    /// A success resets the failures; with a pending recovery it begins the recovery (`beginRecovery`, by the caller,
+    /// in the same change).
     public mutating func submitAnswers(matching: Int, at now: Date) throws(ActivationError) -> IdentityOutcome {
         try statusForActivation(at: now).ensureActivatable()
         if matching >= ActivationPolicy.answersRequired {
@@ -176,10 +180,14 @@ public struct ApplicationState: Equatable, Sendable, Codable {
     }
 
     /// Step 5: presents a reference number (and whether the authorization code matched) for the key
-    /// whose SHA-256 is `keyDigest`. A wrong reference number presented with the right authorization code
-    /// counts toward the 5-in-a-row limit; a wrong authorization code proves nothing and changes nothing
-    /// (whoever sent it must not be able to use up the holder's codes).
-    public mutating func redeem(reference: ReferenceNumber, authorizationMatches: Bool, keyDigest: [UInt8], at now: Date) throws(ActivationError) -> RedemptionOutcome {
+    /// whose SHA-256 is `keyDigest`.
+    ///
+    /// A wrong reference number presented with the right authorization code counts toward the 5-in-a-row
+    /// limit; a wrong authorization code proves nothing and changes nothing (whoever sent it must not be
+    /// able to use up the holder's codes).
+    public mutating func redeem(reference: ReferenceNumber, authorizationMatches: Bool, keyDigest: [UInt8], at now: Date) throws(ActivationError)
+        -> RedemptionOutcome
+    {
         guard authorizationMatches else { throw ActivationError(.identityNotVerified) }
         if status == .activated, codes.used, reference == codes.reference, activatedKeyDigest == keyDigest {
             return .replay

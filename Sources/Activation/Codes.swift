@@ -107,8 +107,9 @@ public enum Damm {
     public static func isValid(_ digits: String) -> Bool { interim(digits) == 0 }
 }
 
-/// The application token carried by the activation link: 80 random bits,
-/// Crockford base32 in four groups, e.g. `7K2M-Q9XD-4HPA-VT3R`.
+/// The application token carried by the activation link: 80 random bits.
+///
+/// Written in Crockford base32 in four groups (`7K2M-Q9XD-4HPA-VT3R`).
 public struct ApplicationToken: Hashable, Sendable, Codable, CustomStringConvertible {
     /// The 16 canonical characters, no dashes.
     public let value: String

@@ -76,8 +76,10 @@ public struct ActivationSummary: Sendable, Equatable {
     /// Whether (and where) the profile was made available to the workstation's applications after the log-in.
     public var provider: ProviderOutcome?
 
-    public init(subject: String, email: String?, serialHex: String, sha256Fingerprint: String, notBefore: Date, notAfter: Date,
-                issuer: String, keyAlgorithm: KeyAlgorithm, profileFile: URL?, certificateFile: URL?) {
+    public init(
+        subject: String, email: String?, serialHex: String, sha256Fingerprint: String, notBefore: Date, notAfter: Date,
+        issuer: String, keyAlgorithm: KeyAlgorithm, profileFile: URL?, certificateFile: URL?
+    ) {
         self.subject = subject
         self.email = email
         self.serialHex = serialHex

@@ -61,16 +61,24 @@ public enum SummaryFormat {
         if let certificate = summary.certificateFile { rows.append(row("summary.certificate", certificate.path, isPath: true)) }
         switch summary.provider {
         case .registered(let label, let nickname, let database, let busy)?:
-            rows.append(row("summary.applications", text.text(busy == nil ? "summary.provider.registered" : "summary.provider.registeredBusy",
-                                                               ["label": label, "program": busy ?? ""])))
+            rows.append(
+                row(
+                    "summary.applications",
+                    text.text(
+                        busy == nil ? "summary.provider.registered" : "summary.provider.registeredBusy",
+                        ["label": label, "program": busy ?? ""])))
             if !compact {
                 let directory = database.map { " -nssdir sql:" + $0 } ?? ""
                 rows.append(row("summary.howToSign", "pdfsig -add-signature\(directory) -nick \"\(nickname)\" -nss-pwd PASSWORD IN.pdf OUT.pdf"))
             }
         case .failed(let reason)?:
-            rows.append(row("summary.applications", compact ? text.text("summary.provider.failedShort") : text.text("summary.provider.failed", ["reason": reason])))
+            rows.append(
+                row(
+                    "summary.applications",
+                    compact ? text.text("summary.provider.failedShort") : text.text("summary.provider.failed", ["reason": reason])))
         case .elsewhere(let name)?:
-            rows.append(row("summary.applications", text.text(compact ? "summary.provider.elsewhereShort" : "summary.provider.elsewhere", ["name": name])))
+            rows.append(
+                row("summary.applications", text.text(compact ? "summary.provider.elsewhereShort" : "summary.provider.elsewhere", ["name": name])))
         case nil:
             break
         }

@@ -53,7 +53,9 @@ public enum InputText {
     }
 
     /// Validates a whole value: trimmed of surrounding blanks, not empty, within the field's limit,
-    /// no control characters or bidi overrides. Returns the trimmed text.
+    /// no control characters or bidi overrides.
+    ///
+    /// Returns the trimmed text.
     public static func validate(_ text: String, field: InputField) throws(ActivationError) -> String {
         if text.unicodeScalars.count > field.limit * 4 {
             throw ActivationError(.invalidInput(field: field, problem: .tooLong))
@@ -73,7 +75,9 @@ public enum InputText {
     }
 
     /// Cleans typed or pasted text for a field: control characters, escape sequences and bidi
-    /// overrides are dropped; the result is cut at `limit`. `truncated` tells whether text was cut.
+    /// overrides are dropped; the result is cut at `limit`.
+    ///
+    /// `truncated` tells whether text was cut.
     public static func clean(_ text: String, limit: Int) -> (text: String, truncated: Bool) {
         var scalars = String.UnicodeScalarView()
         var iterator = text.unicodeScalars.makeIterator()

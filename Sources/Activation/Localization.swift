@@ -44,7 +44,9 @@ public struct Localizer: Sendable {
 
     /// The options every command this program suggests must carry to work as printed (the data
     /// directory and profile folder it was started with): `{dataDirOption}` and `{profileDirOption}`
-    /// in the texts. Set once by the command line when it starts; empty until then.
+    /// in the texts.
+    ///
+    /// Set once by the command line when it starts; empty until then.
     private static let commandOptions = Mutex<[String: String]>(["dataDirOption": "", "profileDirOption": ""])
 
     /// Sets the options suggested commands carry (each a leading space and a shell-quoted option, or empty).
@@ -70,7 +72,8 @@ public struct Localizer: Sendable {
     public func dateTime(_ date: Date) -> String {
         let time = UTCDateTime(date)
         let day = "\(time.pad(time.year, 4))-\(time.pad(time.month))-\(time.pad(time.day))"
-        return language == .en ? "\(day) \(time.pad(time.hour)):\(time.pad(time.minute)) UTC" : "\(day) \(time.pad(time.hour)) h \(time.pad(time.minute)) UTC"
+        return language == .en
+            ? "\(day) \(time.pad(time.hour)):\(time.pad(time.minute)) UTC" : "\(day) \(time.pad(time.hour)) h \(time.pad(time.minute)) UTC"
     }
 }
 

@@ -23,20 +23,22 @@ public struct Subscriber: Equatable, Sendable, Codable {
     /// `text` as a file name stem: NFC; letters of every script, their marks, digits and `-` kept;
     /// every other run (spaces, `/`, `.`, quotes, controls) becomes one `_`; no leading `-` or `_`;
     /// at most 120 UTF-8 bytes (a whole character never split), so NAME-99.p12 fits every file system.
+    ///
     /// Nil when nothing is left. `..`, `/` and NUL can never come out.
     static func fileStem(_ text: String) -> String? {
         var out = ""
         var pendingSeparator = false
         for character in text.precomposedStringWithCanonicalMapping {
-            let kept = character.unicodeScalars.allSatisfy { scalar in
-                switch scalar.properties.generalCategory {
-                case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
-                     .nonspacingMark, .spacingMark, .decimalNumber:
-                    return true
-                default:
-                    return scalar == "-"
-                }
-            } && !(character == "-" && out.isEmpty)
+            let kept =
+                character.unicodeScalars.allSatisfy { scalar in
+                    switch scalar.properties.generalCategory {
+                    case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
+                        .nonspacingMark, .spacingMark, .decimalNumber:
+                        return true
+                    default:
+                        return scalar == "-"
+                    }
+                } && !(character == "-" && out.isEmpty)
             guard kept, character.unicodeScalars.first?.properties.generalCategory.isMark != true || !out.isEmpty else {
                 pendingSeparator = !out.isEmpty
                 continue

@@ -5,8 +5,10 @@ import Foundation
 /// How an `EmbeddedAuthority` is set up: where it keeps its files, its answer-hashing cost, and
 /// its injected clock and random source.
 public struct AuthorityConfiguration: Sendable {
-    /// Holds `registry.sqlite`, `authority.key`, `ca/` and `mail/`. Created 0700 if missing; refused
-    /// if writable by group or others, or not owned by the current user.
+    /// Holds `registry.sqlite`, `authority.key`, `ca/` and `mail/`.
+    ///
+    /// Created 0700 if missing; refused if writable by group or others, or not owned by the current
+    /// user.
     public var dataDirectory: URL
     /// PBKDF2-HMAC-SHA256 iterations for new security-answer hashes (each hash keeps its own count,
     /// so raising this later leaves existing answers valid).

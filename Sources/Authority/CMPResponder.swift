@@ -19,9 +19,10 @@ import X509
 /// stateless: every message finds its application again, so any instance can answer any message.
 public struct CMPResponder: Sendable {
     public static let mediaType = cmpMediaType
-    /// The highest PBM iteration count accepted (RFC 9483 §4.1.1 asks servers to cap it: a DoS guard). Every request
-    /// costs its count in hashes before anything else is known of it — even one that proves nothing — so the cap is
-    /// low: Paraphe's client sends 1,000, OpenSSL 500; 10,000 costs about 2 ms.
+    /// The highest PBM iteration count accepted (RFC 9483 §4.1.1 asks servers to cap it: a DoS guard).
+    ///
+    /// Every request costs its count in hashes before anything else is known of it — even one that proves nothing —
+    /// so the cap is low: Paraphe's client sends 1,000, OpenSSL 500; 10,000 costs about 2 ms.
     static let maximumIterations = 10_000
 
     let authority: EmbeddedAuthority
@@ -32,8 +33,9 @@ public struct CMPResponder: Sendable {
         self.logger = logger
     }
 
-    /// The answer to one CMP message (always a CMP message, an `error` one if need be). `client`: who sent it,
-    /// for the limit on requests that prove no code (`SenderPolicy`).
+    /// The answer to one CMP message (always a CMP message, an `error` one if need be).
+    ///
+    /// `client`: who sent it, for the limit on requests that prove no code (`SenderPolicy`).
     public func respond(to bytes: [UInt8], from client: ClientAddress) async -> [UInt8] {
         let request: PKIMessage
         do {
@@ -61,7 +63,8 @@ public struct CMPResponder: Sendable {
         case (.kur, .secret), (.rr, .secret):
             return unprotectedError(to: request, .rejection(.wrongIntegrity, "kur and rr must be signed with the certificate they concern."))
         case (.ir, .holder), (.cr, .holder), (.p10cr, .holder):
-            return unprotectedError(to: request, .rejection(.wrongIntegrity, "A first enrollment is protected by the authorization code (password-based MAC)."))
+            return unprotectedError(
+                to: request, .rejection(.wrongIntegrity, "A first enrollment is protected by the authorization code (password-based MAC)."))
         default:
             return unprotectedError(to: request, .rejection(.badRequest, "This authority answers ir, cr, p10cr, kur, rr and certConf."))
         }
@@ -105,11 +108,13 @@ public struct CMPResponder: Sendable {
     }
 
     /// Finds the application (by the Paraphe token named as the sender, else by the reference number) and checks
-    /// the MAC with its authorization code. A request that proves no code — no such application, or a MAC that
-    /// does not verify — changes nothing of any application: it is counted against its sender (`SenderPolicy`)
-    /// and answered unprotected (an answer MACed with a code the requester did not prove it holds would be an
-    /// oracle), the same way whichever it was; an unknown reference number costs the same derivation as a live
-    /// one. A sender over the limit is refused before any lookup unless it names its application.
+    /// the MAC with its authorization code.
+    ///
+    /// A request that proves no code — no such application, or a MAC that does not verify — changes nothing of
+    /// any application: it is counted against its sender (`SenderPolicy`) and answered unprotected (an answer
+    /// MACed with a code the requester did not prove it holds would be an oracle), the same way whichever it
+    /// was; an unknown reference number costs the same derivation as a live one. A sender over the limit is
+    /// refused before any lookup unless it names its application.
     private func authenticateByCode(_ request: PKIMessage, from client: ClientAddress) async -> Result<Caller, ErrorAnswer> {
         guard let kid = request.header.senderKID, let text = String(bytes: kid, encoding: .utf8),
             let reference = try? ReferenceNumber(parsing: text)
@@ -121,8 +126,12 @@ public struct CMPResponder: Sendable {
         do {
             if token == nil, let until = try await authority.senderRefusedUntil(client) {
                 logger.notice("CMP request refused: too many failed requests from its sender", metadata: ["client": "\(client)"])
-                return .failure(ErrorAnswer(.rejection(
-                    .notAuthorized, "Too many requests with a wrong reference number or authorization code came from this address; try again after \(EmbeddedAuthority.iso8601(until)).")))
+                return .failure(
+                    ErrorAnswer(
+                        .rejection(
+                            .notAuthorized,
+                            "Too many requests with a wrong reference number or authorization code came from this address; try again after \(EmbeddedAuthority.iso8601(until))."
+                        )))
             }
             found = try await authority.enrollmentSecret(reference: reference, token: token)
         } catch {
@@ -208,14 +217,18 @@ public struct CMPResponder: Sendable {
             return answer(to: request, body: body, caller, confirmable: true, extraCerts: issued.chainDER)
         } catch {
             let status = status(for: error)
-            logger.info("CMP enrollment refused", metadata: ["application": "\(authority.digest(caller.token))", "reason": "\(status.statusString.first ?? "")"])
+            logger.info(
+                "CMP enrollment refused",
+                metadata: ["application": "\(authority.digest(caller.token))", "reason": "\(status.statusString.first ?? "")"])
             return protectedError(to: request, status, caller, details: Self.details(error))
         }
     }
 
     /// `kur`: a new certificate for a new key, same subject, authenticated by the current certificate.
     private func update(_ request: PKIMessage, _ messages: [CertReqMsg], _ caller: Caller) async -> [UInt8] {
-        guard case .holder(let serial, _) = caller.credential else { return unprotectedError(to: request, .rejection(.wrongIntegrity, "Sign the kur.")) }
+        guard case .holder(let serial, _) = caller.credential else {
+            return unprotectedError(to: request, .rejection(.wrongIntegrity, "Sign the kur."))
+        }
         let (publicKeyInfo, certReqId): ([UInt8], Int)
         switch Self.requestedKey(.kur(messages)) {
         case .failure(let failure): return protectedError(to: request, failure.status, caller)
@@ -232,7 +245,9 @@ public struct CMPResponder: Sendable {
 
     /// `rr`: the holder revokes its own certificate (any other serial is refused).
     private func revoke(_ request: PKIMessage, _ details: [RevDetails], _ caller: Caller) async -> [UInt8] {
-        guard case .holder(let serial, _) = caller.credential else { return unprotectedError(to: request, .rejection(.wrongIntegrity, "Sign the rr.")) }
+        guard case .holder(let serial, _) = caller.credential else {
+            return unprotectedError(to: request, .rejection(.wrongIntegrity, "Sign the rr."))
+        }
         var statuses: [PKIStatusInfo] = []
         for detail in details {
             let requested = detail.certDetails.serialNumber.map { String(hexOf: $0) } ?? ""
@@ -252,7 +267,9 @@ public struct CMPResponder: Sendable {
     }
 
     /// The public key (SubjectPublicKeyInfo DER) and certReqId of a single request whose proof of
-    /// possession verifies. The subject and extensions asked for are ignored: the authority decides them.
+    /// possession verifies.
+    ///
+    /// The subject and extensions asked for are ignored: the authority decides them.
     static func requestedKey(_ body: PKIBody) -> Result<([UInt8], Int), ErrorAnswer> {
         switch body {
         case .ir(let messages), .cr(let messages), .kur(let messages):
@@ -293,7 +310,8 @@ public struct CMPResponder: Sendable {
     private func confirm(_ request: PKIMessage, _ statuses: [CertStatus], _ caller: Caller) async -> [UInt8] {
         do {
             // A code caller's application was read to find its code; a holder's is read here.
-            let known: ApplicationRow? = if let application = caller.application { application } else { try await authority.application(caller.token) }
+            let known: ApplicationRow? =
+                if let application = caller.application { application } else { try await authority.application(caller.token) }
             guard let application = known, let issued = application.certificateDER, statuses.count == 1, let status = statuses.first else {
                 return protectedError(to: request, .rejection(.badCertId, "No certificate of this application awaits confirmation."), caller)
             }
@@ -363,7 +381,9 @@ public struct CMPResponder: Sendable {
     }
 
     /// An answer protected the way the caller proved itself: MACed with its code, or signed by the CA
-    /// (whose certificate then travels in extraCerts). `confirmable`: grant implicitConfirm if asked.
+    /// (whose certificate then travels in extraCerts).
+    ///
+    /// `confirmable`: grant implicitConfirm if asked.
     private func answer(to request: PKIMessage, body: PKIBody, _ caller: Caller, confirmable: Bool, extraCerts: [[UInt8]] = []) -> [UInt8] {
         var header = header(answering: request)
         if confirmable, request.header.hasImplicitConfirm { header.generalInfo = [.implicitConfirm] }
@@ -375,7 +395,9 @@ public struct CMPResponder: Sendable {
             case .holder:
                 // Signed by the CMP responder, whose certificate (and the CA's) travel in extraCerts.
                 let signer = try authority.cmpSigningIdentity()
-                if let name = try? Certificate(derEncoded: signer.certificateDER).subject { message.header.sender = try PKIHeader.directoryName(name) }
+                if let name = try? Certificate(derEncoded: signer.certificateDER).subject {
+                    message.header.sender = try PKIHeader.directoryName(name)
+                }
                 message.extraCerts = signer.chainDER + message.extraCerts.filter { !signer.chainDER.contains($0) }
                 try message.protect(signatureAlgorithm: .ecdsaWithSHA256, signingWith: signer.sign)
             }

@@ -1,6 +1,6 @@
-import CivilTime
 import Activation
 import AuthorityInterface
+import CivilTime
 import Crypto
 import Foundation
 import SwiftASN1
@@ -8,9 +8,9 @@ import X509
 import _CryptoExtras
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The embedded root CA: its key and self-signed certificate under `DATA/ca/`, and the leaf
@@ -36,7 +36,9 @@ struct CertificateAuthority: Sendable {
     var keyIdentifier: ArraySlice<UInt8> { SubjectKeyIdentifier(hash: certificate.publicKey).keyIdentifier }
 
     /// Loads the CA from `directory` (`ca-key.pem`, `ca-cert.pem`), creating it first if it does not
-    /// exist. Creation holds `directory/.lock`, so concurrent processes create it once. A damaged or
+    /// exist.
+    ///
+    /// Creation holds `directory/.lock`, so concurrent processes create it once. A damaged or
     /// mismatched file is an error, never silently replaced. Returns whether it was created.
     static func loadOrCreate(in directory: URL, at now: Date, random: any RandomSource) throws -> (CertificateAuthority, created: Bool) {
         try FileSystem.makeDirectory(directory, code: .certificateAuthority)
@@ -71,7 +73,8 @@ struct CertificateAuthority: Sendable {
             throw AuthorityError(.certificateAuthority, "ca-key.pem is missing")
         }
         if status.mode & 0o077 != 0 {
-            throw AuthorityError(.certificateAuthority, "ca-key.pem is accessible to other users (mode \(FileSystem.octal(status.mode))); it must be 0600")
+            throw AuthorityError(
+                .certificateAuthority, "ca-key.pem is accessible to other users (mode \(FileSystem.octal(status.mode))); it must be 0600")
         }
         let text = String(decoding: try FileSystem.read(url, code: .certificateAuthority), as: UTF8.self)
         do {
@@ -146,7 +149,9 @@ struct CertificateAuthority: Sendable {
     }
 
     /// Issues the subscriber's certificate: subject and SAN come from the registry, only the key from the CSR.
-    func issue(publicKey: Certificate.PublicKey, name: String, email: String, at now: Date, random: any RandomSource) throws(AuthorityError) -> (der: [UInt8], serial: String) {
+    func issue(publicKey: Certificate.PublicKey, name: String, email: String, at now: Date, random: any RandomSource) throws(AuthorityError) -> (
+        der: [UInt8], serial: String
+    ) {
         try signLeaf(
             publicKey: publicKey, subject: { try DistinguishedName { CommonName(name) } },
             validUntil: Self.adding(years: Self.leafValidityYears, to: now), at: now, random: random, what: "certificate"
@@ -194,6 +199,7 @@ struct CertificateAuthority: Sendable {
     }
 
     /// Signs an end-entity certificate with the CA key: a fresh serial, backdated start, ECDSA-SHA256.
+    ///
     /// Returns its DER and hexadecimal serial; any failure is `certificateAuthority` ("cannot build the `what`").
     private func signLeaf(
         publicKey: Certificate.PublicKey, subject: () throws -> DistinguishedName, validUntil: Date, at now: Date,

@@ -2,9 +2,10 @@ import AuthorityInterface
 import Foundation
 
 /// Where an authority keeps its registry, as `--database` names it: `sqlite:PATH` (one machine; the
-/// default is `DATA_DIR/registry.sqlite`) or `postgres://USER@HOST[:PORT]/DATABASE` (a fleet). A
-/// password is never part of the URL (a command line is visible to every local user): it comes from
-/// `PGPASSWORD` or `--database-password-file`.
+/// default is `DATA_DIR/registry.sqlite`) or `postgres://USER@HOST[:PORT]/DATABASE` (a fleet).
+///
+/// A password is never part of the URL (a command line is visible to every local user): it comes
+/// from `PGPASSWORD` or `--database-password-file`.
 package enum DatabaseLocation: Sendable, Equatable {
     case sqlite(URL)
     case postgres(PostgresLocation)
@@ -12,7 +13,9 @@ package enum DatabaseLocation: Sendable, Equatable {
     package init(parsing text: String) throws(AuthorityError) {
         if text.hasPrefix("sqlite:") {
             let path = String(text.dropFirst("sqlite:".count))
-            guard !path.isEmpty else { throw AuthorityError(.badRequest, "--database sqlite: needs a path, e.g. sqlite:/var/lib/paraphe/registry.sqlite") }
+            guard !path.isEmpty else {
+                throw AuthorityError(.badRequest, "--database sqlite: needs a path, e.g. sqlite:/var/lib/paraphe/registry.sqlite")
+            }
             self = .sqlite(URL(fileURLWithPath: path))
         } else if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
             self = .postgres(try PostgresLocation(parsing: text))
@@ -24,6 +27,7 @@ package enum DatabaseLocation: Sendable, Equatable {
 
 /// A PostgreSQL database: `postgres://USER@HOST[:PORT]/DATABASE[?sslmode=disable|require][&sslrootcert=PATH]`,
 /// or through a Unix socket, `postgres://USER@/DATABASE?host=/run/postgresql` (the socket's directory).
+///
 /// TLS: `require` (verifying the server's certificate against the system's roots, or `sslrootcert`) for a remote
 /// host, always (`sslmode=disable` is refused there); `disable` by default for loopback and sockets.
 package struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
@@ -46,7 +50,9 @@ package struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
             throw refuse("is not a PostgreSQL URL")
         }
         guard components.password == nil else {
-            throw AuthorityError(.badRequest, "--database must not carry a password (the command line is visible to every local user): use PGPASSWORD or --database-password-file")
+            throw AuthorityError(
+                .badRequest,
+                "--database must not carry a password (the command line is visible to every local user): use PGPASSWORD or --database-password-file")
         }
         guard let user = components.user, !user.isEmpty else { throw refuse("names no user") }
         let database = String(components.path.drop(while: { $0 == "/" }))
@@ -74,7 +80,9 @@ package struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
             // password are anyone's on the path: only on this machine.
             guard endpoint.isLocal else {
                 throw AuthorityError(
-                    .badRequest, "--database refuses sslmode=disable for a remote host: TLS is required unless the database is on this machine (loopback or a socket)")
+                    .badRequest,
+                    "--database refuses sslmode=disable for a remote host: TLS is required unless the database is on this machine (loopback or a socket)"
+                )
             }
             requireTLS = false
         case "require", "verify-full":

@@ -1,7 +1,7 @@
-import CivilTime
 import Activation
 import AuthorityInterface
 import CMP
+import CivilTime
 import Crypto
 import Foundation
 import Logging
@@ -51,15 +51,19 @@ public final class EmbeddedAuthority: Authority, Sendable {
     }
 
     /// An authority whose registry is elsewhere (a PostgreSQL database several instances share): the data
-    /// directory holds its keys (`authority.key`, `ca/`) and `mail/`. The CA's fingerprint is recorded in the
-    /// registry by the first instance; an instance with another CA is refused.
+    /// directory holds its keys (`authority.key`, `ca/`) and `mail/`.
+    ///
+    /// The CA's fingerprint is recorded in the registry by the first instance; an instance with another CA is
+    /// refused.
     package static func open(configuration: AuthorityConfiguration, registry: any RegistryStore) async throws -> EmbeddedAuthority {
         let authority = try EmbeddedAuthority(configuration: configuration, registry: registry)
         let now = configuration.time.now()
-        let record = authority.caWasCreated
+        let record =
+            authority.caWasCreated
             ? caCreatedRecord(authority.ca, at: now)
-            : AuditRecord(at: now, actor: authorityActor, event: .caRecorded, token: nil,
-                          detail: "root CA \(Array(authority.ca.certificate.serialNumber.bytes).hex) of \(configuration.dataDirectory.path)")
+            : AuditRecord(
+                at: now, actor: authorityActor, event: .caRecorded, token: nil,
+                detail: "root CA \(Array(authority.ca.certificate.serialNumber.bytes).hex) of \(configuration.dataDirectory.path)")
         let recorded = try await registry.recordCAFingerprint(authority.ca.fingerprint, audit: record)
         try ensureSameCA(recorded: recorded, ca: authority.ca, registry: registry.location)
         return authority
@@ -113,7 +117,8 @@ public final class EmbeddedAuthority: Authority, Sendable {
     }
 
     /// Opens or creates the authority key, the registry (unless `external`) and the CA, holding `DATA/.lock`.
-    private static func setUp(_ directory: URL, registry external: (any RegistryStore)?, registryFile: URL, at now: Date, random: any RandomSource) throws
+    private static func setUp(_ directory: URL, registry external: (any RegistryStore)?, registryFile: URL, at now: Date, random: any RandomSource)
+        throws
         -> (CodeSealer, any RegistryStore, CertificateAuthority, Bool)
     {
         do {
@@ -134,8 +139,9 @@ public final class EmbeddedAuthority: Authority, Sendable {
     }
 
     static func caCreatedRecord(_ ca: CertificateAuthority, at now: Date) -> AuditRecord {
-        AuditRecord(at: now, actor: authorityActor, event: .caCreated, token: nil,
-                    detail: "root CA \(Array(ca.certificate.serialNumber.bytes).hex), valid until \(iso8601(ca.certificate.notValidAfter))")
+        AuditRecord(
+            at: now, actor: authorityActor, event: .caCreated, token: nil,
+            detail: "root CA \(Array(ca.certificate.serialNumber.bytes).hex), valid until \(iso8601(ca.certificate.notValidAfter))")
     }
 
     /// Every instance on one registry must hold the CA it was initialised with (its fingerprint is in the registry).
@@ -143,7 +149,8 @@ public final class EmbeddedAuthority: Authority, Sendable {
         guard recorded == ca.fingerprint else {
             throw AuthorityError(
                 .otherCA,
-                "the registry \(registry) belongs to the CA with SHA-256 fingerprint \(recorded), not to this data directory's (\(ca.fingerprint)); give every instance a copy of the same ca/ca-cert.pem, ca/ca-key.pem and authority.key")
+                "the registry \(registry) belongs to the CA with SHA-256 fingerprint \(recorded), not to this data directory's (\(ca.fingerprint)); give every instance a copy of the same ca/ca-cert.pem, ca/ca-key.pem and authority.key"
+            )
         }
     }
 
@@ -158,7 +165,8 @@ public final class EmbeddedAuthority: Authority, Sendable {
             throw AuthorityError(.dataDirectory, "the data directory belongs to another user")
         }
         if status.mode & 0o022 != 0 {
-            throw AuthorityError(.dataDirectory, "the data directory is writable by group or others (mode \(FileSystem.octal(status.mode))); make it 0700")
+            throw AuthorityError(
+                .dataDirectory, "the data directory is writable by group or others (mode \(FileSystem.octal(status.mode))); make it 0700")
         }
     }
 
@@ -187,13 +195,15 @@ public final class EmbeddedAuthority: Authority, Sendable {
             let application = NewApplication(
                 token: token, subscriber: subscriber, state: state, approvedAt: approvedAt,
                 questions: zip(questions, hashes).map { StoredQuestion(text: $0, hash: $1) }, sealedAuthorization: sealed,
-                audit: AuditRecord(at: now, actor: actor, event: .approved, token: token,
-                                   detail: "language \(subscriber.language.rawValue); codes valid until \(Self.iso8601(state.codes.expiresAt))"),
+                audit: AuditRecord(
+                    at: now, actor: actor, event: .approved, token: token,
+                    detail: "language \(subscriber.language.rawValue); codes valid until \(Self.iso8601(state.codes.expiresAt))"),
                 mail: mail)
             guard try await registry.insertApplication(application) else { continue }
             Self.logger.info("application approved", metadata: ["application": "\(digest(token))"])
             let sent = await deliverCommitted(mail)
-            return ApprovalReceipt(token: token, reference: state.codes.reference, expiresAt: state.codes.expiresAt, mailFile: sent.file, mailQueued: sent.queued)
+            return ApprovalReceipt(
+                token: token, reference: state.codes.reference, expiresAt: state.codes.expiresAt, mailFile: sent.file, mailQueued: sent.queued)
         }
         throw AuthorityError(.storage, "no free application token or reference number found")
     }
@@ -231,8 +241,10 @@ public final class EmbeddedAuthority: Authority, Sendable {
 
     // MARK: - Steps 1 and 2
 
-    /// Step 1. An activated application with a pending recovery shows as `approved`: its link leads through the
-    /// steps again (nothing of it changes until the identity check passes).
+    /// Step 1.
+    ///
+    /// An activated application with a pending recovery shows as `approved`: its link leads through the steps
+    /// again (nothing of it changes until the identity check passes).
     public func overview(of token: ApplicationToken) async throws -> ApplicationOverview {
         guard let (row, questions) = try await registry.applicationWithQuestions(token: token) else { throw ActivationError(.unknownApplication) }
         return ApplicationOverview(
@@ -302,10 +314,12 @@ public final class EmbeddedAuthority: Authority, Sendable {
 
     /// Records one identity submission of which `matching` answers matched, in one transaction: reload the
     /// application (another process may have counted attempts since it was read), apply the domain rule, save,
-    /// audit; on success, unseal the authorization code. A success with a pending recovery begins the recovery here
-    /// and only here: the recovery's codes go live (the previous pair dies), the current certificate's holder loses
-    /// its powers (`kur`), and that certificate is revoked once the new profile is confirmed. `replacement`: the
-    /// reference number (and its email) to begin the recovery with instead of the pending one's.
+    /// audit; on success, unseal the authorization code.
+    ///
+    /// A success with a pending recovery begins the recovery here and only here: the recovery's codes go live (the
+    /// previous pair dies), the current certificate's holder loses its powers (`kur`), and that certificate is
+    /// revoked once the new profile is confirmed. `replacement`: the reference number (and its email) to begin the
+    /// recovery with instead of the pending one's.
     func recordIdentitySubmission(
         token: ApplicationToken, matching: Int, at now: Date, replacement: (ReferenceNumber, OutgoingMail)? = nil
     ) async throws -> IdentityResult {
@@ -316,8 +330,11 @@ public final class EmbeddedAuthority: Authority, Sendable {
             case .verified:
                 return RegistryChange(
                     .verified(row, try sealer.open(row.sealedAuthorization, for: token)), save: failuresBefore != row.state.identityFailures,
-                    audit: [AuditRecord(at: now, actor: Self.subscriberActor, event: .identityVerified, token: token,
-                                        detail: "\(matching) of \(ActivationPolicy.questionCount) answers matched")])
+                    audit: [
+                        AuditRecord(
+                            at: now, actor: Self.subscriberActor, event: .identityVerified, token: token,
+                            detail: "\(matching) of \(ActivationPolicy.questionCount) answers matched")
+                    ])
             case .verifiedForRecovery:
                 guard let pending = row.recoveryCodes else { throw AuthorityError(.storage, "the registry lost a pending recovery's codes") }
                 let reference = replacement?.0 ?? pending.reference
@@ -327,10 +344,14 @@ public final class EmbeddedAuthority: Authority, Sendable {
                 var change = RegistryChange(
                     IdentityResult.verified(row, try sealer.open(pending.sealedAuthorization, for: token)), save: true,
                     audit: [
-                        AuditRecord(at: now, actor: Self.subscriberActor, event: .identityVerified, token: token,
-                                    detail: "\(matching) of \(ActivationPolicy.questionCount) answers matched"),
-                        AuditRecord(at: now, actor: Self.subscriberActor, event: .recoveryStarted, token: token,
-                                    detail: "the recovery's codes are live; certificate \(row.recoveringSerial ?? "?") is kept until the new profile is confirmed"),
+                        AuditRecord(
+                            at: now, actor: Self.subscriberActor, event: .identityVerified, token: token,
+                            detail: "\(matching) of \(ActivationPolicy.questionCount) answers matched"),
+                        AuditRecord(
+                            at: now, actor: Self.subscriberActor, event: .recoveryStarted, token: token,
+                            detail:
+                                "the recovery's codes are live; certificate \(row.recoveringSerial ?? "?") is kept until the new profile is confirmed"
+                        ),
                     ])
                 change.newCodes = NewCodes(reference: reference, sealedAuthorization: pending.sealedAuthorization, issuedAt: row.state.codes.issuedAt)
                 change.mail = replacement?.1
@@ -338,12 +359,16 @@ public final class EmbeddedAuthority: Authority, Sendable {
             case .failed(let remaining):
                 return RegistryChange(
                     .failed(remaining: remaining), save: true,
-                    audit: [AuditRecord(at: now, actor: Self.subscriberActor, event: .identityFailed, token: token, detail: "remaining \(remaining)")])
+                    audit: [AuditRecord(at: now, actor: Self.subscriberActor, event: .identityFailed, token: token, detail: "remaining \(remaining)")]
+                )
             case .locked:
                 return RegistryChange(
                     .locked, save: true,
-                    audit: [AuditRecord(at: now, actor: Self.subscriberActor, event: .identityLocked, token: token,
-                                        detail: "\(row.state.identityFailures) failed attempts")])
+                    audit: [
+                        AuditRecord(
+                            at: now, actor: Self.subscriberActor, event: .identityLocked, token: token,
+                            detail: "\(row.state.identityFailures) failed attempts")
+                    ])
             }
         }
     }
@@ -355,7 +380,9 @@ public final class EmbeddedAuthority: Authority, Sendable {
         for _ in 0..<Self.collisionRetries {
             let reference = ReferenceNumber.generate(using: random)
             let mail = try mailer.prepare(
-                .init(kind: .renewal, subscriber: subscriber, token: token, reference: reference, expiresAt: CodesState(reference: reference, issuedAt: now).expiresAt),
+                .init(
+                    kind: .renewal, subscriber: subscriber, token: token, reference: reference,
+                    expiresAt: CodesState(reference: reference, issuedAt: now).expiresAt),
                 at: now, random: random)
             do {
                 let result = try await recordIdentitySubmission(token: token, matching: matching, at: now, replacement: (reference, mail))
@@ -398,9 +425,13 @@ public final class EmbeddedAuthority: Authority, Sendable {
                     var change = RegistryChange(())
                     change.newCodes = NewCodes(reference: reference, sealedAuthorization: sealed, issuedAt: now)
                     change.mail = mail
-                    change.audit = [AuditRecord(
-                        at: now, actor: Self.subscriberActor, event: .codesRenewed, token: token,
-                        detail: "renewal \(row.state.renewalsInWindow(at: now).count) of \(ActivationPolicy.renewalsPerWindow) in 24 h; codes valid until \(Self.iso8601(expiresAt))")]
+                    change.audit = [
+                        AuditRecord(
+                            at: now, actor: Self.subscriberActor, event: .codesRenewed, token: token,
+                            detail:
+                                "renewal \(row.state.renewalsInWindow(at: now).count) of \(ActivationPolicy.renewalsPerWindow) in 24 h; codes valid until \(Self.iso8601(expiresAt))"
+                        )
+                    ]
                     return change
                 }
             } catch is RegistryCollision {
@@ -432,12 +463,16 @@ public final class EmbeddedAuthority: Authority, Sendable {
     }
 
     /// What a CMP request's password-based MAC is checked with: the application and its authorization
-    /// code. With `token` (Paraphe's client names the application it went through the steps for), that
-    /// application, whatever `reference` says, so a mistyped reference number counts against it;
-    /// without (any other CMP client), the application whose live codes carry `reference`. Nil: neither
-    /// exists. The code never leaves this process except as the MAC key. The row read serves the rest of
-    /// the message (the rules themselves run again on the row under lock).
-    func enrollmentSecret(reference: ReferenceNumber, token: ApplicationToken?) async throws -> (row: ApplicationRow, authorization: AuthorizationCode)? {
+    /// code.
+    ///
+    /// With `token` (Paraphe's client names the application it went through the steps for), that
+    /// application, whatever `reference` says, so a mistyped reference number counts against it; without
+    /// (any other CMP client), the application whose live codes carry `reference`. Nil: neither exists.
+    /// The code never leaves this process except as the MAC key. The row read serves the rest of the
+    /// message (the rules themselves run again on the row under lock).
+    func enrollmentSecret(reference: ReferenceNumber, token: ApplicationToken?) async throws -> (
+        row: ApplicationRow, authorization: AuthorizationCode
+    )? {
         let owner: ApplicationToken?
         if let token { owner = token } else { owner = try await registry.tokenOfLiveReference(reference) }
         guard let owner, let row = try await registry.application(token: owner) else { return nil }
@@ -447,8 +482,10 @@ public final class EmbeddedAuthority: Authority, Sendable {
     /// Step 5 by CMP (`ir`, `cr`, `p10cr`) once the caller checked the request's proof of possession and its MAC
     /// under the code from `enrollmentSecret`: the same rules as `issueCertificate` (a wrong reference number with
     /// the right code counts toward the 5-in-a-row limit; a request for the key already activated gets the same
-    /// certificate again). `application`: the row `enrollmentSecret` read (the certificate is signed from it before
-    /// the lock; the rules run on the row as it is under lock). A request whose MAC did not verify never gets here.
+    /// certificate again).
+    ///
+    /// `application`: the row `enrollmentSecret` read (the certificate is signed from it before the lock; the rules
+    /// run on the row as it is under lock). A request whose MAC did not verify never gets here.
     func enroll(_ application: ApplicationRow, reference: ReferenceNumber, publicKeyInfoDER: [UInt8]) async throws -> IssuedCertificate {
         let key = try VerifiedRequest(publicKeyInfoDER: publicKeyInfoDER)
         return try await redeem(token: application.token, reference: reference, key: key, before: application) { _ in true }
@@ -471,7 +508,8 @@ public final class EmbeddedAuthority: Authority, Sendable {
     /// CMP (`certConf`): an audit row and nothing else, so no lock is taken.
     func recordConfirmation(of application: ApplicationRow, accepted: Bool, certificateMatches: Bool) async throws {
         let serial = application.certificateSerial ?? "?"
-        let detail = certificateMatches
+        let detail =
+            certificateMatches
             ? (accepted ? "serial \(serial) confirmed by the requester" : "serial \(serial) rejected by the requester")
             : "confirmation for a certificate this authority did not issue to the application"
         try await registry.appendAudit(
@@ -504,14 +542,18 @@ public final class EmbeddedAuthority: Authority, Sendable {
             do {
                 switch try row.state.redeem(reference: reference, authorizationMatches: matches, keyDigest: request.keyDigest, at: now) {
                 case .accepted:
-                    let certificate = try prepared
+                    let certificate =
+                        try prepared
                         ?? ca.issue(publicKey: request.publicKey, name: row.subscriber.name, email: row.subscriber.email, at: now, random: random)
                     row.activatedAt = now
                     row.certificateSerial = certificate.serial
                     row.certificateDER = certificate.der
                     var change = RegistryChange(
                         IssueResult.issued(certificate.der), save: true,
-                        audit: [AuditRecord(at: now, actor: Self.subscriberActor, event: .certificateIssued, token: token, detail: "serial \(certificate.serial)")])
+                        audit: [
+                            AuditRecord(
+                                at: now, actor: Self.subscriberActor, event: .certificateIssued, token: token, detail: "serial \(certificate.serial)")
+                        ])
                     change.certificate = (certificate.serial, certificate.der, now)
                     return change
                 case .replay:
@@ -520,17 +562,22 @@ public final class EmbeddedAuthority: Authority, Sendable {
                     }
                     return RegistryChange(
                         .issued(der),
-                        audit: [AuditRecord(at: now, actor: Self.subscriberActor, event: .certificateReissued, token: token,
-                                            detail: "serial \(row.certificateSerial ?? "?")")])
+                        audit: [
+                            AuditRecord(
+                                at: now, actor: Self.subscriberActor, event: .certificateReissued, token: token,
+                                detail: "serial \(row.certificateSerial ?? "?")")
+                        ])
                 }
             } catch let refusal as ActivationError {
                 var change = RegistryChange(IssueResult.refused(refusal))
                 if row.state != original {
                     // A wrong reference number counts toward the 5-in-a-row limit: keep the count.
                     change.save = true
-                    change.audit = [AuditRecord(
-                        at: now, actor: Self.subscriberActor, event: .referenceRejected, token: token,
-                        detail: "\(row.state.codes.wrongReferences) wrong in a row" + (row.state.codes.isBlocked ? "; renewal required" : ""))]
+                    change.audit = [
+                        AuditRecord(
+                            at: now, actor: Self.subscriberActor, event: .referenceRejected, token: token,
+                            detail: "\(row.state.codes.wrongReferences) wrong in a row" + (row.state.codes.isBlocked ? "; renewal required" : ""))
+                    ]
                 }
                 // The codes that activated this application, presented again with another key: say the
                 // codes were used (the domain's `redeem` reports the activated status first).
@@ -563,15 +610,19 @@ public final class EmbeddedAuthority: Authority, Sendable {
     /// A fresh TLS identity for the authority's HTTPS service, issued by this CA for `names` (DNS
     /// names or IP addresses): the certificate and CA chain (PEM) and the new P-256 key (PKCS#8 PEM).
     public func issueTLSIdentity(names: [String]) async throws -> (certificateChainPEM: String, privateKeyPEM: String) {
-        guard !names.isEmpty, names.allSatisfy({ !$0.isEmpty && $0.count <= 253 && $0.unicodeScalars.allSatisfy { $0.isASCII && $0.value > 0x20 && $0.value < 0x7F } }) else {
+        guard !names.isEmpty,
+            names.allSatisfy({ !$0.isEmpty && $0.count <= 253 && $0.unicodeScalars.allSatisfy { $0.isASCII && $0.value > 0x20 && $0.value < 0x7F } })
+        else {
             throw AuthorityError(.badRequest, "TLS names must be host names or IP addresses")
         }
         let key = P256.Signing.PrivateKey()
         let now = self.now
         let issued = try ca.issueService(
             publicKey: Certificate.PublicKey(key.publicKey), commonName: names[0], names: names, usage: .serverAuth, at: now, random: random)
-        try await registry.appendAudit(AuditRecord(at: now, actor: Self.authorityActor, event: .tlsCertificateIssued, token: nil,
-                                                   detail: "serial \(issued.serial) for \(names.joined(separator: ", "))"))
+        try await registry.appendAudit(
+            AuditRecord(
+                at: now, actor: Self.authorityActor, event: .tlsCertificateIssued, token: nil,
+                detail: "serial \(issued.serial) for \(names.joined(separator: ", "))"))
         let chain = try CertificateAuthority.pem(Certificate(derEncoded: issued.der)) + CertificateAuthority.pem(ca.certificate)
         return (chain, key.pemRepresentation + "\n")
     }
@@ -582,6 +633,7 @@ public final class EmbeddedAuthority: Authority, Sendable {
     static let mailLease: TimeInterval = 60
 
     /// Right after the commit that put `mail` in the outbox: delivers it unless another instance holds it.
+    ///
     /// A failure leaves it in the outbox (`deliverPendingMail` tries again); the file when it went to a Maildir.
     func deliverCommitted(_ mail: OutgoingMail) async -> (file: URL?, queued: Bool) {
         configuration.checkpoint(.mailCommitted)

@@ -2,11 +2,11 @@ import AuthorityInterface
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A value behind a lock, for the few mutable things an otherwise immutable authority keeps.
@@ -31,7 +31,9 @@ enum FileSystem {
         String(cString: strerror(code))
     }
 
-    /// The file's permission bits and owner, or nil if it does not exist. Follows symlinks.
+    /// The file's permission bits and owner, or nil if it does not exist.
+    ///
+    /// Follows symlinks.
     static func status(_ url: URL) throws(AuthorityError) -> (mode: mode_t, owner: uid_t, isDirectory: Bool)? {
         var info = stat()
         if stat(url.path, &info) != 0 {
@@ -61,8 +63,9 @@ enum FileSystem {
     }
 
     /// Writes `bytes` to a new file at `url` (which must not exist) with `mode`, then fsyncs it.
+    ///
     /// Throws `EEXIST` as `FileExists` so callers can pick another name.
-    static func createExclusive(_ url: URL, bytes: [UInt8], mode: mode_t, code: AuthorityError.Code) throws -> Void {
+    static func createExclusive(_ url: URL, bytes: [UInt8], mode: mode_t, code: AuthorityError.Code) throws {
         let fd = open(url.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         if fd < 0 {
             if errno == EEXIST { throw FileExists() }
@@ -94,7 +97,8 @@ enum FileSystem {
 
     /// Replaces the file at `url` atomically (a new file beside it, fsynced, renamed over it).
     static func replace(_ url: URL, bytes: [UInt8], mode: mode_t, code: AuthorityError.Code) throws {
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(
+            ".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
         try createExclusive(temporary, bytes: bytes, mode: mode, code: code)
         guard rename(temporary.path, url.path) == 0 else {
             unlink(temporary.path)
@@ -120,8 +124,10 @@ enum FileSystem {
         }
     }
 
-    /// Runs `body` holding an exclusive `flock` on `url` (created 0600 if needed). Blocks until the
-    /// lock is free, so that processes sharing a data directory set it up one at a time.
+    /// Runs `body` holding an exclusive `flock` on `url` (created 0600 if needed).
+    ///
+    /// Blocks until the lock is free, so that processes sharing a data directory set it up one at a
+    /// time.
     static func withExclusiveLock<T>(_ url: URL, code: AuthorityError.Code, _ body: () throws -> T) throws -> T {
         let fd = open(url.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         if fd < 0 { throw AuthorityError(code, "cannot open lock file \(url.lastPathComponent): \(errnoText())") }
@@ -148,7 +154,7 @@ enum FileSystem {
     /// The process id.
     static var processID: Int32 { getpid() }
 
-    /// `octal` text of a mode, e.g. `0755`.
+    /// A mode as octal text (`0755`).
     static func octal(_ mode: mode_t) -> String {
         "0" + String(mode, radix: 8)
     }

@@ -1,13 +1,13 @@
-import CivilTime
 import Activation
 import AuthorityInterface
+import CivilTime
 import Foundation
 import ParapheResources
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The two emails the authority sends.
@@ -57,8 +57,10 @@ protocol MailTransport: Sendable {
     func deliver(_ mail: OutgoingMail) throws(AuthorityError) -> URL?
 }
 
-/// Maildir delivery: `tmp/ID`, fsynced, then linked to `new/ID`. A second delivery of the same ID finds it
-/// in `new/` (or already read, in `cur/ID:2,…`) and does nothing.
+/// Maildir delivery: `tmp/ID`, fsynced, then linked to `new/ID`.
+///
+/// A second delivery of the same ID finds it in `new/` (or already read, in `cur/ID:2,…`) and does
+/// nothing.
 struct MaildirTransport: MailTransport {
     let directory: URL
 
@@ -97,9 +99,11 @@ struct MaildirTransport: MailTransport {
 }
 
 /// Delivery through a sendmail-compatible program: `PATH -i -- RECIPIENT` with the message on standard
-/// input; exit status 0 is delivery. If the instance dies after the program accepted the message and
-/// before the outbox row is marked, another instance hands it over again (at least once); the Message-ID
-/// is the same, which is what a mail system deduplicates by.
+/// input; exit status 0 is delivery.
+///
+/// If the instance dies after the program accepted the message and before the outbox row is marked,
+/// another instance hands it over again (at least once); the Message-ID is the same, which is what a
+/// mail system deduplicates by.
 struct SendmailTransport: MailTransport {
     let program: URL
     /// A `sendmail` that has not finished by then is stopped and the email stays in the outbox.
@@ -182,12 +186,14 @@ struct Mailer: Sendable {
     static func compose(_ content: Content, at now: Date, messageID: String) throws(AuthorityError) -> String {
         let template = try Self.template(content.kind, content.subscriber.language)
         let localizer = Localizer(content.subscriber.language)
-        let body = fill(template.body, [
-            "name": content.subscriber.name,
-            "link": content.token.link,
-            "reference": content.reference.formatted,
-            "expires": localizer.dateTime(content.expiresAt),
-        ])
+        let body = fill(
+            template.body,
+            [
+                "name": content.subscriber.name,
+                "link": content.token.link,
+                "reference": content.reference.formatted,
+                "expires": localizer.dateTime(content.expiresAt),
+            ])
         var headers: [String] = []
         headers.append("From: \(from)")
         headers.append("To: \(mailbox(name: content.subscriber.name, email: content.subscriber.email))")
@@ -256,9 +262,10 @@ struct Mailer: Sendable {
         return encodedWords(text, firstLinePrefix: firstLinePrefix)
     }
 
-    /// Splits `text` on character boundaries into RFC 2047 encoded-words, joined by folding white
-    /// space, sized so that each header line stays within 76 characters (`firstLinePrefix` is what
-    /// precedes the first word on its line, e.g. `Subject: `).
+    /// Splits `text` on character boundaries into RFC 2047 encoded-words, joined by folding white space.
+    ///
+    /// Each header line stays within 76 characters; `firstLinePrefix` is the length of what precedes the first word
+    /// on its line (`Subject: `).
     static func encodedWords(_ text: String, firstLinePrefix: Int) -> String {
         // A word is 12 characters of `=?UTF-8?B??=` plus 4 base64 characters per 3 bytes.
         func capacity(_ prefix: Int) -> Int { max(3, 3 * ((76 - 12 - prefix) / 4)) }

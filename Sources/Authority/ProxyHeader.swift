@@ -2,7 +2,7 @@ import AuthorityInterface
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A range of addresses as an operator writes it: `10.0.0.0/8`, `2001:db8::/32`, or one address (`192.0.2.7`).
@@ -68,8 +68,10 @@ public struct AddressRange: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// The PROXY protocol version 2 header (HAProxy's specification, section 2.2) that a load balancer passing TLS
-/// through sends before the client's bytes: who the client really is. Accepted only from the balancers the
-/// operator names (`--trusted-proxy`); anything else about it is refused, never guessed.
+/// through sends before the client's bytes: who the client really is.
+///
+/// Accepted only from the balancers the operator names (`--trusted-proxy`); anything else about it is refused,
+/// never guessed.
 public enum ProxyHeader {
     /// The 12-byte signature every version 2 header starts with.
     public static let signature: [UInt8] = [0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A]

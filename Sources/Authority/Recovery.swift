@@ -17,9 +17,10 @@ extension EmbeddedAuthority {
         await processRecoveryRequests()
     }
 
-    /// The service's half of a recovery request: records the address typed and returns. The same one insert
-    /// whatever the address, so neither the answer nor its timing tells whether an application has it; the
-    /// request is handled after the answer (`processRecoveryRequests`).
+    /// The service's half of a recovery request: records the address typed and returns.
+    ///
+    /// The same one insert whatever the address, so neither the answer nor its timing tells whether an
+    /// application has it; the request is handled after the answer (`processRecoveryRequests`).
     public func enqueueRecovery(email: String) async throws {
         let address = email.trimmingCharacters(in: .whitespacesAndNewlines)
         guard address.utf8.count <= 254 else { return }
@@ -28,9 +29,11 @@ extension EmbeddedAuthority {
 
     /// Takes the recovery requests waiting (those of any instance) and handles each: if an activated application (or
     /// one already in a recovery) has the address, a "Digital Signature : Recovery" email goes out with the link and
-    /// the reference number of a **pending** recovery — at most 3 in 24 hours. Nothing else changes: the application's
-    /// certificate, its holder's powers, its identity attempts and its live codes change only when the link's identity
-    /// check passes (`verifyIdentity`), and the pending recovery lapses after 15 days. Returns how many were handled.
+    /// the reference number of a **pending** recovery — at most 3 in 24 hours.
+    ///
+    /// Nothing else changes: the application's certificate, its holder's powers, its identity attempts and its live
+    /// codes change only when the link's identity check passes (`verifyIdentity`), and the pending recovery lapses
+    /// after 15 days. Returns how many were handled.
     @discardableResult
     public func processRecoveryRequests() async -> Int {
         var handled = 0
@@ -74,15 +77,24 @@ extension EmbeddedAuthority {
             }
             let sent = row.recoveries.filter { now.timeIntervalSince($0) < RecoveryPolicy.window }
             guard sent.count < RecoveryPolicy.emailsPerWindow else {
-                return RegistryChange(false, audit: [AuditRecord(at: now, actor: Self.subscriberActor, event: .recoveryRefused, token: token,
-                                                                 detail: "\(sent.count) recovery emails in 24 h")])
+                return RegistryChange(
+                    false,
+                    audit: [
+                        AuditRecord(
+                            at: now, actor: Self.subscriberActor, event: .recoveryRefused, token: token,
+                            detail: "\(sent.count) recovery emails in 24 h")
+                    ])
             }
             row.recoveries = sent + [now]
             row.state.recoveryRequestedAt = now
             row.recoveryCodes = (reference, sealed)
-            var change = RegistryChange(true, save: true, audit: [AuditRecord(
-                at: now, actor: Self.subscriberActor, event: .recoveryRequested, token: token,
-                detail: "recovery email sent, valid until \(Self.iso8601(expiresAt)); nothing changes until its identity check passes")])
+            var change = RegistryChange(
+                true, save: true,
+                audit: [
+                    AuditRecord(
+                        at: now, actor: Self.subscriberActor, event: .recoveryRequested, token: token,
+                        detail: "recovery email sent, valid until \(Self.iso8601(expiresAt)); nothing changes until its identity check passes")
+                ])
             change.mail = mail
             return change
         }
@@ -101,8 +113,13 @@ extension EmbeddedAuthority {
         let now = configuration.time.now()
         try await registry.update(token: token) { row -> RegistryChange<Void> in
             row.recoveringSerial = nil
-            return RegistryChange((), save: true, audit: [AuditRecord(at: now, actor: Self.subscriberActor, event: .recoveryCompleted, token: token,
-                                                                      detail: "serial \(confirmedSerial) replaces \(old)")])
+            return RegistryChange(
+                (), save: true,
+                audit: [
+                    AuditRecord(
+                        at: now, actor: Self.subscriberActor, event: .recoveryCompleted, token: token,
+                        detail: "serial \(confirmedSerial) replaces \(old)")
+                ])
         }
     }
 }

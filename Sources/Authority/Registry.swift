@@ -5,14 +5,16 @@ import GRDB
 import RevocationList
 
 /// The registry of one machine: applications, their security questions, their activation codes,
-/// certificates, CRLs and the audit log, in `DATA/registry.sqlite` (WAL). Every state change is one
-/// IMMEDIATE transaction, so concurrent processes queue for the write lock instead of overwriting
-/// each other.
+/// certificates, CRLs and the audit log, in `DATA/registry.sqlite` (WAL).
+///
+/// Every state change is one IMMEDIATE transaction, so concurrent processes queue for the write
+/// lock instead of overwriting each other.
 package struct SQLiteRegistry: RegistryStore {
     let pool: DatabasePool
     package let location: String
 
     /// Opens (creating and migrating if needed) the registry at `url`.
+    ///
     /// Call while holding the data directory's setup lock: migrations are not safe to run concurrently.
     package static func open(at url: URL) throws(AuthorityError) -> SQLiteRegistry {
         var configuration = Configuration()
@@ -47,141 +49,148 @@ package struct SQLiteRegistry: RegistryStore {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE application (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    token TEXT NOT NULL UNIQUE,                 -- canonical 16 characters; the UNIQUE index serves lookups
-                    name TEXT NOT NULL,
-                    email TEXT NOT NULL,
-                    language TEXT NOT NULL,
-                    status TEXT NOT NULL,
-                    identityFailures INTEGER NOT NULL DEFAULT 0,
-                    approvedAt REAL NOT NULL,                   -- seconds since 1970, UTC
-                    activatedAt REAL,
-                    renewals TEXT NOT NULL DEFAULT '[]',        -- JSON array of renewal instants (seconds since 1970)
-                    certificateSerial TEXT,
-                    certificateDER BLOB,
-                    activatedKeyDigest BLOB,                    -- SHA-256 of the activated key's SubjectPublicKeyInfo
-                    revokedAt REAL
-                );
-                CREATE TABLE question (
-                    applicationId INTEGER NOT NULL REFERENCES application(id),
-                    position INTEGER NOT NULL,
-                    text TEXT NOT NULL,
-                    salt BLOB NOT NULL,
-                    hash BLOB NOT NULL,                         -- PBKDF2-HMAC-SHA256 of the normalized answer
-                    iterations INTEGER NOT NULL,
-                    PRIMARY KEY (applicationId, position)
-                ) WITHOUT ROWID;
-                CREATE TABLE code (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    applicationId INTEGER NOT NULL REFERENCES application(id),
-                    reference TEXT NOT NULL,                    -- nine digits
-                    sealedAuthorization BLOB NOT NULL,          -- AES-256-GCM under authority.key; never in clear
-                    issuedAt REAL NOT NULL,
-                    wrongReferences INTEGER NOT NULL DEFAULT 0,
-                    used INTEGER NOT NULL DEFAULT 0,
-                    superseded INTEGER NOT NULL DEFAULT 0
-                );
-                CREATE INDEX code_reference ON code(reference);
-                -- A reference number is unique among live codes; an application has one live pair.
-                CREATE UNIQUE INDEX code_live_reference ON code(reference) WHERE superseded = 0;
-                CREATE UNIQUE INDEX code_live_application ON code(applicationId) WHERE superseded = 0;
-                CREATE TABLE audit (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    at REAL NOT NULL,
-                    actor TEXT NOT NULL,
-                    event TEXT NOT NULL,
-                    token TEXT,
-                    detail TEXT NOT NULL DEFAULT ''
-                );
-                CREATE INDEX audit_token ON audit(token);
-                CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
-                    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-                CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
-                    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE application (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        token TEXT NOT NULL UNIQUE,                 -- canonical 16 characters; the UNIQUE index serves lookups
+                        name TEXT NOT NULL,
+                        email TEXT NOT NULL,
+                        language TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        identityFailures INTEGER NOT NULL DEFAULT 0,
+                        approvedAt REAL NOT NULL,                   -- seconds since 1970, UTC
+                        activatedAt REAL,
+                        renewals TEXT NOT NULL DEFAULT '[]',        -- JSON array of renewal instants (seconds since 1970)
+                        certificateSerial TEXT,
+                        certificateDER BLOB,
+                        activatedKeyDigest BLOB,                    -- SHA-256 of the activated key's SubjectPublicKeyInfo
+                        revokedAt REAL
+                    );
+                    CREATE TABLE question (
+                        applicationId INTEGER NOT NULL REFERENCES application(id),
+                        position INTEGER NOT NULL,
+                        text TEXT NOT NULL,
+                        salt BLOB NOT NULL,
+                        hash BLOB NOT NULL,                         -- PBKDF2-HMAC-SHA256 of the normalized answer
+                        iterations INTEGER NOT NULL,
+                        PRIMARY KEY (applicationId, position)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE code (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        applicationId INTEGER NOT NULL REFERENCES application(id),
+                        reference TEXT NOT NULL,                    -- nine digits
+                        sealedAuthorization BLOB NOT NULL,          -- AES-256-GCM under authority.key; never in clear
+                        issuedAt REAL NOT NULL,
+                        wrongReferences INTEGER NOT NULL DEFAULT 0,
+                        used INTEGER NOT NULL DEFAULT 0,
+                        superseded INTEGER NOT NULL DEFAULT 0
+                    );
+                    CREATE INDEX code_reference ON code(reference);
+                    -- A reference number is unique among live codes; an application has one live pair.
+                    CREATE UNIQUE INDEX code_live_reference ON code(reference) WHERE superseded = 0;
+                    CREATE UNIQUE INDEX code_live_application ON code(applicationId) WHERE superseded = 0;
+                    CREATE TABLE audit (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        at REAL NOT NULL,
+                        actor TEXT NOT NULL,
+                        event TEXT NOT NULL,
+                        token TEXT,
+                        detail TEXT NOT NULL DEFAULT ''
+                    );
+                    CREATE INDEX audit_token ON audit(token);
+                    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+                        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+                    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+                        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+                    """)
         }
         // Every certificate issued (an application may have several over its life) and the CRLs signed.
         migrator.registerMigration("v2-certificates-and-crls") { db in
-            try db.execute(sql: """
-                CREATE TABLE certificate (
-                    serial TEXT PRIMARY KEY,                    -- hex, as the audit log shows it
-                    applicationId INTEGER NOT NULL REFERENCES application(id),
-                    der BLOB NOT NULL,
-                    issuedAt REAL NOT NULL,
-                    revokedAt REAL,
-                    reason INTEGER                              -- RFC 5280 CRLReason when revoked
-                );
-                CREATE INDEX certificate_application ON certificate(applicationId);
-                CREATE INDEX certificate_revoked ON certificate(revokedAt) WHERE revokedAt IS NOT NULL;
-                CREATE TABLE crl (
-                    number INTEGER PRIMARY KEY,                 -- the CRL number, increasing
-                    thisUpdate REAL NOT NULL,
-                    der BLOB NOT NULL
-                );
-                INSERT INTO certificate (serial, applicationId, der, issuedAt, revokedAt, reason)
-                    SELECT certificateSerial, id, certificateDER, COALESCE(activatedAt, approvedAt), revokedAt,
-                           CASE WHEN revokedAt IS NULL THEN NULL ELSE 0 END
-                    FROM application WHERE certificateSerial IS NOT NULL AND certificateDER IS NOT NULL;
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE certificate (
+                        serial TEXT PRIMARY KEY,                    -- hex, as the audit log shows it
+                        applicationId INTEGER NOT NULL REFERENCES application(id),
+                        der BLOB NOT NULL,
+                        issuedAt REAL NOT NULL,
+                        revokedAt REAL,
+                        reason INTEGER                              -- RFC 5280 CRLReason when revoked
+                    );
+                    CREATE INDEX certificate_application ON certificate(applicationId);
+                    CREATE INDEX certificate_revoked ON certificate(revokedAt) WHERE revokedAt IS NOT NULL;
+                    CREATE TABLE crl (
+                        number INTEGER PRIMARY KEY,                 -- the CRL number, increasing
+                        thisUpdate REAL NOT NULL,
+                        der BLOB NOT NULL
+                    );
+                    INSERT INTO certificate (serial, applicationId, der, issuedAt, revokedAt, reason)
+                        SELECT certificateSerial, id, certificateDER, COALESCE(activatedAt, approvedAt), revokedAt,
+                               CASE WHEN revokedAt IS NULL THEN NULL ELSE 0 END
+                        FROM application WHERE certificateSerial IS NOT NULL AND certificateDER IS NOT NULL;
+                    """)
         }
         // Recovery: the certificate a recovery replaces (revoked once the new profile is confirmed), and
         // the instants of the recovery emails (at most 3 in 24 h).
         migrator.registerMigration("v3-recovery") { db in
-            try db.execute(sql: """
-                ALTER TABLE application ADD COLUMN recoveringSerial TEXT;
-                ALTER TABLE application ADD COLUMN recoveries TEXT NOT NULL DEFAULT '[]';
-                CREATE INDEX application_email ON application(email COLLATE NOCASE);
-                """)
+            try db.execute(
+                sql: """
+                    ALTER TABLE application ADD COLUMN recoveringSerial TEXT;
+                    ALTER TABLE application ADD COLUMN recoveries TEXT NOT NULL DEFAULT '[]';
+                    CREATE INDEX application_email ON application(email COLLATE NOCASE);
+                    """)
         }
         // The CA every instance must share (its SHA-256 fingerprint, recorded at initialisation).
         migrator.registerMigration("v4-authority") { db in
-            try db.execute(sql: """
-                CREATE TABLE authority (
-                    key TEXT PRIMARY KEY,
-                    value TEXT NOT NULL
-                ) WITHOUT ROWID;
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE authority (
+                        key TEXT PRIMARY KEY,
+                        value TEXT NOT NULL
+                    ) WITHOUT ROWID;
+                    """)
         }
         // The outbox: emails written with the change that sends them, delivered once after the commit.
         migrator.registerMigration("v5-outbox") { db in
-            try db.execute(sql: """
-                CREATE TABLE outbox (
-                    id TEXT PRIMARY KEY,                        -- the Maildir file name, unique
-                    recipient TEXT NOT NULL,
-                    message BLOB NOT NULL,                      -- emptied once delivered
-                    createdAt REAL NOT NULL,
-                    claimedUntil REAL,                          -- an instance is delivering it until then
-                    deliveredAt REAL,
-                    attempts INTEGER NOT NULL DEFAULT 0
-                );
-                CREATE INDEX outbox_pending ON outbox(createdAt) WHERE deliveredAt IS NULL;
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE outbox (
+                        id TEXT PRIMARY KEY,                        -- the Maildir file name, unique
+                        recipient TEXT NOT NULL,
+                        message BLOB NOT NULL,                      -- emptied once delivered
+                        createdAt REAL NOT NULL,
+                        claimedUntil REAL,                          -- an instance is delivering it until then
+                        deliveredAt REAL,
+                        attempts INTEGER NOT NULL DEFAULT 0
+                    );
+                    CREATE INDEX outbox_pending ON outbox(createdAt) WHERE deliveredAt IS NULL;
+                    """)
         }
         // Failed CMP requests by client address (those that proved no code), for the per-sender limit.
         migrator.registerMigration("v6-senders") { db in
-            try db.execute(sql: """
-                CREATE TABLE sender_failure (
-                    client TEXT NOT NULL,                       -- an IPv4 address, an IPv6 /64, or "local"
-                    at REAL NOT NULL
-                );
-                CREATE INDEX sender_failure_client ON sender_failure(client, at);
-                CREATE INDEX sender_failure_at ON sender_failure(at);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE sender_failure (
+                        client TEXT NOT NULL,                       -- an IPv4 address, an IPv6 /64, or "local"
+                        at REAL NOT NULL
+                    );
+                    CREATE INDEX sender_failure_client ON sender_failure(client, at);
+                    CREATE INDEX sender_failure_at ON sender_failure(at);
+                    """)
         }
         // A recovery asked for waits for its identity check: its codes are kept beside the application until then.
         migrator.registerMigration("v7-pending-recovery") { db in
-            try db.execute(sql: """
-                ALTER TABLE application ADD COLUMN recoveryRequestedAt REAL;
-                ALTER TABLE application ADD COLUMN recoveryReference TEXT;
-                ALTER TABLE application ADD COLUMN recoverySealedAuthorization BLOB;   -- AES-256-GCM under authority.key
-                CREATE TABLE recovery_request (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    email TEXT NOT NULL,                        -- as typed; deleted when taken (within seconds)
-                    requestedAt REAL NOT NULL
-                );
-                """)
+            try db.execute(
+                sql: """
+                    ALTER TABLE application ADD COLUMN recoveryRequestedAt REAL;
+                    ALTER TABLE application ADD COLUMN recoveryReference TEXT;
+                    ALTER TABLE application ADD COLUMN recoverySealedAuthorization BLOB;   -- AES-256-GCM under authority.key
+                    CREATE TABLE recovery_request (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        email TEXT NOT NULL,                        -- as typed; deleted when taken (within seconds)
+                        requestedAt REAL NOT NULL
+                    );
+                    """)
         }
         return migrator
     }
@@ -260,7 +269,8 @@ package struct SQLiteRegistry: RegistryStore {
     package func recoveryCandidate(email: String) async throws -> ApplicationToken? {
         try await read { db in
             try String.fetchOne(
-                db, sql: """
+                db,
+                sql: """
                     SELECT token FROM application WHERE email = ? COLLATE NOCASE
                     AND (status = ? OR (status = ? AND recoveringSerial IS NOT NULL)) ORDER BY activatedAt DESC LIMIT 1
                     """,
@@ -327,8 +337,10 @@ package struct SQLiteRegistry: RegistryStore {
                         arguments: [id, position, question.text, Data(question.hash.salt), Data(question.hash.hash), question.hash.iterations])
                 }
                 _ = try Self.insertCodes(
-                    db, applicationID: id, NewCodes(reference: application.state.codes.reference, sealedAuthorization: application.sealedAuthorization,
-                                                    issuedAt: application.state.codes.issuedAt))
+                    db, applicationID: id,
+                    NewCodes(
+                        reference: application.state.codes.reference, sealedAuthorization: application.sealedAuthorization,
+                        issuedAt: application.state.codes.issuedAt))
                 try Self.audit(db, application.audit)
                 if let mail = application.mail { try Self.enqueue(db, mail, at: application.audit.at) }
                 return true
@@ -344,8 +356,10 @@ package struct SQLiteRegistry: RegistryStore {
         try await immediate { db in
             guard var row = try Self.application(db, token: token) else { throw ActivationError(.unknownApplication) }
             if certificates {
-                row.certificates = try Row.fetchAll(db, sql: Self.certificateSelect + " WHERE c.applicationId = ? ORDER BY c.issuedAt", arguments: [row.id])
-                    .map(Self.decodeCertificate)
+                row.certificates = try Row.fetchAll(
+                    db, sql: Self.certificateSelect + " WHERE c.applicationId = ? ORDER BY c.issuedAt", arguments: [row.id]
+                )
+                .map(Self.decodeCertificate)
             }
             let change = try body(&row)
             if let codes = change.newCodes {
@@ -406,7 +420,9 @@ package struct SQLiteRegistry: RegistryStore {
         }
     }
 
-    package func currentCRL(at now: Date, maximumAge: TimeInterval, sign: @escaping @Sendable (Int, [CertificateRevocationList.Entry]) throws -> [UInt8]) async throws -> (der: [UInt8], fresh: Bool) {
+    package func currentCRL(
+        at now: Date, maximumAge: TimeInterval, sign: @escaping @Sendable (Int, [CertificateRevocationList.Entry]) throws -> [UInt8]
+    ) async throws -> (der: [UInt8], fresh: Bool) {
         try await immediate { db in
             if let latest = try Self.latestCRL(db), now.timeIntervalSince(latest.thisUpdate) < maximumAge { return (latest.der, false) }
             return (try Self.storeNewCRL(db, at: now, sign: sign), true)
@@ -423,35 +439,41 @@ package struct SQLiteRegistry: RegistryStore {
             export.applications = try Row.fetchAll(db, sql: "SELECT * FROM application ORDER BY id").map { row in
                 RegistryExport.Application(
                     id: row["id"], token: row["token"], name: row["name"], email: row["email"], language: row["language"], status: row["status"],
-                    identityFailures: row["identityFailures"], approvedAt: row["approvedAt"], activatedAt: row["activatedAt"], revokedAt: row["revokedAt"],
+                    identityFailures: row["identityFailures"], approvedAt: row["approvedAt"], activatedAt: row["activatedAt"],
+                    revokedAt: row["revokedAt"],
                     renewals: row["renewals"], certificateSerial: row["certificateSerial"], certificateDER: bytes(row, "certificateDER"),
                     activatedKeyDigest: bytes(row, "activatedKeyDigest"), recoveringSerial: row["recoveringSerial"], recoveries: row["recoveries"],
                     recoveryRequestedAt: row["recoveryRequestedAt"], recoveryReference: row["recoveryReference"],
                     recoverySealedAuthorization: bytes(row, "recoverySealedAuthorization"))
             }
             export.questions = try Row.fetchAll(db, sql: "SELECT * FROM question ORDER BY applicationId, position").map { row in
-                RegistryExport.Question(applicationID: row["applicationId"], position: row["position"], text: row["text"],
-                                        salt: bytes(row, "salt") ?? [], hash: bytes(row, "hash") ?? [], iterations: row["iterations"])
+                RegistryExport.Question(
+                    applicationID: row["applicationId"], position: row["position"], text: row["text"],
+                    salt: bytes(row, "salt") ?? [], hash: bytes(row, "hash") ?? [], iterations: row["iterations"])
             }
             export.codes = try Row.fetchAll(db, sql: "SELECT * FROM code ORDER BY id").map { row in
-                RegistryExport.Code(id: row["id"], applicationID: row["applicationId"], reference: row["reference"],
-                                    sealedAuthorization: bytes(row, "sealedAuthorization") ?? [], issuedAt: row["issuedAt"],
-                                    wrongReferences: row["wrongReferences"], used: row["used"], superseded: row["superseded"])
+                RegistryExport.Code(
+                    id: row["id"], applicationID: row["applicationId"], reference: row["reference"],
+                    sealedAuthorization: bytes(row, "sealedAuthorization") ?? [], issuedAt: row["issuedAt"],
+                    wrongReferences: row["wrongReferences"], used: row["used"], superseded: row["superseded"])
             }
             export.certificates = try Row.fetchAll(db, sql: "SELECT * FROM certificate ORDER BY issuedAt, serial").map { row in
-                RegistryExport.Certificate(serial: row["serial"], applicationID: row["applicationId"], der: bytes(row, "der") ?? [],
-                                           issuedAt: row["issuedAt"], revokedAt: row["revokedAt"], reason: row["reason"])
+                RegistryExport.Certificate(
+                    serial: row["serial"], applicationID: row["applicationId"], der: bytes(row, "der") ?? [],
+                    issuedAt: row["issuedAt"], revokedAt: row["revokedAt"], reason: row["reason"])
             }
             export.crls = try Row.fetchAll(db, sql: "SELECT * FROM crl ORDER BY number").map { row in
                 RegistryExport.CRL(number: row["number"], thisUpdate: row["thisUpdate"], der: bytes(row, "der") ?? [])
             }
             export.audit = try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY id").map { row in
-                RegistryExport.Audit(id: row["id"], at: row["at"], actor: row["actor"], event: row["event"], token: row["token"], detail: row["detail"])
+                RegistryExport.Audit(
+                    id: row["id"], at: row["at"], actor: row["actor"], event: row["event"], token: row["token"], detail: row["detail"])
             }
             export.settings = try Row.fetchAll(db, sql: "SELECT key, value FROM authority ORDER BY key").map { ($0["key"], $0["value"]) }
             export.outbox = try Row.fetchAll(db, sql: "SELECT * FROM outbox ORDER BY createdAt").map { row in
-                RegistryExport.Mail(id: row["id"], recipient: row["recipient"], message: bytes(row, "message") ?? [], createdAt: row["createdAt"],
-                                    deliveredAt: row["deliveredAt"], attempts: row["attempts"])
+                RegistryExport.Mail(
+                    id: row["id"], recipient: row["recipient"], message: bytes(row, "message") ?? [], createdAt: row["createdAt"],
+                    deliveredAt: row["deliveredAt"], attempts: row["attempts"])
             }
             return export
         }
@@ -468,8 +490,10 @@ package struct SQLiteRegistry: RegistryStore {
 
     package func senderFailures(client: String, since: Date) async throws -> [Date] {
         try await read { db in
-            try Double.fetchAll(db, sql: "SELECT at FROM sender_failure WHERE client = ? AND at > ? ORDER BY at",
-                                arguments: [client, since.timeIntervalSince1970]).map(Date.init(timeIntervalSince1970:))
+            try Double.fetchAll(
+                db, sql: "SELECT at FROM sender_failure WHERE client = ? AND at > ? ORDER BY at",
+                arguments: [client, since.timeIntervalSince1970]
+            ).map(Date.init(timeIntervalSince1970:))
         }
     }
 
@@ -505,8 +529,9 @@ package struct SQLiteRegistry: RegistryStore {
                 OutgoingMail(id: row["id"], recipient: row["recipient"], message: Array(row["message"] as Data))
             }
             for mail in mails {
-                try db.execute(sql: "UPDATE outbox SET claimedUntil = ?, attempts = attempts + 1 WHERE id = ?",
-                               arguments: [(now + lease).timeIntervalSince1970, mail.id])
+                try db.execute(
+                    sql: "UPDATE outbox SET claimedUntil = ?, attempts = attempts + 1 WHERE id = ?",
+                    arguments: [(now + lease).timeIntervalSince1970, mail.id])
             }
             return mails
         }
@@ -514,13 +539,15 @@ package struct SQLiteRegistry: RegistryStore {
 
     package func markDelivered(_ id: String, at now: Date) async throws {
         try await immediate { db in
-            try db.execute(sql: "UPDATE outbox SET deliveredAt = ?, claimedUntil = NULL, message = X'' WHERE id = ?",
-                           arguments: [now.timeIntervalSince1970, id])
+            try db.execute(
+                sql: "UPDATE outbox SET deliveredAt = ?, claimedUntil = NULL, message = X'' WHERE id = ?",
+                arguments: [now.timeIntervalSince1970, id])
         }
     }
 
     package func releaseMail(_ id: String) async throws {
-        try await immediate { db in try db.execute(sql: "UPDATE outbox SET claimedUntil = NULL WHERE id = ? AND deliveredAt IS NULL", arguments: [id]) }
+        try await immediate { db in try db.execute(sql: "UPDATE outbox SET claimedUntil = NULL WHERE id = ? AND deliveredAt IS NULL", arguments: [id])
+        }
     }
 
     package func pendingMailCount() async throws -> Int {
@@ -528,8 +555,9 @@ package struct SQLiteRegistry: RegistryStore {
     }
 
     private static func enqueue(_ db: Database, _ mail: OutgoingMail, at now: Date) throws {
-        try db.execute(sql: "INSERT INTO outbox (id, recipient, message, createdAt) VALUES (?, ?, ?, ?)",
-                       arguments: [mail.id, mail.recipient, Data(mail.message), now.timeIntervalSince1970])
+        try db.execute(
+            sql: "INSERT INTO outbox (id, recipient, message, createdAt) VALUES (?, ?, ?, ?)",
+            arguments: [mail.id, mail.recipient, Data(mail.message), now.timeIntervalSince1970])
     }
 
     // MARK: - SQL
@@ -541,15 +569,18 @@ package struct SQLiteRegistry: RegistryStore {
     }
 
     /// Signs a CRL of every certificate revoked so far, numbered after the last, and stores it.
-    private static func storeNewCRL(_ db: Database, at now: Date, sign: (Int, [CertificateRevocationList.Entry]) throws -> [UInt8]) throws -> [UInt8] {
+    private static func storeNewCRL(_ db: Database, at now: Date, sign: (Int, [CertificateRevocationList.Entry]) throws -> [UInt8]) throws -> [UInt8]
+    {
         let number = (try Int.fetchOne(db, sql: "SELECT MAX(number) FROM crl") ?? 0) + 1
-        let entries = try Row.fetchAll(db, sql: "SELECT serial, revokedAt, reason FROM certificate WHERE revokedAt IS NOT NULL ORDER BY revokedAt, serial")
-            .compactMap { row -> CertificateRevocationList.Entry? in
-                guard let serial = Array(hex: row["serial"]) else { return nil }
-                return CertificateRevocationList.Entry(
-                    serial: serial, revokedAt: Date(timeIntervalSince1970: row["revokedAt"]),
-                    reason: RevocationReason(rawValue: row["reason"] ?? 0) ?? .unspecified)
-            }
+        let entries = try Row.fetchAll(
+            db, sql: "SELECT serial, revokedAt, reason FROM certificate WHERE revokedAt IS NOT NULL ORDER BY revokedAt, serial"
+        )
+        .compactMap { row -> CertificateRevocationList.Entry? in
+            guard let serial = Array(hex: row["serial"]) else { return nil }
+            return CertificateRevocationList.Entry(
+                serial: serial, revokedAt: Date(timeIntervalSince1970: row["revokedAt"]),
+                reason: RevocationReason(rawValue: row["reason"] ?? 0) ?? .unspecified)
+        }
         let der = try sign(number, entries)
         try db.execute(sql: "INSERT INTO crl (number, thisUpdate, der) VALUES (?, ?, ?)", arguments: [number, now.timeIntervalSince1970, Data(der)])
         return der
@@ -589,10 +620,12 @@ package struct SQLiteRegistry: RegistryStore {
         let stored = StoredApplication(
             id: row["id"], token: row["token"], name: row["name"], email: row["email"], language: row["language"], status: row["status"],
             identityFailures: row["identityFailures"], approvedAt: row["approvedAt"], activatedAt: row["activatedAt"], revokedAt: row["revokedAt"],
-            renewals: row["renewals"], certificateSerial: row["certificateSerial"], certificateDER: (row["certificateDER"] as Data?).map { Array($0) },
+            renewals: row["renewals"], certificateSerial: row["certificateSerial"],
+            certificateDER: (row["certificateDER"] as Data?).map { Array($0) },
             activatedKeyDigest: (row["activatedKeyDigest"] as Data?).map { Array($0) }, recoveringSerial: row["recoveringSerial"],
             recoveries: row["recoveries"], recoveryRequestedAt: row["recoveryRequestedAt"], recoveryReference: row["recoveryReference"],
-            recoverySealedAuthorization: (row["recoverySealedAuthorization"] as Data?).map { Array($0) }, codeID: row["codeID"], reference: row["reference"],
+            recoverySealedAuthorization: (row["recoverySealedAuthorization"] as Data?).map { Array($0) }, codeID: row["codeID"],
+            reference: row["reference"],
             sealedAuthorization: Array(row["sealedAuthorization"] as Data), issuedAt: row["issuedAt"], wrongReferences: row["wrongReferences"],
             used: row["used"])
         return try stored.decoded()
@@ -631,7 +664,9 @@ package struct SQLiteRegistry: RegistryStore {
             db, sql: "SELECT text, salt, hash, iterations FROM question WHERE applicationId = ? ORDER BY position",
             arguments: [applicationID]
         ).map { row in
-            StoredQuestion(text: row["text"], hash: AnswerHash(salt: Array(row["salt"] as Data), hash: Array(row["hash"] as Data), iterations: row["iterations"]))
+            StoredQuestion(
+                text: row["text"], hash: AnswerHash(salt: Array(row["salt"] as Data), hash: Array(row["hash"] as Data), iterations: row["iterations"])
+            )
         }
     }
 
@@ -671,16 +706,22 @@ package struct StoredApplication: Sendable {
     package var wrongReferences: Int
     package var used: Bool
 
-    package init(id: Int64, token: String, name: String, email: String, language: String, status: String, identityFailures: Int, approvedAt: Double,
-         activatedAt: Double?, revokedAt: Double?, renewals: String, certificateSerial: String?, certificateDER: [UInt8]?,
-         activatedKeyDigest: [UInt8]?, recoveringSerial: String?, recoveries: String, recoveryRequestedAt: Double?, recoveryReference: String?,
-         recoverySealedAuthorization: [UInt8]?, codeID: Int64, reference: String, sealedAuthorization: [UInt8], issuedAt: Double, wrongReferences: Int,
-         used: Bool) {
+    package init(
+        id: Int64, token: String, name: String, email: String, language: String, status: String, identityFailures: Int, approvedAt: Double,
+        activatedAt: Double?, revokedAt: Double?, renewals: String, certificateSerial: String?, certificateDER: [UInt8]?,
+        activatedKeyDigest: [UInt8]?, recoveringSerial: String?, recoveries: String, recoveryRequestedAt: Double?, recoveryReference: String?,
+        recoverySealedAuthorization: [UInt8]?, codeID: Int64, reference: String, sealedAuthorization: [UInt8], issuedAt: Double, wrongReferences: Int,
+        used: Bool
+    ) {
         (self.id, self.token, self.name, self.email, self.language, self.status) = (id, token, name, email, language, status)
-        (self.identityFailures, self.approvedAt, self.activatedAt, self.revokedAt, self.renewals) = (identityFailures, approvedAt, activatedAt, revokedAt, renewals)
+        (self.identityFailures, self.approvedAt, self.activatedAt, self.revokedAt, self.renewals) = (
+            identityFailures, approvedAt, activatedAt, revokedAt, renewals
+        )
         (self.certificateSerial, self.certificateDER, self.activatedKeyDigest) = (certificateSerial, certificateDER, activatedKeyDigest)
         (self.recoveringSerial, self.recoveries, self.codeID, self.reference) = (recoveringSerial, recoveries, codeID, reference)
-        (self.recoveryRequestedAt, self.recoveryReference, self.recoverySealedAuthorization) = (recoveryRequestedAt, recoveryReference, recoverySealedAuthorization)
+        (self.recoveryRequestedAt, self.recoveryReference, self.recoverySealedAuthorization) = (
+            recoveryRequestedAt, recoveryReference, recoverySealedAuthorization
+        )
         (self.sealedAuthorization, self.issuedAt, self.wrongReferences, self.used) = (sealedAuthorization, issuedAt, wrongReferences, used)
     }
 
@@ -693,7 +734,8 @@ package struct StoredApplication: Sendable {
             status: row.state.status.rawValue, identityFailures: row.state.identityFailures, approvedAt: row.approvedAt.timeIntervalSince1970,
             activatedAt: row.activatedAt?.timeIntervalSince1970, revokedAt: row.revokedAt?.timeIntervalSince1970, renewals: json(row.state.renewals),
             certificateSerial: row.certificateSerial, certificateDER: row.certificateDER, activatedKeyDigest: row.state.activatedKeyDigest,
-            recoveringSerial: row.recoveringSerial, recoveries: json(row.recoveries), recoveryRequestedAt: row.state.recoveryRequestedAt?.timeIntervalSince1970,
+            recoveringSerial: row.recoveringSerial, recoveries: json(row.recoveries),
+            recoveryRequestedAt: row.state.recoveryRequestedAt?.timeIntervalSince1970,
             recoveryReference: row.recoveryCodes?.reference.digits, recoverySealedAuthorization: row.recoveryCodes?.sealedAuthorization,
             codeID: row.codeID, reference: row.state.codes.reference.digits,
             sealedAuthorization: row.sealedAuthorization, issuedAt: row.state.codes.issuedAt.timeIntervalSince1970,
@@ -720,7 +762,8 @@ package struct StoredApplication: Sendable {
         guard let parsedStatus = ApplicationStatus(rawValue: status) else { throw damaged("status") }
         guard let renewalTimes = try? JSONDecoder().decode([Double].self, from: Data(renewals.utf8)) else { throw damaged("renewal history") }
         guard let recoveryTimes = try? JSONDecoder().decode([Double].self, from: Data(recoveries.utf8)) else { throw damaged("recovery history") }
-        let codes = CodesState(reference: parsedReference, issuedAt: Date(timeIntervalSince1970: issuedAt), wrongReferences: wrongReferences, used: used)
+        let codes = CodesState(
+            reference: parsedReference, issuedAt: Date(timeIntervalSince1970: issuedAt), wrongReferences: wrongReferences, used: used)
         let state = ApplicationState(
             status: parsedStatus, identityFailures: identityFailures, codes: codes,
             renewals: renewalTimes.map(Date.init(timeIntervalSince1970:)), activatedKeyDigest: activatedKeyDigest,
@@ -737,6 +780,7 @@ package struct StoredApplication: Sendable {
 /// What the audit log records.
 package enum AuditEvent: String, Sendable {
     case approved, identityFailed, identityVerified, identityLocked, codesRenewed, referenceRejected
-    case certificateIssued, certificateReissued, certificateConfirmed, certificateUpdated, certificateRevoked, recoveryRequested, recoveryRefused, recoveryStarted
+    case certificateIssued, certificateReissued, certificateConfirmed, certificateUpdated, certificateRevoked, recoveryRequested, recoveryRefused,
+        recoveryStarted
     case recoveryCompleted, revoked, caCreated, caRecorded, tlsCertificateIssued
 }

@@ -80,7 +80,9 @@ package struct RegistryExport: Sendable {
 
     /// Rows per table, in the names both registries use.
     package var counts: [String: Int] {
-        ["application": applications.count, "question": questions.count, "code": codes.count, "certificate": certificates.count,
-         "crl": crls.count, "audit": audit.count, "authority": settings.count, "outbox": outbox.count]
+        [
+            "application": applications.count, "question": questions.count, "code": codes.count, "certificate": certificates.count,
+            "crl": crls.count, "audit": audit.count, "authority": settings.count, "outbox": outbox.count,
+        ]
     }
 }

@@ -4,8 +4,10 @@ import Foundation
 import RevocationList
 
 /// Where the authority keeps its state: applications, questions, codes, certificates, CRLs, the mail
-/// outbox and the audit log. Two implementations: SQLite through GRDB (`SQLiteRegistry`, one machine)
-/// and PostgreSQL through postgres-nio (`PostgresRegistry`, several instances on one database).
+/// outbox and the audit log.
+///
+/// Two implementations: SQLite through GRDB (`SQLiteRegistry`, one machine) and PostgreSQL through
+/// postgres-nio (`PostgresRegistry`, several instances on one database).
 ///
 /// Every rule runs in the authority's own code, in the closures given to `update` and `revoke`, on the
 /// application's row as it is *under lock* (SQLite: the IMMEDIATE transaction holds the database's write
@@ -56,7 +58,8 @@ package protocol RegistryStore: Sendable {
     func recordCAFingerprint(_ fingerprint: String, audit: AuditRecord) async throws -> String
     /// The newest CRL if signed less than `maximumAge` ago; else a new one, numbered after the last,
     /// from `sign(number, every revoked certificate)`, stored (CRL numbering is serialised across instances).
-    func currentCRL(at now: Date, maximumAge: TimeInterval, sign: @escaping @Sendable (Int, [CertificateRevocationList.Entry]) throws -> [UInt8]) async throws -> (der: [UInt8], fresh: Bool)
+    func currentCRL(at now: Date, maximumAge: TimeInterval, sign: @escaping @Sendable (Int, [CertificateRevocationList.Entry]) throws -> [UInt8])
+        async throws -> (der: [UInt8], fresh: Bool)
 
     // MARK: Senders
 
@@ -94,7 +97,9 @@ extension RegistryStore {
     package func close() async {}
 
     /// `update` without the application's certificates (every rule but revocation's).
-    package func update<T: Sendable>(token: ApplicationToken, _ body: @escaping @Sendable (inout ApplicationRow) throws -> RegistryChange<T>) async throws -> T {
+    package func update<T: Sendable>(token: ApplicationToken, _ body: @escaping @Sendable (inout ApplicationRow) throws -> RegistryChange<T>)
+        async throws -> T
+    {
         try await update(token: token, certificates: false, body)
     }
 }
@@ -148,7 +153,9 @@ package struct StoredCertificate: Sendable, Equatable {
     package var revokedAt: Date?
     package var reason: RevocationReason?
 
-    package init(serial: String, applicationID: Int64, token: ApplicationToken, der: [UInt8], issuedAt: Date, revokedAt: Date?, reason: RevocationReason?) {
+    package init(
+        serial: String, applicationID: Int64, token: ApplicationToken, der: [UInt8], issuedAt: Date, revokedAt: Date?, reason: RevocationReason?
+    ) {
         self.serial = serial
         self.applicationID = applicationID
         self.token = token

@@ -34,10 +34,12 @@ public enum CRLPolicy {
 }
 
 extension EmbeddedAuthority {
-    /// Revokes `target` for `reason` and publishes a new CRL (registry and `DATA/ca/crl.pem`). Revoking
-    /// the application's current certificate for any reason but `superseded` revokes the application
-    /// too (no further identity check, renewal or issuance). Returns the serials newly revoked; revoking
-    /// again changes nothing. `actor` goes to the audit log (`operator:NAME`, `subscriber`).
+    /// Revokes `target` for `reason` and publishes a new CRL (registry and `DATA/ca/crl.pem`).
+    ///
+    /// Revoking the application's current certificate for any reason but `superseded` revokes the
+    /// application too (no further identity check, renewal or issuance). Returns the serials newly
+    /// revoked; revoking again changes nothing. `actor` goes to the audit log (`operator:NAME`,
+    /// `subscriber`).
     @discardableResult
     public func revoke(_ target: RevocationTarget, reason: RevocationReason, actor: String? = nil) async throws -> [String] {
         let now = configuration.time.now()
@@ -61,8 +63,10 @@ extension EmbeddedAuthority {
             case .application:
                 serials = certificates.filter { $0.revokedAt == nil }.map(\.serial)
                 if row.state.status != .revoked {
-                    change.audit.append(AuditRecord(at: now, actor: actor, event: .revoked, token: row.token,
-                                                    detail: "application revoked (was \(row.state.status.rawValue)): \(reason.name)"))
+                    change.audit.append(
+                        AuditRecord(
+                            at: now, actor: actor, event: .revoked, token: row.token,
+                            detail: "application revoked (was \(row.state.status.rawValue)): \(reason.name)"))
                     row.state.status = .revoked
                     row.revokedAt = now
                     change.save = true
@@ -86,7 +90,9 @@ extension EmbeddedAuthority {
                 }
             }
             change.revocations = serials.map { ($0, reason, now) }
-            change.audit += serials.map { AuditRecord(at: now, actor: actor, event: .certificateRevoked, token: row.token, detail: "serial \($0): \(reason.name)") }
+            change.audit += serials.map {
+                AuditRecord(at: now, actor: actor, event: .certificateRevoked, token: row.token, detail: "serial \($0): \(reason.name)")
+            }
             if !serials.isEmpty { change.newCRL = (now, sign) }
             change.result = serials
             return change
@@ -110,7 +116,9 @@ extension EmbeddedAuthority {
     /// The newest CRL's number, if it is still current (signed less than `CRLPolicy.refreshAfter` ago): what a
     /// cache of `revocationList()` compares with (nil: ask `revocationList()`, which signs a new one if due).
     public func currentRevocationListNumber() async throws -> Int? {
-        guard let version = try await registry.latestCRLVersion(), now.timeIntervalSince(version.thisUpdate) < CRLPolicy.refreshAfter else { return nil }
+        guard let version = try await registry.latestCRLVersion(), now.timeIntervalSince(version.thisUpdate) < CRLPolicy.refreshAfter else {
+            return nil
+        }
         return version.number
     }
 
@@ -147,7 +155,9 @@ extension Array where Element == UInt8 {
         var bytes: [UInt8] = []
         var index = hex.startIndex
         while index < hex.endIndex {
-            guard let next = hex.index(index, offsetBy: 2, limitedBy: hex.endIndex), let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
+            guard let next = hex.index(index, offsetBy: 2, limitedBy: hex.endIndex), let byte = UInt8(hex[index..<next], radix: 16) else {
+                return nil
+            }
             bytes.append(byte)
             index = next
         }
@@ -195,35 +205,45 @@ extension EmbeddedAuthority {
             throw AuthorityError(.notAuthorized, "this application's certificates cannot be updated now (\(row.state.status.rawValue))")
         }
         guard row.certificateSerial == serial else {
-            throw AuthorityError(.notAuthorized, "certificate \(serial) was replaced: only the application's current certificate may ask for an update")
+            throw AuthorityError(
+                .notAuthorized, "certificate \(serial) was replaced: only the application's current certificate may ask for an update")
         }
     }
 
     /// A key update: a new certificate for a new key, with the subject and extensions of the
     /// application, in place of the current certificate `serial` (which stays valid until it expires or is
-    /// revoked, but may no longer update). The application's current certificate becomes the new one. Asking
-    /// again for the same key returns the same certificate and mints nothing (an update interrupted before the
-    /// profile was rewritten resumes, signed with the certificate it replaced: the request's proof of
-    /// possession is the new key's).
+    /// revoked, but may no longer update).
+    ///
+    /// The application's current certificate becomes the new one. Asking again for the same key returns the
+    /// same certificate and mints nothing (an update interrupted before the profile was rewritten resumes,
+    /// signed with the certificate it replaced: the request's proof of possession is the new key's).
     public func updateCertificate(replacing serial: String, publicKeyInfoDER: [UInt8]) async throws -> IssuedCertificate {
         let key = try VerifiedRequest(publicKeyInfoDER: publicKeyInfoDER)
         let now = configuration.time.now()
         guard let stored = try await registry.certificate(serial: serial), stored.revokedAt == nil,
             let row = try await registry.application(token: stored.token)
         else { throw AuthorityError(.badRequest, "no valid certificate with serial number \(serial)") }
-        if row.state.status == .activated, row.state.activatedKeyDigest == key.keyDigest, row.certificateSerial != serial, let der = row.certificateDER {
+        if row.state.status == .activated, row.state.activatedKeyDigest == key.keyDigest, row.certificateSerial != serial,
+            let der = row.certificateDER
+        {
             return IssuedCertificate(certificateDER: der, chainDER: [ca.certificateDER])
         }
         try Self.ensureMayUpdate(row, from: serial)
-        let issued = try ca.issue(publicKey: key.publicKey, name: row.subscriber.name, email: row.subscriber.email, at: now, random: configuration.random)
+        let issued = try ca.issue(
+            publicKey: key.publicKey, name: row.subscriber.name, email: row.subscriber.email, at: now, random: configuration.random)
         try await registry.update(token: row.token) { fresh -> RegistryChange<Void> in
             // Again under the lock: a concurrent update, recovery or revocation may have come first.
             try Self.ensureMayUpdate(fresh, from: serial)
             fresh.certificateSerial = issued.serial
             fresh.certificateDER = issued.der
             fresh.state.activatedKeyDigest = key.keyDigest
-            var change = RegistryChange((), save: true, audit: [AuditRecord(at: now, actor: Self.subscriberActor, event: .certificateUpdated,
-                                                                            token: row.token, detail: "serial \(issued.serial) replaces \(serial)")])
+            var change = RegistryChange(
+                (), save: true,
+                audit: [
+                    AuditRecord(
+                        at: now, actor: Self.subscriberActor, event: .certificateUpdated,
+                        token: row.token, detail: "serial \(issued.serial) replaces \(serial)")
+                ])
             change.certificate = (issued.serial, issued.der, now)
             return change
         }
@@ -232,8 +252,10 @@ extension EmbeddedAuthority {
 
     /// The CMP responder's identity: its certificate (DER, issued by the CA with digitalSignature and
     /// cmcCA, as RFC 9483 §3.1 and OpenSSL want of a CMP signer), the CA's, and a signing function
-    /// (ECDSA P-256 / SHA-256, DER). Made in memory only, at first use and again when the certificate has less than
-    /// `responderRenewBefore` left (it is issued for 90 days; a process may run for years).
+    /// (ECDSA P-256 / SHA-256, DER).
+    ///
+    /// Made in memory only, at first use and again when the certificate has less than `responderRenewBefore` left
+    /// (it is issued for 90 days; a process may run for years).
     func cmpSigningIdentity() throws -> (certificateDER: [UInt8], chainDER: [[UInt8]], sign: @Sendable ([UInt8]) throws -> [UInt8]) {
         let now = configuration.time.now()
         let identity = try cmpSigner.withLock { current -> (key: P256.Signing.PrivateKey, certificateDER: [UInt8], notAfter: Date) in

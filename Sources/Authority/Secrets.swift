@@ -5,9 +5,9 @@ import Foundation
 import _CryptoExtras
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The stored form of one security answer: a salted PBKDF2-HMAC-SHA256 of its normalized text.
@@ -70,8 +70,10 @@ package struct AnswerHash: Sendable, Equatable {
 }
 
 /// Seals authorization codes with AES-256-GCM under the authority key (`DATA/authority.key`), so the
-/// registry never holds one in clear. The application token is bound as associated data, so a sealed
-/// code cannot be moved to another application.
+/// registry never holds one in clear.
+///
+/// The application token is bound as associated data, so a sealed code cannot be moved to another
+/// application.
 struct CodeSealer: Sendable {
     let key: SymmetricKey
 
@@ -81,8 +83,10 @@ struct CodeSealer: Sendable {
         Array("paraphe.authorization.v1:\(token.value)".utf8)
     }
 
-    /// `nonce ‖ ciphertext ‖ tag`. The nonce always comes from the system generator: a repeatable
-    /// test random source must never make two seals share a nonce.
+    /// `nonce ‖ ciphertext ‖ tag`.
+    ///
+    /// The nonce always comes from the system generator: a repeatable test random source must
+    /// never make two seals share a nonce.
     func seal(_ code: AuthorizationCode, for token: ApplicationToken) throws(AuthorityError) -> [UInt8] {
         do {
             let box = try AES.GCM.seal(Array(code.revealed.utf8), using: key, authenticating: Self.context(token))
@@ -99,11 +103,14 @@ struct CodeSealer: Sendable {
             let clear = try AES.GCM.open(box, using: key, authenticating: Self.context(token))
             return AuthorizationCode(String(decoding: clear, as: UTF8.self))
         } catch {
-            throw AuthorityError(.storage, "a sealed authorization code does not open with the authority key (authority.key replaced or registry damaged)")
+            throw AuthorityError(
+                .storage, "a sealed authorization code does not open with the authority key (authority.key replaced or registry damaged)")
         }
     }
 
-    /// Loads `DATA/authority.key`, creating it (mode 0600) if missing. Refuses a key file others can read.
+    /// Loads `DATA/authority.key`, creating it (mode 0600) if missing.
+    ///
+    /// Refuses a key file others can read.
     static func loadOrCreate(at url: URL, random: any RandomSource) throws -> CodeSealer {
         if try FileSystem.status(url) == nil {
             let temporary = url.deletingLastPathComponent()
@@ -122,7 +129,8 @@ struct CodeSealer: Sendable {
             throw AuthorityError(.dataDirectory, "authority.key vanished")
         }
         if status.mode & 0o077 != 0 {
-            throw AuthorityError(.dataDirectory, "authority.key is accessible to other users (mode \(FileSystem.octal(status.mode))); it must be 0600")
+            throw AuthorityError(
+                .dataDirectory, "authority.key is accessible to other users (mode \(FileSystem.octal(status.mode))); it must be 0600")
         }
         if status.owner != FileSystem.currentUser {
             throw AuthorityError(.dataDirectory, "authority.key is not owned by the current user")
@@ -137,10 +145,11 @@ struct CodeSealer: Sendable {
 
 extension CodeSealer {
     /// How an application is named in the logs: the first 8 bytes of an HMAC of its token under a key derived
-    /// from `authority.key` (HKDF, its own label), in hex. The same on every instance of a fleet and across
-    /// restarts (they share `authority.key`), so an operator can follow one application through the logs and
-    /// find it (`paraphe-authority show` prints it); without the key, a log line cannot be turned back into the
-    /// token, which lets whoever holds it through the steps.
+    /// from `authority.key` (HKDF, its own label), in hex.
+    ///
+    /// The same on every instance of a fleet and across restarts (they share `authority.key`), so an operator
+    /// can follow one application through the logs and find it (`paraphe-authority show` prints it); without
+    /// the key, a log line cannot be turned back into the token, which lets whoever holds it through the steps.
     func logName(_ token: ApplicationToken) -> String {
         let key = HKDF<SHA256>.deriveKey(inputKeyMaterial: self.key, info: Array("paraphe log names v1".utf8), outputByteCount: 32)
         let mac = HMAC<SHA256>.authenticationCode(for: Array(token.value.utf8), using: key)

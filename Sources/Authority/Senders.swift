@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Who sent a request, as the authority's limits count it: an IPv4 address; the /64 of an IPv6 address (a
@@ -16,8 +16,10 @@ public struct ClientAddress: Sendable, Hashable, CustomStringConvertible {
 
     private init(key: String) { self.key = key }
 
-    /// The client behind a textual IP address (as a socket reports it). An IPv4-mapped IPv6 address counts
-    /// as its IPv4 address; text that is not an address counts as one shared `unknown` client.
+    /// The client behind a textual IP address (as a socket reports it).
+    ///
+    /// An IPv4-mapped IPv6 address counts as its IPv4 address; text that is not an address counts as one
+    /// shared `unknown` client.
     public init(ip text: String) {
         var v4 = in_addr()
         if inet_pton(AF_INET, text, &v4) == 1 {
@@ -48,10 +50,12 @@ public struct ClientAddress: Sendable, Hashable, CustomStringConvertible {
 /// The limit on CMP requests that prove no code (a reference number no live codes carry, or a MAC that does not
 /// verify) and do not name their application: at most `failures` from one client in `window`; beyond, that
 /// client's requests without Paraphe's sender token are refused until the oldest of those failures is `window` old,
-/// even with the right reference number and code. Such requests never count against an application (a stranger
-/// must not be able to use up someone else's codes); Paraphe's own client names its application, so its mistyped
-/// reference numbers count against that application, and kiosks behind one address never lock each other out.
-/// The counts live in the registry, so the limit holds across a fleet's instances.
+/// even with the right reference number and code.
+///
+/// Such requests never count against an application (a stranger must not be able to use up someone else's codes);
+/// Paraphe's own client names its application, so its mistyped reference numbers count against that application,
+/// and kiosks behind one address never lock each other out. The counts live in the registry, so the limit holds
+/// across a fleet's instances.
 public enum SenderPolicy {
     public static let failures = 5
     public static let window: TimeInterval = 15 * 60

@@ -6,8 +6,9 @@ import Synchronization
 /// The authority's costly CPU work (the identity checks' answer hashes: three full-cost PBKDF2 each) on threads of
 /// its own, never on the cooperative pool that answers every other request: at most `workers` jobs run at once (one
 /// a core), at most `queueLimit` wait, first come first served, and a job beyond that is refused at once with
-/// `AuthorityError(.busy)` — the service answers 503 with `Retry-After` — instead of waiting without bound. So a
-/// burst of identity checks cannot starve `/health`, CMP or the outbox, and no request waits longer than
+/// `AuthorityError(.busy)` — the service answers 503 with `Retry-After` — instead of waiting without bound.
+///
+/// So a burst of identity checks cannot starve `/health`, CMP or the outbox, and no request waits longer than
 /// `queueLimit / workers` jobs.
 public final class CPUWorkers: Sendable {
     private struct State {

@@ -6,8 +6,8 @@ import Foundation
 import Logging
 import NIOCore
 import NIOSSL
-import Synchronization
 import SwiftASN1
+import Synchronization
 import X509
 
 /// Where and how a workstation reaches a networked authority.
@@ -40,7 +40,8 @@ public struct AuthorityEndpoint: Sendable, Equatable {
     public static func parseFingerprint(_ text: String) throws(AuthorityConnectionError) -> [UInt8] {
         let hex = text.filter { $0 != ":" && $0 != " " }.lowercased()
         guard hex.count == 64, hex.allSatisfy(\.isHexDigit) else {
-            throw AuthorityConnectionError(.fingerprintMismatch, "the authority's fingerprint must be the SHA-256 of its CA certificate: 64 hexadecimal digits, colons allowed")
+            throw AuthorityConnectionError(
+                .fingerprintMismatch, "the authority's fingerprint must be the SHA-256 of its CA certificate: 64 hexadecimal digits, colons allowed")
         }
         var bytes: [UInt8] = []
         var index = hex.startIndex
@@ -66,12 +67,14 @@ public struct AuthorityEndpoint: Sendable, Equatable {
 }
 
 /// The authority over the network: the JSON API for steps 1, 2 and 4, CMP for step 5, HTTPS with the
-/// authority's CA as the only trust anchor. The anchor is the CA certificate installed in this
-/// workstation's trust store (step 3) or, before that, the one the service offers at `/api/v1/ca`
-/// checked against the pinned fingerprint, or against the one the person confirmed (`trustAuthority`).
-/// With none of these, nothing leaves the workstation but `GET /api/v1/ca`: every other request fails
-/// with `.notPinned` and the fingerprint offered, before it is sent — no token, answer, code, reference
-/// number or address goes to an authority nobody vouched for.
+/// authority's CA as the only trust anchor.
+///
+/// The anchor is the CA certificate installed in this workstation's trust store (step 3) or, before
+/// that, the one the service offers at `/api/v1/ca` checked against the pinned fingerprint, or against
+/// the one the person confirmed (`trustAuthority`). With none of these, nothing leaves the workstation
+/// but `GET /api/v1/ca`: every other request fails with `.notPinned` and the fingerprint offered,
+/// before it is sent — no token, answer, code, reference number or address goes to an authority nobody
+/// vouched for.
 public final class NetworkAuthority: Authority, Sendable {
     let endpoint: AuthorityEndpoint
     /// The workstation's trust store file (PEM), read when present.
@@ -89,7 +92,9 @@ public final class NetworkAuthority: Authority, Sendable {
     /// The SHA-256 of the CA the person confirmed on this run (nil: none yet).
     private let confirmed = Mutex<[UInt8]?>(nil)
 
-    public init(endpoint: AuthorityEndpoint, trustStore: URL, random: any RandomSource = SystemRandomSource(), time: any TimeSource = SystemTimeSource()) {
+    public init(
+        endpoint: AuthorityEndpoint, trustStore: URL, random: any RandomSource = SystemRandomSource(), time: any TimeSource = SystemTimeSource()
+    ) {
         self.endpoint = endpoint
         self.trustStore = trustStore
         self.random = random
@@ -193,7 +198,9 @@ public final class NetworkAuthority: Authority, Sendable {
 
     // MARK: - HTTP
 
-    private func send(_ client: HTTPClient, _ method: String, _ path: String, body: [UInt8]?, contentType: String?, limit: Int) async throws -> (Int, [UInt8]) {
+    private func send(_ client: HTTPClient, _ method: String, _ path: String, body: [UInt8]?, contentType: String?, limit: Int) async throws -> (
+        Int, [UInt8]
+    ) {
         let url = endpoint.url(path)
         var request = HTTPClientRequest(url: url.absoluteString)
         request.method = .init(rawValue: method)
@@ -216,33 +223,35 @@ public final class NetworkAuthority: Authority, Sendable {
 
     /// A transport failure as the person's message needs it: unreachable, timed out, or TLS.
     static func classify(_ error: any Error, url: URL) -> AuthorityConnectionError {
-        let where_ = "\(url.host ?? "?"):\(url.port.map(String.init) ?? "443")"
+        let endpoint = "\(url.host ?? "?"):\(url.port.map(String.init) ?? "443")"
         switch error {
         case let error as HTTPClientError:
             switch error {
             case .connectTimeout, .deadlineExceeded, .readTimeout, .writeTimeout, .tlsHandshakeTimeout, .getConnectionFromPoolTimeout:
-                return AuthorityConnectionError(.timedOut, "\(where_) did not answer in time")
+                return AuthorityConnectionError(.timedOut, "\(endpoint) did not answer in time")
             case .remoteConnectionClosed:
-                return AuthorityConnectionError(.unreachable, "\(where_) closed the connection")
+                return AuthorityConnectionError(.unreachable, "\(endpoint) closed the connection")
             default:
-                return AuthorityConnectionError(.unreachable, "\(where_): \(error)")
+                return AuthorityConnectionError(.unreachable, "\(endpoint): \(error)")
             }
         case is NIOSSLError, is BoringSSLError, is NIOSSLExtraError:
-            return AuthorityConnectionError(.tls, "\(where_) presented a certificate this workstation does not trust")
+            return AuthorityConnectionError(.tls, "\(endpoint) presented a certificate this workstation does not trust")
         default:
             let text = String(describing: error)
             if text.contains("handshake") || text.contains("certificate") {
-                return AuthorityConnectionError(.tls, "\(where_) presented a certificate this workstation does not trust")
+                return AuthorityConnectionError(.tls, "\(endpoint) presented a certificate this workstation does not trust")
             }
             if text.lowercased().contains("timeout") || text.lowercased().contains("timed out") {
-                return AuthorityConnectionError(.timedOut, "\(where_) did not answer in time")
+                return AuthorityConnectionError(.timedOut, "\(endpoint) did not answer in time")
             }
-            return AuthorityConnectionError(.unreachable, "\(where_) refused the connection or is down")
+            return AuthorityConnectionError(.unreachable, "\(endpoint) refused the connection or is down")
         }
     }
 
     /// A JSON exchange: the decoded success body, or the refusal the error body stands for.
-    private func exchange<Response: Decodable>(_ method: String, _ path: String, body: (some Encodable)?, as type: Response.Type, accepting success: Int = 200) async throws -> Response {
+    private func exchange<Response: Decodable>(
+        _ method: String, _ path: String, body: (some Encodable)?, as type: Response.Type, accepting success: Int = 200
+    ) async throws -> Response {
         let connection = try await connected()
         let payload = try body.map { try WireFormat.encoder.encode($0) }.map { Array($0) }
         let (status, data) = try await send(connection.client, method, path, body: payload, contentType: nil, limit: 256 * 1024)
@@ -264,7 +273,9 @@ public final class NetworkAuthority: Authority, Sendable {
 
     /// The route without the token (for messages).
     static func route(_ path: String) -> String {
-        path.hasPrefix("api/v1/applications/") ? "/api/v1/applications/{token}" + (path.split(separator: "/").count > 4 ? "/" + (path.split(separator: "/").last.map(String.init) ?? "") : "") : "/" + path
+        path.hasPrefix("api/v1/applications/")
+            ? "/api/v1/applications/{token}"
+                + (path.split(separator: "/").count > 4 ? "/" + (path.split(separator: "/").last.map(String.init) ?? "") : "") : "/" + path
     }
 
     private struct NoBody: Encodable {}
@@ -297,7 +308,8 @@ public final class NetworkAuthority: Authority, Sendable {
     }
 
     public func requestRecovery(email: String) async throws {
-        _ = try await exchange("POST", "api/v1/recovery", body: WireFormat.RecoveryRequest(email: email), as: WireFormat.RecoveryResponse.self, accepting: 202)
+        _ = try await exchange(
+            "POST", "api/v1/recovery", body: WireFormat.RecoveryRequest(email: email), as: WireFormat.RecoveryResponse.self, accepting: 202)
     }
 
     /// The SHA-256 of the CA certificate in use, for the person to compare at step 3.
@@ -343,7 +355,9 @@ public final class NetworkAuthority: Authority, Sendable {
         confirmed.withLock { $0 = bytes }
     }
 
-    public func issueCertificate(token: ApplicationToken, reference: ReferenceNumber, authorization: AuthorizationCode, csrDER: [UInt8]) async throws -> IssuedCertificate {
+    public func issueCertificate(token: ApplicationToken, reference: ReferenceNumber, authorization: AuthorizationCode, csrDER: [UInt8]) async throws
+        -> IssuedCertificate
+    {
         let connection = try await connected()
         let client = connection.client
         return try await CMPEnrollment.enroll(

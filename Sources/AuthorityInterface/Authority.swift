@@ -68,7 +68,10 @@ public struct IdentityVerification: Sendable, Equatable {
     /// Why renewal is needed, if it is.
     public var renewalReason: ActivationError?
 
-    public init(subscriber: Subscriber, authorization: AuthorizationCode, codesIssuedAt: Date, codesExpireAt: Date, renewalNeeded: Bool, renewalReason: ActivationError?) {
+    public init(
+        subscriber: Subscriber, authorization: AuthorizationCode, codesIssuedAt: Date, codesExpireAt: Date, renewalNeeded: Bool,
+        renewalReason: ActivationError?
+    ) {
         self.subscriber = subscriber
         self.authorization = authorization
         self.codesIssuedAt = codesIssuedAt
@@ -130,7 +133,11 @@ public struct ApplicationRecord: Sendable, Equatable, Codable {
     /// When a recovery was asked for and waits for its identity check.
     public var recoveryRequestedAt: Date?
 
-    public init(token: String, link: String, name: String, email: String, language: Language, status: ApplicationStatus, identityAttemptsRemaining: Int, reference: String, codesIssuedAt: Date, codesExpireAt: Date, renewalsLast24h: Int, wrongReferencesInARow: Int, approvedAt: Date, activatedAt: Date?, certificateSerial: String?, logName: String? = nil, recoveryRequestedAt: Date? = nil) {
+    public init(
+        token: String, link: String, name: String, email: String, language: Language, status: ApplicationStatus, identityAttemptsRemaining: Int,
+        reference: String, codesIssuedAt: Date, codesExpireAt: Date, renewalsLast24h: Int, wrongReferencesInARow: Int, approvedAt: Date,
+        activatedAt: Date?, certificateSerial: String?, logName: String? = nil, recoveryRequestedAt: Date? = nil
+    ) {
         self.logName = logName
         self.recoveryRequestedAt = recoveryRequestedAt
         self.token = token
@@ -170,9 +177,11 @@ public struct AuditEntry: Sendable, Equatable, Codable {
     }
 }
 
-/// The certification authority's side of activation. The embedded implementation keeps
-/// everything on this machine; a networked one can replace it without touching the wizard.
-/// Rule refusals are thrown as `ActivationError`; other failures as `AuthorityError`.
+/// The certification authority's side of activation.
+///
+/// The embedded implementation keeps everything on this machine; a networked one can
+/// replace it without touching the wizard. Rule refusals are thrown as `ActivationError`;
+/// other failures as `AuthorityError`.
 public protocol Authority: Sendable {
     /// Approves an application: stores it, issues the first codes, mails the link and reference number.
     func approve(_ request: ApprovalRequest) async throws -> ApprovalReceipt
@@ -185,7 +194,8 @@ public protocol Authority: Sendable {
     func renewCodes(token: ApplicationToken, authorization: AuthorizationCode) async throws -> RenewalReceipt
     /// Step 5: checks the codes and issues the certificate for the CSR (PKCS#10 DER). Idempotent for the
     /// same public key once activated, so an interrupted activation can resume.
-    func issueCertificate(token: ApplicationToken, reference: ReferenceNumber, authorization: AuthorizationCode, csrDER: [UInt8]) async throws -> IssuedCertificate
+    func issueCertificate(token: ApplicationToken, reference: ReferenceNumber, authorization: AuthorizationCode, csrDER: [UInt8]) async throws
+        -> IssuedCertificate
     /// The authority's CA certificate (DER), the trust anchor workstations install.
     func caCertificateDER() async throws -> [UInt8]
     /// The CA certificate's SHA-256 fingerprint when the person must confirm it before it is installed
@@ -251,9 +261,10 @@ public struct AuthorityError: ParapheError, Equatable {
     public var description: String { reason }
 }
 
-/// A networked authority could not be reached or answered in a way that is not a rule refusal. The
-/// person stays on the step, retries, and nothing was used up: a request that never arrived spent
-/// nothing, and the authority applies a request at most once.
+/// A networked authority could not be reached or answered in a way that is not a rule refusal.
+///
+/// The person stays on the step, retries, and nothing was used up: a request that never arrived
+/// spent nothing, and the authority applies a request at most once.
 public struct AuthorityConnectionError: ParapheError, Equatable {
     public enum Code: String, Sendable, Equatable {
         /// No connection (refused, no route, name unknown).

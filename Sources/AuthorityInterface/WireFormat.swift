@@ -2,7 +2,9 @@ import Activation
 import Foundation
 
 /// The JSON bodies of the authority's subscriber API (`/api/v1/`, described by `openapi.yaml`), shared
-/// by the service and the workstation's client so the two cannot drift apart. Dates are ISO 8601.
+/// by the service and the workstation's client so the two cannot drift apart.
+///
+/// Dates are ISO 8601.
 public enum WireFormat {
     /// `GET /api/v1/applications/{token}`.
     public struct Overview: Codable, Sendable, Equatable {
@@ -158,6 +160,7 @@ public enum WireFormat {
 }
 
 /// An error body of the API: a stable `code`, an English `message`, and the figures some codes carry.
+///
 /// The HTTP status goes with the code (`httpStatus`); `activationError` turns it back into the rule
 /// refusal the wizard shows in the person's language.
 public struct WireError: Error, Codable, Sendable, Equatable {
@@ -169,7 +172,10 @@ public struct WireError: Error, Codable, Sendable, Equatable {
     public var field: String?
     public var problem: String?
 
-    public init(code: String, message: String, attemptsRemaining: Int? = nil, expiredAt: Date? = nil, nextAllowedAt: Date? = nil, field: String? = nil, problem: String? = nil) {
+    public init(
+        code: String, message: String, attemptsRemaining: Int? = nil, expiredAt: Date? = nil, nextAllowedAt: Date? = nil, field: String? = nil,
+        problem: String? = nil
+    ) {
         self.code = code
         self.message = message
         self.attemptsRemaining = attemptsRemaining

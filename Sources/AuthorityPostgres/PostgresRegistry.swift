@@ -7,12 +7,14 @@ import PostgresNIO
 import RevocationList
 
 /// The registry of a fleet: every `paraphe-authority` instance of a certification authority on one
-/// PostgreSQL database. The same rules as on one machine, exact across instances: each change is one
-/// transaction that holds the application's row (`SELECT … FOR UPDATE`) while the rule runs, a live
-/// reference number is unique by a partial unique index (a collision rolls back and is drawn again),
-/// and CRL numbers are handed out under a transaction-scoped advisory lock. No in-process lock decides
-/// anything. The schema is created and migrated by the program (`paraphe_schema`), under an advisory
-/// lock, so instances starting together migrate once.
+/// PostgreSQL database.
+///
+/// The same rules as on one machine, exact across instances: each change is one transaction that holds
+/// the application's row (`SELECT … FOR UPDATE`) while the rule runs, a live reference number is
+/// unique by a partial unique index (a collision rolls back and is drawn again), and CRL numbers are
+/// handed out under a transaction-scoped advisory lock. No in-process lock decides anything. The
+/// schema is created and migrated by the program (`paraphe_schema`), under an advisory lock, so
+/// instances starting together migrate once.
 package final class PostgresRegistry: RegistryStore {
     package let location: String
     let client: PostgresClient
@@ -35,9 +37,11 @@ package final class PostgresRegistry: RegistryStore {
         var configuration: PostgresClient.Configuration
         switch database.endpoint {
         case .tcp(let host, let port):
-            configuration = PostgresClient.Configuration(host: host, port: port, username: database.user, password: password, database: database.database, tls: try database.tls())
+            configuration = PostgresClient.Configuration(
+                host: host, port: port, username: database.user, password: password, database: database.database, tls: try database.tls())
         case .socket(let path):
-            configuration = PostgresClient.Configuration(unixSocketPath: path, username: database.user, password: password, database: database.database)
+            configuration = PostgresClient.Configuration(
+                unixSocketPath: path, username: database.user, password: password, database: database.database)
         }
         configuration.options.maximumConnections = maximumConnections
         configuration.options.connectTimeout = .seconds(10)
@@ -66,8 +70,10 @@ package final class PostgresRegistry: RegistryStore {
     /// The schema, in versions applied in order, each once; a version is a list of statements (the extended
     /// protocol runs one statement a query).
     static let migrations: [(version: String, statements: [String])] = [
-        ("v1", [
-            """
+        (
+            "v1",
+            [
+                """
                 CREATE TABLE application (
                 id BIGSERIAL PRIMARY KEY,
                 token TEXT NOT NULL UNIQUE,
@@ -87,10 +93,10 @@ package final class PostgresRegistry: RegistryStore {
                 recoveries TEXT NOT NULL DEFAULT '[]'
                 )
                 """,
-            """
+                """
                 CREATE INDEX application_email ON application (lower(email))
                 """,
-            """
+                """
                 CREATE TABLE question (
                 application_id BIGINT NOT NULL REFERENCES application(id),
                 position BIGINT NOT NULL,
@@ -101,7 +107,7 @@ package final class PostgresRegistry: RegistryStore {
                 PRIMARY KEY (application_id, position)
                 )
                 """,
-            """
+                """
                 CREATE TABLE code (
                 id BIGSERIAL PRIMARY KEY,
                 application_id BIGINT NOT NULL REFERENCES application(id),
@@ -113,13 +119,13 @@ package final class PostgresRegistry: RegistryStore {
                 superseded BOOLEAN NOT NULL DEFAULT FALSE
                 )
                 """,
-            """
+                """
                 CREATE UNIQUE INDEX code_live_reference ON code (reference) WHERE NOT superseded
                 """,
-            """
+                """
                 CREATE UNIQUE INDEX code_live_application ON code (application_id) WHERE NOT superseded
                 """,
-            """
+                """
                 CREATE TABLE certificate (
                 serial TEXT PRIMARY KEY,
                 application_id BIGINT NOT NULL REFERENCES application(id),
@@ -129,20 +135,20 @@ package final class PostgresRegistry: RegistryStore {
                 reason BIGINT
                 )
                 """,
-            """
+                """
                 CREATE INDEX certificate_application ON certificate (application_id)
                 """,
-            """
+                """
                 CREATE INDEX certificate_revoked ON certificate (revoked_at) WHERE revoked_at IS NOT NULL
                 """,
-            """
+                """
                 CREATE TABLE crl (
                 number BIGINT PRIMARY KEY,
                 this_update DOUBLE PRECISION NOT NULL,
                 der BYTEA NOT NULL
                 )
                 """,
-            """
+                """
                 CREATE TABLE audit (
                 id BIGSERIAL PRIMARY KEY,
                 at DOUBLE PRECISION NOT NULL,
@@ -152,80 +158,93 @@ package final class PostgresRegistry: RegistryStore {
                 detail TEXT NOT NULL DEFAULT ''
                 )
                 """,
-            """
+                """
                 CREATE INDEX audit_token ON audit (token)
                 """,
-            """
+                """
                 CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
                 BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$
                 """,
-            """
+                """
                 CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit
                 FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()
                 """,
-            """
+                """
                 CREATE TABLE authority (
                 key TEXT PRIMARY KEY,
                 value TEXT NOT NULL
                 )
                 """,
-        ]),
-        ("v2-outbox", [
-            """
-            CREATE TABLE outbox (
-                id TEXT PRIMARY KEY,
-                recipient TEXT NOT NULL,
-                message BYTEA NOT NULL,
-                created_at DOUBLE PRECISION NOT NULL,
-                claimed_until DOUBLE PRECISION,
-                delivered_at DOUBLE PRECISION,
-                attempts BIGINT NOT NULL DEFAULT 0
-            )
-            """,
-            "CREATE INDEX outbox_pending ON outbox (created_at) WHERE delivered_at IS NULL",
-        ]),
-        ("v3-senders", [
-            """
-            CREATE TABLE sender_failure (
-                client TEXT NOT NULL,
-                at DOUBLE PRECISION NOT NULL
-            )
-            """,
-            "CREATE INDEX sender_failure_client ON sender_failure (client, at)",
-            "CREATE INDEX sender_failure_at ON sender_failure (at)",
-        ]),
-        ("v4-pending-recovery", [
-            "ALTER TABLE application ADD COLUMN recovery_requested_at DOUBLE PRECISION",
-            "ALTER TABLE application ADD COLUMN recovery_reference TEXT",
-            "ALTER TABLE application ADD COLUMN recovery_sealed_authorization BYTEA",
-            """
-            CREATE TABLE recovery_request (
-                id BIGSERIAL PRIMARY KEY,
-                email TEXT NOT NULL,
-                requested_at DOUBLE PRECISION NOT NULL
-            )
-            """,
-        ]),
+            ]
+        ),
+        (
+            "v2-outbox",
+            [
+                """
+                CREATE TABLE outbox (
+                    id TEXT PRIMARY KEY,
+                    recipient TEXT NOT NULL,
+                    message BYTEA NOT NULL,
+                    created_at DOUBLE PRECISION NOT NULL,
+                    claimed_until DOUBLE PRECISION,
+                    delivered_at DOUBLE PRECISION,
+                    attempts BIGINT NOT NULL DEFAULT 0
+                )
+                """,
+                "CREATE INDEX outbox_pending ON outbox (created_at) WHERE delivered_at IS NULL",
+            ]
+        ),
+        (
+            "v3-senders",
+            [
+                """
+                CREATE TABLE sender_failure (
+                    client TEXT NOT NULL,
+                    at DOUBLE PRECISION NOT NULL
+                )
+                """,
+                "CREATE INDEX sender_failure_client ON sender_failure (client, at)",
+                "CREATE INDEX sender_failure_at ON sender_failure (at)",
+            ]
+        ),
+        (
+            "v4-pending-recovery",
+            [
+                "ALTER TABLE application ADD COLUMN recovery_requested_at DOUBLE PRECISION",
+                "ALTER TABLE application ADD COLUMN recovery_reference TEXT",
+                "ALTER TABLE application ADD COLUMN recovery_sealed_authorization BYTEA",
+                """
+                CREATE TABLE recovery_request (
+                    id BIGSERIAL PRIMARY KEY,
+                    email TEXT NOT NULL,
+                    requested_at DOUBLE PRECISION NOT NULL
+                )
+                """,
+            ]
+        ),
     ]
 
     /// The migrations this program knows, applied in order, each once, under an advisory lock.
     func migrate() async throws {
         try await transaction { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: self.logger)
-            try await connection.query("CREATE TABLE IF NOT EXISTS paraphe_schema (version TEXT PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)", logger: self.logger)
+            try await connection.query(
+                "CREATE TABLE IF NOT EXISTS paraphe_schema (version TEXT PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)", logger: self.logger)
             var applied = Set<String>()
             for try await version in try await connection.query("SELECT version FROM paraphe_schema", logger: self.logger).decode(String.self) {
                 applied.insert(version)
             }
             let known = Set(Self.migrations.map(\.version))
             if let unknown = applied.subtracting(known).sorted().first {
-                throw AuthorityError(.storage, "the database \(self.location) was migrated by a newer Paraphe (schema \(unknown)); upgrade this instance")
+                throw AuthorityError(
+                    .storage, "the database \(self.location) was migrated by a newer Paraphe (schema \(unknown)); upgrade this instance")
             }
             for (version, statements) in Self.migrations where !applied.contains(version) {
                 for statement in statements {
                     try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
                 }
-                try await connection.query("INSERT INTO paraphe_schema (version, applied_at) VALUES (\(version), \(Date().timeIntervalSince1970))", logger: self.logger)
+                try await connection.query(
+                    "INSERT INTO paraphe_schema (version, applied_at) VALUES (\(version), \(Date().timeIntervalSince1970))", logger: self.logger)
             }
         }
     }
@@ -234,7 +253,9 @@ package final class PostgresRegistry: RegistryStore {
     package func schemaVersions() async throws -> [String] {
         try await run { connection in
             var versions: [String] = []
-            for try await version in try await connection.query("SELECT version FROM paraphe_schema ORDER BY version", logger: self.logger).decode(String.self) {
+            for try await version in try await connection.query("SELECT version FROM paraphe_schema ORDER BY version", logger: self.logger).decode(
+                String.self)
+            {
                 versions.append(version)
             }
             return versions
@@ -244,6 +265,7 @@ package final class PostgresRegistry: RegistryStore {
     // MARK: - Transactions
 
     /// One transaction on a pooled connection: committed when `body` returns, rolled back when it throws.
+    ///
     /// A unique violation becomes `RegistryCollision`; other database errors a storage error that names
     /// the SQLSTATE only (a server message can quote values).
     func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
@@ -311,9 +333,12 @@ package final class PostgresRegistry: RegistryStore {
                 if application == nil { application = try Self.decode(row) }
                 let cells = PostgresRandomAccessRow(row)
                 guard let text = try cells["question_text"].decode(String?.self) else { continue }
-                questions.append(StoredQuestion(text: text, hash: AnswerHash(
-                    salt: Array(try cells["question_salt"].decode(Data.self)), hash: Array(try cells["question_hash"].decode(Data.self)),
-                    iterations: try cells["question_iterations"].decode(Int.self))))
+                questions.append(
+                    StoredQuestion(
+                        text: text,
+                        hash: AnswerHash(
+                            salt: Array(try cells["question_salt"].decode(Data.self)), hash: Array(try cells["question_hash"].decode(Data.self)),
+                            iterations: try cells["question_iterations"].decode(Int.self))))
             }
             return application.map { ($0, questions) }
         }
@@ -386,7 +411,9 @@ package final class PostgresRegistry: RegistryStore {
 
     package func recordedCAFingerprint() async throws -> String? {
         try await run { connection in
-            for try await value in try await connection.query("SELECT value FROM authority WHERE key = 'ca-fingerprint'", logger: self.logger).decode(String.self) {
+            for try await value in try await connection.query("SELECT value FROM authority WHERE key = 'ca-fingerprint'", logger: self.logger).decode(
+                String.self)
+            {
                 return value
             }
             return nil
@@ -417,8 +444,10 @@ package final class PostgresRegistry: RegistryStore {
                         """, logger: self.logger)
                 }
                 let codes = application.state.codes
-                _ = try await self.insertCodes(connection, applicationID: id, NewCodes(
-                    reference: codes.reference, sealedAuthorization: application.sealedAuthorization, issuedAt: codes.issuedAt))
+                _ = try await self.insertCodes(
+                    connection, applicationID: id,
+                    NewCodes(
+                        reference: codes.reference, sealedAuthorization: application.sealedAuthorization, issuedAt: codes.issuedAt))
                 try await self.audit(connection, application.audit)
                 if let mail = application.mail { try await self.enqueue(connection, mail, at: application.audit.at) }
                 return true
@@ -475,7 +504,9 @@ package final class PostgresRegistry: RegistryStore {
     package func recordCAFingerprint(_ fingerprint: String, audit: AuditRecord) async throws -> String {
         try await transaction { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: self.logger)
-            for try await value in try await connection.query("SELECT value FROM authority WHERE key = 'ca-fingerprint'", logger: self.logger).decode(String.self) {
+            for try await value in try await connection.query("SELECT value FROM authority WHERE key = 'ca-fingerprint'", logger: self.logger).decode(
+                String.self)
+            {
                 return value
             }
             try await connection.query("INSERT INTO authority (key, value) VALUES ('ca-fingerprint', \(fingerprint))", logger: self.logger)
@@ -484,7 +515,9 @@ package final class PostgresRegistry: RegistryStore {
         }
     }
 
-    package func currentCRL(at now: Date, maximumAge: TimeInterval, sign: @escaping @Sendable (Int, [CertificateRevocationList.Entry]) throws -> [UInt8]) async throws -> (der: [UInt8], fresh: Bool) {
+    package func currentCRL(
+        at now: Date, maximumAge: TimeInterval, sign: @escaping @Sendable (Int, [CertificateRevocationList.Entry]) throws -> [UInt8]
+    ) async throws -> (der: [UInt8], fresh: Bool) {
         try await transaction { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.crlLock))", logger: self.logger)
             if let latest = try await self.latestCRL(connection), now.timeIntervalSince(latest.thisUpdate) < maximumAge { return (latest.der, false) }
@@ -512,7 +545,8 @@ package final class PostgresRegistry: RegistryStore {
     package func importing(_ export: RegistryExport) async throws {
         try await transaction { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: self.logger)
-            for try await count in try await connection.query("SELECT count(*) FROM application", logger: self.logger).decode(Int.self) where count > 0 {
+            for try await count in try await connection.query("SELECT count(*) FROM application", logger: self.logger).decode(Int.self)
+            where count > 0 {
                 throw AuthorityError(.badRequest, "the database \(self.location) already holds \(count) applications; migrate into an empty one")
             }
             for try await key in try await connection.query("SELECT key FROM authority", logger: self.logger).decode(String.self) {
@@ -587,7 +621,8 @@ package final class PostgresRegistry: RegistryStore {
     package func recordSenderFailure(client: String, at now: Date, window: TimeInterval) async throws {
         try await transaction { connection in
             try await connection.query("DELETE FROM sender_failure WHERE at <= \((now - window).timeIntervalSince1970)", logger: self.logger)
-            try await connection.query("INSERT INTO sender_failure (client, at) VALUES (\(client), \(now.timeIntervalSince1970))", logger: self.logger)
+            try await connection.query(
+                "INSERT INTO sender_failure (client, at) VALUES (\(client), \(now.timeIntervalSince1970))", logger: self.logger)
         }
     }
 
@@ -605,9 +640,10 @@ package final class PostgresRegistry: RegistryStore {
 
     package func enqueueRecoveryRequest(email: String, at now: Date) async throws {
         do {
-            try await client.withConnection { connection in
-                try await connection.query("INSERT INTO recovery_request (email, requested_at) VALUES (\(email), \(now.timeIntervalSince1970))",
-                                           logger: self.logger)
+            _ = try await client.withConnection { connection in
+                try await connection.query(
+                    "INSERT INTO recovery_request (email, requested_at) VALUES (\(email), \(now.timeIntervalSince1970))",
+                    logger: self.logger)
             }
         } catch {
             throw Self.mapped(error, "registry update failed")
@@ -634,7 +670,9 @@ package final class PostgresRegistry: RegistryStore {
     package func claimMail(ids: [String]?, at now: Date, lease: TimeInterval, limit: Int) async throws -> [OutgoingMail] {
         try await transaction { connection in
             // SKIP LOCKED: instances claiming at once each take other emails, none waits.
-            let until = (now + lease).timeIntervalSince1970, seconds = now.timeIntervalSince1970, limit = max(1, limit)
+            let until = (now + lease).timeIntervalSince1970
+            let seconds = now.timeIntervalSince1970
+            let limit = max(1, limit)
             let query: PostgresQuery =
                 if let ids {
                     """
@@ -660,7 +698,7 @@ package final class PostgresRegistry: RegistryStore {
     }
 
     package func markDelivered(_ id: String, at now: Date) async throws {
-        try await transaction { connection in
+        _ = try await transaction { connection in
             try await connection.query(
                 "UPDATE outbox SET delivered_at = \(now.timeIntervalSince1970), claimed_until = NULL, message = ''::bytea WHERE id = \(id)",
                 logger: self.logger)
@@ -668,14 +706,16 @@ package final class PostgresRegistry: RegistryStore {
     }
 
     package func releaseMail(_ id: String) async throws {
-        try await transaction { connection in
+        _ = try await transaction { connection in
             try await connection.query("UPDATE outbox SET claimed_until = NULL WHERE id = \(id) AND delivered_at IS NULL", logger: self.logger)
         }
     }
 
     package func pendingMailCount() async throws -> Int {
         try await run { connection in
-            for try await count in try await connection.query("SELECT count(*) FROM outbox WHERE delivered_at IS NULL", logger: self.logger).decode(Int.self) {
+            for try await count in try await connection.query("SELECT count(*) FROM outbox WHERE delivered_at IS NULL", logger: self.logger).decode(
+                Int.self)
+            {
                 return count
             }
             return 0
@@ -701,11 +741,13 @@ package final class PostgresRegistry: RegistryStore {
     static let applicationFrom = "FROM application a JOIN code c ON c.application_id = a.id AND NOT c.superseded"
     static let applicationSelect = applicationColumns + "\n" + applicationFrom
 
-    /// The application and its live codes. `lock`: first take the application's row lock (every change takes it
-    /// first, so the codes cannot change while it is held), then read in a statement of its own. One statement
-    /// `… JOIN code … FOR UPDATE OF a, c` would lose the row: when it waited for a renewal or a recovery that
-    /// superseded the codes, PostgreSQL re-checks the join on the superseded row, which no longer matches, and the
-    /// new row is not in that statement's snapshot — "unknown application" for a live one.
+    /// The application and its live codes.
+    ///
+    /// `lock`: first take the application's row lock (every change takes it first, so the codes cannot change
+    /// while it is held), then read in a statement of its own. One statement `… JOIN code … FOR UPDATE OF a, c`
+    /// would lose the row: when it waited for a renewal or a recovery that superseded the codes, PostgreSQL
+    /// re-checks the join on the superseded row, which no longer matches, and the new row is not in that
+    /// statement's snapshot — "unknown application" for a live one.
     private func application(_ connection: PostgresConnection, token: ApplicationToken, lock: Bool) async throws -> ApplicationRow? {
         if lock {
             var found = false
@@ -731,7 +773,8 @@ package final class PostgresRegistry: RegistryStore {
             certificateSerial: try cells["certificate_serial"].decode(String?.self), certificateDER: try data("certificate_der"),
             activatedKeyDigest: try data("activated_key_digest"), recoveringSerial: try cells["recovering_serial"].decode(String?.self),
             recoveries: try cells["recoveries"].decode(String.self), recoveryRequestedAt: try cells["recovery_requested_at"].decode(Double?.self),
-            recoveryReference: try cells["recovery_reference"].decode(String?.self), recoverySealedAuthorization: try data("recovery_sealed_authorization"),
+            recoveryReference: try cells["recovery_reference"].decode(String?.self),
+            recoverySealedAuthorization: try data("recovery_sealed_authorization"),
             codeID: try cells["code_id"].decode(Int64.self),
             reference: try cells["reference"].decode(String.self), sealedAuthorization: try data("sealed_authorization") ?? [],
             issuedAt: try cells["issued_at"].decode(Double.self), wrongReferences: try cells["wrong_references"].decode(Int.self),
@@ -751,38 +794,47 @@ package final class PostgresRegistry: RegistryStore {
         for try await (serial, applicationID, token, der, issuedAt, revokedAt, reason) in try await connection.query(query, logger: logger)
             .decode((String, Int64, String, Data, Double, Double?, Int?).self)
         {
-            certificates.append(StoredCertificate(
-                serial: serial, applicationID: applicationID, token: try Self.token(token), der: Array(der),
-                issuedAt: Date(timeIntervalSince1970: issuedAt), revokedAt: revokedAt.map(Date.init(timeIntervalSince1970:)),
-                reason: reason.flatMap(RevocationReason.init(rawValue:))))
+            certificates.append(
+                StoredCertificate(
+                    serial: serial, applicationID: applicationID, token: try Self.token(token), der: Array(der),
+                    issuedAt: Date(timeIntervalSince1970: issuedAt), revokedAt: revokedAt.map(Date.init(timeIntervalSince1970:)),
+                    reason: reason.flatMap(RevocationReason.init(rawValue:))))
         }
         return certificates
     }
 
     private func latestCRL(_ connection: PostgresConnection) async throws -> StoredCRL? {
-        for try await (number, thisUpdate, der) in try await connection.query("SELECT number, this_update, der FROM crl ORDER BY number DESC LIMIT 1", logger: logger)
-            .decode((Int, Double, Data).self)
-        {
+        for try await (number, thisUpdate, der) in try await connection.query(
+            "SELECT number, this_update, der FROM crl ORDER BY number DESC LIMIT 1", logger: logger
+        )
+        .decode((Int, Double, Data).self) {
             return StoredCRL(number: number, thisUpdate: Date(timeIntervalSince1970: thisUpdate), der: Array(der))
         }
         return nil
     }
 
     /// Signs a CRL of every certificate revoked so far, numbered after the last (under the CRL lock), and stores it.
-    private func storeNewCRL(_ connection: PostgresConnection, at now: Date, sign: (Int, [CertificateRevocationList.Entry]) throws -> [UInt8]) async throws -> [UInt8] {
+    private func storeNewCRL(_ connection: PostgresConnection, at now: Date, sign: (Int, [CertificateRevocationList.Entry]) throws -> [UInt8])
+        async throws -> [UInt8]
+    {
         try await connection.query("SELECT pg_advisory_xact_lock(\(Self.crlLock))", logger: logger)
         var number = 1
-        for try await last in try await connection.query("SELECT COALESCE(MAX(number), 0) FROM crl", logger: logger).decode(Int.self) { number = last + 1 }
+        for try await last in try await connection.query("SELECT COALESCE(MAX(number), 0) FROM crl", logger: logger).decode(Int.self) {
+            number = last + 1
+        }
         var entries: [CertificateRevocationList.Entry] = []
         let rows = try await connection.query(
             "SELECT serial, revoked_at, reason FROM certificate WHERE revoked_at IS NOT NULL ORDER BY revoked_at, serial", logger: logger)
         for try await (serial, revokedAt, reason) in rows.decode((String, Double, Int?).self) {
             guard let bytes = Array(hex: serial) else { continue }
-            entries.append(CertificateRevocationList.Entry(
-                serial: bytes, revokedAt: Date(timeIntervalSince1970: revokedAt), reason: RevocationReason(rawValue: reason ?? 0) ?? .unspecified))
+            entries.append(
+                CertificateRevocationList.Entry(
+                    serial: bytes, revokedAt: Date(timeIntervalSince1970: revokedAt), reason: RevocationReason(rawValue: reason ?? 0) ?? .unspecified)
+            )
         }
         let der = try sign(number, entries)
-        try await connection.query("INSERT INTO crl (number, this_update, der) VALUES (\(number), \(now.timeIntervalSince1970), \(Data(der)))", logger: logger)
+        try await connection.query(
+            "INSERT INTO crl (number, this_update, der) VALUES (\(number), \(now.timeIntervalSince1970), \(Data(der)))", logger: logger)
         return der
     }
 

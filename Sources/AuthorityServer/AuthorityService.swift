@@ -26,8 +26,9 @@ public struct ServiceSettings: Sendable {
     public var idleTimeout: Duration = .seconds(30)
     /// Requests a client may make per minute to the lookup, identity, renewal, recovery, CMP, CRL and metrics endpoints.
     public var requestsPerMinute = 60
-    /// Identity checks one application may take in any 15 minutes on this instance (0: no limit). Failures lock it
-    /// at 5 anyway; this bounds the successful ones, which nothing else does.
+    /// Identity checks one application may take in any 15 minutes on this instance (0: no limit).
+    ///
+    /// Failures lock it at 5 anyway; this bounds the successful ones, which nothing else does.
     public var identityChecksPerApplication = 10
     /// Load balancers whose connections start with a PROXY protocol v2 header naming the real client (`--trusted-proxy`).
     public var trustedProxies: [AddressRange] = []
@@ -57,7 +58,9 @@ public struct ServiceRequestContext: RequestContext, RemoteAddressRequestContext
 }
 
 /// The authority as an HTTPS service: the subscriber's steps as JSON under `/api/v1/`, CMP enrollment
-/// at `/pkix/`, the CA certificate, and the API document. Nothing operator-only is reachable.
+/// at `/pkix/`, the CA certificate, and the API document.
+///
+/// Nothing operator-only is reachable.
 public struct AuthorityService: Sendable {
     let authority: EmbeddedAuthority
     let settings: ServiceSettings
@@ -89,6 +92,7 @@ public struct AuthorityService: Sendable {
     }
 
     /// Serves until the task is cancelled or SIGTERM/SIGINT arrives (connections drain first).
+    ///
     /// `onListening` gets the bound address (host and real port) once the socket is listening.
     public func run(onListening: @escaping @Sendable (String, Int) -> Void) async throws {
         let host = settings.host
@@ -153,7 +157,9 @@ public struct AuthorityService: Sendable {
             try await handleJSON(context) {
                 try limiter.admit(context)
                 let body = try await decode(WireFormat.RecoveryRequest.self, request, context)
-                guard body.email.count <= 254 else { throw APIFailure(status: .badRequest, WireError(code: "badRequest", message: "The address is too long.")) }
+                guard body.email.count <= 254 else {
+                    throw APIFailure(status: .badRequest, WireError(code: "badRequest", message: "The address is too long."))
+                }
                 // Recorded and answered; handled after the answer (the same work on this path whatever the address).
                 try await authority.enqueueRecovery(email: body.email)
                 wakeBackground()
@@ -171,7 +177,9 @@ public struct AuthorityService: Sendable {
             try await handleJSON(context) {
                 try limiter.admit(context)
                 let number = try await authority.currentRevocationListNumber()
-                guard let der = try await crl.current(number: number, { try await authority.revocationList() }) else { return Response(status: .notFound) }
+                guard let der = try await crl.current(number: number, { try await authority.revocationList() }) else {
+                    return Response(status: .notFound)
+                }
                 return Response(
                     status: .ok, headers: [.contentType: "application/pkix-crl", .cacheControl: "max-age=3600"],
                     body: .init(byteBuffer: ByteBuffer(bytes: der)))
@@ -186,7 +194,8 @@ public struct AuthorityService: Sendable {
                     // A database that does not answer within 3 s is as good as gone for a load balancer.
                     let pending = try await withDeadline(.seconds(3)) { try await authority.pendingMailCount() }
                     metrics.pendingMail(pending)
-                    return WireFormat.Health(status: caValid ? "ok" : "unavailable", database: "reachable", ca: caValid ? "loaded" : "expired", outboxPending: pending)
+                    return WireFormat.Health(
+                        status: caValid ? "ok" : "unavailable", database: "reachable", ca: caValid ? "loaded" : "expired", outboxPending: pending)
                 } catch {
                     logger.error("health: the registry does not answer", metadata: ["registry": "\(authority.registryLocation)"])
                     return WireFormat.Health(status: "unavailable", database: "unreachable", ca: caValid ? "loaded" : "expired", outboxPending: nil)
@@ -243,7 +252,8 @@ public struct AuthorityService: Sendable {
         do {
             return try WireFormat.decoder.decode(T.self, from: Data(buffer.readableBytesView))
         } catch {
-            throw APIFailure(status: .badRequest, WireError(code: "badRequest", message: "The body is not the JSON this endpoint takes (see /openapi.yaml)."))
+            throw APIFailure(
+                status: .badRequest, WireError(code: "badRequest", message: "The body is not the JSON this endpoint takes (see /openapi.yaml)."))
         }
     }
 
@@ -340,7 +350,8 @@ struct MethodNotAllowed: RouterMiddleware {
     /// Each path (`*` for one segment) and the one method it takes.
     static let routes: [([String], HTTPRequest.Method)] = [
         (["api", "v1", "applications", "*"], .get), (["api", "v1", "applications", "*", "identity"], .post),
-        (["api", "v1", "applications", "*", "renewal"], .post), (["api", "v1", "ca"], .get), (["api", "v1", "recovery"], .post), (["openapi.yaml"], .get), (["pkix"], .post), (["crl"], .get),
+        (["api", "v1", "applications", "*", "renewal"], .post), (["api", "v1", "ca"], .get), (["api", "v1", "recovery"], .post),
+        (["openapi.yaml"], .get), (["pkix"], .post), (["crl"], .get),
         (["health"], .get), (["metrics"], .get),
     ]
 
@@ -349,16 +360,20 @@ struct MethodNotAllowed: RouterMiddleware {
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound {
             let segments = request.uri.path.split(separator: "/").map(String.init)
-            guard let route = Self.routes.first(where: { pattern, _ in
-                pattern.count == segments.count && zip(pattern, segments).allSatisfy { $0 == "*" || $0 == $1 }
-            }), route.1 != request.method else { throw error }
+            guard
+                let route = Self.routes.first(where: { pattern, _ in
+                    pattern.count == segments.count && zip(pattern, segments).allSatisfy { $0 == "*" || $0 == $1 }
+                }), route.1 != request.method
+            else { throw error }
             return Response(status: .methodNotAllowed, headers: [.allow: route.1.rawValue])
         }
     }
 }
 
 /// One structured line per request: method, route pattern (never the path with its token), status,
-/// duration. No body, header or query is logged.
+/// duration.
+///
+/// No body, header or query is logged.
 struct AccessLog: RouterMiddleware {
     typealias Context = ServiceRequestContext
     let logger: Logger

@@ -2,9 +2,11 @@ import AuthorityInterface
 import Foundation
 import Synchronization
 
-/// The CRL this instance serves at `/crl`: kept in memory until it changes. Each request reads only the newest CRL's
-/// number (one indexed read, no transaction, no lock); the CRL itself is loaded again when that number moved (a
-/// revocation by any instance or the operator), when none is current, or after a revocation answered here.
+/// The CRL this instance serves at `/crl`: kept in memory until it changes.
+///
+/// Each request reads only the newest CRL's number (one indexed read, no transaction, no lock); the CRL itself is
+/// loaded again when that number moved (a revocation by any instance or the operator), when none is current, or
+/// after a revocation answered here.
 final class CRLCache: Sendable {
     private let kept = Mutex<(der: [UInt8]?, number: Int)?>(nil)
 
@@ -48,7 +50,10 @@ final class HealthProbe: Sendable {
             state.running = started
             return started
         }
-        guard let task else { return state.withLock { $0.last?.health } ?? WireFormat.Health(status: "unavailable", database: "unknown", ca: "unknown", outboxPending: nil) }
+        guard let task else {
+            return state.withLock { $0.last?.health }
+                ?? WireFormat.Health(status: "unavailable", database: "unknown", ca: "unknown", outboxPending: nil)
+        }
         let health = await task.value
         state.withLock { state in
             state.last = (health, now)

@@ -4,7 +4,9 @@ import NIOCore
 import Synchronization
 
 /// The real client of each connection that came through a trusted load balancer (from its PROXY protocol v2
-/// header), until the connection closes. The request context reads it; nothing else does.
+/// header), until the connection closes.
+///
+/// The request context reads it; nothing else does.
 final class ProxiedClients: Sendable {
     private let sources = Mutex<[ObjectIdentifier: String]>([:])
 
@@ -18,8 +20,10 @@ final class ProxiedClients: Sendable {
 let proxiedClients = ProxiedClients()
 
 /// Reads the PROXY protocol v2 header a trusted balancer sends first, records the client it names, then steps
-/// aside: the bytes after the header go on to TLS untouched. A connection whose header is missing or malformed is
-/// closed (a balancer configured for the protocol always sends one).
+/// aside: the bytes after the header go on to TLS untouched.
+///
+/// A connection whose header is missing or malformed is closed (a balancer configured for the protocol always
+/// sends one).
 final class ProxyProtocolHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer

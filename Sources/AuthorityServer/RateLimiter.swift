@@ -5,10 +5,12 @@ import NIOCore
 import Synchronization
 
 /// A sliding-window limit: at most `limit` requests for one key in any `window` seconds (the instants of the last
-/// requests are kept, so no burst fits across a window's boundary as it would with fixed windows). Keys idle for a
-/// window are forgotten. The service keeps two: per client (an IPv4 address or an IPv6 /64 — behind a trusted load
-/// balancer, the one its PROXY header names: `ServiceRequestContext.client`) on the subscriber endpoints, `/crl`
-/// and `/metrics`; and per application on the identity checks, whose answer hashes are the costly work.
+/// requests are kept, so no burst fits across a window's boundary as it would with fixed windows).
+///
+/// Keys idle for a window are forgotten. The service keeps two: per client (an IPv4 address or an IPv6 /64 —
+/// behind a trusted load balancer, the one its PROXY header names: `ServiceRequestContext.client`) on the
+/// subscriber endpoints, `/crl` and `/metrics`; and per application on the identity checks, whose answer hashes
+/// are the costly work.
 final class RateLimiter: Sendable {
     private struct Keys {
         var recent: [String: [Double]] = [:]
@@ -20,7 +22,9 @@ final class RateLimiter: Sendable {
     private let keys = Mutex(Keys())
     private let now: @Sendable () -> Date
 
-    /// `now`: the authority's clock. A limit of 0 admits everything.
+    /// `now`: the authority's clock.
+    ///
+    /// A limit of 0 admits everything.
     init(limit: Int, window: TimeInterval = 60, now: @escaping @Sendable () -> Date) {
         self.limit = limit
         self.window = window

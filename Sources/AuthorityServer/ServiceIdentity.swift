@@ -52,7 +52,8 @@ public final class ServiceIdentity: Sendable {
             let chain = try NIOSSLCertificate.fromPEMBytes(Array(chainPEM.utf8))
             guard !chain.isEmpty else { throw AuthorityError(.certificateAuthority, "no certificate in the TLS chain") }
             let key = try NIOSSLPrivateKey(bytes: Array(keyPEM.utf8), format: .pem)
-            var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+            var configuration = TLSConfiguration.makeServerConfiguration(
+                certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
             configuration.minimumTLSVersion = .tlsv12
             let leaf = try Certificate(derEncoded: try chain[0].toDERBytes())
             return Current(context: try NIOSSLContext(configuration: configuration), notAfter: leaf.notValidAfter, digest: digest(chainPEM, keyPEM))

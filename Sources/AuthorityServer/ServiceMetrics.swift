@@ -4,26 +4,35 @@ import Prometheus
 
 /// What `GET /metrics` exposes, in the Prometheus text format (swift-prometheus): requests by route
 /// pattern and status, their latency, identity checks by outcome, CMP messages and enrollments by outcome,
-/// and the outbox's backlog. Labels are route patterns and outcome names only: never a token, a path, an
-/// address, an answer or a code.
+/// and the outbox's backlog.
+///
+/// Labels are route patterns and outcome names only: never a token, a path, an address, an answer or a
+/// code.
 final class ServiceMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
 
     /// Latency buckets from 1 ms to 10 s (an identity check's three PBKDF2 take about 0.2 s).
-    static let buckets: [Duration] = [.milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
-                                      .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(10)]
+    static let buckets: [Duration] = [
+        .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+        .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(10),
+    ]
 
     func request(route: String, method: String, status: Int, duration: Duration) {
-        registry.makeCounter(name: "paraphe_http_requests_total", labels: [("route", route), ("method", method), ("status", String(status))],
-                             help: "HTTP requests answered, by route pattern, method and status.").increment()
-        registry.makeDurationHistogram(name: "paraphe_http_request_duration_seconds", labels: [("route", route), ("method", method)],
-                                       buckets: Self.buckets, help: "Time to answer an HTTP request, by route pattern.").record(duration)
+        registry.makeCounter(
+            descriptor: Self.name("http_requests", "total", "HTTP requests answered, by route pattern, method and status."),
+            labels: [("route", route), ("method", method), ("status", String(status))]
+        ).increment()
+        registry.makeDurationHistogram(
+            descriptor: Self.name("http_request_duration", "seconds", "Time to answer an HTTP request, by route pattern."),
+            labels: [("route", route), ("method", method)], buckets: Self.buckets
+        ).record(duration)
     }
 
     /// `verified`, `wrongAnswers`, `locked`, or the refusal's code.
     func identityCheck(_ outcome: String) {
-        registry.makeCounter(name: "paraphe_identity_checks_total", labels: [("outcome", outcome)],
-                             help: "Identity checks (security questions), by outcome.").increment()
+        registry.makeCounter(
+            descriptor: Self.name("identity_checks", "total", "Identity checks (security questions), by outcome."), labels: [("outcome", outcome)]
+        ).increment()
     }
 
     /// One CMP exchange: the request's type and the answer's; returns the answer's.
@@ -31,23 +40,34 @@ final class ServiceMetrics: Sendable {
     func cmp(request: [UInt8], answer: [UInt8]) -> String {
         let asked = (try? PKIMessage(derEncoded: request)).map { Self.name($0.body) } ?? "undecodable"
         let answered = (try? PKIMessage(derEncoded: answer)).map { Self.name($0.body) } ?? "undecodable"
-        registry.makeCounter(name: "paraphe_cmp_messages_total", labels: [("request", asked), ("answer", answered)],
-                             help: "CMP exchanges at /pkix/, by request and answer type.").increment()
+        registry.makeCounter(
+            descriptor: Self.name("cmp_messages", "total", "CMP exchanges at /pkix/, by request and answer type."),
+            labels: [("request", asked), ("answer", answered)]
+        ).increment()
         if ["ir", "cr", "p10cr", "kur"].contains(asked) {
             let outcome = ["ip", "cp", "kup"].contains(answered) ? "issued" : "refused"
-            registry.makeCounter(name: "paraphe_enrollments_total", labels: [("outcome", outcome)],
-                                 help: "Certificate requests (ir, cr, p10cr, kur), by outcome.").increment()
+            registry.makeCounter(
+                descriptor: Self.name("enrollments", "total", "Certificate requests (ir, cr, p10cr, kur), by outcome."),
+                labels: [("outcome", outcome)]
+            ).increment()
         }
         return answered
     }
 
     func pendingMail(_ count: Int) {
-        registry.makeGauge(name: "paraphe_outbox_pending", help: "Emails in the outbox not delivered yet.").set(Double(count))
+        registry.makeGauge(descriptor: Self.name("outbox", "pending", "Emails in the outbox not delivered yet.")).set(Double(count))
     }
 
     func cachedPBMKeys(_ count: Int) {
-        registry.makeGauge(name: "paraphe_cmp_pbm_keys_cached", help: "PBM keys kept for the certConf of CMP transactions under way (expire after 5 minutes).")
-            .set(Double(count))
+        registry.makeGauge(
+            descriptor: Self.name("cmp_pbm_keys", "cached", "PBM keys kept for the certConf of CMP transactions under way (expire after 5 minutes).")
+        )
+        .set(Double(count))
+    }
+
+    /// `paraphe_NAME_UNIT`, with its help text.
+    private static func name(_ name: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "paraphe", metricName: name, unitName: unit, helpText: help)
     }
 
     func exposition() -> [UInt8] {

@@ -8,8 +8,10 @@ import Foundation
 import Logging
 import OperatorCommands
 
-/// `paraphe-authority`: the certification authority's host. `serve` runs the HTTPS service kiosks
-/// reach; the operator commands are the ones `paraphe authority …` runs, on the same code.
+/// `paraphe-authority`: the certification authority's host.
+///
+/// `serve` runs the HTTPS service kiosks reach; the operator commands are the ones `paraphe
+/// authority …` runs, on the same code.
 struct ParapheAuthority: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "paraphe-authority",
@@ -54,16 +56,23 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var data: RegistryOptions
     @Option(help: "Address and port to listen on: HOST:PORT, [IPv6]:PORT.") var listen = "127.0.0.1:8443"
-    @Option(name: .customLong("tls-name"), help: "A DNS name or IP address for the service's certificate (repeatable; default localhost and the listen host).")
+    @Option(
+        name: .customLong("tls-name"),
+        help: "A DNS name or IP address for the service's certificate (repeatable; default localhost and the listen host).")
     var tlsNames: [String] = []
     @Option(name: .customLong("tls-cert"), help: "A PEM certificate chain to present instead (with --tls-key).") var tlsCert: String?
     @Option(name: .customLong("tls-key"), help: "The PEM private key of --tls-cert.") var tlsKey: String?
-    @Option(name: .customLong("rate-limit"), help: "Requests per minute one client address may make to the subscriber and CMP endpoints (0: no limit).")
+    @Option(
+        name: .customLong("rate-limit"), help: "Requests per minute one client address may make to the subscriber and CMP endpoints (0: no limit).")
     var rateLimit = 60
     @Option(name: .customLong("identity-checks"), help: "Identity checks one application may take in any 15 minutes on this instance (0: no limit).")
     var identityChecks = 10
     @Option(name: .customLong("idle-timeout"), help: "Seconds after which an idle connection is closed.") var idleTimeout = 30
-    @Option(name: .customLong("trusted-proxy"), help: "A load balancer (address or CIDR range, repeatable) whose connections start with a PROXY protocol v2 header naming the client; the limits then count that client.")
+    @Option(
+        name: .customLong("trusted-proxy"),
+        help:
+            "A load balancer (address or CIDR range, repeatable) whose connections start with a PROXY protocol v2 header naming the client; the limits then count that client."
+    )
     var trustedProxies: [String] = []
 
     /// Seconds between two looks at the outbox.
@@ -144,14 +153,16 @@ struct IdentityKeeper: Sendable {
 
     func initial(_ authority: EmbeddedAuthority) async throws -> ServiceIdentity {
         if let files {
-            return try ServiceIdentity(chainPEM: try readTextFile(files.cert, language: language), keyPEM: try readTextFile(files.key, language: language))
+            return try ServiceIdentity(
+                chainPEM: try readTextFile(files.cert, language: language), keyPEM: try readTextFile(files.key, language: language))
         }
         let issued = try await authority.issueTLSIdentity(names: names)
         return try ServiceIdentity(chainPEM: issued.certificateChainPEM, keyPEM: issued.privateKeyPEM)
     }
 
-    /// One look (each background round): reload changed files, or renew a certificate near its end. A failure keeps
-    /// the identity in use and says so in the log; the next round tries again.
+    /// One look (each background round): reload changed files, or renew a certificate near its end.
+    ///
+    /// A failure keeps the identity in use and says so in the log; the next round tries again.
     func keep(_ identity: ServiceIdentity, _ authority: EmbeddedAuthority) async {
         let logger = Logger(label: "paraphe.authority.tls")
         if let files {
@@ -241,8 +252,11 @@ struct Migrate: AsyncParsableCommand {
                 await registry.close()
                 print("table        sqlite  postgres")
                 for table in export.counts.keys.sorted() {
-                    let source = export.counts[table] ?? 0, destination = copied[table] ?? -1
-                    print(table.padding(toLength: 12, withPad: " ", startingAt: 0) + String(format: "%7d  %8d", source, destination) + (source == destination ? "" : "  ← differs"))
+                    let source = export.counts[table] ?? 0
+                    let destination = copied[table] ?? -1
+                    print(
+                        table.padding(toLength: 12, withPad: " ", startingAt: 0) + String(format: "%7d  %8d", source, destination)
+                            + (source == destination ? "" : "  ← differs"))
                 }
                 guard copied == export.counts else {
                     throw CLIError(status: 70, message: "the copy does not hold what the source holds; do not switch to it")

@@ -152,8 +152,10 @@ enum Time {
     }
 
     static func date(_ time: GeneralizedTime) -> Date {
-        Date(timeIntervalSince1970: UTCDateTime.secondsSince1970(
-            year: time.year, month: time.month, day: time.day, hour: time.hours, minute: time.minutes, second: time.seconds) + time.fractionalSeconds)
+        Date(
+            timeIntervalSince1970: UTCDateTime.secondsSince1970(
+                year: time.year, month: time.month, day: time.day, hour: time.hours, minute: time.minutes, second: time.seconds)
+                + time.fractionalSeconds)
     }
 }
 

@@ -25,16 +25,19 @@ public enum CMPClientTransaction {
     }
 
     /// The PBM iteration count of the requests this client sends: 1,000, the floor RFC 4211 §4.4 says "many
-    /// people suggest" (OpenSSL's client uses 500). The count only slows down guessing the secret from a captured
-    /// message, and the secret is an authorization code of 80 random bits, single-use, dead after 15 days, sent
-    /// over TLS: guessing it costs 2^79 × 1,000 hashes on average whatever the count. A password-like secret would
-    /// need more; this one does not, and each message the authority answers costs it one derivation.
+    /// people suggest" (OpenSSL's client uses 500).
+    ///
+    /// The count only slows down guessing the secret from a captured message, and the secret is an authorization
+    /// code of 80 random bits, single-use, dead after 15 days, sent over TLS: guessing it costs 2^79 × 1,000
+    /// hashes on average whatever the count. A password-like secret would need more; this one does not, and each
+    /// message the authority answers costs it one derivation.
     public static let iterations = 1_000
     /// The highest PBM iteration count accepted in responses.
     public static let defaultMaxIterations = 100_000
 
     /// Runs one enrolment: sends the request over `transport` (which POSTs `application/pkixcmp` and returns the
     /// response body), checks the answer (same secret, transactionID and nonces) and confirms the certificate.
+    ///
     /// A refusal throws `CMPError` with code `.rejected(status)`; no certificate is returned then.
     public static func enroll(
         body: RequestKind, reference: [UInt8], secret: [UInt8], sender: [UInt8] = PKIHeader.nullDN,
@@ -119,7 +122,8 @@ public enum CMPClientTransaction {
             let authenticated = (try? response.verifyProtection(secret: secret, maxIterations: maxIterations, reusing: known)) != nil
             var error = CMPError(
                 .rejected(content.pkiStatusInfo),
-                "the server answered with an \(authenticated ? "" : "unauthenticated ")error: \(content.pkiStatusInfo.statusString.first ?? "no reason given")")
+                "the server answered with an \(authenticated ? "" : "unauthenticated ")error: \(content.pkiStatusInfo.statusString.first ?? "no reason given")"
+            )
             error.errorDetails = content.errorDetails
             error.authenticated = authenticated
             throw error

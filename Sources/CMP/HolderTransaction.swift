@@ -3,8 +3,10 @@ import SwiftASN1
 import X509
 
 /// A certificate holder's exchanges, signed with its current key: `kur` (a new certificate for a new
-/// key, then certConf) and `rr` (revoke). The answers must be signed by a CMP responder whose
-/// certificate the trusted CA issued (or by the CA itself).
+/// key, then certConf) and `rr` (revoke).
+///
+/// The answers must be signed by a CMP responder whose certificate the trusted CA issued (or by the
+/// CA itself).
 public enum CMPHolderTransaction {
     /// Who signs: the current certificate (sent first in extraCerts) and its key.
     public struct Signer: Sendable {
@@ -82,7 +84,9 @@ public enum CMPHolderTransaction {
     }
 
     /// Signs and sends `message`; checks the answer is for this transaction and signed by a responder
-    /// the trusted CA certified. An `error` answer throws `.rejected` with its status.
+    /// the trusted CA certified.
+    ///
+    /// An `error` answer throws `.rejected` with its status.
     static func exchange(
         _ message: PKIMessage, _ signer: Signer, _ trustedCA: [UInt8], _ now: Date, _ transport: @Sendable ([UInt8]) async throws -> [UInt8]
     ) async throws -> PKIMessage {
@@ -92,14 +96,20 @@ public enum CMPHolderTransaction {
         let answer = try PKIMessage(derEncoded: try await transport(try request.serialized()))
         let authenticated = (try? verifyResponder(answer, trustedCA: trustedCA, at: now)) != nil
         if case .error(let content) = answer.body {
-            var error = CMPError(.rejected(content.pkiStatusInfo), "the authority answered with an error: \(content.pkiStatusInfo.statusString.first ?? "no reason given")")
+            var error = CMPError(
+                .rejected(content.pkiStatusInfo),
+                "the authority answered with an error: \(content.pkiStatusInfo.statusString.first ?? "no reason given")")
             error.errorDetails = content.errorDetails
             error.authenticated = authenticated
             throw error
         }
         try verifyResponder(answer, trustedCA: trustedCA, at: now)
-        guard answer.header.transactionID == request.header.transactionID else { throw CMPError(.transactionMismatch, "the answer is for another transaction") }
-        guard answer.header.recipNonce == request.header.senderNonce else { throw CMPError(.nonceMismatch, "the answer's recipNonce is not our senderNonce") }
+        guard answer.header.transactionID == request.header.transactionID else {
+            throw CMPError(.transactionMismatch, "the answer is for another transaction")
+        }
+        guard answer.header.recipNonce == request.header.senderNonce else {
+            throw CMPError(.nonceMismatch, "the answer's recipNonce is not our senderNonce")
+        }
         return answer
     }
 
@@ -113,7 +123,8 @@ public enum CMPHolderTransaction {
         for der in answer.extraCerts {
             guard let candidate = try? Certificate(derEncoded: der) else { continue }
             let responder = ((try? candidate.extensions.extendedKeyUsage) ?? nil)?.contains(Self.cmpResponderUsage) ?? false
-            let certified = der == trustedCA
+            let certified =
+                der == trustedCA
                 || (responder && candidate.issuer == ca.subject && ca.publicKey.isValidSignature(candidate.signature, for: candidate)
                     && candidate.notValidBefore <= now && now <= candidate.notValidAfter)
             guard certified else { continue }

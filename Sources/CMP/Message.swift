@@ -4,9 +4,10 @@ import X509
 /// The media type of CMP messages over HTTP (RFC 6712 §3.4).
 public let cmpMediaType = "application/pkixcmp"
 
-/// PKIMessage (RFC 9810 §5.1): header, body, optional protection and extra certificates. A decoded message keeps
-/// its header and body bytes, so re-encoding it (and checking its protection) uses exactly what was received until
-/// the header or body is changed.
+/// PKIMessage (RFC 9810 §5.1): header, body, optional protection and extra certificates.
+///
+/// A decoded message keeps its header and body bytes, so re-encoding it (and checking its protection) uses exactly
+/// what was received until the header or body is changed.
 public struct PKIMessage: Sendable, Hashable {
     /// `application/pkixcmp`.
     public static let mediaType = cmpMediaType
@@ -99,7 +100,9 @@ public struct PKIMessage: Sendable, Hashable {
 
     /// Signs the message: sets protectionAlg to `algorithm` (it is part of what is signed, hence given up front)
     /// and the protection to `sign`'s signature over the ProtectedPart DER.
-    public mutating func protect(signatureAlgorithm algorithm: CMPAlgorithmIdentifier, signingWith sign: (_ message: [UInt8]) throws -> [UInt8]) throws {
+    public mutating func protect(signatureAlgorithm algorithm: CMPAlgorithmIdentifier, signingWith sign: (_ message: [UInt8]) throws -> [UInt8])
+        throws
+    {
         header.protectionAlg = algorithm
         protection = try sign(try protectedPartDER())
     }

@@ -4,7 +4,9 @@ import X509
 /// What Paraphe puts in CMP's room for it: the kiosk names the application it went through the steps
 /// for as the sender, `directoryName` with the X.520 `serialNumber` attribute (an identifier of the
 /// entity) holding the application token, so that a mistyped reference number counts against that
-/// application. Any other CMP client is identified by its reference number (`senderKID`) alone.
+/// application.
+///
+/// Any other CMP client is identified by its reference number (`senderKID`) alone.
 public enum ParapheCMP {
     static let serialNumberAttribute: ASN1ObjectIdentifier = [2, 5, 4, 5]
 

@@ -54,13 +54,14 @@ public struct PasswordBasedMAC: Sendable, Hashable {
 }
 
 /// The key of a PasswordBasedMac — owf^iterationCount(secret ‖ salt), the only costly part — with the parameters it
-/// was derived for. One derivation serves every message of a transaction that carries the same parameters: the
-/// client protects its request and its certConf with one salt, and the authority answers with the parameters of the
-/// request it checked (RFC 9810 §5.1.3.1 leaves the salt to the sender and asks only for the same shared secret).
-/// Why that is safe: the key is what any message with these parameters would derive, so an attacker who captures
-/// the messages has the same work per guess of the secret (iterationCount hashes) as with one salt per message;
-/// the MACs still cover different protected parts (header with fresh nonces, body), and the key never leaves the
-/// process.
+/// was derived for.
+///
+/// One derivation serves every message of a transaction that carries the same parameters: the client protects its
+/// request and its certConf with one salt, and the authority answers with the parameters of the request it checked
+/// (RFC 9810 §5.1.3.1 leaves the salt to the sender and asks only for the same shared secret). Why that is safe:
+/// the key is what any message with these parameters would derive, so an attacker who captures the messages has the
+/// same work per guess of the secret (iterationCount hashes) as with one salt per message; the MACs still cover
+/// different protected parts (header with fresh nonces, body), and the key never leaves the process.
 public struct PasswordBasedMACKey: Sendable {
     public let parameters: PasswordBasedMAC
     private let key: SymmetricKey
@@ -116,10 +117,13 @@ extension PKIMessage {
     }
 
     /// Checks a PasswordBasedMac protection with `secret`, refusing iteration counts outside 1…maxIterations;
-    /// reuses `known` (derived from the same secret) when the message carries its parameters. Returns the key
-    /// that verified.
+    /// reuses `known` (derived from the same secret) when the message carries its parameters.
+    ///
+    /// Returns the key that verified.
     @discardableResult
-    public func verifyProtection(secret: [UInt8], maxIterations: Int, reusing known: PasswordBasedMACKey? = nil) throws(CMPError) -> PasswordBasedMACKey {
+    public func verifyProtection(secret: [UInt8], maxIterations: Int, reusing known: PasswordBasedMACKey? = nil) throws(CMPError)
+        -> PasswordBasedMACKey
+    {
         let key: PasswordBasedMACKey
         if let known, let pbm = try pbmParameters(), pbm == known.parameters {
             key = known
@@ -131,6 +135,7 @@ extension PKIMessage {
     }
 
     /// The PBM key this message's parameters derive from `secret` (the costly step; the MAC is not checked).
+    ///
     /// Refuses a message without PBM protection and iteration counts outside 1…maxIterations (a DoS guard).
     public func passwordBasedMACKey(secret: [UInt8], maxIterations: Int) throws(CMPError) -> PasswordBasedMACKey {
         guard let pbm = try pbmParameters() else {

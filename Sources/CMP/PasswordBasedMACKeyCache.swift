@@ -2,12 +2,13 @@ import Foundation
 import Synchronization
 
 /// PBM keys that verified a message, kept a few minutes so that the other messages of the transaction reaching the
-/// same process (the certConf after the request) reuse them instead of deriving them again. An entry is found only
-/// with the exact secret and parameters, so a wrong code never hits one; only keys whose MAC verified are kept (a
-/// guesser cannot fill the cache); the cache is bounded and lives in memory only. An entry goes when its lifetime
-/// is over — every look at the cache first drops the expired ones (a sweep at most once a second), so a key is gone
-/// at most a second after its `lifetime` whether or not the cache ever fills. It is an optimisation, never a state the
-/// protocol depends on: a message reaching another instance derives its key there.
+/// same process (the certConf after the request) reuse them instead of deriving them again.
+///
+/// An entry is found only with the exact secret and parameters, so a wrong code never hits one; only keys whose MAC
+/// verified are kept (a guesser cannot fill the cache); the cache is bounded and lives in memory only. An entry goes
+/// when its lifetime is over — every look at the cache first drops the expired ones (a sweep at most once a second),
+/// so a key is gone at most a second after its `lifetime` whether or not the cache ever fills. It is an optimisation,
+/// never a state the protocol depends on: a message reaching another instance derives its key there.
 public final class PasswordBasedMACKeyCache: Sendable {
     private struct Lookup: Hashable {
         let secret: [UInt8]
@@ -48,7 +49,9 @@ public final class PasswordBasedMACKeyCache: Sendable {
     }
 
     /// The key for `message`'s PBM parameters and `secret`: the kept one, else derived (refusing counts above
-    /// `maxIterations`). The MAC is not checked here.
+    /// `maxIterations`).
+    ///
+    /// The MAC is not checked here.
     public func key(secret: [UInt8], for message: PKIMessage, maxIterations: Int) throws(CMPError) -> PasswordBasedMACKey {
         if let parameters = message.passwordBasedMAC, parameters.iterationCount <= maxIterations {
             let now = now()

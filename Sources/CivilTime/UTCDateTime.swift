@@ -1,15 +1,17 @@
 import Foundation
 
-/// A moment as its UTC calendar fields (the proleptic Gregorian calendar, as X.509, email and ISO 8601 write
-/// dates), by arithmetic on days since 1970 (H. Hinnant's `days_from_civil` / `civil_from_days`).
+/// A moment as its UTC calendar fields, by arithmetic on days since 1970.
+///
+/// The proleptic Gregorian calendar, as X.509, email and ISO 8601 write dates; the algorithms are Howard Hinnant's
+/// `days_from_civil` and `civil_from_days`.
 ///
 /// Foundation's `DateFormatter`, `ISO8601DateFormatter` and `Calendar` load ICU and its data for the same work —
 /// several MiB of a kiosk's memory for a date in UTC; this type is all Paraphe needs to print and compute dates.
 public struct UTCDateTime: Equatable, Hashable, Sendable {
     public let year: Int
-    /// 1...12
+    /// The month, 1 to 12.
     public let month: Int
-    /// 1...31
+    /// The day of the month, 1 to 31.
     public let day: Int
     public let hour: Int
     public let minute: Int

@@ -60,7 +60,7 @@ enum OID {
     }
 }
 
-/// AlgorithmIdentifier ::= SEQUENCE { algorithm OBJECT IDENTIFIER, parameters ANY OPTIONAL }
+/// An AlgorithmIdentifier: `SEQUENCE { algorithm OBJECT IDENTIFIER, parameters ANY OPTIONAL }`.
 struct AlgorithmIdentifierNode: DERImplicitlyTaggable, BERImplicitlyTaggable, Hashable, Sendable {
     static var defaultIdentifier: ASN1Identifier { .sequence }
 

@@ -5,16 +5,18 @@
 #endif
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Crash-safe file replacement.
 public enum AtomicFile {
-    /// Write to a temp file in the same directory (name starting with "." and ending ".tmp"), fsync it, chmod to `mode`, rename over `url`, fsync the directory. On any error the temp file is removed and the destination is untouched.
+    /// Write to a temp file in the same directory (name starting with "." and ending ".tmp"), fsync it, chmod to `mode`, rename over `url`, fsync the directory.
+    ///
+    /// On any error the temp file is removed and the destination is untouched.
     public static func write(_ bytes: [UInt8], to url: URL, mode: mode_t) throws(KeystoreError) {
         guard url.isFileURL else { throw .invalidInput("the destination is not a file URL") }
         let destination = url.standardizedFileURL
@@ -74,11 +76,11 @@ public enum AtomicFile {
 
     private static func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
         #if canImport(Glibc)
-        return Glibc.write(fd, buffer, count)
+            return Glibc.write(fd, buffer, count)
         #elseif canImport(Musl)
-        return Musl.write(fd, buffer, count)
+            return Musl.write(fd, buffer, count)
         #else
-        return Darwin.write(fd, buffer, count)
+            return Darwin.write(fd, buffer, count)
         #endif
     }
 

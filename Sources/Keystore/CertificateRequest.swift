@@ -3,7 +3,9 @@ import X509
 
 /// PKCS#10 certificate signing requests.
 public enum CertificateRequest {
-    /// PKCS#10 CSR signed by the key (proof of possession); subject CN = commonName, and an extensionRequest with SAN rfc822Name = email. Returns DER.
+    /// PKCS#10 CSR signed by the key (proof of possession); subject CN = commonName, and an extensionRequest with SAN rfc822Name = email.
+    ///
+    /// Returns DER.
     public static func make(key: SigningKey, commonName: String, email: String) throws(KeystoreError) -> [UInt8] {
         let trimmedName = commonName.trimmingWhitespace
         guard !trimmedName.isEmpty, trimmedName.unicodeScalars.count <= 64 else {
@@ -44,7 +46,7 @@ public enum CertificateRequest {
         guard email.utf8.count <= 254, email.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return false }
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."),
-              !parts[1].hasPrefix("."), !parts[1].hasSuffix(".")
+            !parts[1].hasPrefix("."), !parts[1].hasSuffix(".")
         else { return false }
         return true
     }

@@ -1,8 +1,8 @@
+import COpenSSLCrypto
 import Crypto
-import _CryptoExtras
 import Dispatch
 import Synchronization
-import COpenSSLCrypto
+import _CryptoExtras
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -66,7 +66,9 @@ public enum ProfileKDF {
     }
 
     /// The key of a profile's integrity MAC: RFC 7292 Appendix B.2 (ID 3, MAC material) with SHA-256 over the
-    /// BMPString password, 32 bytes (HMAC-SHA256). OpenSSL 3.0 reads this MAC without `-legacy`; PBMAC1 it cannot.
+    /// BMPString password, 32 bytes (HMAC-SHA256).
+    ///
+    /// OpenSSL 3.0 reads this MAC without `-legacy`; PBMAC1 it cannot.
     public static func macKey(password: String, salt: [UInt8], cost: KDFCost) throws(KeystoreError) -> SymmetricKey {
         let iterations = try cost.validatedForDerivation()
         var key = try KeyDerivation.pkcs12(id: 3, password: password, salt: salt, hash: .sha256, iterations: iterations)

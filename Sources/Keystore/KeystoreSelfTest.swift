@@ -1,28 +1,34 @@
 import Crypto
+import SwiftASN1
+import X509
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
     import Foundation
 #endif
-import SwiftASN1
-import X509
 
 /// Power-on style self-test of the keystore provider.
 public enum KeystoreSelfTest {
     /// Version string returned on success.
     public static let version = "Paraphe Keystore 1.0 (swift-crypto, PKCS#12 PBES2/AES-256-CBC)"
 
-    /// Known-answer self-test of the keystore provider: generate a P-256 key, sign and verify a fixed message, write a PKCS#12 (low cost, e.g. 2_048 iterations — it is a throwaway key) to `directory` with a self-signed cert, re-read it, compare, delete the file. Returns a version string on success, e.g. "Paraphe Keystore 1.0 (swift-crypto, PKCS#12 PBES2/AES-256-CBC)".
+    /// Known-answer self-test of the keystore provider.
+    ///
+    /// Generates a P-256 key, signs and verifies a fixed message, writes a PKCS#12 (at a low cost, 2,048 iterations:
+    /// a throwaway key) to `directory` with a self-signed certificate, reads it again, compares, deletes the file.
+    ///
+    /// Returns a version string on success, e.g. "Paraphe Keystore 1.0 (swift-crypto, PKCS#12 PBES2/AES-256-CBC)".
     public static func run(in directory: URL) async throws(KeystoreError) -> String {
         try knownAnswers()
 
         // Fresh key: sign and verify a fixed message; a flipped message must not verify.
         let key = try SigningKey.generate(.p256)
-        let signature = try key.sign(kat.message)
+        let signature = try key.sign(KnownAnswer.message)
         guard case .p256(let p256) = key.backing,
-              let ecdsa = try? P256.Signing.ECDSASignature(derRepresentation: signature),
-              p256.publicKey.isValidSignature(ecdsa, for: kat.message),
-              !p256.publicKey.isValidSignature(ecdsa, for: kat.message + [0])
+            let ecdsa = try? P256.Signing.ECDSASignature(derRepresentation: signature),
+            p256.publicKey.isValidSignature(ecdsa, for: KnownAnswer.message),
+            !p256.publicKey.isValidSignature(ecdsa, for: KnownAnswer.message + [0])
         else { throw .selfTestFailed("ECDSA P-256 sign/verify round trip failed") }
 
         // Throwaway self-signed certificate, PKCS#12 round trip through the file system.
@@ -45,10 +51,10 @@ public enum KeystoreSelfTest {
 
         let opened = try PKCS12.read(reread, password: password)
         guard try opened.key.pkcs8DER() == key.pkcs8DER(),
-              opened.certificate == certificate,
-              opened.chain.isEmpty,
-              opened.friendlyName == contents.friendlyName,
-              opened.key.matches(opened.certificate)
+            opened.certificate == certificate,
+            opened.chain.isEmpty,
+            opened.friendlyName == contents.friendlyName,
+            opened.key.matches(opened.certificate)
         else { throw .selfTestFailed("the PKCS#12 round trip did not return the same key and certificate") }
 
         switch Result.of({ () throws(KeystoreError) in try PKCS12.read(reread, password: password + "x") }) {
@@ -61,7 +67,7 @@ public enum KeystoreSelfTest {
     }
 
     /// Fixed vectors (computed independently with OpenSSL 3: `openssl kdf ... PKCS12KDF / PBKDF2`, `openssl dgst -sign`).
-    enum kat {
+    enum KnownAnswer {
         static let password = "Paraphe"
         static let salt: [UInt8] = Array(0..<16)
         static let iterations = 2_048
@@ -76,27 +82,31 @@ public enum KeystoreSelfTest {
     }
 
     static func knownAnswers() throws(KeystoreError) {
-        let sha256KDF = try KeyDerivation.pkcs12(id: 3, password: kat.password, salt: kat.salt, hash: .sha256, iterations: kat.iterations)
-        guard hex(sha256KDF) == kat.pkcs12SHA256 else { throw .selfTestFailed("PKCS#12 KDF (SHA-256) known answer mismatch") }
-        let sha1KDF = try KeyDerivation.pkcs12(id: 3, password: kat.password, salt: kat.salt, hash: .sha1, iterations: kat.iterations)
-        guard hex(sha1KDF) == kat.pkcs12SHA1 else { throw .selfTestFailed("PKCS#12 KDF (SHA-1) known answer mismatch") }
+        let sha256KDF = try KeyDerivation.pkcs12(
+            id: 3, password: KnownAnswer.password, salt: KnownAnswer.salt, hash: .sha256, iterations: KnownAnswer.iterations)
+        guard hex(sha256KDF) == KnownAnswer.pkcs12SHA256 else { throw .selfTestFailed("PKCS#12 KDF (SHA-256) known answer mismatch") }
+        let sha1KDF = try KeyDerivation.pkcs12(
+            id: 3, password: KnownAnswer.password, salt: KnownAnswer.salt, hash: .sha1, iterations: KnownAnswer.iterations)
+        guard hex(sha1KDF) == KnownAnswer.pkcs12SHA1 else { throw .selfTestFailed("PKCS#12 KDF (SHA-1) known answer mismatch") }
         let pbkdf2 = try KeyDerivation.pbkdf2(
-            password: Array(kat.password.utf8), salt: kat.salt, prf: .sha256, iterations: kat.iterations, keyLength: 32
+            password: Array(KnownAnswer.password.utf8), salt: KnownAnswer.salt, prf: .sha256, iterations: KnownAnswer.iterations, keyLength: 32
         )
-        guard hex(pbkdf2.withUnsafeBytes { Array($0) }) == kat.pbkdf2SHA256 else {
+        guard hex(pbkdf2.withUnsafeBytes { Array($0) }) == KnownAnswer.pbkdf2SHA256 else {
             throw .selfTestFailed("PBKDF2-HMAC-SHA256 known answer mismatch")
         }
-        guard let publicKeyBytes = bytes(fromHex: kat.publicKeyX963),
-              let signatureBytes = bytes(fromHex: kat.signatureDER),
-              let publicKey = try? P256.Signing.PublicKey(x963Representation: publicKeyBytes),
-              let signature = try? P256.Signing.ECDSASignature(derRepresentation: signatureBytes),
-              publicKey.isValidSignature(signature, for: kat.message)
+        guard let publicKeyBytes = bytes(fromHex: KnownAnswer.publicKeyX963),
+            let signatureBytes = bytes(fromHex: KnownAnswer.signatureDER),
+            let publicKey = try? P256.Signing.PublicKey(x963Representation: publicKeyBytes),
+            let signature = try? P256.Signing.ECDSASignature(derRepresentation: signatureBytes),
+            publicKey.isValidSignature(signature, for: KnownAnswer.message)
         else { throw .selfTestFailed("ECDSA P-256 known-answer verification failed") }
     }
 
     /// A throwaway P-256 profile for the security provider's self-test: the PKCS#12 (low cost: the key is thrown away),
     /// its self-signed certificate's DER, and the public key a signature must verify with.
-    public static func throwawayProfile(password: String) throws(KeystoreError) -> (p12: [UInt8], certificateDER: [UInt8], publicKey: P256.Signing.PublicKey) {
+    public static func throwawayProfile(password: String) throws(KeystoreError) -> (
+        p12: [UInt8], certificateDER: [UInt8], publicKey: P256.Signing.PublicKey
+    ) {
         let key = try SigningKey.generate(.p256)
         guard case .p256(let p256) = key.backing else { throw .selfTestFailed("not a P-256 key") }
         let certificate = try selfSignedCertificate(for: key)

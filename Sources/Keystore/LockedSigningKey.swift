@@ -1,13 +1,13 @@
-import ParapheCore
 import CBlindedRSA
 import COpenSSLCrypto
 import Crypto
+import ParapheCore
+import Synchronization
 import X509
 
 #if canImport(Glibc)
     import Glibc
 #endif
-import Synchronization
 
 /// Anonymous pages for a secret: locked in RAM (never swapped out), left out of core dumps, read as zeros by a
 /// forked child (the kernel wipes them in the child), and zeroed before they are given back.
@@ -106,7 +106,9 @@ public final class LockedSigningKey: @unchecked Sendable {
     }
 
     /// Decrypts an encrypted key bag (AES-CBC, PBES2) straight into locked pages and checks it is a key Paraphe
-    /// supports. A padding or parse failure is a wrong password, as in `EncryptedPrivateKeyInfo.open`.
+    /// supports.
+    ///
+    /// A padding or parse failure is a wrong password, as in `EncryptedPrivateKeyInfo.open`.
     static func decrypt(_ ciphertext: ArraySlice<UInt8>, parameters: PBES2Parameters, key: SymmetricKey) throws(KeystoreError) -> LockedSigningKey {
         guard !ciphertext.isEmpty, ciphertext.count % 16 == 0, ciphertext.count <= PKCS12.maximumFileSize else {
             throw .malformed("ciphertext length is not a positive multiple of the AES block size")
@@ -161,7 +163,7 @@ public final class LockedSigningKey: @unchecked Sendable {
                 }
                 throw .unsupportedAlgorithm("only RSA (2048 or 3072 bits) and P-256 keys are supported")
             }
-        } catch where error.code == .unsupportedAlgorithm {
+        } catch  where error.code == .unsupportedAlgorithm {
             throw error
         } catch {
             throw .wrongPassword("decryption produced no valid private key (wrong password)")
@@ -174,8 +176,9 @@ public final class LockedSigningKey: @unchecked Sendable {
         return LockedSigningKey(pages: pages, length: plaintextLength, algorithm: algorithm, rsa: (numbers, blinding))
     }
 
-    /// Runs `body` with the key as an OpenSSL `EVP_PKEY`, freed (and so cleansed) on return. OpenSSL's error queue
-    /// is left as the host had it.
+    /// Runs `body` with the key as an OpenSSL `EVP_PKEY`, freed (and so cleansed) on return.
+    ///
+    /// OpenSSL's error queue is left as the host had it.
     ///
     /// The key's numbers are read from the locked PKCS#8 bytes in place (`LockedDER`) into BIGNUMs OpenSSL clears as
     /// it frees them, and the key is built from them (`EVP_PKEY_fromdata`). Not `d2i_AutoPrivateKey`: its decoder
@@ -203,8 +206,9 @@ public final class LockedSigningKey: @unchecked Sendable {
         }
     }
 
-    /// Signs `input` (a hash, or for `rsaPKCS1Encoded` a DigestInfo) with `scheme`. Throws `invalidInput` for a scheme
-    /// of another key type or an input of the wrong length.
+    /// Signs `input` (a hash, or for `rsaPKCS1Encoded` a DigestInfo) with `scheme`.
+    ///
+    /// Throws `invalidInput` for a scheme of another key type or an input of the wrong length.
     public func sign(_ input: [UInt8], scheme: SignatureScheme) throws(KeystoreError) -> [UInt8] {
         switch (scheme, algorithm) {
         case (.ecdsa, .p256): break
@@ -235,12 +239,15 @@ public final class LockedSigningKey: @unchecked Sendable {
     }
 
     /// An RSA signature: the key's numbers read from the pages where they lie, the blinding shared (under its lock).
-    private func signRSA(_ input: [UInt8], scheme: SignatureScheme, numbers: LockedDER.RSANumbers, blinding: RSABlinding) throws(KeystoreError) -> [UInt8] {
+    private func signRSA(_ input: [UInt8], scheme: SignatureScheme, numbers: LockedDER.RSANumbers, blinding: RSABlinding) throws(KeystoreError)
+        -> [UInt8]
+    {
         let (padding, hash, mgf, salt): (Int32, OpaquePointer?, OpaquePointer?, Int32)
         switch scheme {
         case .rsaPKCS1Encoded: (padding, hash, mgf, salt) = (Int32(PARAPHE_RSA_PKCS1_ENCODED), nil, nil, 0)
         case .rsaPKCS1(let digest): (padding, hash, mgf, salt) = (Int32(PARAPHE_RSA_PKCS1), digest.message, nil, 0)
-        case .rsaPSS(let digest, let mask, let saltLength): (padding, hash, mgf, salt) = (Int32(PARAPHE_RSA_PSS), digest.message, mask.message, Int32(saltLength))
+        case .rsaPSS(let digest, let mask, let saltLength):
+            (padding, hash, mgf, salt) = (Int32(PARAPHE_RSA_PSS), digest.message, mask.message, Int32(saltLength))
         case .ecdsa: throw .invalidInput("the scheme is not for this key's type")
         }
         let mark = ERR_set_mark()
@@ -394,12 +401,16 @@ enum LockedDER {
         {
             octets.append(("pub", bitString[0].contents.dropFirst()))
         }
-        return build("1.2.840.10045.2.1", bytes, numbers: [(name: "priv", range: fields[1].contents, secret: true)], strings: [("group", "prime256v1")], octets: octets)
+        return build(
+            "1.2.840.10045.2.1", bytes, numbers: [(name: "priv", range: fields[1].contents, secret: true)], strings: [("group", "prime256v1")],
+            octets: octets)
     }
 
     /// `type`: the key management's name as its OID, not "RSA" or "EC": OpenSSL looks a short name up among the legacy
     /// key methods first, where a host's ENGINE registered as the default (the `openssl -engine pkcs11` host, for one)
-    /// would take it over — and an engine context cannot import. The OID is a name only the providers know.
+    /// would take it over — and an engine context cannot import.
+    ///
+    /// The OID is a name only the providers know.
     private static func build(
         _ type: String, _ bytes: UnsafeBufferPointer<UInt8>, numbers: [(name: String, range: Range<Int>, secret: Bool)],
         strings: [(String, String)], octets: [(name: String, range: Range<Int>)]
@@ -409,14 +420,18 @@ enum LockedDER {
         // The builder keeps the pointers it is given (names, strings) until the parameters are built and freed: C strings
         // of our own, not Swift's temporary ones.
         var names: [UnsafeMutablePointer<CChar>] = []
-        defer { names.forEach { free($0) } }
+        defer {
+            for name in names { free(name) }
+        }
         func name(_ text: String) -> UnsafeMutablePointer<CChar>? {
             guard let copy = strdup(text) else { return nil }
             names.append(copy)
             return copy
         }
         var bignums: [OpaquePointer] = []
-        defer { bignums.forEach { BN_clear_free($0) } }
+        defer {
+            for bignum in bignums { BN_clear_free(bignum) }
+        }
         guard let base = bytes.baseAddress else { return nil }
         for number in numbers {
             guard let bignum = number.secret ? BN_secure_new() : BN_new() else { return nil }
@@ -429,7 +444,8 @@ enum LockedDER {
             guard let key = name(label), let copy = name(value), OSSL_PARAM_BLD_push_utf8_string(builder, key, copy, 0) == 1 else { return nil }
         }
         for octet in octets {
-            guard let key = name(octet.name), OSSL_PARAM_BLD_push_octet_string(builder, key, base + octet.range.lowerBound, octet.range.count) == 1 else { return nil }
+            guard let key = name(octet.name), OSSL_PARAM_BLD_push_octet_string(builder, key, base + octet.range.lowerBound, octet.range.count) == 1
+            else { return nil }
         }
         guard let parameters = OSSL_PARAM_BLD_to_param(builder) else { return nil }
         defer { OSSL_PARAM_free(parameters) }

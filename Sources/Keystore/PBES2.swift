@@ -1,6 +1,6 @@
 import Crypto
-import _CryptoExtras
 import SwiftASN1
+import _CryptoExtras
 
 /// PKCS#5 v2.1 PBES2 (PBKDF2 + AES-CBC) as used in PKCS#8 EncryptedPrivateKeyInfo and PKCS#12 bags.
 struct PBES2Parameters: Sendable, Equatable {
@@ -84,11 +84,16 @@ struct PBES2Parameters: Sendable, Equatable {
             throw .unsupportedAlgorithm("unsupported PBES2 cipher \(scheme.algorithm) (AES-CBC only)")
         }
         guard let ivAny = scheme.parameters,
-              let iv = try? ASN1OctetString(asn1Any: ivAny).bytes, iv.count == 16
+            let iv = try? ASN1OctetString(asn1Any: ivAny).bytes, iv.count == 16
         else { throw .malformed("the AES-CBC IV is missing or not 16 bytes") }
 
         guard let kdfParameters = kdf.parameters else { throw .malformed("PBKDF2 parameters are missing") }
-        struct RawPBKDF2 { var salt: [UInt8]; var iterations: Int; var keyLength: Int?; var prf: AlgorithmIdentifierNode? }
+        struct RawPBKDF2 {
+            var salt: [UInt8]
+            var iterations: Int
+            var keyLength: Int?
+            var prf: AlgorithmIdentifierNode?
+        }
         let raw: RawPBKDF2 = try mapError(.malformed, "invalid PBKDF2 parameters") {
             let node = try BER.parse(ASN1Support.serialize { try $0.serialize(kdfParameters) })
             return try BER.sequence(node, identifier: .sequence) { nodes in
@@ -155,7 +160,7 @@ struct PBES2Parameters: Sendable, Equatable {
     }
 }
 
-/// PKCS#8 EncryptedPrivateKeyInfo ::= SEQUENCE { encryptionAlgorithm AlgorithmIdentifier, encryptedData OCTET STRING }
+/// A PKCS#8 EncryptedPrivateKeyInfo: `SEQUENCE { encryptionAlgorithm AlgorithmIdentifier, encryptedData OCTET STRING }`.
 struct EncryptedPrivateKeyInfo: Sendable {
     var algorithm: AlgorithmIdentifierNode
     var encryptedData: [UInt8]
@@ -205,7 +210,7 @@ struct EncryptedPrivateKeyInfo: Sendable {
         defer { KeyDerivation.zeroize(&plaintext) }
         do throws(KeystoreError) {
             return try SigningKey(pkcs8DER: plaintext)
-        } catch where error.code == .unsupportedAlgorithm {
+        } catch  where error.code == .unsupportedAlgorithm {
             throw error
         } catch {
             throw .wrongPassword("decryption produced no valid private key (wrong password)")

@@ -1,7 +1,7 @@
 import Crypto
-import _CryptoExtras
 import SwiftASN1
 import X509
+import _CryptoExtras
 
 /// What a PKCS#12 file holds for Paraphe: one key, its certificate and the CA chain.
 public struct PKCS12Contents: Sendable {
@@ -47,7 +47,9 @@ public enum PKCS12 {
     }
 
     /// `write` with keys derived beforehand (`ProfileKeys.derive`, for the password the file is to open with).
-    public static func write(_ contents: PKCS12Contents, keys: ProfileKeys, random: any RandomBytes = SystemRandomBytes()) throws(KeystoreError) -> [UInt8] {
+    public static func write(_ contents: PKCS12Contents, keys: ProfileKeys, random: any RandomBytes = SystemRandomBytes()) throws(KeystoreError)
+        -> [UInt8]
+    {
         try encode(contents, keys: keys, random: random, requireMatchingKey: true)
     }
 
@@ -59,7 +61,9 @@ public enum PKCS12 {
         random: any RandomBytes,
         requireMatchingKey: Bool
     ) throws(KeystoreError) -> [UInt8] {
-        try encode(contents, keys: ProfileKeys.derive(password: password, cost: cost, random: random), random: random, requireMatchingKey: requireMatchingKey)
+        try encode(
+            contents, keys: ProfileKeys.derive(password: password, cost: cost, random: random), random: random, requireMatchingKey: requireMatchingKey
+        )
     }
 
     static func encode(
@@ -174,23 +178,25 @@ public enum PKCS12 {
     private static func bagAttributes(friendlyName: String?, localKeyID: [UInt8]) throws -> [[UInt8]] {
         var attributes: [[UInt8]] = []
         if let friendlyName {
-            attributes.append(try ASN1Support.serialize { coder in
+            attributes.append(
+                try ASN1Support.serialize { coder in
+                    try coder.appendConstructedNode(identifier: .sequence) { coder in
+                        try coder.serialize(OID.friendlyName)
+                        coder.appendConstructedNode(identifier: .set) { coder in
+                            coder.appendPrimitiveNode(identifier: .bmpString) { $0.append(contentsOf: ASN1Support.bmpBytes(friendlyName)) }
+                        }
+                    }
+                })
+        }
+        attributes.append(
+            try ASN1Support.serialize { coder in
                 try coder.appendConstructedNode(identifier: .sequence) { coder in
-                    try coder.serialize(OID.friendlyName)
-                    coder.appendConstructedNode(identifier: .set) { coder in
-                        coder.appendPrimitiveNode(identifier: .bmpString) { $0.append(contentsOf: ASN1Support.bmpBytes(friendlyName)) }
+                    try coder.serialize(OID.localKeyID)
+                    try coder.appendConstructedNode(identifier: .set) { coder in
+                        try coder.serialize(ASN1OctetString(contentBytes: localKeyID[...]))
                     }
                 }
             })
-        }
-        attributes.append(try ASN1Support.serialize { coder in
-            try coder.appendConstructedNode(identifier: .sequence) { coder in
-                try coder.serialize(OID.localKeyID)
-                try coder.appendConstructedNode(identifier: .set) { coder in
-                    try coder.serialize(ASN1OctetString(contentBytes: localKeyID[...]))
-                }
-            }
-        })
         return attributes.sorted(by: ASN1Support.setOrder)
     }
 
@@ -246,7 +252,9 @@ public enum PKCS12 {
     /// Opens a profile for the security provider: the same checks as `read` (MAC first, key matched to its
     /// certificate), but on the calling thread only (no derivation runs concurrently: a module loaded into a host
     /// process creates no threads) and with the private key decrypted straight into locked memory
-    /// (`LockedSigningKey`), never into an ordinary array. A file whose key is not encrypted is refused.
+    /// (`LockedSigningKey`), never into an ordinary array.
+    ///
+    /// A file whose key is not encrypted is refused.
     public static func openLocked(_ der: [UInt8], password: String) throws(KeystoreError) -> LockedProfileContents {
         let opened = try open(der, password: password, known: nil, serially: true, lockingKey: true)
         guard case .locked(let key) = opened.key else { throw .malformed("the profile's private key is not encrypted") }
@@ -287,7 +295,12 @@ public enum PKCS12 {
         }
 
         var jobs: [@Sendable () -> Result<SymmetricKey?, KeystoreError>] = [
-            { @Sendable in Result.of { () throws(KeystoreError) -> SymmetricKey? in try pfx.verifyMAC(password: password, known: known); return nil } }
+            { @Sendable in
+                Result.of { () throws(KeystoreError) -> SymmetricKey? in
+                    try pfx.verifyMAC(password: password, known: known)
+                    return nil
+                }
+            }
         ]
         // Items encrypted under the same PBKDF2 inputs (salt, count, PRF, length) share one derivation.
         var distinct: [PBES2Parameters] = []
@@ -304,7 +317,8 @@ public enum PKCS12 {
                 if let bag = known?.bag, bag.matches(parameters, password: password) {
                     jobs.append { @Sendable in .success(bag.key) }
                 } else {
-                    jobs.append { @Sendable in Result.of { () throws(KeystoreError) -> SymmetricKey? in try parameters.deriveKey(password: password) } }
+                    jobs.append { @Sendable in Result.of { () throws(KeystoreError) -> SymmetricKey? in try parameters.deriveKey(password: password) }
+                    }
                 }
             }
         }
@@ -340,7 +354,7 @@ public enum PKCS12 {
                     let plaintext: [UInt8]
                     do {
                         plaintext = try item.parameters.decrypt(item.ciphertext[...], key: key)
-                    } catch where error.code == .wrongPassword {
+                    } catch  where error.code == .wrongPassword {
                         throw .wrongPassword("the MAC matched but the encrypted bags do not decrypt with this password")
                     }
                     let inner = try layer(ofSafeContents: plaintext[...])
@@ -380,12 +394,14 @@ public enum PKCS12 {
         // Leaf: same localKeyId as the key, else the certificate carrying the key's public key, else the first one.
         var leafIndex = 0
         if let id = keyEntry.attributes.localKeyID,
-           let index = certificates.firstIndex(where: { $0.attributes.localKeyID == id && keyEntry.key.matches($0.certificate) }) {
+            let index = certificates.firstIndex(where: { $0.attributes.localKeyID == id && keyEntry.key.matches($0.certificate) })
+        {
             leafIndex = index
         } else if let index = certificates.firstIndex(where: { keyEntry.key.matches($0.certificate) }) {
             leafIndex = index
         } else if let id = keyEntry.attributes.localKeyID,
-                  let index = certificates.firstIndex(where: { $0.attributes.localKeyID == id }) {
+            let index = certificates.firstIndex(where: { $0.attributes.localKeyID == id })
+        {
             leafIndex = index
         }
         let leaf = certificates[leafIndex]
@@ -436,8 +452,9 @@ public enum PKCS12 {
         var result = Layer(bags: [], encrypted: [])
         for bag in try parseSafeContents(octets, depth: 0) {
             if case .shroudedKey(let info) = bag.kind {
-                result.encrypted.append(EncryptedItem(
-                    kind: .key(bag.attributes), parameters: try PBES2Parameters.parse(info.algorithm), ciphertext: info.encryptedData))
+                result.encrypted.append(
+                    EncryptedItem(
+                        kind: .key(bag.attributes), parameters: try PBES2Parameters.parse(info.algorithm), ciphertext: info.encryptedData))
             } else {
                 result.bags.append(bag)
             }
@@ -476,7 +493,10 @@ public enum PKCS12 {
         var macIterations: Int
 
         init(_ der: [UInt8]) throws(KeystoreError) {
-            struct Raw { var authSafe: ArraySlice<UInt8>; var macData: ASN1Node? }
+            struct Raw {
+                var authSafe: ArraySlice<UInt8>
+                var macData: ASN1Node?
+            }
             let raw: Raw = try mapError(.malformed, "not a PKCS#12 (PFX) structure") {
                 let root = try BER.parse(der)
                 return try BER.sequence(root, identifier: .sequence) { nodes in
@@ -543,7 +563,7 @@ public enum PKCS12 {
         }
     }
 
-    /// ContentInfo ::= SEQUENCE { contentType OID, content [0] EXPLICIT ANY OPTIONAL }
+    /// Reads a ContentInfo: `SEQUENCE { contentType OID, content [0] EXPLICIT ANY OPTIONAL }`.
     static func contentInfoParts(_ node: ASN1Node) throws -> (ASN1ObjectIdentifier, ASN1Node?) {
         try BER.sequence(node, identifier: .sequence) { nodes in
             let type = try ASN1ObjectIdentifier(berEncoded: &nodes)
@@ -577,7 +597,7 @@ public enum PKCS12 {
         }
     }
 
-    /// EncryptedData ::= SEQUENCE { version INTEGER, EncryptedContentInfo { contentType, algorithm, [0] IMPLICIT OCTET STRING } }
+    /// Reads an EncryptedData: `SEQUENCE { version INTEGER, EncryptedContentInfo { contentType, algorithm, [0] IMPLICIT OCTET STRING } }`.
     private static func parseEncryptedData(_ node: ASN1Node) throws -> ContentInfo {
         try BER.sequence(node, identifier: .sequence) { nodes in
             _ = try Int(berEncoded: &nodes)
@@ -596,7 +616,7 @@ public enum PKCS12 {
         }
     }
 
-    /// SafeContents ::= SEQUENCE OF SafeBag
+    /// Reads a SafeContents: `SEQUENCE OF SafeBag`.
     static func parseSafeContents(_ octets: ArraySlice<UInt8>, depth: Int) throws(KeystoreError) -> [ParsedBag] {
         guard depth < 3 else { throw .malformed("PKCS#12 safe contents nest too deeply") }
         let rawBags: [(ASN1ObjectIdentifier, ASN1Node, BagAttributes)] = try mapError(.malformed, "invalid PKCS#12 SafeContents") {
@@ -604,12 +624,13 @@ public enum PKCS12 {
             return try BER.sequence(root, identifier: .sequence) { nodes in
                 var result: [(ASN1ObjectIdentifier, ASN1Node, BagAttributes)] = []
                 while let bagNode = nodes.next() {
-                    result.append(try BER.sequence(bagNode, identifier: .sequence) { nodes in
-                        let bagID = try ASN1ObjectIdentifier(berEncoded: &nodes)
-                        let value = try BER.explicitlyTagged(&nodes, tagNumber: 0, tagClass: .contextSpecific) { $0 }
-                        let attributes = try nodes.next().map(parseAttributes) ?? BagAttributes()
-                        return (bagID, value, attributes)
-                    })
+                    result.append(
+                        try BER.sequence(bagNode, identifier: .sequence) { nodes in
+                            let bagID = try ASN1ObjectIdentifier(berEncoded: &nodes)
+                            let value = try BER.explicitlyTagged(&nodes, tagNumber: 0, tagClass: .contextSpecific) { $0 }
+                            let attributes = try nodes.next().map(parseAttributes) ?? BagAttributes()
+                            return (bagID, value, attributes)
+                        })
                     guard result.count <= maximumBags else { throw KeystoreError.malformed("too many bags") }
                 }
                 return result

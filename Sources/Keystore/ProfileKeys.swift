@@ -35,11 +35,12 @@ public struct BagKey: Sendable {
 }
 
 /// Both password-derived keys a profile is written with — the bags' (`BagKey`) and the MAC's — each for a salt of
-/// its own at the full count. An activation derives them once: while the identity check runs when the password is
-/// already known (`paraphe activate`), and in parallel otherwise; the log-in that follows the write in the same
-/// process recognises its own salts and reuses them instead of deriving the same bytes again (a cache keyed by every
-/// input of the function: password, salt, count, algorithm; the file is still read, parsed, MAC-checked and
-/// decrypted).
+/// its own at the full count.
+///
+/// An activation derives them once: while the identity check runs when the password is already known (`paraphe
+/// activate`), and in parallel otherwise; the log-in that follows the write in the same process recognises its own
+/// salts and reuses them instead of deriving the same bytes again (a cache keyed by every input of the function:
+/// password, salt, count, algorithm; the file is still read, parsed, MAC-checked and decrypted).
 public struct ProfileKeys: Sendable {
     public let bag: BagKey
     let macSalt: [UInt8]
@@ -49,7 +50,9 @@ public struct ProfileKeys: Sendable {
 
     /// Derives both keys for fresh salts — or the MAC key alone when the bags' key is already at hand (`bag`,
     /// from a parked activation) — one per core.
-    public static func derive(password: String, cost: KDFCost, bag: BagKey? = nil, random: any RandomBytes = SystemRandomBytes()) throws(KeystoreError) -> ProfileKeys {
+    public static func derive(password: String, cost: KDFCost, bag: BagKey? = nil, random: any RandomBytes = SystemRandomBytes())
+        throws(KeystoreError) -> ProfileKeys
+    {
         _ = try cost.validatedForWriting()
         guard !password.isEmpty else { throw .weakParameters("refusing to protect a PKCS#12 file with an empty password") }
         if let bag {
@@ -64,7 +67,8 @@ public struct ProfileKeys: Sendable {
             { @Sendable in Result.of { () throws(KeystoreError) in try ProfileKDF.macKey(password: password, salt: macSalt, cost: cost) } }
         ]
         if bag == nil {
-            jobs.append { @Sendable in Result.of { () throws(KeystoreError) in try ProfileKDF.bagKey(password: password, salt: bagSalt, cost: cost) } }
+            jobs.append { @Sendable in Result.of { () throws(KeystoreError) in try ProfileKDF.bagKey(password: password, salt: bagSalt, cost: cost) }
+            }
         }
         let keys = try Parallel.run(jobs)
         guard keys.count == jobs.count else { throw .cryptoFailure("key derivation returned the wrong number of keys") }

@@ -1,16 +1,17 @@
-import ParapheCore
 import Crypto
+import ParapheCore
+import SwiftASN1
+@_spi(FixedExpiryValidationTime) import X509
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
     import Foundation
 #endif
-import SwiftASN1
-@_spi(FixedExpiryValidationTime) import X509
 
 /// What the user sees about an opened profile.
 public struct ProfileSummary: Sendable, Equatable {
-    /// Subject DN, RFC 4514 style, e.g. "CN=Jeanne Tremblay".
+    /// Subject DN, RFC 4514 style (`CN=Jeanne Tremblay`).
     public var subject: String
     /// Subject common name.
     public var commonName: String

@@ -5,9 +5,10 @@ import X509
     import Glibc
 #endif
 
-/// One profile made available to the workstation's applications through the security provider (the PKCS#11
-/// module): what `paraphe profile install` writes and the module reads, one file per profile in the user's
-/// token directory (`ProviderToken.directory`), `LABEL.token`:
+/// One profile made available to the workstation's applications through the security provider (the PKCS#11 module).
+///
+/// What `paraphe profile install` writes and the module reads, one file per profile in the user's token directory
+/// (`ProviderToken.directory`), `LABEL.token`:
 ///
 ///     # Paraphe security provider: one token (written by `paraphe profile install`; no secret).
 ///     label = jeanne-tremblay
@@ -41,8 +42,10 @@ public struct ProviderToken: Sendable, Equatable {
     }
 
     /// The user's token directory: `$XDG_CONFIG_HOME/paraphe/tokens`, else `~/.config/paraphe/tokens` (the home
-    /// directory from `HOME`, else the password database). A set-user-ID or set-group-ID host takes neither
-    /// variable from its environment (as glibc's `secure_getenv`).
+    /// directory from `HOME`, else the password database).
+    ///
+    /// A set-user-ID or set-group-ID host takes neither variable from its environment (as glibc's
+    /// `secure_getenv`).
     public static func directory() -> String? {
         if let xdg = environment("XDG_CONFIG_HOME"), xdg.hasPrefix("/") { return xdg + "/paraphe/tokens" }
         if let home = environment("HOME"), home.hasPrefix("/") { return home + "/.config/paraphe/tokens" }

@@ -1,8 +1,8 @@
-import ParapheCore
 import Crypto
-import _CryptoExtras
+import ParapheCore
 import SwiftASN1
 import X509
+import _CryptoExtras
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials

@@ -1,8 +1,8 @@
-import CivilTime
 import Activation
 import ArgumentParser
 import Authority
 import AuthorityInterface
+import CivilTime
 import Foundation
 import RevocationList
 import SwiftASN1
@@ -48,7 +48,8 @@ package struct AuthorityCommand: AsyncParsableCommand {
         package func run() async throws {
             let language = defaultLanguage(nil)
             try await runReportingErrors(language: language) {
-                let answerValues = try answersFile.map { try readAnswers($0, language: language) }
+                let answerValues =
+                    try answersFile.map { try readAnswers($0, language: language) }
                     ?? answers.map { SecurityAnswer(try InputText.validate($0, field: .answer)) }
                 let subscriber = Subscriber(
                     name: try InputText.validate(name, field: .name),
@@ -107,7 +108,9 @@ package struct AuthorityCommand: AsyncParsableCommand {
                     print(try jsonText(records))
                 } else {
                     for record in records {
-                        print("\(record.token)  \(record.status.rawValue)  \(InputText.printable(record.name, limit: 40))  <\(InputText.printable(record.email, limit: 60))>  expires \(iso(record.codesExpireAt))")
+                        print(
+                            "\(record.token)  \(record.status.rawValue)  \(InputText.printable(record.name, limit: 40))  <\(InputText.printable(record.email, limit: 60))>  expires \(iso(record.codesExpireAt))"
+                        )
                     }
                 }
             }
@@ -128,7 +131,9 @@ package struct AuthorityCommand: AsyncParsableCommand {
                     print(try jsonText(entries))
                 } else {
                     for entry in entries {
-                        print("\(iso(entry.at))  \(entry.actor)  \(entry.event)  \(entry.token ?? "-")  \(InputText.printable(entry.detail, limit: 200))")
+                        print(
+                            "\(iso(entry.at))  \(entry.actor)  \(entry.event)  \(entry.token ?? "-")  \(InputText.printable(entry.detail, limit: 200))"
+                        )
                     }
                 }
             }
@@ -161,7 +166,8 @@ extension AuthorityCommand {
             let language = defaultLanguage(nil)
             try await runReportingErrors(language: language) {
                 let authority = try await data.existingAuthority(language: language)
-                let revoked = try await authority.revoke(try RevocationTarget(parsing: target), reason: RevocationReason(name: reason) ?? .unspecified)
+                let revoked = try await authority.revoke(
+                    try RevocationTarget(parsing: target), reason: RevocationReason(name: reason) ?? .unspecified)
                 for serial in revoked { print(serial) }
                 note(revoked.isEmpty ? "Nothing new to revoke." : "Revoked \(revoked.count) certificate(s); CRL written to \(authority.crlURL.path).")
             }

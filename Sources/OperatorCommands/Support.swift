@@ -161,8 +161,10 @@ package struct DataOptions: ParsableArguments {
     }
 
     func noDataDirectory(_ language: Language) -> CLIError {
-        CLIError(status: ExitStatus.noInput, message: Localizer(language).text(
-            "cli.error.noDataDirectory", ["path": InputText.printable(dataDirectory.path, limit: 1_000)]))
+        CLIError(
+            status: ExitStatus.noInput,
+            message: Localizer(language).text(
+                "cli.error.noDataDirectory", ["path": InputText.printable(dataDirectory.path, limit: 1_000)]))
     }
 
     /// Whether a data directory with an authority exists here.
@@ -188,11 +190,15 @@ package struct RegistryOptions: ParsableArguments {
         name: .customLong("database"),
         help: ArgumentHelp(
             "The registry: sqlite:PATH (default: DATA_DIR/registry.sqlite) or postgres://USER@HOST:PORT/DATABASE (paraphe-authority).",
-            discussion: "PostgreSQL: the password comes from PGPASSWORD or --database-password-file, never from the URL; ?sslmode=require|disable (default: require unless the host is loopback), ?sslrootcert=PATH."))
+            discussion:
+                "PostgreSQL: the password comes from PGPASSWORD or --database-password-file, never from the URL; ?sslmode=require|disable (default: require unless the host is loopback), ?sslrootcert=PATH."
+        ))
     package var database: String?
     @Option(name: .customLong("database-password-file"), help: "A file whose first line is the PostgreSQL password (instead of PGPASSWORD).")
     package var databasePasswordFile: String?
-    @Option(name: .customLong("mail"), help: "Where the emails go: maildir:DIR (default: DATA_DIR/mail) or sendmail:PATH (a sendmail-compatible program).")
+    @Option(
+        name: .customLong("mail"), help: "Where the emails go: maildir:DIR (default: DATA_DIR/mail) or sendmail:PATH (a sendmail-compatible program)."
+    )
     package var mail: String?
 
     package init() {}
@@ -234,7 +240,9 @@ package struct RegistryOptions: ParsableArguments {
             return try EmbeddedAuthority(configuration: configuration)
         case .postgres(let database):
             guard let open = RegistryOpener.postgres else {
-                throw CLIError(status: ExitStatus.usage, message: "\(ProgramName.current) keeps its registry in SQLite; a PostgreSQL registry is paraphe-authority's")
+                throw CLIError(
+                    status: ExitStatus.usage,
+                    message: "\(ProgramName.current) keeps its registry in SQLite; a PostgreSQL registry is paraphe-authority's")
             }
             return try await open(configuration, database, try databasePassword(file: databasePasswordFile))
         }
@@ -280,15 +288,19 @@ package enum ProgramName {
 }
 
 /// What the program is started with besides its arguments: the clock, and an observer of an
-/// activation's named moments. The programs start with the system clock and no observer; the test
-/// binaries inject a fixed clock and crash points.
+/// activation's named moments.
+///
+/// The programs start with the system clock and no observer; the test binaries inject a fixed
+/// clock and crash points.
 public struct ParapheHooks: Sendable {
     public var clock: any TimeSource
     public var checkpoint: @Sendable (ActivationCheckpoint) -> Void
     public var authorityCheckpoint: @Sendable (AuthorityCheckpoint) -> Void
 
-    public init(clock: any TimeSource = SystemTimeSource(), checkpoint: @escaping @Sendable (ActivationCheckpoint) -> Void = { _ in },
-                authorityCheckpoint: @escaping @Sendable (AuthorityCheckpoint) -> Void = { _ in }) {
+    public init(
+        clock: any TimeSource = SystemTimeSource(), checkpoint: @escaping @Sendable (ActivationCheckpoint) -> Void = { _ in },
+        authorityCheckpoint: @escaping @Sendable (AuthorityCheckpoint) -> Void = { _ in }
+    ) {
         self.clock = clock
         self.checkpoint = checkpoint
         self.authorityCheckpoint = authorityCheckpoint

@@ -2,8 +2,8 @@ import Activation
 import ArgumentParser
 import AuthorityInterface
 import Foundation
-import OperatorCommands
 import Keystore
+import OperatorCommands
 import PasswordQuality
 import Workstation
 
@@ -138,8 +138,10 @@ func prepareComponents(_ service: ActivationService, text: Localizer) async thro
     do {
         try await service.prepareComponents { report, installedNow in
             guard case .installed(let version) = report.status else { return }
-            note(text.text(installedNow ? "cli.component.installedNow" : "cli.component.installed",
-                           ["name": text.text(report.kind.nameKey), "version": version]))
+            note(
+                text.text(
+                    installedNow ? "cli.component.installedNow" : "cli.component.installed",
+                    ["name": text.text(report.kind.nameKey), "version": version]))
         }
     } catch let error as WorkstationError where error.code == .componentFailed {
         let name = ComponentKind(rawValue: error.detail).map { text.text($0.nameKey) } ?? error.detail

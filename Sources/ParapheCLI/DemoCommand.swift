@@ -47,15 +47,19 @@ struct DemoCommand: AsyncParsableCommand {
             let authority = try EmbeddedAuthority(configuration: configuration)
             let subscriber = Subscriber(name: "Jeanne Tremblay", email: "jeanne.tremblay@example.com", language: language)
             let approvedAt = expired ? Date().addingTimeInterval(-16 * 24 * 3600) : nil
-            let receipt = try await authority.approve(ApprovalRequest(
-                subscriber: subscriber, questions: Self.questions[language] ?? [], answers: Self.answers.map(SecurityAnswer.init),
-                approvedAt: approvedAt
-            ))
+            let receipt = try await authority.approve(
+                ApprovalRequest(
+                    subscriber: subscriber, questions: Self.questions[language] ?? [], answers: Self.answers.map(SecurityAnswer.init),
+                    approvedAt: approvedAt
+                ))
             let mail = directory.appendingPathComponent("mail/new").path
-            print(text.text("demo.ready", [
-                "dir": directory.path, "link": receipt.link, "answers": Self.answers.joined(separator: " / "),
-                "reference": receipt.reference.formatted, "mail": mail,
-            ]))
+            print(
+                text.text(
+                    "demo.ready",
+                    [
+                        "dir": directory.path, "link": receipt.link, "answers": Self.answers.joined(separator: " / "),
+                        "reference": receipt.reference.formatted, "mail": mail,
+                    ]))
             if noWizard { return }
             if !isatty(0).boolValue || !isatty(1).boolValue { return }
             let session = WizardSession(
@@ -69,6 +73,6 @@ struct DemoCommand: AsyncParsableCommand {
     }
 }
 
-private extension Int32 {
-    var boolValue: Bool { self == 1 }
+extension Int32 {
+    fileprivate var boolValue: Bool { self == 1 }
 }

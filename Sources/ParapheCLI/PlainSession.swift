@@ -156,8 +156,10 @@ private final class PlainFrontEnd {
         loop.send(event)
     }
 
-    /// Waits for the work in flight, printing each result. A signal that asks to end is obeyed at
-    /// once, except while a profile is being written: that finishes first.
+    /// Waits for the work in flight, printing each result.
+    ///
+    /// A signal that asks to end is obeyed at once, except while a profile is being written: that
+    /// finishes first.
     private func waitForWork() throws {
         if let signal = console.wait(for: loop.queue.descriptor, stopOnSignal: !state.isCritical) {
             throw PlainStop.interrupted(signal: signal)

@@ -1,8 +1,8 @@
 import Activation
 import ArgumentParser
 import Foundation
-import OperatorCommands
 import Keystore
+import OperatorCommands
 import RevocationList
 import Terminal
 import Workstation
@@ -126,7 +126,8 @@ extension ProfileCommand {
             let url = try ProfileCommand.readableProfile(file, language: language)
             let password = try readPassword(passwordFile, language: language)
             let service = activationService(
-                authority: try await setup.vouchedAuthority(data, language: language, existing: true), paths: WorkstationPaths(dataDirectory: data.dataDirectory))
+                authority: try await setup.vouchedAuthority(data, language: language, existing: true),
+                paths: WorkstationPaths(dataDirectory: data.dataDirectory))
             return (service, url, password, language)
         }
     }
@@ -155,7 +156,8 @@ extension ProfileCommand {
     struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Have the profile's certificate revoked (CMP rr, signed with its key); the authority publishes a new CRL.",
-            discussion: "Reasons (RFC 5280): \(RevocationReason.allCases.map(\.name).joined(separator: ", ")). A revoked certificate can no longer be used to sign."
+            discussion:
+                "Reasons (RFC 5280): \(RevocationReason.allCases.map(\.name).joined(separator: ", ")). A revoked certificate can no longer be used to sign."
         )
         @OptionGroup var access: ProfileAccess
         @Option(help: "The reason (RFC 5280 CRLReason name).") var reason: String = "unspecified"
@@ -211,7 +213,8 @@ extension ProfileCommand {
                 } else {
                     password = try LineConsole.withConsole { console in
                         console.write(text.text("cli.password.profile"))
-                        return Password(try InputText.validate(InputText.decode(try console.readLine(secret: true), field: .password), field: .password))
+                        return Password(
+                            try InputText.validate(InputText.decode(try console.readLine(secret: true), field: .password), field: .password))
                     }
                 }
                 let registration = try ProviderRegistration.forCurrentUser()

@@ -3,9 +3,9 @@ import ArgumentParser
 import AuthorityInterface
 import Foundation
 import OperatorCommands
-import Synchronization
 import PasswordQuality
 import ScreenModel
+import Synchronization
 import Terminal
 import Wizard
 import WizardRendering
@@ -112,7 +112,6 @@ struct WizardSession: Sendable {
     /// `--plain` asked for line-by-line prompts.
     var plain = false
 
-
     /// Plain mode is used when asked for, and when there is no terminal to draw on: standard input
     /// or output is not a terminal, or `TERM` is `dumb` (or unset).
     var usesPlainMode: Bool {
@@ -125,7 +124,8 @@ struct WizardSession: Sendable {
             // A kiosk must have no way out; line-by-line prompts cannot promise that.
             if kiosk { throw CLIError(status: ExitStatus.usage, message: Localizer(language).text("cli.error.kioskNeedsTerminal")) }
             let plainSession = PlainSession(
-                service: activationService(authority: try authority.wait(), paths: paths), language: language, languageChosen: languageChosen, link: link,
+                service: activationService(authority: try authority.wait(), paths: paths), language: language, languageChosen: languageChosen,
+                link: link,
                 provider: provider
             )
             try await plainSession.run()
@@ -142,7 +142,8 @@ struct WizardSession: Sendable {
                         if session.demo == nil { terminal.draw(render(initial), force: false) }
                         let service = activationService(
                             authority: try session.authority.wait(), paths: session.paths, fixedProfileDirectory: session.fixedProfileDirectory)
-                        let loop = ProgramLoop(state: initial, environment: environment, runner: EffectRunner(service: service, provider: session.provider))
+                        let loop = ProgramLoop(
+                            state: initial, environment: environment, runner: EffectRunner(service: service, provider: session.provider))
                         defer { loop.end() }
                         return session.run(loop, on: terminal)
                     }
@@ -176,8 +177,9 @@ struct WizardSession: Sendable {
     }
 
     private func initialState(_ size: (width: Int, height: Int)) -> WizardState {
-        var state = WizardState(language: language, languageChosen: languageChosen, width: size.width, height: size.height, kiosk: kiosk,
-                                idleTimeout: idleTimeout)
+        var state = WizardState(
+            language: language, languageChosen: languageChosen, width: size.width, height: size.height, kiosk: kiosk,
+            idleTimeout: idleTimeout)
         state.offerProvider = provider != nil
         return state
     }

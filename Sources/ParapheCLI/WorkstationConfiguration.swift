@@ -9,8 +9,9 @@ import TOMLKit
 import Workstation
 
 /// A workstation's settings from its configuration file: `$XDG_CONFIG_HOME/paraphe/config.toml` (else
-/// `~/.config/paraphe/config.toml`), then `/etc/paraphe/config.toml`, the first that exists. A flag on
-/// the command line wins over the file. A kiosk is configured here, not by its command line:
+/// `~/.config/paraphe/config.toml`), then `/etc/paraphe/config.toml`, the first that exists.
+///
+/// A flag on the command line wins over the file. A kiosk is configured here, not by its command line:
 ///
 /// ```toml
 /// data_dir = "/var/lib/paraphe"
@@ -134,14 +135,20 @@ package struct WorkstationConfiguration: Sendable, Equatable {
 
 extension WorkstationConfiguration {
     /// The first line whose shape this file cannot have, and why; nil when every line is a comment, a table header
-    /// (`[name]`, `[a.b]`) or `key = value`. Checked before the text reaches toml++ (TOMLKit's parser), which asserts —
-    /// aborting the program — on some malformed keys and headers (found by the fuzzer: `[+++ …`); the configuration
-    /// uses only this part of TOML (no arrays of tables, no values over several lines).
+    /// (`[name]`, `[a.b]`) or `key = value`.
+    ///
+    /// Checked before the text reaches toml++ (TOMLKit's parser), which asserts — aborting the program — on some
+    /// malformed keys and headers (found by the fuzzer: `[+++ …`); the configuration uses only this part of TOML (no
+    /// arrays of tables, no values over several lines).
     static func shapeProblem(_ text: String) -> (line: Int, why: String)? {
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = Array(raw.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r"))).unicodeScalars)
             guard let first = line.first, first != "#" else { continue }
-            if line.count >= 3, line.indices.dropLast(2).contains(where: { line[$0] == line[$0 + 1] && line[$0] == line[$0 + 2] && (line[$0] == "\"" || line[$0] == "'") }) {
+            if line.count >= 3,
+                line.indices.dropLast(2).contains(where: {
+                    line[$0] == line[$0 + 1] && line[$0] == line[$0 + 2] && (line[$0] == "\"" || line[$0] == "'")
+                })
+            {
                 return (index + 1, "strings over several lines are not used in this file")
             }
             if first == "[" {
@@ -174,7 +181,9 @@ extension WorkstationConfiguration {
                 guard index < line.count else { return nil }
                 index += 1
             } else {
-                let bare = { (scalar: Unicode.Scalar) in scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "-" || scalar == "_") }
+                let bare = { (scalar: Unicode.Scalar) in
+                    scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "-" || scalar == "_")
+                }
                 guard bare(first) else { return nil }
                 while index < line.count, bare(line[index]) { index += 1 }
             }
@@ -194,9 +203,13 @@ extension WorkstationConfiguration {
 /// How a workstation command reaches its authority: `--authority` (or the configuration file's
 /// `[authority] url`) for a networked one, else the embedded authority of the data directory.
 struct AuthorityOptions: ParsableArguments {
-    @Option(name: .customLong("authority"), help: "The certification authority's service, https://HOST:PORT (default: the embedded authority, or the configuration file's).")
+    @Option(
+        name: .customLong("authority"),
+        help: "The certification authority's service, https://HOST:PORT (default: the embedded authority, or the configuration file's).")
     var url: String?
-    @Option(name: .customLong("authority-fingerprint"), help: "SHA-256 fingerprint of the authority's CA certificate (hex, colons optional); required in kiosk mode.")
+    @Option(
+        name: .customLong("authority-fingerprint"),
+        help: "SHA-256 fingerprint of the authority's CA certificate (hex, colons optional); required in kiosk mode.")
     var fingerprint: String?
 }
 
@@ -247,7 +260,9 @@ struct WorkstationSetup: Sendable {
     /// The authority, for a command that will send it something (a token, an answer, a code, a reference number,
     /// an address, a profile's signature): a networked one must be vouched for first — its fingerprint pinned, or its
     /// CA in this workstation's trust store — else the command stops (64) with the fingerprint it offers and how to
-    /// pin it, having fetched nothing but the CA certificate. `existing`: the embedded authority must exist already.
+    /// pin it, having fetched nothing but the CA certificate.
+    ///
+    /// `existing`: the embedded authority must exist already.
     func vouchedAuthority(_ data: DataOptions, language: Language, existing: Bool = false) async throws -> any Authority {
         let authority = existing ? try existingAuthority(data, language: language) : try self.authority(data)
         if endpoint != nil, let fingerprint = try await authority.caFingerprintToConfirm() {

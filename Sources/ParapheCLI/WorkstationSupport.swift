@@ -34,4 +34,3 @@ enum UpdateWindow {
     static var current: TimeInterval { seconds.withLock { $0 } }
     static func set(days: Int) { seconds.withLock { $0 = TimeInterval(days) * 86_400 } }
 }
-

@@ -1,5 +1,7 @@
 import CPKCS11
 
+// swift-format-ignore: AlwaysUseLowerCamelCase
+// (the name the standard gives the one symbol a PKCS#11 module exports)
 /// The module's one exported symbol (the linker's version script hides every other): the table of its functions.
 @_cdecl("C_GetFunctionList")
 public func C_GetFunctionList(_ list: UnsafeMutablePointer<UnsafeMutablePointer<CK_FUNCTION_LIST>?>?) -> CK_RV {

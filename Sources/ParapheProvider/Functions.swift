@@ -5,8 +5,9 @@ import Keystore
     import Glibc
 #endif
 
-/// The module's functions, as the PKCS#11 2.40 standard has them answer. Every pointer from the host is checked;
-/// nothing here traps on what a host passes.
+/// The module's functions, as the PKCS#11 2.40 standard has them answer.
+///
+/// Every pointer from the host is checked; nothing here traps on what a host passes.
 enum Functions {
     static let manufacturer = "Paraphe"
     static let unavailable = CK_ULONG.max  // CK_UNAVAILABLE_INFORMATION
@@ -112,7 +113,9 @@ enum Functions {
         }
     }
 
-    static func getMechanismList(_ slot: CK_SLOT_ID, _ list: UnsafeMutablePointer<CK_MECHANISM_TYPE>?, _ count: UnsafeMutablePointer<CK_ULONG>?) -> CK_RV {
+    static func getMechanismList(_ slot: CK_SLOT_ID, _ list: UnsafeMutablePointer<CK_MECHANISM_TYPE>?, _ count: UnsafeMutablePointer<CK_ULONG>?)
+        -> CK_RV
+    {
         Module.withState { state in
             guard let token = token(of: slot, in: state) else { return CKR_SLOT_ID_INVALID }
             return answer(Mechanism.supported(for: state.tokens[token].leaf.keyType).map(\.type), into: list, count: count)
@@ -211,7 +214,7 @@ enum Functions {
             let opened: LockedProfileContents
             do throws(KeystoreError) {
                 opened = try PKCS12.openLocked(file, password: password)
-            } catch where error.code == .wrongPassword {
+            } catch  where error.code == .wrongPassword {
                 return CKR_PIN_INCORRECT
             } catch {
                 return CKR_DEVICE_ERROR
@@ -224,7 +227,9 @@ enum Functions {
             }
             if der != token.leaf.der {
                 guard let directory = ProviderToken.directory(),
-                    let record = ProviderToken.loadAll(from: directory).first(where: { $0.label == token.record.label && $0.certificates.first == der }),
+                    let record = ProviderToken.loadAll(from: directory).first(where: {
+                        $0.label == token.record.label && $0.certificates.first == der
+                    }),
                     let renewed = Token(record: record)
                 else {
                     opened.key.wipe()
@@ -248,7 +253,9 @@ enum Functions {
 
     // MARK: Objects
 
-    static func getAttributeValue(_ handle: CK_SESSION_HANDLE, _ objectHandle: CK_OBJECT_HANDLE, _ template: UnsafeMutablePointer<CK_ATTRIBUTE>?, _ count: CK_ULONG) -> CK_RV {
+    static func getAttributeValue(
+        _ handle: CK_SESSION_HANDLE, _ objectHandle: CK_OBJECT_HANDLE, _ template: UnsafeMutablePointer<CK_ATTRIBUTE>?, _ count: CK_ULONG
+    ) -> CK_RV {
         Module.withSession(handle) { state, session in
             guard let object = state.object(objectHandle, token: session.token) else { return CKR_OBJECT_HANDLE_INVALID }
             guard let template, count <= 4096 else { return count == 0 ? CKR_OK : CKR_ARGUMENTS_BAD }
@@ -286,7 +293,9 @@ enum Functions {
             var wanted: [(CK_ATTRIBUTE_TYPE, [UInt8])] = []
             for index in 0..<Int(count) {
                 guard let attribute = template?[index] else { return CKR_ARGUMENTS_BAD }
-                guard attribute.ulValueLen <= 1 << 20, attribute.ulValueLen == 0 || attribute.pValue != nil else { return CKR_ATTRIBUTE_VALUE_INVALID }
+                guard attribute.ulValueLen <= 1 << 20, attribute.ulValueLen == 0 || attribute.pValue != nil else {
+                    return CKR_ATTRIBUTE_VALUE_INVALID
+                }
                 let bytes = attribute.pValue.map { Array(UnsafeRawBufferPointer(start: $0, count: Int(attribute.ulValueLen))) } ?? []
                 wanted.append((attribute.type, bytes))
             }
@@ -301,7 +310,9 @@ enum Functions {
         }
     }
 
-    static func findObjects(_ handle: CK_SESSION_HANDLE, _ objects: UnsafeMutablePointer<CK_OBJECT_HANDLE>?, _ maximum: CK_ULONG, _ count: UnsafeMutablePointer<CK_ULONG>?) -> CK_RV {
+    static func findObjects(
+        _ handle: CK_SESSION_HANDLE, _ objects: UnsafeMutablePointer<CK_OBJECT_HANDLE>?, _ maximum: CK_ULONG, _ count: UnsafeMutablePointer<CK_ULONG>?
+    ) -> CK_RV {
         Module.withSession(handle) { _, session in
             guard var remaining = session.find else { return CKR_OPERATION_NOT_INITIALIZED }
             guard let count, maximum == 0 || objects != nil else { return CKR_ARGUMENTS_BAD }
@@ -350,8 +361,10 @@ enum Functions {
         }
     }
 
-    static func sign(_ handle: CK_SESSION_HANDLE, _ data: UnsafeMutablePointer<UInt8>?, _ dataLength: CK_ULONG,
-                     _ signature: UnsafeMutablePointer<UInt8>?, _ signatureLength: UnsafeMutablePointer<CK_ULONG>?) -> CK_RV {
+    static func sign(
+        _ handle: CK_SESSION_HANDLE, _ data: UnsafeMutablePointer<UInt8>?, _ dataLength: CK_ULONG,
+        _ signature: UnsafeMutablePointer<UInt8>?, _ signatureLength: UnsafeMutablePointer<CK_ULONG>?
+    ) -> CK_RV {
         Module.withSession(handle) { state, session in
             guard var operation = session.sign else { return CKR_OPERATION_NOT_INITIALIZED }
             guard let signatureLength, dataLength == 0 || data != nil else {
@@ -387,7 +400,9 @@ enum Functions {
         }
     }
 
-    static func signFinal(_ handle: CK_SESSION_HANDLE, _ signature: UnsafeMutablePointer<UInt8>?, _ signatureLength: UnsafeMutablePointer<CK_ULONG>?) -> CK_RV {
+    static func signFinal(_ handle: CK_SESSION_HANDLE, _ signature: UnsafeMutablePointer<UInt8>?, _ signatureLength: UnsafeMutablePointer<CK_ULONG>?)
+        -> CK_RV
+    {
         Module.withSession(handle) { state, session in
             guard let operation = session.sign else { return CKR_OPERATION_NOT_INITIALIZED }
             guard let signatureLength else {
@@ -400,8 +415,10 @@ enum Functions {
 
     /// Ends a signature: with no buffer, only its length (the operation stays active); with too small a buffer,
     /// CKR_BUFFER_TOO_SMALL (it stays active too); else the signature, and the operation ends.
-    private static func finish(_ operation: SignOperation, state: ModuleState, session: inout Session,
-                               signature: UnsafeMutablePointer<UInt8>?, length: UnsafeMutablePointer<CK_ULONG>) -> CK_RV {
+    private static func finish(
+        _ operation: SignOperation, state: ModuleState, session: inout Session,
+        signature: UnsafeMutablePointer<UInt8>?, length: UnsafeMutablePointer<CK_ULONG>
+    ) -> CK_RV {
         guard let key = state.tokens[operation.token].key else {
             session.sign = nil
             return CKR_USER_NOT_LOGGED_IN
@@ -424,7 +441,7 @@ enum Functions {
             for (index, byte) in bytes.enumerated() { signature[index] = byte }
             length.pointee = CK_ULONG(bytes.count)
             return CKR_OK
-        } catch where error.code == .invalidInput {
+        } catch  where error.code == .invalidInput {
             return CKR_DATA_LEN_RANGE
         } catch {
             return CKR_FUNCTION_FAILED

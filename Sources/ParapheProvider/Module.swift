@@ -28,7 +28,9 @@ struct Session {
     var sign: SignOperation?
 }
 
-/// Everything the module knows between C_Initialize and C_Finalize. Touched only under `Module.lock`.
+/// Everything the module knows between C_Initialize and C_Finalize.
+///
+/// Touched only under `Module.lock`.
 final class ModuleState {
     var tokens: [Token]
     var sessions: [CK_SESSION_HANDLE: Session] = [:]
@@ -62,9 +64,11 @@ final class ModuleState {
     }
 }
 
-/// The module's one lock and its state. The state belongs to the process that called C_Initialize: in a forked
-/// child every function answers CKR_CRYPTOKI_NOT_INITIALIZED until the child calls C_Initialize itself (the key's
-/// locked pages read as zeros there: the kernel wipes them on fork).
+/// The module's one lock and its state.
+///
+/// The state belongs to the process that called C_Initialize: in a forked child every function answers
+/// CKR_CRYPTOKI_NOT_INITIALIZED until the child calls C_Initialize itself (the key's locked pages read as zeros
+/// there: the kernel wipes them on fork).
 enum Module {
     /// The process that initialized the module (0: none).
     static let initializedBy = Atomic<Int32>(0)

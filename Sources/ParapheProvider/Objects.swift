@@ -158,7 +158,9 @@ struct TokenObject {
         privateKey[CKA_SENSITIVE] = bool(true)
         privateKey[CKA_EXTRACTABLE] = bool(false)
         privateKey[CKA_SIGN] = bool(true)
-        for attribute in [CKA_DECRYPT, CKA_SIGN_RECOVER, CKA_UNWRAP, CKA_ALWAYS_SENSITIVE, CKA_NEVER_EXTRACTABLE, CKA_WRAP_WITH_TRUSTED, CKA_ALWAYS_AUTHENTICATE] {
+        for attribute in [
+            CKA_DECRYPT, CKA_SIGN_RECOVER, CKA_UNWRAP, CKA_ALWAYS_SENSITIVE, CKA_NEVER_EXTRACTABLE, CKA_WRAP_WITH_TRUSTED, CKA_ALWAYS_AUTHENTICATE,
+        ] {
             privateKey[attribute] = bool(false)
         }
         var sensitive: Set<CK_ATTRIBUTE_TYPE> = [CKA_VALUE]

@@ -6,7 +6,9 @@ import X509
 
 /// An X.509 v2 CRL (RFC 5280 §5) as Paraphe's authority issues it: signed by the CA's P-256 key
 /// (ecdsa-with-SHA256), with the CRL number and the authority key identifier, each entry with its
-/// reason code. The authority encodes it; workstations decode it and check a certificate against it.
+/// reason code.
+///
+/// The authority encodes it; workstations decode it and check a certificate against it.
 public struct CertificateRevocationList: Sendable, Equatable {
     /// One revoked certificate.
     public struct Entry: Sendable, Equatable {
@@ -52,7 +54,8 @@ public struct CertificateRevocationList: Sendable, Equatable {
                             // The reason, unless unspecified (RFC 5280 §5.3.1: then the extension is absent).
                             if entry.reason != .unspecified {
                                 try coder.appendConstructedNode(identifier: .sequence) { coder in
-                                    try coder.serialize(Certificate.Extension(oid: reasonCode, critical: false, value: [0x0A, 0x01, UInt8(entry.reason.rawValue)]))
+                                    try coder.serialize(
+                                        Certificate.Extension(oid: reasonCode, critical: false, value: [0x0A, 0x01, UInt8(entry.reason.rawValue)]))
                                 }
                             }
                         }
@@ -89,8 +92,9 @@ public struct CertificateRevocationList: Sendable, Equatable {
         self.der = der
     }
 
-    /// Decodes a CRL and checks its signature with `issuer`'s key (P-256). Throws if it is not a CRL
-    /// this issuer signed.
+    /// Decodes a CRL and checks its signature with `issuer`'s key (P-256).
+    ///
+    /// Throws if it is not a CRL this issuer signed.
     public init(derEncoded bytes: [UInt8], issuer: Certificate) throws {
         let root = try DER.parse(bytes)
         let (tbsBytes, fields, signature) = try DER.sequence(root, identifier: .sequence) { nodes in
@@ -186,7 +190,8 @@ public struct CertificateRevocationList: Sendable, Equatable {
         if year < 2050 {
             try coder.serialize(UTCTime(year: year, month: month, day: day, hours: hour, minutes: minute, seconds: second))
         } else {
-            try coder.serialize(GeneralizedTime(year: year, month: month, day: day, hours: hour, minutes: minute, seconds: second, fractionalSeconds: 0))
+            try coder.serialize(
+                GeneralizedTime(year: year, month: month, day: day, hours: hour, minutes: minute, seconds: second, fractionalSeconds: 0))
         }
     }
 

@@ -1,4 +1,6 @@
-/// A key press, as the wizard sees it. The terminal adapter turns curses codes into these.
+/// A key press, as the wizard sees it.
+///
+/// The terminal adapter turns curses codes into these.
 public enum Key: Equatable, Sendable, Hashable {
     /// A printable character (already cleaned: never a control character).
     case character(Character)

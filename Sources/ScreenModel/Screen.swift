@@ -1,6 +1,7 @@
 /// Colors a cell may ask for; drawn as monochrome attributes when `NO_COLOR` is set.
 public enum Color: Int, Sendable, Equatable, CaseIterable {
-    case red = 1, green, yellow, blue, magenta, cyan
+    case red = 1
+    case green, yellow, blue, magenta, cyan
 }
 
 /// How a cell is drawn.
@@ -22,7 +23,9 @@ public struct Style: Equatable, Sendable, Hashable {
     public static let plain = Style()
 }
 
-/// One terminal cell. A wide character occupies its cell and marks the next one as `continuation`.
+/// One terminal cell.
+///
+/// A wide character occupies its cell and marks the next one as `continuation`.
 public struct Cell: Equatable, Sendable {
     public var character: Character
     public var style: Style
@@ -68,6 +71,7 @@ public struct Screen: Equatable, Sendable {
     }
 
     /// Writes `text` from (`row`, `column`), clipped at `limit` columns (default: the right edge).
+    ///
     /// Wide characters take two cells; one that would straddle the edge is replaced by a space.
     /// Returns the number of columns used.
     @discardableResult
@@ -130,7 +134,7 @@ public struct Screen: Equatable, Sendable {
         }.joined(separator: "\n")
     }
 
-    /// Does any row contain `needle`?
+    /// True when a row contains `needle`.
     public func contains(_ needle: String) -> Bool { lines.contains { $0.contains(needle) } }
 }
 

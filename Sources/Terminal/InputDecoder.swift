@@ -31,7 +31,9 @@ public struct InputDecoder: Sendable {
     public init() {}
 
     /// An incomplete key waits for more bytes (a lone Esc, a cut sequence or character): if none come
-    /// within the escape delay, `flush()` settles it. An open paste is not counted: its end is on its way.
+    /// within the escape delay, `flush()` settles it.
+    ///
+    /// An open paste is not counted: its end is on its way.
     public var needsFlush: Bool { !buffer.isEmpty && paste == nil }
 
     /// Decodes `bytes` after what was left over; what is still incomplete stays for the next call.
@@ -41,7 +43,9 @@ public struct InputDecoder: Sendable {
     }
 
     /// No more bytes came in time: what is left is final (Esc alone is the Esc key; a cut UTF-8
-    /// character is invalid). An open paste is kept open: its end marker is on its way.
+    /// character is invalid).
+    ///
+    /// An open paste is kept open: its end marker is on its way.
     public mutating func flush() -> [DecodedInput] {
         decode(final: true)
     }

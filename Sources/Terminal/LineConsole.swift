@@ -9,6 +9,7 @@ public enum LineInputError: Error, Equatable {
 }
 
 /// Plain mode's console: line-by-line input from standard input, text output on standard output.
+///
 /// No curses, no cursor addressing, no colors: what it writes is the text it is given (the caller
 /// keeps control characters out), and a secret is read with the terminal's echo off.
 public final class LineConsole {
@@ -53,8 +54,10 @@ public final class LineConsole {
         }
     }
 
-    /// Reads one line (without its line ending). With `secret` and a terminal on standard input,
-    /// the terminal does not echo what is typed; echo comes back before this returns or throws.
+    /// Reads one line (without its line ending).
+    ///
+    /// With `secret` and a terminal on standard input, the terminal does not echo what is typed;
+    /// echo comes back before this returns or throws.
     public func readLine(secret: Bool) throws(LineInputError) -> [UInt8] {
         guard secret, inputIsTerminal else { return try nextLine() }
         var saved = termios()
@@ -117,7 +120,9 @@ public final class LineConsole {
     }
 
     /// Waits until `descriptor` is readable (an effect posted its result) or, with `stopOnSignal`, a
-    /// signal arrives. Returns the signal that asks the program to end, if one did.
+    /// signal arrives.
+    ///
+    /// Returns the signal that asks the program to end, if one did.
     public func wait(for descriptor: Int32, stopOnSignal: Bool = true) -> Int32? {
         while true {
             if stopOnSignal, let signal = pendingTermination { return signal }

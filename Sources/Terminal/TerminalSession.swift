@@ -41,6 +41,7 @@ let signalWakeReader = Atomic<Int32>(-1)
 
 /// Turns SIGTERM, SIGHUP and SIGINT into a flag the program checks and a byte on a pipe its loop
 /// waits on (the handler only stores the number and writes one byte: both async-signal-safe).
+///
 /// With `interruptReads`, a blocking `read` returns EINTR when one arrives (no SA_RESTART).
 func installTerminationHandlers(interruptReads: Bool) {
     if signalWakeReader.load(ordering: .relaxed) < 0 {
@@ -75,7 +76,9 @@ func drainSignalWake() {
 }
 
 /// Waits until one of `descriptors` is readable, a signal arrives, or `timeoutMilliseconds` pass
-/// (-1: no limit). Returns the `revents` of each descriptor (all 0 after a signal or the timeout).
+/// (-1: no limit).
+///
+/// Returns the `revents` of each descriptor (all 0 after a signal or the timeout).
 func waitForInput(_ descriptors: [Int32], timeoutMilliseconds: Int32) -> [Int16] {
     var watched = descriptors.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
     watched.append(pollfd(fd: signalWakeReader.load(ordering: .relaxed), events: Int16(POLLIN), revents: 0))
@@ -124,7 +127,10 @@ public final class TerminalSession {
         return try body(session)
     }
 
-    private init(screen: OpaquePointer, window: UnsafeMutablePointer<WINDOW>, options: TerminalOptions, input: UnsafeMutablePointer<FILE>, output: UnsafeMutablePointer<FILE>) {
+    private init(
+        screen: OpaquePointer, window: UnsafeMutablePointer<WINDOW>, options: TerminalOptions, input: UnsafeMutablePointer<FILE>,
+        output: UnsafeMutablePointer<FILE>
+    ) {
         self.screen = screen
         self.options = options
         self.input = input
@@ -139,8 +145,10 @@ public final class TerminalSession {
         if !options.monochrome, has_colors() {
             start_color()
             use_default_colors()
-            let colors: [(Color, Int16)] = [(.red, Int16(COLOR_RED)), (.green, Int16(COLOR_GREEN)), (.yellow, Int16(COLOR_YELLOW)),
-                                            (.blue, Int16(COLOR_BLUE)), (.magenta, Int16(COLOR_MAGENTA)), (.cyan, Int16(COLOR_CYAN))]
+            let colors: [(Color, Int16)] = [
+                (.red, Int16(COLOR_RED)), (.green, Int16(COLOR_GREEN)), (.yellow, Int16(COLOR_YELLOW)),
+                (.blue, Int16(COLOR_BLUE)), (.magenta, Int16(COLOR_MAGENTA)), (.cyan, Int16(COLOR_CYAN)),
+            ]
             for (color, curses) in colors { init_pair(Int16(color.rawValue), curses, -1) }
         }
     }
@@ -194,8 +202,9 @@ public final class TerminalSession {
         signal(SIGQUIT, SIG_IGN)
     }
 
-    /// Draws a screen, leaving the cursor in the focused field. Unchanged screens are not redrawn;
-    /// curses itself sends only the cells that changed.
+    /// Draws a screen, leaving the cursor in the focused field.
+    ///
+    /// Unchanged screens are not redrawn; curses itself sends only the cells that changed.
     public func draw(_ next: Screen, force: Bool = false) {
         if force {
             clearok(window, true)
@@ -244,13 +253,15 @@ public final class TerminalSession {
     }
 
     /// Waits for a key, for `wake` to become readable (an effect posted its result), for a signal,
-    /// or up to `timeoutMilliseconds` (-1: no limit), whichever comes first. A lone Esc is the Esc
-    /// key once `escapeDelay` passes with nothing after it.
+    /// or up to `timeoutMilliseconds` (-1: no limit), whichever comes first.
+    ///
+    /// A lone Esc is the Esc key once `escapeDelay` passes with nothing after it.
     public func nextInput(wake: Int32, timeoutMilliseconds: Int32) -> TerminalInput {
         if !decoded.isEmpty { return decoded.removeFirst() }
         guard let input else { return .endOfInput }
         let waitingForSequence = decoder.needsFlush
-        let timeout = waitingForSequence
+        let timeout =
+            waitingForSequence
             ? (timeoutMilliseconds < 0 ? options.escapeDelay : min(timeoutMilliseconds, options.escapeDelay)) : timeoutMilliseconds
         let revents = waitForInput([fileno(input), wake], timeoutMilliseconds: timeout)
         if revents[0] != 0 {

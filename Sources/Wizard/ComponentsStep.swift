@@ -11,7 +11,8 @@ enum ComponentsStep {
         } else if let broken = reports.first(where: { !$0.status.isInstalled && !$0.installable }) {
             // The activation manager is only uninstallable when the profile folder is fixed (kiosk
             // `--profile-dir`) and missing or read-only: nothing Paraphe may write elsewhere helps.
-            state.notice = broken.kind == .activationManager
+            state.notice =
+                broken.kind == .activationManager
                 ? .error("notice.profileFolderUnavailable")
                 : .error("notice.componentBroken", ["component": broken.kind.rawValue])
         } else {

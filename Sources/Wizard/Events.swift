@@ -55,8 +55,10 @@ public struct ActivationOrder: Equatable, Sendable {
     public var password: Password
     public var keyChoice: KeyAlgorithm
 
-    public init(token: ApplicationToken, subscriber: Subscriber, reference: ReferenceNumber, authorization: AuthorizationCode,
-                password: Password, keyChoice: KeyAlgorithm) {
+    public init(
+        token: ApplicationToken, subscriber: Subscriber, reference: ReferenceNumber, authorization: AuthorizationCode,
+        password: Password, keyChoice: KeyAlgorithm
+    ) {
         self.token = token
         self.subscriber = subscriber
         self.reference = reference

@@ -7,10 +7,11 @@ import Foundation
 public enum Kiosk {
     /// The summary of a finished activation stays at most this long (or the idle timeout if shorter).
     public static let summaryTimeout: TimeInterval = 20
-    /// The countdown shows during the last 30 seconds before an idle reset…
+    /// The countdown shows during the last 30 seconds before an idle reset (but see `quietAfterKey`).
     public static let warning: TimeInterval = 30
-    /// …but never in the first 5 seconds after a key (half the timeout if that is shorter), so a key
-    /// typed after a short pause is never swallowed as "cancel the countdown".
+    /// The countdown never shows in the first 5 seconds after a key (half the timeout if that is shorter).
+    ///
+    /// So a key typed after a short pause is never swallowed as "cancel the countdown".
     public static let quietAfterKey: TimeInterval = 5
 
     /// How long `state` may stay untouched before it resets, and how long before that the countdown shows.
@@ -54,8 +55,9 @@ public enum Kiosk {
     }
 
     /// How long the program may wait before the next `.tick` matters: when the countdown starts, when
-    /// the number it shows changes, or when time is up. Nil: no tick matters until something happens
-    /// (not a kiosk, work in flight, the log-in screen).
+    /// the number it shows changes, or when time is up.
+    ///
+    /// Nil: no tick matters until something happens (not a kiosk, work in flight, the log-in screen).
     public static func secondsToNextTick(_ state: WizardState, now: Date) -> TimeInterval? {
         guard state.kiosk, state.work == nil, !state.isCritical, !isPristine(state) else { return nil }
         guard let since = state.lastActivity, since <= now else { return 0 }
@@ -67,8 +69,10 @@ public enum Kiosk {
         return max(0.001, remaining - (remaining.rounded(.up) - 1))
     }
 
-    /// A key or pasted text arrived. Returns true if it only cancelled the idle countdown (and must do
-    /// nothing else). On the summary, keys do not extend its time: only Enter (at once) or the timeout ends it.
+    /// A key or pasted text arrived.
+    ///
+    /// Returns true if it only cancelled the idle countdown (and must do nothing else). On the summary, keys do
+    /// not extend its time: only Enter (at once) or the timeout ends it.
     static func activity(_ state: inout WizardState) -> Bool {
         guard state.kiosk, !isOnSummary(state) else { return false }
         state.lastActivity = nil
@@ -80,9 +84,10 @@ public enum Kiosk {
     }
 
     /// Wipes everything for the next person: every field, every secret, the application, the
-    /// language the person switched to. Only the kiosk settings, the starting language and the
-    /// terminal size remain.
-    /// Step 1 as a reset leaves it: empty link, no message, no help, the starting language.
+    /// language the person switched to.
+    ///
+    /// Only the kiosk settings, the starting language and the terminal size remain. Step 1 as
+    /// a reset leaves it: empty link, no message, no help, the starting language.
     static func isPristine(_ state: WizardState) -> Bool {
         state.step == .link && state.field(.link).text.isEmpty && state.notice == nil && !state.showHelp
             && state.language == state.initialLanguage

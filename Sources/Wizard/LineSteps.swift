@@ -3,8 +3,10 @@ import ScreenModel
 
 /// What a line-by-line front end (plain mode) does next, by the wizard's own rules: which field is
 /// asked, what follows it (Tab to the next field, which checks the one left, or Enter to submit the
-/// screen), which button a yes presses. The full screen and plain mode share these rules through the
-/// focus order and the reducer; nothing here guesses.
+/// screen), which button a yes presses.
+///
+/// The full screen and plain mode share these rules through the focus order and the reducer; nothing
+/// here guesses.
 public enum LineStep: Equatable, Sendable {
     /// Work in flight: wait for its result.
     case wait

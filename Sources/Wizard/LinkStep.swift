@@ -134,7 +134,8 @@ enum LinkStep {
                 return []
             }
             state.step = .identity
-            state.notice = overview.identityAttemptsRemaining < ActivationPolicy.identityAttempts
+            state.notice =
+                overview.identityAttemptsRemaining < ActivationPolicy.identityAttempts
                 ? .info("notice.attemptsRemaining", ["remaining": String(overview.identityAttemptsRemaining)]) : nil
             focusFirst(&state)
         }

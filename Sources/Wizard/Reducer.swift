@@ -3,6 +3,7 @@ import Foundation
 import ScreenModel
 
 /// The wizard's one state transition: applies `event` to `state` and returns the effects to run.
+///
 /// Pure: no I/O, no clock, no curses.
 public func reduce(_ state: inout WizardState, _ event: WizardEvent, _ environment: WizardEnvironment) -> [WizardEffect] {
     switch event {
@@ -127,13 +128,41 @@ private func handle(_ key: Key, _ state: inout WizardState, _ environment: Wizar
         switch key {
         case .character(let character):
             edit(id, &state, environment) { $0.insert(String(character)) }
-        case .backspace: edit(id, &state, environment) { $0.backspace(); return false }
-        case .delete: edit(id, &state, environment) { $0.deleteForward(); return false }
-        case .left: edit(id, &state, environment) { $0.moveLeft(); return false }
-        case .right: edit(id, &state, environment) { $0.moveRight(); return false }
-        case .home, .control("a"): edit(id, &state, environment) { $0.moveHome(); return false }
-        case .end, .control("e"): edit(id, &state, environment) { $0.moveEnd(); return false }
-        case .control("u"): edit(id, &state, environment) { $0.wipe(); return false }
+        case .backspace:
+            edit(id, &state, environment) {
+                $0.backspace()
+                return false
+            }
+        case .delete:
+            edit(id, &state, environment) {
+                $0.deleteForward()
+                return false
+            }
+        case .left:
+            edit(id, &state, environment) {
+                $0.moveLeft()
+                return false
+            }
+        case .right:
+            edit(id, &state, environment) {
+                $0.moveRight()
+                return false
+            }
+        case .home, .control("a"):
+            edit(id, &state, environment) {
+                $0.moveHome()
+                return false
+            }
+        case .end, .control("e"):
+            edit(id, &state, environment) {
+                $0.moveEnd()
+                return false
+            }
+        case .control("u"):
+            edit(id, &state, environment) {
+                $0.wipe()
+                return false
+            }
         default: break
         }
     case .hideAnswers:
@@ -152,9 +181,11 @@ private func handle(_ key: Key, _ state: inout WizardState, _ environment: Wizar
     return []
 }
 
-/// Focus is leaving the focused control. A mistyped reference number is refused as soon as it is
-/// entered (its check digit needs no authority): the message shows and focus stays. Once it is right,
-/// the message about it goes. Returns whether focus may move.
+/// Focus is leaving the focused control.
+///
+/// A mistyped reference number is refused as soon as it is entered (its check digit needs no
+/// authority): the message shows and focus stays. Once it is right, the message about it goes.
+/// Returns whether focus may move.
 private func leaveField(_ state: inout WizardState) -> Bool {
     guard state.focus == .field(.reference) else { return true }
     let text = state.field(.reference).text
@@ -171,7 +202,9 @@ private func leaveField(_ state: inout WizardState) -> Bool {
     }
 }
 
-/// Applies an edit to a field; a cut paste leaves a message. Password fields re-check the policy live.
+/// Applies an edit to a field; a cut paste leaves a message.
+///
+/// Password fields re-check the policy live.
 private func edit(_ id: FieldID, _ state: inout WizardState, _ environment: WizardEnvironment, _ change: (inout TextField) -> Bool) {
     var field = state.field(id)
     let truncated = change(&field)
@@ -288,9 +321,11 @@ private func primaryAction(_ state: inout WizardState, _ environment: WizardEnvi
     }
 }
 
-/// F10 / Ctrl-C. Never in kiosk mode. While the profile is being written, the wizard quits as soon as
-/// it is on disk; at the log-in screen a second F10 quits (the message says how to log in later);
-/// elsewhere it quits at once (nothing is spent that a rerun cannot pick up).
+/// F10 or Ctrl-C: quits, never in kiosk mode.
+///
+/// While the profile is being written, the wizard quits as soon as it is on disk; at the log-in
+/// screen a second F10 quits (the message says how to log in later); elsewhere it quits at once
+/// (nothing is spent that a rerun cannot pick up).
 private func requestQuit(_ state: inout WizardState) -> [WizardEffect] {
     guard !state.kiosk else { return [] }
     switch state.work {

@@ -5,7 +5,8 @@ import ScreenModel
 
 /// The five steps of SPEC §2.
 public enum WizardStep: Int, CaseIterable, Sendable, Comparable {
-    case link = 1, identity, components, renewal, activation
+    case link = 1
+    case identity, components, renewal, activation
 
     public var titleKey: String { "step.\(rawValue).title" }
     public var shortKey: String { "step.\(rawValue).short" }
@@ -53,7 +54,9 @@ public enum Control: Hashable, Sendable {
     case keyChoice
 }
 
-/// One editable line of text. `cursor` counts characters.
+/// One editable line of text.
+///
+/// `cursor` counts characters.
 public struct TextField: Equatable, Sendable {
     public private(set) var text: String = ""
     public private(set) var cursor: Int = 0
@@ -66,7 +69,9 @@ public struct TextField: Equatable, Sendable {
     }
 
     /// Inserts typed or pasted text at the cursor: controls and escape sequences dropped, cut at
-    /// the limit. Returns true if something had to be cut.
+    /// the limit.
+    ///
+    /// Returns true if something had to be cut.
     @discardableResult
     public mutating func insert(_ raw: String) -> Bool {
         let room = limit - text.count
@@ -128,7 +133,9 @@ public struct Notice: Equatable, Sendable {
     public static func info(_ key: String, _ arguments: [String: String] = [:], dates: [String: Date] = [:]) -> Notice {
         Notice(.info, .text(key: key, arguments: arguments, dates: dates))
     }
-    public static func success(_ key: String, _ arguments: [String: String] = [:]) -> Notice { Notice(.success, .text(key: key, arguments: arguments)) }
+    public static func success(_ key: String, _ arguments: [String: String] = [:]) -> Notice {
+        Notice(.success, .text(key: key, arguments: arguments))
+    }
 
     /// A network failure that retrying may cure (the step's button then reads Retry).
     public var offersRetry: Bool {
@@ -148,7 +155,9 @@ public struct Notice: Equatable, Sendable {
 
 /// What the wizard is waiting for.
 public enum Work: Equatable, Sendable {
-    case lookingUp, verifying, checkingComponents, installing, renewing, activating(ActivationProgress), loggingIn, requestingRecovery, updating
+    case lookingUp, verifying, checkingComponents, installing, renewing
+    case activating(ActivationProgress)
+    case loggingIn, requestingRecovery, updating
     case trustingAuthority
 
     public var messageKey: String {
@@ -200,7 +209,9 @@ public struct Countdown: Equatable, Sendable {
     public var messageKey: String { reason == .idle ? "kiosk.countdown" : "kiosk.summaryCountdown" }
 }
 
-/// The whole state of the wizard. Equatable, so tests assert all of it after each event.
+/// The whole state of the wizard.
+///
+/// Equatable, so tests assert all of it after each event.
 public struct WizardState: Equatable, Sendable {
     public var language: Language
     /// The language was chosen (by `--lang` or F2): the application's language does not override it.
@@ -265,8 +276,10 @@ public struct WizardState: Equatable, Sendable {
     /// The kiosk's default idle timeout, in seconds.
     public static let defaultIdleTimeout: TimeInterval = 120
 
-    public init(language: Language, languageChosen: Bool = false, width: Int = 80, height: Int = 24, kiosk: Bool = false,
-                idleTimeout: TimeInterval = WizardState.defaultIdleTimeout) {
+    public init(
+        language: Language, languageChosen: Bool = false, width: Int = 80, height: Int = 24, kiosk: Bool = false,
+        idleTimeout: TimeInterval = WizardState.defaultIdleTimeout
+    ) {
         self.language = language
         self.languageChosen = languageChosen
         self.width = width
@@ -281,7 +294,9 @@ public struct WizardState: Equatable, Sendable {
     public var isTooSmall: Bool { width < Self.minimumWidth || height < Self.minimumHeight }
 
     /// Between "Download and Activate" and the end of the log-in: the codes may be spent and the
-    /// profile not yet written or not yet opened. Quitting waits or asks; the kiosk never resets.
+    /// profile not yet written or not yet opened.
+    ///
+    /// Quitting waits or asks; the kiosk never resets.
     public var isCritical: Bool {
         switch work {
         case .activating, .loggingIn: return true

@@ -47,8 +47,9 @@ private func renderForm(_ canvas: inout Canvas) {
         let met = check?.isMet(rule) ?? false
         let mark = met ? "✔ " : "✘ "
         let column = canvas.margin + (index % 2) * half
-        canvas.screen.put(mark + canvas.t(rule.messageKey), row: row + index / 2, column: column,
-                          style: met ? Styles.success : (check == nil ? Styles.dim : Styles.error), limit: half - 1)
+        canvas.screen.put(
+            mark + canvas.t(rule.messageKey), row: row + index / 2, column: column,
+            style: met ? Styles.success : (check == nil ? Styles.dim : Styles.error), limit: half - 1)
     }
     row += (rules.count + 1) / 2 + 1
     canvas.button(.activate, labelKey: "button.activate", row: min(row, canvas.bodyBottom), column: canvas.margin)
@@ -97,9 +98,12 @@ private func renderSummary(_ canvas: inout Canvas) {
     for line in SummaryFormat.rows(summary, language: canvas.state.language, compact: true) {
         canvas.screen.put(line.label, row: row, column: canvas.margin, style: Styles.label, limit: 17)
         // The 95-character fingerprint is split at a colon, so it reads as two halves.
-        let value = line.value.count > valueWidth && !line.isPath && line.value.count > 48
+        let value =
+            line.value.count > valueWidth && !line.isPath && line.value.count > 48
             ? String(line.value.prefix(48)) + " " + String(line.value.dropFirst(48)) : line.value
-        row = line.isPath ? canvas.path(value, row: row, column: valueColumn, width: valueWidth)
+        row =
+            line.isPath
+            ? canvas.path(value, row: row, column: valueColumn, width: valueWidth)
             : canvas.paragraph(value, row: row, column: valueColumn, width: valueWidth)
     }
     var column = canvas.margin

@@ -20,8 +20,9 @@ func renderComponentsScreen(_ canvas: inout Canvas) {
     for report in components {
         let line = ComponentLine(report, language: canvas.state.language)
         canvas.screen.put(line.name, row: row, column: canvas.margin, style: Styles.label)
-        canvas.screen.put((line.isInstalled ? "✔ " : "✘ ") + line.status, row: row, column: statusColumn,
-                          style: line.isInstalled ? Styles.success : Styles.error)
+        canvas.screen.put(
+            (line.isInstalled ? "✔ " : "✘ ") + line.status, row: row, column: statusColumn,
+            style: line.isInstalled ? Styles.success : Styles.error)
         row = canvas.paragraph(line.detail, row: row + 1, column: detailColumn, style: line.isInstalled ? Styles.dim : .plain, width: detailWidth)
         // A blank row between components while there is room for it and the buttons.
         if row + 1 < canvas.bodyBottom { row += 1 }

@@ -24,8 +24,10 @@ struct Canvas {
     var screen: Screen
     let state: WizardState
     let text: Localizer
-    /// The first and last rows of the body (between the header and the notice). At 80×24 the body
-    /// is rows 4–17, row 18 is free for hints, rows 19–21 hold the notice, 22–23 the footer.
+    /// The first and last rows of the body (between the header and the notice).
+    ///
+    /// At 80×24 the body is rows 4–17, row 18 is free for hints, rows 19–21 hold the notice,
+    /// 22–23 the footer.
     let bodyTop = 4
     var bodyBottom: Int { screen.height - 7 }
     let margin = 2
@@ -100,7 +102,13 @@ struct Canvas {
         let boxStyle = focused ? Styles.focusedField : Styles.field
         screen.put("[ ", row: row, column: column, style: focused ? Styles.label : .plain)
         screen.fill(row: row, column: column + 2, width: inner, height: 1, style: boxStyle)
-        screen.put(visible, row: row, column: column + 2, style: style.map { s in var m = s; m.reverse = focused; return m } ?? boxStyle, limit: inner)
+        screen.put(
+            visible, row: row, column: column + 2,
+            style: style.map { s in
+                var m = s
+                m.reverse = focused
+                return m
+            } ?? boxStyle, limit: inner)
         screen.put(" ]", row: row, column: column + 2 + inner, style: focused ? Styles.label : .plain)
         if focused {
             screen.cursor = Position(row: row, column: column + 2 + min(inner - 1, widthToCursor))

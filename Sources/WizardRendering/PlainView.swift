@@ -18,8 +18,9 @@ public struct PlainTranscript: Equatable, Sendable {
 }
 
 /// Plain mode's view: the lines `state` adds to what `transcript` already said, in reading order
-/// (step heading and introduction, component reports, work under way, message, summary). Pure: the
-/// console driver prints them, and snapshots hold them.
+/// (step heading and introduction, component reports, work under way, message, summary).
+///
+/// Pure: the console driver prints them, and snapshots hold them.
 public func plainLines(_ state: WizardState, after transcript: inout PlainTranscript) -> [String] {
     let text = Localizer(state.language)
     var lines: [String] = []
@@ -78,8 +79,10 @@ public func plainPrompt(_ field: FieldID, _ state: WizardState, transcript: inou
         let questions = state.overview?.questions ?? []
         let question = index < questions.count ? questions[index] : ""
         let number = String(index + 1)
-        return ([InputText.printable(text.text("plain.question", ["n": number, "question": question]), limit: 4_000)],
-                text.text("plain.prompt.answer", ["n": number]))
+        return (
+            [InputText.printable(text.text("plain.question", ["n": number, "question": question]), limit: 4_000)],
+            text.text("plain.prompt.answer", ["n": number])
+        )
     case .reference:
         return ([], text.text("plain.prompt.reference"))
     case .password:
@@ -138,7 +141,10 @@ private func noticeLines(_ notice: Notice, _ state: WizardState) -> [String] {
             return [text.text("plain.componentsReady")]
         case "notice.passwordNotReady":
             let unmet = (state.passwordCheck?.unmet ?? []).map { text.text($0.messageKey) }
-            return [text.text("plain.error", ["text": text.text("plain.passwordUnmet", ["rules": unmet.joined(separator: listSeparator(state.language))])])]
+            return [
+                text.text(
+                    "plain.error", ["text": text.text("plain.passwordUnmet", ["rules": unmet.joined(separator: listSeparator(state.language))])])
+            ]
         default:
             break
         }

@@ -128,7 +128,9 @@ private func renderFooter(_ canvas: inout Canvas) {
 }
 
 private func enterKey(_ state: WizardState) -> String {
-    if state.notice?.offersRetry == true, state.focus != .hideAnswers, state.focus != .installProvider, state.focus != .button(.recheck) { return "key.retry" }
+    if state.notice?.offersRetry == true, state.focus != .hideAnswers, state.focus != .installProvider, state.focus != .button(.recheck) {
+        return "key.retry"
+    }
     switch state.focus {
     case .hideAnswers, .installProvider: return "key.toggle"
     case .button(.install): return "key.install"

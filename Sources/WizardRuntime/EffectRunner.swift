@@ -7,6 +7,7 @@ import Workstation
 
 /// Runs the wizard's effects (authority calls, component checks, key generation, file writes) through
 /// the workstation's one activation pipeline, and turns each into the events the wizard reads.
+///
 /// Running effects are tracked, so the program loop can cancel them when it ends.
 public final class EffectRunner: Sendable {
     public let service: ActivationService
@@ -19,8 +20,9 @@ public final class EffectRunner: Sendable {
         self.provider = provider
     }
 
-    /// Starts `effect` in a task that posts its events to `queue`. `redraw` and `quit` belong to the
-    /// loop and are not handled here.
+    /// Starts `effect` in a task that posts its events to `queue`.
+    ///
+    /// `redraw` and `quit` belong to the loop and are not handled here.
     public func start(_ effect: WizardEffect, posting queue: EventQueue) {
         running.withLock { running in
             let id = running.next
@@ -57,19 +59,23 @@ public final class EffectRunner: Sendable {
             }
             emit(Self.unconfirmedAuthority(result) ?? .recoveryRequested(result))
         case .trustAuthority(let fingerprint):
-            emit(.authorityTrusted(await outcome {
-                try await self.service.trustAuthority(fingerprint: fingerprint)
-                return true
-            }))
+            emit(
+                .authorityTrusted(
+                    await outcome {
+                        try await self.service.trustAuthority(fingerprint: fingerprint)
+                        return true
+                    }))
         case .verifyIdentity(let token, let answers):
             emit(.identityChecked(await outcome { try await self.service.verifyIdentity(token: token, answers: answers) }))
         case .checkComponents:
             emit(.componentsChecked(await service.checkComponents()))
         case .installActivationManager:
-            emit(.activationManagerInstalled(await outcome {
-                try await self.service.installActivationManager()
-                return true
-            }))
+            emit(
+                .activationManagerInstalled(
+                    await outcome {
+                        try await self.service.installActivationManager()
+                        return true
+                    }))
         case .renewCodes(let token, let authorization):
             emit(.renewed(await outcome { try await self.service.renewCodes(token: token, authorization: authorization) }))
         case .activate(let order):
@@ -77,19 +83,27 @@ public final class EffectRunner: Sendable {
                 token: order.token, subscriber: order.subscriber, reference: order.reference, authorization: order.authorization,
                 password: order.password, keyAlgorithm: order.keyChoice
             )
-            emit(.activated(await outcome {
-                try await self.service.activate(request) { emit(.progressed($0)) }.profile
-            }))
+            emit(
+                .activated(
+                    await outcome {
+                        try await self.service.activate(request) { emit(.progressed($0)) }.profile
+                    }))
         case .finishParked(let token, let password):
-            emit(.activated(await outcome {
-                try await self.service.finishParked(token: token, password: password) { emit(.progressed($0)) }.profile
-            }))
+            emit(
+                .activated(
+                    await outcome {
+                        try await self.service.finishParked(token: token, password: password) { emit(.progressed($0)) }.profile
+                    }))
         case .logIn(let profile, let password, let installProvider):
-            emit(.loggedIn(await outcome {
-                var summary = try await self.service.logIn(profile: profile, password: password)
-                if installProvider, let provider = self.provider { summary.provider = await self.register(profile, password: password, with: provider) }
-                return summary
-            }))
+            emit(
+                .loggedIn(
+                    await outcome {
+                        var summary = try await self.service.logIn(profile: profile, password: password)
+                        if installProvider, let provider = self.provider {
+                            summary.provider = await self.register(profile, password: password, with: provider)
+                        }
+                        return summary
+                    }))
         case .updateProfile(let profile, let password):
             emit(.profileUpdated(await outcome { try await self.service.updateProfile(profile: profile, password: password).summary }))
         case .redraw, .quit:
@@ -97,12 +111,15 @@ public final class EffectRunner: Sendable {
         }
     }
 
-    /// Makes the profile just logged in to available to the workstation's applications. A failure does not undo the
-    /// log-in: the summary says why, and that `paraphe profile install` can do it later.
+    /// Makes the profile just logged in to available to the workstation's applications.
+    ///
+    /// A failure does not undo the log-in: the summary says why, and that `paraphe profile install` can do it
+    /// later.
     private func register(_ profile: URL, password: Password, with provider: ProviderRegistration) async -> ProviderOutcome {
         do {
             let report = try await service.installProvider(profile: profile, password: password, registration: provider)
-            return .registered(label: report.label, nickname: report.nickname, database: report.databases.first, busy: report.busy.values.sorted().first)
+            return .registered(
+                label: report.label, nickname: report.nickname, database: report.databases.first, busy: report.busy.values.sorted().first)
         } catch {
             return .failed(ErrorDescription(error).message(in: .en))
         }

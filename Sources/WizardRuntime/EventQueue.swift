@@ -3,7 +3,7 @@ import Synchronization
 import Wizard
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The one queue of the program loop: effects post their results here, and a front end waits on

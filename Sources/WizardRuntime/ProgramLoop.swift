@@ -19,7 +19,9 @@ public final class ProgramLoop {
         self.runner = runner
     }
 
-    /// Applies `event` and starts the effects it asks for. Returns false once the wizard quits.
+    /// Applies `event` and starts the effects it asks for.
+    ///
+    /// Returns false once the wizard quits.
     @discardableResult
     public func send(_ event: WizardEvent) -> Bool {
         var keepGoing = true
@@ -33,7 +35,9 @@ public final class ProgramLoop {
         return keepGoing && !state.finished
     }
 
-    /// Applies every result the effects posted. Returns false once the wizard quits.
+    /// Applies every result the effects posted.
+    ///
+    /// Returns false once the wizard quits.
     @discardableResult
     public func deliverResults() -> Bool {
         var keepGoing = true

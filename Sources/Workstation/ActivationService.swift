@@ -1,9 +1,9 @@
-import CivilTime
 import Activation
 import AuthorityInterface
+import CivilTime
 import Foundation
-import RevocationList
 import Keystore
+import RevocationList
 import Synchronization
 
 /// The files an activation wrote.
@@ -17,10 +17,11 @@ public struct ProfileFiles: Equatable, Sendable {
     }
 }
 
-/// The workstation's one activation pipeline (steps 2–5 on this machine). The full-screen wizard's
-/// effects, plain mode and `paraphe activate` all go through it: local checks before anything is
-/// spent at the authority, key generation during the identity check, the parked key, resume, and
-/// logging in to a profile already written here.
+/// The workstation's one activation pipeline (steps 2–5 on this machine).
+///
+/// The full-screen wizard's effects, plain mode and `paraphe activate` all go through it: local
+/// checks before anything is spent at the authority, key generation during the identity check, the
+/// parked key, resume, and logging in to a profile already written here.
 public final class ActivationService: Sendable {
     public let authority: any Authority
     public let paths: WorkstationPaths
@@ -44,9 +45,11 @@ public final class ActivationService: Sendable {
     /// Now, for the update window (the system clock unless the program was started with another).
     let now: @Sendable () -> Date
 
-    public init(authority: any Authority, paths: WorkstationPaths, cost: KDFCost = .standard, passwordPolicy: PasswordPolicy,
-                fixedProfileDirectory: Bool = false, checkpoint: @escaping @Sendable (ActivationCheckpoint) -> Void = { _ in },
-                updateWindow: TimeInterval = 60 * 86_400, now: @escaping @Sendable () -> Date = { Date() }, provider: ProviderCheck = .notChecked) {
+    public init(
+        authority: any Authority, paths: WorkstationPaths, cost: KDFCost = .standard, passwordPolicy: PasswordPolicy,
+        fixedProfileDirectory: Bool = false, checkpoint: @escaping @Sendable (ActivationCheckpoint) -> Void = { _ in },
+        updateWindow: TimeInterval = 60 * 86_400, now: @escaping @Sendable () -> Date = { Date() }, provider: ProviderCheck = .notChecked
+    ) {
         self.provider = provider
         self.updateWindow = updateWindow
         self.now = now
@@ -80,6 +83,7 @@ public final class ActivationService: Sendable {
     }
 
     /// "Recover my digital signature": the authority emails a recovery link if the address is known.
+    ///
     /// The person trusts the authority whose CA has `fingerprint` (compared with the one published).
     public func trustAuthority(fingerprint: String) async throws {
         try await authority.trustAuthority(fingerprint: fingerprint)
@@ -105,11 +109,15 @@ public final class ActivationService: Sendable {
 
     // MARK: - Step 2
 
-    /// The identity check. Meanwhile a key of `algorithm` is generated for step 5 (slow, and
-    /// independent of the answers), so the two cores share the work; and, when the profile's password is
-    /// already known (`password`: it passed the local checks), its keys are derived too.
-    public func verifyIdentity(token: ApplicationToken, answers: [SecurityAnswer], pregenerate algorithm: KeyAlgorithm = .default,
-                               password: Password? = nil) async throws -> IdentityVerification {
+    /// The identity check.
+    ///
+    /// Meanwhile a key of `algorithm` is generated for step 5 (slow, and independent of the answers), so
+    /// the two cores share the work; and, when the profile's password is already known (`password`: it
+    /// passed the local checks), its keys are derived too.
+    public func verifyIdentity(
+        token: ApplicationToken, answers: [SecurityAnswer], pregenerate algorithm: KeyAlgorithm = .default,
+        password: Password? = nil
+    ) async throws -> IdentityVerification {
         pregenerateKey(for: token, algorithm: algorithm)
         if let password { prepareProfileKeys(for: token, password: password) }
         do {
@@ -195,6 +203,7 @@ public final class ActivationService: Sendable {
 
     /// "Download and Activate": the key (pre-generated, parked from an interrupted run, or new), parked
     /// sealed under the password before the authority sees the CSR, the certificate, the profile files.
+    ///
     /// The person then logs in (`logIn`).
     public func activate(_ request: ActivationRequest, progress: @Sendable (ActivationProgress) -> Void = { _ in }) async throws -> ProfileFiles {
         try checkPassword(request.password, confirmation: request.password, for: request.subscriber)
@@ -208,10 +217,14 @@ public final class ActivationService: Sendable {
 
     /// Finishes the activation parked on this workstation for `token`, with the password it was
     /// sealed under; the identity check and the codes behind it were spent by the interrupted run.
-    public func finishParked(token: ApplicationToken, password: Password, progress: @Sendable (ActivationProgress) -> Void = { _ in }) async throws -> ProfileFiles {
+    public func finishParked(token: ApplicationToken, password: Password, progress: @Sendable (ActivationProgress) -> Void = { _ in }) async throws
+        -> ProfileFiles
+    {
         guard activator.hasParkedActivation(for: token) else {
             // Finished meanwhile (by another front end): the profile it wrote is what remains.
-            if let profile = activator.completedProfile(for: token) { return ProfileFiles(profile: profile, certificate: Self.certificateFile(of: profile)) }
+            if let profile = activator.completedProfile(for: token) {
+                return ProfileFiles(profile: profile, certificate: Self.certificateFile(of: profile))
+            }
             throw ActivationError(.alreadyActivated)
         }
         guard let (request, key) = activator.parkedRequest(for: token, password: password) else {
@@ -223,7 +236,9 @@ public final class ActivationService: Sendable {
     }
 
     /// Logs in to a profile: decrypt, check the MAC, the key against the certificate, the chain to the
-    /// trusted CA. Returns the summary with the file paths.
+    /// trusted CA.
+    ///
+    /// Returns the summary with the file paths.
     public func logIn(profile: URL, password: Password) async throws -> ActivationSummary {
         // The log-in right after this process wrote the profile reuses the derivations it wrote it with.
         let known = written.withLock { last -> ProfileKeys? in
@@ -257,8 +272,10 @@ public final class ActivationService: Sendable {
     }
 }
 
-/// Named moments of an activation, in order. An observer (`ActivationService`'s `checkpoint`) hears
-/// each as it is reached; the end-to-end tests kill the process there to prove a rerun recovers.
+/// Named moments of an activation, in order.
+///
+/// An observer (`ActivationService`'s `checkpoint`) hears each as it is reached; the end-to-end
+/// tests kill the process there to prove a rerun recovers.
 public enum ActivationCheckpoint: String, CaseIterable, Sendable {
     case keyParked, certificateIssued, certificateFileWritten, profileWritten
 }

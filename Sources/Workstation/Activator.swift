@@ -1,7 +1,7 @@
 import Activation
 import AuthorityInterface
-import Crypto
 import CMP
+import Crypto
 import Foundation
 import Keystore
 import Logging
@@ -17,7 +17,10 @@ public struct ActivationRequest: Sendable {
     public var password: Password
     public var keyAlgorithm: KeyAlgorithm
 
-    public init(token: ApplicationToken, subscriber: Subscriber, reference: ReferenceNumber, authorization: AuthorizationCode, password: Password, keyAlgorithm: KeyAlgorithm = .rsa2048) {
+    public init(
+        token: ApplicationToken, subscriber: Subscriber, reference: ReferenceNumber, authorization: AuthorizationCode, password: Password,
+        keyAlgorithm: KeyAlgorithm = .rsa2048
+    ) {
         self.token = token
         self.subscriber = subscriber
         self.reference = reference
@@ -62,18 +65,23 @@ struct Activator: Sendable {
     var fixedProfileDirectory = false
 
     /// Generates (or resumes) the key, has the authority issue the certificate, and writes the profile
-    /// files. The person then logs in to the profile (`login`).
-    /// `parked`: the key already opened from the parked activation (finishing it), so the password is
-    /// not derived a second time; `prepared`: the profile's keys derived ahead (while the identity check
-    /// ran), used when they are for this password. Returns the files and the keys they were written with.
-    func issueAndWrite(_ request: ActivationRequest, pregenerated: SigningKey?, prepared: ProfileKeys? = nil, parked: ReadyKey? = nil,
-                       progress: @Sendable (ActivationProgress) -> Void) async throws -> (ProfileFiles, ProfileKeys) {
+    /// files.
+    ///
+    /// The person then logs in to the profile (`login`). `parked`: the key already opened from the parked
+    /// activation (finishing it), so the password is not derived a second time; `prepared`: the profile's
+    /// keys derived ahead (while the identity check ran), used when they are for this password. Returns
+    /// the files and the keys they were written with.
+    func issueAndWrite(
+        _ request: ActivationRequest, pregenerated: SigningKey?, prepared: ProfileKeys? = nil, parked: ReadyKey? = nil,
+        progress: @Sendable (ActivationProgress) -> Void
+    ) async throws -> (ProfileFiles, ProfileKeys) {
         guard FileSystem.isWritableDirectory(paths.profileDirectory) else {
             throw WorkstationError(fixedProfileDirectory ? .removableProfileFolder : .profileStore, paths.profileDirectory.path)
         }
         Self.logger.debug("activation starts", metadata: ["key": "\(request.keyAlgorithm.rawValue)"])
         progress(.generatingKey)
-        let (key, keys) = try parked.map { try ($0.key, profileKeys(for: request.password, bag: $0.bag)) }
+        let (key, keys) =
+            try parked.map { try ($0.key, profileKeys(for: request.password, bag: $0.bag)) }
             ?? key(for: request, pregenerated: pregenerated, prepared: prepared)
         // Parked, encrypted, before the authority sees the CSR.
         try park(key, for: request, with: keys.bag)
@@ -81,7 +89,8 @@ struct Activator: Sendable {
 
         progress(.requestingCertificate)
         let csr = try CertificateRequest.make(key: key, commonName: request.subscriber.name, email: request.subscriber.email)
-        let issued = try await authority.issueCertificate(token: request.token, reference: request.reference, authorization: request.authorization, csrDER: csr)
+        let issued = try await authority.issueCertificate(
+            token: request.token, reference: request.reference, authorization: request.authorization, csrDER: csr)
         checkpoint(.certificateIssued)
         let certificate: Certificate
         let chain: [Certificate]
@@ -110,8 +119,10 @@ struct Activator: Sendable {
         return (ProfileFiles(profile: profileFile, certificate: certificateFile), keys)
     }
 
-    /// Logs in to a profile: decrypt, MAC, key ↔ certificate, chain to the trusted CA. `known`: the keys
-    /// this process just wrote it with (their derivations are not run again when every input matches).
+    /// Logs in to a profile: decrypt, MAC, key ↔ certificate, chain to the trusted CA.
+    ///
+    /// `known`: the keys this process just wrote it with (their derivations are not run again when every
+    /// input matches).
     func login(profile: URL, password: Password, known: ProfileKeys? = nil) async throws -> ProfileSummary {
         let roots = try Components(paths: paths, authority: authority).trustedRoots()
         // Read once: the login's checks, then (once per new certificate) the confirmation signed with its key.
@@ -142,7 +153,8 @@ struct Activator: Sendable {
 
     /// `keystore/unconfirmed/SERIAL`: a certificate whose profile was written here and not yet logged in to.
     private func unconfirmedMarker(_ certificate: Certificate) -> URL {
-        paths.dataDirectory.appendingPathComponent("keystore/unconfirmed").appendingPathComponent(Array(certificate.serialNumber.bytes).map { String(format: "%02X", $0) }.joined())
+        paths.dataDirectory.appendingPathComponent("keystore/unconfirmed").appendingPathComponent(
+            Array(certificate.serialNumber.bytes).map { String(format: "%02X", $0) }.joined())
     }
 
     private func markUnconfirmed(_ certificate: Certificate) {
@@ -152,11 +164,14 @@ struct Activator: Sendable {
     }
 
     /// The first log-in to a new profile tells the authority, signed with the new key, that the profile
-    /// exists (a recovery's previous certificate is revoked only then). Best effort: an authority that
-    /// cannot be reached is told at the next log-in.
+    /// exists (a recovery's previous certificate is revoked only then).
+    ///
+    /// Best effort: an authority that cannot be reached is told at the next log-in.
     private func confirmIfNew(_ contents: PKCS12Contents, trustedCA: Certificate) async {
         let marker = unconfirmedMarker(contents.certificate)
-        guard FileManager.default.fileExists(atPath: marker.path), let signer = try? ActivationService.signer(contents), let ca = try? derBytes(trustedCA) else { return }
+        guard FileManager.default.fileExists(atPath: marker.path), let signer = try? ActivationService.signer(contents),
+            let ca = try? derBytes(trustedCA)
+        else { return }
         let authority = self.authority
         do {
             try await CMPHolderTransaction.confirm(signer: signer, trustedCA: ca, random: { SystemRandomBytes().bytes($0) }, now: Date()) {
@@ -204,8 +219,9 @@ struct Activator: Sendable {
             let key = try? SigningKey(pkcs8DER: parked.pkcs8)
         else { return nil }
         let subscriber = Subscriber(name: parked.name, email: parked.email, language: Language(rawValue: parked.language) ?? .en)
-        let request = ActivationRequest(token: token, subscriber: subscriber, reference: reference,
-                                        authorization: AuthorizationCode(parked.authorization), password: password, keyAlgorithm: algorithm)
+        let request = ActivationRequest(
+            token: token, subscriber: subscriber, reference: reference,
+            authorization: AuthorizationCode(parked.authorization), password: password, keyAlgorithm: algorithm)
         return (request, ReadyKey(key: key, bag: bag))
     }
 

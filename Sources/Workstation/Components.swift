@@ -11,9 +11,12 @@ public struct Components: Sendable {
 
     public let paths: WorkstationPaths
     public let authority: any Authority
-    /// The profile folder is a fixed destination (kiosk `--profile-dir`, e.g. removable media):
-    /// Paraphe never creates it, never changes its mode, and writes no profile anywhere else. If it
-    /// is missing or read-only, the check fails with that reason and nothing is offered to install.
+    /// The profile folder is a fixed destination (a kiosk's `--profile-dir`, removable media).
+    ///
+    /// Paraphe never creates it, never changes its mode, and writes no profile anywhere else.
+    ///
+    /// If it is missing or read-only, the check fails with that reason and nothing is offered to
+    /// install.
     public let fixedProfileDirectory: Bool
     /// Whether the keystore provider's check includes the PKCS#11 module's self-test.
     public let provider: ProviderCheck
@@ -38,7 +41,8 @@ public struct Components: Sendable {
         let directory = paths.profileDirectory
         if fixedProfileDirectory, !FileSystem.isWritableDirectory(directory) {
             // A missing medium is reported, not silently replaced by an empty folder on the workstation.
-            let reason = FileManager.default.fileExists(atPath: directory.path)
+            let reason =
+                FileManager.default.fileExists(atPath: directory.path)
                 ? "component.reason.profileStoreNotWritable" : "component.reason.profileFolderMissing"
             return ComponentReport(kind: .activationManager, status: .failed(reason: reason, detail: directory.path), installable: false)
         }
@@ -84,7 +88,8 @@ public struct Components: Sendable {
             case .thisProgram:
                 guard let test = ProviderSelfTest.forThisProgram() else {
                     return ComponentReport(
-                        kind: .keystoreProvider, status: .failed(reason: "component.reason.providerMissing", detail: "libparaphe-pkcs11.so"), installable: false)
+                        kind: .keystoreProvider, status: .failed(reason: "component.reason.providerMissing", detail: "libparaphe-pkcs11.so"),
+                        installable: false)
                 }
                 try test.run(in: scratch)
                 // Registration comes after step 5: reported here, not required.

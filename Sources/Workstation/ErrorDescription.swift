@@ -18,7 +18,9 @@ public enum ExitStatus {
 
 /// The one table from an error, whatever module raised it, to the message the person reads (a
 /// string-table key, so a screen can re-render it in the other language) and the exit status a
-/// command ends with. The screens, plain mode and every command use it.
+/// command ends with.
+///
+/// The screens, plain mode and every command use it.
 public struct ErrorDescription: Sendable, Equatable {
     public var messageKey: String
     public var arguments: [String: String]
@@ -33,51 +35,56 @@ public struct ErrorDescription: Sendable, Equatable {
         case let error as ActivationError:
             activationError = error
             messageKey = error.messageKey
-            exitStatus = switch error.code {
-            case .linkMalformed, .unknownApplication, .referenceMalformed, .referenceCheckDigit, .invalidInput, .passwordRejected:
-                ExitStatus.dataError
-            default:
-                ExitStatus.refused
-            }
+            exitStatus =
+                switch error.code {
+                case .linkMalformed, .unknownApplication, .referenceMalformed, .referenceCheckDigit, .invalidInput, .passwordRejected:
+                    ExitStatus.dataError
+                default:
+                    ExitStatus.refused
+                }
         case let error as AuthorityError:
             messageKey = "cli.error.authority.\(error.code.rawValue)"
             arguments = ["detail": error.reason]
-            exitStatus = switch error.code {
-            case .csrInvalid, .badRequest: ExitStatus.dataError
-            case .dataDirectory: ExitStatus.cantCreate
-            case .storage, .mail, .certificateAuthority: ExitStatus.ioError
-            case .otherCA: ExitStatus.config
-            case .notAuthorized: ExitStatus.refused
-            case .busy: ExitStatus.unavailable
-            }
+            exitStatus =
+                switch error.code {
+                case .csrInvalid, .badRequest: ExitStatus.dataError
+                case .dataDirectory: ExitStatus.cantCreate
+                case .storage, .mail, .certificateAuthority: ExitStatus.ioError
+                case .otherCA: ExitStatus.config
+                case .notAuthorized: ExitStatus.refused
+                case .busy: ExitStatus.unavailable
+                }
         case let error as AuthorityConnectionError:
             messageKey = "cli.error.network.\(error.code.rawValue)"
             arguments = ["detail": error.reason]
-            exitStatus = switch error.code {
-            case .fingerprintMismatch: ExitStatus.refused
-            // Not an outage: the command needs the authority pinned (a flag or a configuration line).
-            case .notPinned: ExitStatus.usage
-            case .unreachable, .timedOut, .tls, .serverFailure, .rateLimited, .malformedResponse: ExitStatus.unavailable
-            }
+            exitStatus =
+                switch error.code {
+                case .fingerprintMismatch: ExitStatus.refused
+                // Not an outage: the command needs the authority pinned (a flag or a configuration line).
+                case .notPinned: ExitStatus.usage
+                case .unreachable, .timedOut, .tls, .serverFailure, .rateLimited, .malformedResponse: ExitStatus.unavailable
+                }
         case let error as KeystoreError:
             messageKey = "cli.error.keystore.\(error.code.rawValue)"
             arguments = ["detail": error.reason]
-            exitStatus = switch error.code {
-            case .wrongPassword, .keyMismatch, .chainInvalid: ExitStatus.refused
-            case .malformed, .unsupportedAlgorithm, .invalidInput: ExitStatus.dataError
-            default: ExitStatus.software
-            }
+            exitStatus =
+                switch error.code {
+                case .wrongPassword, .keyMismatch, .chainInvalid: ExitStatus.refused
+                case .malformed, .unsupportedAlgorithm, .invalidInput: ExitStatus.dataError
+                default: ExitStatus.software
+                }
         case let error as WorkstationError:
             messageKey = error.messageKey
             arguments = ["detail": error.detail]
-            exitStatus = switch error.code {
-            case .profileStore, .removableProfileFolder, .profileWrite: ExitStatus.cantCreate
-            case .componentFailed: ExitStatus.unavailable
-            case .trustStore, .login: ExitStatus.ioError
-            case .certificateRevoked, .holderRefused: ExitStatus.refused
-            case .provider: ExitStatus.unavailable
-            case .applicationRunning: ExitStatus.tempFail
-            }
+            exitStatus =
+                switch error.code {
+                case .profileStore, .removableProfileFolder, .profileWrite: ExitStatus.cantCreate
+                case .componentFailed: ExitStatus.unavailable
+                case .trustStore, .login: ExitStatus.ioError
+                case .certificateRevoked, .holderRefused: ExitStatus.refused
+                case .provider: ExitStatus.unavailable
+                case .applicationRunning: ExitStatus.tempFail
+                }
         default:
             messageKey = "cli.error.unexpected"
             exitStatus = ExitStatus.software

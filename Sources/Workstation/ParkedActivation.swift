@@ -1,13 +1,14 @@
 import Activation
 import Crypto
-import _CryptoExtras
 import Foundation
 import Keystore
+import _CryptoExtras
 
 /// An activation in flight, parked on disk before the authority sees the CSR: the new private key
 /// (PKCS#8), the codes it is being redeemed with and the subscriber, sealed with AES-256-GCM under a
 /// key expanded from the profile's bags' key (PBKDF2-HMAC-SHA256 of the person's password at the
 /// profile's iteration count, then HKDF-SHA256 under a label of its own).
+///
 /// A rerun with the same password picks it up: the same key, so the authority re-issues the same
 /// certificate even after the codes were consumed.
 struct ParkedActivation: Codable, Sendable {
@@ -38,7 +39,8 @@ struct ParkedActivation: Codable, Sendable {
         guard let combined = try AES.GCM.seal(plain, using: bagKey.subkey(Self.sealingLabel)).combined else {
             throw WorkstationError(.profileWrite, "cannot seal the parked key")
         }
-        let envelope = Envelope(version: 2, kdf: "pbkdf2-hmac-sha256+hkdf-sha256", iterations: bagKey.iterations, salt: bagKey.salt, sealed: Array(combined))
+        let envelope = Envelope(
+            version: 2, kdf: "pbkdf2-hmac-sha256+hkdf-sha256", iterations: bagKey.iterations, salt: bagKey.salt, sealed: Array(combined))
         return Array(try JSONEncoder().encode(envelope))
     }
 

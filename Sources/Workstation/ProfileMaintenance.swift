@@ -1,7 +1,7 @@
-import CivilTime
 import Activation
 import AuthorityInterface
 import CMP
+import CivilTime
 import Foundation
 import Keystore
 import SwiftASN1
@@ -11,14 +11,17 @@ extension ActivationService {
     /// Changes a profile's password: opens it with `current` (a wrong one is refused and changes
     /// nothing), checks `new` against the same policy as at activation (with the certificate's name and
     /// email), writes the same key, certificate and chain under `new` at the same KDF cost, and replaces
-    /// the file atomically. The old password no longer opens it.
+    /// the file atomically.
+    ///
+    /// The old password no longer opens it.
     public func changePassword(profile: URL, current: Password, new: Password, confirmation: Password) async throws -> ActivationSummary {
         let contents = try Activator.openProfile(profile, password: current)
         let name = contents.friendlyName ?? contents.certificate.subject.commonNameText ?? ""
-        let email = (try? contents.certificate.extensions.subjectAlternativeNames)?.compactMap { name -> String? in
-            if case .rfc822Name(let address) = name { return address }
-            return nil
-        }.first ?? ""
+        let email =
+            (try? contents.certificate.extensions.subjectAlternativeNames)?.compactMap { name -> String? in
+                if case .rfc822Name(let address) = name { return address }
+                return nil
+            }.first ?? ""
         try passwordPolicy.validate(new, confirmation: confirmation, name: name, email: email)
         let rewritten = try PKCS12.write(contents, password: new.revealed, cost: cost)
         try AtomicFile.write(rewritten, to: profile, mode: 0o600)
@@ -42,7 +45,9 @@ extension ActivationService {
     /// Updates a profile near expiry: a new key of the same type, a new certificate for it from the
     /// authority (CMP `kur` signed with the current key — the current certificate is the proof), the
     /// profile rewritten atomically under the same password at the same cost, the previous file kept
-    /// beside it as `NAME.YYYY-MM-DD.p12`. Returns the new summary and the backup.
+    /// beside it as `NAME.YYYY-MM-DD.p12`.
+    ///
+    /// Returns the new summary and the backup.
     public func updateProfile(profile: URL, password: Password) async throws -> (summary: ActivationSummary, backup: URL) {
         let bytes = try Activator.readProfile(profile)
         let contents = try PKCS12.read(bytes, password: password.revealed)
@@ -56,15 +61,17 @@ extension ActivationService {
         do {
             result = try await CMPHolderTransaction.update(
                 request, signer: try Self.signer(contents), trustedCA: try derBytes(root), random: { SystemRandomBytes().bytes($0) },
-                now: Date()) { try await self.authority.cmp($0) }
+                now: Date()
+            ) { try await self.authority.cmp($0) }
         } catch let error as CMPError {
             throw Self.holderRefusal(error)
         }
         let certificate = try Certificate(derEncoded: result.certificateDER)
         let backup = try Self.backupURL(for: profile)
         try AtomicFile.write(bytes, to: backup, mode: 0o600)
-        let updated = PKCS12Contents(key: newKey, certificate: certificate, chain: contents.chain.isEmpty ? [root] : contents.chain,
-                                     friendlyName: contents.friendlyName)
+        let updated = PKCS12Contents(
+            key: newKey, certificate: certificate, chain: contents.chain.isEmpty ? [root] : contents.chain,
+            friendlyName: contents.friendlyName)
         try AtomicFile.write(try PKCS12.write(updated, password: password.revealed, cost: cost), to: profile, mode: 0o600)
         let pem = try CertificateFile.pem(certificate: certificate, chain: updated.chain)
         try AtomicFile.write(Array(pem.utf8), to: Self.certificateFile(of: profile), mode: 0o644)
@@ -72,7 +79,9 @@ extension ActivationService {
     }
 
     /// Asks the authority to revoke the profile's certificate (CMP `rr` signed with its key: holding the
-    /// profile and its password is the proof). The authority publishes a new CRL.
+    /// profile and its password is the proof).
+    ///
+    /// The authority publishes a new CRL.
     public func revokeProfile(profile: URL, password: Password, reasonCode: Int) async throws {
         let contents = try Activator.openProfile(profile, password: password)
         guard let root = try Components(paths: paths, authority: authority).trustedRoots().first else {
@@ -81,7 +90,8 @@ extension ActivationService {
         do {
             try await CMPHolderTransaction.revoke(
                 reasonCode: reasonCode, signer: try Self.signer(contents), trustedCA: try derBytes(root),
-                random: { SystemRandomBytes().bytes($0) }, now: Date()) { try await self.authority.cmp($0) }
+                random: { SystemRandomBytes().bytes($0) }, now: Date()
+            ) { try await self.authority.cmp($0) }
         } catch let error as CMPError {
             throw Self.holderRefusal(error)
         }
@@ -106,7 +116,8 @@ extension ActivationService {
     /// `NAME.YYYY-MM-DD.p12` beside the profile (`-2`, `-3`… if taken).
     static func backupURL(for profile: URL) throws -> URL {
         let today = UTCDateTime(Date())
-        let stem = profile.deletingPathExtension().lastPathComponent + "." + "\(today.pad(today.year, 4))-\(today.pad(today.month))-\(today.pad(today.day))"
+        let stem =
+            profile.deletingPathExtension().lastPathComponent + "." + "\(today.pad(today.year, 4))-\(today.pad(today.month))-\(today.pad(today.day))"
         let folder = profile.deletingLastPathComponent()
         for suffix in [""] + (2...99).map({ "-\($0)" }) {
             let candidate = folder.appendingPathComponent(stem + suffix + ".p12")

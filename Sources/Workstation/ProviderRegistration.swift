@@ -5,8 +5,9 @@ import Keystore
 import SwiftASN1
 import X509
 
-/// Making a profile available to the person's applications through the security provider (the PKCS#11 module
-/// `libparaphe-pkcs11.so`), and undoing exactly that:
+/// Makes a profile available to the person's applications through the security provider, and undoes exactly that.
+///
+/// Through the PKCS#11 module `libparaphe-pkcs11.so`:
 ///
 /// - the token file the module reads (`ProviderToken`: the profile's path and its public certificates);
 /// - the module registered with p11-kit for the user (`~/.config/pkcs11/modules/paraphe.module`: GnuTLS, p11-kit
@@ -142,7 +143,8 @@ public struct ProviderRegistration: Sendable {
         let token = ProviderToken(label: label, profile: path, certificates: der)
         do {
             try FileManager.default.createDirectory(atPath: tokenDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            try AtomicFile.write(Array(try token.encoded().utf8), to: URL(fileURLWithPath: tokenDirectory).appendingPathComponent(token.fileName), mode: 0o644)
+            try AtomicFile.write(
+                Array(try token.encoded().utf8), to: URL(fileURLWithPath: tokenDirectory).appendingPathComponent(token.fileName), mode: 0o644)
         } catch {
             throw WorkstationError(.provider, "cannot write the token file in \(tokenDirectory)")
         }
@@ -150,7 +152,8 @@ public struct ProviderRegistration: Sendable {
         var record = readRecord()
         // p11-kit, for the user.
         let p11kit = home + "/.config/pkcs11/modules/paraphe.module"
-        let moduleText = "# Paraphe's keystore provider (written by `paraphe profile install`; removed by `paraphe profile uninstall`).\nmodule: \(module)\ncritical: no\n"
+        let moduleText =
+            "# Paraphe's keystore provider (written by `paraphe profile install`; removed by `paraphe profile uninstall`).\nmodule: \(module)\ncritical: no\n"
         if FileManager.default.contents(atPath: p11kit).map({ String(decoding: $0, as: UTF8.self) }) != moduleText {
             do {
                 try FileManager.default.createDirectory(atPath: home + "/.config/pkcs11/modules", withIntermediateDirectories: true)
@@ -202,8 +205,10 @@ public struct ProviderRegistration: Sendable {
 
     // MARK: Uninstall
 
-    /// Removes the token of `profile`; with the last token, everything the installs added. Returns what was done;
-    /// `busy` lists the databases left as they were (the command asks to close those applications and run again).
+    /// Removes the token of `profile`; with the last token, everything the installs added.
+    ///
+    /// Returns what was done; `busy` lists the databases left as they were (the command asks to close those
+    /// applications and run again).
     public func uninstall(profile: URL) throws -> Report {
         var report = Report()
         let path = profile.standardizedFileURL.path
@@ -254,7 +259,9 @@ public struct ProviderRegistration: Sendable {
     }
 
     /// After a profile's certificate was renewed: its token shows the new certificate, read from the certificate file
-    /// the renewal wrote beside the profile (the certificate, then the chain). Nothing else changes.
+    /// the renewal wrote beside the profile (the certificate, then the chain).
+    ///
+    /// Nothing else changes.
     public func refresh(profile: URL, certificateFile: URL) throws {
         let path = profile.standardizedFileURL.path
         guard let text = try? String(contentsOf: certificateFile, encoding: .utf8),
@@ -262,7 +269,8 @@ public struct ProviderRegistration: Sendable {
         else { throw WorkstationError(.provider, "cannot read \(certificateFile.path)") }
         for var token in ProviderToken.loadAll(from: tokenDirectory) where token.profile == path {
             token.certificates = documents.map(\.derBytes)
-            try AtomicFile.write(Array(try token.encoded().utf8), to: URL(fileURLWithPath: tokenDirectory).appendingPathComponent(token.fileName), mode: 0o644)
+            try AtomicFile.write(
+                Array(try token.encoded().utf8), to: URL(fileURLWithPath: tokenDirectory).appendingPathComponent(token.fileName), mode: 0o644)
         }
     }
 
@@ -307,7 +315,9 @@ public struct ProviderRegistration: Sendable {
     }
 
     /// Runs an NSS tool (no secret in its arguments: the databases Paraphe touches have no password, or the tool asks
-    /// for it on the terminal). Returns its output; throws with its message on failure.
+    /// for it on the terminal).
+    ///
+    /// Returns its output; throws with its message on failure.
     @discardableResult
     func nss(_ tool: String, _ arguments: [String], creating directory: String? = nil) throws -> String {
         if let directory {
@@ -367,7 +377,6 @@ public struct ProviderRegistration: Sendable {
         return name
     }
 
-
     static func removeEmptyDirectories(from directory: String, upTo limit: String) {
         var current = URL(fileURLWithPath: directory).standardizedFileURL.path
         while current.hasPrefix(limit + "/"), (try? FileManager.default.contentsOfDirectory(atPath: current))?.isEmpty == true {
@@ -381,7 +390,9 @@ public struct ProviderRegistration: Sendable {
 /// copy of the module list and trust, and could overwrite the change).
 enum DatabaseUse {
     /// For each database in use, the name of a process with one of its files open, or of the Firefox/Thunderbird
-    /// whose profile lock names a live process. One pass over the processes serves every database.
+    /// whose profile lock names a live process.
+    ///
+    /// One pass over the processes serves every database.
     static func programs(using databases: [String]) -> [String: String] {
         var found: [String: String] = [:]
         var owners: [String: String] = [:]  // an NSS file → the database it belongs to

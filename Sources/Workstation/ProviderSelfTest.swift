@@ -13,9 +13,11 @@ public enum ProviderCheck: Sendable {
 }
 
 /// Step 3's check of the security provider: the module loads, a throwaway profile logs in through it, it signs, and
-/// the signature verifies. The module reads its tokens from the user's configuration directory, so the signing runs
-/// in a child process (this program, `paraphe provider-self-test`, a command not listed in the help) whose configuration directory is a private
-/// scratch one holding only the throwaway token: the person's own tokens and databases are never touched.
+/// the signature verifies.
+///
+/// The module reads its tokens from the user's configuration directory, so the signing runs in a child process (this program, `paraphe
+/// provider-self-test`, a command not listed in the help) whose configuration directory is a private scratch one holding only the throwaway
+/// token: the person's own tokens and databases are never touched.
 public struct ProviderSelfTest: Sendable {
     /// The module (`libparaphe-pkcs11.so`).
     public var module: String
@@ -38,7 +40,9 @@ public struct ProviderSelfTest: Sendable {
     /// What the child signs.
     static let message = Array("Paraphe keystore provider self-test".utf8)
 
-    /// Runs the check in `scratch` (a private directory, removed by the caller). Throws `selfTestFailed` with the reason.
+    /// Runs the check in `scratch` (a private directory, removed by the caller).
+    ///
+    /// Throws `selfTestFailed` with the reason.
     public func run(in scratch: URL) throws(KeystoreError) {
         let password = Hex.lowercase(SystemRandomBytes().bytes(12))
         let throwaway = try KeystoreSelfTest.throwawayProfile(password: password)
@@ -83,7 +87,9 @@ public struct ProviderSelfTest: Sendable {
     }
 
     /// The child side: loads the module, logs in to its one token with `password`, signs `message` with
-    /// CKM_ECDSA_SHA256, logs out and finalizes. Returns the signature (r‖s).
+    /// CKM_ECDSA_SHA256, logs out and finalizes.
+    ///
+    /// Returns the signature (r‖s).
     public static func signThroughModule(_ module: String, password: String) throws(KeystoreError) -> [UInt8] {
         guard let handle = dlopen(module, RTLD_NOW | RTLD_LOCAL) else { throw .selfTestFailed("the module does not load") }
         defer { dlclose(handle) }

@@ -5,6 +5,7 @@ import Keystore
 extension ActivationService {
     /// Makes a profile available to the person's applications: logs in to it (MAC, key against certificate, chain to
     /// the trusted CA, not on the authority's CRL when it can be had), then registers its token (`ProviderRegistration`).
+    ///
     /// The password opens the profile here and is not kept: the applications ask for it at their own log-in.
     public func installProvider(profile: URL, password: Password, registration: ProviderRegistration) async throws -> ProviderRegistration.Report {
         let contents = try Activator.openProfile(profile, password: password)

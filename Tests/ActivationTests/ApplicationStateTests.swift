@@ -25,7 +25,8 @@ import Testing
         var (state, reference) = fresh()
         for expected in [4, 3, 2, 1] {
             #expect(try state.submitAnswers(matching: 1, at: t0) == .failed(remaining: expected))
-            #expect(state == ApplicationState(status: .approved, identityFailures: 5 - expected, codes: CodesState(reference: reference, issuedAt: t0)))
+            #expect(
+                state == ApplicationState(status: .approved, identityFailures: 5 - expected, codes: CodesState(reference: reference, issuedAt: t0)))
         }
         #expect(try state.submitAnswers(matching: 0, at: t0) == .locked)
         let locked = ApplicationState(status: .identityLocked, identityFailures: 5, codes: CodesState(reference: reference, issuedAt: t0))
@@ -77,7 +78,10 @@ import Testing
             let newReference = ReferenceNumber.generate(using: random)
             try state.renew(newReference: newReference, at: at)
             times.append(at)
-            #expect(state == ApplicationState(status: .approved, identityFailures: 0, codes: CodesState(reference: newReference, issuedAt: at), renewals: times))
+            #expect(
+                state
+                    == ApplicationState(
+                        status: .approved, identityFailures: 0, codes: CodesState(reference: newReference, issuedAt: at), renewals: times))
         }
         let fourth = t0 + 16 * 24 * 3600 + 3 * 3600
         let before = state
@@ -90,7 +94,11 @@ import Testing
         let later = times[0] + 24 * 3600
         let reference = ReferenceNumber.generate(using: random)
         try state.renew(newReference: reference, at: later)
-        #expect(state == ApplicationState(status: .approved, identityFailures: 0, codes: CodesState(reference: reference, issuedAt: later), renewals: [times[1], times[2], later]))
+        #expect(
+            state
+                == ApplicationState(
+                    status: .approved, identityFailures: 0, codes: CodesState(reference: reference, issuedAt: later),
+                    renewals: [times[1], times[2], later]))
     }
 
     @Test func renewalKillsTheOldPairAtOnce() throws {
@@ -140,8 +148,10 @@ import Testing
 
     @Test func lockedRevokedAndActivatedApplicationsCannotGoOn() {
         let (base, reference) = fresh()
-        for (status, error) in [(ApplicationStatus.activated, ActivationError.Code.alreadyActivated),
-                                (.identityLocked, .identityLocked), (.revoked, .revoked)] {
+        for (status, error) in [
+            (ApplicationStatus.activated, ActivationError.Code.alreadyActivated),
+            (.identityLocked, .identityLocked), (.revoked, .revoked),
+        ] {
             var state = base
             state.status = status
             #expect(throws: ActivationError(error)) { try state.ensureActivatable() }

@@ -85,8 +85,10 @@ import Testing
     }
 
     @Test func rejectsWhatIsNotAToken() {
-        for text in ["", "7K2M-Q9XD-4HPA", "7K2M-Q9XD-4HPA-VT3R-AAAA", "UUUU-UUUU-UUUU-UUUU", "https://example.com/",
-                     String(repeating: "A", count: 5_000)] {
+        for text in [
+            "", "7K2M-Q9XD-4HPA", "7K2M-Q9XD-4HPA-VT3R-AAAA", "UUUU-UUUU-UUUU-UUUU", "https://example.com/",
+            String(repeating: "A", count: 5_000),
+        ] {
             #expect(throws: ActivationError(.linkMalformed)) { try ApplicationToken(parsing: text) }
         }
     }
@@ -106,8 +108,10 @@ import Testing
         let answer = SecurityAnswer("Montréal")
         let code = AuthorizationCode.generate(using: SeededRandomSource(seed: 1))
         #expect(code.revealed.count == 16)
-        for text in ["\(password)", "\(answer)", "\(code)", String(describing: password), String(reflecting: answer),
-                     String(reflecting: code)] {
+        for text in [
+            "\(password)", "\(answer)", "\(code)", String(describing: password), String(reflecting: answer),
+            String(reflecting: code),
+        ] {
             #expect(!text.contains("hunter2"))
             #expect(!text.contains("Montr"))
             #expect(!text.contains(code.revealed))

@@ -5,7 +5,9 @@ import Testing
 @testable import Activation
 
 /// Hostile input, generated from a seed: escape sequences, C0/C1 controls, NUL, bidi overrides,
-/// combining marks, invalid sequences and very long values. Thousands of cases per run.
+/// combining marks, invalid sequences and very long values.
+///
+/// Thousands of cases per run.
 enum Hostile {
     static let fragments: [String] = [
         "\u{1B}]0;pwned\u{07}", "\u{1B}]2;title\u{1B}\\", "\u{1B}[2J", "\u{1B}[31m", "\u{1B}[?1049h", "\u{1B}P+q\u{1B}\\",

@@ -21,7 +21,8 @@ import Testing
     }
 
     @Test func rulesTickOneByOne() {
-        #expect(met("", nil) == [.minimumLength: false, .maximumLength: true, .notNameOrEmail: false, .notCommon: false, .confirmationMatches: false])
+        #expect(
+            met("", nil) == [.minimumLength: false, .maximumLength: true, .notNameOrEmail: false, .notCommon: false, .confirmationMatches: false])
         #expect(met("Vert-Orage-P", nil)[.minimumLength] == true)
         #expect(met("Vert-Orage-", nil)[.minimumLength] == false)
         #expect(met("Vert-Orage-Piano-47", "Vert-Orage-Piano-4")[.confirmationMatches] == false)

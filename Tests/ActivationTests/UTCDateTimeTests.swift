@@ -19,7 +19,9 @@ import Testing
             let date = Date(timeIntervalSince1970: seconds)
             let time = UTCDateTime(date)
             let expected = Self.calendar.dateComponents([.year, .month, .day, .hour, .minute, .second, .weekday], from: date)
-            #expect([time.year, time.month, time.day, time.hour, time.minute, time.second] == [expected.year, expected.month, expected.day, expected.hour, expected.minute, expected.second].map { $0 ?? -1 }, "\(seconds)")
+            #expect(
+                [time.year, time.month, time.day, time.hour, time.minute, time.second]
+                    == [expected.year, expected.month, expected.day, expected.hour, expected.minute, expected.second].map { $0 ?? -1 }, "\(seconds)")
             #expect(time.weekday + 1 == expected.weekday, "\(seconds)")
             #expect(time.date == date, "\(seconds)")
         }
@@ -29,7 +31,8 @@ import Testing
         for text in ["2024-02-29T12:00:00Z", "2026-11-29T23:59:59Z", "2099-03-01T00:00:00Z", "1999-12-31T10:11:12Z"] {
             let date = try #require(ISO8601DateFormatter().date(from: text))
             for years in [1, 3, 4, 100, -1] {
-                #expect(UTCDateTime(date).adding(years: years).date == Self.calendar.date(byAdding: .year, value: years, to: date), "\(text) + \(years)")
+                #expect(
+                    UTCDateTime(date).adding(years: years).date == Self.calendar.date(byAdding: .year, value: years, to: date), "\(text) + \(years)")
             }
         }
     }

@@ -12,7 +12,12 @@ import Testing
 struct CacheTests {
     final class Counter: Sendable {
         let count = Mutex(0)
-        func next() -> Int { count.withLock { $0 += 1; return $0 } }
+        func next() -> Int {
+            count.withLock {
+                $0 += 1
+                return $0
+            }
+        }
         var value: Int { count.withLock { $0 } }
     }
 
@@ -37,10 +42,16 @@ struct CacheTests {
         #expect(answers.count == 200 && answers.allSatisfy { $0 == "ok" })
         #expect(probes.value == 1, "\(probes.value) probes")
         clock.advance(by: 1.5)
-        _ = await probe.current { _ = probes.next(); return ok }
+        _ = await probe.current {
+            _ = probes.next()
+            return ok
+        }
         #expect(probes.value == 1)
         clock.advance(by: 1)
-        _ = await probe.current { _ = probes.next(); return ok }
+        _ = await probe.current {
+            _ = probes.next()
+            return ok
+        }
         #expect(probes.value == 2)
     }
 
@@ -67,7 +78,8 @@ struct CacheTests {
         #expect(ProxyHeader.parse(v4 + Array("TLS".utf8)) == .proxied(source: "198.51.100.7", length: 28), "what follows is not read")
         #expect(ProxyHeader.parse(Array(v4.prefix(20))) == .needMore)
         #expect(ProxyHeader.parse(Array(signature.prefix(5))) == .needMore)
-        let v6: [UInt8] = signature + [0x21, 0x21, 0, 36] + [0x20, 0x01, 0x0D, 0xB8] + Array(repeating: 0, count: 11) + [1]
+        let v6: [UInt8] =
+            signature + [0x21, 0x21, 0, 36] + [0x20, 0x01, 0x0D, 0xB8] + Array(repeating: 0, count: 11) + [1]
             + Array(repeating: 0, count: 15) + [1] + [0x9C, 0x40, 0x20, 0xFB]
         #expect(ProxyHeader.parse(v6) == .proxied(source: "2001:db8::1", length: 52))
         #expect(ProxyHeader.parse(signature + [0x20, 0x00, 0, 0]) == .local(length: 16))
@@ -81,7 +93,8 @@ struct CacheTests {
         #expect(range.contains(ip: "10.1.200.3") && !range.contains(ip: "10.2.0.1") && range.contains(ip: "::ffff:10.1.0.9"))
         let six = try AddressRange(parsing: "2001:db8:aa::/48")
         #expect(six.contains(ip: "2001:db8:aa:1::5") && !six.contains(ip: "2001:db8:ab::1") && !six.contains(ip: "10.1.0.1"))
-        #expect(try AddressRange(parsing: "192.0.2.7").contains(ip: "192.0.2.7") && !(try AddressRange(parsing: "192.0.2.7")).contains(ip: "192.0.2.8"))
+        #expect(
+            try AddressRange(parsing: "192.0.2.7").contains(ip: "192.0.2.7") && !(try AddressRange(parsing: "192.0.2.7")).contains(ip: "192.0.2.8"))
         for bad in ["10.0.0.0/33", "example.org", "10.0.0.0/", "2001:db8::/129", ""] {
             #expect(throws: AuthorityError.self) { try AddressRange(parsing: bad) }
         }

@@ -1,9 +1,9 @@
 import Activation
+import AuthorityInterface
 import Foundation
 import Testing
 
 @testable import Authority
-import AuthorityInterface
 
 @Suite("Approval and mail")
 struct ApprovalTests {
@@ -82,8 +82,9 @@ struct ApprovalTests {
 
     @Test("a name containing a placeholder is not expanded")
     func placeholdersExpandOnce() {
-        #expect(Mailer.fill("Hello {name}, {reference}", ["name": "{reference}", "reference": "123-456-789"])
-            == "Hello {reference}, 123-456-789")
+        #expect(
+            Mailer.fill("Hello {name}, {reference}", ["name": "{reference}", "reference": "123-456-789"])
+                == "Hello {reference}, 123-456-789")
         #expect(Mailer.fill("{unknown} {", [:]) == "{unknown} {")
     }
 
@@ -168,7 +169,9 @@ struct ApprovalTests {
         let revocations = try await authority.auditLog().filter { $0.event == "revoked" }
         #expect(revocations.count == 1, "revoking twice changes nothing")
         #expect(revocations.first?.detail == "application revoked (was approved): affiliationChanged")
-        #expect((await caught { try await authority.revoke(.certificate(serial: "0A0B"), reason: .keyCompromise) } as? AuthorityError)?.code == .badRequest)
+        #expect(
+            (await caught { try await authority.revoke(.certificate(serial: "0A0B"), reason: .keyCompromise) } as? AuthorityError)?.code
+                == .badRequest)
     }
 
     @Test("approvedAt backdates the codes")

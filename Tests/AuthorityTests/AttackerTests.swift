@@ -42,11 +42,14 @@ struct SenderLimitTests {
         let (receipt, code) = try await CertificateTests.readyToIssue(authority)
         let responder = CMPResponder(authority: authority, logger: Logger(label: "test"))
         for guess in 0..<6 {
-            let answer = await responder.respond(to: try Self.request(reference: receipt.reference.digits, secret: "GUESS-\(guess)"), from: Self.stranger)
+            let answer = await responder.respond(
+                to: try Self.request(reference: receipt.reference.digits, secret: "GUESS-\(guess)"), from: Self.stranger)
             let refused = try #require(try Self.refusal(answer))
             #expect(!refused.protected)
             // The 6th is refused before any lookup: the address used up its 5 failures (SenderPolicy).
-            #expect(guess < SenderPolicy.failures ? refused.status == CMPResponder.codesNotProved : refused.status.failInfo?.contains(.notAuthorized) == true)
+            #expect(
+                guess < SenderPolicy.failures
+                    ? refused.status == CMPResponder.codesNotProved : refused.status.failInfo?.contains(.notAuthorized) == true)
         }
         // Naming the application (its link is not a secret) proves nothing either.
         let named = await responder.respond(
@@ -79,7 +82,8 @@ struct SenderLimitTests {
         #expect(try await authority.senderRefusedUntil(Self.stranger) == nil)
         #expect(try await authority.record(for: receipt.token).wrongReferencesInARow == 0)
         // 10,000 is accepted.
-        let answer = await responder.respond(to: try Self.request(reference: receipt.reference.digits, secret: code.revealed, iterations: 10_000), from: Self.stranger)
+        let answer = await responder.respond(
+            to: try Self.request(reference: receipt.reference.digits, secret: code.revealed, iterations: 10_000), from: Self.stranger)
         #expect(try PKIMessage(derEncoded: answer).body.name == "cp")
     }
 
@@ -92,13 +96,18 @@ struct SenderLimitTests {
         let responder = CMPResponder(authority: authority, logger: Logger(label: "test"))
         let unknown = try otherReference(than: receipt.reference)
         #expect(try await authority.registry.tokenOfLiveReference(unknown) == nil)
-        let live = try #require(try Self.refusal(await responder.respond(to: try Self.request(reference: receipt.reference.digits, secret: "X"), from: Self.stranger)))
-        let dead = try #require(try Self.refusal(await responder.respond(to: try Self.request(reference: unknown.digits, secret: "X"), from: Self.stranger)))
+        let live = try #require(
+            try Self.refusal(await responder.respond(to: try Self.request(reference: receipt.reference.digits, secret: "X"), from: Self.stranger)))
+        let dead = try #require(
+            try Self.refusal(await responder.respond(to: try Self.request(reference: unknown.digits, secret: "X"), from: Self.stranger)))
         #expect(live.status == dead.status && live.status.statusString == dead.status.statusString && live.protected == dead.protected)
         // An unknown application named by a sender token: the same again.
-        let stray = try #require(try Self.refusal(await responder.respond(
-            to: try Self.request(reference: receipt.reference.digits, secret: "X", token: try ApplicationToken(parsing: "ZZZZ-ZZZZ-ZZZZ-ZZZZ")),
-            from: Self.stranger)))
+        let stray = try #require(
+            try Self.refusal(
+                await responder.respond(
+                    to: try Self.request(
+                        reference: receipt.reference.digits, secret: "X", token: try ApplicationToken(parsing: "ZZZZ-ZZZZ-ZZZZ-ZZZZ")),
+                    from: Self.stranger)))
         #expect(stray.status == live.status)
     }
 
@@ -117,13 +126,15 @@ struct SenderLimitTests {
             candidate += 1
             let digits = String(candidate)
             guard let reference = try? ReferenceNumber(parsing: digits), reference != receipt.reference else { continue }
-            let answer = await responders[guesses % 2].respond(to: try Self.request(reference: reference.digits, secret: code.revealed), from: Self.stranger)
+            let answer = await responders[guesses % 2].respond(
+                to: try Self.request(reference: reference.digits, secret: code.revealed), from: Self.stranger)
             #expect(try Self.refusal(answer)?.status == CMPResponder.codesNotProved)
             guesses += 1
         }
         // The right reference now: refused, through either instance; nothing issued, nothing counted.
         for responder in responders {
-            let answer = await responder.respond(to: try Self.request(reference: receipt.reference.digits, secret: code.revealed), from: Self.stranger)
+            let answer = await responder.respond(
+                to: try Self.request(reference: receipt.reference.digits, secret: code.revealed), from: Self.stranger)
             let refused = try #require(try Self.refusal(answer))
             #expect(refused.status.failInfo?.contains(.notAuthorized) == true && !refused.protected, "\(refused.status)")
         }
@@ -138,11 +149,14 @@ struct SenderLimitTests {
         #expect(try PKIMessage(derEncoded: named).body.name == "cp")
 
         // 15 minutes after the first failure, the address may try again.
-        let (other, otherCode) = try await CertificateTests.readyToIssue(first, Subscriber(name: "Luc Gagnon", email: "luc@example.com", language: .fr))
-        let refusedStill = await responders[0].respond(to: try Self.request(reference: other.reference.digits, secret: otherCode.revealed), from: Self.stranger)
+        let (other, otherCode) = try await CertificateTests.readyToIssue(
+            first, Subscriber(name: "Luc Gagnon", email: "luc@example.com", language: .fr))
+        let refusedStill = await responders[0].respond(
+            to: try Self.request(reference: other.reference.digits, secret: otherCode.revealed), from: Self.stranger)
         #expect(try Self.refusal(refusedStill)?.status.failInfo?.contains(.notAuthorized) == true)
         bed.time.advance(by: SenderPolicy.window + 1)
-        let later = await responders[0].respond(to: try Self.request(reference: other.reference.digits, secret: otherCode.revealed), from: Self.stranger)
+        let later = await responders[0].respond(
+            to: try Self.request(reference: other.reference.digits, secret: otherCode.revealed), from: Self.stranger)
         #expect(try PKIMessage(derEncoded: later).body.name == "cp")
     }
 }
@@ -174,7 +188,10 @@ struct CPUWorkerTests {
                 group.addTask {
                     do {
                         return try await workers.run {
-                            peak.state.withLock { $0.now += 1; $0.most = max($0.most, $0.now) }
+                            peak.state.withLock {
+                                $0.now += 1
+                                $0.most = max($0.most, $0.now)
+                            }
                             Thread.sleep(forTimeInterval: 0.3)
                             peak.state.withLock { $0.now -= 1 }
                             return "ran"

@@ -58,8 +58,9 @@ struct CMPExchangeTests {
         let parameters = PasswordBasedMAC.make(salt: Array(repeating: 7, count: 16), iterations: 1_000)
         func message(_ body: PKIBody, secret: [UInt8]) throws -> [UInt8] {
             var message = PKIMessage(
-                header: PKIHeader(sender: try ParapheCMP.sender(token: receipt.token.value), senderKID: Array(receipt.reference.digits.utf8),
-                                  transactionID: Array(repeating: 1, count: 16), senderNonce: (0..<16).map { _ in UInt8.random(in: 0...255) }),
+                header: PKIHeader(
+                    sender: try ParapheCMP.sender(token: receipt.token.value), senderKID: Array(receipt.reference.digits.utf8),
+                    transactionID: Array(repeating: 1, count: 16), senderNonce: (0..<16).map { _ in UInt8.random(in: 0...255) }),
                 body: body)
             try message.protect(with: PasswordBasedMACKey(secret: secret, parameters: parameters))
             return try message.serialized()
@@ -67,8 +68,12 @@ struct CMPExchangeTests {
         let confirmation = try PKIMessage(derEncoded: try await authority.cmp(try message(.certConf([]), secret: Array(code.revealed.utf8))))
         #expect(confirmation.protectionKind == .passwordBasedMAC)
         // Same parameters, wrong code: no kept key answers it.
-        let refused = try PKIMessage(derEncoded: try await authority.cmp(try message(.p10cr(try TestKey().csr()), secret: Array("ABCD-EFGH-JKLM-NPQR".utf8))))
-        guard case .error(let content) = refused.body else { Issue.record("expected an error, got \(refused.body.name)"); return }
+        let refused = try PKIMessage(
+            derEncoded: try await authority.cmp(try message(.p10cr(try TestKey().csr()), secret: Array("ABCD-EFGH-JKLM-NPQR".utf8))))
+        guard case .error(let content) = refused.body else {
+            Issue.record("expected an error, got \(refused.body.name)")
+            return
+        }
         #expect(content.pkiStatusInfo.failInfo?.contains(.badMessageCheck) == true)
         #expect(refused.protectionKind == .none)
         #expect(try await authority.record(for: receipt.token).wrongReferencesInARow == 0)

@@ -1,4 +1,5 @@
 import Activation
+import AuthorityInterface
 import Crypto
 import Foundation
 import GRDB
@@ -6,18 +7,21 @@ import Testing
 import X509
 
 @testable import Authority
-import AuthorityInterface
 
 @Suite("Certificate issuance")
 struct CertificateTests {
     /// Approves, verifies and returns what step 5 needs.
-    static func readyToIssue(_ authority: EmbeddedAuthority, _ subscriber: Subscriber = Sample.subscriber) async throws -> (ApprovalReceipt, AuthorizationCode) {
+    static func readyToIssue(_ authority: EmbeddedAuthority, _ subscriber: Subscriber = Sample.subscriber) async throws -> (
+        ApprovalReceipt, AuthorizationCode
+    ) {
         let receipt = try await authority.approve(Sample.request(subscriber))
         let verification = try await authority.verifyIdentity(token: receipt.token, answers: Sample.rightAnswers)
         return (receipt, verification.authorization)
     }
 
-    @Test("the certificate has the profile of SPEC §4 and verifies with openssl -x509_strict -purpose smimesign", arguments: [TestKey.Kind.p256, .rsa2048])
+    @Test(
+        "the certificate has the profile of SPEC §4 and verifies with openssl -x509_strict -purpose smimesign",
+        arguments: [TestKey.Kind.p256, .rsa2048])
     func certificateProfile(kind: TestKey.Kind) async throws {
         let bed = TestBed(seed: 41)
         defer { bed.remove() }
@@ -127,7 +131,12 @@ struct CertificateTests {
                 group.addTask {
                     do {
                         let authority = try await bed.authority()
-                        return (index, .success(try await authority.issueCertificate(token: receipt.token, reference: receipt.reference, authorization: code, csrDER: csr)))
+                        return (
+                            index,
+                            .success(
+                                try await authority.issueCertificate(
+                                    token: receipt.token, reference: receipt.reference, authorization: code, csrDER: csr))
+                        )
                     } catch {
                         return (index, .failure(error))
                     }
@@ -149,22 +158,33 @@ struct CertificateTests {
         let authority = try await bed.authority()
         let (winner, certificate) = try #require(winners.first)
         // Resume: the same key (even in a new CSR) gets the same certificate back.
-        let again = try await authority.issueCertificate(token: receipt.token, reference: receipt.reference, authorization: code, csrDER: try keys[winner].csr(commonName: "Resumed"))
+        let again = try await authority.issueCertificate(
+            token: receipt.token, reference: receipt.reference, authorization: code, csrDER: try keys[winner].csr(commonName: "Resumed"))
         #expect(again == certificate)
         // The other key still does not.
-        #expect(await activationCode {
-            try await authority.issueCertificate(token: receipt.token, reference: receipt.reference, authorization: code, csrDER: requests[1 - winner])
-        } == .codesUsed)
+        #expect(
+            await activationCode {
+                try await authority.issueCertificate(
+                    token: receipt.token, reference: receipt.reference, authorization: code, csrDER: requests[1 - winner])
+            } == .codesUsed)
         // Wrong codes with the winning key: no replay.
-        #expect(await activationCode {
-            try await authority.issueCertificate(token: receipt.token, reference: try otherReference(than: receipt.reference), authorization: code, csrDER: requests[winner])
-        } == .codesUsed)
+        #expect(
+            await activationCode {
+                try await authority.issueCertificate(
+                    token: receipt.token, reference: try otherReference(than: receipt.reference), authorization: code, csrDER: requests[winner])
+            } == .codesUsed)
         // The stored key digest is the SHA-256 of the winner's whole SubjectPublicKeyInfo (as openssl writes it).
         let spki = try await authority.registry.application(token: receipt.token)?.state.activatedKeyDigest.map { Data($0) }
         let folder = bed.directory.deletingLastPathComponent()
         try pem(certificate.certificateDER).write(to: folder.appendingPathComponent("winner.pem"), atomically: true, encoding: .utf8)
-        _ = try openssl(["x509", "-in", folder.appendingPathComponent("winner.pem").path, "-noout", "-pubkey", "-out", folder.appendingPathComponent("winner.pub").path])
-        _ = try openssl(["pkey", "-pubin", "-in", folder.appendingPathComponent("winner.pub").path, "-outform", "DER", "-out", folder.appendingPathComponent("winner.spki").path])
+        _ = try openssl([
+            "x509", "-in", folder.appendingPathComponent("winner.pem").path, "-noout", "-pubkey", "-out",
+            folder.appendingPathComponent("winner.pub").path,
+        ])
+        _ = try openssl([
+            "pkey", "-pubin", "-in", folder.appendingPathComponent("winner.pub").path, "-outform", "DER", "-out",
+            folder.appendingPathComponent("winner.spki").path,
+        ])
         let spkiDER = try Data(contentsOf: folder.appendingPathComponent("winner.spki"))
         #expect(spki == Data(SHA256.hash(data: spkiDER)))
 
@@ -182,9 +202,10 @@ struct CertificateTests {
         let (receipt, code) = try await Self.readyToIssue(authority)
 
         for garbage in [[], [0x30, 0x03, 0x02, 0x01, 0x00], Array(repeating: UInt8(0x41), count: 100)] as [[UInt8]] {
-            #expect((await caught {
-                try await authority.issueCertificate(token: receipt.token, reference: receipt.reference, authorization: code, csrDER: garbage)
-            } as? AuthorityError)?.code == .csrInvalid)
+            #expect(
+                (await caught {
+                    try await authority.issueCertificate(token: receipt.token, reference: receipt.reference, authorization: code, csrDER: garbage)
+                } as? AuthorityError)?.code == .csrInvalid)
         }
         // Key A's CSR carrying key B's signature: no proof of possession.
         let keyA = try TestKey()

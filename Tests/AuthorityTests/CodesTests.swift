@@ -1,9 +1,9 @@
 import Activation
+import AuthorityInterface
 import Foundation
 import Testing
 
 @testable import Authority
-import AuthorityInterface
 
 @Suite("Activation codes and renewal")
 struct CodesTests {
@@ -24,9 +24,11 @@ struct CodesTests {
         let expired = try await authority.verifyIdentity(token: receipt.token, answers: Sample.rightAnswers)
         #expect(expired.renewalNeeded)
         #expect(expired.renewalReason == ActivationError(.codesExpired(expiredAt: receipt.expiresAt)))
-        #expect(await activationCode {
-            try await authority.issueCertificate(token: receipt.token, reference: receipt.reference, authorization: expired.authorization, csrDER: try TestKey().csr())
-        } == .codesExpired(expiredAt: receipt.expiresAt))
+        #expect(
+            await activationCode {
+                try await authority.issueCertificate(
+                    token: receipt.token, reference: receipt.reference, authorization: expired.authorization, csrDER: try TestKey().csr())
+            } == .codesExpired(expiredAt: receipt.expiresAt))
 
         let renewal = try await authority.renewCodes(token: receipt.token, authorization: expired.authorization)
         #expect(renewal.maskedEmail == "j•••@example.com")
@@ -46,15 +48,20 @@ struct CodesTests {
         #expect(try await authority.record(for: receipt.token).reference == newReference.formatted)
 
         // The old authorization cannot renew again; the old reference is refused; the new pair works.
-        #expect(await activationCode { try await authority.renewCodes(token: receipt.token, authorization: expired.authorization) }
-            == .identityNotVerified)
-        #expect(await activationCode {
-            try await authority.issueCertificate(token: receipt.token, reference: receipt.reference, authorization: renewal.authorization, csrDER: try TestKey().csr())
-        } == .wrongReference(remaining: 4))
+        #expect(
+            await activationCode { try await authority.renewCodes(token: receipt.token, authorization: expired.authorization) }
+                == .identityNotVerified)
+        #expect(
+            await activationCode {
+                try await authority.issueCertificate(
+                    token: receipt.token, reference: receipt.reference, authorization: renewal.authorization, csrDER: try TestKey().csr())
+            } == .wrongReference(remaining: 4))
         // The old authorization code proves nothing any more, and uses up nothing.
-        #expect(await activationCode {
-            try await authority.issueCertificate(token: receipt.token, reference: newReference, authorization: expired.authorization, csrDER: try TestKey().csr())
-        } == .identityNotVerified)
+        #expect(
+            await activationCode {
+                try await authority.issueCertificate(
+                    token: receipt.token, reference: newReference, authorization: expired.authorization, csrDER: try TestKey().csr())
+            } == .identityNotVerified)
         #expect(try await authority.record(for: receipt.token).wrongReferencesInARow == 1)
         let issued = try await authority.issueCertificate(
             token: receipt.token, reference: newReference, authorization: renewal.authorization, csrDER: try TestKey().csr())
@@ -91,8 +98,9 @@ struct CodesTests {
         }
         #expect(try await authority.record(for: receipt.token).renewalsLast24h == 3)
         let mailsBefore = try bed.mails().count
-        #expect(await activationCode { try await authority.renewCodes(token: receipt.token, authorization: code) }
-            == .renewalLimit(nextAllowedAt: firstRenewal + Self.day))
+        #expect(
+            await activationCode { try await authority.renewCodes(token: receipt.token, authorization: code) }
+                == .renewalLimit(nextAllowedAt: firstRenewal + Self.day))
         #expect(try bed.mails().count == mailsBefore, "a refused renewal sends nothing")
         #expect(try FileManager.default.contentsOfDirectory(atPath: bed.directory.appendingPathComponent("mail/tmp").path).isEmpty)
 
@@ -113,17 +121,22 @@ struct CodesTests {
         let csr = try TestKey().csr()
 
         for remaining in [4, 3, 2, 1] {
-            #expect(await activationCode {
-                try await authority.issueCertificate(token: receipt.token, reference: wrong, authorization: verification.authorization, csrDER: csr)
-            } == .wrongReference(remaining: remaining))
+            #expect(
+                await activationCode {
+                    try await authority.issueCertificate(
+                        token: receipt.token, reference: wrong, authorization: verification.authorization, csrDER: csr)
+                } == .wrongReference(remaining: remaining))
         }
-        #expect(await activationCode {
-            try await authority.issueCertificate(token: receipt.token, reference: wrong, authorization: verification.authorization, csrDER: csr)
-        } == .renewalRequired)
+        #expect(
+            await activationCode {
+                try await authority.issueCertificate(token: receipt.token, reference: wrong, authorization: verification.authorization, csrDER: csr)
+            } == .renewalRequired)
         // Now even the right reference is refused.
-        #expect(await activationCode {
-            try await authority.issueCertificate(token: receipt.token, reference: receipt.reference, authorization: verification.authorization, csrDER: csr)
-        } == .renewalRequired)
+        #expect(
+            await activationCode {
+                try await authority.issueCertificate(
+                    token: receipt.token, reference: receipt.reference, authorization: verification.authorization, csrDER: csr)
+            } == .renewalRequired)
         #expect(try await authority.record(for: receipt.token).wrongReferencesInARow == 5)
         let again = try await authority.verifyIdentity(token: receipt.token, answers: Sample.rightAnswers)
         #expect(again.renewalNeeded)
@@ -143,8 +156,9 @@ struct CodesTests {
         defer { bed.remove() }
         let authority = try await bed.authority()
         let receipt = try await authority.approve(Sample.request())
-        #expect(await activationCode { try await authority.renewCodes(token: receipt.token, authorization: AuthorizationCode("0000000000000000")) }
-            == .identityNotVerified)
+        #expect(
+            await activationCode { try await authority.renewCodes(token: receipt.token, authorization: AuthorizationCode("0000000000000000")) }
+                == .identityNotVerified)
         #expect(try bed.mails().count == 1)
     }
 }

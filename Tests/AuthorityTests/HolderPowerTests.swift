@@ -1,9 +1,9 @@
 import Activation
 import AuthorityInterface
 import CMP
-import RevocationList
 import Crypto
 import Foundation
+import RevocationList
 import SwiftASN1
 import Testing
 import X509
@@ -43,11 +43,14 @@ struct HolderPowerTests {
     }
 
     /// An `rr` for `serial`, signed by `signer` holding the certificate `certificate`; the status the authority answers.
-    static func revokeRequest(serial: String, reason: RevocationReason, signer: Holder, certificate: [UInt8], ca: Certificate, authority: EmbeddedAuthority) async throws -> PKIStatusInfo? {
+    static func revokeRequest(
+        serial: String, reason: RevocationReason, signer: Holder, certificate: [UInt8], ca: Certificate, authority: EmbeddedAuthority
+    ) async throws -> PKIStatusInfo? {
         let details = try RevDetails(serialNumber: try #require(Array(hex: serial)), issuer: try Self.der(ca.subject), reasonCode: reason.rawValue)
         var message = PKIMessage(
-            header: PKIHeader(sender: try PKIHeader.directoryName(try Certificate(derEncoded: certificate).subject), transactionID: Array(repeating: 9, count: 16),
-                              senderNonce: (0..<16).map { _ in UInt8.random(in: 0...255) }),
+            header: PKIHeader(
+                sender: try PKIHeader.directoryName(try Certificate(derEncoded: certificate).subject), transactionID: Array(repeating: 9, count: 16),
+                senderNonce: (0..<16).map { _ in UInt8.random(in: 0...255) }),
             body: .rr([details]), extraCerts: [certificate])
         try message.protect(signatureAlgorithm: CMPAlgorithmIdentifier.ecdsaWithSHA256) { Array(try signer.key.signature(for: $0).derRepresentation) }
         let answer = try PKIMessage(derEncoded: try await authority.cmp(try message.serialized()))
@@ -61,8 +64,12 @@ struct HolderPowerTests {
         defer { bed.remove() }
         let authority = try await bed.authority()
         let (receipt, code) = try await CertificateTests.readyToIssue(authority)
-        let first = Holder(), second = Holder(), third = Holder()
-        let a = try Self.serial(try await authority.issueCertificate(token: receipt.token, reference: receipt.reference, authorization: code, csrDER: try first.csr()).certificateDER)
+        let first = Holder()
+        let second = Holder()
+        let third = Holder()
+        let a = try Self.serial(
+            try await authority.issueCertificate(token: receipt.token, reference: receipt.reference, authorization: code, csrDER: try first.csr())
+                .certificateDER)
         let b = try await authority.updateCertificate(replacing: a, publicKeyInfoDER: try second.publicKeyInfo)
         // An interrupted update resumes from A with the same new key: B again, nothing minted.
         #expect(try await authority.updateCertificate(replacing: a, publicKeyInfoDER: try second.publicKeyInfo).certificateDER == b.certificateDER)
@@ -82,10 +89,13 @@ struct HolderPowerTests {
         let authority = try await bed.authority()
         let (receipt, code) = try await CertificateTests.readyToIssue(authority)
         let holder = Holder()
-        var current = try Self.serial(try await authority.issueCertificate(token: receipt.token, reference: receipt.reference, authorization: code, csrDER: try holder.csr()).certificateDER)
+        var current = try Self.serial(
+            try await authority.issueCertificate(token: receipt.token, reference: receipt.reference, authorization: code, csrDER: try holder.csr())
+                .certificateDER)
         try await authority.requestRecovery(email: Sample.subscriber.email)
         // Pending (someone asked; nobody answered the questions yet): the holder keeps its powers.
-        current = try Self.serial(try await authority.updateCertificate(replacing: current, publicKeyInfoDER: try Holder().publicKeyInfo).certificateDER)
+        current = try Self.serial(
+            try await authority.updateCertificate(replacing: current, publicKeyInfoDER: try Holder().publicKeyInfo).certificateDER)
         _ = try await authority.verifyIdentity(token: receipt.token, answers: Sample.rightAnswers)
         let refused = await caught { try await authority.updateCertificate(replacing: current, publicKeyInfoDER: try Holder().publicKeyInfo) }
         #expect((refused as? AuthorityError)?.code == .notAuthorized, "\(String(describing: refused))")
@@ -98,8 +108,12 @@ struct HolderPowerTests {
         let authority = try await bed.authority()
         let ca = try Certificate(derEncoded: try await authority.caCertificateDER())
         let (receipt, code) = try await CertificateTests.readyToIssue(authority)
-        let first = Holder(), second = Holder(), third = Holder()
-        let aDER = try await authority.issueCertificate(token: receipt.token, reference: receipt.reference, authorization: code, csrDER: try first.csr()).certificateDER
+        let first = Holder()
+        let second = Holder()
+        let third = Holder()
+        let aDER = try await authority.issueCertificate(
+            token: receipt.token, reference: receipt.reference, authorization: code, csrDER: try first.csr()
+        ).certificateDER
         let bDER = try await authority.updateCertificate(replacing: try Self.serial(aDER), publicKeyInfoDER: try second.publicKeyInfo).certificateDER
         let cDER = try await authority.updateCertificate(replacing: try Self.serial(bDER), publicKeyInfoDER: try third.publicKeyInfo).certificateDER
         let (a, b, c) = (try Self.serial(aDER), try Self.serial(bDER), try Self.serial(cDER))
@@ -109,12 +123,16 @@ struct HolderPowerTests {
         #expect(other?.failInfo?.contains(.notAuthorized) == true)
         #expect(try await authority.certificateHolder(of: cDER)?.revoked == false)
         // A revokes itself (superseded): only A; the application stays activated.
-        #expect(try await Self.revokeRequest(serial: a, reason: .superseded, signer: first, certificate: aDER, ca: ca, authority: authority)?.isPositive == true)
+        #expect(
+            try await Self.revokeRequest(serial: a, reason: .superseded, signer: first, certificate: aDER, ca: ca, authority: authority)?.isPositive
+                == true)
         #expect(try await authority.certificateHolder(of: aDER)?.revoked == true)
         #expect(try await authority.certificateHolder(of: bDER)?.revoked == false)
         #expect(try await authority.record(for: receipt.token).status == .activated)
         // C's key is compromised: B and C go too (A already had), the application is revoked.
-        #expect(try await Self.revokeRequest(serial: c, reason: .keyCompromise, signer: third, certificate: cDER, ca: ca, authority: authority)?.isPositive == true)
+        #expect(
+            try await Self.revokeRequest(serial: c, reason: .keyCompromise, signer: third, certificate: cDER, ca: ca, authority: authority)?
+                .isPositive == true)
         for der in [bDER, cDER] { #expect(try await authority.certificateHolder(of: der)?.revoked == true) }
         #expect(try await authority.record(for: receipt.token).status == .revoked)
         let revoked = try await authority.auditLog().filter { $0.event == "certificateRevoked" }.map(\.detail)
@@ -130,8 +148,12 @@ struct HolderPowerTests {
         let caDER = try await authority.caCertificateDER()
         let (receipt, code) = try await CertificateTests.readyToIssue(authority)
         let holder = Holder()
-        let der = try await authority.issueCertificate(token: receipt.token, reference: receipt.reference, authorization: code, csrDER: try holder.csr()).certificateDER
-        let signer = CMPHolderTransaction.Signer(certificateDER: der, algorithm: .ecdsaWithSHA256) { Array(try holder.key.signature(for: $0).derRepresentation) }
+        let der = try await authority.issueCertificate(
+            token: receipt.token, reference: receipt.reference, authorization: code, csrDER: try holder.csr()
+        ).certificateDER
+        let signer = CMPHolderTransaction.Signer(certificateDER: der, algorithm: .ecdsaWithSHA256) {
+            Array(try holder.key.signature(for: $0).derRepresentation)
+        }
         let random: (Int) -> [UInt8] = { count in (0..<count).map { _ in UInt8.random(in: 0...255) } }
         // The real responder: accepted.
         try await CMPHolderTransaction.confirm(signer: signer, trustedCA: caDER, random: random, now: bed.time.now()) { try await authority.cmp($0) }
@@ -140,7 +162,9 @@ struct HolderPowerTests {
             try await CMPHolderTransaction.confirm(signer: signer, trustedCA: caDER, random: random, now: bed.time.now()) { request in
                 var answer = try PKIMessage(derEncoded: try await authority.cmp(request))
                 answer.extraCerts = [der]
-                try answer.protect(signatureAlgorithm: CMPAlgorithmIdentifier.ecdsaWithSHA256) { Array(try holder.key.signature(for: $0).derRepresentation) }
+                try answer.protect(signatureAlgorithm: CMPAlgorithmIdentifier.ecdsaWithSHA256) {
+                    Array(try holder.key.signature(for: $0).derRepresentation)
+                }
                 return try answer.serialized()
             }
         }

@@ -1,10 +1,10 @@
 import Activation
+import AuthorityInterface
 import Foundation
 import GRDB
 import Testing
 
 @testable import Authority
-import AuthorityInterface
 
 @Suite("Identity check")
 struct IdentityTests {
@@ -42,24 +42,29 @@ struct IdentityTests {
         let receipt = try await authority.approve(Sample.request())
 
         for expected in [4, 3] {
-            #expect(await activationCode { try await authority.verifyIdentity(token: receipt.token, answers: Sample.wrongAnswers) }
-                == .wrongAnswers(remaining: expected))
+            #expect(
+                await activationCode { try await authority.verifyIdentity(token: receipt.token, answers: Sample.wrongAnswers) }
+                    == .wrongAnswers(remaining: expected))
         }
         // A new instance (as after quitting the program) keeps the count.
         authority = try await bed.authority()
         #expect(try await authority.overview(of: receipt.token).identityAttemptsRemaining == 3)
         for expected in [2, 1] {
-            #expect(await activationCode { try await authority.verifyIdentity(token: receipt.token, answers: Sample.wrongAnswers) }
-                == .wrongAnswers(remaining: expected))
+            #expect(
+                await activationCode { try await authority.verifyIdentity(token: receipt.token, answers: Sample.wrongAnswers) }
+                    == .wrongAnswers(remaining: expected))
         }
-        #expect(await activationCode { try await authority.verifyIdentity(token: receipt.token, answers: Sample.wrongAnswers) }
-            == .identityLocked)
+        #expect(
+            await activationCode { try await authority.verifyIdentity(token: receipt.token, answers: Sample.wrongAnswers) }
+                == .identityLocked)
         // 6th, with the right answers: refused.
-        #expect(await activationCode { try await authority.verifyIdentity(token: receipt.token, answers: Sample.rightAnswers) }
-            == .identityLocked)
+        #expect(
+            await activationCode { try await authority.verifyIdentity(token: receipt.token, answers: Sample.rightAnswers) }
+                == .identityLocked)
         authority = try await bed.authority()
-        #expect(await activationCode { try await authority.verifyIdentity(token: receipt.token, answers: Sample.rightAnswers) }
-            == .identityLocked)
+        #expect(
+            await activationCode { try await authority.verifyIdentity(token: receipt.token, answers: Sample.rightAnswers) }
+                == .identityLocked)
 
         let overview = try await authority.overview(of: receipt.token)
         #expect(overview.status == .identityLocked)
@@ -125,8 +130,9 @@ struct IdentityTests {
     func defaultIterations() async throws {
         let bed = TestBed(seed: 24, iterations: 600_000)
         defer { bed.remove() }
-        let authority = try EmbeddedAuthority(configuration: AuthorityConfiguration(
-            dataDirectory: bed.directory, time: bed.time, random: bed.random))
+        let authority = try EmbeddedAuthority(
+            configuration: AuthorityConfiguration(
+                dataDirectory: bed.directory, time: bed.time, random: bed.random))
         #expect(authority.configuration.answerHashIterations == 600_000)
         let receipt = try await authority.approve(Sample.request())
 
@@ -137,10 +143,12 @@ struct IdentityTests {
         #expect(stored == Array(repeating: [600_000, 16, 32], count: 3))
 
         // An instance configured with another cost verifies old hashes with their own count.
-        let cheaper = try EmbeddedAuthority(configuration: AuthorityConfiguration(
-            dataDirectory: bed.directory, answerHashIterations: 1_000, time: bed.time, random: bed.random))
+        let cheaper = try EmbeddedAuthority(
+            configuration: AuthorityConfiguration(
+                dataDirectory: bed.directory, answerHashIterations: 1_000, time: bed.time, random: bed.random))
         #expect(cheaper.configuration.answerHashIterations == 1_000)
-        _ = try await cheaper.verifyIdentity(token: receipt.token, answers: [SecurityAnswer("montreal"), SecurityAnswer("x"), SecurityAnswer("ramboutan xylophage")])
+        _ = try await cheaper.verifyIdentity(
+            token: receipt.token, answers: [SecurityAnswer("montreal"), SecurityAnswer("x"), SecurityAnswer("ramboutan xylophage")])
     }
 
     @Test("over-long answers are refused without using an attempt")
@@ -150,9 +158,12 @@ struct IdentityTests {
         let authority = try await bed.authority()
         let receipt = try await authority.approve(Sample.request())
         let long = [SecurityAnswer(String(repeating: "a", count: 129)), SecurityAnswer("b"), SecurityAnswer("c")]
-        #expect(await activationCode { try await authority.verifyIdentity(token: receipt.token, answers: long) }
-            == .invalidInput(field: .answer, problem: .tooLong))
-        #expect((await caught { try await authority.verifyIdentity(token: receipt.token, answers: [SecurityAnswer("a")]) } as? AuthorityError)?.code == .badRequest)
+        #expect(
+            await activationCode { try await authority.verifyIdentity(token: receipt.token, answers: long) }
+                == .invalidInput(field: .answer, problem: .tooLong))
+        #expect(
+            (await caught { try await authority.verifyIdentity(token: receipt.token, answers: [SecurityAnswer("a")]) } as? AuthorityError)?.code
+                == .badRequest)
         #expect(try await authority.record(for: receipt.token).identityAttemptsRemaining == 5)
     }
 }

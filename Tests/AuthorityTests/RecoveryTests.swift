@@ -60,8 +60,9 @@ struct RecoveryTests {
         let (receipt, serial) = try await Self.activated(authority)
         try await authority.requestRecovery(email: Sample.subscriber.email)
         for remaining in [4, 3, 2, 1] {
-            #expect(await activationCode { try await authority.verifyIdentity(token: receipt.token, answers: Sample.wrongAnswers) }
-                == .wrongAnswers(remaining: remaining))
+            #expect(
+                await activationCode { try await authority.verifyIdentity(token: receipt.token, answers: Sample.wrongAnswers) }
+                    == .wrongAnswers(remaining: remaining))
         }
         bed.time.advance(by: 60)
         try await authority.requestRecovery(email: Sample.subscriber.email)
@@ -83,7 +84,9 @@ struct RecoveryTests {
         let authority = try await bed.authority()
         let (receipt, _) = try await Self.activated(authority)
         try await authority.requestRecovery(email: Sample.subscriber.email)
-        #expect(await activationCode { try await authority.verifyIdentity(token: receipt.token, answers: Sample.wrongAnswers) } == .wrongAnswers(remaining: 4))
+        #expect(
+            await activationCode { try await authority.verifyIdentity(token: receipt.token, answers: Sample.wrongAnswers) }
+                == .wrongAnswers(remaining: 4))
         bed.time.advance(by: ActivationPolicy.codeValidity)
         #expect(try await authority.overview(of: receipt.token).status == .activated)
         #expect(await activationCode { try await authority.verifyIdentity(token: receipt.token, answers: Sample.rightAnswers) } == .alreadyActivated)

@@ -1,10 +1,10 @@
 import Activation
+import AuthorityInterface
 import Foundation
 import GRDB
 import Testing
 
 @testable import Authority
-import AuthorityInterface
 
 @Suite("Storage, secrets and audit")
 struct StorageTests {
@@ -20,9 +20,12 @@ struct StorageTests {
         let renewal = try await authority.renewCodes(token: receipt.token, authorization: first.authorization)
         let reference = try ReferenceNumber(parsing: try await authority.record(for: receipt.token).reference)
         _ = await caught {
-            try await authority.issueCertificate(token: receipt.token, reference: try otherReference(than: reference), authorization: renewal.authorization, csrDER: try TestKey().csr())
+            try await authority.issueCertificate(
+                token: receipt.token, reference: try otherReference(than: reference), authorization: renewal.authorization,
+                csrDER: try TestKey().csr())
         }
-        _ = try await authority.issueCertificate(token: receipt.token, reference: reference, authorization: renewal.authorization, csrDER: try TestKey().csr())
+        _ = try await authority.issueCertificate(
+            token: receipt.token, reference: reference, authorization: renewal.authorization, csrDER: try TestKey().csr())
 
         var secrets: [String] = [first.authorization.revealed, renewal.authorization.revealed]
         for answer in Sample.answers + Sample.wrongAnswers.map(\.revealed).dropFirst() {
@@ -46,7 +49,10 @@ struct StorageTests {
             }
         }
         let audit = try await authority.auditLog()
-        #expect(audit.map(\.event) == ["caCreated", "approved", "identityFailed", "identityVerified", "codesRenewed", "referenceRejected", "certificateIssued"])
+        #expect(
+            audit.map(\.event) == [
+                "caCreated", "approved", "identityFailed", "identityVerified", "codesRenewed", "referenceRejected", "certificateIssued",
+            ])
         for entry in audit {
             let text = "\(entry.actor) \(entry.event) \(entry.detail)"
             for secret in secrets { #expect(!text.localizedCaseInsensitiveContains(secret)) }
@@ -169,8 +175,9 @@ struct StorageTests {
         }
         try #require(FileManager.default.fileExists(atPath: marker.path))
         let started = Date()
-        #expect(await activationCode { try await authority.verifyIdentity(token: receipt.token, answers: Sample.wrongAnswers) }
-            == .wrongAnswers(remaining: 4))
+        #expect(
+            await activationCode { try await authority.verifyIdentity(token: receipt.token, answers: Sample.wrongAnswers) }
+                == .wrongAnswers(remaining: 4))
         #expect(Date().timeIntervalSince(started) > 0.5, "the write waited for the other process")
         holder.waitUntilExit()
         #expect(holder.terminationStatus == 0)
@@ -191,7 +198,9 @@ struct StorageTests {
                 try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql).map { $0["detail"] as String }.joined()
             }
         }
-        #expect(plans[0].contains("USING INDEX sqlite_autoindex_application") || plans[0].contains("USING COVERING INDEX sqlite_autoindex_application"), "\(plans[0])")
+        #expect(
+            plans[0].contains("USING INDEX sqlite_autoindex_application") || plans[0].contains("USING COVERING INDEX sqlite_autoindex_application"),
+            "\(plans[0])")
         #expect(plans[1].contains("INDEX code_"), "\(plans[1])")
         #expect(plans[2].contains("INDEX code_live_application") && !plans[2].contains("SCAN"), "\(plans[2])")
         let journal = try await authority.sqlite.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
@@ -211,7 +220,8 @@ struct PostgresLockTests {
         let renewed = ReferenceNumber.generate(using: bed.random)
         let token = receipt.token.value
         // Another instance's renewal: it holds the application's lock while it replaces the codes, then commits.
-        let other = try await bed.psqlInBackground("""
+        let other = try await bed.psqlInBackground(
+            """
             BEGIN;
             SELECT id FROM application WHERE token = '\(token)' FOR UPDATE;
             UPDATE code SET superseded = TRUE WHERE application_id = (SELECT id FROM application WHERE token = '\(token)') AND NOT superseded;

@@ -1,18 +1,18 @@
 import Activation
+import AuthorityInterface
+import AuthorityPostgres
 import Crypto
 import Foundation
+import Logging
 import ParapheTestSupport
+import PostgresNIO
 import SwiftASN1
+import Synchronization
 import Testing
 import X509
 import _CryptoExtras
 
 @testable import Authority
-import AuthorityInterface
-import AuthorityPostgres
-import Logging
-import PostgresNIO
-import Synchronization
 
 /// A fresh data directory under the system temporary directory, a manual clock and a seeded random source.
 final class TestBed: Sendable {
@@ -44,7 +44,8 @@ final class TestBed: Sendable {
     /// database there, through a pool of its own (as a second instance would).
     func authority() async throws -> EmbeddedAuthority {
         guard let server = TestDatabase.server else { return try EmbeddedAuthority(configuration: configuration) }
-        let registry = try await PostgresRegistry.open(try await TestDatabase.database(for: directory, on: server), password: server.password, maximumConnections: 4)
+        let registry = try await PostgresRegistry.open(
+            try await TestDatabase.database(for: directory, on: server), password: server.password, maximumConnections: 4)
         registries.withLock { $0.append(registry) }
         return try await EmbeddedAuthority.open(configuration: configuration, registry: registry)
     }
@@ -60,7 +61,8 @@ final class TestBed: Sendable {
     /// Runs `sql` with psql on the bed's PostgreSQL database.
     func psql(_ sql: String) async throws -> (status: Int32, output: String) {
         guard let server = TestDatabase.server else { throw AuthorityError(.storage, "not on PostgreSQL") }
-        let result = try TestDatabase.run("psql", try await TestDatabase.database(for: directory, on: server), password: server.password, ["-v", "ON_ERROR_STOP=1", "-c", sql])
+        let result = try TestDatabase.run(
+            "psql", try await TestDatabase.database(for: directory, on: server), password: server.password, ["-v", "ON_ERROR_STOP=1", "-c", sql])
         return (result.status, String(decoding: result.data, as: UTF8.self))
     }
 
@@ -71,7 +73,9 @@ final class TestBed: Sendable {
         guard case .tcp(let host, let port) = database.endpoint else { throw AuthorityError(.storage, "the test server must be reached over TCP") }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["psql", "-h", host, "-p", String(port), "-U", database.user, "-d", database.database, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql]
+        process.arguments = [
+            "psql", "-h", host, "-p", String(port), "-U", database.user, "-d", database.database, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql,
+        ]
         var environment = ProcessInfo.processInfo.environment
         environment["PGPASSWORD"] = server.password
         process.environment = environment
@@ -107,7 +111,9 @@ final class TestBed: Sendable {
 
 /// The registry backend the suite runs on: SQLite, unless `PARAPHE_TEST_REGISTRY=postgres` and
 /// `PARAPHE_TEST_POSTGRES_URL` (with `PGPASSWORD`) name a PostgreSQL server (scripts/test runs the registry
-/// suites a second time so, against the cluster it starts). Each test bed gets a database of its own.
+/// suites a second time so, against the cluster it starts).
+///
+/// Each test bed gets a database of its own.
 enum TestDatabase {
     struct Server: Sendable {
         var location: PostgresLocation
@@ -143,16 +149,20 @@ enum TestDatabase {
         guard case .tcp(let host, let port) = database.endpoint else { throw AuthorityError(.storage, "the test server must be reached over TCP") }
         var environment = ProcessInfo.processInfo.environment
         environment["PGPASSWORD"] = password
-        return try runProcess(URL(fileURLWithPath: "/usr/bin/env"),
-                              [program, "-h", host, "-p", String(port), "-U", database.user, "-d", database.database] + arguments,
-                              environment: environment)
+        return try runProcess(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            [program, "-h", host, "-p", String(port), "-U", database.user, "-d", database.database] + arguments,
+            environment: environment)
     }
 
     private static func create(_ name: String, on server: Server) async throws -> PostgresLocation {
-        guard case .tcp(let host, let port) = server.location.endpoint else { throw AuthorityError(.storage, "the test server must be reached over TCP") }
+        guard case .tcp(let host, let port) = server.location.endpoint else {
+            throw AuthorityError(.storage, "the test server must be reached over TCP")
+        }
         let logger = Logger(label: "paraphe.tests")
         let connection = try await PostgresConnection.connect(
-            configuration: .init(host: host, port: port, username: server.location.user, password: server.password, database: server.location.database, tls: .disable),
+            configuration: .init(
+                host: host, port: port, username: server.location.user, password: server.password, database: server.location.database, tls: .disable),
             id: 1, logger: logger)
         do {
             try await connection.query("CREATE DATABASE \(unescaped: name)", logger: logger)
@@ -180,7 +190,9 @@ enum Sample {
 
     static var rightAnswers: [SecurityAnswer] { answers.map(SecurityAnswer.init) }
     /// One right answer out of three: a failed attempt.
-    static var wrongAnswers: [SecurityAnswer] { [SecurityAnswer("Montreal"), SecurityAnswer("Pamplemousse Violet"), SecurityAnswer("Kiwano Ardoise")] }
+    static var wrongAnswers: [SecurityAnswer] {
+        [SecurityAnswer("Montreal"), SecurityAnswer("Pamplemousse Violet"), SecurityAnswer("Kiwano Ardoise")]
+    }
 }
 
 /// A PKCS#10 request signed by a fresh key.

@@ -57,17 +57,33 @@ struct CRMFTests {
 
     @Test("signed requests verify for P-256, P-384, RSA-2048 and Ed25519 keys, and survive a round trip")
     func signedRequests() throws {
-        let subject = try derBytes(try DistinguishedName { CommonName("Jeanne Tremblay"); OrganizationName("Paraphe") })
+        let subject = try derBytes(
+            try DistinguishedName {
+                CommonName("Jeanne Tremblay")
+                OrganizationName("Paraphe")
+            })
         let p256 = P256.Signing.PrivateKey()
         let p384 = P384.Signing.PrivateKey()
         let rsa = try _RSA.Signing.PrivateKey(keySize: .bits2048)
         let ed = Curve25519.Signing.PrivateKey()
         let cases: [(String, [UInt8], ([UInt8]) throws -> (algorithmIdentifierDER: [UInt8], signature: [UInt8]))] = [
-            ("P-256", try Self.spki(.init(p256.publicKey)), { (try CMPAlgorithmIdentifier.ecdsaWithSHA256.derEncoded(), Array(try p256.signature(for: $0).derRepresentation)) }),
-            ("P-384", try Self.spki(.init(p384.publicKey)), { (try CMPAlgorithmIdentifier.ecdsaWithSHA384.derEncoded(), Array(try p384.signature(for: $0).derRepresentation)) }),
-            ("RSA", try Self.spki(.init(rsa.publicKey)), {
-                (try CMPAlgorithmIdentifier.sha256WithRSAEncryption.derEncoded(), Array(try rsa.signature(for: SHA256.hash(data: $0), padding: .insecurePKCS1v1_5).rawRepresentation))
-            }),
+            (
+                "P-256", try Self.spki(.init(p256.publicKey)),
+                { (try CMPAlgorithmIdentifier.ecdsaWithSHA256.derEncoded(), Array(try p256.signature(for: $0).derRepresentation)) }
+            ),
+            (
+                "P-384", try Self.spki(.init(p384.publicKey)),
+                { (try CMPAlgorithmIdentifier.ecdsaWithSHA384.derEncoded(), Array(try p384.signature(for: $0).derRepresentation)) }
+            ),
+            (
+                "RSA", try Self.spki(.init(rsa.publicKey)),
+                {
+                    (
+                        try CMPAlgorithmIdentifier.sha256WithRSAEncryption.derEncoded(),
+                        Array(try rsa.signature(for: SHA256.hash(data: $0), padding: .insecurePKCS1v1_5).rawRepresentation)
+                    )
+                }
+            ),
             ("Ed25519", try Self.spki(.init(ed.publicKey)), { (try CMPAlgorithmIdentifier.ed25519.derEncoded(), Array(try ed.signature(for: $0))) }),
         ]
         for (name, spki, sign) in cases {
@@ -80,7 +96,9 @@ struct CRMFTests {
             }
             try decoded[0].verifyProofOfPossession()
             #expect(decoded[0].certReq.certTemplate.publicKey == spki, "\(name)")
-            #expect(try Certificate.PublicKey(derEncoded: spki) == Certificate.PublicKey(derEncoded: try #require(decoded[0].certReq.certTemplate.publicKey)))
+            #expect(
+                try Certificate.PublicKey(derEncoded: spki)
+                    == Certificate.PublicKey(derEncoded: try #require(decoded[0].certReq.certTemplate.publicKey)))
 
             var other = request
             other.certReq.certTemplate.publicKey = try Self.spki(.init(P256.Signing.PrivateKey().publicKey))
@@ -95,7 +113,11 @@ struct CRMFTests {
         let node = try DER.parse(bytes)
         guard case .constructed(let fields) = node.content else { throw TestFailure("primitive template") }
         let tags = fields.map { $0.identifier }
-        #expect(tags == [ASN1Identifier(tagWithNumber: 5, tagClass: .contextSpecific), ASN1Identifier(tagWithNumber: 6, tagClass: .contextSpecific), ASN1Identifier(tagWithNumber: 9, tagClass: .contextSpecific)])
+        #expect(
+            tags == [
+                ASN1Identifier(tagWithNumber: 5, tagClass: .contextSpecific), ASN1Identifier(tagWithNumber: 6, tagClass: .contextSpecific),
+                ASN1Identifier(tagWithNumber: 9, tagClass: .contextSpecific),
+            ])
         let publicKey = Array(fields)[1]
         guard case .constructed(let spkiFields) = publicKey.content else { throw TestFailure("primitive [6]") }
         #expect(spkiFields.map(\.identifier) == [.sequence, .bitString], "[6] holds the SPKI's contents, not a SEQUENCE")

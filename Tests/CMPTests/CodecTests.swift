@@ -35,7 +35,10 @@ struct CodecTests {
         #expect(message.protection?.count == 20)
         #expect(message.extraCerts.isEmpty)
 
-        guard case .ir(let requests) = message.body else { Issue.record("not an ir: \(message.body.name)"); return }
+        guard case .ir(let requests) = message.body else {
+            Issue.record("not an ir: \(message.body.name)")
+            return
+        }
         #expect(requests.count == 1)
         let request = requests[0]
         #expect(request.certReq.certReqId == 0)
@@ -43,7 +46,10 @@ struct CodecTests {
         let key = try Certificate.PublicKey(derEncoded: try #require(request.certReq.certTemplate.publicKey))
         let issued = try Certificate(derEncoded: try #require(try Self.ipCertificate()))
         #expect(key == issued.publicKey, "the template key is the one openssl's leaf certificate was issued for")
-        guard case .signature(let pop) = request.popo else { Issue.record("no signature POP"); return }
+        guard case .signature(let pop) = request.popo else {
+            Issue.record("no signature POP")
+            return
+        }
         #expect(pop.algorithmIdentifier == .ecdsaWithSHA256)
         #expect(pop.poposkInput == nil)
 
@@ -63,7 +69,10 @@ struct CodecTests {
         #expect(ip.header.sender == PKIHeader.nullDN)
         #expect(ip.header.senderKID == Array("srv".utf8))
         #expect(ip.header.recipNonce?.hex == "1c77ab61b8cef96a89dd3ac106a71ab1", "the ip answers the ir's senderNonce")
-        guard case .ip(let rep) = ip.body else { Issue.record("not an ip"); return }
+        guard case .ip(let rep) = ip.body else {
+            Issue.record("not an ip")
+            return
+        }
         #expect(rep.caPubs.count == 1)
         let ca = try Certificate(derEncoded: rep.caPubs[0])
         #expect(ca.subject == (try DistinguishedName { CommonName("TestCA") }))
@@ -76,7 +85,10 @@ struct CodecTests {
         #expect(try Self.reencoded(ip) == OpenSSLFixture.ip)
 
         let certConf = try PKIMessage(derEncoded: OpenSSLFixture.certConf)
-        guard case .certConf(let statuses) = certConf.body else { Issue.record("not a certConf"); return }
+        guard case .certConf(let statuses) = certConf.body else {
+            Issue.record("not a certConf")
+            return
+        }
         #expect(statuses.count == 1)
         #expect(statuses[0].certReqId == 0)
         #expect(statuses[0].statusInfo == .accepted)
@@ -107,12 +119,19 @@ struct CodecTests {
 
     static func fullHeader() throws -> PKIHeader {
         PKIHeader(
-            pvno: 3, sender: try PKIHeader.directoryName(try DistinguishedName { CommonName("client"); OrganizationName("Org") }),
+            pvno: 3,
+            sender: try PKIHeader.directoryName(
+                try DistinguishedName {
+                    CommonName("client")
+                    OrganizationName("Org")
+                }),
             recipient: try PKIHeader.directoryName(try DistinguishedName { CommonName("Test CA") }),
             messageTime: Date(timeIntervalSince1970: 1_800_000_000), protectionAlg: .ecdsaWithSHA256, senderKID: [1, 2, 3],
             recipKID: [4, 5], transactionID: Array(repeating: 7, count: 16), senderNonce: Array(repeating: 8, count: 16),
             recipNonce: Array(repeating: 9, count: 16), freeText: ["bonjour", "été"],
-            generalInfo: [.implicitConfirm, InfoTypeAndValue(infoType: [1, 2, 3, 4], infoValue: [0x02, 0x01, 0x05]), InfoTypeAndValue(infoType: [1, 2, 3, 5])])
+            generalInfo: [
+                .implicitConfirm, InfoTypeAndValue(infoType: [1, 2, 3, 4], infoValue: [0x02, 0x01, 0x05]), InfoTypeAndValue(infoType: [1, 2, 3, 5]),
+            ])
     }
 
     static func sampleRequest(id: Int = 0) throws -> CertReqMsg {
@@ -139,12 +158,14 @@ struct CodecTests {
             certReqId: 1, status: PKIStatusInfo(status: .rejection, statusString: ["no", "non"], failInfo: [.badPOP, .badCertTemplate]))
         let encrypted = CertResponse(
             certReqId: 2, status: PKIStatusInfo(status: .grantedWithMods),
-            certifiedKeyPair: CertifiedKeyPair(certOrEncCert: .encryptedCert([0x30, 0x00]), privateKey: [0x30, 0x00], publicationInfo: [0x30, 0x03, 0x02, 0x01, 0x00]))
+            certifiedKeyPair: CertifiedKeyPair(
+                certOrEncCert: .encryptedCert([0x30, 0x00]), privateKey: [0x30, 0x00], publicationInfo: [0x30, 0x03, 0x02, 0x01, 0x00]))
         let rep = CertRepMessage(caPubs: [certificate, certificate], response: [accepted, refused, encrypted])
         var raVerified = try sampleRequest(id: 3)
         raVerified.popo = .raVerified
         raVerified.regInfo = [0x30, 0x00]
-        let revocation = try RevDetails(serialNumber: [0x12, 0x34], issuer: try derBytes(try DistinguishedName { CommonName("Test CA") }), reasonCode: 1)
+        let revocation = try RevDetails(
+            serialNumber: [0x12, 0x34], issuer: try derBytes(try DistinguishedName { CommonName("Test CA") }), reasonCode: 1)
         return [
             .ir([try sampleRequest(), raVerified]), .ip(rep), .cr([try sampleRequest()]), .cp(CertRepMessage(response: [refused])),
             .p10cr([0x30, 0x03, 0x02, 0x01, 0x00]), .kur([try sampleRequest()]), .kup(rep),
@@ -152,7 +173,11 @@ struct CodecTests {
             .rp(RevRepContent(status: [.accepted, .rejection(.badCertId, "unknown")], revCerts: [0x30, 0x00])), .pkiConf,
             .error(ErrorMsgContent(pkiStatusInfo: .rejection(.badMessageCheck, "MAC"), errorCode: 7, errorDetails: ["details"])),
             .error(ErrorMsgContent(pkiStatusInfo: .rejection([]))),
-            .certConf([CertStatus(certHash: [1, 2, 3], certReqId: -1), CertStatus(certHash: [4], certReqId: 0, statusInfo: .accepted, hashAlg: CMPAlgorithmIdentifier(algorithm: [2, 16, 840, 1, 101, 3, 4, 2, 1]))]),
+            .certConf([
+                CertStatus(certHash: [1, 2, 3], certReqId: -1),
+                CertStatus(
+                    certHash: [4], certReqId: 0, statusInfo: .accepted, hashAlg: CMPAlgorithmIdentifier(algorithm: [2, 16, 840, 1, 101, 3, 4, 2, 1])),
+            ]),
             .certConf([]), .other(tag: 21, der: [0x30, 0x00]),
         ]
     }
@@ -180,9 +205,10 @@ struct CodecTests {
         let bytes = try PKIMessage(header: PKIHeader(messageTime: Date(timeIntervalSince1970: 1_800_000_000.75)), body: .pkiConf).serialized()
         #expect(String(decoding: bytes, as: UTF8.self).contains("20270115080000Z"))
         #expect(try PKIMessage(derEncoded: bytes).header.messageTime == Date(timeIntervalSince1970: 1_800_000_000))
-        #expect(try PKIMessage(header: PKIHeader(), body: .pkiConf).serialized() == [
-            0x30, 0x11, 0x30, 0x0b, 0x02, 0x01, 0x02, 0xa4, 0x02, 0x30, 0x00, 0xa4, 0x02, 0x30, 0x00, 0xb3, 0x02, 0x05, 0x00,
-        ])
+        #expect(
+            try PKIMessage(header: PKIHeader(), body: .pkiConf).serialized() == [
+                0x30, 0x11, 0x30, 0x0b, 0x02, 0x01, 0x02, 0xa4, 0x02, 0x30, 0x00, 0xa4, 0x02, 0x30, 0x00, 0xb3, 0x02, 0x05, 0x00,
+            ])
     }
 
     @Test("a reply header keeps pvno and transactionID, swaps the names and answers the nonce")

@@ -1,8 +1,8 @@
 import CMP
 import Crypto
 import Foundation
-import SwiftASN1
 import ParapheTestSupport
+import SwiftASN1
 import Testing
 import X509
 
@@ -169,7 +169,8 @@ struct ProtectionTests {
     @Test("signature protection with P-256 and Ed25519 verifies, and fails for another key or a changed body")
     func signatureProtection() throws {
         let p256 = P256.Signing.PrivateKey()
-        var message = PKIMessage(header: PKIHeader(transactionID: randomBytes(16)), body: .rr([try RevDetails(serialNumber: [5], issuer: [0x30, 0x00], reasonCode: 0)]))
+        var message = PKIMessage(
+            header: PKIHeader(transactionID: randomBytes(16)), body: .rr([try RevDetails(serialNumber: [5], issuer: [0x30, 0x00], reasonCode: 0)]))
         try message.protect(signatureAlgorithm: .ecdsaWithSHA256) { Array(try p256.signature(for: $0).derRepresentation) }
         let spki = try CertTemplate.publicKeyInfoDER(Certificate.PublicKey(p256.publicKey))
         let decoded = try PKIMessage(derEncoded: try message.serialized())

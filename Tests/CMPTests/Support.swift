@@ -3,10 +3,10 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// A scratch folder that removes itself.
@@ -131,8 +131,10 @@ final class MockServer: @unchecked Sendable {
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
-    /// Kills the server. SIGKILL, because a child spawned from a Swift concurrency thread inherits its blocked
-    /// signal mask, SIGTERM included.
+    /// Kills the server.
+    ///
+    /// SIGKILL, because a child spawned from a Swift concurrency thread inherits its blocked signal mask,
+    /// SIGTERM included.
     func stop() {
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)

@@ -3,7 +3,9 @@ import ParapheFuzzEntries
 import Testing
 
 /// Every corpus under `fuzz/corpus/` (seeds from real inputs, and every input a fuzzer ever crashed on) replayed
-/// through its parser, uninstrumented: none may crash. `scripts/fuzz` runs the instrumented fuzzers on them.
+/// through its parser, uninstrumented: none may crash.
+///
+/// `scripts/fuzz` runs the instrumented fuzzers on them.
 @Suite("Fuzz corpora")
 struct CorpusReplayTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

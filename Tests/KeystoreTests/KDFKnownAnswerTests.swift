@@ -70,8 +70,10 @@ struct KDFKnownAnswerTests {
         let password = "Clé 🔑 été"
         try dir.write("pw", password + "\n")
         let export = try OpenSSL.run(
-            ["pkcs12", "-export", "-iter", "\(iterations)", "-macalg", digest, "-keypbe", "NONE", "-certpbe", "NONE",
-             "-inkey", "k.pem", "-in", "c.pem", "-passout", "file:pw", "-out", "f.p12"], in: dir.url)
+            [
+                "pkcs12", "-export", "-iter", "\(iterations)", "-macalg", digest, "-keypbe", "NONE", "-certpbe", "NONE",
+                "-inkey", "k.pem", "-in", "c.pem", "-passout", "file:pw", "-out", "f.p12",
+            ], in: dir.url)
         #expect(export.status == 0, "\(export.output)")
         let info = try OpenSSL.run(["pkcs12", "-info", "-noout", "-in", "f.p12", "-passin", "file:pw"], in: dir.url)
         #expect(info.output.contains("MAC: \(digest), Iteration \(iterations)"), "\(info.output)")
@@ -101,8 +103,10 @@ struct KDFKnownAnswerTests {
         _ name: String, digest: String, keyLength: Int, password: [UInt8], salt: [UInt8], iterations: Int, extra: [String],
         in dir: TempDir
     ) throws -> [UInt8] {
-        var arguments = ["kdf", "-keylen", "\(keyLength)", "-kdfopt", "digest:\(digest)", "-kdfopt", "hexpass:\(hex(password))",
-                         "-kdfopt", "hexsalt:\(hex(salt))", "-kdfopt", "iter:\(iterations)"]
+        var arguments = [
+            "kdf", "-keylen", "\(keyLength)", "-kdfopt", "digest:\(digest)", "-kdfopt", "hexpass:\(hex(password))",
+            "-kdfopt", "hexsalt:\(hex(salt))", "-kdfopt", "iter:\(iterations)",
+        ]
         for option in extra { arguments += ["-kdfopt", option] }
         arguments.append(name)
         let result = try OpenSSL.run(arguments, in: dir.url)

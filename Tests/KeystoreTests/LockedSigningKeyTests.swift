@@ -17,7 +17,9 @@ struct LockedSigningKeyTests {
         let locked = try PKCS12.openLocked(try PKCS12.write(profile.contents, password: "pw", cost: fastCost), password: "pw")
         guard case .rsa(let ordinary) = profile.key.backing else { throw KeystoreError(.unsupportedAlgorithm, "not RSA") }
         let publicKey = ordinary.publicKey
-        let digestInfo256: [UInt8] = [0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20]
+        let digestInfo256: [UInt8] = [
+            0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20,
+        ]
         for round in 0..<80 {
             let message = Array("Je soussignée, Jeanne Tremblay, page \(round).".utf8)
             switch round % 5 {
@@ -52,7 +54,9 @@ struct LockedSigningKeyTests {
         let locked = try PKCS12.openLocked(try PKCS12.write(profile.contents, password: "pw", cost: fastCost), password: "pw")
         #expect(keystoreError { try locked.key.sign([UInt8](repeating: 1, count: 31), scheme: .rsaPKCS1(.sha256)) }?.code == .invalidInput)
         #expect(keystoreError { try locked.key.sign([UInt8](repeating: 1, count: 246), scheme: .rsaPKCS1Encoded) }?.code == .invalidInput)
-        #expect(keystoreError { try locked.key.sign([UInt8](repeating: 1, count: 32), scheme: .rsaPSS(hash: .sha256, mgf: .sha256, saltLength: 300)) }?.code == .invalidInput)
+        #expect(
+            keystoreError { try locked.key.sign([UInt8](repeating: 1, count: 32), scheme: .rsaPSS(hash: .sha256, mgf: .sha256, saltLength: 300)) }?
+                .code == .invalidInput)
         #expect(keystoreError { try locked.key.sign([UInt8](repeating: 1, count: 32), scheme: .ecdsa) }?.code == .invalidInput)
         locked.key.wipe()
         #expect(keystoreError { try locked.key.sign([UInt8](repeating: 1, count: 32), scheme: .rsaPKCS1(.sha256)) } != nil)

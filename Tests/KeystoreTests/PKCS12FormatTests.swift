@@ -9,7 +9,7 @@ import X509
 
 @Suite("PKCS#12 format, KDFs and hostile input")
 struct PKCS12FormatTests {
-    /// The RFC 7292 App. B KDF and PBKDF2 agree with OpenSSL's own implementations (`openssl kdf`).
+    /// The RFC 7292 Appendix B KDF and PBKDF2 agree with OpenSSL's own implementations (`openssl kdf`).
     @Test(.enabled(if: OpenSSL.isAvailable), arguments: [PBEHash.sha256, .sha1])
     func kdfMatchesOpenSSL(_ hash: PBEHash) throws {
         let dir = try TempDir()
@@ -19,18 +19,23 @@ struct PKCS12FormatTests {
         let saltHex = salt.map { String(format: "%02x", $0) }.joined()
         let digest = hash == .sha256 ? "SHA256" : "SHA1"
         let result = try OpenSSL.run(
-            ["kdf", "-keylen", "\(hash.digestLength)", "-kdfopt", "digest:\(digest)", "-kdfopt", "hexpass:\(bmp)",
-             "-kdfopt", "hexsalt:\(saltHex)", "-kdfopt", "iter:3001", "-kdfopt", "id:3", "PKCS12KDF"], in: dir.url)
+            [
+                "kdf", "-keylen", "\(hash.digestLength)", "-kdfopt", "digest:\(digest)", "-kdfopt", "hexpass:\(bmp)",
+                "-kdfopt", "hexsalt:\(saltHex)", "-kdfopt", "iter:3001", "-kdfopt", "id:3", "PKCS12KDF",
+            ], in: dir.url)
         #expect(result.status == 0, "\(result.output)")
         let ours = try KeyDerivation.pkcs12(id: 3, password: password, salt: salt, hash: hash, iterations: 3001)
         #expect(ProfileSummary.colonHex(ours) == result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
 
         let pbkdf2 = try OpenSSL.run(
-            ["kdf", "-keylen", "32", "-kdfopt", "digest:\(digest)", "-kdfopt", "pass:\(password)",
-             "-kdfopt", "hexsalt:\(saltHex)", "-kdfopt", "iter:3001", "PBKDF2"], in: dir.url)
+            [
+                "kdf", "-keylen", "32", "-kdfopt", "digest:\(digest)", "-kdfopt", "pass:\(password)",
+                "-kdfopt", "hexsalt:\(saltHex)", "-kdfopt", "iter:3001", "PBKDF2",
+            ], in: dir.url)
         let ourPBKDF2 = try KeyDerivation.pbkdf2(password: Array(password.utf8), salt: salt, prf: hash, iterations: 3001, keyLength: 32)
-        #expect(ProfileSummary.colonHex(ourPBKDF2.withUnsafeBytes { Array($0) })
-            == pbkdf2.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(
+            ProfileSummary.colonHex(ourPBKDF2.withUnsafeBytes { Array($0) })
+                == pbkdf2.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
     @Test func knownAnswersHold() throws {
@@ -66,9 +71,10 @@ struct PKCS12FormatTests {
         let profile = try Profile(.p256)
         #expect(keystoreError { try PKCS12.write(profile.contents, password: "pw", cost: KDFCost(iterations: 1)) }?.code == .weakParameters)
         #expect(keystoreError { try PKCS12.write(profile.contents, password: "", cost: fastCost) }?.code == .weakParameters)
-        #expect(keystoreError {
-            try PKCS12.write(profile.contents, password: "pw", cost: KDFCost(iterations: 10_000_001))
-        }?.code == .weakParameters)
+        #expect(
+            keystoreError {
+                try PKCS12.write(profile.contents, password: "pw", cost: KDFCost(iterations: 10_000_001))
+            }?.code == .weakParameters)
     }
 
     @Test func readerRefusesGarbageAndTruncation() throws {

@@ -116,8 +116,10 @@ struct PKCS12OpenSSLTests {
         try dir.write("pw", "export-pass\n")
 
         let export = try OpenSSL.run(
-            ["pkcs12", "-export", "-inkey", "k.pem", "-in", "c.pem", "-certfile", "ca.pem",
-             "-name", "Exported by OpenSSL", "-passout", "file:pw", "-out", "f.p12"], in: dir.url)
+            [
+                "pkcs12", "-export", "-inkey", "k.pem", "-in", "c.pem", "-certfile", "ca.pem",
+                "-name", "Exported by OpenSSL", "-passout", "file:pw", "-out", "f.p12",
+            ], in: dir.url)
         #expect(export.status == 0, "\(export.output)")
 
         let contents = try PKCS12.read(try dir.read("f.p12"), password: "export-pass")

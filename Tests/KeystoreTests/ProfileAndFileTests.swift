@@ -60,8 +60,9 @@ struct ProfileAndFileTests {
         let forgedBag = BagKey(salt: keys.bag.salt, iterations: keys.iterations, key: SymmetricKey(size: .bits256), password: "Vert-Orage-Piano-47")
         let forgedMAC = ProfileKeys(bag: forgedBag, macSalt: keys.macSalt, macKey: SymmetricKey(size: .bits256))
         #expect(keystoreError { try PKCS12.read(p12, password: "Vert-Orage-Piano-47", known: forgedMAC) }?.code == .wrongPassword)
-        let otherPassword = ProfileKeys(bag: BagKey(salt: keys.bag.salt, iterations: keys.iterations, key: SymmetricKey(size: .bits256), password: "x"),
-                                        macSalt: keys.macSalt, macKey: SymmetricKey(size: .bits256))
+        let otherPassword = ProfileKeys(
+            bag: BagKey(salt: keys.bag.salt, iterations: keys.iterations, key: SymmetricKey(size: .bits256), password: "x"),
+            macSalt: keys.macSalt, macKey: SymmetricKey(size: .bits256))
         #expect(try PKCS12.read(p12, password: "Vert-Orage-Piano-47", known: otherPassword).certificate == profile.certificate)
 
         // The bags' key of a parked activation is reused for the profile: the same salt, only the MAC key derived again.

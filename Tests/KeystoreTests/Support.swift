@@ -29,7 +29,7 @@ enum OpenSSL {
         let outURL = directory.appendingPathComponent(".out-\(UUID().uuidString)")
         let errURL = directory.appendingPathComponent(".err-\(UUID().uuidString)")
         guard FileManager.default.createFile(atPath: outURL.path, contents: nil),
-              FileManager.default.createFile(atPath: errURL.path, contents: nil)
+            FileManager.default.createFile(atPath: errURL.path, contents: nil)
         else { throw CocoaError(.fileWriteUnknown) }
         defer {
             try? FileManager.default.removeItem(at: outURL)
@@ -180,7 +180,13 @@ let fastCost = KDFCost(iterations: 2_048)
 
 extension Certificate {
     var pem: String { get throws { try serializeAsPEM().pemString + "\n" } }
-    var der: [UInt8] { get throws { var s = DER.Serializer(); try s.serialize(self); return s.serializedBytes } }
+    var der: [UInt8] {
+        get throws {
+            var s = DER.Serializer()
+            try s.serialize(self)
+            return s.serializedBytes
+        }
+    }
 }
 
 extension SigningKey {

@@ -28,8 +28,11 @@ import Testing
         let typed = " " + reference.replacingOccurrences(of: "-", with: " - ") + " "
         let answers = try scratch.file("answers", "  montreal \nREX\nwrong\n")
         let password = try scratch.file("password", applicant.password + "\n")
-        let result = try paraphe(["activate"] + scratch.workstation + ["--link", " \(link)\n", "--answers-file", answers,
-                                  "--reference", typed, "--password-file", password])
+        let result = try paraphe(
+            ["activate"] + scratch.workstation + [
+                "--link", " \(link)\n", "--answers-file", answers,
+                "--reference", typed, "--password-file", password,
+            ])
         #expect(result.status == 0, "activate failed: \(result.stderr)")
         let profile = URL(fileURLWithPath: scratch.dataDir).appendingPathComponent("profiles/Jeanne_Tremblay.p12")
         let certificateFile = URL(fileURLWithPath: scratch.dataDir).appendingPathComponent("profiles/Jeanne_Tremblay.pem")
@@ -59,28 +62,36 @@ import Testing
         #expect(text.contains("E-mail Protection"))
 
         // Logging in again from the command line; a wrong password is refused.
-        let verified = try paraphe(["profile", "verify", profile.path, "--password-file", "-"] + scratch.workstation,
-                                   stdin: Array((applicant.password + "\n").utf8))
+        let verified = try paraphe(
+            ["profile", "verify", profile.path, "--password-file", "-"] + scratch.workstation,
+            stdin: Array((applicant.password + "\n").utf8))
         #expect(verified.status == 0, "\(verified.stderr)")
         let fingerprint = try openssl(["x509", "-in", certificateFile.path, "-noout", "-fingerprint", "-sha256"]).stdout
         let hex = try #require(fingerprint.split(separator: "=").last).trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(verified.stdout.contains(hex))
-        let wrong = try paraphe(["profile", "verify", profile.path, "--password-file", "-"] + scratch.workstation,
-                                stdin: Array("Not-The-Password-99\n".utf8))
+        let wrong = try paraphe(
+            ["profile", "verify", profile.path, "--password-file", "-"] + scratch.workstation,
+            stdin: Array("Not-The-Password-99\n".utf8))
         #expect(wrong.status == 77)
 
         // The codes are single-use: running the same command again issues nothing new; on this
         // workstation it logs in to the profile already there. Elsewhere (another data directory's
         // workstation files gone) it is refused.
-        let again = try paraphe(["activate"] + scratch.workstation + ["--link", link, "--answers-file", answers,
-                                 "--reference", reference, "--password-file", password])
+        let again = try paraphe(
+            ["activate"] + scratch.workstation + [
+                "--link", link, "--answers-file", answers,
+                "--reference", reference, "--password-file", password,
+            ])
         #expect(again.status == 0, "\(again.stderr)")
         #expect(again.stdout.contains(hex))
         let audit = try scratch.authority(["audit", "--json"]).stdout
         #expect(audit.matches(of: /"event" : "certificateIssued"/).count == 1)
         try FileManager.default.removeItem(atPath: scratch.dataDir + "/keystore/activated")
-        let elsewhere = try paraphe(["activate"] + scratch.workstation + ["--link", link, "--answers-file", answers,
-                                     "--reference", reference, "--password-file", password])
+        let elsewhere = try paraphe(
+            ["activate"] + scratch.workstation + [
+                "--link", link, "--answers-file", answers,
+                "--reference", reference, "--password-file", password,
+            ])
         #expect(elsewhere.status == 77)
     }
 
@@ -93,8 +104,11 @@ import Testing
         let answers = try scratch.file("answers", applicant.answers.joined(separator: "\n"))
         let password = try scratch.file("password", applicant.password)
 
-        let first = try paraphe(["activate"] + scratch.workstation + ["--link", link, "--answers-file", answers,
-                                 "--reference", old, "--password-file", password])
+        let first = try paraphe(
+            ["activate"] + scratch.workstation + [
+                "--link", link, "--answers-file", answers,
+                "--reference", old, "--password-file", password,
+            ])
         #expect(first.status == 75, "\(first.stderr)")
         #expect(first.stderr.contains("j•••@example.com"))
         let mails = try scratch.mails()
@@ -104,13 +118,19 @@ import Testing
         #expect(new != old)
         #expect(!FileManager.default.fileExists(atPath: scratch.dataDir + "/profiles/Jeanne_Tremblay.p12"))
 
-        let stale = try paraphe(["activate"] + scratch.workstation + ["--link", link, "--answers-file", answers,
-                                 "--reference", old, "--password-file", password])
+        let stale = try paraphe(
+            ["activate"] + scratch.workstation + [
+                "--link", link, "--answers-file", answers,
+                "--reference", old, "--password-file", password,
+            ])
         #expect(stale.status == 77, "\(stale.stderr)")
         #expect(stale.stderr.contains("newest email"))
 
-        let fresh = try paraphe(["activate"] + scratch.workstation + ["--link", link, "--answers-file", answers,
-                                 "--reference", new, "--password-file", password])
+        let fresh = try paraphe(
+            ["activate"] + scratch.workstation + [
+                "--link", link, "--answers-file", answers,
+                "--reference", new, "--password-file", password,
+            ])
         #expect(fresh.status == 0, "\(fresh.stderr)")
         #expect(FileManager.default.fileExists(atPath: scratch.dataDir + "/profiles/Jeanne_Tremblay.p12"))
     }
@@ -122,8 +142,11 @@ import Testing
         let reference = try firstReference(scratch)
         let answers = try scratch.file("answers", "Paris\nRex\nWrong\n")
         let password = try scratch.file("password", applicant.password)
-        let result = try paraphe(["activate"] + scratch.workstation + ["--link", link, "--answers-file", answers,
-                                  "--reference", reference, "--password-file", password])
+        let result = try paraphe(
+            ["activate"] + scratch.workstation + [
+                "--link", link, "--answers-file", answers,
+                "--reference", reference, "--password-file", password,
+            ])
         #expect(result.status == 77)
         #expect(result.stderr.contains("4 attempts remain"))
         #expect(!result.stderr.contains("Paris") && !result.stderr.contains("Rex"))
@@ -133,10 +156,16 @@ import Testing
         let scratch = try Scratch()
         let answers = try scratch.file("answers", "a\nb\nc\n")
         let password = try scratch.file("password", "Vert-Orage-Piano-47")
-        let result = try paraphe(["activate"] + scratch.workstation + ["--link", "7K2M-Q9XD-4HPA-VT3R", "--answers-file", answers,
-                                  "--reference", "123-456-780", "--password-file", password])
-        let valid = try paraphe(["activate"] + scratch.workstation + ["--link", "7K2M-Q9XD-4HPA-VT3R", "--answers-file", answers,
-                                 "--reference", "123-456-789", "--password-file", password])
+        let result = try paraphe(
+            ["activate"] + scratch.workstation + [
+                "--link", "7K2M-Q9XD-4HPA-VT3R", "--answers-file", answers,
+                "--reference", "123-456-780", "--password-file", password,
+            ])
+        let valid = try paraphe(
+            ["activate"] + scratch.workstation + [
+                "--link", "7K2M-Q9XD-4HPA-VT3R", "--answers-file", answers,
+                "--reference", "123-456-789", "--password-file", password,
+            ])
         // Exactly one of the two final digits is the right check digit for 12345678; the other is a typo.
         #expect([result.status, valid.status].contains(65))
         #expect(!FileManager.default.fileExists(atPath: scratch.dataDir), "no data directory was created: nothing was looked up")
@@ -158,8 +187,11 @@ import Testing
         ]
         for (index, bytes) in hostile.enumerated() {
             let answers = try scratch.file("hostile-\(index)", bytes)
-            let result = try paraphe(["activate"] + scratch.workstation + ["--link", link, "--answers-file", answers,
-                                      "--reference", reference, "--password-file", password])
+            let result = try paraphe(
+                ["activate"] + scratch.workstation + [
+                    "--link", link, "--answers-file", answers,
+                    "--reference", reference, "--password-file", password,
+                ])
             #expect(result.status == 65, "case \(index): \(result.stderr)")
             #expect(result.stderr.split(separator: "\n").count == 1, "case \(index): one line")
             #expect(!result.stderrBytes.contains { $0 < 0x20 && $0 != 0x0A }, "case \(index): no control byte")
@@ -168,16 +200,22 @@ import Testing
         // Issue 10.12: a control character the link parser would have skipped is refused too.
         for badLink in ["\u{1B}[31m7K2M-Q9XD-4HPA-VT3R", String(repeating: "7", count: 120_000), "\u{01}" + link, link + "\u{7F}"] {
             let answers = try scratch.file("answers", applicant.answers.joined(separator: "\n"))
-            let result = try paraphe(["activate"] + scratch.workstation + ["--link", badLink, "--answers-file", answers,
-                                      "--reference", reference, "--password-file", password])
+            let result = try paraphe(
+                ["activate"] + scratch.workstation + [
+                    "--link", badLink, "--answers-file", answers,
+                    "--reference", reference, "--password-file", password,
+                ])
             #expect(result.status == 65)
             #expect(!result.stderrBytes.contains(0x1B))
         }
         // Issue 10.12: a folder given as the answers file cannot be read (66), it is not bad data (65).
         let folder = scratch.url.appendingPathComponent("answers-folder").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let fromFolder = try paraphe(["activate"] + scratch.workstation + ["--link", link, "--answers-file", folder,
-                                      "--reference", reference, "--password-file", password])
+        let fromFolder = try paraphe(
+            ["activate"] + scratch.workstation + [
+                "--link", link, "--answers-file", folder,
+                "--reference", reference, "--password-file", password,
+            ])
         #expect(fromFolder.status == 66, "\(fromFolder.stderr)")
         // The application is still usable afterwards: no attempt was spent.
         let show = try paraphe(["authority", "show", link, "--data-dir", scratch.dataDir, "--json"])
@@ -190,8 +228,11 @@ import Testing
         let link = try applicant.approve(in: scratch)
         let reference = try firstReference(scratch)
         let answers = try scratch.file("answers", applicant.answers.joined(separator: "\n"))
-        let result = try paraphe(["activate"] + scratch.workstation + ["--link", link, "--answers-file", answers,
-                                  "--reference", reference, "--password-file", "-"], stdin: Array("password1234\n".utf8))
+        let result = try paraphe(
+            ["activate"] + scratch.workstation + [
+                "--link", link, "--answers-file", answers,
+                "--reference", reference, "--password-file", "-",
+            ], stdin: Array("password1234\n".utf8))
         #expect(result.status == 65)
         #expect(result.stderr.contains("Not common or easy to guess"))
         #expect(!result.stderr.contains("password1234"))
@@ -206,9 +247,12 @@ import Testing
         let answers = try scratch.file("answers", applicant.answers.joined(separator: "\n"))
         let password = try scratch.file("password", applicant.password)
         let later = ISO8601DateFormatter().string(from: Date().addingTimeInterval(15 * 24 * 3600 + 60))
-        let result = try paraphe(["activate"] + scratch.workstation + ["--link", link, "--answers-file", answers,
-                                  "--reference", try firstReference(scratch), "--password-file", password],
-                                 environment: ["PARAPHE_FAKE_NOW": later])
+        let result = try paraphe(
+            ["activate"] + scratch.workstation + [
+                "--link", link, "--answers-file", answers,
+                "--reference", try firstReference(scratch), "--password-file", password,
+            ],
+            environment: ["PARAPHE_FAKE_NOW": later])
         #expect(result.status == 75, "\(result.stderr)")
         #expect(try scratch.mails().count == 2)
     }

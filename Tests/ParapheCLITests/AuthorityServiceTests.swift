@@ -5,7 +5,9 @@ import Testing
 /// schemathesis against the OpenAPI document.
 @Suite(.serialized) struct AuthorityServiceTests {
     /// curl against the service, trusting only its CA; returns the HTTP status and the body.
-    func curl(_ server: AuthorityServer, _ path: String, method: String = "GET", json: String? = nil, contentType: String = "application/json") throws -> (Int, String) {
+    func curl(_ server: AuthorityServer, _ path: String, method: String = "GET", json: String? = nil, contentType: String = "application/json") throws
+        -> (Int, String)
+    {
         var arguments = ["-s", "--cacert", server.dataDir + "/ca/ca-cert.pem", "-X", method, "-w", "\n%{http_code}", server.url + path]
         if let json { arguments += ["-H", "Content-Type: \(contentType)", "--data-binary", json] }
         let result = try run(URL(fileURLWithPath: "/usr/bin/curl"), arguments)
@@ -76,8 +78,13 @@ import Testing
         let server = try AuthorityServer(dataDir: scratch.authorityDir, arguments: ["--rate-limit", "3"])
         let statuses = try (0..<5).map { _ in try curl(server, "/api/v1/applications/ZZZZ-ZZZZ-ZZZZ-ZZZZ").0 }
         #expect(statuses == [404, 404, 404, 429, 429], "\(statuses)")
-        let headers = try run(URL(fileURLWithPath: "/usr/bin/curl"), ["-s", "-D", "-", "-o", "/dev/null", "--cacert", server.dataDir + "/ca/ca-cert.pem",
-                                                                      server.url + "/api/v1/applications/ZZZZ-ZZZZ-ZZZZ-ZZZZ"]).stdout
+        let headers = try run(
+            URL(fileURLWithPath: "/usr/bin/curl"),
+            [
+                "-s", "-D", "-", "-o", "/dev/null", "--cacert", server.dataDir + "/ca/ca-cert.pem",
+                server.url + "/api/v1/applications/ZZZZ-ZZZZ-ZZZZ-ZZZZ",
+            ]
+        ).stdout
         #expect(headers.lowercased().contains("retry-after:"), "\(headers)")
     }
 
@@ -89,16 +96,20 @@ import Testing
         let (link, reference, code) = try approvedAndVerified(scratch, server)
         let key = try newKey(scratch, "key.pem")
         func enroll(_ reference: String, _ secret: String, _ out: String) throws -> RunResult {
-            try openssl(["cmp", "-cmd", "ir", "-server", "127.0.0.1:\(server.port)", "-path", "pkix/", "-tls_used",
-                         "-tls_trusted", server.dataDir + "/ca/ca-cert.pem", "-ref", reference, "-secret", "pass:\(secret)",
-                         "-newkey", key, "-subject", "/CN=x", "-certout", out, "-cacertsout", out + ".ca"])
+            try openssl([
+                "cmp", "-cmd", "ir", "-server", "127.0.0.1:\(server.port)", "-path", "pkix/", "-tls_used",
+                "-tls_trusted", server.dataDir + "/ca/ca-cert.pem", "-ref", reference, "-secret", "pass:\(secret)",
+                "-newkey", key, "-subject", "/CN=x", "-certout", out, "-cacertsout", out + ".ca",
+            ])
         }
         let cert = scratch.url.appendingPathComponent("cert.pem").path
         // A wrong code: refused (badMessageCheck), no certificate, and not counted against the application (it proved nothing).
         // (The answer is not MACed with the real code, which would be an oracle: OpenSSL reads it with -unprotected_errors.)
-        let wrongCode = try openssl(["cmp", "-cmd", "ir", "-server", "127.0.0.1:\(server.port)", "-path", "pkix/", "-tls_used",
-                                     "-tls_trusted", server.dataDir + "/ca/ca-cert.pem", "-ref", reference, "-secret", "pass:WRONGCODE",
-                                     "-newkey", key, "-subject", "/CN=x", "-certout", cert, "-unprotected_errors"])
+        let wrongCode = try openssl([
+            "cmp", "-cmd", "ir", "-server", "127.0.0.1:\(server.port)", "-path", "pkix/", "-tls_used",
+            "-tls_trusted", server.dataDir + "/ca/ca-cert.pem", "-ref", reference, "-secret", "pass:WRONGCODE",
+            "-newkey", key, "-subject", "/CN=x", "-certout", cert, "-unprotected_errors",
+        ])
         #expect(wrongCode.status != 0)
         let said = wrongCode.stdout + wrongCode.stderr
         #expect(said.contains("badMessageCheck") && said.contains("rejection"), "\(said)")
@@ -109,7 +120,8 @@ import Testing
         #expect(enrolled.status == 0, "\(enrolled.stdout)\(enrolled.stderr)")
         #expect((enrolled.stdout + enrolled.stderr).contains("received PKICONF"), "certConf → pkiConf")
         let text = try openssl(["x509", "-in", cert, "-noout", "-subject", "-ext", "subjectAltName"]).stdout
-        #expect(text.contains("CN = Jeanne Tremblay") && text.contains("email:jeanne.tremblay@example.com"), "the authority decides the subject: \(text)")
+        #expect(
+            text.contains("CN = Jeanne Tremblay") && text.contains("email:jeanne.tremblay@example.com"), "the authority decides the subject: \(text)")
         let verify = try openssl(["verify", "-CAfile", server.dataDir + "/ca/ca-cert.pem", cert])
         #expect(verify.status == 0, "\(verify.stdout)")
         #expect(try scratch.authority(["show", link, "--json"]).stdout.contains("\"status\" : \"activated\""))
@@ -117,9 +129,11 @@ import Testing
         // Single use: another key with the same codes gets nothing.
         let otherKey = scratch.url.appendingPathComponent("other.pem").path
         #expect(try openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", otherKey]).status == 0)
-        let again = try openssl(["cmp", "-cmd", "ir", "-server", "127.0.0.1:\(server.port)", "-path", "pkix/", "-tls_used",
-                                 "-tls_trusted", server.dataDir + "/ca/ca-cert.pem", "-ref", reference, "-secret", "pass:\(code)",
-                                 "-newkey", otherKey, "-subject", "/CN=x", "-certout", cert + ".2"])
+        let again = try openssl([
+            "cmp", "-cmd", "ir", "-server", "127.0.0.1:\(server.port)", "-path", "pkix/", "-tls_used",
+            "-tls_trusted", server.dataDir + "/ca/ca-cert.pem", "-ref", reference, "-secret", "pass:\(code)",
+            "-newkey", otherKey, "-subject", "/CN=x", "-certout", cert + ".2",
+        ])
         #expect(again.status != 0 && !FileManager.default.fileExists(atPath: cert + ".2"))
         let audit = try scratch.authority(["audit", "--json"]).stdout
         #expect(audit.matches(of: /"event" : "certificateIssued"/).count == 1)
@@ -136,9 +150,11 @@ extension AuthorityServiceTests {
         let (_, reference, code) = try approvedAndVerified(scratch, server)
         let key = try newKey(scratch, "key.pem")
         let cert = scratch.url.appendingPathComponent("cert.pem").path
-        let result = try openssl(["cmp", "-cmd", "ir", "-server", "127.0.0.1:\(server.port)", "-path", "pkix/", "-tls_used",
-                                  "-tls_trusted", server.dataDir + "/ca/ca-cert.pem", "-ref", reference, "-secret", "pass:\(code)",
-                                  "-newkey", key, "-subject", "/CN=x", "-certout", cert, "-implicit_confirm"])
+        let result = try openssl([
+            "cmp", "-cmd", "ir", "-server", "127.0.0.1:\(server.port)", "-path", "pkix/", "-tls_used",
+            "-tls_trusted", server.dataDir + "/ca/ca-cert.pem", "-ref", reference, "-secret", "pass:\(code)",
+            "-newkey", key, "-subject", "/CN=x", "-certout", cert, "-implicit_confirm",
+        ])
         let said = result.stdout + result.stderr
         #expect(result.status == 0, "\(said)")
         #expect(said.contains("received IP") && !said.contains("CERTCONF"), "\(said)")
@@ -153,16 +169,19 @@ extension AuthorityServiceTests {
         let server = try #require(scratch.server)
         _ = try Applicant().approve(in: scratch)
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let tool = ProcessInfo.processInfo.environment["SCHEMATHESIS"] ?? root.appendingPathComponent(".build-tools/schemathesis/bin/schemathesis").path
+        let tool =
+            ProcessInfo.processInfo.environment["SCHEMATHESIS"] ?? root.appendingPathComponent(".build-tools/schemathesis/bin/schemathesis").path
         #expect(FileManager.default.isExecutableFile(atPath: tool), "run scripts/test (it installs schemathesis into .build-tools/)")
         let document = scratch.url.appendingPathComponent("openapi.yaml").path
         let (status, text) = try curl(server, "/openapi.yaml")
         #expect(status == 200)
         _ = try scratch.file("openapi.yaml", text + "\n")
-        let result = try run(URL(fileURLWithPath: tool), [
-            "run", document, "--url", server.url, "--tls-verify", server.dataDir + "/ca/ca-cert.pem", "--checks", "all",
-            "--max-examples", "40", "--seed", "20261129", "--no-color",
-        ], environment: ["SCHEMATHESIS_HOOKS": "", "HOME": scratch.url.path])
+        let result = try run(
+            URL(fileURLWithPath: tool),
+            [
+                "run", document, "--url", server.url, "--tls-verify", server.dataDir + "/ca/ca-cert.pem", "--checks", "all",
+                "--max-examples", "40", "--seed", "20261129", "--no-color",
+            ], environment: ["SCHEMATHESIS_HOOKS": "", "HOME": scratch.url.path])
         #expect(result.status == 0, "\(result.stdout.suffix(4_000))\(result.stderr.suffix(2_000))")
         #expect(result.stdout.contains("passed") && !result.stdout.contains("failures"), "\(result.stdout.suffix(2_000))")
     }
@@ -179,8 +198,11 @@ extension AuthorityServiceTests {
         let link = try applicant.approve(in: scratch)
         let answers = try scratch.file("answers", applicant.answers.joined(separator: "\n"))
         let password = try scratch.file("password", applicant.password)
-        let activated = try paraphe(["activate"] + scratch.workstation + ["--link", link, "--answers-file", answers,
-                                                                          "--reference", try firstReference(scratch), "--password-file", password])
+        let activated = try paraphe(
+            ["activate"] + scratch.workstation + [
+                "--link", link, "--answers-file", answers,
+                "--reference", try firstReference(scratch), "--password-file", password,
+            ])
         #expect(activated.status == 0, "\(activated.stderr)")
         let profile = scratch.dataDir + "/profiles/Jeanne_Tremblay.p12"
         let dir = scratch.url.path
@@ -190,7 +212,10 @@ extension AuthorityServiceTests {
         #expect(try openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", dir + "/new.key"]).status == 0)
         let common = ["-server", "127.0.0.1:\(server.port)", "-path", "pkix/", "-tls_used", "-tls_trusted", ca, "-trusted", ca]
 
-        let kur = try openssl(["cmp", "-cmd", "kur"] + common + ["-cert", dir + "/old.crt", "-key", dir + "/old.key", "-newkey", dir + "/new.key", "-certout", dir + "/new.crt"])
+        let kur = try openssl(
+            ["cmp", "-cmd", "kur"] + common + [
+                "-cert", dir + "/old.crt", "-key", dir + "/old.key", "-newkey", dir + "/new.key", "-certout", dir + "/new.crt",
+            ])
         let kurSaid = kur.stdout + kur.stderr
         #expect(kur.status == 0 && kurSaid.contains("received KUP") && kurSaid.contains("received PKICONF"), "\(kurSaid)")
         let subject = try openssl(["x509", "-in", dir + "/new.crt", "-noout", "-subject"]).stdout
@@ -199,19 +224,28 @@ extension AuthorityServiceTests {
 
         // A certificate this authority did not issue cannot sign a kur.
         let stranger = dir + "/stranger"
-        _ = try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", stranger + ".key",
-                         "-out", stranger + ".crt", "-subj", "/CN=Jeanne Tremblay", "-days", "1"])
-        let refused = try openssl(["cmp", "-cmd", "kur"] + common + ["-cert", stranger + ".crt", "-key", stranger + ".key", "-newkey", dir + "/new.key",
-                                                                     "-certout", dir + "/stranger-new.crt", "-unprotected_errors"])
+        _ = try openssl([
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", stranger + ".key",
+            "-out", stranger + ".crt", "-subj", "/CN=Jeanne Tremblay", "-days", "1",
+        ])
+        let refused = try openssl(
+            ["cmp", "-cmd", "kur"] + common + [
+                "-cert", stranger + ".crt", "-key", stranger + ".key", "-newkey", dir + "/new.key",
+                "-certout", dir + "/stranger-new.crt", "-unprotected_errors",
+            ])
         #expect(refused.status != 0 && (refused.stdout + refused.stderr).contains("signerNotTrusted"), "\(refused.stdout)\(refused.stderr)")
         // Nor can the replaced one (its key may be in a dated backup): only the current certificate updates.
         #expect(try openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", dir + "/third.key"]).status == 0)
-        let replaced = try openssl(["cmp", "-cmd", "kur"] + common + ["-cert", dir + "/old.crt", "-key", dir + "/old.key", "-newkey", dir + "/third.key",
-                                                                      "-certout", dir + "/third.crt", "-unprotected_errors"])
+        let replaced = try openssl(
+            ["cmp", "-cmd", "kur"] + common + [
+                "-cert", dir + "/old.crt", "-key", dir + "/old.key", "-newkey", dir + "/third.key",
+                "-certout", dir + "/third.crt", "-unprotected_errors",
+            ])
         #expect(replaced.status != 0 && (replaced.stdout + replaced.stderr).contains("notAuthorized"), "\(replaced.stdout)\(replaced.stderr)")
 
         // The current key is compromised (reason 1): every certificate still valid goes, the replaced one too.
-        let rr = try openssl(["cmp", "-cmd", "rr"] + common + ["-cert", dir + "/new.crt", "-key", dir + "/new.key", "-oldcert", dir + "/new.crt", "-revreason", "1"])
+        let rr = try openssl(
+            ["cmp", "-cmd", "rr"] + common + ["-cert", dir + "/new.crt", "-key", dir + "/new.key", "-oldcert", dir + "/new.crt", "-revreason", "1"])
         #expect(rr.status == 0 && (rr.stdout + rr.stderr).contains("revocation accepted"), "\(rr.stdout)\(rr.stderr)")
         let der = dir + "/crl.der"
         _ = try run(URL(fileURLWithPath: "/usr/bin/curl"), ["-s", "--cacert", ca, "-o", der, server.url + "/crl"])
@@ -220,16 +254,21 @@ extension AuthorityServiceTests {
         #expect(revoked.status != 0 && (revoked.stdout + revoked.stderr).contains("certificate revoked"))
         #expect(try openssl(["verify", "-crl_check", "-CAfile", ca, "-CRLfile", dir + "/crl.pem", dir + "/old.crt"]).status != 0)
         // A revoked certificate can no longer sign anything.
-        let after = try openssl(["cmp", "-cmd", "kur"] + common + ["-cert", dir + "/new.crt", "-key", dir + "/new.key", "-newkey", dir + "/old.key",
-                                                                   "-certout", dir + "/again.crt", "-unprotected_errors"])
+        let after = try openssl(
+            ["cmp", "-cmd", "kur"] + common + [
+                "-cert", dir + "/new.crt", "-key", dir + "/new.key", "-newkey", dir + "/old.key",
+                "-certout", dir + "/again.crt", "-unprotected_errors",
+            ])
         #expect(after.status != 0 && (after.stdout + after.stderr).contains("certRevoked"), "\(after.stdout)\(after.stderr)")
     }
 }
 
 extension AuthorityServiceTests {
     /// Issue 22, holes 1 and 2, as they were reproduced: six `openssl cmp -ref LIVE_REFERENCE -secret pass:anything`
-    /// used to make the holder renew. Now they count against their address only (the 6th is refused for it, as is then
-    /// even the right code from there), and the holder's kiosk, which names its application, activates.
+    /// used to make the holder renew.
+    ///
+    /// Now they count against their address only (the 6th is refused for it, as is then even the right code from
+    /// there), and the holder's kiosk, which names its application, activates.
     @Test func strangersWithOpensslCMPBurnNobodysCodesAndAreLimitedByAddress() throws {
         let scratch = try Scratch(.networked)
         let server = try #require(scratch.server)
@@ -237,9 +276,11 @@ extension AuthorityServiceTests {
         let (link, reference, code) = try approvedAndVerified(scratch, server)
         let key = try newKey(scratch, "key.pem")
         func enroll(_ secret: String) throws -> RunResult {
-            try openssl(["cmp", "-cmd", "ir", "-server", "127.0.0.1:\(server.port)", "-path", "pkix/", "-tls_used",
-                         "-tls_trusted", server.dataDir + "/ca/ca-cert.pem", "-ref", reference, "-secret", "pass:\(secret)",
-                         "-newkey", key, "-subject", "/CN=x", "-certout", scratch.url.appendingPathComponent("cert.pem").path, "-unprotected_errors"])
+            try openssl([
+                "cmp", "-cmd", "ir", "-server", "127.0.0.1:\(server.port)", "-path", "pkix/", "-tls_used",
+                "-tls_trusted", server.dataDir + "/ca/ca-cert.pem", "-ref", reference, "-secret", "pass:\(secret)",
+                "-newkey", key, "-subject", "/CN=x", "-certout", scratch.url.appendingPathComponent("cert.pem").path, "-unprotected_errors",
+            ])
         }
         for attempt in 0..<6 {
             let refused = try enroll("anything-\(attempt)")
@@ -252,8 +293,11 @@ extension AuthorityServiceTests {
         // The holder, at a kiosk (from the same address): Paraphe's client names the application.
         let answers = try scratch.file("answers", applicant.answers.joined(separator: "\n"))
         let password = try scratch.file("password", applicant.password)
-        let activated = try paraphe(["activate"] + scratch.workstation + ["--link", link, "--answers-file", answers, "--reference", reference,
-                                                                          "--password-file", password])
+        let activated = try paraphe(
+            ["activate"] + scratch.workstation + [
+                "--link", link, "--answers-file", answers, "--reference", reference,
+                "--password-file", password,
+            ])
         #expect(activated.status == 0, "\(activated.stderr)")
         #expect(try scratch.authority(["show", link, "--json"]).stdout.contains("\"status\" : \"activated\""))
     }
@@ -271,23 +315,30 @@ extension AuthorityServiceTests {
         let (link, reference) = try server.approve(applicant, in: scratch)
         let token = String(try #require(link.split(separator: "/").last))
         let linkFile = try scratch.file("link", link + "\n")
-        let activated = try paraphe(["activate", "--data-dir", scratch.dataDir, "--authority", server.url, "--authority-fingerprint", server.fingerprint,
-                                     "--link-file", linkFile, "--answers-file", try scratch.file("answers", applicant.answers.joined(separator: "\n")),
-                                     "--reference", reference, "--password-file", try scratch.file("password", applicant.password)])
+        let activated = try paraphe([
+            "activate", "--data-dir", scratch.dataDir, "--authority", server.url, "--authority-fingerprint", server.fingerprint,
+            "--link-file", linkFile, "--answers-file", try scratch.file("answers", applicant.answers.joined(separator: "\n")),
+            "--reference", reference, "--password-file", try scratch.file("password", applicant.password),
+        ])
         #expect(activated.status == 0, "\(activated.stderr)")
-        _ = try paraphe(["recover", "--email", applicant.email, "--data-dir", scratch.dataDir, "--authority", server.url,
-                         "--authority-fingerprint", server.fingerprint])
+        _ = try paraphe([
+            "recover", "--email", applicant.email, "--data-dir", scratch.dataDir, "--authority", server.url,
+            "--authority-fingerprint", server.fingerprint,
+        ])
         Thread.sleep(forTimeInterval: 1)
         server.stop()
         let logged = try String(contentsOfFile: log, encoding: .utf8)
         let shown = try run(try parapheExecutable(name: "paraphe-authority-testable"), ["show", token, "--data-dir", server.dataDir]).stdout
         let name = String(try #require(shown.firstMatch(of: /application=([0-9a-f]{16})/)).1)
-        #expect(logged.contains("application=\(name)") && logged.contains("identity verified") && logged.contains("certificate enrolled by CMP"),
-                "\(logged.suffix(2_000))")
+        #expect(
+            logged.contains("application=\(name)") && logged.contains("identity verified") && logged.contains("certificate enrolled by CMP"),
+            "\(logged.suffix(2_000))")
         let compact = token.replacingOccurrences(of: "-", with: "")
         #expect(!logged.contains(token) && !logged.contains(compact), "no token in the service's log")
         #expect(!activated.stderr.contains(token) && !activated.stdout.contains(token))
-        #expect(try paraphe(["activate", "--link", link, "--link-file", linkFile, "--answers-file", "x", "--reference", "1", "--password-file", "x"]).status == 64)
+        #expect(
+            try paraphe(["activate", "--link", link, "--link-file", linkFile, "--answers-file", "x", "--reference", "1", "--password-file", "x"])
+                .status == 64)
     }
 }
 
@@ -298,9 +349,12 @@ extension AuthorityServiceTests {
         let scratch = try Scratch()
         let server = try AuthorityServer(dataDir: scratch.url.appendingPathComponent("authority").path)
         func approve(_ email: String) throws -> String {
-            let result = try run(try parapheExecutable(name: "paraphe-authority-testable"),
-                                 ["approve", "--data-dir", server.dataDir, "--name", "Jeanne Tremblay", "--email", email,
-                                  "--question", "q1?", "--question", "q2?", "--question", "q3?", "--answer", "a", "--answer", "b", "--answer", "c"])
+            let result = try run(
+                try parapheExecutable(name: "paraphe-authority-testable"),
+                [
+                    "approve", "--data-dir", server.dataDir, "--name", "Jeanne Tremblay", "--email", email,
+                    "--question", "q1?", "--question", "q2?", "--question", "q3?", "--answer", "a", "--answer", "b", "--answer", "c",
+                ])
             return String(try #require(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "/").last))
         }
         let (first, second) = (try approve("a@example.com"), try approve("b@example.com"))

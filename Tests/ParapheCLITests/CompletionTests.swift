@@ -3,8 +3,10 @@ import Testing
 
 /// The shell completions scripts/install puts in place come from the argument parser of each program.
 @Suite struct CompletionTests {
-    @Test(arguments: [("paraphe", ["wizard", "activate", "recover", "profile", "authority", "demo"]),
-                      ("paraphe-authority", ["serve", "migrate", "approve", "revoke", "crl", "--database"])])
+    @Test(arguments: [
+        ("paraphe", ["wizard", "activate", "recover", "profile", "authority", "demo"]),
+        ("paraphe-authority", ["serve", "migrate", "approve", "revoke", "crl", "--database"]),
+    ])
     func bashCompletionIsValidAndKnowsEveryCommand(program: String, words: [String]) throws {
         let script = try run(try parapheExecutable(name: program), ["--generate-completion-script", "bash"])
         #expect(script.status == 0)

@@ -21,10 +21,14 @@ import Testing
         let reference = try firstReference(scratch)
         let answers = try scratch.file("answers", applicant.answers.joined(separator: "\n"))
         let password = try scratch.file("password", applicant.password)
-        let arguments = ["activate"] + scratch.workstation + ["--link", link, "--answers-file", answers,
-                         "--reference", reference, "--password-file", password]
-        return Prepared(scratch: scratch, arguments: arguments, profiles: URL(fileURLWithPath: scratch.dataDir).appendingPathComponent("profiles"),
-                        link: link, password: password)
+        let arguments =
+            ["activate"] + scratch.workstation + [
+                "--link", link, "--answers-file", answers,
+                "--reference", reference, "--password-file", password,
+            ]
+        return Prepared(
+            scratch: scratch, arguments: arguments, profiles: URL(fileURLWithPath: scratch.dataDir).appendingPathComponent("profiles"),
+            link: link, password: password)
     }
 
     /// The rerun ends well and leaves exactly the profile files, sound and readable by OpenSSL.

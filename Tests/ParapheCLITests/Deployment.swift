@@ -86,10 +86,13 @@ final class AuthorityServer: @unchecked Sendable {
     /// Approves `applicant`'s application on this service's host (the operator's command); its link and the reference
     /// number of its approval email.
     func approve(_ applicant: Applicant, in scratch: Scratch) throws -> (link: String, reference: String) {
-        let approved = try run(try parapheExecutable(name: "paraphe-authority-testable"),
-                               ["approve", "--data-dir", dataDir, "--name", applicant.name, "--email", applicant.email,
-                                "--question", "q1?", "--question", "q2?", "--question", "q3?",
-                                "--answers-file", try scratch.file("approve-answers", applicant.answers.joined(separator: "\n"))])
+        let approved = try run(
+            try parapheExecutable(name: "paraphe-authority-testable"),
+            [
+                "approve", "--data-dir", dataDir, "--name", applicant.name, "--email", applicant.email,
+                "--question", "q1?", "--question", "q2?", "--question", "q3?",
+                "--answers-file", try scratch.file("approve-answers", applicant.answers.joined(separator: "\n")),
+            ])
         let mails = dataDir + "/mail/new"
         let file = try #require(try FileManager.default.contentsOfDirectory(atPath: mails).first)
         let reference = try #require(line(after: "Reference number:", in: try String(contentsOfFile: mails + "/" + file, encoding: .utf8)))

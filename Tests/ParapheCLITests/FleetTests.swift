@@ -24,14 +24,17 @@ final class Fleet {
             if index > 0 {
                 // The keys every instance must share, copied as deploy/README.md says (0600, the same owner).
                 let first = root.appendingPathComponent("instance-0")
-                try FileManager.default.createDirectory(at: directory.appendingPathComponent("ca"), withIntermediateDirectories: true,
-                                                        attributes: [.posixPermissions: 0o700])
+                try FileManager.default.createDirectory(
+                    at: directory.appendingPathComponent("ca"), withIntermediateDirectories: true,
+                    attributes: [.posixPermissions: 0o700])
                 try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: directory.path)
                 for file in ["authority.key", "ca/ca-key.pem", "ca/ca-cert.pem"] {
                     try FileManager.default.copyItem(at: first.appendingPathComponent(file), to: directory.appendingPathComponent(file))
                 }
             }
-            instances.append(try AuthorityServer(dataDir: directory.path, arguments: arguments + ["--database", database, "--mail", "maildir:" + mailDirectory.path]))
+            instances.append(
+                try AuthorityServer(
+                    dataDir: directory.path, arguments: arguments + ["--database", database, "--mail", "maildir:" + mailDirectory.path]))
         }
     }
 
@@ -45,9 +48,10 @@ final class Fleet {
 
     /// An operator command on the first instance's host.
     func authority(_ arguments: [String], instance: Int = 0, environment: [String: String] = [:]) throws -> RunResult {
-        try run(try parapheExecutable(name: "paraphe-authority-testable"),
-                arguments + ["--data-dir", instances[instance].dataDir, "--database", database, "--mail", "maildir:" + mailDirectory.path],
-                environment: environment)
+        try run(
+            try parapheExecutable(name: "paraphe-authority-testable"),
+            arguments + ["--data-dir", instances[instance].dataDir, "--database", database, "--mail", "maildir:" + mailDirectory.path],
+            environment: environment)
     }
 
     /// One value from the database.
@@ -61,10 +65,15 @@ final class Fleet {
     func approve(environment: [String: String] = [:]) throws -> String {
         let answers = root.appendingPathComponent("answers")
         try "Montréal\nRex\nBleu\n".write(to: answers, atomically: true, encoding: .utf8)
-        let result = try authority(["approve", "--name", "Jeanne Tremblay", "--email", "jeanne@example.com",
-                                    "--question", "Where were you born?", "--question", "Your first pet?", "--question", "Your favourite colour?",
-                                    "--answers-file", answers.path], environment: environment)
-        guard result.status == 0, let token = result.stdout.split(separator: "/").last else { throw HarnessError.missing("approve: \(result.stderr)") }
+        let result = try authority(
+            [
+                "approve", "--name", "Jeanne Tremblay", "--email", "jeanne@example.com",
+                "--question", "Where were you born?", "--question", "Your first pet?", "--question", "Your favourite colour?",
+                "--answers-file", answers.path,
+            ], environment: environment)
+        guard result.status == 0, let token = result.stdout.split(separator: "/").last else {
+            throw HarnessError.missing("approve: \(result.stderr)")
+        }
         return token.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
@@ -77,7 +86,8 @@ func runConcurrently(_ commands: [(URL, [String])]) throws -> [RunResult] {
         process.executableURL = executable
         process.arguments = arguments
         process.environment = childEnvironment([:])
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         process.standardOutput = out
         process.standardError = err
         running.append((process, out, err))
@@ -87,17 +97,22 @@ func runConcurrently(_ commands: [(URL, [String])]) throws -> [RunResult] {
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return RunResult(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self),
-                         stdoutBytes: Array(stdout), stderrBytes: Array(stderr))
+        return RunResult(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self),
+            stdoutBytes: Array(stdout), stderrBytes: Array(stderr))
     }
 }
 
 /// Several `paraphe-authority serve` instances on one PostgreSQL database: every rule still exact.
 @Suite(.serialized, .enabled(if: Fleet.isAvailable)) struct FleetTests {
     func curl(_ server: AuthorityServer, _ path: String, json: String) -> (URL, [String]) {
-        (URL(fileURLWithPath: "/usr/bin/curl"),
-         ["-s", "--cacert", server.dataDir + "/ca/ca-cert.pem", "-X", "POST", "-H", "Content-Type: application/json",
-          "--data-binary", json, "-w", "\n%{http_code}", server.url + path])
+        (
+            URL(fileURLWithPath: "/usr/bin/curl"),
+            [
+                "-s", "--cacert", server.dataDir + "/ca/ca-cert.pem", "-X", "POST", "-H", "Content-Type: application/json",
+                "--data-binary", json, "-w", "\n%{http_code}", server.url + path,
+            ]
+        )
     }
 
     func status(_ result: RunResult) -> Int { Int(result.stdout.split(separator: "\n").last ?? "") ?? -1 }
@@ -106,7 +121,8 @@ func runConcurrently(_ commands: [(URL, [String])]) throws -> [RunResult] {
         let fleet = try Fleet()
         let token = try fleet.approve()
         let wrong = #"{"answers":["Lyon","Felix","Vert"]}"#
-        let results = try runConcurrently((0..<50).map { fleet.instances[$0 % 2] }.map { curl($0, "/api/v1/applications/\(token)/identity", json: wrong) })
+        let results = try runConcurrently(
+            (0..<50).map { fleet.instances[$0 % 2] }.map { curl($0, "/api/v1/applications/\(token)/identity", json: wrong) })
         let statuses = results.map(status)
         // Wrong answers (403) until the lock, locked (423) after, or — beyond what the instances' CPU workers take at
         // once — busy (503, nothing counted, retry); never an error.
@@ -118,7 +134,9 @@ func runConcurrently(_ commands: [(URL, [String])]) throws -> [RunResult] {
         #expect(try fleet.query("SELECT count(*) FROM audit WHERE event = 'identityLocked'") == "1")
         // The right answers no longer open it, through either instance.
         for instance in fleet.instances {
-            let right = try runConcurrently([curl(instance, "/api/v1/applications/\(token)/identity", json: #"{"answers":["Montreal","rex","bleu"]}"#)])
+            let right = try runConcurrently([
+                curl(instance, "/api/v1/applications/\(token)/identity", json: #"{"answers":["Montreal","rex","bleu"]}"#)
+            ])
             #expect(status(right[0]) == 423)
         }
     }
@@ -126,7 +144,9 @@ func runConcurrently(_ commands: [(URL, [String])]) throws -> [RunResult] {
     @Test func tenEnrollmentsAtOnceWithOnePairOfCodesIssueExactlyOneCertificate() throws {
         let fleet = try Fleet()
         let token = try fleet.approve()
-        let verified = try runConcurrently([curl(fleet.instances[1], "/api/v1/applications/\(token)/identity", json: #"{"answers":["Montreal","rex","x"]}"#)])
+        let verified = try runConcurrently([
+            curl(fleet.instances[1], "/api/v1/applications/\(token)/identity", json: #"{"answers":["Montreal","rex","x"]}"#)
+        ])
         let code = String(try #require(verified[0].stdout.firstMatch(of: /"authorizationCode":"([0-9A-Z]+)"/)).1)
         let show = try fleet.authority(["show", token, "--json"]).stdout
         let reference = String(try #require(show.firstMatch(of: /"reference" : "([0-9-]+)"/)).1).replacingOccurrences(of: "-", with: "")
@@ -136,11 +156,16 @@ func runConcurrently(_ commands: [(URL, [String])]) throws -> [RunResult] {
             let key = fleet.root.appendingPathComponent("key-\(index).pem").path
             #expect(try openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key]).status == 0)
             let server = fleet.instances[index % 2]
-            commands.append((URL(fileURLWithPath: "/usr/bin/openssl"),
-                             ["cmp", "-cmd", "ir", "-server", "127.0.0.1:\(server.port)", "-path", "pkix/", "-tls_used",
-                              "-tls_trusted", server.dataDir + "/ca/ca-cert.pem", "-ref", reference, "-secret", "pass:\(code)",
-                              "-newkey", key, "-subject", "/CN=x", "-certout", fleet.root.appendingPathComponent("cert-\(index).pem").path,
-                              "-unprotected_errors"]))
+            commands.append(
+                (
+                    URL(fileURLWithPath: "/usr/bin/openssl"),
+                    [
+                        "cmp", "-cmd", "ir", "-server", "127.0.0.1:\(server.port)", "-path", "pkix/", "-tls_used",
+                        "-tls_trusted", server.dataDir + "/ca/ca-cert.pem", "-ref", reference, "-secret", "pass:\(code)",
+                        "-newkey", key, "-subject", "/CN=x", "-certout", fleet.root.appendingPathComponent("cert-\(index).pem").path,
+                        "-unprotected_errors",
+                    ]
+                ))
         }
         let results = try runConcurrently(commands)
         let issued = (0..<10).filter { FileManager.default.fileExists(atPath: fleet.root.appendingPathComponent("cert-\($0).pem").path) }
@@ -160,16 +185,20 @@ func runConcurrently(_ commands: [(URL, [String])]) throws -> [RunResult] {
     @Test func failedTokenlessRequestsAreLimitedPerAddressAcrossInstances() throws {
         let fleet = try Fleet()
         let token = try fleet.approve()
-        let verified = try runConcurrently([curl(fleet.instances[0], "/api/v1/applications/\(token)/identity", json: #"{"answers":["Montreal","rex","x"]}"#)])
+        let verified = try runConcurrently([
+            curl(fleet.instances[0], "/api/v1/applications/\(token)/identity", json: #"{"answers":["Montreal","rex","x"]}"#)
+        ])
         let code = String(try #require(verified[0].stdout.firstMatch(of: /"authorizationCode":"([0-9A-Z]+)"/)).1)
         let show = try fleet.authority(["show", token, "--json"]).stdout
         let reference = String(try #require(show.firstMatch(of: /"reference" : "([0-9-]+)"/)).1).replacingOccurrences(of: "-", with: "")
         let key = fleet.root.appendingPathComponent("key.pem").path
         #expect(try openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key]).status == 0)
         func enroll(_ reference: String, through server: AuthorityServer) throws -> RunResult {
-            try openssl(["cmp", "-cmd", "ir", "-server", "127.0.0.1:\(server.port)", "-path", "pkix/", "-tls_used",
-                         "-tls_trusted", server.dataDir + "/ca/ca-cert.pem", "-ref", reference, "-secret", "pass:\(code)",
-                         "-newkey", key, "-subject", "/CN=x", "-certout", fleet.root.appendingPathComponent("cert.pem").path, "-unprotected_errors"])
+            try openssl([
+                "cmp", "-cmd", "ir", "-server", "127.0.0.1:\(server.port)", "-path", "pkix/", "-tls_used",
+                "-tls_trusted", server.dataDir + "/ca/ca-cert.pem", "-ref", reference, "-secret", "pass:\(code)",
+                "-newkey", key, "-subject", "/CN=x", "-certout", fleet.root.appendingPathComponent("cert.pem").path, "-unprotected_errors",
+            ])
         }
         // Five guesses (valid check digits, no live codes), alternately through each instance.
         var guesses: [String] = []
@@ -196,8 +225,11 @@ func runConcurrently(_ commands: [(URL, [String])]) throws -> [RunResult] {
         let fleet = try Fleet()
         // The operator's approval dies (SIGKILL) right after its transaction committed, before delivering.
         let crashed = try fleet.authority(
-            ["approve", "--name", "Jeanne Tremblay", "--email", "jeanne@example.com", "--question", "q1?", "--question", "q2?", "--question", "q3?",
-             "--answer", "a", "--answer", "b", "--answer", "c"],
+            [
+                "approve", "--name", "Jeanne Tremblay", "--email", "jeanne@example.com", "--question", "q1?", "--question", "q2?", "--question",
+                "q3?",
+                "--answer", "a", "--answer", "b", "--answer", "c",
+            ],
             environment: ["PARAPHE_TEST_CRASH_AT": "mailCommitted"])
         #expect(crashed.status == 137 || crashed.status == 9 || crashed.status < 0 || crashed.stdout.isEmpty, "killed: \(crashed.status)")
         #expect(try fleet.query("SELECT count(*) FROM application") == "1", "the approval was committed")
@@ -235,8 +267,9 @@ func runConcurrently(_ commands: [(URL, [String])]) throws -> [RunResult] {
         let registry = "sqlite:" + server.dataDir + "/registry.sqlite"
         let migrated = try run(try parapheExecutable(name: "paraphe-authority-testable"), ["migrate", "--from", registry, "--to", database])
         #expect(migrated.status == 0, "\(migrated.stderr)")
-        #expect(migrated.stdout.contains(/application +2 +2\n/) && migrated.stdout.contains(/question +6 +6\n/) && !migrated.stdout.contains("differs"),
-                "\(migrated.stdout)")
+        #expect(
+            migrated.stdout.contains(/application +2 +2\n/) && migrated.stdout.contains(/question +6 +6\n/) && !migrated.stdout.contains("differs"),
+            "\(migrated.stdout)")
         #expect(migrated.stderr.contains("Copied and verified"))
         // Again into the same database: refused, nothing doubled.
         let again = try run(try parapheExecutable(name: "paraphe-authority-testable"), ["migrate", "--from", registry, "--to", database])
@@ -257,8 +290,11 @@ func runConcurrently(_ commands: [(URL, [String])]) throws -> [RunResult] {
         // A new approval goes on after the copied ids; the single machine's registry still works on its own.
         #expect(try operatorCommand(["list"]).stdout.split(separator: "\n").count == 2)
         let answers = try scratch.file("answers-new", "a\nb\nc\n")
-        #expect(try operatorCommand(["approve", "--name", "Luc Martin", "--email", "luc@example.com", "--question", "q1?", "--question", "q2?",
-                                     "--question", "q3?", "--answers-file", answers]).status == 0)
+        #expect(
+            try operatorCommand([
+                "approve", "--name", "Luc Martin", "--email", "luc@example.com", "--question", "q1?", "--question", "q2?",
+                "--question", "q3?", "--answers-file", answers,
+            ]).status == 0)
         #expect(try operatorCommand(["list"]).stdout.split(separator: "\n").count == 3)
         #expect(try scratch.authority(["list"]).stdout.split(separator: "\n").count == 2)
     }
@@ -267,17 +303,26 @@ func runConcurrently(_ commands: [(URL, [String])]) throws -> [RunResult] {
         let fleet = try Fleet(instances: 1)
         let server = fleet.instances[0]
         let token = try fleet.approve()
-        _ = try runConcurrently([curl(server, "/api/v1/applications/\(token)/identity", json: #"{"answers":["a","b","c"]}"#),
-                                 curl(server, "/api/v1/applications/\(token)/identity", json: #"{"answers":["Montreal","rex","x"]}"#)])
+        _ = try runConcurrently([
+            curl(server, "/api/v1/applications/\(token)/identity", json: #"{"answers":["a","b","c"]}"#),
+            curl(server, "/api/v1/applications/\(token)/identity", json: #"{"answers":["Montreal","rex","x"]}"#),
+        ])
         let get = { (path: String) throws -> RunResult in
-            try run(URL(fileURLWithPath: "/usr/bin/curl"), ["-s", "--cacert", server.dataDir + "/ca/ca-cert.pem", "-w", "\n%{http_code}", server.url + path])
+            try run(
+                URL(fileURLWithPath: "/usr/bin/curl"),
+                ["-s", "--cacert", server.dataDir + "/ca/ca-cert.pem", "-w", "\n%{http_code}", server.url + path])
         }
         let healthy = try get("/health")
-        #expect(healthy.stdout.hasSuffix("\n200") && healthy.stdout.contains(#""status":"ok""#) && healthy.stdout.contains(#""database":"reachable""#),
-                "\(healthy.stdout)")
+        #expect(
+            healthy.stdout.hasSuffix("\n200") && healthy.stdout.contains(#""status":"ok""#) && healthy.stdout.contains(#""database":"reachable""#),
+            "\(healthy.stdout)")
         let metrics = try get("/metrics").stdout
-        #expect(metrics.contains(#"paraphe_http_requests_total{route="/api/v1/applications/{token}/identity",method="POST",status="200"} 1"#), "\(metrics)")
-        #expect(metrics.contains(#"paraphe_identity_checks_total{outcome="wrongAnswers"} 1"#) && metrics.contains(#"paraphe_identity_checks_total{outcome="verified"} 1"#))
+        #expect(
+            metrics.contains(#"paraphe_http_requests_total{route="/api/v1/applications/{token}/identity",method="POST",status="200"} 1"#),
+            "\(metrics)")
+        #expect(
+            metrics.contains(#"paraphe_identity_checks_total{outcome="wrongAnswers"} 1"#)
+                && metrics.contains(#"paraphe_identity_checks_total{outcome="verified"} 1"#))
         #expect(metrics.contains("paraphe_http_request_duration_seconds_bucket"))
         #expect(!metrics.contains(token) && !metrics.contains("jeanne") && !metrics.contains("127.0.0.1"), "no token, address or email")
 
@@ -297,8 +342,9 @@ func runConcurrently(_ commands: [(URL, [String])]) throws -> [RunResult] {
     @Test func anInstanceWithAnotherCARefusesToStart() throws {
         let fleet = try Fleet(instances: 1)
         let stranger = fleet.root.appendingPathComponent("stranger")
-        let result = try run(try parapheExecutable(name: "paraphe-authority-testable"),
-                             ["serve", "--data-dir", stranger.path, "--database", fleet.database, "--listen", "127.0.0.1:0"])
+        let result = try run(
+            try parapheExecutable(name: "paraphe-authority-testable"),
+            ["serve", "--data-dir", stranger.path, "--database", fleet.database, "--listen", "127.0.0.1:0"])
         #expect(result.status == 78, "\(result.stderr)")
         #expect(result.stderr.contains("its CA is not the one the registry was set up with"), "\(result.stderr)")
         #expect(result.stdout.isEmpty, "it never listened")

@@ -12,7 +12,9 @@ struct RunResult {
 
 /// Locates the built `paraphe-testable` executable next to the test bundle (or `PARAPHE_BIN`): the
 /// same commands as `paraphe`, whose clock (PARAPHE_FAKE_NOW) and crash points (PARAPHE_TEST_CRASH_AT)
-/// the tests set. `name: "paraphe"` finds the shipped binary, which reads neither.
+/// the tests set.
+///
+/// `name: "paraphe"` finds the shipped binary, which reads neither.
 func parapheExecutable(name: String = "paraphe-testable") throws -> URL {
     if let explicit = ProcessInfo.processInfo.environment["PARAPHE_BIN"] { return URL(fileURLWithPath: explicit) }
     var directory = Bundle.main.bundleURL
@@ -105,13 +107,15 @@ final class Scratch {
     /// The networked authority, when there is one.
     let server: AuthorityServer?
 
-    /// A scratch directory; `.networked` also starts an authority service on its own data directory
-    /// (`authority/`), with `serverEnvironment` (e.g. a fake clock).
+    /// A scratch directory; `.networked` also starts an authority service on its own data directory.
+    ///
+    /// The service's data is in `authority/`; `serverEnvironment` is added to its environment (a fake clock).
     init(_ deployment: Deployment = .embedded, serverEnvironment: [String: String] = [:]) throws {
         url = FileManager.default.temporaryDirectory.appendingPathComponent("paraphe-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         self.deployment = deployment
-        server = deployment == .networked
+        server =
+            deployment == .networked
             ? try AuthorityServer(dataDir: url.appendingPathComponent("authority").path, environment: serverEnvironment) : nil
     }
 
@@ -197,7 +201,7 @@ struct Applicant {
     }
 }
 
-/// The value after `label` on its line in a mail, e.g. the reference number.
+/// The value after `label` on its line in a mail (the reference number, for one).
 func line(after label: String, in mail: String) -> String? {
     for line in mail.split(separator: "\n") where line.hasPrefix(label) {
         return String(line.dropFirst(label.count)).trimmingCharacters(in: .whitespaces)

@@ -8,20 +8,22 @@ import Testing
     func fakeSendmail(_ folder: URL, exitStatus: Int) throws -> URL {
         let script = folder.appendingPathComponent("sendmail-\(exitStatus)")
         try """
-            #!/bin/sh
-            n=$(ls "\(folder.path)" | grep -c '^message-' || true)
-            [ \(exitStatus) -eq 0 ] || exit \(exitStatus)
-            printf '%s\\n' "$*" > "\(folder.path)/arguments-$n"
-            cat > "\(folder.path)/message-$n"
-            """.write(to: script, atomically: true, encoding: .utf8)
+        #!/bin/sh
+        n=$(ls "\(folder.path)" | grep -c '^message-' || true)
+        [ \(exitStatus) -eq 0 ] || exit \(exitStatus)
+        printf '%s\\n' "$*" > "\(folder.path)/arguments-$n"
+        cat > "\(folder.path)/message-$n"
+        """.write(to: script, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script.path)
         return script
     }
 
     func approve(_ scratch: Scratch, mail: String, email: String) throws -> RunResult {
         let answers = try scratch.file("answers-\(UUID().uuidString)", "Montréal\nRex\nBleu\n")
-        return try scratch.authority(["approve", "--name", "Jeanne Tremblay", "--email", email, "--question", "q1?", "--question", "q2?",
-                                      "--question", "q3?", "--answers-file", answers, "--mail", mail])
+        return try scratch.authority([
+            "approve", "--name", "Jeanne Tremblay", "--email", email, "--question", "q1?", "--question", "q2?",
+            "--question", "q3?", "--answers-file", answers, "--mail", mail,
+        ])
     }
 
     @Test func aSendmailProgramGetsTheMessageAndAFailureWaitsInTheOutboxUntilTheNextDelivery() throws {

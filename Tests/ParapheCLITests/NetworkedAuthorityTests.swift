@@ -12,7 +12,8 @@ import Testing
         let reference = try firstReference(scratch)
         let answers = try scratch.file("answers", "Paris\nFido\nWrong\n")
         let password = try scratch.file("password", applicant.password)
-        let arguments = ["activate"] + scratch.workstation + ["--link", link, "--answers-file", answers, "--reference", reference, "--password-file", password]
+        let arguments =
+            ["activate"] + scratch.workstation + ["--link", link, "--answers-file", answers, "--reference", reference, "--password-file", password]
         let first = try paraphe(arguments)
         #expect(first.status == 77)
         #expect(first.stderr.contains("4 attempts remain"), "\(first.stderr)")
@@ -34,7 +35,9 @@ import Testing
         let scratch = try Scratch(.networked)
         let server = try #require(scratch.server)
         let wrong = String(repeating: "AB:", count: 31) + "AB"
-        let result = try paraphe(["components", "install", "--data-dir", scratch.dataDir, "--authority", server.url, "--authority-fingerprint", wrong])
+        let result = try paraphe([
+            "components", "install", "--data-dir", scratch.dataDir, "--authority", server.url, "--authority-fingerprint", wrong,
+        ])
         #expect(result.status == 77, "\(result.stdout)\(result.stderr)")
         #expect(result.stderr.contains("does not have the configured fingerprint"), "\(result.stderr)")
         #expect(result.stderr.contains(server.fingerprint), "the message shows the fingerprint the service offers")
@@ -106,19 +109,20 @@ extension NetworkedAuthorityTests {
         let profiles = scratch.url.appendingPathComponent("medium")
         try FileManager.default.createDirectory(at: profiles, withIntermediateDirectories: true)
         try """
-            data_dir = "\(scratch.dataDir)"
-            [authority]
-            url = "\(server.url)"
-            fingerprint = "\(server.fingerprint)"
-            request_timeout = 20
-            [kiosk]
-            profile_dir = "\(profiles.path)"
-            """.write(to: config.appendingPathComponent("config.toml"), atomically: true, encoding: .utf8)
+        data_dir = "\(scratch.dataDir)"
+        [authority]
+        url = "\(server.url)"
+        fingerprint = "\(server.fingerprint)"
+        request_timeout = 20
+        [kiosk]
+        profile_dir = "\(profiles.path)"
+        """.write(to: config.appendingPathComponent("config.toml"), atomically: true, encoding: .utf8)
         let environment = ["XDG_CONFIG_HOME": scratch.url.appendingPathComponent("config").path]
         let answers = try scratch.file("answers", applicant.answers.joined(separator: "\n"))
         let password = try scratch.file("password", applicant.password)
-        let result = try paraphe(["activate", "--link", link, "--answers-file", answers, "--reference", reference, "--password-file", password],
-                                 environment: environment)
+        let result = try paraphe(
+            ["activate", "--link", link, "--answers-file", answers, "--reference", reference, "--password-file", password],
+            environment: environment)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(FileManager.default.fileExists(atPath: profiles.appendingPathComponent("Jeanne_Tremblay.p12").path), "kiosk.profile_dir used")
         #expect(FileManager.default.fileExists(atPath: scratch.dataDir + "/trust/paraphe-ca.pem"), "data_dir used")
@@ -131,7 +135,9 @@ extension NetworkedAuthorityTests {
         // A mistake in the file is named with its line, and nothing runs.
         try "[authority]\nurl = 42\n".write(to: config.appendingPathComponent("config.toml"), atomically: true, encoding: .utf8)
         let broken = try paraphe(["components"], environment: environment)
-        #expect(broken.status == 65 && broken.stderr.contains("config.toml") && broken.stderr.contains("authority.url must be a string"), "\(broken.stderr)")
+        #expect(
+            broken.status == 65 && broken.stderr.contains("config.toml") && broken.stderr.contains("authority.url must be a string"),
+            "\(broken.stderr)")
     }
 
     @Test func aKioskWithANetworkedAuthorityNeedsItsFingerprint() throws {
@@ -161,7 +167,8 @@ extension NetworkedAuthorityTests {
         let answers = try scratch.file("answers", applicant.answers.joined(separator: "\n"))
         let password = try scratch.file("password", applicant.password)
         func activate(_ workstation: [String]) throws -> RunResult {
-            try paraphe(["activate"] + workstation + ["--link", link, "--answers-file", answers, "--reference", reference, "--password-file", password])
+            try paraphe(
+                ["activate"] + workstation + ["--link", link, "--answers-file", answers, "--reference", reference, "--password-file", password])
         }
         let refusedActivation = try activate(unpinned)
         let refusedRecovery = try paraphe(["recover", "--email", applicant.email] + unpinned)
@@ -197,7 +204,8 @@ extension NetworkedAuthorityTests {
         let applicant = Applicant()
         let link = try applicant.approve(in: scratch)
         let binary = try parapheExecutable().path
-        let line = "cd \(shellQuote(scratch.url.path)) && env LANG=C.UTF-8 \(shellQuote(binary)) wizard --data-dir \(shellQuote(scratch.dataDir)) "
+        let line =
+            "cd \(shellQuote(scratch.url.path)) && env LANG=C.UTF-8 \(shellQuote(binary)) wizard --data-dir \(shellQuote(scratch.dataDir)) "
             + "--authority \(shellQuote(server.url)); echo \"EXIT:$?\"; sleep 600"
         let tmux = try TmuxSession(line)
         try tmux.waitFor("Step 1 of 5")

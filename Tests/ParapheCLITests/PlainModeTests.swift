@@ -62,8 +62,9 @@ final class InteractiveRun: @unchecked Sendable {
         process.waitUntilExit()
         done.wait()
         return lock.withLock {
-            RunResult(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self),
-                      stdoutBytes: Array(out), stderrBytes: Array(err))
+            RunResult(
+                status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self),
+                stdoutBytes: Array(out), stderrBytes: Array(err))
         }
     }
 }
@@ -143,7 +144,8 @@ final class InteractiveRun: @unchecked Sendable {
         let scratch = try Scratch()
         let link = try applicant.approve(in: scratch)
         let reference = try firstReference(scratch)
-        let lines = [link, "Paris", "Fido", "Dune"] + ["montreal", "  REX ", "Dune"]
+        let lines =
+            [link, "Paris", "Fido", "Dune"] + ["montreal", "  REX ", "Dune"]
             + ["", reference, applicant.password, applicant.password, applicant.password]
         let result = try paraphe(["wizard", "--plain", "--data-dir", scratch.dataDir, "--lang", "en"], stdin: input(lines))
         #expect(result.status == 0, "stderr: \(result.stderr)\nstdout: \(result.stdout)")
@@ -263,8 +265,10 @@ final class InteractiveRun: @unchecked Sendable {
         let nowhere = scratch.url.appendingPathComponent("nowhere").path
         let password = try scratch.file("pw", applicant.password)
         let profile = scratch.dataDir + "/profiles/Jeanne_Tremblay.p12"
-        for command in [["profile", "verify", profile, "--password-file", password], ["authority", "list"], ["authority", "show", link],
-                        ["authority", "audit"]] {
+        for command in [
+            ["profile", "verify", profile, "--password-file", password], ["authority", "list"], ["authority", "show", link],
+            ["authority", "audit"],
+        ] {
             let result = try paraphe(command + ["--data-dir", nowhere])
             #expect(result.status == 66, "\(command): \(result.stderr)")
             #expect(result.stderr.contains("There is no Paraphe data directory at \(nowhere)"), "\(result.stderr)")
@@ -292,7 +296,8 @@ final class InteractiveRun: @unchecked Sendable {
     @Test func decliningTheInstallationStopsWithStatus69() throws {
         let scratch = try Scratch()
         let link = try applicant.approve(in: scratch)
-        let result = try paraphe(["wizard", "--data-dir", scratch.dataDir, "--lang", "en"], stdin: input([link] + applicant.answers + ["maybe", "n"]))
+        let result = try paraphe(
+            ["wizard", "--data-dir", scratch.dataDir, "--lang", "en"], stdin: input([link] + applicant.answers + ["maybe", "n"]))
         #expect(result.status == 69, "stderr: \(result.stderr)")
         #expect(result.stdout.contains("Answer y (yes) or n (no); a blank line means yes."))
         #expect(result.stdout.contains("The activation cannot go on without the activation manager."))
@@ -323,7 +328,8 @@ final class InteractiveRun: @unchecked Sendable {
         let link = try applicant.approve(in: scratch)
         let binary = try parapheExecutable().path
         // The shell ignores SIGINT (Ctrl-C reaches the whole foreground group), so it lives on to report.
-        let command = "trap '' INT; cd \(shellQuote(scratch.url.path)) && env LANG=C.UTF-8 \(shellQuote(binary)) wizard --plain --lang en "
+        let command =
+            "trap '' INT; cd \(shellQuote(scratch.url.path)) && env LANG=C.UTF-8 \(shellQuote(binary)) wizard --plain --lang en "
             + "--data-dir \(shellQuote(scratch.dataDir)); echo \"EXIT:$?\"; stty -a | tr ' ' '\\n' | grep -E '^-?echo$'; echo STTY-DONE; sleep 600"
         let tmux = try TmuxSession(command)
         try tmux.waitFor("Activation link:")

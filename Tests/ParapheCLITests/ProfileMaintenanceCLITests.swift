@@ -10,7 +10,8 @@ import Testing
         let reference = try firstReference(scratch)
         let answers = try scratch.file("answers", applicant.answers.joined(separator: "\n"))
         let password = try scratch.file("password", applicant.password)
-        let result = try paraphe(["activate"] + scratch.workstation + ["--link", link, "--answers-file", answers, "--reference", reference, "--password-file", password])
+        let result = try paraphe(
+            ["activate"] + scratch.workstation + ["--link", link, "--answers-file", answers, "--reference", reference, "--password-file", password])
         #expect(result.status == 0, "\(result.stderr)")
         return (scratch, scratch.dataDir + "/profiles/Jeanne_Tremblay.p12", password)
     }
@@ -26,7 +27,8 @@ import Testing
         let refused = try paraphe(["profile", "password", profile] + scratch.workstation + ["--password-file", old, "--new-password-file", weak])
         #expect(refused.status == 65, "\(refused.stderr)")
         let wrong = try scratch.file("wrong", "Not-The-Password-99\n")
-        #expect(try paraphe(["profile", "password", profile] + scratch.workstation + ["--password-file", wrong, "--new-password-file", new]).status == 77)
+        #expect(
+            try paraphe(["profile", "password", profile] + scratch.workstation + ["--password-file", wrong, "--new-password-file", new]).status == 77)
         #expect(try Data(contentsOf: URL(fileURLWithPath: profile)) == before)
 
         let changed = try paraphe(["profile", "password", profile] + scratch.workstation + ["--password-file", old, "--new-password-file", new])
@@ -65,7 +67,8 @@ extension ProfileMaintenanceCLITests {
         let ca = scratch.authorityDir + "/ca/ca-cert.pem"
         let certificate = scratch.dataDir + "/profiles/Jeanne_Tremblay.pem"
         func serial() throws -> String {
-            try #require(try openssl(["x509", "-in", certificate, "-noout", "-serial"]).stdout.split(separator: "=").last).trimmingCharacters(in: .whitespacesAndNewlines)
+            try #require(try openssl(["x509", "-in", certificate, "-noout", "-serial"]).stdout.split(separator: "=").last).trimmingCharacters(
+                in: .whitespacesAndNewlines)
         }
         let before = try serial()
         let updated = try paraphe(["profile", "update", profile, "--password-file", password] + scratch.workstation)
@@ -73,12 +76,15 @@ extension ProfileMaintenanceCLITests {
         let after = try serial()
         #expect(after != before, "a new certificate")
         #expect(updated.stdout.contains("CN=Jeanne Tremblay"))
-        let backups = try FileManager.default.contentsOfDirectory(atPath: scratch.dataDir + "/profiles").filter { $0.hasPrefix("Jeanne_Tremblay.20") && $0.hasSuffix(".p12") }
+        let backups = try FileManager.default.contentsOfDirectory(atPath: scratch.dataDir + "/profiles").filter {
+            $0.hasPrefix("Jeanne_Tremblay.20") && $0.hasSuffix(".p12")
+        }
         #expect(backups.count == 1, "\(backups)")
         let backup = scratch.dataDir + "/profiles/" + (backups.first ?? "")
         #expect(try openssl(["pkcs12", "-info", "-in", backup, "-noout", "-passin", "file:\(password)"]).status == 0)
         let wrongPassword = try scratch.file("wrong", "Not-The-Password-99")
-        #expect(try openssl(["pkcs12", "-info", "-in", profile, "-noout", "-passin", "file:\(wrongPassword)"]).status != 0, "the right password only")
+        #expect(
+            try openssl(["pkcs12", "-info", "-in", profile, "-noout", "-passin", "file:\(wrongPassword)"]).status != 0, "the right password only")
         let opened = try openssl(["pkcs12", "-in", profile, "-passin", "file:\(password)", "-clcerts", "-nokeys"])
         #expect(opened.status == 0 && opened.stdout.contains("BEGIN CERTIFICATE"))
         #expect(try openssl(["verify", "-CAfile", ca, certificate]).status == 0)
@@ -109,7 +115,8 @@ extension ProfileMaintenanceCLITests {
         let config = scratch.url.appendingPathComponent("config/paraphe")
         try FileManager.default.createDirectory(at: config, withIntermediateDirectories: true)
         try "[profile]\nupdate_window_days = 3650\n".write(to: config.appendingPathComponent("config.toml"), atomically: true, encoding: .utf8)
-        let tmux = try TmuxSession(try wizardShellLine(scratch, "", environment: ["XDG_CONFIG_HOME": scratch.url.appendingPathComponent("config").path]))
+        let tmux = try TmuxSession(
+            try wizardShellLine(scratch, "", environment: ["XDG_CONFIG_HOME": scratch.url.appendingPathComponent("config").path]))
         try tmux.waitFor("Step 1 of 5")
         try tmux.type(link)
         try tmux.keys("Enter")
@@ -143,6 +150,8 @@ extension ProfileMaintenanceCLITests {
         let backups = try FileManager.default.contentsOfDirectory(atPath: scratch.dataDir + "/profiles").filter { $0.hasPrefix("Jeanne_Tremblay.20") }
         #expect(backups.count == 1, "\(backups)")
         let password = try scratch.file("pw", applicant.password)
-        #expect(try openssl(["pkcs12", "-info", "-in", scratch.dataDir + "/profiles/Jeanne_Tremblay.p12", "-noout", "-passin", "file:\(password)"]).status == 0)
+        #expect(
+            try openssl(["pkcs12", "-info", "-in", scratch.dataDir + "/profiles/Jeanne_Tremblay.p12", "-noout", "-passin", "file:\(password)"]).status
+                == 0)
     }
 }

@@ -25,8 +25,11 @@ import Testing
             let reference = try firstReference(scratch)
             let answers = try scratch.file("answers", applicant.answers.joined(separator: "\n"))
             passwordFile = try scratch.file("password", applicant.password)
-            let activated = try paraphe(["activate"] + scratch.workstation + ["--link", link, "--answers-file", answers, "--reference", reference,
-                                                                             "--password-file", passwordFile, "--key", key])
+            let activated = try paraphe(
+                ["activate"] + scratch.workstation + [
+                    "--link", link, "--answers-file", answers, "--reference", reference,
+                    "--password-file", passwordFile, "--key", key,
+                ])
             #expect(activated.status == 0, "\(activated.stderr)")
             profile = scratch.dataDir + "/profiles/Jeanne_Tremblay.p12"
             certificate = scratch.dataDir + "/profiles/Jeanne_Tremblay.pem"
@@ -116,44 +119,65 @@ import Testing
         let ids = loggedIn.stdout.matches(of: /ID:\s+([0-9a-f]+)/).map { String($0.1) }
         #expect(ids.count >= 3 && ids[0] == ids[1] && ids[1] == ids[2], "certificate, public and private key share an ID")
         let exported = installed.scratch.url.appendingPathComponent("exported").path
-        _ = try installed.pkcs11Tool(["--login", "--pin", "env:PARAPHE_TEST_PIN", "--read-object", "--type", "privkey", "--id", ids.first ?? "", "-o", exported])
+        _ = try installed.pkcs11Tool([
+            "--login", "--pin", "env:PARAPHE_TEST_PIN", "--read-object", "--type", "privkey", "--id", ids.first ?? "", "-o", exported,
+        ])
         #expect((FileManager.default.contents(atPath: exported) ?? Data()).isEmpty, "the private key cannot be read")
 
         // Signatures, each verified by OpenSSL with the certificate's key.
         let data = try installed.scratch.file("data.txt", "Je soussignée, Jeanne Tremblay.\n")
         let publicKey = try installed.publicKey()
         let signature = installed.scratch.url.appendingPathComponent("signature").path
-        let pkcs1 = try installed.pkcs11Tool(["--login", "--pin", "env:PARAPHE_TEST_PIN", "--sign", "-m", "SHA256-RSA-PKCS", "-i", data, "-o", signature])
+        let pkcs1 = try installed.pkcs11Tool([
+            "--login", "--pin", "env:PARAPHE_TEST_PIN", "--sign", "-m", "SHA256-RSA-PKCS", "-i", data, "-o", signature,
+        ])
         #expect(pkcs1.status == 0, "\(pkcs1.stderr)")
         #expect(try openssl(["dgst", "-sha256", "-verify", publicKey, "-signature", signature, data]).stdout.contains("Verified OK"))
 
-        let pss = try installed.pkcs11Tool(["--login", "--pin", "env:PARAPHE_TEST_PIN", "--sign", "-m", "SHA256-RSA-PKCS-PSS", "--mgf", "MGF1-SHA256",
-                                            "--salt-len", "32", "-i", data, "-o", signature])
+        let pss = try installed.pkcs11Tool([
+            "--login", "--pin", "env:PARAPHE_TEST_PIN", "--sign", "-m", "SHA256-RSA-PKCS-PSS", "--mgf", "MGF1-SHA256",
+            "--salt-len", "32", "-i", data, "-o", signature,
+        ])
         #expect(pss.status == 0, "\(pss.stderr)")
-        let pssVerified = try openssl(["dgst", "-sha256", "-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:32", "-verify", publicKey,
-                                       "-signature", signature, data])
+        let pssVerified = try openssl([
+            "dgst", "-sha256", "-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:32", "-verify", publicKey,
+            "-signature", signature, data,
+        ])
         #expect(pssVerified.stdout.contains("Verified OK"), "\(pssVerified.stderr)")
 
         // RSA-PKCS-PSS over a hash the caller made, and RSA-PKCS over a DigestInfo.
         let digest = try installed.scratch.file("digest", try openssl(["dgst", "-sha256", "-binary", data]).stdoutBytes)
-        let rawPSS = try installed.pkcs11Tool(["--login", "--pin", "env:PARAPHE_TEST_PIN", "--sign", "-m", "RSA-PKCS-PSS", "--hash-algorithm", "SHA256",
-                                               "--mgf", "MGF1-SHA256", "-i", digest, "-o", signature])
+        let rawPSS = try installed.pkcs11Tool([
+            "--login", "--pin", "env:PARAPHE_TEST_PIN", "--sign", "-m", "RSA-PKCS-PSS", "--hash-algorithm", "SHA256",
+            "--mgf", "MGF1-SHA256", "-i", digest, "-o", signature,
+        ])
         #expect(rawPSS.status == 0, "\(rawPSS.stderr)")
-        #expect(try openssl(["dgst", "-sha256", "-sigopt", "rsa_padding_mode:pss", "-verify", publicKey, "-signature", signature, data]).stdout
-            .contains("Verified OK"))
-        let digestInfo = try installed.scratch.file("digestinfo", [0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20]
-            + (try openssl(["dgst", "-sha256", "-binary", data]).stdoutBytes))
-        let raw = try installed.pkcs11Tool(["--login", "--pin", "env:PARAPHE_TEST_PIN", "--sign", "-m", "RSA-PKCS", "-i", digestInfo, "-o", signature])
+        #expect(
+            try openssl(["dgst", "-sha256", "-sigopt", "rsa_padding_mode:pss", "-verify", publicKey, "-signature", signature, data]).stdout
+                .contains("Verified OK"))
+        let digestInfo = try installed.scratch.file(
+            "digestinfo",
+            [0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20]
+                + (try openssl(["dgst", "-sha256", "-binary", data]).stdoutBytes))
+        let raw = try installed.pkcs11Tool([
+            "--login", "--pin", "env:PARAPHE_TEST_PIN", "--sign", "-m", "RSA-PKCS", "-i", digestInfo, "-o", signature,
+        ])
         #expect(raw.status == 0, "\(raw.stderr)")
         #expect(try openssl(["dgst", "-sha256", "-verify", publicKey, "-signature", signature, data]).stdout.contains("Verified OK"))
 
         // A wrong password is the standard's CKR_PIN_INCORRECT; a mechanism for another key type is refused, not a crash.
-        let wrong = try run(URL(fileURLWithPath: "/usr/bin/pkcs11-tool"), ["--module", installed.module, "--login", "--pin", "env:WRONG", "--sign",
-                                                                          "-m", "SHA256-RSA-PKCS", "-i", data, "-o", signature],
-                            environment: installed.environment.merging(["WRONG": "Not-The-Password-99"]) { $1 })
+        let wrong = try run(
+            URL(fileURLWithPath: "/usr/bin/pkcs11-tool"),
+            [
+                "--module", installed.module, "--login", "--pin", "env:WRONG", "--sign",
+                "-m", "SHA256-RSA-PKCS", "-i", data, "-o", signature,
+            ],
+            environment: installed.environment.merging(["WRONG": "Not-The-Password-99"]) { $1 })
         #expect(wrong.status != 0)
         #expect(wrong.stderr.contains("CKR_PIN_INCORRECT"))
-        let ecdsa = try installed.pkcs11Tool(["--login", "--pin", "env:PARAPHE_TEST_PIN", "--sign", "-m", "ECDSA-SHA256", "-i", data, "-o", signature])
+        let ecdsa = try installed.pkcs11Tool([
+            "--login", "--pin", "env:PARAPHE_TEST_PIN", "--sign", "-m", "ECDSA-SHA256", "-i", data, "-o", signature,
+        ])
         #expect(ecdsa.status != 0)
         #expect(ecdsa.stderr.contains("CKR_KEY_TYPE_INCONSISTENT") || ecdsa.stderr.contains("CKR_MECHANISM_INVALID"), "\(ecdsa.stderr)")
     }
@@ -163,14 +187,18 @@ import Testing
         let data = try installed.scratch.file("data.txt", "Je soussignée, Jeanne Tremblay.\n")
         let publicKey = try installed.publicKey()
         let signature = installed.scratch.url.appendingPathComponent("signature").path
-        let signed = try installed.pkcs11Tool(["--login", "--pin", "env:PARAPHE_TEST_PIN", "--sign", "-m", "ECDSA-SHA256", "--signature-format", "openssl",
-                                               "-i", data, "-o", signature])
+        let signed = try installed.pkcs11Tool([
+            "--login", "--pin", "env:PARAPHE_TEST_PIN", "--sign", "-m", "ECDSA-SHA256", "--signature-format", "openssl",
+            "-i", data, "-o", signature,
+        ])
         #expect(signed.status == 0, "\(signed.stderr)")
         #expect(try openssl(["dgst", "-sha256", "-verify", publicKey, "-signature", signature, data]).stdout.contains("Verified OK"))
         // CKM_ECDSA over a hash the caller made.
         let digest = try installed.scratch.file("digest", try openssl(["dgst", "-sha256", "-binary", data]).stdoutBytes)
-        let raw = try installed.pkcs11Tool(["--login", "--pin", "env:PARAPHE_TEST_PIN", "--sign", "-m", "ECDSA", "--signature-format", "openssl",
-                                            "-i", digest, "-o", signature])
+        let raw = try installed.pkcs11Tool([
+            "--login", "--pin", "env:PARAPHE_TEST_PIN", "--sign", "-m", "ECDSA", "--signature-format", "openssl",
+            "-i", digest, "-o", signature,
+        ])
         #expect(raw.status == 0, "\(raw.stderr)")
         #expect(try openssl(["dgst", "-sha256", "-verify", publicKey, "-signature", signature, data]).stdout.contains("Verified OK"))
         let objects = try installed.pkcs11Tool(["--login", "--pin", "env:PARAPHE_TEST_PIN", "-O"])
@@ -187,8 +215,9 @@ import Testing
         let output = scratch.url.appendingPathComponent("pkcs11-host").path
         // A C compiler: the system's, or the clang every Swift toolchain ships.
         let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":").map(String.init)
-        let compiler = try #require(["cc", "gcc", "clang"].lazy.flatMap { name in path.map { $0 + "/" + name } }
-            .first { FileManager.default.isExecutableFile(atPath: $0) }, "a C compiler on the PATH")
+        let compiler = try #require(
+            ["cc", "gcc", "clang"].lazy.flatMap { name in path.map { $0 + "/" + name } }
+                .first { FileManager.default.isExecutableFile(atPath: $0) }, "a C compiler on the PATH")
         let built = try run(URL(fileURLWithPath: compiler), ["-O2", "-o", output, source, "-ldl", "-lpthread", "-lcrypto"])
         #expect(built.status == 0, "\(built.stderr)")
         return output
@@ -232,12 +261,14 @@ import Testing
         let installed = try Installed(key: key)
         let host = try Self.host(in: installed.scratch)
         let needles = try Self.needles(installed)
-        let scan = try run(URL(fileURLWithPath: host), ["scan", installed.module, installed.passwordFile, needles], environment: installed.environment)
+        let scan = try run(
+            URL(fileURLWithPath: host), ["scan", installed.module, installed.passwordFile, needles], environment: installed.environment)
         #expect(scan.status == 0, "\(scan.stderr)")
-        let counts = Dictionary(uniqueKeysWithValues: scan.stdout.split(separator: "\n").compactMap { line -> (String, Int)? in
-            let parts = line.split(separator: " ")
-            return parts.count == 2 ? (String(parts[0]), Int(parts[1]) ?? -1) : nil
-        })
+        let counts = Dictionary(
+            uniqueKeysWithValues: scan.stdout.split(separator: "\n").compactMap { line -> (String, Int)? in
+                let parts = line.split(separator: " ")
+                return parts.count == 2 ? (String(parts[0]), Int(parts[1]) ?? -1) : nil
+            })
         // While logged in, the scanner finds the key where the module keeps it (so it can find it at all)…
         #expect((counts["logged-in"] ?? 0) >= 1, "\(scan.stdout)\(scan.stderr)")
         // …and nowhere once the person logged out, closed the sessions or the host finalized the module.
@@ -245,7 +276,8 @@ import Testing
         #expect(counts["sessions-closed"] == 0, "\(scan.stderr)")
         #expect(counts["finalized"] == 0, "\(scan.stderr)")
 
-        let forked = try run(URL(fileURLWithPath: host), ["fork", installed.module, installed.passwordFile, needles], environment: installed.environment)
+        let forked = try run(
+            URL(fileURLWithPath: host), ["fork", installed.module, installed.passwordFile, needles], environment: installed.environment)
         #expect(forked.status == 0, "\(forked.stderr)")
         #expect(forked.stdout.contains("child 0"), "the forked child holds no key bytes: \(forked.stdout)\(forked.stderr)")
         #expect(forked.stdout.contains("child-exit 0"), "the child found the module uninitialized and initialized it again: \(forked.stderr)")
@@ -254,7 +286,8 @@ import Testing
     @Test func eightThreadsSignAtOnceThroughOneModule() throws {
         let installed = try Installed()
         let host = try Self.host(in: installed.scratch)
-        let result = try run(URL(fileURLWithPath: host), ["threads", installed.module, installed.passwordFile, "8", "8"], environment: installed.environment)
+        let result = try run(
+            URL(fileURLWithPath: host), ["threads", installed.module, installed.passwordFile, "8", "8"], environment: installed.environment)
         #expect(result.status == 0, "\(result.stderr)")
         let signatures = result.stdout.split(separator: "\n").filter { $0.hasPrefix("signature ") }.map { $0.dropFirst("signature ".count) }
         #expect(signatures.count == 64)
@@ -282,8 +315,12 @@ import Testing
         let pdf = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("PKCS11Host/application.pdf").path
         let signed = installed.scratch.url.appendingPathComponent("signed.pdf").path
-        let sign = try installed.tool("pdfsig", ["-add-signature", "-nssdir", "sql:" + installed.database, "-nick", "Jeanne_Tremblay:Jeanne Tremblay",
-                                                "-nss-pwd", installed.applicant.password, pdf, signed])
+        let sign = try installed.tool(
+            "pdfsig",
+            [
+                "-add-signature", "-nssdir", "sql:" + installed.database, "-nick", "Jeanne_Tremblay:Jeanne Tremblay",
+                "-nss-pwd", installed.applicant.password, pdf, signed,
+            ])
         #expect(sign.status == 0, "\(sign.stdout)\(sign.stderr)")
         let verified = try installed.tool("pdfsig", ["-nssdir", "sql:" + installed.database, signed])
         #expect(verified.stdout.contains("Signer Certificate Common Name: Jeanne Tremblay"), "\(verified.stdout)")
@@ -306,8 +343,10 @@ import Testing
         // OpenSSL: the pkcs11 engine (libp11, through p11-kit-proxy) with an RFC 7512 URI; the password from a file.
         let pin = try installed.scratch.file("pin", installed.applicant.password)
         let data = try installed.scratch.file("data.txt", "Je soussignée, Jeanne Tremblay.\n")
-        let signed = try installed.unprivileged(["openssl", "dgst", "-sha256", "-engine", "pkcs11", "-keyform", "engine", "-sign",
-                                                 "pkcs11:token=Jeanne_Tremblay;type=private?pin-source=file:\(pin)", data])
+        let signed = try installed.unprivileged([
+            "openssl", "dgst", "-sha256", "-engine", "pkcs11", "-keyform", "engine", "-sign",
+            "pkcs11:token=Jeanne_Tremblay;type=private?pin-source=file:\(pin)", data,
+        ])
         #expect(signed.status == 0, "\(signed.stderr)")
         let signature = try installed.scratch.file("engine.sig", signed.stdoutBytes)
         #expect(try openssl(["dgst", "-sha256", "-verify", try installed.publicKey(), "-signature", signature, data]).stdout.contains("Verified OK"))
@@ -378,11 +417,16 @@ import Testing
         let link = try applicant.approve(in: scratch)
         let answers = try scratch.file("answers", applicant.answers.joined(separator: "\n"))
         let password = try scratch.file("password", applicant.password)
-        let result = try paraphe(["activate"] + scratch.workstation + ["--link", link, "--answers-file", answers, "--reference", try firstReference(scratch),
-                                                                      "--password-file", password, "--install"], environment: ["HOME": home])
+        let result = try paraphe(
+            ["activate"] + scratch.workstation + [
+                "--link", link, "--answers-file", answers, "--reference", try firstReference(scratch),
+                "--password-file", password, "--install",
+            ], environment: ["HOME": home])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("Your digital signature is available to the applications of this workstation, as \"Jeanne_Tremblay\"."))
-        #expect(result.stdout.contains("pdfsig -add-signature -nssdir sql:\(home)/.pki/nssdb -nick \"Jeanne_Tremblay:Jeanne Tremblay\" -nss-pwd PASSWORD"))
+        #expect(
+            result.stdout.contains("pdfsig -add-signature -nssdir sql:\(home)/.pki/nssdb -nick \"Jeanne_Tremblay:Jeanne Tremblay\" -nss-pwd PASSWORD")
+        )
         #expect(FileManager.default.fileExists(atPath: home + "/.config/paraphe/tokens/Jeanne_Tremblay.token"))
         // Without --install, nothing is registered.
         let other = try Installed(install: false)
@@ -406,17 +450,22 @@ import Testing
     @Test func aRenewedProfileSignsWithItsNewCertificate() throws {
         let installed = try Installed()
         let before = try String(contentsOfFile: installed.certificate, encoding: .utf8)
-        let updated = try paraphe(["profile", "update", installed.profile, "--password-file", installed.passwordFile] + installed.scratch.workstation,
-                                  environment: installed.environment)
+        let updated = try paraphe(
+            ["profile", "update", installed.profile, "--password-file", installed.passwordFile] + installed.scratch.workstation,
+            environment: installed.environment)
         #expect(updated.status == 0, "\(updated.stderr)")
         #expect(try String(contentsOfFile: installed.certificate, encoding: .utf8) != before)
         // The token shows the new certificate, and the new key signs for it.
-        let serial = try openssl(["x509", "-in", installed.certificate, "-noout", "-serial"]).stdout.split(separator: "=").last.map {
-            $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
+        let serial =
+            try openssl(["x509", "-in", installed.certificate, "-noout", "-serial"]).stdout.split(separator: "=").last.map {
+                $0.trimmingCharacters(in: .whitespacesAndNewlines)
+            } ?? ""
         #expect(try installed.pkcs11Tool(["-O"]).stdout.contains("serial:     \(serial)"))
         let data = try installed.scratch.file("data.txt", "renewed\n")
         let signature = installed.scratch.url.appendingPathComponent("signature").path
-        let signed = try installed.pkcs11Tool(["--login", "--pin", "env:PARAPHE_TEST_PIN", "--sign", "-m", "SHA256-RSA-PKCS", "-i", data, "-o", signature])
+        let signed = try installed.pkcs11Tool([
+            "--login", "--pin", "env:PARAPHE_TEST_PIN", "--sign", "-m", "SHA256-RSA-PKCS", "-i", data, "-o", signature,
+        ])
         #expect(signed.status == 0, "\(signed.stderr)")
         #expect(try openssl(["dgst", "-sha256", "-verify", try installed.publicKey(), "-signature", signature, data]).stdout.contains("Verified OK"))
     }
@@ -432,8 +481,11 @@ import Testing
         let reference = try #require(mails.filter { $0.contains(second.email) }.compactMap { line(after: "Reference number:", in: $0) }.first)
         let answers = try installed.scratch.file("answers-2", second.answers.joined(separator: "\n"))
         let password = try installed.scratch.file("password-2", second.password)
-        let activated = try paraphe(["activate"] + installed.scratch.workstation + ["--link", link, "--answers-file", answers, "--reference", reference,
-                                                                                   "--password-file", password, "--install"], environment: installed.environment)
+        let activated = try paraphe(
+            ["activate"] + installed.scratch.workstation + [
+                "--link", link, "--answers-file", answers, "--reference", reference,
+                "--password-file", password, "--install",
+            ], environment: installed.environment)
         #expect(activated.status == 0, "\(activated.stderr)")
         let slots = try installed.pkcs11Tool(["-L"]).stdout
         #expect(slots.contains("token label        : Jeanne_Tremblay") && slots.contains("token label        : Marc_Gagnon"), "\(slots)")
@@ -447,12 +499,18 @@ import Testing
         var namesake = Applicant()
         namesake.email = "jeanne.t@example.org"
         let namesakeLink = try namesake.approve(in: installed.scratch)
-        let namesakeReference = try #require(try installed.scratch.mails().filter { $0.contains(namesake.email) }
-            .compactMap { line(after: "Reference number:", in: $0) }.first)
+        let namesakeReference = try #require(
+            try installed.scratch.mails().filter { $0.contains(namesake.email) }
+                .compactMap { line(after: "Reference number:", in: $0) }.first)
         let elsewhere = installed.scratch.url.appendingPathComponent("elsewhere").path
-        let third = try paraphe(["activate"] + installed.scratch.workstation + ["--link", namesakeLink, "--answers-file", try installed.scratch.file(
-            "answers-3", namesake.answers.joined(separator: "\n")), "--reference", namesakeReference, "--password-file", password, "--profile-dir", elsewhere,
-            "--install"], environment: installed.environment)
+        let third = try paraphe(
+            ["activate"] + installed.scratch.workstation + [
+                "--link", namesakeLink, "--answers-file",
+                try installed.scratch.file(
+                    "answers-3", namesake.answers.joined(separator: "\n")), "--reference", namesakeReference, "--password-file", password,
+                "--profile-dir", elsewhere,
+                "--install",
+            ], environment: installed.environment)
         #expect(third.status == 0, "\(third.stderr)")
         #expect(third.stdout.contains("as \"Jeanne_Tremblay\"."), "the first Jeanne left: the name is free again")
         let reinstalled = try installed.install()

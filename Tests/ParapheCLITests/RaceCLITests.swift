@@ -10,8 +10,10 @@ import Testing
         let reference = try firstReference(scratch)
         let answers = try scratch.file("answers", "Paris\nFido\nWrong\n")
         let password = try scratch.file("password", applicant.password)
-        let arguments = ["activate", "--data-dir", scratch.dataDir, "--link", link, "--answers-file", answers,
-                         "--reference", reference, "--password-file", password]
+        let arguments = [
+            "activate", "--data-dir", scratch.dataDir, "--link", link, "--answers-file", answers,
+            "--reference", reference, "--password-file", password,
+        ]
         let processes = 9
         let results = try await withThrowingTaskGroup(of: RunResult.self) { group in
             for _ in 0..<processes { group.addTask { try paraphe(arguments) } }
@@ -34,8 +36,10 @@ import Testing
 
         // Correct answers are refused from then on.
         let right = try scratch.file("right", applicant.answers.joined(separator: "\n"))
-        let late = try paraphe(["activate", "--data-dir", scratch.dataDir, "--link", link, "--answers-file", right,
-                                "--reference", reference, "--password-file", password])
+        let late = try paraphe([
+            "activate", "--data-dir", scratch.dataDir, "--link", link, "--answers-file", right,
+            "--reference", reference, "--password-file", password,
+        ])
         #expect(late.status == 77)
         #expect(late.stderr.contains("new online application"))
     }
@@ -49,9 +53,11 @@ import Testing
         let password = try scratch.file("password", applicant.password)
         let results = try await withThrowingTaskGroup(of: RunResult.self) { group in
             for index in 0..<2 {
-                let arguments = ["activate", "--data-dir", scratch.dataDir, "--link", link, "--answers-file", answers,
-                                 "--reference", reference, "--password-file", password, "--key", "p256",
-                                 "--profile-dir", scratch.url.appendingPathComponent("profiles-\(index)").path]
+                let arguments = [
+                    "activate", "--data-dir", scratch.dataDir, "--link", link, "--answers-file", answers,
+                    "--reference", reference, "--password-file", password, "--key", "p256",
+                    "--profile-dir", scratch.url.appendingPathComponent("profiles-\(index)").path,
+                ]
                 group.addTask { try paraphe(arguments) }
             }
             return try await group.reduce(into: []) { $0.append($1) }
@@ -59,9 +65,10 @@ import Testing
         // One wins; the other is refused (codes used) — or, when it picked up the winner's parked key
         // (same workstation, same password), it is handed the very same certificate.
         #expect(results.allSatisfy { [0, 77].contains($0.status) } && results.contains { $0.status == 0 }, "\(results.map(\.stderr))")
-        let fingerprints = Set(results.filter { $0.status == 0 }.compactMap { result in
-            result.stdout.split(separator: "\n").first { $0.contains("SHA-256") }.map(String.init)
-        })
+        let fingerprints = Set(
+            results.filter { $0.status == 0 }.compactMap { result in
+                result.stdout.split(separator: "\n").first { $0.contains("SHA-256") }.map(String.init)
+            })
         #expect(fingerprints.count == 1)
         #expect(!results.contains { $0.stderr.contains("database is locked") })
         let audit = try paraphe(["authority", "audit", "--data-dir", scratch.dataDir, "--json"]).stdout

@@ -12,8 +12,11 @@ import Testing
         let answers = try scratch.file("answers", applicant.answers.joined(separator: "\n"))
         let password = try scratch.file("password", applicant.password)
         func activate(_ reference: String, environment: [String: String] = [:]) throws -> RunResult {
-            try paraphe(["activate"] + scratch.workstation + ["--link", link, "--answers-file", answers, "--reference", reference, "--password-file", password],
-                        environment: environment)
+            try paraphe(
+                ["activate"] + scratch.workstation + [
+                    "--link", link, "--answers-file", answers, "--reference", reference, "--password-file", password,
+                ],
+                environment: environment)
         }
         #expect(try activate(try firstReference(scratch)).status == 0)
         let profiles = URL(fileURLWithPath: scratch.dataDir).appendingPathComponent("profiles")
@@ -77,11 +80,18 @@ import Testing
         let link = try applicant.approve(in: scratch)
         let answers = try scratch.file("answers", applicant.answers.joined(separator: "\n"))
         let password = try scratch.file("password", applicant.password)
-        #expect(try paraphe(["activate"] + scratch.workstation + ["--link", link, "--answers-file", answers, "--reference", try firstReference(scratch),
-                                                                  "--password-file", password]).status == 0)
+        #expect(
+            try paraphe(
+                ["activate"] + scratch.workstation + [
+                    "--link", link, "--answers-file", answers, "--reference", try firstReference(scratch),
+                    "--password-file", password,
+                ]
+            ).status == 0)
         let profiles = URL(fileURLWithPath: scratch.dataDir).appendingPathComponent("profiles")
-        let oldSerial = try #require(try openssl(["x509", "-in", profiles.appendingPathComponent("Jeanne_Tremblay.pem").path, "-noout", "-serial"])
-            .stdout.split(separator: "=").last).trimmingCharacters(in: .whitespacesAndNewlines)
+        let oldSerial = try #require(
+            try openssl(["x509", "-in", profiles.appendingPathComponent("Jeanne_Tremblay.pem").path, "-noout", "-serial"])
+                .stdout.split(separator: "=").last
+        ).trimmingCharacters(in: .whitespacesAndNewlines)
         try FileManager.default.removeItem(at: profiles)  // lost
 
         let tmux = try TmuxSession(try wizardShellLine(scratch, ""))
@@ -128,7 +138,10 @@ import Testing
         try tmux.waitFor("Your digital signature is activated.", timeout: 60)
         #expect(try RecoveryCLITests().isRevoked(oldSerial, in: scratch, reason: "Superseded"))
         let newPasswordFile = try scratch.file("new-password", newPassword)
-        #expect(try openssl(["pkcs12", "-info", "-in", profiles.appendingPathComponent("Jeanne_Tremblay.p12").path, "-noout",
-                             "-passin", "file:\(newPasswordFile)"]).status == 0)
+        #expect(
+            try openssl([
+                "pkcs12", "-info", "-in", profiles.appendingPathComponent("Jeanne_Tremblay.p12").path, "-noout",
+                "-passin", "file:\(newPasswordFile)",
+            ]).status == 0)
     }
 }

@@ -14,7 +14,9 @@ import Testing
             try tmux.type(answer)
             try tmux.keys(index < 2 ? "Tab" : "Enter")
         }
-        let components = try tmux.waitFor("step 3") { $0.contains("Install the activation manager") || $0.contains("Every required component is installed") }
+        let components = try tmux.waitFor("step 3") {
+            $0.contains("Install the activation manager") || $0.contains("Every required component is installed")
+        }
         if !components.contains("Every required component is installed") {
             try tmux.keys("Enter")
             try tmux.waitFor("Every required component is installed")
@@ -36,7 +38,9 @@ import Testing
         let files = Set((try? FileManager.default.contentsOfDirectory(atPath: profiles.path)) ?? [])
         #expect(files == ["Jeanne_Tremblay.p12", "Jeanne_Tremblay.pem"], "\(context): the profile folder holds \(files)")
         let password = try scratch.file("password-\(UUID().uuidString)", applicant.password)
-        let opened = try openssl(["pkcs12", "-in", profiles.appendingPathComponent("Jeanne_Tremblay.p12").path, "-nodes", "-passin", "file:\(password)"])
+        let opened = try openssl([
+            "pkcs12", "-in", profiles.appendingPathComponent("Jeanne_Tremblay.p12").path, "-nodes", "-passin", "file:\(password)",
+        ])
         #expect(opened.status == 0 && opened.stdout.contains("BEGIN PRIVATE KEY"), "\(context): openssl cannot open the profile")
         let show = try paraphe(["authority", "show", link, "--data-dir", scratch.dataDir, "--json"])
         #expect(show.stdout.contains("\"status\" : \"activated\""), "\(context)")
@@ -107,8 +111,9 @@ import Testing
         let link = try applicant.approve(in: scratch)
         let reference = try firstReference(scratch)
         let lines = applicant.answers + ["y", reference, applicant.password, applicant.password, applicant.password]
-        let killed = try paraphe(["wizard", "--plain", "--data-dir", scratch.dataDir, link],
-                                 environment: ["PARAPHE_TEST_CRASH_AT": point], stdin: Array((lines.joined(separator: "\n") + "\n").utf8))
+        let killed = try paraphe(
+            ["wizard", "--plain", "--data-dir", scratch.dataDir, link],
+            environment: ["PARAPHE_TEST_CRASH_AT": point], stdin: Array((lines.joined(separator: "\n") + "\n").utf8))
         #expect(killed.status == SIGKILL, "\(point): \(killed.stderr)")
         // Again with the same link: only the password is asked, and it finishes and logs in.
         let rerun = try paraphe(["wizard", "--plain", "--data-dir", scratch.dataDir, link], stdin: Array((applicant.password + "\n").utf8))
@@ -125,10 +130,13 @@ import Testing
         let reference = try firstReference(scratch)
         let answers = try scratch.file("answers", applicant.answers.joined(separator: "\n"))
         let password = try scratch.file("password", applicant.password)
-        let shipped = try run(try parapheExecutable(name: "paraphe"),
-                              ["activate", "--data-dir", scratch.dataDir, "--link", link, "--answers-file", answers, "--reference", reference,
-                               "--password-file", password],
-                              environment: ["PARAPHE_TEST_CRASH_AT": "keyParked", "PARAPHE_FAKE_NOW": "2040-01-01T00:00:00Z"])
+        let shipped = try run(
+            try parapheExecutable(name: "paraphe"),
+            [
+                "activate", "--data-dir", scratch.dataDir, "--link", link, "--answers-file", answers, "--reference", reference,
+                "--password-file", password,
+            ],
+            environment: ["PARAPHE_TEST_CRASH_AT": "keyParked", "PARAPHE_FAKE_NOW": "2040-01-01T00:00:00Z"])
         #expect(shipped.status == 0, "\(shipped.stderr)")
         try expectFinished(scratch, link: link, context: "shipped binary")
     }

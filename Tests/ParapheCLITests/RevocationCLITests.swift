@@ -10,7 +10,8 @@ import Testing
         let reference = try firstReference(scratch)
         let answers = try scratch.file("answers", applicant.answers.joined(separator: "\n"))
         let password = try scratch.file("password", applicant.password)
-        let activated = try paraphe(["activate"] + scratch.workstation + ["--link", link, "--answers-file", answers, "--reference", reference, "--password-file", password])
+        let activated = try paraphe(
+            ["activate"] + scratch.workstation + ["--link", link, "--answers-file", answers, "--reference", reference, "--password-file", password])
         #expect(activated.status == 0, "\(activated.stderr)")
         let profile = scratch.dataDir + "/profiles/Jeanne_Tremblay.p12"
         let certificate = scratch.dataDir + "/profiles/Jeanne_Tremblay.pem"
@@ -22,13 +23,15 @@ import Testing
         let revoked = try scratch.authority(["revoke", serial, "--reason", "keyCompromise"])
         #expect(revoked.status == 0, "\(revoked.stderr)")
         #expect(revoked.stdout.contains(serial))
-        #expect(try scratch.authority(["revoke", serial, "--reason", "keyCompromise"]).stderr.contains("Nothing new"), "revoking twice changes nothing")
+        #expect(
+            try scratch.authority(["revoke", serial, "--reason", "keyCompromise"]).stderr.contains("Nothing new"), "revoking twice changes nothing")
 
         // The CRL: where the embedded authority writes it, and what the service serves.
         let crl: String
         if let server = scratch.server {
             let der = scratch.url.appendingPathComponent("crl.der").path
-            let fetched = try run(URL(fileURLWithPath: "/usr/bin/curl"), ["-s", "--cacert", ca, "-o", der, "-w", "%{http_code} %{content_type}", server.url + "/crl"])
+            let fetched = try run(
+                URL(fileURLWithPath: "/usr/bin/curl"), ["-s", "--cacert", ca, "-o", der, "-w", "%{http_code} %{content_type}", server.url + "/crl"])
             #expect(fetched.stdout == "200 application/pkix-crl", "\(fetched.stdout)")
             crl = scratch.url.appendingPathComponent("crl.pem").path
             #expect(try openssl(["crl", "-inform", "DER", "-in", der, "-out", crl]).status == 0)

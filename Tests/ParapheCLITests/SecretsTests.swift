@@ -2,7 +2,9 @@ import Foundation
 import Testing
 
 /// After complete flows, no password or security answer in clear anywhere Paraphe writes:
-/// registry (WAL included), mail, audit, logs, temp files, output. Modes as promised.
+/// registry (WAL included), mail, audit, logs, temp files, output.
+///
+/// Modes as promised.
 @Suite(.serialized) struct SecretsTests {
     @Test func noSecretInAnyFileOrOutputAfterActivationAndRenewal() throws {
         let scratch = try Scratch()
@@ -17,22 +19,36 @@ import Testing
         var outputs: [RunResult] = []
         // Wrong answers, expired codes (renewal), then the activation and a login.
         let wrong = try scratch.file("wrong", "Paris\nFido\nDune\n")
-        outputs.append(try paraphe(["activate", "--data-dir", scratch.dataDir, "--link", link, "--answers-file", wrong,
-                                    "--reference", try firstReference(scratch), "--password-file", password], environment: environment))
-        outputs.append(try paraphe(["activate", "--data-dir", scratch.dataDir, "--link", link, "--answers-file", answers,
-                                    "--reference", try firstReference(scratch), "--password-file", password], environment: environment))
+        outputs.append(
+            try paraphe(
+                [
+                    "activate", "--data-dir", scratch.dataDir, "--link", link, "--answers-file", wrong,
+                    "--reference", try firstReference(scratch), "--password-file", password,
+                ], environment: environment))
+        outputs.append(
+            try paraphe(
+                [
+                    "activate", "--data-dir", scratch.dataDir, "--link", link, "--answers-file", answers,
+                    "--reference", try firstReference(scratch), "--password-file", password,
+                ], environment: environment))
         #expect(outputs.last?.status == 75)
         let renewal = try #require(try scratch.mails().last)
         let reference = try #require(line(after: "Reference number:", in: renewal))
-        outputs.append(try paraphe(["activate", "--data-dir", scratch.dataDir, "--link", link, "--answers-file", answers,
-                                    "--reference", reference, "--password-file", password], environment: environment))
+        outputs.append(
+            try paraphe(
+                [
+                    "activate", "--data-dir", scratch.dataDir, "--link", link, "--answers-file", answers,
+                    "--reference", reference, "--password-file", password,
+                ], environment: environment))
         #expect(outputs.last?.status == 0)
         let profile = scratch.dataDir + "/profiles/Jeanne_Tremblay.p12"
-        outputs.append(try paraphe(["profile", "verify", profile, "--data-dir", scratch.dataDir, "--password-file", password], environment: environment))
+        outputs.append(
+            try paraphe(["profile", "verify", profile, "--data-dir", scratch.dataDir, "--password-file", password], environment: environment))
         outputs.append(try paraphe(["authority", "audit", "--data-dir", scratch.dataDir, "--json"], environment: environment))
         outputs.append(try paraphe(["authority", "show", link, "--data-dir", scratch.dataDir, "--json"], environment: environment))
 
-        let secrets = [applicant.password] + applicant.answers + applicant.answers.map { $0.lowercased() }
+        let secrets =
+            [applicant.password] + applicant.answers + applicant.answers.map { $0.lowercased() }
             + ["montreal", "les miserables", "Paris", "Fido", "Dune"]
         for output in outputs {
             for secret in secrets {

@@ -7,8 +7,12 @@ import Testing
 @Suite(.serialized) struct ServiceLifeTests {
     /// The serial number and end date of the certificate the service presents to a new connection.
     func presented(_ server: AuthorityServer) throws -> String {
-        let result = try run(URL(fileURLWithPath: "/bin/sh"), ["-c",
-            "openssl s_client -connect 127.0.0.1:\(server.port) -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -serial -enddate"])
+        let result = try run(
+            URL(fileURLWithPath: "/bin/sh"),
+            [
+                "-c",
+                "openssl s_client -connect 127.0.0.1:\(server.port) -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -serial -enddate",
+            ])
         return result.stdout
     }
 
@@ -69,7 +73,8 @@ import Testing
         let clock = scratch.url.appendingPathComponent("now")
         let start = Date()
         try Self.iso(start).write(to: clock, atomically: true, encoding: .utf8)
-        let server = try AuthorityServer(dataDir: scratch.url.appendingPathComponent("authority").path, environment: ["PARAPHE_FAKE_NOW_FILE": clock.path])
+        let server = try AuthorityServer(
+            dataDir: scratch.url.appendingPathComponent("authority").path, environment: ["PARAPHE_FAKE_NOW_FILE": clock.path])
         let first = try presented(server)
         #expect(first.contains("serial="), "\(first)")
         let session = try Session(server)
@@ -92,8 +97,10 @@ import Testing
         let scratch = try Scratch()
         func make(_ name: String) throws -> (cert: String, key: String) {
             let (cert, key) = (scratch.url.appendingPathComponent(name + ".crt").path, scratch.url.appendingPathComponent(name + ".key").path)
-            let made = try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
-                                    "-subj", "/CN=\(name)", "-days", "30", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+            let made = try openssl([
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+                "-subj", "/CN=\(name)", "-days", "30", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            ])
             #expect(made.status == 0, "\(made.stderr)")
             return (cert, key)
         }
@@ -107,14 +114,16 @@ import Testing
             }
         }
         try install(try make("first"))
-        let server = try AuthorityServer(dataDir: scratch.url.appendingPathComponent("authority").path,
-                                         arguments: ["--rate-limit", "0", "--tls-cert", installed.cert, "--tls-key", installed.key])
+        let server = try AuthorityServer(
+            dataDir: scratch.url.appendingPathComponent("authority").path,
+            arguments: ["--rate-limit", "0", "--tls-cert", installed.cert, "--tls-key", installed.key])
         let first = try presented(server)
         try install(try make("second"))
         let second = try waitForChange(from: first) { try presented(server) }
         #expect(second != first, "the new files are presented")
         // A half-written or broken pair is not taken: the certificate in use stays.
-        try "-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n".write(toFile: installed.cert, atomically: true, encoding: .utf8)
+        try "-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n".write(
+            toFile: installed.cert, atomically: true, encoding: .utf8)
         Thread.sleep(forTimeInterval: 6)
         #expect(try presented(server) == second)
     }
@@ -160,8 +169,9 @@ import Testing
 
     @Test func theLimitsCountTheClientATrustedBalancerNamesAndAnIPv6ClientByItsSlash64() throws {
         let scratch = try Scratch()
-        let server = try AuthorityServer(dataDir: scratch.url.appendingPathComponent("authority").path,
-                                         arguments: ["--rate-limit", "3", "--trusted-proxy", "127.0.0.1/32"])
+        let server = try AuthorityServer(
+            dataDir: scratch.url.appendingPathComponent("authority").path,
+            arguments: ["--rate-limit", "3", "--trusted-proxy", "127.0.0.1/32"])
         #expect(try (0..<4).map { _ in try status(server, from: "198.51.100.1") } == ["404", "404", "404", "429"])
         #expect(try status(server, from: "198.51.100.2") == "404", "another client behind the same balancer has its own count")
         #expect(try (0..<3).map { _ in try status(server, from: "2001:db8:1:2::1") } == ["404", "404", "404"])
@@ -179,6 +189,8 @@ import Testing
         let crl = try (0..<4).map { _ in try status(server, from: "none", "/crl") }
         #expect(crl.prefix(3).allSatisfy { $0 == "200" || $0 == "404" } && crl.last == "429", "\(crl)")
         #expect(try status(server, from: "none", "/metrics") == "429", "the same client's count")
-        #expect(try (0..<10).map { _ in try status(server, from: "none", "/health") }.allSatisfy { $0 == "200" }, "a load balancer's probe is never limited")
+        #expect(
+            try (0..<10).map { _ in try status(server, from: "none", "/health") }.allSatisfy { $0 == "200" },
+            "a load balancer's probe is never limited")
     }
 }

@@ -11,7 +11,8 @@ final class TmuxSession {
         socket = "paraphe-test-\(UUID().uuidString.prefix(8))"
         // The server daemonizes and keeps every descriptor it was started with (Foundation's Process
         // then never sees the client end): spawn the client directly and reap it ourselves.
-        let status = spawnAndWait(tmux.path, ["-L", socket, "-f", "/dev/null", "new-session", "-d", "-x", String(width), "-y", String(height), command])
+        let status = spawnAndWait(
+            tmux.path, ["-L", socket, "-f", "/dev/null", "new-session", "-d", "-x", String(width), "-y", String(height), command])
         guard status == 0 else { throw HarnessError.missing("tmux could not start") }
     }
 
@@ -101,7 +102,8 @@ func wizardShellLine(_ scratch: Scratch, _ arguments: String, environment: [Stri
     if environment["HOME"] == nil { environment["HOME"] = scratch.url.appendingPathComponent("home").path }
     environment["XDG_CONFIG_HOME"] = environment["XDG_CONFIG_HOME"] ?? ""
     let extra = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\(shellQuote($0.value)) " }.joined()
-    return "cd \(shellQuote(scratch.url.path)) && env LANG=C.UTF-8 \(extra)\(shellQuote(binary)) wizard \(scratch.workstation.map(shellQuote).joined(separator: " ")) \(arguments); "
+    return
+        "cd \(shellQuote(scratch.url.path)) && env LANG=C.UTF-8 \(extra)\(shellQuote(binary)) wizard \(scratch.workstation.map(shellQuote).joined(separator: " ")) \(arguments); "
         + "echo \"EXIT:$?\"; stty -a | tr ' ' '\\n' | grep -E '^-?(icanon|echo)$' | tr '\\n' ' '; echo STTY-DONE; sleep 600"
 }
 

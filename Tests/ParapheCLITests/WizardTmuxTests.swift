@@ -80,11 +80,14 @@ import Testing
         #expect(after.contains("EXIT:0"))
         #expect(after.contains("icanon") && !after.contains("-icanon") && !after.contains("-echo"), "terminal restored: \(after)")
         // Issue 10.13: the summary stays in the terminal once the full screen is gone.
-        #expect(after.contains("Your digital signature is activated.") && after.contains("Jeanne_Tremblay.p12")
+        #expect(
+            after.contains("Your digital signature is activated.") && after.contains("Jeanne_Tremblay.p12")
                 && after.contains("SHA-256:"), "\(after)")
         // (The terminal wraps the long line at 80 columns.)
-        #expect(after.replacingOccurrences(of: "\n", with: "").contains("pdfsig -add-signature -nssdir sql:\(database) -nick \"Jeanne_Tremblay:Jeanne Tremblay\""),
-                "\(after)")
+        #expect(
+            after.replacingOccurrences(of: "\n", with: "").contains(
+                "pdfsig -add-signature -nssdir sql:\(database) -nick \"Jeanne_Tremblay:Jeanne Tremblay\""),
+            "\(after)")
 
         let profile = scratch.dataDir + "/profiles/Jeanne_Tremblay.p12"
         let password = try scratch.file("pw", applicant.password)
@@ -93,7 +96,9 @@ import Testing
         if deployment == .networked {
             // The kiosk keeps no authority secret: no registry, no CA key, no sealing key.
             let files = FileManager.default.enumerator(atPath: scratch.dataDir)?.compactMap { $0 as? String } ?? []
-            #expect(!files.contains { $0.hasSuffix(".sqlite") || $0.hasSuffix("ca-key.pem") || $0.hasSuffix("authority.key") || $0.hasPrefix("mail") }, "\(files)")
+            #expect(
+                !files.contains { $0.hasSuffix(".sqlite") || $0.hasSuffix("ca-key.pem") || $0.hasSuffix("authority.key") || $0.hasPrefix("mail") },
+                "\(files)")
             #expect(files.contains("trust/paraphe-ca.pem"))
         }
     }

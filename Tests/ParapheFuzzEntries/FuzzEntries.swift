@@ -13,7 +13,9 @@ import X509
 
 /// Every parser that takes bytes from outside, one entry each, as the fuzzers (`fuzz/`, libFuzzer) and the test
 /// suite's corpus replay (`FuzzCorpusTests`) drive them: an input must be refused with an error or accepted —
-/// never crash, hang or allocate without bound. Each entry also checks what must hold of what it accepts.
+/// never crash, hang or allocate without bound.
+///
+/// Each entry also checks what must hold of what it accepts.
 public enum FuzzEntries {
     public static let targets: [(name: String, run: @Sendable ([UInt8]) -> Void)] = [
         ("cmp", cmp), ("pkcs12", pkcs12), ("pem", pem), ("pkcs10", pkcs10), ("crl", crl), ("keyboard", keyboard), ("json", json),

@@ -5,7 +5,7 @@ import OperatorCommands
 import Workstation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The hooks of the test binaries (`paraphe-testable`, `paraphe-authority-testable`), from their

@@ -1,5 +1,6 @@
 import ScreenModel
 import Testing
+
 @testable import Terminal
 
 /// The keyboard decoder (issue 10.2, 10.3, 10.9): bytes as terminals send them, byte-exact.
@@ -44,10 +45,12 @@ import Testing
         for bytes in ["\u{1B}[4~", "\u{1B}[8~", "\u{1B}[F", "\u{1B}OF"] {
             #expect(decode(Array(bytes.utf8)) == [.key(.end)], "\(bytes.debugDescription)")
         }
-        #expect(decode(Array("\u{1B}[A\u{1B}OB\u{1B}[C\u{1B}OD\u{1B}[Z\u{1B}[3~".utf8))
-            == [.key(.up), .key(.down), .key(.right), .key(.left), .key(.backTab), .key(.delete)])
-        #expect(decode(Array("\u{1B}OP\u{1B}OQ\u{1B}[15~\u{1B}[21~\u{1B}[24~".utf8))
-            == [.key(.function(1)), .key(.function(2)), .key(.function(5)), .key(.function(10)), .key(.function(12))])
+        #expect(
+            decode(Array("\u{1B}[A\u{1B}OB\u{1B}[C\u{1B}OD\u{1B}[Z\u{1B}[3~".utf8))
+                == [.key(.up), .key(.down), .key(.right), .key(.left), .key(.backTab), .key(.delete)])
+        #expect(
+            decode(Array("\u{1B}OP\u{1B}OQ\u{1B}[15~\u{1B}[21~\u{1B}[24~".utf8))
+                == [.key(.function(1)), .key(.function(2)), .key(.function(5)), .key(.function(10)), .key(.function(12))])
         #expect(decode(Array("\u{1B}[99~\u{1B}]0;title\u{07}x".utf8)) == [.ignored, .ignored] + text("x"))
     }
 

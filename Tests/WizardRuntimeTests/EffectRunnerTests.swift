@@ -21,8 +21,9 @@ import Workstation
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         authority = try EmbeddedAuthority(configuration: AuthorityConfiguration(dataDirectory: directory, answerHashIterations: 1_000))
         paths = WorkstationPaths(dataDirectory: directory)
-        let service = ActivationService(authority: authority, paths: paths, cost: KDFCost(iterations: 2_048),
-                                        passwordPolicy: PasswordPolicy(checker: LengthOnly()))
+        let service = ActivationService(
+            authority: authority, paths: paths, cost: KDFCost(iterations: 2_048),
+            passwordPolicy: PasswordPolicy(checker: LengthOnly()))
         runner = EffectRunner(service: service)
     }
 
@@ -34,10 +35,11 @@ import Workstation
     }
 
     func approve() async throws -> ApprovalReceipt {
-        try await authority.approve(ApprovalRequest(
-            subscriber: Subscriber(name: "Jeanne Tremblay", email: "jeanne.tremblay@example.com", language: .fr),
-            questions: ["Q1?", "Q2?", "Q3?"], answers: ["Montréal", "Rex", "Dune"].map(SecurityAnswer.init)
-        ))
+        try await authority.approve(
+            ApprovalRequest(
+                subscriber: Subscriber(name: "Jeanne Tremblay", email: "jeanne.tremblay@example.com", language: .fr),
+                questions: ["Q1?", "Q2?", "Q3?"], answers: ["Montréal", "Rex", "Dune"].map(SecurityAnswer.init)
+            ))
     }
 
     @Test func everyEffectOfAnActivationSendsBackItsEvent() async throws {
@@ -50,26 +52,43 @@ import Workstation
 
         let wrong = await receive(.verifyIdentity(token, ["a", "b", "c"].map(SecurityAnswer.init)))
         #expect(wrong == [.identityChecked(.failure(.error(ActivationError(.wrongAnswers(remaining: 4)))))])
-        guard case .identityChecked(.success(let identity))? = await receive(.verifyIdentity(token, ["montreal", "rex", "x"].map(SecurityAnswer.init))).first else {
+        guard
+            case .identityChecked(.success(let identity))? = await receive(.verifyIdentity(token, ["montreal", "rex", "x"].map(SecurityAnswer.init)))
+                .first
+        else {
             Issue.record("the identity check should pass")
             return
         }
         #expect(identity.subscriber.name == "Jeanne Tremblay")
 
-        guard case .componentsChecked(let before)? = await receive(.checkComponents).first else { Issue.record("no report"); return }
+        guard case .componentsChecked(let before)? = await receive(.checkComponents).first else {
+            Issue.record("no report")
+            return
+        }
         #expect(!before.allInstalled)
         #expect(await receive(.installActivationManager) == [.activationManagerInstalled(.success(true))])
-        guard case .componentsChecked(let after)? = await receive(.checkComponents).first else { Issue.record("no report"); return }
+        guard case .componentsChecked(let after)? = await receive(.checkComponents).first else {
+            Issue.record("no report")
+            return
+        }
         #expect(after.allInstalled)
 
-        let order = ActivationOrder(token: token, subscriber: identity.subscriber, reference: receipt.reference,
-                                    authorization: identity.authorization, password: Password("Vert-Orage-Piano-47"), keyChoice: .p256)
+        let order = ActivationOrder(
+            token: token, subscriber: identity.subscriber, reference: receipt.reference,
+            authorization: identity.authorization, password: Password("Vert-Orage-Piano-47"), keyChoice: .p256)
         let activation = await receive(.activate(order))
         let profile = paths.profileDirectory.appendingPathComponent("Jeanne_Tremblay.p12")
-        #expect(activation == [.progressed(.generatingKey), .progressed(.requestingCertificate), .progressed(.writingProfile),
-                               .activated(.success(profile))])
+        #expect(
+            activation == [
+                .progressed(.generatingKey), .progressed(.requestingCertificate), .progressed(.writingProfile),
+                .activated(.success(profile)),
+            ])
 
-        guard case .loggedIn(.success(let summary))? = await receive(.logIn(profile: profile, password: Password("Vert-Orage-Piano-47"), installProvider: false)).first else {
+        guard
+            case .loggedIn(.success(let summary))? = await receive(
+                .logIn(profile: profile, password: Password("Vert-Orage-Piano-47"), installProvider: false)
+            ).first
+        else {
             Issue.record("the log-in should pass")
             return
         }

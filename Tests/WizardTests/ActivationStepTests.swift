@@ -1,9 +1,9 @@
+import AuthorityInterface
 import Foundation
 import ScreenModel
 import Testing
 
 @testable import Activation
-import AuthorityInterface
 @testable import Wizard
 
 /// The rules as the screen ticks them, in display order.
@@ -119,8 +119,9 @@ func rules(length: Bool, personal: Bool, common: Bool, confirmed: Bool, maximum:
         store.key(.character(" ")) { $0.keyChoice = .rsa2048 }
         store.key(.right) { $0.keyChoice = .rsa3072 }
         store.key(.tab) { $0.focus = .button(.activate) }
-        let order = ActivationOrder(token: Fixture.token, subscriber: Fixture.subscriber, reference: Fixture.reference,
-                                    authorization: Fixture.authorization, password: Password(Fixture.password), keyChoice: .rsa3072)
+        let order = ActivationOrder(
+            token: Fixture.token, subscriber: Fixture.subscriber, reference: Fixture.reference,
+            authorization: Fixture.authorization, password: Password(Fixture.password), keyChoice: .rsa3072)
         store.key(.enter, effects: [.activate(order)]) {
             $0.work = .activating(.generatingKey)
             $0.notice = nil

@@ -1,9 +1,9 @@
+import AuthorityInterface
 import Foundation
 import ScreenModel
 import Testing
 
 @testable import Activation
-import AuthorityInterface
 @testable import Wizard
 
 @Suite("Step 3 — required software") struct ComponentsStepTests {
@@ -136,8 +136,9 @@ import AuthorityInterface
     @Test func aStaleReferenceIsWipedByTheRenewal() {
         // Step 5 refused the codes as expired: back to 4 with the old number still typed.
         var store = Flow.activation()
-        store.drive(.text("314-159-266"), .key(.tab), .text(Fixture.password), .key(.tab), .text(Fixture.password), .key(.enter),
-                    .activated(.failure(.error(ActivationError(.codesExpired(expiredAt: Fixture.expiresAt))))), .key(.enter))
+        store.drive(
+            .text("314-159-266"), .key(.tab), .text(Fixture.password), .key(.tab), .text(Fixture.password), .key(.enter),
+            .activated(.failure(.error(ActivationError(.codesExpired(expiredAt: Fixture.expiresAt))))), .key(.enter))
         #expect(store.state.work == .renewing)
         store.send(.renewed(.success(Fixture.receipt))) {
             $0.work = nil

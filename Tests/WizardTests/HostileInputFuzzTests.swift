@@ -15,9 +15,11 @@ import WizardRendering
         String(repeating: "\u{301}", count: 20), "日本", "🙂", "Montréal", "rex", "123 456 789", "Vert-Orage-Piano-47",
         String(repeating: "A", count: 600),
     ]
-    static let keys: [Key] = [.tab, .backTab, .up, .down, .left, .right, .home, .end, .backspace, .delete, .escape,
-                              .function(1), .function(2), .control("l"), .control("u"), .character("x"), .character("é"),
-                              .character(" "), .character("日")]
+    static let keys: [Key] = [
+        .tab, .backTab, .up, .down, .left, .right, .home, .end, .backspace, .delete, .escape,
+        .function(1), .function(2), .control("l"), .control("u"), .character("x"), .character("é"),
+        .character(" "), .character("日"),
+    ]
 
     @Test func randomEventsKeepFieldsAndScreensClean() {
         let random = SeededRandomSource(seed: 5)
@@ -27,7 +29,8 @@ import WizardRendering
             var state = WizardState(language: run % 2 == 0 ? .en : .fr, kiosk: run % 3 == 0)
             for _ in 0..<100 {
                 let pick = random.bytes(2)
-                let event: WizardEvent = pick[0] % 3 == 0
+                let event: WizardEvent =
+                    pick[0] % 3 == 0
                     ? .text(Self.fragments[Int(pick[1]) % Self.fragments.count])
                     : .key(Self.keys[Int(pick[1]) % Self.keys.count])
                 _ = reduce(&state, event, environment)

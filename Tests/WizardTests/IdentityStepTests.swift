@@ -1,10 +1,10 @@
+import AuthorityInterface
 import Foundation
 import ScreenModel
 import Testing
 import WizardRendering
 
 @testable import Activation
-import AuthorityInterface
 @testable import Wizard
 
 @Suite("Step 2 — security questions") struct IdentityStepTests {
@@ -124,6 +124,6 @@ import AuthorityInterface
         store.key(.tab) { $0.focus = .hideAnswers }
         store.key(.character(" ")) { $0.hideAnswers = true }
         store.key(.enter) { $0.hideAnswers = false }
-        store.send(.text("typed")) // not a field: ignored
+        store.send(.text("typed"))  // not a field: ignored
     }
 }

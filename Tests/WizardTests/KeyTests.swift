@@ -1,9 +1,9 @@
+import AuthorityInterface
 import Foundation
 import ScreenModel
 import Testing
 
 @testable import Activation
-import AuthorityInterface
 @testable import Wizard
 
 @Suite("Keys") struct KeyTests {
@@ -23,7 +23,8 @@ import AuthorityInterface
     @Test func focusOrderOfEveryScreen() {
         checkFocusCycle(Store(), [.field(.link), .button(.next), .button(.recover)])
         checkFocusCycle(Flow.identity(), [.field(.answer1), .field(.answer2), .field(.answer3), .hideAnswers, .button(.next)])
-        checkFocusCycle(Flow.components([Fixture.managerMissing, Fixture.keystoreInstalled]), [.button(.install), .button(.recheck), .button(.next)])
+        checkFocusCycle(
+            Flow.components([Fixture.managerMissing, Fixture.keystoreInstalled]), [.button(.install), .button(.recheck), .button(.next)])
         var ready = Flow.components([Fixture.managerInstalled, Fixture.keystoreInstalled])
         ready.drive(.key(.tab))
         checkFocusCycle(ready, [.button(.recheck), .button(.next)])
@@ -92,8 +93,9 @@ import AuthorityInterface
             $0.languageChosen = true
         }
         store.key(.function(2)) { $0.language = .en }
-        #expect(store.state.field(.reference).text == "482-157-304" && store.state.field(.password).text == "Vert-Orage"
-            && store.state.field(.confirmation).text == "Vert")
+        #expect(
+            store.state.field(.reference).text == "482-157-304" && store.state.field(.password).text == "Vert-Orage"
+                && store.state.field(.confirmation).text == "Vert")
     }
 
     @Test func f1TogglesHelpAndEscapeClosesIt() {

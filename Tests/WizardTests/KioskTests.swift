@@ -1,10 +1,10 @@
+import AuthorityInterface
 import Foundation
 import ScreenModel
 import Testing
 import WizardRendering
 
 @testable import Activation
-import AuthorityInterface
 @testable import Wizard
 
 /// A fixed moment for the kiosk's clock (time only ever reaches the wizard as `.tick` events).
@@ -104,8 +104,9 @@ private func freshKiosk(language: Language = .en, languageChosen: Bool = true, i
 
     @Test func aResetWipesEveryFieldAndEverySecret() {
         var store = Flow.activation(kiosk: true)
-        store.drive(.text(Fixture.reference.formatted), .key(.tab), .text(Fixture.password), .key(.tab), .text(Fixture.password),
-                    .key(.function(2)))
+        store.drive(
+            .text(Fixture.reference.formatted), .key(.tab), .text(Fixture.password), .key(.tab), .text(Fixture.password),
+            .key(.function(2)))
         #expect(store.state.identity?.authorization == Fixture.authorization)
         #expect(store.state.language == .fr)
         #expect(store.state.field(.password).text == Fixture.password)
@@ -120,8 +121,9 @@ private func freshKiosk(language: Language = .en, languageChosen: Bool = true, i
     @Test func aResetKeepsTheKioskSettingsTheStartingLanguageAndTheSize() {
         // Started in French without --lang; the application (English) switched the screens to English.
         var store = Store(freshKiosk(language: .fr, languageChosen: false, idleTimeout: 45))
-        store.drive(.resized(width: 100, height: 30), .text(Fixture.link), .key(.enter),
-                    .lookedUp(.success(ApplicationLookup(overview: Fixture.overview(language: .en), local: .none))))
+        store.drive(
+            .resized(width: 100, height: 30), .text(Fixture.link), .key(.enter),
+            .lookedUp(.success(ApplicationLookup(overview: Fixture.overview(language: .en), local: .none))))
         #expect(store.state.language == .en && store.state.step == .identity)
         store.send(at(0)) { $0.lastActivity = t0 }
         store.send(at(45)) {
@@ -195,8 +197,9 @@ private func freshKiosk(language: Language = .en, languageChosen: Bool = true, i
     @Test func aShortIdleTimeoutShortensTheSummaryToo() {
         var store = Flow.activation(kiosk: true)
         store.state.idleTimeout = 6
-        store.drive(.text(Fixture.reference.formatted), .key(.tab), .text(Fixture.password), .key(.tab), .text(Fixture.password), .key(.enter),
-                    .activated(.success(Fixture.profileFile)), .text(Fixture.password), .key(.enter), .loggedIn(.success(Fixture.summary)))
+        store.drive(
+            .text(Fixture.reference.formatted), .key(.tab), .text(Fixture.password), .key(.tab), .text(Fixture.password), .key(.enter),
+            .activated(.success(Fixture.profileFile)), .text(Fixture.password), .key(.enter), .loggedIn(.success(Fixture.summary)))
         #expect(store.state.activationStage == .summary)
         store.send(at(0)) { $0.lastActivity = t0 }
         store.send(at(1)) { $0.countdown = Countdown(.summary, seconds: 5) }

@@ -1,9 +1,9 @@
+import AuthorityInterface
 import Foundation
 import ScreenModel
 import Testing
 
 @testable import Activation
-import AuthorityInterface
 @testable import Wizard
 
 @Suite("Step 1 — approval email") struct LinkStepTests {
@@ -19,8 +19,10 @@ import AuthorityInterface
     }
 
     @Test(arguments: [
-        ("  https://activation.paraphe.example/activate/7K2M-Q9XD-\n4HPA-VT3R \r\n",
-         "  https://activation.paraphe.example/activate/7K2M-Q9XD-4HPA-VT3R "),
+        (
+            "  https://activation.paraphe.example/activate/7K2M-Q9XD-\n4HPA-VT3R \r\n",
+            "  https://activation.paraphe.example/activate/7K2M-Q9XD-4HPA-VT3R "
+        ),
         ("7k2m-q9xd-4hpa-vt3r", "7k2m-q9xd-4hpa-vt3r"),
         ("<https://activation.paraphe.example/activate/7K2M-Q9XD-4HPA-VT3R>", "<https://activation.paraphe.example/activate/7K2M-Q9XD-4HPA-VT3R>"),
     ])

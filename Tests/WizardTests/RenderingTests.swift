@@ -1,10 +1,10 @@
+import AuthorityInterface
 import Foundation
 import ScreenModel
 import Testing
 import WizardRendering
 
 @testable import Activation
-import AuthorityInterface
 @testable import Wizard
 
 @Suite("Rendering") struct RenderingTests {
@@ -16,12 +16,16 @@ import AuthorityInterface
         let screen = screenCase.screen(language)
         let heading = language == .en ? "Step \(state.step.rawValue) of 5 — " : "Étape \(state.step.rawValue) de 5 — "
         let titles: [Language: [String]] = [
-            .en: ["Approval email", "Security questions", "Required software", "Renewal of activation codes", "Activation of the digital certificate"],
-            .fr: ["Courriel d’approbation", "Questions de sécurité", "Logiciels requis", "Renouvellement des codes d’activation",
-                  "Activation du certificat numérique"],
+            .en: [
+                "Approval email", "Security questions", "Required software", "Renewal of activation codes", "Activation of the digital certificate",
+            ],
+            .fr: [
+                "Courriel d’approbation", "Questions de sécurité", "Logiciels requis", "Renouvellement des codes d’activation",
+                "Activation du certificat numérique",
+            ],
         ]
         let title = titles[language]?[state.step.rawValue - 1] ?? "?"
-        #expect(screen.lines[1] .trimmingCharacters(in: .whitespaces) == heading + title)
+        #expect(screen.lines[1].trimmingCharacters(in: .whitespaces) == heading + title)
     }
 
     @Test(arguments: fullSize, Language.allCases)
@@ -83,8 +87,9 @@ import AuthorityInterface
 
     @Test func f2RedrawsEverythingInTheOtherLanguage() {
         var store = Flow.identity(language: .en)
-        store.drive(.text("Filou"), .key(.tab), .text("Québec"), .key(.tab), .text("Lada"), .key(.enter),
-                    .identityChecked(.failure(.error(ActivationError(.wrongAnswers(remaining: 3))))))
+        store.drive(
+            .text("Filou"), .key(.tab), .text("Québec"), .key(.tab), .text("Lada"), .key(.enter),
+            .identityChecked(.failure(.error(ActivationError(.wrongAnswers(remaining: 3))))))
         #expect(render(store.state).contains("Your answers did not match. 3 attempts remain."))
         store.drive(.key(.function(2)))
         let screen = render(store.state)

@@ -1,10 +1,10 @@
+import AuthorityInterface
 import Foundation
 import ScreenModel
 import Testing
 import WizardRendering
 
 @testable import Activation
-import AuthorityInterface
 @testable import Wizard
 
 /// A fixed moment for the kiosk snapshots' ticks.
@@ -36,30 +36,37 @@ struct ScreenCase: Sendable, CustomTestStringConvertible {
 
     static let all: [ScreenCase] = [
         ScreenCase("1-link-empty") { Store(language: $0, languageChosen: true).state },
-        ScreenCase("1-link-error") { after(Store(language: $0, languageChosen: true), .text("https://activation.paraphe.example/activate/7K2M-Q9XD"), .key(.enter)) },
+        ScreenCase("1-link-error") {
+            after(Store(language: $0, languageChosen: true), .text("https://activation.paraphe.example/activate/7K2M-Q9XD"), .key(.enter))
+        },
         ScreenCase("1-link-activated") {
-            after(Store(language: $0, languageChosen: true), .text(Fixture.link), .key(.enter),
-                  .lookedUp(.success(ApplicationLookup(overview: Fixture.overview(language: $0, status: .activated), local: .none))))
+            after(
+                Store(language: $0, languageChosen: true), .text(Fixture.link), .key(.enter),
+                .lookedUp(.success(ApplicationLookup(overview: Fixture.overview(language: $0, status: .activated), local: .none))))
         },
         ScreenCase("1-authority-confirm") {
-            after(Store(language: $0, languageChosen: true), .text(Fixture.link), .key(.enter), .authorityUnconfirmed(fingerprint: Fixture.fingerprint))
+            after(
+                Store(language: $0, languageChosen: true), .text(Fixture.link), .key(.enter), .authorityUnconfirmed(fingerprint: Fixture.fingerprint))
         },
         ScreenCase("1-recovery-form") {
             after(Store(language: $0, languageChosen: true), .focus(.button(.recover)), .key(.enter), .text("jeanne.tremblay@example.com"))
         },
         ScreenCase("1-recovery-sent") {
-            after(Store(language: $0, languageChosen: true), .focus(.button(.recover)), .key(.enter), .text("jeanne.tremblay@example.com"),
-                  .key(.enter), .recoveryRequested(.success(true)))
+            after(
+                Store(language: $0, languageChosen: true), .focus(.button(.recover)), .key(.enter), .text("jeanne.tremblay@example.com"),
+                .key(.enter), .recoveryRequested(.success(true)))
         },
         ScreenCase("2-identity-fresh") { Flow.identity(language: $0).state },
         ScreenCase("2-identity-typing") { after(Flow.identity(language: $0), .text("Filou"), .key(.tab), .text("Montréal")) },
         ScreenCase("2-identity-wrong") {
-            after(Flow.identity(language: $0), .text("Filou"), .key(.tab), .text("Québec"), .key(.tab), .text("Lada"), .key(.enter),
-                  .identityChecked(.failure(.error(ActivationError(.wrongAnswers(remaining: 3))))))
+            after(
+                Flow.identity(language: $0), .text("Filou"), .key(.tab), .text("Québec"), .key(.tab), .text("Lada"), .key(.enter),
+                .identityChecked(.failure(.error(ActivationError(.wrongAnswers(remaining: 3))))))
         },
         ScreenCase("2-identity-locked") {
-            after(Flow.identity(language: $0), .text("Filou"), .key(.tab), .text("Québec"), .key(.tab), .text("Lada"), .key(.enter),
-                  .identityChecked(.failure(.error(ActivationError(.identityLocked)))))
+            after(
+                Flow.identity(language: $0), .text("Filou"), .key(.tab), .text("Québec"), .key(.tab), .text("Lada"), .key(.enter),
+                .identityChecked(.failure(.error(ActivationError(.identityLocked)))))
         },
         ScreenCase("3-components-checking") { Flow.componentsChecking(language: $0).state },
         ScreenCase("3-components-missing") { Flow.components([Fixture.managerMissing, Fixture.keystoreInstalled], language: $0).state },

@@ -1,3 +1,4 @@
+import AuthorityInterface
 import Foundation
 import PasswordQuality
 import ScreenModel
@@ -5,7 +6,6 @@ import Testing
 import WizardRendering
 
 @testable import Activation
-import AuthorityInterface
 @testable import Wizard
 
 // MARK: - Fixtures (fixed values only: no clock, no randomness)
@@ -45,25 +45,36 @@ enum Fixture {
     static func questions(_ language: Language) -> [String] {
         switch language {
         case .en: ["What was the name of your first pet?", "In which city was your mother born?", "What was the make of your first car?"]
-        case .fr: ["Quel était le nom de votre premier animal ?", "Dans quelle ville votre mère est-elle née ?", "Quelle était la marque de votre première voiture ?"]
+        case .fr:
+            [
+                "Quel était le nom de votre premier animal ?", "Dans quelle ville votre mère est-elle née ?",
+                "Quelle était la marque de votre première voiture ?",
+            ]
         }
     }
 
-    static func overview(language: Language = .fr, status: ApplicationStatus = .approved, remaining: Int = 5, questions: [String]? = nil) -> ApplicationOverview {
-        ApplicationOverview(token: token, status: status, language: language, questions: questions ?? Self.questions(language),
-                            identityAttemptsRemaining: remaining)
+    static func overview(language: Language = .fr, status: ApplicationStatus = .approved, remaining: Int = 5, questions: [String]? = nil)
+        -> ApplicationOverview
+    {
+        ApplicationOverview(
+            token: token, status: status, language: language, questions: questions ?? Self.questions(language),
+            identityAttemptsRemaining: remaining)
     }
 
     static func identity(expired: Bool = false) -> IdentityVerification {
-        IdentityVerification(subscriber: subscriber, authorization: authorization, codesIssuedAt: issuedAt, codesExpireAt: expiresAt,
-                             renewalNeeded: expired, renewalReason: expired ? ActivationError(.codesExpired(expiredAt: expiresAt)) : nil)
+        IdentityVerification(
+            subscriber: subscriber, authorization: authorization, codesIssuedAt: issuedAt, codesExpireAt: expiresAt,
+            renewalNeeded: expired, renewalReason: expired ? ActivationError(.codesExpired(expiredAt: expiresAt)) : nil)
     }
 
-    static let receipt = RenewalReceipt(authorization: renewedAuthorization, issuedAt: renewedAt, expiresAt: renewedExpiresAt,
-                                        maskedEmail: "j•••@example.com", mailFile: URL(fileURLWithPath: "/tmp/mail/new/1.eml"))
+    static let receipt = RenewalReceipt(
+        authorization: renewedAuthorization, issuedAt: renewedAt, expiresAt: renewedExpiresAt,
+        maskedEmail: "j•••@example.com", mailFile: URL(fileURLWithPath: "/tmp/mail/new/1.eml"))
 
-    static let managerMissing = ComponentReport(kind: .activationManager, status: .missing(reason: "component.reason.noProfileStore"), installable: true)
-    static let managerInstalled = ComponentReport(kind: .activationManager, status: .installed(version: "Paraphe Activation Manager 1.0"), installable: true)
+    static let managerMissing = ComponentReport(
+        kind: .activationManager, status: .missing(reason: "component.reason.noProfileStore"), installable: true)
+    static let managerInstalled = ComponentReport(
+        kind: .activationManager, status: .installed(version: "Paraphe Activation Manager 1.0"), installable: true)
     /// Kiosk `--profile-dir` on a removable medium that is not plugged in.
     static let profileFolderMissing = ComponentReport(
         kind: .activationManager, status: .failed(reason: "component.reason.profileFolderMissing", detail: "/media/usb/paraphe"),
@@ -94,9 +105,13 @@ struct Store {
         state = WizardState(language: language, languageChosen: languageChosen, kiosk: kiosk)
     }
 
-    /// Sends `event`; `update` turns the previous state into the expected one. The effects must be exactly `effects`.
-    mutating func send(_ event: WizardEvent, effects: [WizardEffect] = [], sourceLocation: SourceLocation = #_sourceLocation,
-                       _ update: (inout WizardState) -> Void = { _ in }) {
+    /// Sends `event`; `update` turns the previous state into the expected one.
+    ///
+    /// The effects must be exactly `effects`.
+    mutating func send(
+        _ event: WizardEvent, effects: [WizardEffect] = [], sourceLocation: SourceLocation = #_sourceLocation,
+        _ update: (inout WizardState) -> Void = { _ in }
+    ) {
         var expected = state
         update(&expected)
         let actual = reduce(&state, event, environment)
@@ -111,8 +126,10 @@ struct Store {
         for event in events { _ = reduce(&state, event, environment) }
     }
 
-    mutating func key(_ key: Key, effects: [WizardEffect] = [], sourceLocation: SourceLocation = #_sourceLocation,
-                      _ update: (inout WizardState) -> Void = { _ in }) {
+    mutating func key(
+        _ key: Key, effects: [WizardEffect] = [], sourceLocation: SourceLocation = #_sourceLocation,
+        _ update: (inout WizardState) -> Void = { _ in }
+    ) {
         send(.key(key), effects: effects, sourceLocation: sourceLocation, update)
     }
 }
@@ -152,15 +169,18 @@ enum Flow {
     /// Step 2, fresh.
     static func identity(language: Language = .en, questions: [String]? = nil, kiosk: Bool = false) -> Store {
         var store = Store(language: language, languageChosen: true, kiosk: kiosk)
-        store.drive(.text(Fixture.link), .key(.enter), .lookedUp(.success(ApplicationLookup(overview: Fixture.overview(language: language, questions: questions), local: .none))))
+        store.drive(
+            .text(Fixture.link), .key(.enter),
+            .lookedUp(.success(ApplicationLookup(overview: Fixture.overview(language: language, questions: questions), local: .none))))
         return store
     }
 
     /// Step 3, with the checks running.
     static func componentsChecking(language: Language = .en, expired: Bool = false, kiosk: Bool = false) -> Store {
         var store = identity(language: language, kiosk: kiosk)
-        store.drive(.text("Filou"), .key(.tab), .text("Montréal"), .key(.tab), .text("Lada"), .key(.enter),
-                    .identityChecked(.success(Fixture.identity(expired: expired))))
+        store.drive(
+            .text("Filou"), .key(.tab), .text("Montréal"), .key(.tab), .text("Lada"), .key(.enter),
+            .identityChecked(.success(Fixture.identity(expired: expired))))
         return store
     }
 
@@ -202,8 +222,9 @@ enum Flow {
     /// Step 5, done.
     static func summary(language: Language = .en, kiosk: Bool = false) -> Store {
         var store = activation(language: language, kiosk: kiosk)
-        store.drive(.text(Fixture.reference.formatted), .key(.tab), .text(Fixture.password), .key(.tab), .text(Fixture.password), .key(.enter),
-                    .activated(.success(Fixture.profileFile)), .text(Fixture.password), .key(.enter), .loggedIn(.success(Fixture.summary)))
+        store.drive(
+            .text(Fixture.reference.formatted), .key(.tab), .text(Fixture.password), .key(.tab), .text(Fixture.password), .key(.enter),
+            .activated(.success(Fixture.profileFile)), .text(Fixture.password), .key(.enter), .loggedIn(.success(Fixture.summary)))
         return store
     }
 }

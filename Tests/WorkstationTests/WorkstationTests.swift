@@ -1,11 +1,12 @@
 import Activation
-import Crypto
 import Authority
 import AuthorityInterface
-import PasswordQuality
+import Crypto
 import Foundation
 import Keystore
+import PasswordQuality
 import Testing
+
 @testable import Workstation
 
 /// The workstation side on a real embedded authority in a temp directory.
@@ -22,17 +23,21 @@ import Testing
     }
 
     /// The pipeline on this directory, with a fast KDF (the full cost is the benchmark's business).
-    func service(_ paths: WorkstationPaths? = nil, fixed: Bool = false,
-                 checkpoint: @escaping @Sendable (ActivationCheckpoint) -> Void = { _ in }) -> ActivationService {
-        ActivationService(authority: authority, paths: paths ?? self.paths, cost: KDFCost(iterations: 2_048),
-                          passwordPolicy: PasswordPolicy(checker: PWQualityChecker()), fixedProfileDirectory: fixed, checkpoint: checkpoint)
+    func service(
+        _ paths: WorkstationPaths? = nil, fixed: Bool = false,
+        checkpoint: @escaping @Sendable (ActivationCheckpoint) -> Void = { _ in }
+    ) -> ActivationService {
+        ActivationService(
+            authority: authority, paths: paths ?? self.paths, cost: KDFCost(iterations: 2_048),
+            passwordPolicy: PasswordPolicy(checker: PWQualityChecker()), fixedProfileDirectory: fixed, checkpoint: checkpoint)
     }
 
     func approve() async throws -> (ApplicationToken, ReferenceNumber, IdentityVerification) {
-        let receipt = try await authority.approve(ApprovalRequest(
-            subscriber: Subscriber(name: "Jeanne Tremblay", email: "jeanne.tremblay@example.com", language: .en),
-            questions: ["Q1?", "Q2?", "Q3?"], answers: ["Montréal", "Rex", "Les Misérables"].map(SecurityAnswer.init)
-        ))
+        let receipt = try await authority.approve(
+            ApprovalRequest(
+                subscriber: Subscriber(name: "Jeanne Tremblay", email: "jeanne.tremblay@example.com", language: .en),
+                questions: ["Q1?", "Q2?", "Q3?"], answers: ["Montréal", "Rex", "Les Misérables"].map(SecurityAnswer.init)
+            ))
         let identity = try await authority.verifyIdentity(token: receipt.token, answers: ["montreal", "rex", "x"].map(SecurityAnswer.init))
         return (receipt.token, receipt.reference, identity)
     }
@@ -70,8 +75,9 @@ import Testing
         let (token, reference, identity) = try await approve()
         try await Components(paths: paths, authority: authority).installActivationManager()
         let service = service()
-        let request = ActivationRequest(token: token, subscriber: identity.subscriber, reference: reference,
-                                        authorization: identity.authorization, password: Password("Vert-Orage-Piano-47"), keyAlgorithm: .p256)
+        let request = ActivationRequest(
+            token: token, subscriber: identity.subscriber, reference: reference,
+            authorization: identity.authorization, password: Password("Vert-Orage-Piano-47"), keyAlgorithm: .p256)
         let phases = PhaseLog()
         let checkpoints = CheckpointLog()
         let files = try await self.service(checkpoint: { checkpoints.append($0) }).activate(request) { phases.append($0) }
@@ -106,8 +112,9 @@ import Testing
         wrong[0] = wrong[0] == "9" ? "1" : Character(String((wrong[0].wholeNumberValue ?? 0) + 1))
         let typo = try ReferenceNumber(parsing: String(wrong) + String(Damm.checkDigit(String(wrong))))
         #expect(typo != reference)
-        var request = ActivationRequest(token: token, subscriber: identity.subscriber, reference: typo,
-                                        authorization: identity.authorization, password: password, keyAlgorithm: .p256)
+        var request = ActivationRequest(
+            token: token, subscriber: identity.subscriber, reference: typo,
+            authorization: identity.authorization, password: password, keyAlgorithm: .p256)
         await #expect(throws: ActivationError.self) { try await service.activate(request) }
         // Nothing was spent (a wrong reference number): step 1 still leads through the steps.
         #expect(try await service.lookUp(token).path == .steps)
@@ -132,10 +139,17 @@ import Testing
     /// recorded); a file parked by the first version (sealed with the PBKDF2 key itself) still opens, and its key is
     /// not reused for the profile.
     @Test func parkedFilesOfBothFormatsOpenWithThePasswordOnly() throws {
-        struct Envelope: Codable { var version: Int; var kdf: String; var iterations: Int; var salt: [UInt8]; var sealed: [UInt8] }
+        struct Envelope: Codable {
+            var version: Int
+            var kdf: String
+            var iterations: Int
+            var salt: [UInt8]
+            var sealed: [UInt8]
+        }
         let password = Password("Vert-Orage-Piano-47")
-        let parked = ParkedActivation(pkcs8: [1, 2, 3], algorithm: "p256", authorization: "ABCD-EFGH", reference: "123456789",
-                                      name: "Jeanne Tremblay", email: "jeanne@example.org", language: "fr")
+        let parked = ParkedActivation(
+            pkcs8: [1, 2, 3], algorithm: "p256", authorization: "ABCD-EFGH", reference: "123456789",
+            name: "Jeanne Tremblay", email: "jeanne@example.org", language: "fr")
         let keys = try ProfileKeys.derive(password: password.revealed, cost: KDFCost(iterations: 2_048))
         let current = try parked.seal(with: keys.bag)
         let envelope = try JSONDecoder().decode(Envelope.self, from: Data(current))
@@ -147,7 +161,8 @@ import Testing
         let salt = [UInt8](repeating: 7, count: 16)
         let key = try ProfileKDF.bagKey(password: password.revealed, salt: salt, cost: KDFCost(iterations: 2_048))
         let sealed = try #require(try AES.GCM.seal(JSONEncoder().encode(parked), using: key).combined)
-        let first = Array(try JSONEncoder().encode(Envelope(version: 1, kdf: "pbkdf2-hmac-sha256", iterations: 2_048, salt: salt, sealed: Array(sealed))))
+        let first = Array(
+            try JSONEncoder().encode(Envelope(version: 1, kdf: "pbkdf2-hmac-sha256", iterations: 2_048, salt: salt, sealed: Array(sealed))))
         let (old, noBag) = try #require(ParkedActivation.open(first, password: password))
         #expect(old.name == "Jeanne Tremblay" && noBag == nil)
         #expect(ParkedActivation.open(first, password: Password("another-password-1")) == nil)
@@ -157,8 +172,9 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let (token, reference, identity) = try await approve()
         let elsewhere = WorkstationPaths(dataDirectory: directory, profileDirectory: directory.appendingPathComponent("no/such/dir"))
-        let request = ActivationRequest(token: token, subscriber: identity.subscriber, reference: reference,
-                                        authorization: identity.authorization, password: Password("Vert-Orage-Piano-47"))
+        let request = ActivationRequest(
+            token: token, subscriber: identity.subscriber, reference: reference,
+            authorization: identity.authorization, password: Password("Vert-Orage-Piano-47"))
         await #expect(throws: WorkstationError(.profileStore, "")) { try await service(elsewhere).activate(request) }
         #expect(try await authority.record(for: token).status == .approved)
     }
@@ -174,8 +190,9 @@ import Testing
         let kiosk = WorkstationPaths(dataDirectory: directory, profileDirectory: medium)
         try await service(kiosk, fixed: true).installActivationManager()
         try FileManager.default.removeItem(at: medium)
-        let request = ActivationRequest(token: token, subscriber: identity.subscriber, reference: reference,
-                                        authorization: identity.authorization, password: Password("Vert-Orage-Piano-47"))
+        let request = ActivationRequest(
+            token: token, subscriber: identity.subscriber, reference: reference,
+            authorization: identity.authorization, password: Password("Vert-Orage-Piano-47"))
         do {
             _ = try await service(kiosk, fixed: true).activate(request)
             Issue.record("the activation went on without its folder")
@@ -209,8 +226,9 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let (token, reference, identity) = try await approve()
         try await Components(paths: paths, authority: authority).installActivationManager()
-        let request = ActivationRequest(token: token, subscriber: identity.subscriber, reference: reference,
-                                        authorization: identity.authorization, password: Password("Vert-Orage-Piano-47"), keyAlgorithm: .p256)
+        let request = ActivationRequest(
+            token: token, subscriber: identity.subscriber, reference: reference,
+            authorization: identity.authorization, password: Password("Vert-Orage-Piano-47"), keyAlgorithm: .p256)
         _ = try await service().activate(request)
         let code = Data(identity.authorization.revealed.utf8)
         let walker = try #require(FileManager.default.enumerator(at: directory, includingPropertiesForKeys: nil))
@@ -228,11 +246,13 @@ import Testing
         let (token, reference, identity) = try await approve()
         try await Components(paths: paths, authority: authority).installActivationManager()
         let password = Password("Vert-Orage-Piano-47")
-        let request = ActivationRequest(token: token, subscriber: identity.subscriber, reference: reference,
-                                        authorization: identity.authorization, password: password, keyAlgorithm: .p256)
+        let request = ActivationRequest(
+            token: token, subscriber: identity.subscriber, reference: reference,
+            authorization: identity.authorization, password: password, keyAlgorithm: .p256)
         // The run stops once the certificate is issued (the codes are spent), before any profile file.
-        let stopped = ActivationService(authority: StoppingAuthority(authority), paths: paths, cost: KDFCost(iterations: 2_048),
-                                        passwordPolicy: PasswordPolicy(checker: PWQualityChecker()))
+        let stopped = ActivationService(
+            authority: StoppingAuthority(authority), paths: paths, cost: KDFCost(iterations: 2_048),
+            passwordPolicy: PasswordPolicy(checker: PWQualityChecker()))
         await #expect(throws: StoppingAuthority.Stopped.self) { try await stopped.activate(request) }
         #expect(try await authority.record(for: token).status == .activated)
 
@@ -266,7 +286,9 @@ import Testing
         #expect(WorkstationPaths.resolveDataDirectory(explicit: nil, environment: ["PARAPHE_HOME": "/y", "XDG_DATA_HOME": "/z"]).path == "/y")
         #expect(WorkstationPaths.resolveDataDirectory(explicit: nil, environment: ["XDG_DATA_HOME": "/z", "HOME": "/h"]).path == "/z/paraphe")
         #expect(WorkstationPaths.resolveDataDirectory(explicit: nil, environment: ["HOME": "/h"]).path == "/h/.local/share/paraphe")
-        #expect(WorkstationPaths.resolveDataDirectory(explicit: nil, environment: ["XDG_DATA_HOME": "relative", "HOME": "/h"]).path == "/h/.local/share/paraphe")
+        #expect(
+            WorkstationPaths.resolveDataDirectory(explicit: nil, environment: ["XDG_DATA_HOME": "relative", "HOME": "/h"]).path
+                == "/h/.local/share/paraphe")
     }
 }
 
@@ -301,7 +323,9 @@ struct StoppingAuthority: Authority {
     func renewCodes(token: ApplicationToken, authorization: AuthorizationCode) async throws -> RenewalReceipt {
         try await wrapped.renewCodes(token: token, authorization: authorization)
     }
-    func issueCertificate(token: ApplicationToken, reference: ReferenceNumber, authorization: AuthorizationCode, csrDER: [UInt8]) async throws -> IssuedCertificate {
+    func issueCertificate(token: ApplicationToken, reference: ReferenceNumber, authorization: AuthorizationCode, csrDER: [UInt8]) async throws
+        -> IssuedCertificate
+    {
         _ = try await wrapped.issueCertificate(token: token, reference: reference, authorization: authorization, csrDER: csrDER)
         throw Stopped()
     }
