@@ -188,7 +188,7 @@ let package = Package(
         .target(
             name: "OperatorCommands",
             dependencies: [
-                "Activation", "AuthorityInterface", "Authority", "Workstation", "RevocationList", "CivilTime",
+                "Activation", "AuthorityInterface", "Authority", "RevocationList", "CivilTime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Logging", package: "swift-log"),
@@ -263,7 +263,7 @@ let package = Package(
         // Test support: seeded randomness, a manual clock, and `paraphe-testable` (the same commands with
         // the clock and crash points injected from the environment, for the end-to-end tests only).
         .target(
-            name: "ParapheTestSupport", dependencies: ["Activation", "Authority", "Workstation", "OperatorCommands"], path: "Tests/ParapheTestSupport"
+            name: "ParapheTestSupport", dependencies: ["Activation", "Authority", "OperatorCommands"], path: "Tests/ParapheTestSupport"
         ),
         // The parsers fed from outside, one entry each: what the fuzzers (fuzz/) and the corpus replay run.
         .target(

@@ -59,6 +59,20 @@ public struct ActivationError: ParapheError, Equatable {
         }
     }
 
+    /// Rendered by `message(in:)` (dates and counts in the reader's language), not from arguments.
+    public var messageArguments: [String: String] { [:] }
+
+    /// How a command ends on this refusal: a malformed input is a data error, a rule's refusal is refused.
+    public var exitStatus: Int32 {
+        switch code {
+        case .linkMalformed, .unknownApplication, .referenceMalformed, .referenceCheckDigit, .invalidInput, .passwordRejected:
+            ExitStatus.dataError
+        case .alreadyActivated, .identityLocked, .revoked, .wrongAnswers, .identityNotVerified, .codesExpired, .renewalLimit,
+            .wrongReference, .renewalRequired, .codesUsed:
+            ExitStatus.refused
+        }
+    }
+
     /// The message in `language`, ready for a screen or one line of stderr.
     public func message(in language: Language) -> String {
         let localizer = Localizer(language)

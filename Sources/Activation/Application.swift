@@ -208,3 +208,11 @@ public struct ApplicationState: Equatable, Sendable, Codable {
         return .accepted
     }
 }
+
+/// Named moments of an activation, in order.
+///
+/// An observer (`ActivationService`'s `checkpoint`) hears each as it is reached; the end-to-end
+/// tests kill the process there to prove a rerun recovers.
+public enum ActivationCheckpoint: String, CaseIterable, Sendable {
+    case keyParked, certificateIssued, certificateFileWritten, profileWritten
+}

@@ -258,6 +258,19 @@ public struct AuthorityError: ParapheError, Equatable {
 
     public static func == (lhs: AuthorityError, rhs: AuthorityError) -> Bool { lhs.code == rhs.code }
 
+    public var messageKey: String { "cli.error.authority.\(code.rawValue)" }
+
+    public var exitStatus: Int32 {
+        switch code {
+        case .csrInvalid, .badRequest: ExitStatus.dataError
+        case .dataDirectory: ExitStatus.cantCreate
+        case .storage, .mail, .certificateAuthority: ExitStatus.ioError
+        case .otherCA: ExitStatus.config
+        case .notAuthorized: ExitStatus.refused
+        case .busy: ExitStatus.unavailable
+        }
+    }
+
     public var description: String { reason }
 }
 
@@ -297,6 +310,17 @@ public struct AuthorityConnectionError: ParapheError, Equatable {
         self.reason = reason
         self.fileID = fileID
         self.line = line
+    }
+
+    public var messageKey: String { "cli.error.network.\(code.rawValue)" }
+
+    public var exitStatus: Int32 {
+        switch code {
+        case .fingerprintMismatch: ExitStatus.refused
+        // Not an outage: the command needs the authority pinned (a flag or a configuration line).
+        case .notPinned: ExitStatus.usage
+        case .unreachable, .timedOut, .tls, .serverFailure, .rateLimited, .malformedResponse: ExitStatus.unavailable
+        }
     }
 
     public static func == (lhs: AuthorityConnectionError, rhs: AuthorityConnectionError) -> Bool { lhs.code == rhs.code }

@@ -46,6 +46,16 @@ public struct KeystoreError: ParapheError, Hashable {
         self.line = line
     }
 
+    public var messageKey: String { "cli.error.keystore.\(code.rawValue)" }
+
+    public var exitStatus: Int32 {
+        switch code {
+        case .wrongPassword, .keyMismatch, .chainInvalid: ExitStatus.refused
+        case .malformed, .unsupportedAlgorithm, .invalidInput: ExitStatus.dataError
+        case .ioFailure, .weakParameters, .cryptoFailure, .selfTestFailed: ExitStatus.software
+        }
+    }
+
     /// "KeystoreError.code: reason file:line".
     public var description: String {
         "KeystoreError.\(code.rawValue): \(reason) \(fileID):\(line)"

@@ -5,7 +5,6 @@ import AuthorityInterface
 import Foundation
 import Logging
 import Synchronization
-import Workstation
 
 /// A command-line problem that is not a domain rule: unreadable files, bad option values.
 package struct CLIError: Error {
@@ -143,7 +142,7 @@ package struct DataOptions: ParsableArguments {
 
     package init() {}
 
-    package var dataDirectory: URL { WorkstationPaths.resolveDataDirectory(explicit: dataDir) }
+    package var dataDirectory: URL { DataDirectory.resolve(explicit: dataDir) }
 
     /// Makes every command this program suggests carry this data directory (always explicit, so it
     /// works as printed whatever the environment) and `profileDir` when one was given.

@@ -271,11 +271,3 @@ public final class ActivationService: Sendable {
         profile.deletingPathExtension().appendingPathExtension("pem")
     }
 }
-
-/// Named moments of an activation, in order.
-///
-/// An observer (`ActivationService`'s `checkpoint`) hears each as it is reached; the end-to-end
-/// tests kill the process there to prove a rerun recovers.
-public enum ActivationCheckpoint: String, CaseIterable, Sendable {
-    case keyParked, certificateIssued, certificateFileWritten, profileWritten
-}

@@ -20,18 +20,6 @@ public struct WorkstationPaths: Sendable, Equatable {
     public var pendingKeys: URL { dataDirectory.appendingPathComponent("keystore/pending") }
     /// One small file per application activated on this workstation, naming its profile (no secret).
     public var activatedProfiles: URL { dataDirectory.appendingPathComponent("keystore/activated") }
-
-    /// The data directory: `explicit` (from `--data-dir`), else `PARAPHE_HOME`, else
-    /// `$XDG_DATA_HOME/paraphe`, else `~/.local/share/paraphe`.
-    public static func resolveDataDirectory(explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> URL {
-        if let explicit, !explicit.isEmpty { return URL(fileURLWithPath: explicit) }
-        if let home = environment["PARAPHE_HOME"], !home.isEmpty { return URL(fileURLWithPath: home) }
-        if let xdg = environment["XDG_DATA_HOME"], xdg.hasPrefix("/") {
-            return URL(fileURLWithPath: xdg).appendingPathComponent("paraphe")
-        }
-        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
-        return URL(fileURLWithPath: home).appendingPathComponent(".local/share/paraphe")
-    }
 }
 
 /// Small POSIX helpers shared by the workstation code.

@@ -44,6 +44,16 @@ public struct WorkstationError: ParapheError, Equatable {
 
     public var messageKey: String { "workstation.error.\(code.rawValue)" }
 
+    public var exitStatus: Int32 {
+        switch code {
+        case .profileStore, .removableProfileFolder, .profileWrite: ExitStatus.cantCreate
+        case .componentFailed, .provider: ExitStatus.unavailable
+        case .trustStore, .login: ExitStatus.ioError
+        case .certificateRevoked, .holderRefused: ExitStatus.refused
+        case .applicationRunning: ExitStatus.tempFail
+        }
+    }
+
     /// The message in `language`.
     public func message(in language: Language) -> String {
         Localizer(language).text(messageKey, ["detail": detail])

@@ -2,7 +2,6 @@ import Activation
 import Authority
 import Foundation
 import OperatorCommands
-import Workstation
 
 #if canImport(Glibc)
     import Glibc

@@ -282,12 +282,12 @@ import Testing
     }
 
     @Test func dataDirectoryResolution() {
-        #expect(WorkstationPaths.resolveDataDirectory(explicit: "/x", environment: ["PARAPHE_HOME": "/y"]).path == "/x")
-        #expect(WorkstationPaths.resolveDataDirectory(explicit: nil, environment: ["PARAPHE_HOME": "/y", "XDG_DATA_HOME": "/z"]).path == "/y")
-        #expect(WorkstationPaths.resolveDataDirectory(explicit: nil, environment: ["XDG_DATA_HOME": "/z", "HOME": "/h"]).path == "/z/paraphe")
-        #expect(WorkstationPaths.resolveDataDirectory(explicit: nil, environment: ["HOME": "/h"]).path == "/h/.local/share/paraphe")
+        #expect(DataDirectory.resolve(explicit: "/x", environment: ["PARAPHE_HOME": "/y"]).path == "/x")
+        #expect(DataDirectory.resolve(explicit: nil, environment: ["PARAPHE_HOME": "/y", "XDG_DATA_HOME": "/z"]).path == "/y")
+        #expect(DataDirectory.resolve(explicit: nil, environment: ["XDG_DATA_HOME": "/z", "HOME": "/h"]).path == "/z/paraphe")
+        #expect(DataDirectory.resolve(explicit: nil, environment: ["HOME": "/h"]).path == "/h/.local/share/paraphe")
         #expect(
-            WorkstationPaths.resolveDataDirectory(explicit: nil, environment: ["XDG_DATA_HOME": "relative", "HOME": "/h"]).path
+            DataDirectory.resolve(explicit: nil, environment: ["XDG_DATA_HOME": "relative", "HOME": "/h"]).path
                 == "/h/.local/share/paraphe")
     }
 }
