@@ -7,7 +7,7 @@ import PackageDescription
 /// nothing looks up).
 ///
 /// Both cut the resident memory of a kiosk's wizard; neither changes the code (the executables stay
-/// position-independent, so ASLR applies). bench/README.md has the figures.
+/// position-independent, so ASLR applies). docs/benchmarks.md has the figures.
 let programLinking: [LinkerSetting] = [
     .unsafeFlags(
         ["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic"], .when(platforms: [.linux]))
@@ -76,6 +76,9 @@ let package = Package(
         .target(name: "Activation", dependencies: ["ParapheCore", "ParapheResources", "CivilTime"]),
         // The Authority protocol and the data a workstation exchanges with it. No GRDB, no X509, no NIO.
         .target(name: "AuthorityInterface", dependencies: ["Activation"]),
+        // The JSON bodies of the subscriber API and its error codes, HTTP statuses included: what the service and the
+        // workstation's client (and the CMP responder's errorDetails) exchange. Not the wizard's.
+        .target(name: "AuthorityWire", dependencies: ["Activation", "AuthorityInterface"]),
         // libpwquality, one of the system C libraries (ncurses, SQLite, libcrypto for App. B are the others).
         .systemLibrary(name: "CPWQuality", providers: [.apt(["libpwquality-dev"])]),
         // OpenSSL's libcrypto for RFC 7292 Appendix B (the PKCS#12 MAC key), which swift-crypto does not offer.
@@ -151,7 +154,7 @@ let package = Package(
         .target(
             name: "Authority",
             dependencies: [
-                "Activation", "AuthorityInterface", "ParapheResources", "RevocationList", "CMP", "CivilTime",
+                "Activation", "AuthorityInterface", "AuthorityWire", "ParapheResources", "RevocationList", "CMP", "CivilTime",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
@@ -164,7 +167,7 @@ let package = Package(
         .target(
             name: "Workstation",
             dependencies: [
-                "Activation", "AuthorityInterface", "Keystore", "PasswordQuality", "RevocationList", "CMP", "CivilTime", "CPKCS11",
+                "Activation", "AuthorityInterface", "AuthorityWire", "Keystore", "PasswordQuality", "RevocationList", "CMP", "CivilTime", "CPKCS11",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -199,7 +202,7 @@ let package = Package(
         .target(
             name: "AuthorityServer",
             dependencies: [
-                "Activation", "AuthorityInterface", "Authority", "CMP", "ParapheResources",
+                "Activation", "AuthorityInterface", "AuthorityWire", "Authority", "CMP", "ParapheResources",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -238,7 +241,7 @@ let package = Package(
         .target(
             name: "AuthorityClient",
             dependencies: [
-                "Activation", "AuthorityInterface", "CMP",
+                "Activation", "AuthorityInterface", "AuthorityWire", "CMP",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -269,7 +272,7 @@ let package = Package(
         .target(
             name: "ParapheFuzzEntries",
             dependencies: [
-                "Activation", "Authority", "AuthorityInterface", "CMP", "Keystore", "ParapheCLI", "RevocationList", "Terminal",
+                "Activation", "Authority", "AuthorityInterface", "AuthorityWire", "CMP", "Keystore", "ParapheCLI", "RevocationList", "Terminal",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -349,7 +352,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TerminalTests", dependencies: ["Terminal", "ScreenModel"]),
-        .testTarget(name: "AuthorityServerTests", dependencies: ["AuthorityServer", "Authority", "AuthorityInterface", "ParapheTestSupport"]),
+        .testTarget(
+            name: "AuthorityServerTests", dependencies: ["AuthorityServer", "Authority", "AuthorityInterface", "AuthorityWire", "ParapheTestSupport"]),
         .testTarget(name: "FuzzCorpusTests", dependencies: ["ParapheFuzzEntries"]),
         .testTarget(name: "ParapheCLITests", dependencies: ["Activation", "ParapheTestSupport"]),
         .testTarget(

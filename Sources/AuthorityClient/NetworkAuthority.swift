@@ -1,6 +1,7 @@
 import Activation
 import AsyncHTTPClient
 import AuthorityInterface
+import AuthorityWire
 import Crypto
 import Foundation
 import Logging

@@ -1,4 +1,5 @@
 import AuthorityInterface
+import AuthorityWire
 import Foundation
 import Hummingbird
 import NIOCore

@@ -30,7 +30,7 @@ struct ParapheAuthority: AsyncParsableCommand {
 /// The entry point of `paraphe-authority` (and of its test binary, with its hooks).
 public enum ParapheAuthorityMain {
     public static func run(hooks: ParapheHooks = ParapheHooks()) async {
-        RegistryOpener.set { configuration, database, password in
+        let program = ProgramContext(name: "paraphe-authority", hooks: hooks) { configuration, database, password in
             let registry = try await PostgresRegistry.open(database, password: password)
             do {
                 return try await EmbeddedAuthority.open(configuration: configuration, registry: registry)
@@ -39,11 +39,11 @@ public enum ParapheAuthorityMain {
                 throw error
             }
         }
-        await runCommandLine(ParapheAuthority.self, program: "paraphe-authority", hooks: hooks, logLevel: .info)
+        await runCommandLine(ParapheAuthority.self, program: program, logLevel: .info)
     }
 }
 
-struct Serve: AsyncParsableCommand {
+struct Serve: ProgramCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve the subscriber API (/api/v1/), CMP enrollment (/pkix/) and the CA certificate over HTTPS.",
         discussion: """
@@ -87,11 +87,11 @@ struct Serve: AsyncParsableCommand {
         for range in trustedProxies { _ = try AddressRange(parsing: range) }
     }
 
-    func run() async throws {
+    func run(in program: ProgramContext) async throws {
         let language = defaultLanguage(nil)
-        try await runReportingErrors(language: language) {
+        try await runReportingErrors(language: language, program: program) {
             let address = try ListenAddress(listen)
-            let authority = try await data.authority()
+            let authority = try await data.authority(program)
             let keeper = IdentityKeeper(
                 files: tlsCert.flatMap { cert in tlsKey.map { (cert, $0) } },
                 names: tlsNames.isEmpty ? Array(Set(["localhost", address.host])).sorted() : tlsNames, language: language)
@@ -215,7 +215,7 @@ struct ListenAddress {
 }
 
 /// `migrate`: a single machine's registry into a fleet's database.
-struct Migrate: AsyncParsableCommand {
+struct Migrate: ProgramCommand {
     static let configuration = CommandConfiguration(
         abstract: "Copy a single machine's registry (SQLite) into a fleet's PostgreSQL database, and verify the counts.",
         discussion: """
@@ -233,8 +233,8 @@ struct Migrate: AsyncParsableCommand {
     @Option(name: .customLong("database-password-file"), help: "A file whose first line is the PostgreSQL password (instead of PGPASSWORD).")
     var databasePasswordFile: String?
 
-    func run() async throws {
-        try await runReportingErrors(language: defaultLanguage(nil)) {
+    func run(in program: ProgramContext) async throws {
+        try await runReportingErrors(language: defaultLanguage(nil), program: program) {
             guard case .sqlite(let file) = try DatabaseLocation(parsing: from) else {
                 throw CLIError(status: 64, message: "--from takes sqlite:PATH")
             }

@@ -19,7 +19,7 @@ package struct AuthorityCommand: AsyncParsableCommand {
     /// The operator commands, shared by `paraphe authority` and `paraphe-authority`.
     package static let operatorCommands: [any ParsableCommand.Type] = [Approve.self, Show.self, List.self, Audit.self, Revoke.self, CRL.self]
 
-    package struct Approve: AsyncParsableCommand {
+    package struct Approve: ProgramCommand {
         package init() {}
         package static let configuration = CommandConfiguration(
             abstract: "Approve an application: issue its codes and mail the activation link.",
@@ -45,9 +45,9 @@ package struct AuthorityCommand: AsyncParsableCommand {
             }
         }
 
-        package func run() async throws {
+        package func run(in program: ProgramContext) async throws {
             let language = defaultLanguage(nil)
-            try await runReportingErrors(language: language) {
+            try await runReportingErrors(language: language, program: program) {
                 let answerValues =
                     try answersFile.map { try readAnswers($0, language: language) }
                     ?? answers.map { SecurityAnswer(try InputText.validate($0, field: .answer)) }
@@ -62,7 +62,7 @@ package struct AuthorityCommand: AsyncParsableCommand {
                     answers: answerValues,
                     approvedAt: approvedAt.flatMap { ISO8601DateFormatter().date(from: $0) }
                 )
-                let receipt = try await data.authority().approve(request)
+                let receipt = try await data.authority(program).approve(request)
                 print(receipt.link)
                 if let file = receipt.mailFile {
                     note(Localizer(language).text("cli.approved", ["mail": file.path]))
@@ -73,18 +73,18 @@ package struct AuthorityCommand: AsyncParsableCommand {
         }
     }
 
-    package struct Show: AsyncParsableCommand {
+    package struct Show: ProgramCommand {
         package init() {}
         package static let configuration = CommandConfiguration(abstract: "Show one application (no secrets).")
         @OptionGroup var data: RegistryOptions
         @Argument(help: "The activation link or its token.") var link: String
         @Flag(help: "Print JSON.") var json = false
 
-        package func run() async throws {
+        package func run(in program: ProgramContext) async throws {
             let language = defaultLanguage(nil)
-            try await runReportingErrors(language: language) {
+            try await runReportingErrors(language: language, program: program) {
                 let token = try ApplicationToken(parsing: link)
-                let record = try await data.existingAuthority(language: language).record(for: token)
+                let record = try await data.existingAuthority(language: language, program: program).record(for: token)
                 if json {
                     print(try jsonText(record))
                 } else {
@@ -94,16 +94,16 @@ package struct AuthorityCommand: AsyncParsableCommand {
         }
     }
 
-    package struct List: AsyncParsableCommand {
+    package struct List: ProgramCommand {
         package init() {}
         package static let configuration = CommandConfiguration(abstract: "List every application (no secrets).")
         @OptionGroup var data: RegistryOptions
         @Flag(help: "Print JSON.") var json = false
 
-        package func run() async throws {
+        package func run(in program: ProgramContext) async throws {
             let language = defaultLanguage(nil)
-            try await runReportingErrors(language: language) {
-                let records = try await data.existingAuthority(language: language).list()
+            try await runReportingErrors(language: language, program: program) {
+                let records = try await data.existingAuthority(language: language, program: program).list()
                 if json {
                     print(try jsonText(records))
                 } else {
@@ -117,16 +117,16 @@ package struct AuthorityCommand: AsyncParsableCommand {
         }
     }
 
-    package struct Audit: AsyncParsableCommand {
+    package struct Audit: ProgramCommand {
         package init() {}
         package static let configuration = CommandConfiguration(abstract: "Print the append-only audit log (no secrets).")
         @OptionGroup var data: RegistryOptions
         @Flag(help: "Print JSON.") var json = false
 
-        package func run() async throws {
+        package func run(in program: ProgramContext) async throws {
             let language = defaultLanguage(nil)
-            try await runReportingErrors(language: language) {
-                let entries = try await data.existingAuthority(language: language).auditLog()
+            try await runReportingErrors(language: language, program: program) {
+                let entries = try await data.existingAuthority(language: language, program: program).auditLog()
                 if json {
                     print(try jsonText(entries))
                 } else {
@@ -142,7 +142,7 @@ package struct AuthorityCommand: AsyncParsableCommand {
 }
 
 extension AuthorityCommand {
-    package struct Revoke: AsyncParsableCommand {
+    package struct Revoke: ProgramCommand {
         package init() {}
         package static let configuration = CommandConfiguration(
             abstract: "Revoke an application (all its certificates) or one certificate, and publish a new CRL.",
@@ -162,10 +162,10 @@ extension AuthorityCommand {
             }
         }
 
-        package func run() async throws {
+        package func run(in program: ProgramContext) async throws {
             let language = defaultLanguage(nil)
-            try await runReportingErrors(language: language) {
-                let authority = try await data.existingAuthority(language: language)
+            try await runReportingErrors(language: language, program: program) {
+                let authority = try await data.existingAuthority(language: language, program: program)
                 let revoked = try await authority.revoke(
                     try RevocationTarget(parsing: target), reason: RevocationReason(name: reason) ?? .unspecified)
                 for serial in revoked { print(serial) }
@@ -174,17 +174,17 @@ extension AuthorityCommand {
         }
     }
 
-    package struct CRL: AsyncParsableCommand {
+    package struct CRL: ProgramCommand {
         package init() {}
         package static let configuration = CommandConfiguration(
             commandName: "crl",
             abstract: "Print the current CRL (PEM), signing a new one if the newest is a day old (run daily to keep it fresh).")
         @OptionGroup var data: RegistryOptions
 
-        package func run() async throws {
+        package func run(in program: ProgramContext) async throws {
             let language = defaultLanguage(nil)
-            try await runReportingErrors(language: language) {
-                let authority = try await data.existingAuthority(language: language)
+            try await runReportingErrors(language: language, program: program) {
+                let authority = try await data.existingAuthority(language: language, program: program)
                 guard let der = try await authority.revocationList() else { return }
                 print(PEMDocument(type: "X509 CRL", derBytes: der).pemString)
             }

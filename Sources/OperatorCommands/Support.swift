@@ -49,15 +49,16 @@ package func note(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }
 
-/// Runs a command body, turning every error into one clear line on stderr and an exit status.
-package func runReportingErrors(language: Language, _ body: () async throws -> Void) async throws {
+/// Runs a command body, turning every error into one clear line on stderr (after the program's name) and an exit
+/// status.
+package func runReportingErrors(language: Language, program: ProgramContext, _ body: () async throws -> Void) async throws {
     do {
         try await body()
     } catch let exit as ExitCode {
         throw exit
     } catch {
         let (status, message) = describe(error, language: language)
-        printError(ProgramName.current + ": " + message)
+        printError(program.name + ": " + message)
         throw ExitCode(status)
     }
 }
@@ -154,9 +155,9 @@ package struct DataOptions: ParsableArguments {
 
     /// The authority of an existing data directory, for commands that only read: they never create
     /// a data directory (and its CA, registry and mail folder) where there was none.
-    package func existingAuthority(language: Language) throws -> EmbeddedAuthority {
+    package func existingAuthority(language: Language, program: ProgramContext) throws -> EmbeddedAuthority {
         guard exists else { throw noDataDirectory(language) }
-        return try authority()
+        return try authority(program)
     }
 
     func noDataDirectory(_ language: Language) -> CLIError {
@@ -170,13 +171,14 @@ package struct DataOptions: ParsableArguments {
     package var exists: Bool { FileManager.default.fileExists(atPath: dataDirectory.appendingPathComponent("registry.sqlite").path) }
 
     /// The embedded authority on the data directory.
-    package func authority() throws -> EmbeddedAuthority {
-        try EmbeddedAuthority(configuration: configuration)
+    package func authority(_ program: ProgramContext) throws -> EmbeddedAuthority {
+        try EmbeddedAuthority(configuration: configuration(program))
     }
 
-    var configuration: AuthorityConfiguration {
+    /// The authority's configuration on this data directory, on the program's clock.
+    package func configuration(_ program: ProgramContext) -> AuthorityConfiguration {
         var configuration = AuthorityConfiguration(dataDirectory: dataDirectory)
-        configuration.time = clock()
+        configuration.time = program.hooks.clock
         return configuration
     }
 }
@@ -221,16 +223,16 @@ package struct RegistryOptions: ParsableArguments {
     }
 
     /// The authority of an existing data directory (commands that only read never create one).
-    package func existingAuthority(language: Language) async throws -> EmbeddedAuthority {
+    package func existingAuthority(language: Language, program: ProgramContext) async throws -> EmbeddedAuthority {
         guard try exists else { throw data.noDataDirectory(language) }
-        return try await authority()
+        return try await authority(program)
     }
 
     /// The authority on the data directory, with the registry `--database` names.
-    package func authority() async throws -> EmbeddedAuthority {
-        var configuration = data.configuration
+    package func authority(_ program: ProgramContext) async throws -> EmbeddedAuthority {
+        var configuration = data.configuration(program)
         configuration.mail = try mail.map { text throws(AuthorityError) in try MailDestination(parsing: text) }
-        configuration.checkpoint = ParapheHooks.current.authorityCheckpoint
+        configuration.checkpoint = program.hooks.authorityCheckpoint
         switch try location {
         case nil:
             return try EmbeddedAuthority(configuration: configuration)
@@ -238,10 +240,9 @@ package struct RegistryOptions: ParsableArguments {
             configuration.registryFile = file
             return try EmbeddedAuthority(configuration: configuration)
         case .postgres(let database):
-            guard let open = RegistryOpener.postgres else {
+            guard let open = program.openPostgres else {
                 throw CLIError(
-                    status: ExitStatus.usage,
-                    message: "\(ProgramName.current) keeps its registry in SQLite; a PostgreSQL registry is paraphe-authority's")
+                    status: ExitStatus.usage, message: "\(program.name) keeps its registry in SQLite; a PostgreSQL registry is paraphe-authority's")
             }
             return try await open(configuration, database, try databasePassword(file: databasePasswordFile))
         }
@@ -259,31 +260,12 @@ package func databasePassword(file: String?) throws -> String? {
     return ProcessInfo.processInfo.environment["PGPASSWORD"]
 }
 
-/// How this program opens an authority on a PostgreSQL registry: set by `paraphe-authority` at start (the
-/// kiosk's `paraphe` carries no database client, and refuses `--database postgres://`).
-package enum RegistryOpener {
-    package typealias Open = @Sendable (AuthorityConfiguration, PostgresLocation, String?) async throws -> EmbeddedAuthority
-    private static let opener = Mutex<Open?>(nil)
-    package static var postgres: Open? { opener.withLock { $0 } }
-    package static func set(_ open: @escaping Open) { opener.withLock { $0 = open } }
-}
-
-/// The clock: the system's, unless the program was started with another (`ParapheHooks`).
-package func clock() -> any TimeSource { ParapheHooks.current.clock }
-
 /// `text` as one word for a POSIX shell: as is when it holds only safe characters, else single-quoted.
 package func shellQuoted(_ text: String) -> String {
     let safe = text.unicodeScalars.allSatisfy { scalar in
         scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "/._-+:@%,=".unicodeScalars.contains(scalar)
     }
     return safe && !text.isEmpty ? text : "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
-}
-
-/// The program's name in messages (`paraphe` or `paraphe-authority`), set once at start.
-package enum ProgramName {
-    private static let name = Mutex("paraphe")
-    package static var current: String { name.withLock { $0 } }
-    package static func set(_ value: String) { name.withLock { $0 = value } }
 }
 
 /// What the program is started with besides its arguments: the clock, and an observer of an
@@ -305,23 +287,45 @@ public struct ParapheHooks: Sendable {
         self.authorityCheckpoint = authorityCheckpoint
     }
 
-    private static let installed = Mutex(ParapheHooks())
-
-    /// The hooks this run was started with.
-    package static var current: ParapheHooks { installed.withLock { $0 } }
-
-    package static func install(_ hooks: ParapheHooks) { installed.withLock { $0 = hooks } }
 }
 
-/// Runs a program's command line: installs its hooks and name, sets up logging, parses the arguments
-/// with `root` and runs the command; a parse error or `ExitCode` ends the process the ArgumentParser way.
-package func runCommandLine(_ root: any ParsableCommand.Type, program: String, hooks: ParapheHooks, logLevel: Logger.Level) async {
-    ParapheHooks.install(hooks)
-    ProgramName.set(program)
+/// What a program hands each command as it runs, besides the command's own arguments: its name in messages, the
+/// hooks it was started with (clock, observers), and how it opens an authority on a PostgreSQL registry — only
+/// `paraphe-authority` can (the kiosk's `paraphe` carries no database client, and refuses `--database postgres://`).
+public struct ProgramContext: Sendable {
+    package typealias OpenPostgres = @Sendable (AuthorityConfiguration, PostgresLocation, String?) async throws -> EmbeddedAuthority
+    package var name: String
+    package var hooks: ParapheHooks
+    package var openPostgres: OpenPostgres?
+
+    package init(name: String, hooks: ParapheHooks, openPostgres: OpenPostgres? = nil) {
+        self.name = name
+        self.hooks = hooks
+        self.openPostgres = openPostgres
+    }
+}
+
+/// A command that runs with the program's context (`runCommandLine` calls `run(in:)`, never `run()`).
+package protocol ProgramCommand: AsyncParsableCommand {
+    func run(in program: ProgramContext) async throws
+}
+
+extension ProgramCommand {
+    /// Not the way in: `runCommandLine` hands the command its program's context.
+    package func run() async throws {
+        throw CLIError(status: ExitStatus.software, message: "\(Self._commandName) runs only through its program's command line")
+    }
+}
+
+/// Runs a program's command line: sets up logging, parses the arguments with `root` and runs the command with the
+/// program's context; a parse error or `ExitCode` ends the process the ArgumentParser way.
+package func runCommandLine(_ root: any ParsableCommand.Type, program: ProgramContext, logLevel: Logger.Level) async {
     bootstrapLogging(defaultLevel: logLevel)
     do {
         var command = try root.parseAsRoot(nil)
-        if var asyncCommand = command as? AsyncParsableCommand {
+        if let programCommand = command as? any ProgramCommand {
+            try await programCommand.run(in: program)
+        } else if var asyncCommand = command as? AsyncParsableCommand {
             try await asyncCommand.run()
         } else {
             try command.run()

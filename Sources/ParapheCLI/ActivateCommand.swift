@@ -7,7 +7,7 @@ import OperatorCommands
 import PasswordQuality
 import Workstation
 
-struct ActivateCommand: AsyncParsableCommand {
+struct ActivateCommand: ProgramCommand {
     static let configuration = CommandConfiguration(
         commandName: "activate",
         abstract: "Activate without the screens: identity check, components, renewal if expired, activation.",
@@ -39,11 +39,11 @@ struct ActivateCommand: AsyncParsableCommand {
         if linkFile == "-" { throw ValidationError("--link-file takes a file (standard input is --password-file's).") }
     }
 
-    func run() async throws {
+    func run(in program: ProgramContext) async throws {
         var language = defaultLanguage(lang)
-        try await runReportingErrors(language: language) {
+        try await runReportingErrors(language: language, program: program) {
             var data = self.data
-            let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language)
+            let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language, program: program)
             let profileDir = self.profileDir ?? setup.configuration.profileDirectory
             data.announceCommandOptions(profileDir: profileDir)
             // Everything local is checked before the authority is asked anything.
@@ -56,7 +56,7 @@ struct ActivateCommand: AsyncParsableCommand {
 
             let authority = try await setup.vouchedAuthority(data, language: language)
             let paths = WorkstationPaths(dataDirectory: data.dataDirectory, profileDirectory: profileDir.map(URL.init(fileURLWithPath:)))
-            let service = activationService(authority: authority, paths: paths)
+            let service = setup.activationService(authority: authority, paths: paths)
             // The password rules that need no subscriber, before anything is spent at the authority.
             try service.checkPasswordLocally(password, confirmation: password)
 

@@ -6,7 +6,7 @@ import Foundation
 import OperatorCommands
 import Workstation
 
-struct DemoCommand: AsyncParsableCommand {
+struct DemoCommand: ProgramCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract: "Create a demo application in a fresh data directory, say how to finish it, and start the wizard.",
@@ -24,9 +24,9 @@ struct DemoCommand: AsyncParsableCommand {
     ]
     static let answers = ["Montréal", "Rex", "Les Misérables"]
 
-    func run() async throws {
+    func run(in program: ProgramContext) async throws {
         let language = defaultLanguage(lang)
-        try await runReportingErrors(language: language) {
+        try await runReportingErrors(language: language, program: program) {
             let text = Localizer(language)
             let directory: URL
             if let dataDir {
@@ -43,7 +43,7 @@ struct DemoCommand: AsyncParsableCommand {
                 directory = URL(fileURLWithPath: String(cString: made))
             }
             var configuration = AuthorityConfiguration(dataDirectory: directory)
-            configuration.time = clock()
+            configuration.time = program.hooks.clock
             let authority = try EmbeddedAuthority(configuration: configuration)
             let subscriber = Subscriber(name: "Jeanne Tremblay", email: "jeanne.tremblay@example.com", language: language)
             let approvedAt = expired ? Date().addingTimeInterval(-16 * 24 * 3600) : nil
@@ -67,7 +67,7 @@ struct DemoCommand: AsyncParsableCommand {
                 languageChosen: lang != nil, kiosk: false, link: receipt.link,
                 demo: DemoHints(answers: Self.answers, reference: receipt.reference.formatted, mailDirectory: mail)
             )
-            try await session.run()
+            try await session.run(in: program)
             print(text.text("demo.after", ["dir": directory.path]))
         }
     }

@@ -27,6 +27,6 @@ struct Paraphe: AsyncParsableCommand {
 /// The entry point of `paraphe` (and of the test binary, with its hooks).
 public enum ParapheMain {
     public static func run(hooks: ParapheHooks = ParapheHooks()) async {
-        await runCommandLine(Paraphe.self, program: "paraphe", hooks: hooks, logLevel: .warning)
+        await runCommandLine(Paraphe.self, program: ProgramContext(name: "paraphe", hooks: hooks), logLevel: .warning)
     }
 }

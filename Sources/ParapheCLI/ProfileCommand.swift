@@ -14,7 +14,7 @@ struct ProfileCommand: AsyncParsableCommand {
         subcommands: [Verify.self, ChangePassword.self, Update.self, Revoke.self, Install.self, Uninstall.self]
     )
 
-    struct Verify: AsyncParsableCommand {
+    struct Verify: ProgramCommand {
         static let configuration = CommandConfiguration(
             abstract: "Log in to a profile: decrypt it, check the key matches the certificate and the chain verifies.",
             discussion: "The chain is checked against the CA in the data directory's trust store (see `paraphe components install`)."
@@ -27,16 +27,17 @@ struct ProfileCommand: AsyncParsableCommand {
         var passwordFile: String
         @Option(help: "Language of the messages: en or fr.") var lang: Language?
 
-        func run() async throws {
+        func run(in program: ProgramContext) async throws {
             let language = defaultLanguage(lang)
-            try await runReportingErrors(language: language) {
+            try await runReportingErrors(language: language, program: program) {
                 var data = self.data
-                let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language)
+                let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language, program: program)
                 data.announceCommandOptions()
                 let password = try readPassword(passwordFile, language: language)
                 let url = try ProfileCommand.readableProfile(file, language: language)
                 let paths = WorkstationPaths(dataDirectory: data.dataDirectory)
-                let service = activationService(authority: try await setup.vouchedAuthority(data, language: language, existing: true), paths: paths)
+                let service = setup.activationService(
+                    authority: try await setup.vouchedAuthority(data, language: language, existing: true), paths: paths)
                 var summary = try await service.logIn(profile: url, password: password)
                 summary.certificateFile = nil
                 print(summaryText(summary, language: language))
@@ -46,7 +47,7 @@ struct ProfileCommand: AsyncParsableCommand {
 }
 
 extension ProfileCommand {
-    struct ChangePassword: AsyncParsableCommand {
+    struct ChangePassword: ProgramCommand {
         static let configuration = CommandConfiguration(
             commandName: "password",
             abstract: "Change a profile's password (same rules and cost as at activation; the file is replaced atomically).",
@@ -73,11 +74,11 @@ extension ProfileCommand {
             guard passwordFile != "-" || newPasswordFile != "-" else { throw ValidationError("Only one of the passwords can come from stdin.") }
         }
 
-        func run() async throws {
+        func run(in program: ProgramContext) async throws {
             let language = defaultLanguage(lang)
-            try await runReportingErrors(language: language) {
+            try await runReportingErrors(language: language, program: program) {
                 var data = self.data
-                let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language)
+                let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language, program: program)
                 data.announceCommandOptions()
                 let text = Localizer(language)
                 let url = try ProfileCommand.readableProfile(file, language: language)
@@ -99,7 +100,7 @@ extension ProfileCommand {
                     }
                 }
                 let paths = WorkstationPaths(dataDirectory: data.dataDirectory)
-                let service = activationService(authority: try setup.existingAuthority(data, language: language), paths: paths)
+                let service = setup.activationService(authority: try setup.existingAuthority(data, language: language), paths: paths)
                 _ = try await service.changePassword(profile: url, current: current, new: new, confirmation: confirmation)
                 note(text.text("cli.password.changed", ["path": url.path]))
             }
@@ -118,30 +119,30 @@ extension ProfileCommand {
         @Option(help: "Language of the messages: en or fr.") var lang: Language?
 
         /// The pipeline on this workstation's authority, the profile and its password.
-        func open() async throws -> (ActivationService, URL, Password, Language) {
+        func open(_ program: ProgramContext) async throws -> (ActivationService, URL, Password, Language) {
             let language = defaultLanguage(lang)
             var data = self.data
-            let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language)
+            let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language, program: program)
             data.announceCommandOptions()
             let url = try ProfileCommand.readableProfile(file, language: language)
             let password = try readPassword(passwordFile, language: language)
-            let service = activationService(
+            let service = setup.activationService(
                 authority: try await setup.vouchedAuthority(data, language: language, existing: true),
                 paths: WorkstationPaths(dataDirectory: data.dataDirectory))
             return (service, url, password, language)
         }
     }
 
-    struct Update: AsyncParsableCommand {
+    struct Update: ProgramCommand {
         static let configuration = CommandConfiguration(
             abstract: "Renew a profile's certificate with a new key before it expires (CMP kur, signed with the current key).",
             discussion: "The profile is rewritten atomically under the same password; the previous file is kept beside it as NAME.YYYY-MM-DD.p12."
         )
         @OptionGroup var access: ProfileAccess
 
-        func run() async throws {
-            try await runReportingErrors(language: defaultLanguage(access.lang)) {
-                let (service, url, password, language) = try await access.open()
+        func run(in program: ProgramContext) async throws {
+            try await runReportingErrors(language: defaultLanguage(access.lang), program: program) {
+                let (service, url, password, language) = try await access.open(program)
                 let (summary, backup) = try await service.updateProfile(profile: url, password: password)
                 print(summaryText(summary, language: language))
                 note(Localizer(language).text("cli.profile.updated", ["backup": backup.path]))
@@ -153,7 +154,7 @@ extension ProfileCommand {
         }
     }
 
-    struct Revoke: AsyncParsableCommand {
+    struct Revoke: ProgramCommand {
         static let configuration = CommandConfiguration(
             abstract: "Have the profile's certificate revoked (CMP rr, signed with its key); the authority publishes a new CRL.",
             discussion:
@@ -168,9 +169,9 @@ extension ProfileCommand {
             }
         }
 
-        func run() async throws {
-            try await runReportingErrors(language: defaultLanguage(access.lang)) {
-                let (service, url, password, language) = try await access.open()
+        func run(in program: ProgramContext) async throws {
+            try await runReportingErrors(language: defaultLanguage(access.lang), program: program) {
+                let (service, url, password, language) = try await access.open(program)
                 let code = (RevocationReason(name: reason) ?? .unspecified).rawValue
                 try await service.revokeProfile(profile: url, password: password, reasonCode: code)
                 note(Localizer(language).text("cli.profile.revoked", ["path": url.path]))
@@ -180,7 +181,7 @@ extension ProfileCommand {
 }
 
 extension ProfileCommand {
-    struct Install: AsyncParsableCommand {
+    struct Install: ProgramCommand {
         static let configuration = CommandConfiguration(
             abstract: "Make a profile available to this workstation's applications (PKCS#11: NSS, GnuTLS, OpenSSL, p11-kit).",
             discussion: """
@@ -199,11 +200,11 @@ extension ProfileCommand {
         var passwordFile: String?
         @Option(help: "Language of the messages: en or fr.") var lang: Language?
 
-        func run() async throws {
+        func run(in program: ProgramContext) async throws {
             let language = defaultLanguage(lang)
-            try await runReportingErrors(language: language) {
+            try await runReportingErrors(language: language, program: program) {
                 var data = self.data
-                let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language)
+                let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language, program: program)
                 data.announceCommandOptions()
                 let text = Localizer(language)
                 let url = try ProfileCommand.readableProfile(file, language: language).standardizedFileURL
@@ -218,7 +219,7 @@ extension ProfileCommand {
                     }
                 }
                 let registration = try ProviderRegistration.forCurrentUser()
-                let service = activationService(
+                let service = setup.activationService(
                     authority: try await setup.vouchedAuthority(data, language: language, existing: true),
                     paths: WorkstationPaths(dataDirectory: data.dataDirectory))
                 let report = try await service.installProvider(profile: url, password: password, registration: registration)
@@ -228,7 +229,7 @@ extension ProfileCommand {
         }
     }
 
-    struct Uninstall: AsyncParsableCommand {
+    struct Uninstall: ProgramCommand {
         static let configuration = CommandConfiguration(
             abstract: "Undo `paraphe profile install`: the profile's token; with the last one, the module and CA it registered.",
             discussion: "No password is needed. A database an application has open is left alone: close it and run the command again (exit 75)."
@@ -236,9 +237,9 @@ extension ProfileCommand {
         @Argument(help: "The profile file (NAME.p12).") var file: String
         @Option(help: "Language of the messages: en or fr.") var lang: Language?
 
-        func run() async throws {
+        func run(in program: ProgramContext) async throws {
             let language = defaultLanguage(lang)
-            try await runReportingErrors(language: language) {
+            try await runReportingErrors(language: language, program: program) {
                 let text = Localizer(language)
                 let url = URL(fileURLWithPath: file).standardizedFileURL
                 let registration = try ProviderRegistration.forCurrentUser()
@@ -290,7 +291,7 @@ func providerReportText(_ report: ProviderRegistration.Report, module: String, l
     return lines.joined(separator: "\n")
 }
 
-struct ComponentsCommand: AsyncParsableCommand {
+struct ComponentsCommand: ProgramCommand {
     static let configuration = CommandConfiguration(
         commandName: "components",
         abstract: "Check the local components activation needs (or install them with `components install`).",
@@ -305,12 +306,12 @@ struct ComponentsCommand: AsyncParsableCommand {
     @Option(name: .customLong("profile-dir"), help: "The profile store to check (default: DATA_DIR/profiles).") var profileDir: String?
     @Option(help: "Language of the messages: en or fr.") var lang: Language?
 
-    func run() async throws {
+    func run(in program: ProgramContext) async throws {
         let language = defaultLanguage(lang)
-        try await runReportingErrors(language: language) {
+        try await runReportingErrors(language: language, program: program) {
             let text = Localizer(language)
             var data = self.data
-            let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language)
+            let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language, program: program)
             let profileDir = self.profileDir ?? setup.configuration.profileDirectory
             data.announceCommandOptions(profileDir: profileDir)
             let paths = WorkstationPaths(dataDirectory: data.dataDirectory, profileDirectory: profileDir.map(URL.init(fileURLWithPath:)))

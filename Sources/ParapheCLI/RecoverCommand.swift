@@ -5,7 +5,7 @@ import OperatorCommands
 import Workstation
 
 /// "Recover my digital signature" without the screens.
-struct RecoverCommand: AsyncParsableCommand {
+struct RecoverCommand: ProgramCommand {
     static let configuration = CommandConfiguration(
         commandName: "recover",
         abstract: "Recover a lost profile or a forgotten password: the authority emails a recovery link and a new reference number.",
@@ -21,11 +21,11 @@ struct RecoverCommand: AsyncParsableCommand {
     @Option(help: "The email address of the activated application.") var email: String
     @Option(help: "Language of the messages: en or fr.") var lang: Language?
 
-    func run() async throws {
+    func run(in program: ProgramContext) async throws {
         let language = defaultLanguage(lang)
-        try await runReportingErrors(language: language) {
+        try await runReportingErrors(language: language, program: program) {
             var data = self.data
-            let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language)
+            let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language, program: program)
             let address = try InputText.validate(email, field: .email)
             try await setup.vouchedAuthority(data, language: language).requestRecovery(email: address)
             print(Localizer(language).text("recovery.sent"))

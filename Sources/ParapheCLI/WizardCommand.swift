@@ -12,7 +12,7 @@ import WizardRendering
 import WizardRuntime
 import Workstation
 
-struct WizardCommand: AsyncParsableCommand {
+struct WizardCommand: ProgramCommand {
     static let configuration = CommandConfiguration(
         commandName: "wizard",
         abstract: "The full-screen activation wizard (the default command).",
@@ -44,11 +44,11 @@ struct WizardCommand: AsyncParsableCommand {
         }
     }
 
-    func run() async throws {
+    func run(in program: ProgramContext) async throws {
         var language = defaultLanguage(lang)
-        try await runReportingErrors(language: language) {
+        try await runReportingErrors(language: language, program: program) {
             var data = self.data
-            let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language)
+            let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language, program: program)
             let configuration = setup.configuration
             if lang == nil, let configured = configuration.language { language = configured }
             let kiosk = self.kiosk || (configuration.kiosk ?? false)
@@ -69,7 +69,8 @@ struct WizardCommand: AsyncParsableCommand {
             // A kiosk's --profile-dir is a fixed destination (e.g. removable media): never created, never replaced.
             session.fixedProfileDirectory = kiosk && profileDir != nil
             session.plain = plain
-            try await session.run()
+            session.updateWindow = setup.updateWindow
+            try await session.run(in: program)
         }
     }
 }
@@ -111,6 +112,8 @@ struct WizardSession: Sendable {
     var fixedProfileDirectory = false
     /// `--plain` asked for line-by-line prompts.
     var plain = false
+    /// How long before expiry the log-in offers to update the profile.
+    var updateWindow = WorkstationSetup.defaultUpdateWindow
 
     /// Plain mode is used when asked for, and when there is no terminal to draw on: standard input
     /// or output is not a terminal, or `TERM` is `dumb` (or unset).
@@ -119,12 +122,13 @@ struct WizardSession: Sendable {
         return plain || term.isEmpty || term == "dumb" || !TerminalSession.isInteractive
     }
 
-    func run() async throws {
+    func run(in program: ProgramContext) async throws {
         if usesPlainMode {
             // A kiosk must have no way out; line-by-line prompts cannot promise that.
             if kiosk { throw CLIError(status: ExitStatus.usage, message: Localizer(language).text("cli.error.kioskNeedsTerminal")) }
             let plainSession = PlainSession(
-                service: activationService(authority: try authority.wait(), paths: paths), language: language, languageChosen: languageChosen,
+                service: activationService(authority: try authority.wait(), paths: paths, program: program, updateWindow: updateWindow),
+                language: language, languageChosen: languageChosen,
                 link: link,
                 provider: provider
             )
@@ -141,7 +145,8 @@ struct WizardSession: Sendable {
                         let initial = session.initialState(terminal.size)
                         if session.demo == nil { terminal.draw(render(initial), force: false) }
                         let service = activationService(
-                            authority: try session.authority.wait(), paths: session.paths, fixedProfileDirectory: session.fixedProfileDirectory)
+                            authority: try session.authority.wait(), paths: session.paths, fixedProfileDirectory: session.fixedProfileDirectory,
+                            program: program, updateWindow: session.updateWindow)
                         let loop = ProgramLoop(
                             state: initial, environment: environment, runner: EffectRunner(service: service, provider: session.provider))
                         defer { loop.end() }

@@ -217,12 +217,26 @@ struct AuthorityOptions: ParsableArguments {
 struct WorkstationSetup: Sendable {
     var configuration: WorkstationConfiguration
     var endpoint: AuthorityEndpoint?
+    /// The program the command runs in (its clock and observers).
+    var program: ProgramContext
+
+    /// How long before expiry a log-in offers to update the profile when the configuration says nothing.
+    static let defaultUpdateWindow: TimeInterval = 60 * 86_400
+
+    /// `[profile] update_window_days` of the configuration file, else 60 days.
+    var updateWindow: TimeInterval { configuration.updateWindowDays.map { TimeInterval($0) * 86_400 } ?? Self.defaultUpdateWindow }
+
+    /// The activation pipeline on `authority`, with the program's hooks and the configuration's update window.
+    func activationService(authority: any Authority, paths: WorkstationPaths, fixedProfileDirectory: Bool = false) -> ActivationService {
+        ParapheCLI.activationService(
+            authority: authority, paths: paths, fixedProfileDirectory: fixedProfileDirectory, program: program, updateWindow: updateWindow)
+    }
 
     /// Merges `options` over the configuration file; `data` gets the file's data directory unless given.
-    static func resolve(_ options: AuthorityOptions, data: inout DataOptions, language: Language) throws -> WorkstationSetup {
+    static func resolve(_ options: AuthorityOptions, data: inout DataOptions, language: Language, program: ProgramContext) throws -> WorkstationSetup
+    {
         let configuration = try WorkstationConfiguration.load(language: language)
         if data.dataDir == nil { data.dataDir = configuration.dataDirectory }
-        if let days = configuration.updateWindowDays { UpdateWindow.set(days: days) }
         var endpoint: AuthorityEndpoint?
         if let url = options.url ?? configuration.authorityURL {
             var parsed: AuthorityEndpoint
@@ -238,7 +252,7 @@ struct WorkstationSetup: Sendable {
         } else if options.fingerprint != nil {
             throw ValidationError("--authority-fingerprint goes with --authority (or [authority] url in the configuration file).")
         }
-        return WorkstationSetup(configuration: configuration, endpoint: endpoint)
+        return WorkstationSetup(configuration: configuration, endpoint: endpoint, program: program)
     }
 
     /// The authority: networked if an endpoint is set (its trust anchor in the data directory's trust
@@ -247,14 +261,14 @@ struct WorkstationSetup: Sendable {
         if let endpoint {
             let paths = WorkstationPaths(dataDirectory: data.dataDirectory)
             try FileManager.default.createDirectory(at: data.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            return NetworkAuthority(endpoint: endpoint, trustStore: paths.trustedCA, time: clock())
+            return NetworkAuthority(endpoint: endpoint, trustStore: paths.trustedCA, time: program.hooks.clock)
         }
-        return try data.authority()
+        return try data.authority(program)
     }
 
     /// For commands that only read: the embedded authority must already exist; a networked one is fine.
     func existingAuthority(_ data: DataOptions, language: Language) throws -> any Authority {
-        endpoint == nil ? try data.existingAuthority(language: language) : try authority(data)
+        endpoint == nil ? try data.existingAuthority(language: language, program: program) : try authority(data)
     }
 
     /// The authority, for a command that will send it something (a token, an answer, a code, a reference number,

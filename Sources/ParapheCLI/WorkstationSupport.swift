@@ -17,20 +17,16 @@ func kdfCost() -> KDFCost {
     return .standard
 }
 
-/// The workstation's activation pipeline on `authority`, with this run's hooks.
-func activationService(authority: any Authority, paths: WorkstationPaths, fixedProfileDirectory: Bool = false) -> ActivationService {
-    let clock = OperatorCommands.clock()
+/// The workstation's activation pipeline on `authority`, with the program's hooks (clock, observer) and how long
+/// before expiry a log-in offers to update the profile (`[profile] update_window_days`, 60 days by default).
+func activationService(
+    authority: any Authority, paths: WorkstationPaths, fixedProfileDirectory: Bool = false, program: ProgramContext,
+    updateWindow: TimeInterval = WorkstationSetup.defaultUpdateWindow
+) -> ActivationService {
+    let clock = program.hooks.clock
     return ActivationService(
         authority: authority, paths: paths, cost: kdfCost(), passwordPolicy: PasswordPolicy(checker: PWQualityChecker()),
-        fixedProfileDirectory: fixedProfileDirectory, checkpoint: ParapheHooks.current.checkpoint,
-        updateWindow: UpdateWindow.current, now: { clock.now() }, provider: .thisProgram
+        fixedProfileDirectory: fixedProfileDirectory, checkpoint: program.hooks.checkpoint, updateWindow: updateWindow, now: { clock.now() },
+        provider: .thisProgram
     )
-}
-
-/// How long before expiry a log-in offers to update the profile: `[profile] update_window_days` of the
-/// configuration file (60 by default), set once when the configuration is read.
-enum UpdateWindow {
-    private static let seconds = Mutex<TimeInterval>(60 * 86_400)
-    static var current: TimeInterval { seconds.withLock { $0 } }
-    static func set(days: Int) { seconds.withLock { $0 = TimeInterval(days) * 86_400 } }
 }

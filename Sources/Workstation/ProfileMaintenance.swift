@@ -1,5 +1,6 @@
 import Activation
 import AuthorityInterface
+import AuthorityWire
 import CMP
 import CivilTime
 import Foundation

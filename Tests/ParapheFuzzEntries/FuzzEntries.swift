@@ -1,6 +1,7 @@
 import Activation
 import Authority
 import AuthorityInterface
+import AuthorityWire
 import CMP
 import Crypto
 import Foundation

@@ -1,4 +1,5 @@
 import Activation
+import AuthorityInterface
 import Foundation
 
 /// The JSON bodies of the authority's subscriber API (`/api/v1/`, described by `openapi.yaml`), shared
