@@ -73,6 +73,9 @@ let package = Package(
         // The key types and the shape of errors: what the keystore (and so the security provider, loaded into any
         // process) shares with the domain, without Foundation.
         .target(name: "ParapheCore"),
+        // Small helpers both sides need (hex, constant-time comparison, DER of a value, crash-safe file writes), with
+        // no side's own code; FoundationEssentials only, as the keystore (and so the provider) links it.
+        .target(name: "ParapheShared", dependencies: ["ParapheCore", .product(name: "SwiftASN1", package: "swift-asn1")]),
         .target(name: "Activation", dependencies: ["ParapheCore", "ParapheResources", "CivilTime"]),
         // The Authority protocol and the data a workstation exchanges with it. No GRDB, no X509, no NIO.
         .target(name: "AuthorityInterface", dependencies: ["Activation"]),
@@ -93,6 +96,7 @@ let package = Package(
         .target(
             name: "Keystore",
             dependencies: [
+                "ParapheShared",
                 "ParapheCore", "COpenSSLCrypto", "CBlindedRSA",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
@@ -106,6 +110,7 @@ let package = Package(
         .target(
             name: "ParapheProvider",
             dependencies: [
+                "ParapheShared",
                 "CPKCS11", "Keystore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -133,6 +138,7 @@ let package = Package(
         .target(
             name: "CMP",
             dependencies: [
+                "ParapheShared",
                 "CivilTime", "HashChain",
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -154,6 +160,7 @@ let package = Package(
         .target(
             name: "Authority",
             dependencies: [
+                "ParapheShared",
                 "Activation", "AuthorityInterface", "AuthorityWire", "ParapheResources", "RevocationList", "CMP", "CivilTime",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -167,6 +174,7 @@ let package = Package(
         .target(
             name: "Workstation",
             dependencies: [
+                "ParapheShared",
                 "Activation", "AuthorityInterface", "AuthorityWire", "Keystore", "PasswordQuality", "RevocationList", "CMP", "CivilTime", "CPKCS11",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -241,6 +249,7 @@ let package = Package(
         .target(
             name: "AuthorityClient",
             dependencies: [
+                "ParapheShared",
                 "Activation", "AuthorityInterface", "AuthorityWire", "CMP",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -255,6 +264,7 @@ let package = Package(
         .target(
             name: "ParapheCLI",
             dependencies: [
+                "ParapheShared",
                 "Activation", "AuthorityInterface", "Authority", "Keystore", "Workstation", "PasswordQuality",
                 "ScreenModel", "Wizard", "WizardRendering", "WizardRuntime", "Terminal", "OperatorCommands", "AuthorityClient", "RevocationList",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -319,6 +329,7 @@ let package = Package(
         .testTarget(
             name: "KeystoreTests",
             dependencies: [
+                "ParapheShared",
                 "Keystore", "Activation",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -329,6 +340,7 @@ let package = Package(
         .testTarget(
             name: "AuthorityTests",
             dependencies: [
+                "ParapheShared",
                 "Authority", "AuthorityInterface", "AuthorityPostgres", "Activation", "CMP", "ParapheTestSupport", "RevocationList",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "X509", package: "swift-certificates"),

@@ -5,6 +5,7 @@ import CMP
 import Crypto
 import Foundation
 import Logging
+import ParapheShared
 import RevocationList
 import SwiftASN1
 import X509
@@ -424,6 +425,6 @@ extension String {
     /// Upper-case hexadecimal of INTEGER content octets, without a leading zero byte (as serials are shown).
     init(hexOf bytes: [UInt8]) {
         let trimmed = bytes.count > 1 && bytes.first == 0 ? Array(bytes.dropFirst()) : bytes
-        self = trimmed.map { String(format: "%02X", $0) }.joined()
+        self = Hex.uppercase(trimmed)
     }
 }

@@ -3,6 +3,7 @@ import AuthorityInterface
 import CivilTime
 import Crypto
 import Foundation
+import ParapheShared
 import SwiftASN1
 import X509
 import _CryptoExtras
@@ -21,7 +22,7 @@ struct CertificateAuthority: Sendable {
     let certificateDER: [UInt8]
 
     /// The SHA-256 fingerprint of the CA certificate, as `openssl x509 -fingerprint -sha256` writes it.
-    var fingerprint: String { SHA256.hash(data: certificateDER).map { String(format: "%02X", $0) }.joined(separator: ":") }
+    var fingerprint: String { Hex.colons(SHA256.hash(data: certificateDER)) }
 
     static let subject = "Paraphe Embedded Root CA"
     static let organization = "Paraphe"
@@ -105,7 +106,7 @@ struct CertificateAuthority: Sendable {
     /// Writes a temporary file with `mode`, fsyncs it, then renames it into place.
     private static func writeAtomically(_ bytes: [UInt8], to url: URL, mode: mode_t, random: any RandomSource) throws {
         let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).\(FileSystem.processID).\(random.bytes(6).hex)")
+            .appendingPathComponent(".\(url.lastPathComponent).\(FileSystem.processID).\(Hex.uppercase(random.bytes(6)))")
         try FileSystem.createExclusive(temporary, bytes: bytes, mode: mode, code: .certificateAuthority)
         if rename(temporary.path, url.path) != 0 {
             let code = errno
@@ -218,7 +219,7 @@ struct CertificateAuthority: Sendable {
                 signatureAlgorithm: .ecdsaWithSHA256,
                 extensions: try extensions(),
                 issuerPrivateKey: Certificate.PrivateKey(privateKey))
-            return (try Self.der(certificate), Array(serial.bytes).hex)
+            return (try Self.der(certificate), Hex.uppercase(serial.bytes))
         } catch let error as AuthorityError {
             throw error
         } catch {

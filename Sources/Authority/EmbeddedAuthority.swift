@@ -5,6 +5,7 @@ import CivilTime
 import Crypto
 import Foundation
 import Logging
+import ParapheShared
 import Synchronization
 import X509
 
@@ -63,7 +64,7 @@ public final class EmbeddedAuthority: Authority, Sendable {
             ? caCreatedRecord(authority.ca, at: now)
             : AuditRecord(
                 at: now, actor: authorityActor, event: .caRecorded, token: nil,
-                detail: "root CA \(Array(authority.ca.certificate.serialNumber.bytes).hex) of \(configuration.dataDirectory.path)")
+                detail: "root CA \(Hex.uppercase(authority.ca.certificate.serialNumber.bytes)) of \(configuration.dataDirectory.path)")
         let recorded = try await registry.recordCAFingerprint(authority.ca.fingerprint, audit: record)
         try ensureSameCA(recorded: recorded, ca: authority.ca, registry: registry.location)
         return authority
@@ -141,7 +142,7 @@ public final class EmbeddedAuthority: Authority, Sendable {
     static func caCreatedRecord(_ ca: CertificateAuthority, at now: Date) -> AuditRecord {
         AuditRecord(
             at: now, actor: authorityActor, event: .caCreated, token: nil,
-            detail: "root CA \(Array(ca.certificate.serialNumber.bytes).hex), valid until \(iso8601(ca.certificate.notValidAfter))")
+            detail: "root CA \(Hex.uppercase(ca.certificate.serialNumber.bytes)), valid until \(iso8601(ca.certificate.notValidAfter))")
     }
 
     /// Every instance on one registry must hold the CA it was initialised with (its fingerprint is in the registry).

@@ -162,25 +162,3 @@ enum FileSystem {
 
 /// `open(O_EXCL)` found the file already there.
 struct FileExists: Error {}
-
-/// Constant-time comparison of two byte strings (the length is not secret).
-func constantTimeEqual(_ lhs: some Collection<UInt8>, _ rhs: some Collection<UInt8>) -> Bool {
-    guard lhs.count == rhs.count else { return false }
-    var difference: UInt8 = 0
-    for (left, right) in zip(lhs, rhs) { difference |= left ^ right }
-    return difference == 0
-}
-
-extension Array where Element == UInt8 {
-    /// Uppercase hexadecimal.
-    var hex: String {
-        let digits = Array("0123456789ABCDEF".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(count * 2)
-        for byte in self {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-}

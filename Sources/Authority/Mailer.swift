@@ -3,6 +3,7 @@ import AuthorityInterface
 import CivilTime
 import Foundation
 import ParapheResources
+import ParapheShared
 
 #if canImport(Glibc)
     import Glibc
@@ -179,7 +180,7 @@ struct Mailer: Sendable {
             value += 1
             return value
         }
-        return "\(seconds).M\(micro)P\(FileSystem.processID)Q\(count)R\(random.bytes(8).hex).\(hostName)"
+        return "\(seconds).M\(micro)P\(FileSystem.processID)Q\(count)R\(Hex.uppercase(random.bytes(8))).\(hostName)"
     }
 
     /// The whole message, LF line endings.

@@ -237,3 +237,111 @@ package struct RegistryChange<T: Sendable>: Sendable {
         self.audit = audit
     }
 }
+
+/// An application row in the columns both registries store (times as seconds since 1970, renewals and
+/// recoveries as JSON arrays of such), and its decoding into the domain's types.
+package struct StoredApplication: Sendable {
+    package var id: Int64
+    package var token: String
+    package var name: String
+    package var email: String
+    package var language: String
+    package var status: String
+    package var identityFailures: Int
+    package var approvedAt: Double
+    package var activatedAt: Double?
+    package var revokedAt: Double?
+    package var renewals: String
+    package var certificateSerial: String?
+    package var certificateDER: [UInt8]?
+    package var activatedKeyDigest: [UInt8]?
+    package var recoveringSerial: String?
+    package var recoveries: String
+    package var recoveryRequestedAt: Double?
+    package var recoveryReference: String?
+    package var recoverySealedAuthorization: [UInt8]?
+    package var codeID: Int64
+    package var reference: String
+    package var sealedAuthorization: [UInt8]
+    package var issuedAt: Double
+    package var wrongReferences: Int
+    package var used: Bool
+
+    package init(
+        id: Int64, token: String, name: String, email: String, language: String, status: String, identityFailures: Int, approvedAt: Double,
+        activatedAt: Double?, revokedAt: Double?, renewals: String, certificateSerial: String?, certificateDER: [UInt8]?,
+        activatedKeyDigest: [UInt8]?, recoveringSerial: String?, recoveries: String, recoveryRequestedAt: Double?, recoveryReference: String?,
+        recoverySealedAuthorization: [UInt8]?, codeID: Int64, reference: String, sealedAuthorization: [UInt8], issuedAt: Double, wrongReferences: Int,
+        used: Bool
+    ) {
+        (self.id, self.token, self.name, self.email, self.language, self.status) = (id, token, name, email, language, status)
+        (self.identityFailures, self.approvedAt, self.activatedAt, self.revokedAt, self.renewals) = (
+            identityFailures, approvedAt, activatedAt, revokedAt, renewals
+        )
+        (self.certificateSerial, self.certificateDER, self.activatedKeyDigest) = (certificateSerial, certificateDER, activatedKeyDigest)
+        (self.recoveringSerial, self.recoveries, self.codeID, self.reference) = (recoveringSerial, recoveries, codeID, reference)
+        (self.recoveryRequestedAt, self.recoveryReference, self.recoverySealedAuthorization) = (
+            recoveryRequestedAt, recoveryReference, recoverySealedAuthorization
+        )
+        (self.sealedAuthorization, self.issuedAt, self.wrongReferences, self.used) = (sealedAuthorization, issuedAt, wrongReferences, used)
+    }
+
+    package init(_ row: ApplicationRow) {
+        func json(_ dates: [Date]) -> String {
+            "[" + dates.map { String($0.timeIntervalSince1970) }.joined(separator: ",") + "]"
+        }
+        self.init(
+            id: row.id, token: row.token.value, name: row.subscriber.name, email: row.subscriber.email, language: row.subscriber.language.rawValue,
+            status: row.state.status.rawValue, identityFailures: row.state.identityFailures, approvedAt: row.approvedAt.timeIntervalSince1970,
+            activatedAt: row.activatedAt?.timeIntervalSince1970, revokedAt: row.revokedAt?.timeIntervalSince1970, renewals: json(row.state.renewals),
+            certificateSerial: row.certificateSerial, certificateDER: row.certificateDER, activatedKeyDigest: row.state.activatedKeyDigest,
+            recoveringSerial: row.recoveringSerial, recoveries: json(row.recoveries),
+            recoveryRequestedAt: row.state.recoveryRequestedAt?.timeIntervalSince1970,
+            recoveryReference: row.recoveryCodes?.reference.digits, recoverySealedAuthorization: row.recoveryCodes?.sealedAuthorization,
+            codeID: row.codeID, reference: row.state.codes.reference.digits,
+            sealedAuthorization: row.sealedAuthorization, issuedAt: row.state.codes.issuedAt.timeIntervalSince1970,
+            wrongReferences: row.state.codes.wrongReferences, used: row.state.codes.used)
+    }
+
+    package func decoded() throws -> ApplicationRow {
+        func damaged(_ what: String) -> AuthorityError {
+            AuthorityError(.storage, "the registry holds a damaged \(what)")
+        }
+        let parsedToken: ApplicationToken
+        let parsedReference: ReferenceNumber
+        var recoveryCodes: (reference: ReferenceNumber, sealedAuthorization: [UInt8])?
+        do {
+            parsedToken = try ApplicationToken(parsing: token)
+            parsedReference = try ReferenceNumber(parsing: reference)
+            if let recoveryReference, let recoverySealedAuthorization {
+                recoveryCodes = (try ReferenceNumber(parsing: recoveryReference), recoverySealedAuthorization)
+            }
+        } catch {
+            throw damaged("token or reference number")
+        }
+        guard let parsedLanguage = Language(rawValue: language) else { throw damaged("language") }
+        guard let parsedStatus = ApplicationStatus(rawValue: status) else { throw damaged("status") }
+        guard let renewalTimes = try? JSONDecoder().decode([Double].self, from: Data(renewals.utf8)) else { throw damaged("renewal history") }
+        guard let recoveryTimes = try? JSONDecoder().decode([Double].self, from: Data(recoveries.utf8)) else { throw damaged("recovery history") }
+        let codes = CodesState(
+            reference: parsedReference, issuedAt: Date(timeIntervalSince1970: issuedAt), wrongReferences: wrongReferences, used: used)
+        let state = ApplicationState(
+            status: parsedStatus, identityFailures: identityFailures, codes: codes,
+            renewals: renewalTimes.map(Date.init(timeIntervalSince1970:)), activatedKeyDigest: activatedKeyDigest,
+            recoveryRequestedAt: recoveryCodes == nil ? nil : recoveryRequestedAt.map(Date.init(timeIntervalSince1970:)))
+        return ApplicationRow(
+            id: id, token: parsedToken, subscriber: Subscriber(name: name, email: email, language: parsedLanguage), state: state,
+            approvedAt: Date(timeIntervalSince1970: approvedAt), activatedAt: activatedAt.map(Date.init(timeIntervalSince1970:)),
+            revokedAt: revokedAt.map(Date.init(timeIntervalSince1970:)), certificateSerial: certificateSerial, certificateDER: certificateDER,
+            recoveringSerial: recoveringSerial, recoveries: recoveryTimes.map(Date.init(timeIntervalSince1970:)),
+            recoveryCodes: recoveryRequestedAt == nil ? nil : recoveryCodes, codeID: codeID, sealedAuthorization: sealedAuthorization)
+    }
+}
+
+/// What the audit log records.
+package enum AuditEvent: String, Sendable {
+    case approved, identityFailed, identityVerified, identityLocked, codesRenewed, referenceRejected
+    case certificateIssued, certificateReissued, certificateConfirmed, certificateUpdated, certificateRevoked, recoveryRequested, recoveryRefused,
+        recoveryStarted
+    case recoveryCompleted, revoked, caCreated, caRecorded, tlsCertificateIssued
+}

@@ -3,6 +3,7 @@ import AuthorityInterface
 import Crypto
 import Foundation
 import Logging
+import ParapheShared
 import RevocationList
 import SwiftASN1
 import X509
@@ -177,7 +178,7 @@ extension EmbeddedAuthority {
     /// exactly these bytes.
     public func certificateHolder(of der: [UInt8]) async throws -> CertificateHolder? {
         guard let certificate = try? Certificate(derEncoded: der) else { return nil }
-        let serial = Array(certificate.serialNumber.bytes).hex
+        let serial = Hex.uppercase(certificate.serialNumber.bytes)
         guard let stored = try await registry.certificate(serial: serial), stored.der == der else { return nil }
         return CertificateHolder(token: stored.token, serial: serial, revoked: stored.revokedAt != nil)
     }

@@ -7,6 +7,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOSSL
+import ParapheShared
 import SwiftASN1
 import Synchronization
 import X509
@@ -55,11 +56,6 @@ public struct AuthorityEndpoint: Sendable, Equatable {
             index = next
         }
         return bytes
-    }
-
-    /// `AB:CD:…`, as people compare fingerprints.
-    public static func formatFingerprint(_ bytes: [UInt8]) -> String {
-        bytes.map { String(format: "%02X", $0) }.joined(separator: ":")
     }
 
     func url(_ path: String) -> URL {
@@ -146,7 +142,7 @@ public final class NetworkAuthority: Authority, Sendable {
             if let pin = endpoint.fingerprint, Array(SHA256.hash(data: installed)) != pin {
                 throw AuthorityConnectionError(
                     .fingerprintMismatch,
-                    "the CA installed on this workstation is \(AuthorityEndpoint.formatFingerprint(Array(SHA256.hash(data: installed))))")
+                    "the CA installed on this workstation is \(Hex.colons(Array(SHA256.hash(data: installed))))")
             }
             return installed
         }
@@ -154,12 +150,12 @@ public final class NetworkAuthority: Authority, Sendable {
         let fingerprint = Array(SHA256.hash(data: offered))
         if let pin = endpoint.fingerprint {
             guard fingerprint == pin else {
-                throw AuthorityConnectionError(.fingerprintMismatch, "the authority offers \(AuthorityEndpoint.formatFingerprint(fingerprint))")
+                throw AuthorityConnectionError(.fingerprintMismatch, "the authority offers \(Hex.colons(fingerprint))")
             }
             return offered
         }
         guard confirmed.withLock({ $0 }) == fingerprint else {
-            throw AuthorityConnectionError(.notPinned, AuthorityEndpoint.formatFingerprint(fingerprint))
+            throw AuthorityConnectionError(.notPinned, Hex.colons(fingerprint))
         }
         return offered
     }
@@ -315,7 +311,7 @@ public final class NetworkAuthority: Authority, Sendable {
 
     /// The SHA-256 of the CA certificate in use, for the person to compare at step 3.
     public func caFingerprint() async throws -> String {
-        AuthorityEndpoint.formatFingerprint(Array(SHA256.hash(data: try await connected().caDER)))
+        Hex.colons(Array(SHA256.hash(data: try await connected().caDER)))
     }
 
     /// `POST /pkix/`, over the pinned connection.
@@ -347,7 +343,7 @@ public final class NetworkAuthority: Authority, Sendable {
     public func caFingerprintToConfirm() async throws -> String? {
         guard !isPinnedOrInstalled else { return nil }
         let fingerprint = Array(SHA256.hash(data: try await fetchOfferedCA()))
-        return confirmed.withLock({ $0 }) == fingerprint ? nil : AuthorityEndpoint.formatFingerprint(fingerprint)
+        return confirmed.withLock({ $0 }) == fingerprint ? nil : Hex.colons(fingerprint)
     }
 
     /// The person confirmed `fingerprint`: requests may go to the authority whose CA has it (checked when connecting).

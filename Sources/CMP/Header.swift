@@ -1,4 +1,5 @@
 import Foundation
+import ParapheShared
 import SwiftASN1
 import X509
 

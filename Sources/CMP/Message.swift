@@ -1,3 +1,4 @@
+import ParapheShared
 import SwiftASN1
 import X509
 

@@ -1,5 +1,6 @@
 import Crypto
 import HashChain
+import ParapheShared
 import SwiftASN1
 
 /// PasswordBasedMac (RFC 4211 §4.4, RFC 9810 §5.1.3.1): the PBMParameter and the MAC it defines.

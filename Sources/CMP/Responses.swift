@@ -1,3 +1,4 @@
+import ParapheShared
 import SwiftASN1
 
 /// CertOrEncCert: the issued certificate (DER) or an encrypted one (raw DER of EncryptedKey).

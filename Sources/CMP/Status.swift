@@ -1,4 +1,5 @@
 import Crypto
+import ParapheShared
 import SwiftASN1
 
 /// PKIStatus (RFC 9810 §5.2.3).

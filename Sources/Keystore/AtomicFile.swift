@@ -1,3 +1,6 @@
+import ParapheCore
+import ParapheShared
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -25,7 +28,7 @@ public enum AtomicFile {
             throw .invalidInput("the destination has no file name")
         }
         let directory = destination.deletingLastPathComponent()
-        let suffix = Hex.lowercase(SystemRandomBytes().bytes(6))
+        let suffix = Hex.lowercase(SystemRandomSource().bytes(6))
         let temporary = directory.appendingPathComponent(".\(name).\(suffix).tmp")
         let temporaryPath = temporary.path
         let destinationPath = destination.path

@@ -1,6 +1,7 @@
 import COpenSSLCrypto
 import Crypto
 import Dispatch
+import ParapheCore
 import Synchronization
 import _CryptoExtras
 
@@ -74,30 +75,6 @@ public enum ProfileKDF {
         var key = try KeyDerivation.pkcs12(id: 3, password: password, salt: salt, hash: .sha256, iterations: iterations)
         defer { KeyDerivation.zeroize(&key) }
         return SymmetricKey(data: key)
-    }
-}
-
-/// Source of random bytes (salts, IVs); injectable for tests.
-public protocol RandomBytes: Sendable {
-    /// Returns `count` random bytes.
-    func bytes(_ count: Int) -> [UInt8]
-}
-
-/// Cryptographically secure random bytes from `SystemRandomNumberGenerator`.
-public struct SystemRandomBytes: RandomBytes {
-    /// Creates the system random source.
-    public init() {}
-
-    /// Returns `count` bytes from the system CSPRNG.
-    public func bytes(_ count: Int) -> [UInt8] {
-        var generator = SystemRandomNumberGenerator()
-        var result: [UInt8] = []
-        result.reserveCapacity(count + 8)
-        while result.count < count {
-            let word = generator.next()
-            withUnsafeBytes(of: word) { result.append(contentsOf: $0) }
-        }
-        return Array(result.prefix(count))
     }
 }
 

@@ -1,4 +1,6 @@
 import Crypto
+import ParapheCore
+import ParapheShared
 import SwiftASN1
 import X509
 
@@ -33,11 +35,11 @@ public enum KeystoreSelfTest {
 
         // Throwaway self-signed certificate, PKCS#12 round trip through the file system.
         let certificate = try selfSignedCertificate(for: key)
-        let password = Hex.lowercase(SystemRandomBytes().bytes(12))
+        let password = Hex.lowercase(SystemRandomSource().bytes(12))
         let contents = PKCS12Contents(key: key, certificate: certificate, chain: [], friendlyName: "Paraphe self-test")
         let p12 = try PKCS12.write(contents, password: password, cost: KDFCost(iterations: 2_048))
 
-        let suffix = Hex.lowercase(SystemRandomBytes().bytes(6))
+        let suffix = Hex.lowercase(SystemRandomSource().bytes(6))
         let file = directory.appendingPathComponent("paraphe-selftest-\(suffix).p12")
         defer { try? FileManager.default.removeItem(at: file) }
         try AtomicFile.write(p12, to: file, mode: 0o600)

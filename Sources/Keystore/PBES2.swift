@@ -1,4 +1,5 @@
 import Crypto
+import ParapheCore
 import SwiftASN1
 import _CryptoExtras
 
@@ -12,7 +13,7 @@ struct PBES2Parameters: Sendable, Equatable {
     var iv: [UInt8]
 
     /// Fresh parameters for writing: PBKDF2-HMAC-SHA256, 16-byte salt, AES-256-CBC, 16-byte IV.
-    static func forWriting(iterations: Int, random: any RandomBytes) throws(KeystoreError) -> PBES2Parameters {
+    static func forWriting(iterations: Int, random: any RandomSource) throws(KeystoreError) -> PBES2Parameters {
         let salt = random.bytes(16)
         let iv = random.bytes(16)
         guard salt.count == 16, iv.count == 16 else {

@@ -1,4 +1,5 @@
 import Crypto
+import ParapheCore
 import SwiftASN1
 import X509
 import _CryptoExtras
@@ -40,14 +41,14 @@ public enum PKCS12 {
         _ contents: PKCS12Contents,
         password: String,
         cost: KDFCost = .standard,
-        random: any RandomBytes = SystemRandomBytes()
+        random: any RandomSource = SystemRandomSource()
     ) throws(KeystoreError) -> [UInt8] {
         let keys = try ProfileKeys.derive(password: password, cost: cost, random: random)
         return try encode(contents, keys: keys, random: random, requireMatchingKey: true)
     }
 
     /// `write` with keys derived beforehand (`ProfileKeys.derive`, for the password the file is to open with).
-    public static func write(_ contents: PKCS12Contents, keys: ProfileKeys, random: any RandomBytes = SystemRandomBytes()) throws(KeystoreError)
+    public static func write(_ contents: PKCS12Contents, keys: ProfileKeys, random: any RandomSource = SystemRandomSource()) throws(KeystoreError)
         -> [UInt8]
     {
         try encode(contents, keys: keys, random: random, requireMatchingKey: true)
@@ -58,7 +59,7 @@ public enum PKCS12 {
         _ contents: PKCS12Contents,
         password: String,
         cost: KDFCost,
-        random: any RandomBytes,
+        random: any RandomSource,
         requireMatchingKey: Bool
     ) throws(KeystoreError) -> [UInt8] {
         try encode(
@@ -69,7 +70,7 @@ public enum PKCS12 {
     static func encode(
         _ contents: PKCS12Contents,
         keys profileKeys: ProfileKeys,
-        random: any RandomBytes,
+        random: any RandomSource,
         requireMatchingKey: Bool
     ) throws(KeystoreError) -> [UInt8] {
         let iterations = try KDFCost(iterations: profileKeys.iterations).validatedForWriting()

@@ -1,4 +1,5 @@
 import Crypto
+import ParapheCore
 
 /// A PBKDF2 key of a profile's bags (`ProfileKDF.bagKey`) with the inputs it was derived from.
 ///
@@ -50,7 +51,7 @@ public struct ProfileKeys: Sendable {
 
     /// Derives both keys for fresh salts — or the MAC key alone when the bags' key is already at hand (`bag`,
     /// from a parked activation) — one per core.
-    public static func derive(password: String, cost: KDFCost, bag: BagKey? = nil, random: any RandomBytes = SystemRandomBytes())
+    public static func derive(password: String, cost: KDFCost, bag: BagKey? = nil, random: any RandomSource = SystemRandomSource())
         throws(KeystoreError) -> ProfileKeys
     {
         _ = try cost.validatedForWriting()

@@ -1,5 +1,6 @@
 import Crypto
 import ParapheCore
+import ParapheShared
 import SwiftASN1
 @_spi(FixedExpiryValidationTime) import X509
 
@@ -68,8 +69,8 @@ public struct ProfileSummary: Sendable, Equatable {
             subject: certificate.subject.description,
             commonName: commonName,
             email: email,
-            serialHex: Self.colonHex(certificate.serialNumber.bytes),
-            sha256Fingerprint: Self.colonHex(SHA256.hash(data: der)),
+            serialHex: Hex.colons(certificate.serialNumber.bytes),
+            sha256Fingerprint: Hex.colons(SHA256.hash(data: der)),
             notBefore: certificate.notValidBefore,
             notAfter: certificate.notValidAfter,
             issuer: certificate.issuer.description,
@@ -77,10 +78,6 @@ public struct ProfileSummary: Sendable, Equatable {
         )
     }
 
-    /// "AB:CD:..." for the bytes.
-    static func colonHex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
-        bytes.map { String(Hex.pair($0, digits: Hex.upperDigits)) }.joined(separator: ":")
-    }
 }
 
 /// Opening ("logging in to") a signing profile.

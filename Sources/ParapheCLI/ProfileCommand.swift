@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import Keystore
 import OperatorCommands
+import ParapheShared
 import RevocationList
 import Terminal
 import Workstation

@@ -1,5 +1,6 @@
 import CPKCS11
 import Keystore
+import ParapheShared
 
 #if canImport(Glibc)
     import Glibc

@@ -5,6 +5,7 @@ import Crypto
 import Foundation
 import Keystore
 import Logging
+import ParapheShared
 import SwiftASN1
 import X509
 
@@ -154,7 +155,7 @@ struct Activator: Sendable {
     /// `keystore/unconfirmed/SERIAL`: a certificate whose profile was written here and not yet logged in to.
     private func unconfirmedMarker(_ certificate: Certificate) -> URL {
         paths.dataDirectory.appendingPathComponent("keystore/unconfirmed").appendingPathComponent(
-            Array(certificate.serialNumber.bytes).map { String(format: "%02X", $0) }.joined())
+            Hex.uppercase(certificate.serialNumber.bytes))
     }
 
     private func markUnconfirmed(_ certificate: Certificate) {
@@ -174,7 +175,7 @@ struct Activator: Sendable {
         else { return }
         let authority = self.authority
         do {
-            try await CMPHolderTransaction.confirm(signer: signer, trustedCA: ca, random: { SystemRandomBytes().bytes($0) }, now: Date()) {
+            try await CMPHolderTransaction.confirm(signer: signer, trustedCA: ca, random: { SystemRandomSource().bytes($0) }, now: Date()) {
                 try await authority.cmp($0)
             }
             try? FileManager.default.removeItem(at: marker)

@@ -5,6 +5,7 @@ import CMP
 import CivilTime
 import Foundation
 import Keystore
+import ParapheShared
 import SwiftASN1
 import X509
 
@@ -61,7 +62,7 @@ extension ActivationService {
         let result: CMPClientTransaction.EnrollmentResult
         do {
             result = try await CMPHolderTransaction.update(
-                request, signer: try Self.signer(contents), trustedCA: try derBytes(root), random: { SystemRandomBytes().bytes($0) },
+                request, signer: try Self.signer(contents), trustedCA: try derBytes(root), random: { SystemRandomSource().bytes($0) },
                 now: Date()
             ) { try await self.authority.cmp($0) }
         } catch let error as CMPError {
@@ -91,7 +92,7 @@ extension ActivationService {
         do {
             try await CMPHolderTransaction.revoke(
                 reasonCode: reasonCode, signer: try Self.signer(contents), trustedCA: try derBytes(root),
-                random: { SystemRandomBytes().bytes($0) }, now: Date()
+                random: { SystemRandomSource().bytes($0) }, now: Date()
             ) { try await self.authority.cmp($0) }
         } catch let error as CMPError {
             throw Self.holderRefusal(error)
@@ -136,11 +137,4 @@ extension KeyAlgorithm {
         case .p256: .ecdsaWithSHA256
         }
     }
-}
-
-/// The DER of a value swift-certificates can serialize.
-func derBytes<T: DERSerializable>(_ value: T) throws -> [UInt8] {
-    var serializer = DER.Serializer()
-    try serializer.serialize(value)
-    return serializer.serializedBytes
 }

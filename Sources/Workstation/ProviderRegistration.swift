@@ -2,6 +2,7 @@ import Activation
 import Crypto
 import Foundation
 import Keystore
+import ParapheShared
 import SwiftASN1
 import X509
 

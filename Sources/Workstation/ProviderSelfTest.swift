@@ -1,7 +1,9 @@
+import Activation
 import CPKCS11
 import Crypto
 import Foundation
 import Keystore
+import ParapheShared
 
 /// Whether step 3 checks the security provider.
 public enum ProviderCheck: Sendable {
@@ -44,7 +46,7 @@ public struct ProviderSelfTest: Sendable {
     ///
     /// Throws `selfTestFailed` with the reason.
     public func run(in scratch: URL) throws(KeystoreError) {
-        let password = Hex.lowercase(SystemRandomBytes().bytes(12))
+        let password = Hex.lowercase(SystemRandomSource().bytes(12))
         let throwaway = try KeystoreSelfTest.throwawayProfile(password: password)
         let profile = scratch.appendingPathComponent("provider-selftest.p12")
         let tokens = scratch.appendingPathComponent("paraphe/tokens")

@@ -3,6 +3,7 @@ import AuthorityInterface
 import CMP
 import Crypto
 import Foundation
+import ParapheShared
 import RevocationList
 import SwiftASN1
 import Testing
@@ -34,7 +35,7 @@ struct HolderPowerTests {
         }
     }
 
-    static func serial(_ der: [UInt8]) throws -> String { Array(try Certificate(derEncoded: der).serialNumber.bytes).hex }
+    static func serial(_ der: [UInt8]) throws -> String { Hex.uppercase(try Certificate(derEncoded: der).serialNumber.bytes) }
 
     static func der(_ name: DistinguishedName) throws -> [UInt8] {
         var serializer = DER.Serializer()

@@ -1,6 +1,7 @@
 import Activation
 import Crypto
 import Foundation
+import ParapheShared
 import SwiftASN1
 import Testing
 import X509
@@ -25,7 +26,7 @@ struct PKCS12FormatTests {
             ], in: dir.url)
         #expect(result.status == 0, "\(result.output)")
         let ours = try KeyDerivation.pkcs12(id: 3, password: password, salt: salt, hash: hash, iterations: 3001)
-        #expect(ProfileSummary.colonHex(ours) == result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(Hex.colons(ours) == result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
 
         let pbkdf2 = try OpenSSL.run(
             [
@@ -34,7 +35,7 @@ struct PKCS12FormatTests {
             ], in: dir.url)
         let ourPBKDF2 = try KeyDerivation.pbkdf2(password: Array(password.utf8), salt: salt, prf: hash, iterations: 3001, keyLength: 32)
         #expect(
-            ProfileSummary.colonHex(ourPBKDF2.withUnsafeBytes { Array($0) })
+            Hex.colons(ourPBKDF2.withUnsafeBytes { Array($0) })
                 == pbkdf2.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
@@ -146,7 +147,7 @@ struct PKCS12FormatTests {
     }
 
     @Test func systemRandomBytes() {
-        let random = SystemRandomBytes()
+        let random = SystemRandomSource()
         #expect(random.bytes(0).isEmpty)
         #expect(random.bytes(13).count == 13)
         #expect(random.bytes(32) != random.bytes(32))

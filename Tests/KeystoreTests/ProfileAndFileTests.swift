@@ -106,7 +106,7 @@ struct ProfileAndFileTests {
         // The public writer refuses to produce such a file...
         #expect(keystoreError { try PKCS12.write(contents, password: "pw", cost: fastCost) }?.code == .keyMismatch)
         // ...so build it with the internal encoder.
-        let p12 = try PKCS12.encode(contents, password: "pw", cost: fastCost, random: SystemRandomBytes(), requireMatchingKey: false)
+        let p12 = try PKCS12.encode(contents, password: "pw", cost: fastCost, random: SystemRandomSource(), requireMatchingKey: false)
         let error = await keystoreError { try await ProfileLogin.login(p12: p12, password: "pw", trustRoots: [profile.ca.certificate]) }
         #expect(error?.code == .keyMismatch)
     }

@@ -171,7 +171,7 @@ struct Profile {
 }
 
 /// Deterministic "random" bytes for reproducibility tests.
-struct CountingRandom: RandomBytes {
+struct CountingRandom: RandomSource {
     let seed: UInt8
     func bytes(_ count: Int) -> [UInt8] { (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ Int(seed)) } }
 }

@@ -312,7 +312,7 @@ enum LoadBenchmark {
                 _ = try await CMPClientTransaction.enroll(
                     body: .p10cr(item.csr), reference: Array(item.reference.digits.utf8), secret: Array(item.code.revealed.utf8),
                     sender: try ParapheCMP.sender(token: item.token.value), implicitConfirm: false,
-                    random: { SystemRandomBytes().bytes($0) }, now: Date()
+                    random: { SystemRandomSource().bytes($0) }, now: Date()
                 ) { message in
                     var request = HTTPClientRequest(url: url)
                     request.method = .POST

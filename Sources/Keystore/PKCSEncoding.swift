@@ -154,24 +154,3 @@ enum ASN1Support {
         try ASN1OctetString(berEncoded: node).bytes
     }
 }
-
-/// Bytes as hex digits, two a byte: file-name suffixes and throwaway passwords (lowercase), serial numbers and
-/// fingerprints (uppercase; `ProfileSummary.colonHex` puts colons between the pairs).
-public enum Hex {
-    /// "0a1b…".
-    public static func lowercase<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
-        String(bytes.flatMap { pair($0, digits: lowerDigits) })
-    }
-
-    /// "0A1B…".
-    public static func uppercase<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
-        String(bytes.flatMap { pair($0, digits: upperDigits) })
-    }
-
-    static let lowerDigits = Array("0123456789abcdef")
-    static let upperDigits = Array("0123456789ABCDEF")
-
-    static func pair(_ byte: UInt8, digits: [Character]) -> [Character] {
-        [digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]]
-    }
-}

@@ -2,6 +2,7 @@ import Activation
 import AuthorityInterface
 import Crypto
 import Foundation
+import ParapheShared
 import _CryptoExtras
 
 #if canImport(Glibc)
@@ -114,7 +115,7 @@ struct CodeSealer: Sendable {
     static func loadOrCreate(at url: URL, random: any RandomSource) throws -> CodeSealer {
         if try FileSystem.status(url) == nil {
             let temporary = url.deletingLastPathComponent()
-                .appendingPathComponent(".authority.key.\(FileSystem.processID).\(random.bytes(6).hex)")
+                .appendingPathComponent(".authority.key.\(FileSystem.processID).\(Hex.uppercase(random.bytes(6)))")
             try FileSystem.createExclusive(temporary, bytes: random.bytes(keyLength), mode: 0o600, code: .dataDirectory)
             // link() never replaces: if another process won the race, its key stays.
             let linked = link(temporary.path, url.path)
@@ -153,6 +154,6 @@ extension CodeSealer {
     func logName(_ token: ApplicationToken) -> String {
         let key = HKDF<SHA256>.deriveKey(inputKeyMaterial: self.key, info: Array("paraphe log names v1".utf8), outputByteCount: 32)
         let mac = HMAC<SHA256>.authenticationCode(for: Array(token.value.utf8), using: key)
-        return Array(mac).prefix(8).map { String(format: "%02x", $0) }.joined()
+        return Hex.lowercase(Array(mac).prefix(8))
     }
 }

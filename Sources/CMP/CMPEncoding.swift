@@ -1,5 +1,6 @@
 import CivilTime
 import Foundation
+import ParapheShared
 import SwiftASN1
 
 /// Object identifiers this module reads or writes.
@@ -74,20 +75,6 @@ struct RawElement: DERParseable, DERSerializable {
     func serialize(into coder: inout DER.Serializer) throws { coder.serializeRawBytes(bytes) }
 }
 
-/// The DER of one serializable value.
-func derBytes<T: DERSerializable>(_ value: T) throws -> [UInt8] {
-    var coder = DER.Serializer()
-    try coder.serialize(value)
-    return coder.serializedBytes
-}
-
-/// The DER built by a closure.
-func derBytes(_ build: (inout DER.Serializer) throws -> Void) rethrows -> [UInt8] {
-    var coder = DER.Serializer()
-    try build(&coder)
-    return coder.serializedBytes
-}
-
 extension DER.Serializer {
     /// Writes a constructed universal element (given as DER) under an IMPLICIT context tag, keeping its contents.
     mutating func serialize(der bytes: [UInt8], implicitlyTaggedWith tagNumber: UInt) throws {
@@ -157,14 +144,6 @@ enum Time {
                 year: time.year, month: time.month, day: time.day, hour: time.hours, minute: time.minutes, second: time.seconds)
                 + time.fractionalSeconds)
     }
-}
-
-/// Compares two byte strings in time independent of where they differ.
-func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-    guard a.count == b.count else { return false }
-    var difference: UInt8 = 0
-    for index in a.indices { difference |= a[index] ^ b[index] }
-    return difference == 0
 }
 
 extension ASN1Identifier {
