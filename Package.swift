@@ -329,6 +329,7 @@ let package = Package(
         .testTarget(
             name: "KeystoreTests",
             dependencies: [
+                "ParapheTestSupport",
                 "ParapheShared",
                 "Keystore", "Activation",
                 .product(name: "X509", package: "swift-certificates"),

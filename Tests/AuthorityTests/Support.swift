@@ -259,39 +259,22 @@ struct ParsedMail {
     }
 }
 
-/// Runs `/usr/bin/openssl` and returns its exit status and combined output.
+/// Runs `/usr/bin/openssl` and returns its exit status and its output (stdout, then stderr).
 func openssl(_ arguments: [String]) throws -> (status: Int32, output: String) {
-    let result = try runProcess(URL(fileURLWithPath: "/usr/bin/openssl"), arguments)
-    return (result.status, String(decoding: result.data, as: UTF8.self))
+    let result = try runOpenSSL(arguments)
+    return (result.status, result.output)
 }
 
 /// Runs a program to completion; its exit status and its standard output and error together.
 func runProcess(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil) throws -> (status: Int32, data: Data) {
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, data)
+    let result = try runProgram(executable, arguments, environment: environment)
+    return (result.status, Data(result.stdoutBytes + result.stderrBytes))
 }
 
 /// Runs `sqlite3` on the registry (a second, independent SQLite client).
 func sqlite(_ database: URL, _ sql: String) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-    process.arguments = [database.path, sql]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    let result = try runProgram(URL(fileURLWithPath: "/usr/bin/sqlite3"), [database.path, sql])
+    return (result.status, result.output)
 }
 
 /// The error `body` throws, or nil.

@@ -1,5 +1,6 @@
 import CMP
 import Foundation
+import ParapheTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -25,22 +26,11 @@ final class Scratch: @unchecked Sendable {
     func write(_ name: String, _ bytes: [UInt8]) throws { try Data(bytes).write(to: url.appendingPathComponent(name)) }
     func write(_ name: String, _ text: String) throws { try Data(text.utf8).write(to: url.appendingPathComponent(name)) }
 
-    /// Runs `openssl` with `arguments` in this folder; returns its exit status and combined output.
+    /// Runs `openssl` with `arguments` in this folder; returns its exit status and its output (stdout, then stderr).
     @discardableResult
     func openssl(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl"] + arguments
-        process.currentDirectoryURL = url
-        let logName = "openssl-\(UUID().uuidString).log"
-        _ = FileManager.default.createFile(atPath: path(logName), contents: nil)
-        let log = try FileHandle(forWritingTo: url.appendingPathComponent(logName))
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-        process.waitUntilExit()
-        try log.close()
-        return (process.terminationStatus, String(decoding: try read(logName), as: UTF8.self))
+        let result = try runOpenSSL(arguments, in: url)
+        return (result.status, result.output)
     }
 
     /// Runs `openssl` and fails (throws) when it exits non-zero.

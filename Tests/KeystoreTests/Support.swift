@@ -1,6 +1,7 @@
 import Activation
 import Crypto
 import Foundation
+import ParapheTestSupport
 import SwiftASN1
 import Testing
 import X509
@@ -20,35 +21,10 @@ enum OpenSSL {
 
     static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: path) }
 
-    /// Runs openssl with `arguments`; output is captured through files (no pipe deadlocks).
+    /// Runs openssl with `arguments` in `directory`.
     static func run(_ arguments: [String], in directory: URL) throws -> ToolResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        let outURL = directory.appendingPathComponent(".out-\(UUID().uuidString)")
-        let errURL = directory.appendingPathComponent(".err-\(UUID().uuidString)")
-        guard FileManager.default.createFile(atPath: outURL.path, contents: nil),
-            FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        else { throw CocoaError(.fileWriteUnknown) }
-        defer {
-            try? FileManager.default.removeItem(at: outURL)
-            try? FileManager.default.removeItem(at: errURL)
-        }
-        let outHandle = try FileHandle(forWritingTo: outURL)
-        let errHandle = try FileHandle(forWritingTo: errURL)
-        process.standardOutput = outHandle
-        process.standardError = errHandle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        try outHandle.close()
-        try errHandle.close()
-        return ToolResult(
-            status: process.terminationStatus,
-            stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
-            stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self)
-        )
+        let result = try runOpenSSL(arguments, in: directory)
+        return ToolResult(status: result.status, stdout: result.stdout, stderr: result.stderr)
     }
 
     /// True when the legacy provider (RC2/3DES PKCS#12) can be loaded.

@@ -1,4 +1,5 @@
 import Foundation
+import ParapheTestSupport
 import Testing
 
 /// Every command in the README and `docs/` runs as written: each fenced `sh` block, in a scratch directory of its
@@ -70,23 +71,10 @@ struct DocsCommandsTests {
         try FileManager.default.createSymbolicLink(at: bin.appendingPathComponent("paraphe"), withDestinationURL: program)
         let script = scratch.url.appendingPathComponent("block.sh")
         try block.script.write(to: script, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-e", "-o", "pipefail", script.path]
-        process.currentDirectoryURL = scratch.url
         var environment = childEnvironment(["HOME": scratch.url.appendingPathComponent("home").path])
         environment["PATH"] = bin.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
-        process.environment = environment
-        let output = scratch.url.appendingPathComponent("output")
-        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: output)
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        try handle.close()
-        let printed = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
-        #expect(process.terminationStatus == 0, "\(block.testDescription) exited \(process.terminationStatus):\n\(printed.suffix(2000))")
+        let result = try runProgram(
+            URL(fileURLWithPath: "/bin/bash"), ["-e", "-o", "pipefail", script.path], environment: environment, directory: scratch.url)
+        #expect(result.status == 0, "\(block.testDescription) exited \(result.status):\n\(result.output.suffix(2000))")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ParapheTestSupport
 import Testing
 
 /// The result of one run of a program.
@@ -52,42 +53,9 @@ let testHome: String = {
 
 /// Runs a program to completion with `arguments`, extra environment and optional stdin bytes.
 func run(_ executable: URL, _ arguments: [String], environment: [String: String] = [:], stdin: [UInt8]? = nil) throws -> RunResult {
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    process.environment = childEnvironment(environment)
-    let out = Pipe()
-    let err = Pipe()
-    let input = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = input
-    try process.run()
-    let stdinHandle = input.fileHandleForWriting
-    let stdinBytes = stdin
-    DispatchQueue.global().async {
-        if let stdinBytes { try? stdinHandle.write(contentsOf: Data(stdinBytes)) }
-        try? stdinHandle.close()
-    }
-    // Read both pipes concurrently so a chatty child never blocks.
-    let errBox = DataBox()
-    let errDone = DispatchSemaphore(value: 0)
-    let errHandle = err.fileHandleForReading
-    DispatchQueue.global().async {
-        errBox.set(errHandle.readDataToEndOfFile())
-        errDone.signal()
-    }
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    errDone.wait()
-    process.waitUntilExit()
-    let errData = errBox.get()
+    let result = try runProgram(executable, arguments, environment: childEnvironment(environment), stdin: stdin)
     return RunResult(
-        status: process.terminationStatus,
-        stdout: String(decoding: outData, as: UTF8.self),
-        stderr: String(decoding: errData, as: UTF8.self),
-        stdoutBytes: Array(outData),
-        stderrBytes: Array(errData)
-    )
+        status: result.status, stdout: result.stdout, stderr: result.stderr, stdoutBytes: result.stdoutBytes, stderrBytes: result.stderrBytes)
 }
 
 /// Runs `paraphe` with arguments.
