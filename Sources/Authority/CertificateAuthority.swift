@@ -51,15 +51,15 @@ struct CertificateAuthority: Sendable {
             switch (keyStatus, certificateStatus) {
             case (nil, nil):
                 let key = P256.Signing.PrivateKey()
-                try writeAtomically(Array(key.pemRepresentation.utf8), to: keyURL, mode: 0o600, random: random)
+                try FileSystem.replace(keyURL, bytes: Array(key.pemRepresentation.utf8), mode: 0o600, code: .certificateAuthority)
                 let authority = try makeRoot(key: key, at: now, random: random)
-                try writeAtomically(Array(try pem(authority.certificate).utf8), to: certificateURL, mode: 0o644, random: random)
+                try FileSystem.replace(certificateURL, bytes: Array(try pem(authority.certificate).utf8), mode: 0o644, code: .certificateAuthority)
                 return (authority, true)
             case (.some, nil):
                 // A crash between the two writes: keep the key, complete the certificate.
                 let key = try loadKey(keyURL)
                 let authority = try makeRoot(key: key, at: now, random: random)
-                try writeAtomically(Array(try pem(authority.certificate).utf8), to: certificateURL, mode: 0o644, random: random)
+                try FileSystem.replace(certificateURL, bytes: Array(try pem(authority.certificate).utf8), mode: 0o644, code: .certificateAuthority)
                 return (authority, true)
             case (nil, .some):
                 throw AuthorityError(.certificateAuthority, "the CA certificate exists but its key ca-key.pem is missing")
@@ -101,19 +101,6 @@ struct CertificateAuthority: Sendable {
             throw AuthorityError(.certificateAuthority, "ca-cert.pem is not a CA certificate")
         }
         return CertificateAuthority(privateKey: key, certificate: certificate, certificateDER: try der(certificate))
-    }
-
-    /// Writes a temporary file with `mode`, fsyncs it, then renames it into place.
-    private static func writeAtomically(_ bytes: [UInt8], to url: URL, mode: mode_t, random: any RandomSource) throws {
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).\(FileSystem.processID).\(Hex.uppercase(random.bytes(6)))")
-        try FileSystem.createExclusive(temporary, bytes: bytes, mode: mode, code: .certificateAuthority)
-        if rename(temporary.path, url.path) != 0 {
-            let code = errno
-            unlink(temporary.path)
-            throw AuthorityError(.certificateAuthority, "cannot install \(url.lastPathComponent): \(FileSystem.errnoText(code))")
-        }
-        FileSystem.syncDirectory(url.deletingLastPathComponent())
     }
 
     private static func makeRoot(key: P256.Signing.PrivateKey, at now: Date, random: any RandomSource) throws -> CertificateAuthority {

@@ -1,5 +1,6 @@
 import AuthorityInterface
 import Foundation
+import ParapheShared
 
 #if canImport(Glibc)
     import Glibc
@@ -95,16 +96,13 @@ enum FileSystem {
         }
     }
 
-    /// Replaces the file at `url` atomically (a new file beside it, fsynced, renamed over it).
-    static func replace(_ url: URL, bytes: [UInt8], mode: mode_t, code: AuthorityError.Code) throws {
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(
-            ".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
-        try createExclusive(temporary, bytes: bytes, mode: mode, code: code)
-        guard rename(temporary.path, url.path) == 0 else {
-            unlink(temporary.path)
-            throw AuthorityError(code, "cannot replace \(url.lastPathComponent): \(errnoText())")
+    /// Replaces the file at `url` atomically (`AtomicFile`: a new file beside it, fsynced, renamed over it).
+    static func replace(_ url: URL, bytes: [UInt8], mode: mode_t, code: AuthorityError.Code) throws(AuthorityError) {
+        do {
+            try AtomicFile.write(bytes, to: url, mode: mode)
+        } catch {
+            throw AuthorityError(code, error.reason)
         }
-        syncDirectory(url.deletingLastPathComponent())
     }
 
     /// Makes a completed rename or link durable by syncing the directory that holds it.

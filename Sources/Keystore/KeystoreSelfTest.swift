@@ -42,7 +42,11 @@ public enum KeystoreSelfTest {
         let suffix = Hex.lowercase(SystemRandomSource().bytes(6))
         let file = directory.appendingPathComponent("paraphe-selftest-\(suffix).p12")
         defer { try? FileManager.default.removeItem(at: file) }
-        try AtomicFile.write(p12, to: file, mode: 0o600)
+        do {
+            try AtomicFile.write(p12, to: file, mode: 0o600)
+        } catch {
+            throw .ioFailure(error.reason)
+        }
         let reread: [UInt8]
         do {
             reread = Array(try Data(contentsOf: file))

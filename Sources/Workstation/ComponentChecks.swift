@@ -2,6 +2,7 @@ import Activation
 import AuthorityInterface
 import Foundation
 import Keystore
+import ParapheShared
 import SwiftASN1
 import X509
 
@@ -97,7 +98,7 @@ public struct Components: Sendable {
                 version += registered > 0 ? "; PKCS#11 module, registered for \(registered) profile(s)" : "; PKCS#11 module, not registered yet"
             }
             status = .installed(version: version)
-        } catch let error as KeystoreError {
+        } catch let error as any ParapheError {
             status = .failed(reason: "component.reason.selfTestFailed", detail: error.reason)
         } catch {
             status = .failed(reason: "component.reason.selfTestFailed", detail: "scratch directory")
