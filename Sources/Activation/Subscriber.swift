@@ -12,6 +12,19 @@ public struct Subscriber: Equatable, Sendable, Codable {
         self.language = language
     }
 
+    /// `local@domain.tld`: ASCII (an X.509 rfc822Name is an IA5String), one `@`, no blanks or
+    /// brackets, a dotted domain without empty labels.
+    public static func looksLikeEmail(_ email: String) -> Bool {
+        let forbidden: Set<Character> = [" ", "<", ">", "(", ")", "[", "]", ",", ";", ":", "\\", "\""]
+        guard email.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && $0.value < 0x7F }),
+            !email.contains(where: forbidden.contains)
+        else { return false }
+        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[0].count <= 64 else { return false }
+        let labels = parts[1].split(separator: ".", omittingEmptySubsequences: false)
+        return labels.count >= 2 && labels.allSatisfy { !$0.isEmpty && !$0.hasPrefix("-") && !$0.hasSuffix("-") }
+    }
+
     /// A file-name-safe profile name from the full name: `Jeanne Tremblay` → `Jeanne_Tremblay`.
     public var profileName: String {
         if let name = Self.fileStem(name) { return name }
@@ -54,4 +67,26 @@ public struct Subscriber: Equatable, Sendable, Codable {
 
 extension Unicode.GeneralCategory {
     var isMark: Bool { self == .nonspacingMark || self == .spacingMark || self == .enclosingMark }
+}
+
+/// What step 5 needs to activate.
+public struct ActivationRequest: Sendable, Equatable {
+    public var token: ApplicationToken
+    public var subscriber: Subscriber
+    public var reference: ReferenceNumber
+    public var authorization: AuthorizationCode
+    public var password: Password
+    public var keyAlgorithm: KeyAlgorithm
+
+    public init(
+        token: ApplicationToken, subscriber: Subscriber, reference: ReferenceNumber, authorization: AuthorizationCode, password: Password,
+        keyAlgorithm: KeyAlgorithm = .rsa2048
+    ) {
+        self.token = token
+        self.subscriber = subscriber
+        self.reference = reference
+        self.authorization = authorization
+        self.password = password
+        self.keyAlgorithm = keyAlgorithm
+    }
 }

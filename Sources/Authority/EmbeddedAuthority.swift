@@ -216,7 +216,7 @@ public final class EmbeddedAuthority: Authority, Sendable {
         }
         let name = try InputText.validate(request.subscriber.name, field: .name)
         let email = try InputText.validate(request.subscriber.email, field: .email)
-        guard looksLikeEmail(email) else {
+        guard Subscriber.looksLikeEmail(email) else {
             throw AuthorityError(.badRequest, "the email address must look like local@domain (ASCII, no spaces)")
         }
         let questions = try request.questions.map { question throws(ActivationError) in try InputText.validate(question, field: .question) }
@@ -225,19 +225,6 @@ public final class EmbeddedAuthority: Authority, Sendable {
             if answer.normalized.isEmpty { throw ActivationError(.invalidInput(field: .answer, problem: .empty)) }
         }
         return (Subscriber(name: name, email: email, language: request.subscriber.language), questions)
-    }
-
-    /// `local@domain.tld`: ASCII (an X.509 rfc822Name is an IA5String), one `@`, no blanks or
-    /// brackets, a dotted domain without empty labels.
-    static func looksLikeEmail(_ email: String) -> Bool {
-        let forbidden: Set<Character> = [" ", "<", ">", "(", ")", "[", "]", ",", ";", ":", "\\", "\""]
-        guard email.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && $0.value < 0x7F }),
-            !email.contains(where: forbidden.contains)
-        else { return false }
-        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, parts[0].count <= 64 else { return false }
-        let labels = parts[1].split(separator: ".", omittingEmptySubsequences: false)
-        return labels.count >= 2 && labels.allSatisfy { !$0.isEmpty && !$0.hasPrefix("-") && !$0.hasSuffix("-") }
     }
 
     // MARK: - Steps 1 and 2

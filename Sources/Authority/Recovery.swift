@@ -58,7 +58,7 @@ extension EmbeddedAuthority {
     }
 
     private func prepareRecovery(email address: String) async throws {
-        guard Self.looksLikeEmail(address) else { return }
+        guard Subscriber.looksLikeEmail(address) else { return }
         let now = self.now
         guard let token = try await registry.recoveryCandidate(email: address), let before = try await registry.application(token: token) else {
             Self.logger.info("recovery asked for an address with no activated application")

@@ -39,8 +39,9 @@ struct WizardCommand: ProgramCommand {
     @Argument(help: "The activation link (fills step 1).") var link: String?
 
     func validate() throws {
-        if let idleTimeout, idleTimeout < 5 || idleTimeout > 86_400 {
-            throw ValidationError("--idle-timeout must be between 5 and 86400 seconds.")
+        if let idleTimeout, !WizardState.idleTimeoutRange.contains(idleTimeout) {
+            let range = WizardState.idleTimeoutRange
+            throw ValidationError("--idle-timeout must be between \(range.lowerBound) and \(range.upperBound) seconds.")
         }
     }
 

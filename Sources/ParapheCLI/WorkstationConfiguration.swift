@@ -6,6 +6,7 @@ import AuthorityInterface
 import Foundation
 import OperatorCommands
 import TOMLKit
+import Wizard
 import Workstation
 
 /// A workstation's settings from its configuration file: `$XDG_CONFIG_HOME/paraphe/config.toml` (else
@@ -122,7 +123,7 @@ package struct WorkstationConfiguration: Sendable, Equatable {
                 guard let flag = enabled.bool else { throw invalid("kiosk.enabled must be true or false") }
                 configuration.kiosk = flag
             }
-            configuration.idleTimeout = try integer(kiosk, "idle_timeout", "kiosk.", 5...86_400)
+            configuration.idleTimeout = try integer(kiosk, "idle_timeout", "kiosk.", WizardState.idleTimeoutRange)
             configuration.profileDirectory = try string(kiosk, "profile_dir", "kiosk.")
         }
         if let profile = table["profile"]?.table {

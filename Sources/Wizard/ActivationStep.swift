@@ -36,9 +36,9 @@ enum ActivationStep {
         }
         state.notice = nil
         state.work = .activating(.generatingKey)
-        let order = ActivationOrder(
+        let order = ActivationRequest(
             token: token, subscriber: identity.subscriber, reference: reference, authorization: identity.authorization,
-            password: Password(state.field(.password).text), keyChoice: state.keyChoice
+            password: Password(state.field(.password).text), keyAlgorithm: state.keyChoice
         )
         return [.activate(order)]
     }

@@ -46,28 +46,6 @@ public enum WizardEvent: Equatable, Sendable {
     case profileUpdated(Outcome<ActivationSummary>)
 }
 
-/// What step 5 asks the keystore and the authority to do.
-public struct ActivationOrder: Equatable, Sendable {
-    public var token: ApplicationToken
-    public var subscriber: Subscriber
-    public var reference: ReferenceNumber
-    public var authorization: AuthorizationCode
-    public var password: Password
-    public var keyChoice: KeyAlgorithm
-
-    public init(
-        token: ApplicationToken, subscriber: Subscriber, reference: ReferenceNumber, authorization: AuthorizationCode,
-        password: Password, keyChoice: KeyAlgorithm
-    ) {
-        self.token = token
-        self.subscriber = subscriber
-        self.reference = reference
-        self.authorization = authorization
-        self.password = password
-        self.keyChoice = keyChoice
-    }
-}
-
 /// Side effects the wizard asks for; the program runs them and feeds the results back as events.
 public enum WizardEffect: Equatable, Sendable {
     case lookUp(ApplicationToken)
@@ -78,7 +56,7 @@ public enum WizardEffect: Equatable, Sendable {
     case checkComponents
     case installActivationManager
     case renewCodes(ApplicationToken, AuthorizationCode)
-    case activate(ActivationOrder)
+    case activate(ActivationRequest)
     /// Finish the activation parked on this workstation with the password it was sealed under.
     case finishParked(ApplicationToken, Password)
     /// `installProvider`: then make the profile available to the workstation's applications (the security provider).

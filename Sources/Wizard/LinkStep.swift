@@ -35,7 +35,7 @@ enum LinkStep {
 
     static func sendRecovery(_ state: inout WizardState) -> [WizardEffect] {
         let text = state.field(.recoveryEmail).text
-        guard let email = try? InputText.validate(text, field: .email), email.contains("@") else {
+        guard let email = try? InputText.validate(text, field: .email), Subscriber.looksLikeEmail(email) else {
             state.notice = .error("notice.recoveryEmailInvalid")
             state.focus = .field(.recoveryEmail)
             return []

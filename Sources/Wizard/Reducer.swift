@@ -347,6 +347,18 @@ private func requestQuit(_ state: inout WizardState) -> [WizardEffect] {
     return [.quit]
 }
 
+extension WizardState {
+    /// Whether Esc goes somewhere from here (`goBack`): the footer offers it only then.
+    public var canGoBack: Bool {
+        switch step {
+        case .link: return recoveryForm || authorityToConfirm != nil
+        case .components: return false
+        case .identity, .renewal: return true
+        case .activation: return activationStage == .form || activationStage == .finishParked
+        }
+    }
+}
+
 /// Esc: one step back, never past a completed identity check or activation.
 private func goBack(_ state: inout WizardState) -> [WizardEffect] {
     switch state.step {

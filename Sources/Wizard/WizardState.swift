@@ -275,6 +275,8 @@ public struct WizardState: Equatable, Sendable {
     public static let minimumHeight = 24
     /// The kiosk's default idle timeout, in seconds.
     public static let defaultIdleTimeout: TimeInterval = 120
+    /// The idle timeouts a kiosk may be given (`--idle-timeout`, `[kiosk] idle_timeout`), in seconds.
+    public static let idleTimeoutRange = 5...86_400
 
     public init(
         language: Language, languageChosen: Bool = false, width: Int = 80, height: Int = 24, kiosk: Bool = false,

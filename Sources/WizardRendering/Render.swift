@@ -113,7 +113,7 @@ private func renderFooter(_ canvas: inout Canvas) {
             keys.append((canvas.t("keyname.tab"), canvas.t("key.move")))
         }
         if !focusOrder(state).isEmpty { keys.append((canvas.t("keyname.enter"), canvas.t(enterKey(state)))) }
-        if canGoBack(state) { keys.append((canvas.t("keyname.escape"), canvas.t("key.back"))) }
+        if state.canGoBack { keys.append((canvas.t("keyname.escape"), canvas.t("key.back"))) }
         keys.append(("F1", canvas.t("key.help")))
         keys.append(("F2", canvas.t("key.language")))
     }
@@ -151,15 +151,6 @@ private func enterKey(_ state: WizardState) -> String {
             }
         default: return "key.next"
         }
-    }
-}
-
-private func canGoBack(_ state: WizardState) -> Bool {
-    switch state.step {
-    case .link: return state.recoveryForm || state.authorityToConfirm != nil
-    case .components: return false
-    case .identity, .renewal: return true
-    case .activation: return state.activationStage == .form || state.activationStage == .finishParked
     }
 }
 

@@ -78,11 +78,7 @@ public final class EffectRunner: Sendable {
                     }))
         case .renewCodes(let token, let authorization):
             emit(.renewed(await outcome { try await self.service.renewCodes(token: token, authorization: authorization) }))
-        case .activate(let order):
-            let request = ActivationRequest(
-                token: order.token, subscriber: order.subscriber, reference: order.reference, authorization: order.authorization,
-                password: order.password, keyAlgorithm: order.keyChoice
-            )
+        case .activate(let request):
             emit(
                 .activated(
                     await outcome {

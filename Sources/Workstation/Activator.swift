@@ -9,28 +9,6 @@ import ParapheShared
 import SwiftASN1
 import X509
 
-/// What step 5 needs to activate.
-public struct ActivationRequest: Sendable {
-    public var token: ApplicationToken
-    public var subscriber: Subscriber
-    public var reference: ReferenceNumber
-    public var authorization: AuthorizationCode
-    public var password: Password
-    public var keyAlgorithm: KeyAlgorithm
-
-    public init(
-        token: ApplicationToken, subscriber: Subscriber, reference: ReferenceNumber, authorization: AuthorizationCode, password: Password,
-        keyAlgorithm: KeyAlgorithm = .rsa2048
-    ) {
-        self.token = token
-        self.subscriber = subscriber
-        self.reference = reference
-        self.authorization = authorization
-        self.password = password
-        self.keyAlgorithm = keyAlgorithm
-    }
-}
-
 /// A parked activation's key with the profile bags' key that sealed it (nil for a file of the first format).
 struct ReadyKey: Sendable {
     let key: SigningKey

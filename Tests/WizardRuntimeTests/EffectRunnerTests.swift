@@ -73,9 +73,9 @@ import Workstation
         }
         #expect(after.allInstalled)
 
-        let order = ActivationOrder(
+        let order = ActivationRequest(
             token: token, subscriber: identity.subscriber, reference: receipt.reference,
-            authorization: identity.authorization, password: Password("Vert-Orage-Piano-47"), keyChoice: .p256)
+            authorization: identity.authorization, password: Password("Vert-Orage-Piano-47"), keyAlgorithm: .p256)
         let activation = await receive(.activate(order))
         let profile = paths.profileDirectory.appendingPathComponent("Jeanne_Tremblay.p12")
         #expect(

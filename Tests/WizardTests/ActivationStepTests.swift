@@ -119,9 +119,9 @@ func rules(length: Bool, personal: Bool, common: Bool, confirmed: Bool, maximum:
         store.key(.character(" ")) { $0.keyChoice = .rsa2048 }
         store.key(.right) { $0.keyChoice = .rsa3072 }
         store.key(.tab) { $0.focus = .button(.activate) }
-        let order = ActivationOrder(
+        let order = ActivationRequest(
             token: Fixture.token, subscriber: Fixture.subscriber, reference: Fixture.reference,
-            authorization: Fixture.authorization, password: Password(Fixture.password), keyChoice: .rsa3072)
+            authorization: Fixture.authorization, password: Password(Fixture.password), keyAlgorithm: .rsa3072)
         store.key(.enter, effects: [.activate(order)]) {
             $0.work = .activating(.generatingKey)
             $0.notice = nil
