@@ -59,16 +59,11 @@ public enum ProviderOutcome: Sendable, Equatable {
     case elsewhere(profileName: String)
 }
 
-/// What logging in to a new profile showed (step 5's summary), as plain values.
+/// What logging in to a new profile showed (step 5's summary): the certificate's summary, where the files are, and
+/// what happened to the profile after the log-in.
 public struct ActivationSummary: Sendable, Equatable {
-    public var subject: String
-    public var email: String?
-    public var serialHex: String
-    public var sha256Fingerprint: String
-    public var notBefore: Date
-    public var notAfter: Date
-    public var issuer: String
-    public var keyAlgorithm: KeyAlgorithm
+    /// The profile's certificate, as the log-in read it.
+    public var certificate: ProfileSummary
     public var profileFile: URL?
     public var certificateFile: URL?
     /// The certificate expires within the update window: "Your digital signature needs to be updated".
@@ -76,18 +71,8 @@ public struct ActivationSummary: Sendable, Equatable {
     /// Whether (and where) the profile was made available to the workstation's applications after the log-in.
     public var provider: ProviderOutcome?
 
-    public init(
-        subject: String, email: String?, serialHex: String, sha256Fingerprint: String, notBefore: Date, notAfter: Date,
-        issuer: String, keyAlgorithm: KeyAlgorithm, profileFile: URL?, certificateFile: URL?
-    ) {
-        self.subject = subject
-        self.email = email
-        self.serialHex = serialHex
-        self.sha256Fingerprint = sha256Fingerprint
-        self.notBefore = notBefore
-        self.notAfter = notAfter
-        self.issuer = issuer
-        self.keyAlgorithm = keyAlgorithm
+    public init(certificate: ProfileSummary, profileFile: URL?, certificateFile: URL?) {
+        self.certificate = certificate
         self.profileFile = profileFile
         self.certificateFile = certificateFile
     }

@@ -43,19 +43,31 @@ public enum SummaryFormat {
         public var isPath: Bool
     }
 
+    /// The width of the label column: the screen puts values after it, and so does the summary a command prints.
+    public static let labelWidth = 17
+
+    /// The rows as lines with the labels in one column, as the screen lays them out (a command's summary).
+    ///
+    /// Plain mode says "label value" without the padding, which a screen reader would read out as pauses.
+    public static func lines(_ summary: ActivationSummary, language: Language) -> [String] {
+        rows(summary, language: language).map { row in
+            row.label + String(repeating: " ", count: max(1, labelWidth + 1 - row.label.count)) + row.value
+        }
+    }
+
     /// `compact`: for the screen, where every row counts (one row for the applications, no command line).
     public static func rows(_ summary: ActivationSummary, language: Language, compact: Bool = false) -> [Row] {
         let text = Localizer(language)
         func row(_ key: String, _ value: String, isPath: Bool = false) -> Row {
             Row(label: text.text(key).trimmingCharacters(in: .whitespaces), value: InputText.printable(value, limit: 300), isPath: isPath)
         }
-        var rows = [row("summary.subject", summary.subject)]
-        if let email = summary.email { rows.append(row("summary.email", email)) }
+        var rows = [row("summary.subject", summary.certificate.subject)]
+        if let email = summary.certificate.email { rows.append(row("summary.email", email)) }
         rows += [
-            row("summary.serial", summary.serialHex),
-            row("summary.fingerprint", summary.sha256Fingerprint),
-            row("summary.validity", text.dateTime(summary.notBefore) + " → " + text.dateTime(summary.notAfter)),
-            row("summary.key", text.text(summary.keyAlgorithm.labelKey)),
+            row("summary.serial", summary.certificate.serialHex),
+            row("summary.fingerprint", summary.certificate.sha256Fingerprint),
+            row("summary.validity", text.dateTime(summary.certificate.notBefore) + " → " + text.dateTime(summary.certificate.notAfter)),
+            row("summary.key", text.text(summary.certificate.keyAlgorithm.labelKey)),
         ]
         if let profile = summary.profileFile { rows.append(row("summary.profile", profile.path, isPath: true)) }
         if let certificate = summary.certificateFile { rows.append(row("summary.certificate", certificate.path, isPath: true)) }

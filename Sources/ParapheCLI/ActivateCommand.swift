@@ -151,6 +151,5 @@ func prepareComponents(_ service: ActivationService, text: Localizer) async thro
 
 /// The summary shown at the end of an activation and by `profile verify`.
 func summaryText(_ summary: ActivationSummary, language: Language) -> String {
-    ([Localizer(language).text("summary.title")] + SummaryFormat.rows(summary, language: language).map { "  \($0.label)  \($0.value)" })
-        .joined(separator: "\n")
+    ([Localizer(language).text("summary.title")] + SummaryFormat.lines(summary, language: language).map { "  " + $0 }).joined(separator: "\n")
 }

@@ -46,7 +46,7 @@ struct DemoCommand: ProgramCommand {
             configuration.time = program.hooks.clock
             let authority = try EmbeddedAuthority(configuration: configuration)
             let subscriber = Subscriber(name: "Jeanne Tremblay", email: "jeanne.tremblay@example.com", language: language)
-            let approvedAt = expired ? Date().addingTimeInterval(-16 * 24 * 3600) : nil
+            let approvedAt = expired ? program.hooks.clock.now().addingTimeInterval(-16 * 24 * 3600) : nil
             let receipt = try await authority.approve(
                 ApprovalRequest(
                     subscriber: subscriber, questions: Self.questions[language] ?? [], answers: Self.answers.map(SecurityAnswer.init),

@@ -151,7 +151,7 @@ struct WizardSession: Sendable {
                         let loop = ProgramLoop(
                             state: initial, environment: environment, runner: EffectRunner(service: service, provider: session.provider))
                         defer { loop.end() }
-                        return session.run(loop, on: terminal)
+                        return session.run(loop, on: terminal, clock: program.hooks.clock)
                     }
                     if case .signal(let status) = outcome {
                         // Ended by SIGTERM/SIGHUP: the terminal is restored and no activation is half-way
@@ -209,10 +209,10 @@ struct WizardSession: Sendable {
 
     /// The loop of the full screen: draw, then wait for a key, an effect's result, a signal or the
     /// kiosk's next tick, whichever comes first.
-    private func run(_ loop: ProgramLoop, on terminal: TerminalSession) -> LoopOutcome {
-        // The kiosk's clock: wall time at start, then advanced by a monotonic clock, so setting the
-        // system clock neither resets the kiosk early nor holds it back.
-        let startDate = Date()
+    private func run(_ loop: ProgramLoop, on terminal: TerminalSession, clock: any TimeSource) -> LoopOutcome {
+        // The kiosk's clock: the program's time at start, then advanced by a monotonic clock, so setting
+        // the system clock neither resets the kiosk early nor holds it back.
+        let startDate = clock.now()
         let startInstant = ContinuousClock.now
         func now() -> Date {
             let elapsed = ContinuousClock.now - startInstant

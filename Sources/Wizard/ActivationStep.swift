@@ -132,7 +132,7 @@ enum ActivationStep {
         case .success(let summary):
             state.summary = summary
             state.updatePassword = nil
-            state.notice = Notice(.success, .text(key: "notice.updated", arguments: [:], dates: ["date": summary.notAfter]))
+            state.notice = Notice(.success, .text(key: "notice.updated", arguments: [:], dates: ["date": summary.certificate.notAfter]))
             focusFirst(&state)
         case .failure(let notice):
             state.notice = notice
@@ -169,7 +169,7 @@ enum ActivationStep {
             if summary.updateDue {
                 // "Your digital signature needs to be updated": offered here, with the password just typed.
                 state.updatePassword = Password(password)
-                state.notice = .info("notice.updateDue", dates: ["date": summary.notAfter])
+                state.notice = .info("notice.updateDue", dates: ["date": summary.certificate.notAfter])
             } else {
                 state.notice = .success("notice.activated")
             }

@@ -93,10 +93,10 @@ private func renderSummary(_ canvas: inout Canvas) {
     guard let summary = canvas.state.summary else { return }
     // The message line says "Your digital signature is activated": the rows start at once.
     var row = canvas.bodyTop + 1
-    let valueColumn = canvas.margin + 18
+    let valueColumn = canvas.margin + SummaryFormat.labelWidth + 1
     let valueWidth = canvas.screen.width - valueColumn - canvas.margin
     for line in SummaryFormat.rows(summary, language: canvas.state.language, compact: true) {
-        canvas.screen.put(line.label, row: row, column: canvas.margin, style: Styles.label, limit: 17)
+        canvas.screen.put(line.label, row: row, column: canvas.margin, style: Styles.label, limit: SummaryFormat.labelWidth)
         // The 95-character fingerprint is split at a colon, so it reads as two halves.
         let value =
             line.value.count > valueWidth && !line.isPath && line.value.count > 48

@@ -59,7 +59,7 @@ public final class ActivationService: Sendable {
         self.passwordPolicy = passwordPolicy
         self.fixedProfileDirectory = fixedProfileDirectory
         activator = Activator(
-            paths: paths, authority: authority, cost: cost, checkpoint: checkpoint, fixedProfileDirectory: fixedProfileDirectory)
+            paths: paths, authority: authority, cost: cost, checkpoint: checkpoint, now: now, fixedProfileDirectory: fixedProfileDirectory)
     }
 
     public var components: Components {

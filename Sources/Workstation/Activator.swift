@@ -18,11 +18,7 @@ struct ReadyKey: Sendable {
 extension ProfileSummary {
     /// The summary as plain values for the screens, with the file paths.
     public func activationSummary(profile: URL?, certificate: URL?) -> ActivationSummary {
-        ActivationSummary(
-            subject: subject, email: email, serialHex: serialHex, sha256Fingerprint: sha256Fingerprint,
-            notBefore: notBefore, notAfter: notAfter, issuer: issuer, keyAlgorithm: keyAlgorithm,
-            profileFile: profile, certificateFile: certificate
-        )
+        ActivationSummary(certificate: self, profileFile: profile, certificateFile: certificate)
     }
 }
 
@@ -40,6 +36,8 @@ struct Activator: Sendable {
     let cost: KDFCost
     /// Hears each named moment of an activation as it is reached.
     let checkpoint: @Sendable (ActivationCheckpoint) -> Void
+    /// The clock (the service's): chains are checked and confirmations dated by it.
+    let now: @Sendable () -> Date
     /// A kiosk's `--profile-dir` on removable media: when it is missing, the advice is to plug it back in.
     var fixedProfileDirectory = false
 
@@ -109,7 +107,7 @@ struct Activator: Sendable {
         guard contents.key.matches(contents.certificate) else {
             throw KeystoreError.keyMismatch("the private key in the profile does not belong to its certificate")
         }
-        try await ProfileLogin.verifyChain(contents.certificate, intermediates: contents.chain, trustRoots: roots, at: Date())
+        try await ProfileLogin.verifyChain(contents.certificate, intermediates: contents.chain, trustRoots: roots, at: now())
         if let root = roots.first { await confirmIfNew(contents, trustedCA: root) }
         return try ProfileSummary(certificate: contents.certificate, keyAlgorithm: contents.key.algorithm)
     }
@@ -153,7 +151,7 @@ struct Activator: Sendable {
         else { return }
         let authority = self.authority
         do {
-            try await CMPHolderTransaction.confirm(signer: signer, trustedCA: ca, random: { SystemRandomSource().bytes($0) }, now: Date()) {
+            try await CMPHolderTransaction.confirm(signer: signer, trustedCA: ca, random: { SystemRandomSource().bytes($0) }, now: now()) {
                 try await authority.cmp($0)
             }
             try? FileManager.default.removeItem(at: marker)

@@ -63,13 +63,13 @@ extension ActivationService {
         do {
             result = try await CMPHolderTransaction.update(
                 request, signer: try Self.signer(contents), trustedCA: try derBytes(root), random: { SystemRandomSource().bytes($0) },
-                now: Date()
+                now: now()
             ) { try await self.authority.cmp($0) }
         } catch let error as CMPError {
             throw Self.holderRefusal(error)
         }
         let certificate = try Certificate(derEncoded: result.certificateDER)
-        let backup = try Self.backupURL(for: profile)
+        let backup = try Self.backupURL(for: profile, today: now())
         try AtomicFile.write(bytes, to: backup, mode: 0o600)
         let updated = PKCS12Contents(
             key: newKey, certificate: certificate, chain: contents.chain.isEmpty ? [root] : contents.chain,
@@ -92,7 +92,7 @@ extension ActivationService {
         do {
             try await CMPHolderTransaction.revoke(
                 reasonCode: reasonCode, signer: try Self.signer(contents), trustedCA: try derBytes(root),
-                random: { SystemRandomSource().bytes($0) }, now: Date()
+                random: { SystemRandomSource().bytes($0) }, now: now()
             ) { try await self.authority.cmp($0) }
         } catch let error as CMPError {
             throw Self.holderRefusal(error)
@@ -116,8 +116,8 @@ extension ActivationService {
     }
 
     /// `NAME.YYYY-MM-DD.p12` beside the profile (`-2`, `-3`… if taken).
-    static func backupURL(for profile: URL) throws -> URL {
-        let today = UTCDateTime(Date())
+    static func backupURL(for profile: URL, today date: Date) throws -> URL {
+        let today = UTCDateTime(date)
         let stem =
             profile.deletingPathExtension().lastPathComponent + "." + "\(today.pad(today.year, 4))-\(today.pad(today.month))-\(today.pad(today.day))"
         let folder = profile.deletingLastPathComponent()

@@ -92,7 +92,7 @@ import Workstation
             Issue.record("the log-in should pass")
             return
         }
-        #expect(summary.keyAlgorithm == .p256 && summary.profileFile == profile)
+        #expect(summary.certificate.keyAlgorithm == .p256 && summary.profileFile == profile)
         let refused = await receive(.logIn(profile: profile, password: Password("not-it-at-all-1"), installProvider: false))
         guard case .loggedIn(.failure(let notice))? = refused.first, case .text(let key, _, _) = notice.content else {
             Issue.record("a wrong password must be refused, got \(refused)")

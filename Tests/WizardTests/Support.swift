@@ -85,9 +85,11 @@ enum Fixture {
         kind: .keystoreProvider, status: .failed(reason: "component.reason.selfTestFailed", detail: "signature did not verify"), installable: false)
 
     static let summary = ActivationSummary(
-        subject: "CN=Jeanne Tremblay", email: "jeanne.tremblay@example.com", serialHex: "5A:3F:9C:1E:2B:7D:46:80:A1",
-        sha256Fingerprint: (0..<32).map { String(format: "%02X", ($0 * 37 + 11) % 256) }.joined(separator: ":"),
-        notBefore: notBefore, notAfter: notAfter, issuer: "CN=Paraphe Embedded CA", keyAlgorithm: .rsa2048,
+        certificate: ProfileSummary(
+            subject: "CN=Jeanne Tremblay", commonName: "Jeanne Tremblay", email: "jeanne.tremblay@example.com",
+            serialHex: "5A:3F:9C:1E:2B:7D:46:80:A1",
+            sha256Fingerprint: (0..<32).map { String(format: "%02X", ($0 * 37 + 11) % 256) }.joined(separator: ":"),
+            notBefore: notBefore, notAfter: notAfter, issuer: "CN=Paraphe Embedded CA", keyAlgorithm: .rsa2048),
         profileFile: profileFile, certificateFile: certificateFile)
 }
 

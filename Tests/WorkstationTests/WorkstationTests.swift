@@ -85,9 +85,9 @@ import Testing
         #expect(checkpoints.all == ActivationCheckpoint.allCases)
         #expect(files.profile.lastPathComponent == "Jeanne_Tremblay.p12")
         let summary = try await service.logIn(profile: files.profile, password: Password("Vert-Orage-Piano-47"))
-        #expect(summary.subject == "CN=Jeanne Tremblay")
-        #expect(summary.email == "jeanne.tremblay@example.com")
-        #expect(summary.keyAlgorithm == .p256)
+        #expect(summary.certificate.subject == "CN=Jeanne Tremblay")
+        #expect(summary.certificate.email == "jeanne.tremblay@example.com")
+        #expect(summary.certificate.keyAlgorithm == .p256)
         #expect(summary.certificateFile?.lastPathComponent == "Jeanne_Tremblay.pem")
         let parked = try FileManager.default.contentsOfDirectory(atPath: paths.pendingKeys.path)
         #expect(parked.isEmpty)
@@ -265,7 +265,7 @@ import Testing
         }
         let files = try await service.finishParked(token: token, password: password)
         let summary = try await service.logIn(profile: files.profile, password: password)
-        #expect(summary.keyAlgorithm == .p256)
+        #expect(summary.certificate.keyAlgorithm == .p256)
         #expect(service.localActivation(of: token) == .profileWritten(files.profile))
         #expect(try FileManager.default.contentsOfDirectory(atPath: paths.pendingKeys.path).isEmpty)
     }
