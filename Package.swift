@@ -1,25 +1,20 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-/// How the programs are linked on Linux (debug and release alike, so the suite runs what ships): lld with
-/// relative relocations packed (DT_RELR: a few KiB instead of 3 MiB of `.rela.dyn` read at every start) and
-/// without exporting every symbol (the static Swift runtime's `-export-dynamic`: 4 MiB of `.dynsym`/`.dynstr`
-/// nothing looks up).
+/// How the programs are linked on Linux, debug and release alike: lld, relative relocations packed, no symbols
+/// exported.
 ///
-/// Both cut the resident memory of a kiosk's wizard; neither changes the code (the executables stay
-/// position-independent, so ASLR applies). docs/benchmarks.md has the figures.
+/// Less of a kiosk's memory resident, the same code (still position-independent); the figures are in
+/// docs/benchmarks.md (peak RSS).
 let programLinking: [LinkerSetting] = [
     .unsafeFlags(
         ["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic"], .when(platforms: [.linux]))
 ]
 
-/// The kiosk's functions laid out in the order a wizard session and an activation first run them
-/// (Sources/paraphe/paraphe.order, written by scripts/symbol-order from a run under callgrind): the kernel
-/// maps code in 64 KiB windows around each page run, so the few MiB a kiosk executes, kept together, keep
-/// far less of the program resident than when scattered over its 30 MB.
+/// Release: the kiosk's functions laid out in the order a session first runs them (Sources/paraphe/paraphe.order,
+/// from scripts/symbol-order), so fewer code pages stay resident.
 ///
-/// Release builds only; a name the list has and the program does not (stale list) is skipped without a
-/// warning.
+/// A name the program no longer has is skipped (docs/benchmarks.md, peak RSS).
 let kioskLinking: [LinkerSetting] =
     programLinking + [
         .unsafeFlags(

@@ -1,13 +1,11 @@
 import Crypto
 import Foundation
 
-/// H^count(input): `input` hashed once, then its digest hashed `count` − 1 more times (one block each) — the
-/// work factor of CMP's password-based MAC (RFC 4211 §4.4), on both sides of the protocol.
+/// H^count(input): `input` hashed, then its digest hashed `count` − 1 more times — the work factor of CMP's
+/// password-based MAC (RFC 4211 §4.4), on both sides of the protocol.
 ///
-/// Each round is a fresh hasher fed straight from the previous `Digest`: no copy of a prepared hasher, no array per
-/// round and no copy of the digest into a buffer. The function is the textbook one — same count, same rounds, same
-/// bytes (OpenSSL's PBM known answers in the CMP tests) — so an attacker's work per guess is unchanged. Inlinable,
-/// so each caller gets it specialized for its hash (a generic call per round would cost more than the round).
+/// The textbook function (OpenSSL's PBM known answers in the CMP tests), inlinable so each caller gets it
+/// specialized for its hash, with no copy per round.
 public enum HashChain {
     @inlinable
     public static func iterate<H: HashFunction>(_: H.Type, of input: [UInt8], count: Int) -> [UInt8] {

@@ -105,15 +105,10 @@ enum KeyDerivation {
         }
     }
 
-    /// RFC 7292 Appendix B.2 key derivation for `id` (3 = MAC key); output is one hash block (n = u), which is all the MAC needs.
+    /// RFC 7292 Appendix B.2 key derivation for `id` (3 = MAC key), one hash block: what the MAC needs.
     ///
-    /// OpenSSL's own implementation (`PKCS12_key_gen_uni`, the system's libcrypto), fed the same BMPString
-    /// password with its two zero bytes: the function that checks every profile's MAC in `openssl pkcs12`,
-    /// so its bytes are OpenSSL's by construction (and still checked against `openssl kdf PKCS12KDF` and
-    /// OpenSSL-made files in the tests and the self-test). It runs the 600,000 rounds in one C loop over one
-    /// digest context; through swift-crypto's public API each round allocated, initialized and zeroized a
-    /// hasher of its own, which on a CPU with SHA extensions cost more than the round (bench/README.md, KDF row).
-    /// Same function, same count, same salt: an attacker's work per guess is unchanged.
+    /// OpenSSL's own `PKCS12_key_gen_uni`, the function `openssl pkcs12` checks every MAC with, so the bytes are
+    /// OpenSSL's by construction; one C loop over one digest context (docs/benchmarks.md, KDF row).
     static func pkcs12(id: UInt8, password: String, salt: [UInt8], hash: PBEHash, iterations: Int) throws(KeystoreError) -> [UInt8] {
         // Password as BMPString with two trailing zero bytes.
         var passwordBytes = ASN1Support.bmpBytes(password)
