@@ -59,6 +59,16 @@ public struct ActivationError: ParapheError, Equatable {
         }
     }
 
+    /// This application cannot go on (from any workstation): the person is told what to do and nothing more is sent.
+    public var endsApplication: Bool {
+        switch code {
+        case .alreadyActivated, .identityLocked, .revoked, .codesUsed: true
+        case .linkMalformed, .unknownApplication, .wrongAnswers, .identityNotVerified, .codesExpired, .renewalLimit, .referenceMalformed,
+            .referenceCheckDigit, .wrongReference, .renewalRequired, .passwordRejected, .invalidInput:
+            false
+        }
+    }
+
     /// Rendered by `message(in:)` (dates and counts in the reader's language), not from arguments.
     public var messageArguments: [String: String] { [:] }
 

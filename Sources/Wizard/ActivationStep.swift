@@ -77,9 +77,9 @@ enum ActivationStep {
             // The password that opened the parked key logs in to the profile it became.
             state.focus = .field(.loginPassword)
             return logIn(&state)
-        case .failure(let notice):
+        case .failure(let failure):
             state.fields[.loginPassword]?.wipe()
-            state.notice = notice
+            state.notice = failure.notice
             state.focus = .field(.loginPassword)
             return []
         }
@@ -94,9 +94,13 @@ enum ActivationStep {
             state.activationStage = .login
             state.notice = .success("notice.profileWritten")
             focusFirst(&state)
-        case .failure(let notice):
-            state.notice = notice
-            if case .activation(let error) = notice.content {
+        case .failure(let failure):
+            state.notice = failure.notice
+            if case .refused(let error) = failure {
+                if error.endsApplication {
+                    state.dead = true
+                    return []
+                }
                 switch error.code {
                 case .renewalRequired, .codesExpired:
                     state.identity?.renewalNeeded = true
@@ -107,8 +111,6 @@ enum ActivationStep {
                 case .wrongReference, .referenceMalformed, .referenceCheckDigit:
                     state.focus = .field(.reference)
                     return []
-                case .alreadyActivated, .identityLocked, .revoked, .codesUsed:
-                    state.dead = true
                 default:
                     break
                 }
@@ -134,8 +136,8 @@ enum ActivationStep {
             state.updatePassword = nil
             state.notice = Notice(.success, .text(key: "notice.updated", arguments: [:], dates: ["date": summary.certificate.notAfter]))
             focusFirst(&state)
-        case .failure(let notice):
-            state.notice = notice
+        case .failure(let failure):
+            state.notice = failure.notice
             state.focus = .button(.update)
         }
         return []
@@ -174,8 +176,8 @@ enum ActivationStep {
                 state.notice = .success("notice.activated")
             }
             focusFirst(&state)
-        case .failure(let notice):
-            state.notice = notice
+        case .failure(let failure):
+            state.notice = failure.notice
             state.focus = .field(.loginPassword)
         }
         return []

@@ -35,9 +35,9 @@ enum ComponentsStep {
     static func installed(_ outcome: Outcome<Bool>, _ state: inout WizardState) -> [WizardEffect] {
         guard state.work == .installing else { return [] }
         switch outcome {
-        case .failure(let notice):
+        case .failure(let failure):
             state.work = nil
-            state.notice = notice
+            state.notice = failure.notice
             return []
         case .success:
             state.work = .checkingComponents

@@ -3,10 +3,42 @@ import AuthorityInterface
 import Foundation
 import ScreenModel
 
-/// A result coming back from an effect: a value, or a notice to show.
+/// A result coming back from an effect: a value, or what went wrong.
 public enum Outcome<Value: Equatable & Sendable>: Equatable, Sendable {
     case success(Value)
-    case failure(Notice)
+    case failure(Failure)
+}
+
+/// What can go wrong in an effect, as `reduce` decides on it: the domain's refusals and the network's failures as
+/// their types, anything else as the words the person reads.
+public enum Failure: Equatable, Sendable {
+    /// A rule refused (wrong answers, expired codes, locked…).
+    case refused(ActivationError)
+    /// The authority could not be reached, or answered in a way the protocol does not allow.
+    case network(AuthorityConnectionError)
+    /// Any other failure (keystore, workstation files, the authority's machinery): its message key and arguments.
+    case other(messageKey: String, arguments: [String: String])
+
+    /// Whether trying the same request again may work (the step's button then reads Retry).
+    public var isRetryable: Bool {
+        guard case .network(let error) = self else { return false }
+        switch error.code {
+        case .unreachable, .timedOut, .serverFailure, .rateLimited, .malformedResponse: return true
+        case .tls, .fingerprintMismatch, .notPinned: return false
+        }
+    }
+
+    /// The notice that says it.
+    public var notice: Notice {
+        switch self {
+        case .refused(let error): return .error(error)
+        case .network(let error):
+            var notice = Notice.error(error.messageKey, error.messageArguments)
+            notice.offersRetry = isRetryable
+            return notice
+        case .other(let key, let arguments): return .error(key, arguments)
+        }
+    }
 }
 
 /// Everything that can happen to the wizard.

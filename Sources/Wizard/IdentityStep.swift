@@ -25,16 +25,17 @@ enum IdentityStep {
         guard state.work == .verifying else { return [] }
         state.work = nil
         switch outcome {
-        case .failure(let notice):
-            state.notice = notice
-            if case .activation(let error) = notice.content {
-                switch error.code {
-                case .identityLocked, .alreadyActivated, .revoked:
+        case .failure(let failure):
+            state.notice = failure.notice
+            if case .refused(let error) = failure {
+                if error.endsApplication {
                     if error.code == .identityLocked { state.overview?.identityAttemptsRemaining = 0 }
                     wipeAnswers(&state)
                     state.dead = true
                     state.focus = .button(.next)
                     return []
+                }
+                switch error.code {
                 case .wrongAnswers(let remaining):
                     state.overview?.identityAttemptsRemaining = remaining
                     // The answers stay, to fix the wrong one, but hidden: focus goes back to answer 1,

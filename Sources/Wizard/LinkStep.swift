@@ -49,8 +49,8 @@ enum LinkStep {
         guard state.work == .requestingRecovery else { return [] }
         state.work = nil
         switch outcome {
-        case .failure(let notice):
-            state.notice = notice
+        case .failure(let failure):
+            state.notice = failure.notice
             state.focus = .field(.recoveryEmail)
         case .success:
             // The same words whether or not the address is known; the link from that email goes here.
@@ -83,8 +83,8 @@ enum LinkStep {
         guard state.work == .trustingAuthority else { return [] }
         state.work = nil
         switch outcome {
-        case .failure(let notice):
-            state.notice = notice
+        case .failure(let failure):
+            state.notice = failure.notice
             return []
         case .success:
             state.authorityToConfirm = nil
@@ -98,8 +98,8 @@ enum LinkStep {
         guard state.work == .lookingUp else { return [] }
         state.work = nil
         switch outcome {
-        case .failure(let notice):
-            state.notice = notice
+        case .failure(let failure):
+            state.notice = failure.notice
             state.focus = .field(.link)
         case .success(let lookup):
             let overview = lookup.overview

@@ -14,8 +14,8 @@ enum RenewalStep {
         guard state.work == .renewing else { return [] }
         state.work = nil
         switch outcome {
-        case .failure(let notice):
-            state.notice = notice
+        case .failure(let failure):
+            state.notice = failure.notice
         case .success(let receipt):
             state.renewal = receipt
             state.identity?.authorization = receipt.authorization

@@ -122,6 +122,8 @@ public struct Notice: Equatable, Sendable {
 
     public var tone: Tone
     public var content: Content
+    /// A failure that retrying may cure (the step's button then reads Retry): set from `Failure.isRetryable`.
+    public var offersRetry = false
 
     public init(_ tone: Tone, _ content: Content) {
         self.tone = tone
@@ -135,12 +137,6 @@ public struct Notice: Equatable, Sendable {
     }
     public static func success(_ key: String, _ arguments: [String: String] = [:]) -> Notice {
         Notice(.success, .text(key: key, arguments: arguments))
-    }
-
-    /// A network failure that retrying may cure (the step's button then reads Retry).
-    public var offersRetry: Bool {
-        guard tone == .error, case .text(let key, _, _) = content else { return false }
-        return ["unreachable", "timedOut", "serverFailure", "rateLimited", "malformedResponse"].map { "cli.error.network." + $0 }.contains(key)
     }
 
     /// The text in `language`.

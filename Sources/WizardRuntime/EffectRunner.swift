@@ -123,24 +123,24 @@ public final class EffectRunner: Sendable {
 
     /// A request held back because nothing vouches for the authority yet: the event that asks the person.
     static func unconfirmedAuthority<T>(_ outcome: Outcome<T>) -> WizardEvent? {
-        guard case .failure(let notice) = outcome, case .text("cli.error.network.notPinned", let arguments, _) = notice.content,
-            let fingerprint = arguments["detail"]
-        else { return nil }
-        return .authorityUnconfirmed(fingerprint: fingerprint)
+        guard case .failure(.network(let error)) = outcome, error.code == .notPinned else { return nil }
+        return .authorityUnconfirmed(fingerprint: error.reason)
     }
 
     private func outcome<T: Equatable & Sendable>(_ body: () async throws -> T) async -> Outcome<T> {
         do {
             return .success(try await body())
         } catch {
-            return .failure(notice(for: error))
+            return .failure(failure(for: error))
         }
     }
 }
 
-/// The notice the screen shows for an error (a string key, so F2 can re-render it).
-public func notice(for error: any Error) -> Notice {
-    if let error = error as? ActivationError { return .error(error) }
+/// What went wrong, as `reduce` decides on it: a rule's refusal and a network failure keep their types; any other
+/// error is the message the person reads (a string key, so F2 can render it again).
+public func failure(for error: any Error) -> Failure {
+    if let error = error as? ActivationError { return .refused(error) }
+    if let error = error as? AuthorityConnectionError { return .network(error) }
     let description = ErrorDescription(error)
-    return .error(description.messageKey, description.arguments)
+    return .other(messageKey: description.messageKey, arguments: description.arguments)
 }

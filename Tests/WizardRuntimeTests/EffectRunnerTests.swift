@@ -51,7 +51,7 @@ import Workstation
         #expect(await receive(.lookUp(token)) == [.lookedUp(.success(ApplicationLookup(overview: overview, local: .none)))])
 
         let wrong = await receive(.verifyIdentity(token, ["a", "b", "c"].map(SecurityAnswer.init)))
-        #expect(wrong == [.identityChecked(.failure(.error(ActivationError(.wrongAnswers(remaining: 4)))))])
+        #expect(wrong == [.identityChecked(.failure(.refused(ActivationError(.wrongAnswers(remaining: 4)))))])
         guard
             case .identityChecked(.success(let identity))? = await receive(.verifyIdentity(token, ["montreal", "rex", "x"].map(SecurityAnswer.init)))
                 .first
@@ -94,11 +94,11 @@ import Workstation
         }
         #expect(summary.certificate.keyAlgorithm == .p256 && summary.profileFile == profile)
         let refused = await receive(.logIn(profile: profile, password: Password("not-it-at-all-1"), installProvider: false))
-        guard case .loggedIn(.failure(let notice))? = refused.first, case .text(let key, _, _) = notice.content else {
+        guard case .loggedIn(.failure(.other(let key, _)))? = refused.first else {
             Issue.record("a wrong password must be refused, got \(refused)")
             return
         }
-        #expect(key == "cli.error.keystore.wrongPassword" && notice.tone == .error)
+        #expect(key == "cli.error.keystore.wrongPassword")
 
         // Step 1 again: this workstation logs in to the profile it wrote.
         let again = try await authority.overview(of: token)
@@ -121,7 +121,7 @@ import Workstation
         }
         #expect(renewal.maskedEmail == "j•••@example.com")
         let unknown = try ApplicationToken(parsing: "7K2M-Q9XD-4HPA-VT3R")
-        #expect(await receive(.lookUp(unknown)) == [.lookedUp(.failure(.error(ActivationError(.unknownApplication))))])
+        #expect(await receive(.lookUp(unknown)) == [.lookedUp(.failure(.refused(ActivationError(.unknownApplication))))])
         #expect(await receive(.redraw).isEmpty)
         #expect(await receive(.quit).isEmpty)
     }

@@ -142,7 +142,7 @@ func rules(length: Bool, personal: Bool, common: Bool, confirmed: Bool, maximum:
     @Test func aWrongReferenceLetsThePersonRetry() {
         var store = Flow.activating()
         let error = ActivationError(.wrongReference(remaining: 4))
-        store.send(.activated(.failure(.error(error)))) {
+        store.send(.activated(.failure(.refused(error)))) {
             $0.work = nil
             $0.notice = .error(error)
             $0.focus = .field(.reference)
@@ -153,7 +153,7 @@ func rules(length: Bool, personal: Bool, common: Bool, confirmed: Bool, maximum:
     @Test(arguments: [ActivationError(.renewalRequired), ActivationError(.codesExpired(expiredAt: Fixture.expiresAt))])
     func refusedCodesSendBackToRenewal(error: ActivationError) {
         var store = Flow.activating()
-        store.send(.activated(.failure(.error(error)))) {
+        store.send(.activated(.failure(.refused(error)))) {
             $0.work = nil
             $0.notice = .error(error)
             $0.step = .renewal
@@ -166,7 +166,7 @@ func rules(length: Bool, personal: Bool, common: Bool, confirmed: Bool, maximum:
     @Test func usedCodesEndTheActivation() {
         var store = Flow.activating()
         let error = ActivationError(.codesUsed)
-        store.send(.activated(.failure(.error(error)))) {
+        store.send(.activated(.failure(.refused(error)))) {
             $0.work = nil
             $0.notice = .error(error)
             $0.dead = true
@@ -185,10 +185,10 @@ func rules(length: Bool, personal: Bool, common: Bool, confirmed: Bool, maximum:
             $0.work = .loggingIn
             $0.notice = nil
         }
-        let failure = Notice.error("cli.error.keystore.wrongPassword")
+        let failure = Failure.other(messageKey: "cli.error.keystore.wrongPassword", arguments: [:])
         store.send(.loggedIn(.failure(failure))) {
             $0.work = nil
-            $0.notice = failure
+            $0.notice = .error("cli.error.keystore.wrongPassword")
             $0.fields[.loginPassword] = filled(.loginPassword, "")
         }
         store.send(.text(Fixture.password)) { $0.fields[.loginPassword] = filled(.loginPassword, Fixture.password) }

@@ -38,10 +38,10 @@ import Testing
     @Test func aFailedInstallSaysWhy() {
         var store = Flow.components([Fixture.managerMissing, Fixture.keystoreInstalled])
         store.drive(.key(.enter))
-        let notice = Notice.error("workstation.error.trustStore", ["detail": "read-only file system"])
-        store.send(.activationManagerInstalled(.failure(notice))) {
+        let failure = Failure.other(messageKey: "workstation.error.trustStore", arguments: ["detail": "read-only file system"])
+        store.send(.activationManagerInstalled(.failure(failure))) {
             $0.work = nil
-            $0.notice = notice
+            $0.notice = .error("workstation.error.trustStore", ["detail": "read-only file system"])
         }
     }
 
@@ -121,7 +121,7 @@ import Testing
         var store = Flow.renewal()
         store.drive(.key(.enter))
         let error = ActivationError(.renewalLimit(nextAllowedAt: Fixture.nextRenewal))
-        store.send(.renewed(.failure(.error(error)))) {
+        store.send(.renewed(.failure(.refused(error)))) {
             $0.work = nil
             $0.notice = .error(error)
         }
@@ -138,7 +138,7 @@ import Testing
         var store = Flow.activation()
         store.drive(
             .text("314-159-266"), .key(.tab), .text(Fixture.password), .key(.tab), .text(Fixture.password), .key(.enter),
-            .activated(.failure(.error(ActivationError(.codesExpired(expiredAt: Fixture.expiresAt))))), .key(.enter))
+            .activated(.failure(.refused(ActivationError(.codesExpired(expiredAt: Fixture.expiresAt))))), .key(.enter))
         #expect(store.state.work == .renewing)
         store.send(.renewed(.success(Fixture.receipt))) {
             $0.work = nil

@@ -50,7 +50,7 @@ import WizardRendering
         var store = answered()
         store.drive(.key(.enter))
         let error = ActivationError(.wrongAnswers(remaining: 3))
-        store.send(.identityChecked(.failure(.error(error)))) {
+        store.send(.identityChecked(.failure(.refused(error)))) {
             $0.work = nil
             $0.notice = .error(error)
             $0.overview?.identityAttemptsRemaining = 3
@@ -71,7 +71,7 @@ import WizardRendering
         var store = answered()
         store.drive(.key(.enter))
         let error = ActivationError(.identityLocked)
-        store.send(.identityChecked(.failure(.error(error)))) {
+        store.send(.identityChecked(.failure(.refused(error)))) {
             $0.work = nil
             $0.notice = .error(error)
             $0.dead = true
@@ -111,10 +111,10 @@ import WizardRendering
     @Test func anAuthorityFailureKeepsTheAnswers() {
         var store = answered()
         store.drive(.key(.enter))
-        let notice = Notice.error("cli.error.authority.storage", ["detail": "disk full"])
-        store.send(.identityChecked(.failure(notice))) {
+        let failure = Failure.other(messageKey: "cli.error.authority.storage", arguments: ["detail": "disk full"])
+        store.send(.identityChecked(.failure(failure))) {
             $0.work = nil
-            $0.notice = notice
+            $0.notice = .error("cli.error.authority.storage", ["detail": "disk full"])
             $0.focus = .field(.answer1)
         }
     }

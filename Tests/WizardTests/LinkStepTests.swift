@@ -95,7 +95,7 @@ import Testing
         var store = Store()
         store.drive(.text(Fixture.link), .key(.tab))
         store.key(.enter, effects: [.lookUp(Fixture.token)]) { $0.work = .lookingUp }
-        store.send(.lookedUp(.failure(.error(ActivationError(.unknownApplication))))) {
+        store.send(.lookedUp(.failure(.refused(ActivationError(.unknownApplication))))) {
             $0.work = nil
             $0.notice = .error(ActivationError(.unknownApplication))
             $0.focus = .field(.link)
@@ -144,10 +144,11 @@ import Testing
     @Test func escClosesTheFormAndANetworkFailureKeepsTheAddress() {
         var store = Store()
         store.drive(.focus(.button(.recover)), .key(.enter), .text("jeanne@example.com"), .key(.enter))
-        let failure = Notice.error("cli.error.network.unreachable", ["detail": "x"])
+        let failure = Failure.network(AuthorityConnectionError(.unreachable, "x"))
+        #expect(failure.notice.offersRetry, "an unreachable authority may answer a retry")
         store.send(.recoveryRequested(.failure(failure))) {
             $0.work = nil
-            $0.notice = failure
+            $0.notice = failure.notice
             $0.focus = .field(.recoveryEmail)
         }
         #expect(store.state.field(.recoveryEmail).text == "jeanne@example.com", "nothing typed is lost")

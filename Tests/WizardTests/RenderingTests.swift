@@ -89,7 +89,7 @@ import WizardRendering
         var store = Flow.identity(language: .en)
         store.drive(
             .text("Filou"), .key(.tab), .text("Québec"), .key(.tab), .text("Lada"), .key(.enter),
-            .identityChecked(.failure(.error(ActivationError(.wrongAnswers(remaining: 3))))))
+            .identityChecked(.failure(.refused(ActivationError(.wrongAnswers(remaining: 3))))))
         #expect(render(store.state).contains("Your answers did not match. 3 attempts remain."))
         store.drive(.key(.function(2)))
         let screen = render(store.state)
@@ -117,7 +117,7 @@ import WizardRendering
         screens.append(render(store.state))
         store.drive(.key(.enter))
         screens.append(render(store.state))
-        store.drive(.loggedIn(.failure(.error("cli.error.keystore.wrongPassword"))))
+        store.drive(.loggedIn(.failure(.other(messageKey: "cli.error.keystore.wrongPassword", arguments: [:]))))
         screens.append(render(store.state))
         for screen in screens {
             #expect(!screen.text.contains(secret))

@@ -61,12 +61,12 @@ struct ScreenCase: Sendable, CustomTestStringConvertible {
         ScreenCase("2-identity-wrong") {
             after(
                 Flow.identity(language: $0), .text("Filou"), .key(.tab), .text("Québec"), .key(.tab), .text("Lada"), .key(.enter),
-                .identityChecked(.failure(.error(ActivationError(.wrongAnswers(remaining: 3))))))
+                .identityChecked(.failure(.refused(ActivationError(.wrongAnswers(remaining: 3))))))
         },
         ScreenCase("2-identity-locked") {
             after(
                 Flow.identity(language: $0), .text("Filou"), .key(.tab), .text("Québec"), .key(.tab), .text("Lada"), .key(.enter),
-                .identityChecked(.failure(.error(ActivationError(.identityLocked)))))
+                .identityChecked(.failure(.refused(ActivationError(.identityLocked)))))
         },
         ScreenCase("3-components-checking") { Flow.componentsChecking(language: $0).state },
         ScreenCase("3-components-missing") { Flow.components([Fixture.managerMissing, Fixture.keystoreInstalled], language: $0).state },
@@ -76,10 +76,10 @@ struct ScreenCase: Sendable, CustomTestStringConvertible {
         ScreenCase("4-renewal-renewed") { after(Flow.renewal(language: $0), .key(.enter), .renewed(.success(Fixture.receipt))) },
         ScreenCase("4-renewal-valid") { after(Flow.activation(language: $0), .key(.escape)) },
         ScreenCase("4-renewal-blocked") {
-            after(Flow.activating(language: $0), .activated(.failure(.error(ActivationError(.renewalRequired)))))
+            after(Flow.activating(language: $0), .activated(.failure(.refused(ActivationError(.renewalRequired)))))
         },
         ScreenCase("5-activation-wrong-reference") {
-            after(Flow.activating(language: $0), .activated(.failure(.error(ActivationError(.wrongReference(remaining: 4))))))
+            after(Flow.activating(language: $0), .activated(.failure(.refused(ActivationError(.wrongReference(remaining: 4))))))
         },
         ScreenCase("5-activation-form") {
             after(Flow.activation(language: $0), .text("482 157 304"), .key(.tab), .text("Vert-Orage"))
