@@ -345,7 +345,9 @@ public struct CMPResponder: Sendable {
             case .alreadyActivated, .codesUsed: return .rejection(.duplicateCertReq, text)
             case .revoked: return .rejection(.certRevoked, text)
             case .codesExpired, .renewalRequired, .identityLocked, .identityNotVerified: return .rejection(.notAuthorized, text)
-            default: return .rejection(.badRequest, text)
+            case .linkMalformed, .unknownApplication, .wrongAnswers, .renewalLimit, .referenceMalformed, .referenceCheckDigit, .passwordRejected,
+                .invalidInput:
+                return .rejection(.badRequest, text)
             }
         case let error as AuthorityError:
             switch error.code {
@@ -353,7 +355,7 @@ public struct CMPResponder: Sendable {
             case .badRequest: return .rejection(.badRequest, error.reason)
             case .notAuthorized: return .rejection(.notAuthorized, error.reason)
             case .busy: return .rejection(.systemUnavail, "The authority is busy; retry in a moment.")
-            default:
+            case .storage, .dataDirectory, .certificateAuthority, .otherCA, .mail:
                 logger.error("CMP request failed", metadata: ["reason": "\(error.reason)"])
                 return .rejection(.systemFailure, "The authority could not complete the request; retry later.")
             }

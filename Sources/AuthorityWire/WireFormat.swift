@@ -254,25 +254,34 @@ public struct WireError: Error, Codable, Sendable, Equatable {
         return wire.activationError
     }
 
-    /// The HTTP status that means this code.
+    /// The HTTP status that means this code: a rule refusal's own (`ActivationError.httpStatus`), else the API's.
     public var httpStatus: Int {
+        if let refusal = activationError { return refusal.httpStatus }
         switch code {
-        case "unknownApplication", "notFound": 404
-        case "wrongAnswers", "identityNotVerified": 403
-        case "identityLocked": 423
-        case "alreadyActivated", "codesUsed": 409
-        case "revoked": 410
-        case "rateLimited", "renewalLimit": 429
-        case "codesExpired", "renewalRequired", "wrongReference": 409
-        case "internal": 500
-        case "unavailable": 503
-        case "payloadTooLarge": 413
-        default: 400
+        case "notFound": return 404
+        case "rateLimited": return 429
+        case "internal": return 500
+        case "unavailable": return 503
+        case "payloadTooLarge": return 413
+        default: return 400
         }
     }
 }
 
 extension ActivationError {
+    /// The HTTP status of the service's answer that carries this refusal.
+    public var httpStatus: Int {
+        switch code {
+        case .unknownApplication: 404
+        case .wrongAnswers, .identityNotVerified: 403
+        case .identityLocked: 423
+        case .alreadyActivated, .codesUsed, .codesExpired, .renewalRequired, .wrongReference: 409
+        case .revoked: 410
+        case .renewalLimit: 429
+        case .linkMalformed, .referenceMalformed, .referenceCheckDigit, .passwordRejected, .invalidInput: 400
+        }
+    }
+
     /// A short English reason for logs and API bodies (never a secret, never raw input).
     public static func englishReason(_ code: Code) -> String {
         switch code {
