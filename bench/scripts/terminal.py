@@ -173,7 +173,10 @@ def session(args):
         password = f.readline().rstrip("\n")
     name = f"paraphe-bench-{os.getpid()}"
     tmux = Tmux(name)
-    command = "exec env TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 " + " ".join(
+    # A home of the run's own: the log-in makes the signature available to the applications of the home it runs in.
+    home = os.path.join(work, "home")
+    os.makedirs(home, mode=0o700, exist_ok=True)
+    command = f"exec env TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 HOME={shlex.quote(home)} XDG_CONFIG_HOME= " + " ".join(
         shlex.quote(part)
         for part in shlex.split(args.under) + [args.paraphe, "wizard", "--lang", "en", "--data-dir", args.data_dir, "--profile-dir", os.path.join(work, "profiles")]
     )
