@@ -4,7 +4,6 @@ import Authority
 import AuthorityInterface
 import Foundation
 import Logging
-import Synchronization
 
 /// A command-line problem that is not a domain rule: unreadable files, bad option values.
 package struct CLIError: Error {

@@ -4,7 +4,6 @@ import Foundation
 import Keystore
 import OperatorCommands
 import PasswordQuality
-import Synchronization
 import Workstation
 
 /// The PKCS#12 cost: 600,000 PBKDF2 iterations unless `PARAPHE_KDF_ITERATIONS` asks for more.
