@@ -4,6 +4,7 @@ import Authority
 import AuthorityInterface
 import Foundation
 import OperatorCommands
+import Wizard
 import Workstation
 
 struct DemoCommand: ProgramCommand {
@@ -65,7 +66,7 @@ struct DemoCommand: ProgramCommand {
             let session = WizardSession(
                 authority: PendingAuthority(authority), paths: WorkstationPaths(dataDirectory: directory), language: language,
                 languageChosen: lang != nil, kiosk: false, link: receipt.link,
-                demo: DemoHints(answers: Self.answers, reference: receipt.reference.formatted, mailDirectory: mail)
+                demo: DemoHints(answers: Self.answers, reference: receipt.reference.formatted)
             )
             try await session.run(in: program)
             print(text.text("demo.after", ["dir": directory.path]))

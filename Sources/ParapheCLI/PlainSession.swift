@@ -18,26 +18,28 @@ struct PlainSession: Sendable {
     let service: ActivationService
     let language: Language
     let languageChosen: Bool
-    let link: String?
+    /// The events the link on the command line makes (typed into step 1 and submitted).
+    let initialEvents: [WizardEvent]
     /// Where the log-in registers the profile for the workstation's applications (on by default, as on the screen).
     let provider: ProviderRegistration?
+    let clock: any TimeSource
 
     /// Runs the prompts to the end; a status other than 0 is thrown as an `ExitCode`.
     func run() async throws {
         let environment = WizardEnvironment(passwordPolicy: service.passwordPolicy)
         var initial = WizardState(language: language, languageChosen: languageChosen)
         initial.offerProvider = provider != nil
+        let session = self
         let state = initial
-        let link = self.link
-        let service = self.service
-        let provider = self.provider
         // Reading standard input blocks: the prompts run on their own thread, the effects as tasks.
         let status: Int32 = await withCheckedContinuation { continuation in
             let thread = Thread {
                 let status = LineConsole.withConsole { console in
-                    let loop = ProgramLoop(state: state, environment: environment, runner: EffectRunner(service: service, provider: provider))
-                    defer { loop.end() }
-                    return PlainFrontEnd(loop: loop, console: console, dataDirectory: service.paths.dataDirectory).run(link: link)
+                    let runner = EffectRunner(service: session.service, provider: session.provider)
+                    let loop = ProgramLoop(state: state, environment: environment, runner: runner, clock: session.clock)
+                    let front = PlainFrontEnd(console: console)
+                    let end = loop.run(front, initial: session.initialEvents)
+                    return front.status(end, loop.state, dataDirectory: session.service.paths.dataDirectory)
                 }
                 continuation.resume(returning: status)
             }
@@ -48,43 +50,27 @@ struct PlainSession: Sendable {
     }
 }
 
-/// Why the prompts stopped before the summary.
-private enum PlainStop: Error {
-    /// Stop with this exit status (the reason was already printed).
-    case status(Int32)
-    case endOfInput
-    case interrupted(signal: Int32)
-}
-
-/// The console driver: prints what the view says, asks what the wizard asks, waits on the loop's queue.
-private final class PlainFrontEnd {
-    private let loop: ProgramLoop
+/// The console as the loop's front end: prints what plain mode's view says, asks what the wizard asks (`lineStep`),
+/// and sends every answer as the events a keyboard would.
+private final class PlainFrontEnd: FrontEnd {
     private let console: LineConsole
-    private let dataDirectory: URL
     private var transcript = PlainTranscript()
     /// Steps taken without reading a line: a guard against a state that asks nothing.
     private var stepsWithoutInput = 0
 
-    init(loop: ProgramLoop, console: LineConsole, dataDirectory: URL) {
-        self.loop = loop
+    init(console: LineConsole) {
         self.console = console
-        self.dataDirectory = dataDirectory
     }
 
-    private var state: WizardState { loop.state }
-    private var text: Localizer { Localizer(state.language) }
-
-    /// Runs to the summary (0) or to a stop; returns the exit status.
-    func run(link: String?) -> Int32 {
-        do {
-            try drive(link: link)
-            return 0
-        } catch PlainStop.status(let status) {
-            return status
-        } catch PlainStop.interrupted(let signal) {
-            return 128 + signal
-        } catch {
-            // End of input. Nothing is half-written: a profile exists only once activation finished.
+    /// The exit status for how the loop ended: 0 at the summary, else why it stopped (said on standard error).
+    func status(_ end: LoopEnd, _ state: WizardState, dataDirectory: URL) -> Int32 {
+        switch end {
+        case .frontEnd(let status): return status
+        case .wizard(.signal(let signal)): return 128 + signal.rawValue
+        case .wizard(.quit): return 0
+        case .wizard(.inputEnded):
+            // Nothing is half-written: a profile exists only once activation finished.
+            let text = Localizer(state.language)
             if let profile = state.profileFile {
                 let command = ["paraphe", "--plain", "--data-dir", shellQuoted(dataDirectory.path), "LINK"].joined(separator: " ")
                 printError("paraphe: " + text.text("cli.quitBeforeLogin", ["path": profile.path, "command": command]))
@@ -95,49 +81,57 @@ private final class PlainFrontEnd {
         }
     }
 
-    private func drive(link: String?) throws {
-        show()
-        if let link {
-            send(.text(InputText.clean(link, limit: FieldID.link.limit).text))
-            send(.key(.enter))
+    func show(_ state: WizardState, repaint: Bool) {
+        for line in plainLines(state, after: &transcript) { say(line) }
+    }
+
+    func next(_ state: WizardState, wake: Int32, timeout: Duration?) -> FrontEndInput {
+        let text = Localizer(state.language)
+        stepsWithoutInput += 1
+        if stepsWithoutInput > 50 {
+            // Defensive: the state asks for nothing and nothing moves (never seen; better than spinning).
+            printError("paraphe: " + text.text("cli.error.unexpected"))
+            return .stop(status: ExitStatus.software)
         }
-        while true {
-            show()
-            stepsWithoutInput += 1
-            if stepsWithoutInput > 50 {
-                // Defensive: the state asks for nothing and nothing moves (never seen; better than spinning).
-                printError("paraphe: " + text.text("cli.error.unexpected"))
-                throw PlainStop.status(ExitStatus.software)
-            }
+        do throws(LineInputError) {
             switch lineStep(state) {
             case .wait:
-                try waitForWork()
+                if let signal = console.wait(for: wake) { return .events(Self.signal(signal)) }
+                stepsWithoutInput = 0
+                return .events([])
             case .ask(let field, let then):
                 let (lines, prompt) = plainPrompt(field, state, transcript: &transcript)
                 for line in lines { say(line) }
-                let value = try ask(prompt, field: field)
-                if state.focus != .field(field) { send(.focus(.field(field))) }
-                send(.key(.control("u")))
-                send(.text(value))
+                let value = try ask(prompt, field: field, state)
+                var events: [WizardEvent] = state.focus == .field(field) ? [] : [.focus(.field(field))]
+                events += [.key(.control("u")), .text(value)]
                 if then == .enter { transcript.expectNewNotice() }
-                send(.key(then))
+                return .events(events + [.key(then)])
             case .confirm(let button, let declined):
                 // Trusting an authority is never the default: a blank line asks again.
-                if try confirm(plainConfirmation(button, state), blankMeansYes: button != .trustAuthority) {
-                    press(button)
-                } else {
-                    say(plainStopLine(declined: button, state))
-                    throw PlainStop.status(status(declined))
+                if try confirm(plainConfirmation(button, state), state, blankMeansYes: button != .trustAuthority) {
+                    return .events(press(button))
                 }
+                say(plainStopLine(declined: button, state))
+                return .stop(status: status(declined))
             case .press(let button):
-                press(button)
+                return .events(press(button))
             case .done:
-                return
+                return .stop(status: 0)
             case .stop(let reason):
                 if reason == .refused, state.step == .renewal { say(plainStopLine(declined: nil, state)) }
-                throw PlainStop.status(status(reason))
+                return .stop(status: status(reason))
+            }
+        } catch {
+            switch error {
+            case .endOfInput: return .events([.inputEnded])
+            case .interrupted(let signal): return .events(Self.signal(signal))
             }
         }
+    }
+
+    private static func signal(_ number: Int32) -> [WizardEvent] {
+        ProgramSignal(rawValue: number).map { [.signal($0)] } ?? []
     }
 
     private func status(_ stop: LineStop) -> Int32 {
@@ -145,35 +139,12 @@ private final class PlainFrontEnd {
     }
 
     /// Presses a button, as Enter on it would.
-    private func press(_ button: ButtonID) {
+    private func press(_ button: ButtonID) -> [WizardEvent] {
         transcript.expectNewNotice()
-        send(.focus(.button(button)))
-        send(.key(.enter))
-    }
-
-    /// Applies an event on the loop.
-    private func send(_ event: WizardEvent) {
-        loop.send(event)
-    }
-
-    /// Waits for the work in flight, printing each result.
-    ///
-    /// A signal that asks to end is obeyed at once, except while a profile is being written: that
-    /// finishes first.
-    private func waitForWork() throws {
-        if let signal = console.wait(for: loop.queue.descriptor, stopOnSignal: !state.isCritical) {
-            throw PlainStop.interrupted(signal: signal)
-        }
-        loop.deliverResults()
-        stepsWithoutInput = 0
+        return [.focus(.button(button)), .key(.enter)]
     }
 
     // MARK: - Output
-
-    /// Prints what the state adds to the transcript.
-    private func show() {
-        for line in plainLines(state, after: &transcript) { say(line) }
-    }
 
     /// One line of output; control characters (from the authority's texts, paths…) become `?`.
     private func say(_ line: String) {
@@ -188,21 +159,15 @@ private final class PlainFrontEnd {
         console.write(InputText.printable(label, limit: 4_000) + (console.inputIsTerminal ? " " : "\n"))
     }
 
-    private func readLine(secret: Bool) throws -> [UInt8] {
-        do {
-            let line = try console.readLine(secret: secret)
-            stepsWithoutInput = 0
-            return line
-        } catch .endOfInput {
-            throw PlainStop.endOfInput
-        } catch .interrupted(let signal) {
-            throw PlainStop.interrupted(signal: signal)
-        }
+    private func readLine(secret: Bool) throws(LineInputError) -> [UInt8] {
+        let line = try console.readLine(secret: secret)
+        stepsWithoutInput = 0
+        return line
     }
 
     /// Asks for a field's text until a usable line comes: a blank line asks again; a line that is
     /// not UTF-8, holds control characters or is too long is refused with the reason.
-    private func ask(_ label: String, field id: FieldID) throws -> String {
+    private func ask(_ label: String, field id: FieldID, _ state: WizardState) throws(LineInputError) -> String {
         let field = inputField(id)
         let secret = id.isPassword || id.isAnswer
         while true {
@@ -219,20 +184,20 @@ private final class PlainFrontEnd {
                 if value.count > id.limit { throw ActivationError(.invalidInput(field: field, problem: .tooLong)) }
                 return value
             } catch {
-                let message = (error as? ActivationError)?.message(in: state.language) ?? text.text("cli.error.unexpected")
-                say(text.text("plain.error", ["text": message]))
+                let message = (error as? ActivationError)?.message(in: state.language) ?? Localizer(state.language).text("cli.error.unexpected")
+                say(Localizer(state.language).text("plain.error", ["text": message]))
             }
         }
     }
 
     /// A yes/no question; a blank line means yes, unless `blankMeansYes` is false (then it asks again).
-    private func confirm(_ question: String, blankMeansYes: Bool = true) throws -> Bool {
+    private func confirm(_ question: String, _ state: WizardState, blankMeansYes: Bool) throws(LineInputError) -> Bool {
         while true {
             prompt(question)
             let answer = String(decoding: try readLine(secret: false), as: UTF8.self).trimmingCharacters(in: .whitespaces).lowercased()
             if (blankMeansYes ? ["", "y", "yes", "o", "oui"] : ["y", "yes", "o", "oui"]).contains(answer) { return true }
             if ["n", "no", "non"].contains(answer) { return false }
-            say(text.text("plain.yesNo"))
+            say(Localizer(state.language).text("plain.yesNo"))
         }
     }
 

@@ -76,26 +76,20 @@ struct WizardCommand: ProgramCommand {
     }
 }
 
-/// Demo hints shown on the screens of `paraphe demo`.
-struct DemoHints: Sendable {
-    /// The reference number of the newest email in the demo's outbox (after a renewal, the new one).
-    func newestReference() -> String? {
-        let directory = URL(fileURLWithPath: mailDirectory)
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return nil }
-        // Maildir names start with the delivery time in seconds, then a per-process counter.
-        let newest = names.sorted { $0.localizedStandardCompare($1) == .orderedAscending }.last
-        guard let newest, let text = try? String(contentsOf: directory.appendingPathComponent(newest), encoding: .utf8) else { return nil }
+/// What `paraphe demo` adds to the wizard's effects.
+enum DemoMail {
+    /// After a renewal, the new reference number from the code email it delivered.
+    @Sendable static func newReference(after event: WizardEvent) -> WizardEvent? {
+        guard case .renewed(.success(let receipt)) = event, let mail = receipt.mailFile,
+            let text = try? String(contentsOf: mail, encoding: .utf8)
+        else { return nil }
         for line in text.split(separator: "\n") {
             for label in ["Reference number:", "Numéro de référence :"] where line.hasPrefix(label) {
-                return line.dropFirst(label.count).trimmingCharacters(in: .whitespaces)
+                return .demoReference(line.dropFirst(label.count).trimmingCharacters(in: .whitespaces))
             }
         }
         return nil
     }
-
-    var answers: [String]
-    var reference: String
-    var mailDirectory: String
 }
 
 /// One run of the full-screen wizard: the terminal loop on its own thread, effects as tasks.
@@ -129,10 +123,8 @@ struct WizardSession: Sendable {
             if kiosk { throw CLIError(status: ExitStatus.usage, message: Localizer(language).text("cli.error.kioskNeedsTerminal")) }
             let plainSession = PlainSession(
                 service: activationService(authority: try authority.wait(), paths: paths, program: program, updateWindow: updateWindow),
-                language: language, languageChosen: languageChosen,
-                link: link,
-                provider: provider
-            )
+                language: language, languageChosen: languageChosen, initialEvents: initialEvents, provider: provider,
+                clock: program.hooks.clock)
             try await plainSession.run()
             return
         }
@@ -144,14 +136,15 @@ struct WizardSession: Sendable {
                 do {
                     let outcome = try TerminalSession.withSession(TerminalOptions(monochrome: monochrome)) { terminal in
                         let initial = session.initialState(terminal.size)
-                        if session.demo == nil { terminal.draw(render(initial), force: false) }
+                        terminal.draw(render(initial), force: false)
                         let service = activationService(
                             authority: try session.authority.wait(), paths: session.paths, fixedProfileDirectory: session.fixedProfileDirectory,
                             program: program, updateWindow: session.updateWindow)
-                        let loop = ProgramLoop(
-                            state: initial, environment: environment, runner: EffectRunner(service: service, provider: session.provider))
-                        defer { loop.end() }
-                        return session.run(loop, on: terminal, clock: program.hooks.clock)
+                        let runner = EffectRunner(
+                            service: service, provider: session.provider, followUp: session.demo == nil ? nil : DemoMail.newReference)
+                        let loop = ProgramLoop(state: initial, environment: environment, runner: runner, clock: program.hooks.clock)
+                        let end = loop.run(ScreenFrontEnd(terminal), initial: session.initialEvents)
+                        return session.outcome(end, loop.state)
                     }
                     if case .signal(let status) = outcome {
                         // Ended by SIGTERM/SIGHUP: the terminal is restored and no activation is half-way
@@ -187,7 +180,15 @@ struct WizardSession: Sendable {
             language: language, languageChosen: languageChosen, width: size.width, height: size.height, kiosk: kiosk,
             idleTimeout: idleTimeout)
         state.offerProvider = provider != nil
+        state.demo = demo
         return state
+    }
+
+    /// The link given on the command line, typed into step 1 and submitted (the demo leaves Enter to the person).
+    var initialEvents: [WizardEvent] {
+        guard let link else { return [] }
+        let typed: [WizardEvent] = [.focus(.field(.link)), .text(InputText.clean(link, limit: FieldID.link.limit).text)]
+        return demo == nil ? typed + [.key(.enter)] : typed
     }
 
     /// Where the log-in screen registers the profile for the workstation's applications: never on a kiosk (the
@@ -207,76 +208,41 @@ struct WizardSession: Sendable {
         case signal(Int32)
     }
 
-    /// The loop of the full screen: draw, then wait for a key, an effect's result, a signal or the
-    /// kiosk's next tick, whichever comes first.
-    private func run(_ loop: ProgramLoop, on terminal: TerminalSession, clock: any TimeSource) -> LoopOutcome {
-        // The kiosk's clock: the program's time at start, then advanced by a monotonic clock, so setting
-        // the system clock neither resets the kiosk early nor holds it back.
-        let startDate = clock.now()
-        let startInstant = ContinuousClock.now
-        func now() -> Date {
-            let elapsed = ContinuousClock.now - startInstant
-            let components = elapsed.components
-            return startDate.addingTimeInterval(TimeInterval(components.seconds) + TimeInterval(components.attoseconds) / 1e18)
+    /// What the program does once the loop ended.
+    private func outcome(_ end: LoopEnd, _ state: WizardState) -> LoopOutcome {
+        switch end {
+        case .wizard(.signal(let signal)): return .signal(128 + signal.rawValue)
+        // The terminal went away: end as SIGHUP would.
+        case .wizard(.inputEnded): return .signal(128 + ProgramSignal.hangUp.rawValue)
+        case .wizard(.quit), .frontEnd:
+            if let profile = state.profileFile, state.summary == nil { return .quitBeforeLogIn(profile) }
+            if let summary = state.summary, !kiosk { return .finished(summary, state.language) }
+            return .quit
         }
-        var demoNote: DemoHints? = demo
-        var endingSignal: Int32?
-        var keepGoing = true
-        if let link {
-            loop.send(.focus(.field(.link)))
-            loop.send(.text(InputText.clean(link, limit: FieldID.link.limit).text))
-            if demo == nil { keepGoing = loop.send(.key(.enter)) }
-        }
-        if kiosk { loop.send(.tick(now())) }
-        while keepGoing {
-            var screen = render(loop.state)
-            if let hints = demoNote { addDemoHints(&screen, state: loop.state, hints: hints) }
-            terminal.draw(screen, force: loop.redrawRequested)
-            loop.redrawRequested = false
-            if let signal = endingSignal ?? TerminalSession.terminationRequested {
-                if signal == SIGINT, kiosk {
-                    TerminalSession.clearInterrupt()
-                } else if loop.state.work != nil, loop.state.isCritical {
-                    // The profile is being written: finish that first, then end.
-                    endingSignal = signal
-                } else {
-                    return .signal(128 + signal)
-                }
-            }
-            let timeout = kiosk ? Kiosk.secondsToNextTick(loop.state, now: now()).map { Int32(($0 * 1000).rounded(.up)) } ?? -1 : -1
-            switch terminal.nextInput(wake: loop.queue.descriptor, timeoutMilliseconds: timeout) {
-            case .key(let key): keepGoing = loop.send(.key(key))
-            case .paste(let text): keepGoing = loop.send(.pasted(text))
-            case .invalidText: keepGoing = loop.send(.invalidText)
-            case .resize(let width, let height): keepGoing = loop.send(.resized(width: width, height: height))
-            case .timeout, .ignored, .wake: break
-            case .endOfInput:
-                // The terminal went away (hang-up): end as SIGHUP would, once no profile is half-way.
-                endingSignal = SIGHUP
-            }
-            if keepGoing { keepGoing = loop.deliverResults() }
-            if kiosk, keepGoing { keepGoing = loop.send(.tick(now())) }
-            if loop.state.step == .activation, loop.state.activationStage == .summary { demoNote = nil }
-        }
-        if let profile = loop.state.profileFile, loop.state.summary == nil { return .quitBeforeLogIn(profile) }
-        if let summary = loop.state.summary, !kiosk { return .finished(summary, loop.state.language) }
-        return .quit
+    }
+}
+
+/// The full screen as the loop's front end: draws each state, and turns keys, pastes, resizes and signals into events.
+final class ScreenFrontEnd: FrontEnd {
+    private let terminal: TerminalSession
+
+    init(_ terminal: TerminalSession) { self.terminal = terminal }
+
+    func show(_ state: WizardState, repaint: Bool) {
+        terminal.draw(render(state), force: repaint)
     }
 
-    /// The demo's crib line: the answers on step 2, the reference number on step 5.
-    private func addDemoHints(_ screen: inout Screen, state: WizardState, hints: DemoHints) {
-        guard !state.isTooSmall, !state.showHelp, state.work == nil else { return }
-        let text = Localizer(state.language)
-        let line: String
-        switch state.step {
-        case .link: line = text.text("demo.hint.link")
-        case .identity: line = text.text("demo.hint.answers", ["answers": hints.answers.joined(separator: " / ")])
-        case .activation where state.activationStage == .form:
-            line = text.text("demo.hint.reference", ["reference": hints.newestReference() ?? hints.reference])
-        default: return
+    func next(_ state: WizardState, wake: Int32, timeout: Duration?) -> FrontEndInput {
+        let milliseconds = timeout.map { Int32(clamping: Int(($0 / .milliseconds(1)).rounded(.up))) } ?? -1
+        switch terminal.nextInput(wake: wake, timeoutMilliseconds: milliseconds) {
+        case .key(let key): return .events([.key(key)])
+        case .paste(let text): return .events([.pasted(text)])
+        case .invalidText: return .events([.invalidText])
+        case .resize(let width, let height): return .events([.resized(width: width, height: height)])
+        case .timeout, .ignored, .wake: return .events([])
+        case .endOfInput: return .events([.inputEnded])
+        case .signal(let number): return .events(ProgramSignal(rawValue: number).map { [.signal($0)] } ?? [])
         }
-        let row = screen.height - 6
-        screen.put(DisplayWidth.prefix(line, columns: screen.width - 4), row: row, column: 2, style: Style(color: .yellow))
     }
 }
 

@@ -32,12 +32,6 @@ public final class LineConsole {
         return try body(LineConsole())
     }
 
-    /// The signal that asked the program to end, if one arrived.
-    public var pendingTermination: Int32? {
-        let value = pendingSignal.load(ordering: .relaxed)
-        return value == 0 ? nil : value
-    }
-
     /// Writes `text` as is to standard output.
     public func write(_ text: String) {
         let bytes = Array(text.utf8)
@@ -100,7 +94,7 @@ public final class LineConsole {
     /// Waits for more input or a signal (the signal handler wakes the wait at once).
     private func fill() throws(LineInputError) {
         while true {
-            if let signal = pendingTermination { throw .interrupted(signal: signal) }
+            if let signal = takeSignal() { throw .interrupted(signal: signal) }
             let revents = waitForInput([0], timeoutMilliseconds: -1)
             if revents[0] == 0 { continue }
             var chunk = [UInt8](repeating: 0, count: 4_096)
@@ -119,13 +113,12 @@ public final class LineConsole {
         }
     }
 
-    /// Waits until `descriptor` is readable (an effect posted its result) or, with `stopOnSignal`, a
-    /// signal arrives.
+    /// Waits until `descriptor` is readable (an effect posted its result) or a signal asks the program to end.
     ///
-    /// Returns the signal that asks the program to end, if one did.
-    public func wait(for descriptor: Int32, stopOnSignal: Bool = true) -> Int32? {
+    /// Returns that signal, if one did (each is reported once).
+    public func wait(for descriptor: Int32) -> Int32? {
         while true {
-            if stopOnSignal, let signal = pendingTermination { return signal }
+            if let signal = takeSignal() { return signal }
             if waitForInput([descriptor], timeoutMilliseconds: -1)[0] != 0 { return nil }
         }
     }

@@ -20,6 +20,8 @@ public enum TerminalInput: Equatable, Sendable {
     case wake
     /// Standard input is closed.
     case endOfInput
+    /// A signal asks the program to end (SIGTERM, SIGHUP, or SIGINT from another process): its number.
+    case signal(Int32)
 }
 
 /// How the terminal is set up.
@@ -65,6 +67,12 @@ func installTerminationHandlers(interruptReads: Bool) {
         action.sa_flags = interruptReads ? 0 : SA_RESTART
         sigaction(sig, &action, nil)
     }
+}
+
+/// The signal that asked the program to end since the last call, if one did (each is reported once).
+func takeSignal() -> Int32? {
+    let signal = pendingSignal.exchange(0, ordering: .relaxed)
+    return signal == 0 ? nil : signal
 }
 
 /// Empties the signal pipe (its bytes only say "look at `pendingSignal`").
@@ -171,17 +179,6 @@ public final class TerminalSession {
         (Int(getmaxx(window)), Int(getmaxy(window)))
     }
 
-    /// A signal asking the program to end arrived (SIGTERM, SIGHUP or SIGINT from another process).
-    public static var terminationRequested: Int32? {
-        let value = pendingSignal.load(ordering: .relaxed)
-        return value == 0 ? nil : value
-    }
-
-    /// Forgets a pending SIGINT (kiosk mode ignores it).
-    public static func clearInterrupt() {
-        _ = pendingSignal.compareExchange(expected: SIGINT, desired: 0, ordering: .relaxed)
-    }
-
     private static func installSignalHandlers() {
         installTerminationHandlers(interruptReads: false)
         // A resize pokes the loop's pipe too (the signal may land on any thread, not the one in
@@ -258,6 +255,7 @@ public final class TerminalSession {
     /// A lone Esc is the Esc key once `escapeDelay` passes with nothing after it.
     public func nextInput(wake: Int32, timeoutMilliseconds: Int32) -> TerminalInput {
         if !decoded.isEmpty { return decoded.removeFirst() }
+        if let signal = takeSignal() { return .signal(signal) }
         guard let input else { return .endOfInput }
         let waitingForSequence = decoder.needsFlush
         let timeout =
@@ -275,6 +273,7 @@ public final class TerminalSession {
             if count == 0 || revents[0] & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 { return .endOfInput }
         }
         if revents[1] != 0 { return .wake }
+        if let signal = takeSignal() { return .signal(signal) }
         // A signal or the timeout. After SIGWINCH the terminal has another size: tell curses.
         if let resized = resizeIfNeeded() { return resized }
         if waitingForSequence, revents[0] == 0 {

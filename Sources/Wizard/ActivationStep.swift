@@ -60,13 +60,9 @@ enum ActivationStep {
     static func activated(_ outcome: Outcome<URL>, _ state: inout WizardState) -> [WizardEffect] {
         guard case .activating = state.work else { return [] }
         state.work = nil
-        let effects = state.activationStage == .finishParked ? parkedFinished(outcome, &state) : formFinished(outcome, &state)
-        guard state.quitAfterWork else { return effects }
-        // F10 came while the profile was being written; that work is over: quit now. What is printed on
-        // the way out says where the profile is and how to log in to it later.
-        state.quitAfterWork = false
-        state.finished = true
-        return [.quit]
+        // An F10 that came meanwhile ends the wizard now (`reduce`); what is printed on the way out says where the
+        // profile is and how to log in to it later.
+        return state.activationStage == .finishParked ? parkedFinished(outcome, &state) : formFinished(outcome, &state)
     }
 
     private static func parkedFinished(_ outcome: Outcome<URL>, _ state: inout WizardState) -> [WizardEffect] {

@@ -55,6 +55,14 @@ public enum WizardEvent: Equatable, Sendable {
     /// The time now (kiosk idle timer and countdown). Time only ever comes in as this event, so the
     /// reducer stays pure; the program sends one every few hundred milliseconds.
     case tick(Date)
+    /// A signal asks the program to end; `reduce` decides when (a kiosk ignores SIGINT; a profile being written
+    /// or opened is finished first).
+    case signal(ProgramSignal)
+    /// Input ended (standard input closed, the terminal went away): like a signal, the wizard ends once no profile
+    /// is half-way.
+    case inputEnded
+    /// `paraphe demo`: a code email brought a new reference number (after a renewal).
+    case demoReference(String)
     /// Moves focus to a control of the current screen (ignored if the screen has no such control).
     /// Front ends without Tab (plain mode) use it to reach a field or button directly.
     case focus(Control)
@@ -96,7 +104,6 @@ public enum WizardEffect: Equatable, Sendable {
     case updateProfile(profile: URL, password: Password)
     /// Repaint everything (Ctrl-L).
     case redraw
-    case quit
 }
 
 /// What the reducer needs that is not state: the password policy (libpwquality behind a protocol).

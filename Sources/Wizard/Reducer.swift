@@ -4,8 +4,17 @@ import ScreenModel
 
 /// The wizard's one state transition: applies `event` to `state` and returns the effects to run.
 ///
-/// Pure: no I/O, no clock, no curses.
+/// Pure: no I/O, no clock, no curses. The program loop stops once `state.ending` is set.
 public func reduce(_ state: inout WizardState, _ event: WizardEvent, _ environment: WizardEnvironment) -> [WizardEffect] {
+    let effects = apply(event, &state, environment)
+    guard let ending = state.endAfterWork, state.work == nil else { return effects }
+    // An end waited for the profile to be written or opened; that work is over.
+    state.endAfterWork = nil
+    state.ending = ending
+    return []
+}
+
+private func apply(_ event: WizardEvent, _ state: inout WizardState, _ environment: WizardEnvironment) -> [WizardEffect] {
     switch event {
     case .resized(let width, let height):
         state.width = width
@@ -17,6 +26,15 @@ public func reduce(_ state: inout WizardState, _ event: WizardEvent, _ environme
         return held.flatMap { reduce(&state, $0, environment) }
     case .tick(let now):
         return Kiosk.tick(now, &state)
+    case .signal(let signal):
+        // Ctrl-C in a kiosk arrives as a key and does nothing; SIGINT from outside does nothing either.
+        if signal == .interrupt, state.kiosk { return [] }
+        return end(.signal(signal), &state)
+    case .inputEnded:
+        return end(.inputEnded, &state)
+    case .demoReference(let reference):
+        state.demo?.reference = reference
+        return []
     case .focus(let control):
         guard state.work == nil, !state.showHelp, focusOrder(state).contains(control) else { return [] }
         state.focus = control
@@ -315,8 +333,8 @@ private func primaryAction(_ state: inout WizardState, _ environment: WizardEnvi
                 Kiosk.reset(&state)
                 return []
             }
-            state.finished = true
-            return [.quit]
+            state.ending = .quit
+            return []
         }
     }
 }
@@ -330,7 +348,7 @@ private func requestQuit(_ state: inout WizardState) -> [WizardEffect] {
     guard !state.kiosk else { return [] }
     switch state.work {
     case .activating:
-        state.quitAfterWork = true
+        state.endAfterWork = .quit
         state.notice = .info("notice.quitAfterWork")
         return []
     case .loggingIn:
@@ -343,8 +361,19 @@ private func requestQuit(_ state: inout WizardState) -> [WizardEffect] {
             return []
         }
     }
-    state.finished = true
-    return [.quit]
+    state.ending = .quit
+    return []
+}
+
+/// A signal or the end of input: the wizard ends at once, unless a profile is being written or opened (then as soon
+/// as that is over, so no activation is left half-way).
+private func end(_ ending: Ending, _ state: inout WizardState) -> [WizardEffect] {
+    if state.work != nil, state.isCritical {
+        state.endAfterWork = ending
+    } else {
+        state.ending = ending
+    }
+    return []
 }
 
 extension WizardState {

@@ -259,10 +259,12 @@ public struct WizardState: Equatable, Sendable {
     public var countdown: Countdown?
     /// Keys and text typed while the terminal was too small, applied once it is big enough again.
     public var heldInput: [WizardEvent] = []
-    /// The person asked to quit (F10, Ctrl-C, or Enter on the summary).
-    public var finished = false
-    /// F10 came while the profile was being written: quit as soon as it is on disk.
-    public var quitAfterWork = false
+    /// How the wizard ended; the program loop stops once this is set.
+    public var ending: Ending?
+    /// An end asked for while the profile was being written or opened: it comes as soon as that work is over.
+    public var endAfterWork: Ending?
+    /// `paraphe demo`: the crib line its screens show (nil otherwise).
+    public var demo: DemoHints?
     /// F10 came at the log-in screen: a second F10 quits (the message says how to finish later).
     public var confirmingQuit = false
 
@@ -303,4 +305,34 @@ public struct WizardState: Equatable, Sendable {
     }
 
     public func field(_ id: FieldID) -> TextField { fields[id] ?? TextField(limit: id.limit) }
+}
+
+/// How the wizard ended.
+public enum Ending: Equatable, Sendable {
+    /// The person quit (F10, Ctrl-C, or Enter on the summary).
+    case quit
+    /// A signal asked the program to end.
+    case signal(ProgramSignal)
+    /// Input ended: standard input closed, or the terminal went away.
+    case inputEnded
+}
+
+/// A signal that asks the program to end, as the loop receives it (POSIX numbers).
+public enum ProgramSignal: Int32, Equatable, Sendable {
+    case hangUp = 1
+    case interrupt = 2
+    case terminate = 15
+}
+
+/// What the screens of `paraphe demo` show so that nothing else is needed.
+public struct DemoHints: Equatable, Sendable {
+    /// The answers to the security questions.
+    public var answers: [String]
+    /// The reference number of the newest code email (after a renewal, the new one).
+    public var reference: String
+
+    public init(answers: [String], reference: String) {
+        self.answers = answers
+        self.reference = reference
+    }
 }

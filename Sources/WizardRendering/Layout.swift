@@ -17,6 +17,7 @@ enum Styles {
     static let reference = Style(color: .red, bold: true)
     static let dim = Style(dim: true)
     static let countdown = Style(color: .yellow, bold: true, reverse: true)
+    static let demoHint = Style(color: .yellow)
 }
 
 /// A screen under construction: the grid plus the localizer and state it is drawn from.

@@ -23,12 +23,28 @@ public func render(_ state: WizardState, width: Int, height: Int) -> Screen {
     }
     renderNotice(&canvas)
     renderFooter(&canvas)
+    renderDemoHint(&canvas)
     if state.work != nil || state.showHelp { canvas.screen.cursor = nil }
     return canvas.screen
 }
 
 /// Draws the state at its own size.
 public func render(_ state: WizardState) -> Screen { render(state, width: state.width, height: state.height) }
+
+/// The demo's crib line: the answers on step 2, the reference number on step 5's form.
+private func renderDemoHint(_ canvas: inout Canvas) {
+    let state = canvas.state
+    guard let hints = state.demo, !state.showHelp, state.work == nil else { return }
+    let line: String
+    switch state.step {
+    case .link: line = canvas.t("demo.hint.link")
+    case .identity: line = canvas.t("demo.hint.answers", ["answers": hints.answers.joined(separator: " / ")])
+    case .activation where state.activationStage == .form: line = canvas.t("demo.hint.reference", ["reference": hints.reference])
+    default: return
+    }
+    let row = canvas.screen.height - 6
+    canvas.screen.put(DisplayWidth.prefix(line, columns: canvas.screen.width - 4), row: row, column: 2, style: Styles.demoHint)
+}
 
 private func renderTooSmall(_ canvas: inout Canvas) {
     let message = canvas.t("screen.tooSmall", ["width": String(canvas.screen.width), "height": String(canvas.screen.height)])

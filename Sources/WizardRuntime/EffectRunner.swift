@@ -9,33 +9,38 @@ import Workstation
 /// the workstation's one activation pipeline, and turns each into the events the wizard reads.
 ///
 /// Running effects are tracked, so the program loop can cancel them when it ends.
-public final class EffectRunner: Sendable {
+public final class EffectRunner: EffectRunning {
     public let service: ActivationService
     /// Where the log-in screen's "make it available to the applications" registers the profile (nil: never offered).
     public let provider: ProviderRegistration?
+    /// An event to post after one an effect sent, if any (`paraphe demo`: the new reference number a renewal mailed).
+    private let followUp: (@Sendable (WizardEvent) -> WizardEvent?)?
     private let running = Mutex<(next: Int, tasks: [Int: Task<Void, Never>])>((0, [:]))
 
-    public init(service: ActivationService, provider: ProviderRegistration? = nil) {
+    public init(
+        service: ActivationService, provider: ProviderRegistration? = nil, followUp: (@Sendable (WizardEvent) -> WizardEvent?)? = nil
+    ) {
         self.service = service
         self.provider = provider
+        self.followUp = followUp
     }
 
     /// Starts `effect` in a task that posts its events to `queue`.
     ///
-    /// `redraw` and `quit` belong to the loop and are not handled here.
+    /// `redraw` belongs to the loop and is not handled here.
     public func start(_ effect: WizardEffect, posting queue: EventQueue) {
         running.withLock { running in
             let id = running.next
             running.next += 1
             running.tasks[id] = Task {
-                await self.perform(effect) { queue.post($0) }
+                await self.perform(effect) { event in
+                    queue.post(event)
+                    if let next = self.followUp?(event) { queue.post(next) }
+                }
                 self.running.withLock { _ = $0.tasks.removeValue(forKey: id) }
             }
         }
     }
-
-    /// How many effects are still running.
-    public var runningCount: Int { running.withLock { $0.tasks.count } }
 
     /// Cancels every running effect (the program is ending).
     public func cancelAll() {
@@ -102,7 +107,7 @@ public final class EffectRunner: Sendable {
                     }))
         case .updateProfile(let profile, let password):
             emit(.profileUpdated(await outcome { try await self.service.updateProfile(profile: profile, password: password).summary }))
-        case .redraw, .quit:
+        case .redraw:
             break
         }
     }

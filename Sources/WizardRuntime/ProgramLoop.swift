@@ -2,52 +2,112 @@ import Activation
 import Foundation
 import Wizard
 
-/// The one program loop both front ends (full screen and plain mode) run: events go through the
-/// wizard's reducer, the effects it asks for start on the runner, and their results come back
-/// through one queue the front end waits on with its own input.
+/// Runs the effects the wizard asks for and posts their results to the loop's queue.
+///
+/// `EffectRunner` runs them for real; tests drive the loop with scripted results.
+public protocol EffectRunning: Sendable {
+    /// Starts `effect`; its events (progress, then its result) go to `queue`.
+    func start(_ effect: WizardEffect, posting queue: EventQueue)
+    /// Cancels every running effect (the program is ending).
+    func cancelAll()
+}
+
+/// What a front end (the full screen, plain mode's prompts) does for the loop: shows the state, and turns what
+/// comes in (keys, lines, pastes, resizes, signals, the end of input) into events.
+public protocol FrontEnd: AnyObject {
+    /// Shows `state`; `repaint` asks for everything to be drawn again (Ctrl-L).
+    func show(_ state: WizardState, repaint: Bool)
+    /// Waits for input, for `wake` to become readable (an effect posted its result), or for `timeout` (nil: no
+    /// limit), whichever comes first, and returns what arrived.
+    func next(_ state: WizardState, wake: Int32, timeout: Duration?) -> FrontEndInput
+}
+
+/// What a front end's wait produced.
+public enum FrontEndInput: Equatable, Sendable {
+    /// Events for the wizard (none after a timeout or a wake).
+    case events([WizardEvent])
+    /// The front end stops the program with this exit status (plain mode: the person declined, the state is a
+    /// dead end); it has said why.
+    case stop(status: Int32)
+}
+
+/// How the loop ended.
+public enum LoopEnd: Equatable, Sendable {
+    /// The wizard ended (`state.ending`).
+    case wizard(Ending)
+    /// The front end stopped it with this exit status.
+    case frontEnd(status: Int32)
+}
+
+/// The one program loop both front ends run: show the state, wait for the next input or effect result (and, in
+/// kiosk mode, the next tick), apply each as an event, start the effects the reducer asks for; until the wizard
+/// ends or the front end stops.
 public final class ProgramLoop {
     public private(set) var state: WizardState
     public let queue = EventQueue()
-    public let runner: EffectRunner
+    private let runner: any EffectRunning
     private let environment: WizardEnvironment
-    /// Ctrl-L asked for a full repaint; the front end clears it once done.
-    public var redrawRequested = false
+    private let clock: KioskClock
+    /// Ctrl-L asked for a full repaint.
+    private var repaintRequested = false
 
-    public init(state: WizardState, environment: WizardEnvironment, runner: EffectRunner) {
+    public init(state: WizardState, environment: WizardEnvironment, runner: any EffectRunning, clock: any TimeSource) {
         self.state = state
         self.environment = environment
         self.runner = runner
+        self.clock = KioskClock(clock)
+    }
+
+    /// Runs the loop to its end: `initial` first (the link on the command line), then what comes in.
+    ///
+    /// What comes in is the front end's input and the effects' results. Effects still running at the end are cancelled.
+    public func run(_ front: some FrontEnd, initial: [WizardEvent] = []) -> LoopEnd {
+        defer { runner.cancelAll() }
+        front.show(state, repaint: false)
+        for event in initial { send(event) }
+        if state.kiosk { send(.tick(clock.now())) }
+        while true {
+            if let ending = state.ending { return .wizard(ending) }
+            front.show(state, repaint: repaintRequested)
+            repaintRequested = false
+            let timeout = state.kiosk ? Kiosk.secondsToNextTick(state, now: clock.now()).map { Duration.seconds($0) } : nil
+            switch front.next(state, wake: queue.descriptor, timeout: timeout) {
+            case .events(let events) where !events.isEmpty:
+                // Results waiting wake the next wait at once, after the state these events made is shown.
+                for event in events where state.ending == nil { send(event) }
+            case .events:
+                for event in queue.drain() where state.ending == nil { send(event) }
+            case .stop(let status):
+                return .frontEnd(status: status)
+            }
+            if state.kiosk, state.ending == nil { send(.tick(clock.now())) }
+        }
     }
 
     /// Applies `event` and starts the effects it asks for.
-    ///
-    /// Returns false once the wizard quits.
-    @discardableResult
-    public func send(_ event: WizardEvent) -> Bool {
-        var keepGoing = true
+    public func send(_ event: WizardEvent) {
         for effect in reduce(&state, event, environment) {
             switch effect {
-            case .quit: keepGoing = false
-            case .redraw: redrawRequested = true
+            case .redraw: repaintRequested = true
             default: runner.start(effect, posting: queue)
             }
         }
-        return keepGoing && !state.finished
+    }
+}
+
+/// The kiosk's clock: the program's time at start, then advanced by a monotonic clock, so setting the system clock
+/// neither resets the kiosk early nor holds it back.
+private struct KioskClock {
+    let startDate: Date
+    let startInstant: ContinuousClock.Instant
+
+    init(_ clock: any TimeSource) {
+        startDate = clock.now()
+        startInstant = ContinuousClock.now
     }
 
-    /// Applies every result the effects posted.
-    ///
-    /// Returns false once the wizard quits.
-    @discardableResult
-    public func deliverResults() -> Bool {
-        var keepGoing = true
-        for event in queue.drain() where keepGoing { keepGoing = send(event) }
-        return keepGoing
+    func now() -> Date {
+        let elapsed = (ContinuousClock.now - startInstant).components
+        return startDate.addingTimeInterval(TimeInterval(elapsed.seconds) + TimeInterval(elapsed.attoseconds) / 1e18)
     }
-
-    /// Whether an effect is still running.
-    public var isWorking: Bool { state.work != nil }
-
-    /// Ends the loop: cancels whatever effects still run.
-    public func end() { runner.cancelAll() }
 }

@@ -123,7 +123,6 @@ import Workstation
         let unknown = try ApplicationToken(parsing: "7K2M-Q9XD-4HPA-VT3R")
         #expect(await receive(.lookUp(unknown)) == [.lookedUp(.failure(.refused(ActivationError(.unknownApplication))))])
         #expect(await receive(.redraw).isEmpty)
-        #expect(await receive(.quit).isEmpty)
     }
 
     @Test func theQueueWakesItsWaiterAndDeliversInOrder() {

@@ -205,7 +205,7 @@ func rules(length: Bool, personal: Bool, common: Bool, confirmed: Bool, maximum:
             $0.notice = .success("notice.activated")
             $0.focus = .button(.finish)
         }
-        store.key(.enter, effects: [.quit]) { $0.finished = true }
+        store.key(.enter) { $0.ending = .quit }
     }
 
     @Test func theLogInOffersToMakeTheSignatureAvailableToTheApplications() {

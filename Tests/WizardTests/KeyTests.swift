@@ -121,7 +121,7 @@ import Testing
     @Test(arguments: [Key.function(10), .control("c")])
     func quitKeysQuit(key: Key) {
         var store = Flow.identity()
-        store.key(key, effects: [.quit]) { $0.finished = true }
+        store.key(key) { $0.ending = .quit }
     }
 
     @Test(arguments: [Key.function(10), .control("c"), .control("z"), .control("\\")])
@@ -147,7 +147,7 @@ import Testing
         }
         store.key(.function(1)) { $0.showHelp = true }
         store.key(.escape) { $0.showHelp = false }
-        store.key(.function(10), effects: [.quit]) { $0.finished = true }
+        store.key(.function(10)) { $0.ending = .quit }
     }
 
     @Test func keysWaitWhileTheTerminalIsTooSmall() {
