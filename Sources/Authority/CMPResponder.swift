@@ -339,7 +339,7 @@ public struct CMPResponder: Sendable {
     func status(for error: any Error) -> PKIStatusInfo {
         switch error {
         case let refusal as ActivationError:
-            let text = ActivationError.englishReason(refusal.code)
+            let text = refusal.message(in: .en)
             switch refusal.code {
             case .wrongReference: return .rejection(.badMessageCheck, text)
             case .alreadyActivated, .codesUsed: return .rejection(.duplicateCertReq, text)

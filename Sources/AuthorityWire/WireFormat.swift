@@ -196,7 +196,8 @@ public struct WireError: Error, Codable, Sendable, Equatable {
 
     /// The wire form of a rule refusal.
     public init(_ error: ActivationError) {
-        let english = ActivationError.englishReason(error.code)
+        // The API's text is the person's English message (the catalog's one text per code); clients show their own.
+        let english = error.message(in: .en)
         switch error.code {
         case .linkMalformed: self.init(code: "linkMalformed", message: english)
         case .unknownApplication: self.init(code: "unknownApplication", message: english)
@@ -279,28 +280,6 @@ extension ActivationError {
         case .revoked: 410
         case .renewalLimit: 429
         case .linkMalformed, .referenceMalformed, .referenceCheckDigit, .passwordRejected, .invalidInput: 400
-        }
-    }
-
-    /// A short English reason for logs and API bodies (never a secret, never raw input).
-    public static func englishReason(_ code: Code) -> String {
-        switch code {
-        case .linkMalformed: "The activation link is not valid."
-        case .unknownApplication: "No application has this link."
-        case .alreadyActivated: "This application is already activated."
-        case .identityLocked: "The identity check is locked after too many wrong answers."
-        case .revoked: "This application was revoked."
-        case .wrongAnswers: "The answers do not match."
-        case .identityNotVerified: "The identity check was not passed (or the codes were replaced since)."
-        case .codesExpired: "The activation codes expired; renew them."
-        case .renewalLimit: "The codes were renewed too often in 24 hours."
-        case .referenceMalformed: "The reference number must be 9 digits."
-        case .referenceCheckDigit: "The reference number has a typo (check digit)."
-        case .wrongReference: "The reference number or authorization code is wrong."
-        case .renewalRequired: "Too many wrong reference numbers; renew the codes."
-        case .codesUsed: "These codes were already used."
-        case .passwordRejected: "The password does not meet the policy."
-        case .invalidInput: "A field holds invalid text."
         }
     }
 }

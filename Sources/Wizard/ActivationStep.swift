@@ -30,7 +30,7 @@ enum ActivationStep {
         }
         evaluatePassword(&state, environment)
         guard let check = state.passwordCheck, check.isAcceptable else {
-            state.notice = .error("notice.passwordNotReady")
+            state.notice = .message(.passwordNotReady)
             state.focus = state.passwordCheck?.unmet == [.confirmationMatches] ? .field(.confirmation) : .field(.password)
             return []
         }
@@ -49,7 +49,7 @@ enum ActivationStep {
         guard let token = state.token else { return [] }
         let password = state.field(.loginPassword).text
         guard !password.isEmpty else {
-            state.notice = .error("notice.enterPassword")
+            state.notice = .message(.enterPassword)
             return []
         }
         state.notice = nil
@@ -88,7 +88,7 @@ enum ActivationStep {
             for id in [FieldID.password, .confirmation, .reference] { state.fields[id]?.wipe() }
             state.passwordCheck = nil
             state.activationStage = .login
-            state.notice = .success("notice.profileWritten")
+            state.notice = .message(.profileWritten)
             focusFirst(&state)
         case .failure(let failure):
             state.notice = failure.notice
@@ -130,7 +130,7 @@ enum ActivationStep {
         case .success(let summary):
             state.summary = summary
             state.updatePassword = nil
-            state.notice = Notice(.success, .text(key: "notice.updated", arguments: [:], dates: ["date": summary.certificate.notAfter]))
+            state.notice = .message(.updated(until: summary.certificate.notAfter))
             focusFirst(&state)
         case .failure(let failure):
             state.notice = failure.notice
@@ -143,7 +143,7 @@ enum ActivationStep {
         guard let profile = state.profileFile else { return [] }
         let password = state.field(.loginPassword).text
         guard !password.isEmpty else {
-            state.notice = .error("notice.enterPassword")
+            state.notice = .message(.enterPassword)
             return []
         }
         state.notice = nil
@@ -167,9 +167,9 @@ enum ActivationStep {
             if summary.updateDue {
                 // "Your digital signature needs to be updated": offered here, with the password just typed.
                 state.updatePassword = Password(password)
-                state.notice = .info("notice.updateDue", dates: ["date": summary.certificate.notAfter])
+                state.notice = .message(.updateDue(until: summary.certificate.notAfter))
             } else {
-                state.notice = .success("notice.activated")
+                state.notice = .message(.activated)
             }
             focusFirst(&state)
         case .failure(let failure):

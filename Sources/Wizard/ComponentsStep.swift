@@ -7,16 +7,16 @@ enum ComponentsStep {
         state.work = nil
         state.components = reports
         if reports.allInstalled {
-            state.notice = .success("notice.componentsReady")
+            state.notice = .message(.componentsReady)
         } else if let broken = reports.first(where: { !$0.status.isInstalled && !$0.installable }) {
             // The activation manager is only uninstallable when the profile folder is fixed (kiosk
             // `--profile-dir`) and missing or read-only: nothing Paraphe may write elsewhere helps.
             state.notice =
                 broken.kind == .activationManager
-                ? .error("notice.profileFolderUnavailable")
-                : .error("notice.componentBroken", ["component": broken.kind.rawValue])
+                ? .message(.profileFolderUnavailable)
+                : .message(.componentBroken(broken.kind))
         } else {
-            state.notice = .info("notice.componentsInstall")
+            state.notice = .message(.componentsInstall)
         }
         if reports.allInstalled {
             state.focus = .button(.next)
@@ -54,7 +54,7 @@ enum ComponentsStep {
     /// codes are still valid (step 4 then only says until when).
     static func next(_ state: inout WizardState) -> [WizardEffect] {
         guard state.components.allInstalled else {
-            state.notice = .error("notice.componentsNotReady")
+            state.notice = .message(.componentsNotReady)
             return []
         }
         guard let identity = state.identity else { return [] }
@@ -65,7 +65,7 @@ enum ComponentsStep {
         } else {
             state.step = .activation
             state.activationStage = .form
-            state.notice = .info("notice.codesValid", dates: ["date": identity.codesExpireAt])
+            state.notice = .message(.codesValid(until: identity.codesExpireAt))
         }
         focusFirst(&state)
         return []

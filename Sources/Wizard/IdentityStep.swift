@@ -11,7 +11,7 @@ enum IdentityStep {
             do {
                 answers.append(SecurityAnswer(try InputText.validate(text, field: .answer)))
             } catch {
-                state.notice = .error("notice.answerAll")
+                state.notice = .message(.answerAll)
                 state.focus = .field(id)
                 return []
             }

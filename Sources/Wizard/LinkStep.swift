@@ -21,7 +21,7 @@ enum LinkStep {
     /// The email form of "Recover my digital signature".
     static func openRecovery(_ state: inout WizardState) -> [WizardEffect] {
         state.recoveryForm = true
-        state.notice = .info("notice.recoveryIntro")
+        state.notice = .message(.recoveryIntro)
         focusFirst(&state)
         return []
     }
@@ -36,7 +36,7 @@ enum LinkStep {
     static func sendRecovery(_ state: inout WizardState) -> [WizardEffect] {
         let text = state.field(.recoveryEmail).text
         guard let email = try? InputText.validate(text, field: .email), Subscriber.looksLikeEmail(email) else {
-            state.notice = .error("notice.recoveryEmailInvalid")
+            state.notice = .message(.recoveryEmailInvalid)
             state.focus = .field(.recoveryEmail)
             return []
         }
@@ -55,7 +55,7 @@ enum LinkStep {
         case .success:
             // The same words whether or not the address is known; the link from that email goes here.
             closeRecovery(&state)
-            state.notice = .success("recovery.sent")
+            state.notice = .message(.recoverySent)
         }
         return []
     }
@@ -67,7 +67,7 @@ enum LinkStep {
         guard state.work == .lookingUp || state.work == .requestingRecovery else { return [] }
         state.work = nil
         state.authorityToConfirm = fingerprint
-        state.notice = .info("notice.confirmAuthority")
+        state.notice = .message(.confirmAuthority)
         focusFirst(&state)
         return []
     }
@@ -122,21 +122,21 @@ enum LinkStep {
                 // The identity check and the codes were spent by the interrupted run; its password finishes it.
                 state.step = .activation
                 state.activationStage = .finishParked
-                state.notice = .info("notice.finishParked")
+                state.notice = .message(.finishParked)
                 focusFirst(&state)
                 return []
             case .logIn(let profile):
                 state.step = .activation
                 state.activationStage = .login
                 state.profileFile = profile
-                state.notice = .info("notice.profileWrittenEarlier")
+                state.notice = .message(.profileWrittenEarlier)
                 focusFirst(&state)
                 return []
             }
             state.step = .identity
             state.notice =
                 overview.identityAttemptsRemaining < ActivationPolicy.identityAttempts
-                ? .info("notice.attemptsRemaining", ["remaining": String(overview.identityAttemptsRemaining)]) : nil
+                ? .message(.attemptsRemaining(overview.identityAttemptsRemaining)) : nil
             focusFirst(&state)
         }
         return []

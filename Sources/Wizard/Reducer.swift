@@ -65,7 +65,7 @@ private func apply(_ event: WizardEvent, _ state: inout WizardState, _ environme
         return reduce(&state, .text(lines.joined(separator: id == .link ? "" : " ")), environment)
     case .invalidText:
         if state.isTooSmall || state.work != nil { return [] }
-        state.notice = .info("notice.invalidText")
+        state.notice = .message(.invalidText)
         return []
     case .lookedUp(let outcome):
         return LinkStep.lookedUp(outcome, &state)
@@ -228,7 +228,7 @@ private func edit(_ id: FieldID, _ state: inout WizardState, _ environment: Wiza
     let truncated = change(&field)
     state.fields[id] = field
     if truncated {
-        state.notice = .info("notice.truncated", ["limit": String(id.limit)])
+        state.notice = .message(.truncated(limit: id.limit))
     }
     if id == .password || id == .confirmation {
         ActivationStep.evaluatePassword(&state, environment)
@@ -349,7 +349,7 @@ private func requestQuit(_ state: inout WizardState) -> [WizardEffect] {
     switch state.work {
     case .activating:
         state.endAfterWork = .quit
-        state.notice = .info("notice.quitAfterWork")
+        state.notice = .message(.quitAfterWork)
         return []
     case .loggingIn:
         // Reading the profile only: nothing to wait for.
@@ -357,7 +357,7 @@ private func requestQuit(_ state: inout WizardState) -> [WizardEffect] {
     default:
         if state.step == .activation, state.activationStage == .login, !state.confirmingQuit {
             state.confirmingQuit = true
-            state.notice = .info("notice.confirmQuitLogin", ["path": state.profileFile?.path ?? ""])
+            state.notice = .message(.confirmQuitLogin(profile: state.profileFile?.path ?? ""))
             return []
         }
     }
@@ -411,7 +411,7 @@ private func goBack(_ state: inout WizardState) -> [WizardEffect] {
         focusFirst(&state)
         return []
     case .components:
-        state.notice = .info("notice.cannotGoBack")
+        state.notice = .message(.cannotGoBack)
         return []
     case .renewal:
         state.step = .components

@@ -24,7 +24,7 @@ enum RenewalStep {
             state.identity?.renewalNeeded = false
             state.identity?.renewalReason = nil
             state.fields[.reference]?.wipe()
-            state.notice = .success("notice.renewed", ["email": receipt.maskedEmail])
+            state.notice = .message(.renewed(email: receipt.maskedEmail))
             focusFirst(&state)
         }
         return []
@@ -33,12 +33,12 @@ enum RenewalStep {
     static func next(_ state: inout WizardState) -> [WizardEffect] {
         guard let identity = state.identity else { return [] }
         if identity.renewalNeeded {
-            state.notice = .error("notice.renewFirst")
+            state.notice = .message(.renewFirst)
             return []
         }
         state.step = .activation
         state.activationStage = .form
-        state.notice = state.renewal.map { .info("notice.useNewReference", ["email": $0.maskedEmail]) }
+        state.notice = state.renewal.map { .message(.useNewReference(email: $0.maskedEmail)) }
         focusFirst(&state)
         return []
     }

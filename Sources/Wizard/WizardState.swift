@@ -114,10 +114,12 @@ public struct TextField: Equatable, Sendable {
 public struct Notice: Equatable, Sendable {
     public enum Tone: Sendable, Equatable { case error, info, success }
     public enum Content: Equatable, Sendable {
+        /// A rule of the authority refused.
         case activation(ActivationError)
-        /// A text with its arguments; `dates` are formatted when the text is shown, so that F2 shows
-        /// them the way the other language writes them.
-        case text(key: String, arguments: [String: String], dates: [String: Date] = [:])
+        /// What the wizard itself says.
+        case wizard(WizardMessage)
+        /// Another failure, as the message key and arguments its error type maps it to.
+        case text(key: String, arguments: [String: String])
     }
 
     public var tone: Tone
@@ -131,20 +133,110 @@ public struct Notice: Equatable, Sendable {
     }
 
     public static func error(_ error: ActivationError) -> Notice { Notice(.error, .activation(error)) }
+    /// A failure that is neither a refusal nor the wizard's own: its error type's message key.
     public static func error(_ key: String, _ arguments: [String: String] = [:]) -> Notice { Notice(.error, .text(key: key, arguments: arguments)) }
-    public static func info(_ key: String, _ arguments: [String: String] = [:], dates: [String: Date] = [:]) -> Notice {
-        Notice(.info, .text(key: key, arguments: arguments, dates: dates))
-    }
-    public static func success(_ key: String, _ arguments: [String: String] = [:]) -> Notice {
-        Notice(.success, .text(key: key, arguments: arguments))
-    }
+    /// What the wizard says, in the tone the message has.
+    public static func message(_ message: WizardMessage) -> Notice { Notice(message.tone, .wizard(message)) }
 
     /// The text in `language`.
     public func text(in language: Language) -> String {
+        let text = Localizer(language)
         switch content {
-        case .activation(let error): error.message(in: language)
-        case .text(let key, let arguments, let dates):
-            Localizer(language).text(key, arguments.merging(dates.mapValues { Localizer(language).dateTime($0) }) { text, _ in text })
+        case .activation(let error): return error.message(in: language)
+        case .wizard(let message):
+            return text.text(message.messageKey, message.arguments.merging(message.dates.mapValues { text.dateTime($0) }) { text, _ in text })
+        case .text(let key, let arguments): return text.text(key, arguments)
+        }
+    }
+}
+
+/// What the wizard itself says on its message line (not a failure from elsewhere); each message maps to its tone and
+/// its text in one exhaustive switch, and the renderer chooses the words.
+public enum WizardMessage: Equatable, Sendable {
+    // Step 1
+    case recoveryIntro, recoveryEmailInvalid, recoverySent, confirmAuthority, finishParked, profileWrittenEarlier
+    case attemptsRemaining(Int)
+    // Step 2
+    case answerAll
+    // Step 3
+    case componentsReady, componentsInstall, componentsNotReady, profileFolderUnavailable
+    case componentBroken(ComponentKind)
+    case codesValid(until: Date)
+    // Step 4
+    case renewFirst
+    case renewed(email: String)
+    case useNewReference(email: String)
+    // Step 5
+    case passwordNotReady, enterPassword, profileWritten, activated
+    case updateDue(until: Date)
+    case updated(until: Date)
+    // Anywhere
+    case invalidText, cannotGoBack, quitAfterWork
+    case truncated(limit: Int)
+    case confirmQuitLogin(profile: String)
+
+    public var tone: Notice.Tone {
+        switch self {
+        case .recoveryEmailInvalid, .answerAll, .componentsNotReady, .profileFolderUnavailable, .componentBroken, .renewFirst, .passwordNotReady,
+            .enterPassword:
+            return .error
+        case .recoveryIntro, .confirmAuthority, .finishParked, .profileWrittenEarlier, .attemptsRemaining, .componentsInstall, .codesValid,
+            .useNewReference, .updateDue, .invalidText, .cannotGoBack, .quitAfterWork, .truncated, .confirmQuitLogin:
+            return .info
+        case .recoverySent, .componentsReady, .renewed, .profileWritten, .activated, .updated:
+            return .success
+        }
+    }
+
+    public var messageKey: String {
+        switch self {
+        case .recoveryIntro: "notice.recoveryIntro"
+        case .recoveryEmailInvalid: "notice.recoveryEmailInvalid"
+        case .recoverySent: "recovery.sent"
+        case .confirmAuthority: "notice.confirmAuthority"
+        case .finishParked: "notice.finishParked"
+        case .profileWrittenEarlier: "notice.profileWrittenEarlier"
+        case .attemptsRemaining: "notice.attemptsRemaining"
+        case .answerAll: "notice.answerAll"
+        case .componentsReady: "notice.componentsReady"
+        case .componentsInstall: "notice.componentsInstall"
+        case .componentsNotReady: "notice.componentsNotReady"
+        case .profileFolderUnavailable: "notice.profileFolderUnavailable"
+        case .componentBroken: "notice.componentBroken"
+        case .codesValid: "notice.codesValid"
+        case .renewed: "notice.renewed"
+        case .useNewReference: "notice.useNewReference"
+        case .renewFirst: "notice.renewFirst"
+        case .passwordNotReady: "notice.passwordNotReady"
+        case .enterPassword: "notice.enterPassword"
+        case .profileWritten: "notice.profileWritten"
+        case .activated: "notice.activated"
+        case .updateDue: "notice.updateDue"
+        case .updated: "notice.updated"
+        case .invalidText: "notice.invalidText"
+        case .cannotGoBack: "notice.cannotGoBack"
+        case .quitAfterWork: "notice.quitAfterWork"
+        case .truncated: "notice.truncated"
+        case .confirmQuitLogin: "notice.confirmQuitLogin"
+        }
+    }
+
+    public var arguments: [String: String] {
+        switch self {
+        case .attemptsRemaining(let remaining): ["remaining": String(remaining)]
+        case .componentBroken(let kind): ["component": kind.rawValue]
+        case .renewed(let email), .useNewReference(let email): ["email": email]
+        case .truncated(let limit): ["limit": String(limit)]
+        case .confirmQuitLogin(let profile): ["path": profile]
+        default: [:]
+        }
+    }
+
+    /// Dates, formatted when the text is shown (so F2 writes them the other language's way).
+    public var dates: [String: Date] {
+        switch self {
+        case .codesValid(let date), .updateDue(let date), .updated(let date): ["date": date]
+        default: [:]
         }
     }
 }

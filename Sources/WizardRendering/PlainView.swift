@@ -133,13 +133,13 @@ private func listSeparator(_ language: Language) -> String { language == .fr ? "
 /// A message as lines; the few that speak of the screen's buttons or lists get plain wording.
 private func noticeLines(_ notice: Notice, _ state: WizardState) -> [String] {
     let text = Localizer(state.language)
-    if case .text(let key, _, _) = notice.content {
-        switch key {
-        case "notice.componentsInstall", "notice.confirmAuthority":
+    if case .wizard(let message) = notice.content {
+        switch message {
+        case .componentsInstall, .confirmAuthority:
             return []  // the yes/no question comes next
-        case "notice.componentsReady":
+        case .componentsReady:
             return [text.text("plain.componentsReady")]
-        case "notice.passwordNotReady":
+        case .passwordNotReady:
             let unmet = (state.passwordCheck?.unmet ?? []).map { text.text($0.messageKey) }
             return [
                 text.text(

@@ -99,7 +99,7 @@ func rules(length: Bool, personal: Bool, common: Bool, confirmed: Bool, maximum:
         var store = Flow.activation()
         store.drive(.text(Fixture.reference.formatted), .key(.tab), .text("Vert-Orage"), .key(.tab))
         store.key(.enter) {
-            $0.notice = .error("notice.passwordNotReady")
+            $0.notice = .message(.passwordNotReady)
             $0.focus = .field(.password)
         }
         store.key(.end)
@@ -134,7 +134,7 @@ func rules(length: Bool, personal: Bool, common: Bool, confirmed: Bool, maximum:
             $0.activationStage = .login
             for id in [FieldID.reference, .password, .confirmation] { $0.fields[id] = filled(id, "") }
             $0.passwordCheck = nil
-            $0.notice = .success("notice.profileWritten")
+            $0.notice = .message(.profileWritten)
             $0.focus = .field(.loginPassword)
         }
     }
@@ -179,7 +179,7 @@ func rules(length: Bool, personal: Bool, common: Bool, confirmed: Bool, maximum:
 
     @Test func logInShowsTheSummary() {
         var store = Flow.login()
-        store.key(.enter) { $0.notice = .error("notice.enterPassword") }
+        store.key(.enter) { $0.notice = .message(.enterPassword) }
         store.send(.text("Wrong-Password-1")) { $0.fields[.loginPassword] = filled(.loginPassword, "Wrong-Password-1") }
         store.key(.enter, effects: [.logIn(profile: Fixture.profileFile, password: Password("Wrong-Password-1"), installProvider: false)]) {
             $0.work = .loggingIn
@@ -202,7 +202,7 @@ func rules(length: Bool, personal: Bool, common: Bool, confirmed: Bool, maximum:
             $0.fields[.loginPassword] = filled(.loginPassword, "")
             $0.summary = Fixture.summary
             $0.activationStage = .summary
-            $0.notice = .success("notice.activated")
+            $0.notice = .message(.activated)
             $0.focus = .button(.finish)
         }
         store.key(.enter) { $0.ending = .quit }

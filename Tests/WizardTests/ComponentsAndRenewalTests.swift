@@ -12,7 +12,7 @@ import Testing
         store.send(.componentsChecked([Fixture.managerMissing, Fixture.keystoreInstalled])) {
             $0.work = nil
             $0.components = [Fixture.managerMissing, Fixture.keystoreInstalled]
-            $0.notice = .info("notice.componentsInstall")
+            $0.notice = .message(.componentsInstall)
             $0.focus = .button(.install)
         }
         store.key(.enter, effects: [.installActivationManager]) {
@@ -23,7 +23,7 @@ import Testing
         store.send(.componentsChecked([Fixture.managerInstalled, Fixture.keystoreInstalled])) {
             $0.work = nil
             $0.components = [Fixture.managerInstalled, Fixture.keystoreInstalled]
-            $0.notice = .success("notice.componentsReady")
+            $0.notice = .message(.componentsReady)
             $0.focus = .button(.next)
         }
     }
@@ -31,7 +31,7 @@ import Testing
     @Test func nextIsRefusedUntilEverythingIsInstalled() {
         var store = Flow.components([Fixture.managerMissing, Fixture.keystoreInstalled])
         store.key(.backTab) { $0.focus = .button(.next) }
-        store.key(.enter) { $0.notice = .error("notice.componentsNotReady") }
+        store.key(.enter) { $0.notice = .message(.componentsNotReady) }
         #expect(store.state.step == .components)
     }
 
@@ -50,7 +50,7 @@ import Testing
         store.send(.componentsChecked([Fixture.managerInstalled, Fixture.keystoreFailed])) {
             $0.work = nil
             $0.components = [Fixture.managerInstalled, Fixture.keystoreFailed]
-            $0.notice = .error("notice.componentBroken", ["component": "keystoreProvider"])
+            $0.notice = .message(.componentBroken(.keystoreProvider))
             $0.focus = .button(.recheck)
         }
         #expect(focusOrder(store.state) == [.button(.recheck), .button(.next)])
@@ -61,7 +61,7 @@ import Testing
         var store = Flow.components([Fixture.managerInstalled, Fixture.keystoreInstalled])
         store.key(.enter) {
             $0.step = .activation
-            $0.notice = .info("notice.codesValid", dates: ["date": Fixture.expiresAt])
+            $0.notice = .message(.codesValid(until: Fixture.expiresAt))
             $0.focus = .field(.reference)
         }
         #expect(store.state.notice?.text(in: .en).contains("2026-11-25 09:00 UTC") == true)
@@ -107,12 +107,12 @@ import Testing
             $0.identity?.codesExpireAt = Fixture.renewedExpiresAt
             $0.identity?.renewalNeeded = false
             $0.identity?.renewalReason = nil
-            $0.notice = .success("notice.renewed", ["email": "j•••@example.com"])
+            $0.notice = .message(.renewed(email: "j•••@example.com"))
             $0.focus = .button(.next)
         }
         store.key(.enter) {
             $0.step = .activation
-            $0.notice = .info("notice.useNewReference", ["email": "j•••@example.com"])
+            $0.notice = .message(.useNewReference(email: "j•••@example.com"))
             $0.focus = .field(.reference)
         }
     }
@@ -149,7 +149,7 @@ import Testing
             $0.identity?.renewalNeeded = false
             $0.identity?.renewalReason = nil
             $0.fields[.reference] = filled(.reference, "")
-            $0.notice = .success("notice.renewed", ["email": "j•••@example.com"])
+            $0.notice = .message(.renewed(email: "j•••@example.com"))
             $0.focus = .button(.next)
         }
     }

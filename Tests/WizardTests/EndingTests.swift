@@ -13,7 +13,7 @@ import Wizard
         state.activationStage = .login
         for id in [FieldID.reference, .password, .confirmation] { state.fields[id] = filled(id, "") }
         state.passwordCheck = nil
-        state.notice = .success("notice.profileWritten")
+        state.notice = .message(.profileWritten)
         state.focus = .field(.loginPassword)
     }
 
@@ -51,7 +51,7 @@ import Wizard
             $0.fields[.loginPassword] = filled(.loginPassword, "")
             $0.summary = Fixture.summary
             $0.activationStage = .summary
-            $0.notice = .success("notice.activated")
+            $0.notice = .message(.activated)
             $0.focus = .button(.finish)
             $0.endAfterWork = nil
             $0.ending = .inputEnded
@@ -62,7 +62,7 @@ import Wizard
         var store = Flow.activating()
         store.key(.function(10)) {
             $0.endAfterWork = .quit
-            $0.notice = .info("notice.quitAfterWork")
+            $0.notice = .message(.quitAfterWork)
         }
         store.send(.activated(.success(Fixture.profileFile))) {
             written(&$0)

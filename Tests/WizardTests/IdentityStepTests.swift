@@ -29,7 +29,7 @@ import WizardRendering
         store.key(.tab) { $0.focus = .field(.answer3) }
         store.send(.text("Lada")) { $0.fields[.answer3] = filled(.answer3, "Lada") }
         store.key(.enter) {
-            $0.notice = .error("notice.answerAll")
+            $0.notice = .message(.answerAll)
             $0.focus = .field(.answer2)
         }
     }

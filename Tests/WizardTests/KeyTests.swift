@@ -53,7 +53,7 @@ import Testing
 
         // Never from 3 back to 2.
         store = Flow.components([Fixture.managerInstalled, Fixture.keystoreInstalled], expired: true)
-        store.key(.escape) { $0.notice = .info("notice.cannotGoBack") }
+        store.key(.escape) { $0.notice = .message(.cannotGoBack) }
 
         // 4 → 3 checks the software again.
         store.drive(.key(.enter))
@@ -185,7 +185,7 @@ import Testing
         let long = String(repeating: "1234567890", count: 4)
         store.send(.text(long)) {
             $0.fields[.reference] = filled(.reference, String(long.prefix(32)))
-            $0.notice = .info("notice.truncated", ["limit": "32"])
+            $0.notice = .message(.truncated(limit: 32))
         }
         store.key(.control("u")) { $0.fields[.reference] = filled(.reference, "") }
         // A 130-character password paste keeps 128.
@@ -193,7 +193,7 @@ import Testing
         let password = String(repeating: "Vx7-", count: 33).prefix(130)
         store.send(.text(String(password))) {
             $0.fields[.password] = filled(.password, String(password.prefix(128)))
-            $0.notice = .info("notice.truncated", ["limit": "128"])
+            $0.notice = .message(.truncated(limit: 128))
             $0.passwordCheck = rules(length: true, personal: true, common: false, confirmed: false)
         }
     }
@@ -201,7 +201,7 @@ import Testing
     @Test func fullFieldSaysSoWhenTyping() {
         var store = Flow.activation()
         store.send(.text(String(repeating: "9", count: 32))) { $0.fields[.reference] = filled(.reference, String(repeating: "9", count: 32)) }
-        store.key(.character("1")) { $0.notice = .info("notice.truncated", ["limit": "32"]) }
+        store.key(.character("1")) { $0.notice = .message(.truncated(limit: 32)) }
     }
 
     @Test func editingKeys() {

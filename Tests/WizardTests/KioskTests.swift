@@ -211,12 +211,12 @@ private func freshKiosk(language: Language = .en, languageChosen: Bool = true, i
         store.send(.componentsChecked([Fixture.profileFolderMissing, Fixture.keystoreInstalled])) {
             $0.work = nil
             $0.components = [Fixture.profileFolderMissing, Fixture.keystoreInstalled]
-            $0.notice = .error("notice.profileFolderUnavailable")
+            $0.notice = .message(.profileFolderUnavailable)
             $0.focus = .button(.recheck)
         }
         #expect(focusOrder(store.state) == [.button(.recheck), .button(.next)])
         store.key(.tab) { $0.focus = .button(.next) }
-        store.key(.enter) { $0.notice = .error("notice.componentsNotReady") }
+        store.key(.enter) { $0.notice = .message(.componentsNotReady) }
         #expect(!render(store.state).text.contains("Install the activation manager"))
     }
 }

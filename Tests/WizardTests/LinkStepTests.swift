@@ -68,7 +68,7 @@ import Testing
             $0.overview = Fixture.overview(language: .fr, remaining: 3)
             $0.focus = .field(.answer1)
             // Earlier failures are counted with the application: say what is left.
-            $0.notice = .info("notice.attemptsRemaining", ["remaining": "3"])
+            $0.notice = .message(.attemptsRemaining(3))
         }
     }
 
@@ -120,12 +120,12 @@ import Testing
         store.send(.focus(.button(.recover))) { $0.focus = .button(.recover) }
         store.key(.enter) {
             $0.recoveryForm = true
-            $0.notice = .info("notice.recoveryIntro")
+            $0.notice = .message(.recoveryIntro)
             $0.focus = .field(.recoveryEmail)
         }
         // Not an address: said at once, nothing sent.
         store.send(.text("jeanne")) { $0.fields[.recoveryEmail] = filled(.recoveryEmail, "jeanne") }
-        store.key(.enter) { $0.notice = .error("notice.recoveryEmailInvalid") }
+        store.key(.enter) { $0.notice = .message(.recoveryEmailInvalid) }
         store.send(.text("@example.com")) { $0.fields[.recoveryEmail] = filled(.recoveryEmail, "jeanne@example.com") }
         store.key(.enter, effects: [.requestRecovery(email: "jeanne@example.com")]) {
             $0.notice = nil
@@ -136,7 +136,7 @@ import Testing
             $0.work = nil
             $0.recoveryForm = false
             $0.fields[.recoveryEmail] = nil
-            $0.notice = .success("recovery.sent")
+            $0.notice = .message(.recoverySent)
             $0.focus = .field(.link)
         }
     }
@@ -167,7 +167,7 @@ import Testing
         store.send(.authorityUnconfirmed(fingerprint: Fixture.fingerprint)) {
             $0.work = nil
             $0.authorityToConfirm = Fixture.fingerprint
-            $0.notice = .info("notice.confirmAuthority")
+            $0.notice = .message(.confirmAuthority)
             $0.focus = .button(.trustAuthority)
         }
         // Esc: back to the link as typed, nothing trusted, nothing sent.
@@ -180,7 +180,7 @@ import Testing
         store.send(.authorityUnconfirmed(fingerprint: Fixture.fingerprint)) {
             $0.work = nil
             $0.authorityToConfirm = Fixture.fingerprint
-            $0.notice = .info("notice.confirmAuthority")
+            $0.notice = .message(.confirmAuthority)
             $0.focus = .button(.trustAuthority)
         }
         store.key(.enter, effects: [.trustAuthority(fingerprint: Fixture.fingerprint)]) { $0.work = .trustingAuthority }
