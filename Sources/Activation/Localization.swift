@@ -11,9 +11,39 @@ public enum Language: String, CaseIterable, Sendable, Codable {
     public var other: Language { self == .en ? .fr : .en }
 }
 
+/// The options a command Paraphe suggests must carry to work as printed: the data directory and profile folder the
+/// program was started with (`{dataDirOption}` and `{profileDirOption}` in the texts; empty when not known).
+public struct CommandOptions: Equatable, Sendable {
+    public var dataDirectory: String?
+    public var profileDirectory: String?
+
+    public init(dataDirectory: String? = nil, profileDirectory: String? = nil) {
+        self.dataDirectory = dataDirectory
+        self.profileDirectory = profileDirectory
+    }
+
+    /// Each option as the texts take it: a leading space and the shell-quoted option, or empty.
+    public var arguments: [String: String] {
+        [
+            "dataDirOption": dataDirectory.map { " --data-dir " + shellQuoted($0) } ?? "",
+            "profileDirOption": profileDirectory.map { " --profile-dir " + shellQuoted($0) } ?? "",
+        ]
+    }
+}
+
+/// `text` as one word for a POSIX shell: as is when it holds only safe characters, else single-quoted.
+public func shellQuoted(_ text: String) -> String {
+    let safe = text.unicodeScalars.allSatisfy { scalar in
+        scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "/._-+:@%,=".unicodeScalars.contains(scalar)
+    }
+    return safe && !text.isEmpty ? text : "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
+}
+
 /// Looks up texts in `Resources/strings/{en,fr}.json` and fills `{placeholders}`.
 public struct Localizer: Sendable {
     public let language: Language
+    /// What the commands this text suggests must carry (`{dataDirOption}`, `{profileDirOption}`).
+    public let commandOptions: CommandOptions
     private let table: [String: String]
 
     /// Each language's table, read from the bundle the first time it is needed (a wizard in English
@@ -34,25 +64,14 @@ public struct Localizer: Sendable {
         }
     }
 
-    public init(_ language: Language) {
+    public init(_ language: Language, commandOptions: CommandOptions = CommandOptions()) {
         self.language = language
+        self.commandOptions = commandOptions
         self.table = Self.table(language)
     }
 
     /// Every key of the language's table (for completeness tests).
     public var keys: Set<String> { Set(table.keys) }
-
-    /// The options every command this program suggests must carry to work as printed (the data
-    /// directory and profile folder it was started with): `{dataDirOption}` and `{profileDirOption}`
-    /// in the texts.
-    ///
-    /// Set once by the command line when it starts; empty until then.
-    private static let commandOptions = Mutex<[String: String]>(["dataDirOption": "", "profileDirOption": ""])
-
-    /// Sets the options suggested commands carry (each a leading space and a shell-quoted option, or empty).
-    public static func setCommandOptions(dataDirectory: String, profileDirectory: String) {
-        commandOptions.withLock { $0 = ["dataDirOption": dataDirectory, "profileDirOption": profileDirectory] }
-    }
 
     /// The text for `key` with each `{name}` replaced by `arguments[name]`; the key itself if missing.
     public func text(_ key: String, _ arguments: [String: String] = [:]) -> String {
@@ -61,7 +80,7 @@ public struct Localizer: Sendable {
             text = text.replacingOccurrences(of: "{\(name)}", with: value)
         }
         if text.contains("Option}") {
-            for (name, value) in Self.commandOptions.withLock({ $0 }) {
+            for (name, value) in commandOptions.arguments {
                 text = text.replacingOccurrences(of: "{\(name)}", with: value)
             }
         }

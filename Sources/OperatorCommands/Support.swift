@@ -144,12 +144,10 @@ package struct DataOptions: ParsableArguments {
 
     package var dataDirectory: URL { DataDirectory.resolve(explicit: dataDir) }
 
-    /// Makes every command this program suggests carry this data directory (always explicit, so it
-    /// works as printed whatever the environment) and `profileDir` when one was given.
-    package func announceCommandOptions(profileDir: String? = nil) {
-        Localizer.setCommandOptions(
-            dataDirectory: " --data-dir " + shellQuoted(dataDirectory.path),
-            profileDirectory: profileDir.map { " --profile-dir " + shellQuoted(URL(fileURLWithPath: $0).path) } ?? "")
+    /// What every command this program suggests carries: this data directory (always explicit, so it works as
+    /// printed whatever the environment) and `profileDir` when one was given.
+    package func commandOptions(profileDir: String? = nil) -> CommandOptions {
+        CommandOptions(dataDirectory: dataDirectory.path, profileDirectory: profileDir.map { URL(fileURLWithPath: $0).path })
     }
 
     /// The authority of an existing data directory, for commands that only read: they never create
@@ -257,14 +255,6 @@ package func databasePassword(file: String?) throws -> String? {
         return text.split(separator: "\n", omittingEmptySubsequences: false).first.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
     }
     return ProcessInfo.processInfo.environment["PGPASSWORD"]
-}
-
-/// `text` as one word for a POSIX shell: as is when it holds only safe characters, else single-quoted.
-package func shellQuoted(_ text: String) -> String {
-    let safe = text.unicodeScalars.allSatisfy { scalar in
-        scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "/._-+:@%,=".unicodeScalars.contains(scalar)
-    }
-    return safe && !text.isEmpty ? text : "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
 }
 
 /// What the program is started with besides its arguments: the clock, and an observer of an

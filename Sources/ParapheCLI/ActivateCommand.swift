@@ -45,7 +45,6 @@ struct ActivateCommand: ProgramCommand {
             var data = self.data
             let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language, program: program)
             let profileDir = self.profileDir ?? setup.configuration.profileDirectory
-            data.announceCommandOptions(profileDir: profileDir)
             // Everything local is checked before the authority is asked anything.
             // Arguments are data: a control character anywhere (even one the parser would skip) is refused.
             let linkText = try link ?? lines(readTextFile(linkFile ?? "", field: .link, language: language)).first ?? ""
@@ -145,7 +144,7 @@ func prepareComponents(_ service: ActivationService, text: Localizer) async thro
         }
     } catch let error as WorkstationError where error.code == .componentFailed {
         let name = ComponentKind(rawValue: error.detail).map { text.text($0.nameKey) } ?? error.detail
-        throw WorkstationError(.componentFailed, name)
+        throw WorkstationError(.componentFailed, name, suggesting: error.commandOptions)
     }
 }
 

@@ -29,6 +29,7 @@ struct PlainSession: Sendable {
         let environment = WizardEnvironment(passwordPolicy: service.passwordPolicy)
         var initial = WizardState(language: language, languageChosen: languageChosen)
         initial.offerProvider = provider != nil
+        initial.commandOptions = service.paths.commandOptions
         let session = self
         let state = initial
         // Reading standard input blocks: the prompts run on their own thread, the effects as tasks.
@@ -70,7 +71,7 @@ private final class PlainFrontEnd: FrontEnd {
         case .wizard(.quit): return 0
         case .wizard(.inputEnded):
             // Nothing is half-written: a profile exists only once activation finished.
-            let text = Localizer(state.language)
+            let text = state.localizer
             if let profile = state.profileFile {
                 let command = ["paraphe", "--plain", "--data-dir", shellQuoted(dataDirectory.path), "LINK"].joined(separator: " ")
                 printError("paraphe: " + text.text("cli.quitBeforeLogin", ["path": profile.path, "command": command]))
@@ -86,7 +87,7 @@ private final class PlainFrontEnd: FrontEnd {
     }
 
     func next(_ state: WizardState, wake: Int32, timeout: Duration?) -> FrontEndInput {
-        let text = Localizer(state.language)
+        let text = state.localizer
         stepsWithoutInput += 1
         if stepsWithoutInput > 50 {
             // Defensive: the state asks for nothing and nothing moves (never seen; better than spinning).
@@ -184,8 +185,8 @@ private final class PlainFrontEnd: FrontEnd {
                 if value.count > id.limit { throw ActivationError(.invalidInput(field: field, problem: .tooLong)) }
                 return value
             } catch {
-                let message = (error as? ActivationError)?.message(in: state.language) ?? Localizer(state.language).text("cli.error.unexpected")
-                say(Localizer(state.language).text("plain.error", ["text": message]))
+                let message = (error as? ActivationError)?.message(in: state.language) ?? state.localizer.text("cli.error.unexpected")
+                say(state.localizer.text("plain.error", ["text": message]))
             }
         }
     }
@@ -197,7 +198,7 @@ private final class PlainFrontEnd: FrontEnd {
             let answer = String(decoding: try readLine(secret: false), as: UTF8.self).trimmingCharacters(in: .whitespaces).lowercased()
             if (blankMeansYes ? ["", "y", "yes", "o", "oui"] : ["y", "yes", "o", "oui"]).contains(answer) { return true }
             if ["n", "no", "non"].contains(answer) { return false }
-            say(Localizer(state.language).text("plain.yesNo"))
+            say(state.localizer.text("plain.yesNo"))
         }
     }
 

@@ -33,7 +33,6 @@ struct ProfileCommand: AsyncParsableCommand {
             try await runReportingErrors(language: language, program: program) {
                 var data = self.data
                 let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language, program: program)
-                data.announceCommandOptions()
                 let password = try readPassword(passwordFile, language: language)
                 let url = try ProfileCommand.readableProfile(file, language: language)
                 let paths = WorkstationPaths(dataDirectory: data.dataDirectory)
@@ -80,7 +79,6 @@ extension ProfileCommand {
             try await runReportingErrors(language: language, program: program) {
                 var data = self.data
                 let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language, program: program)
-                data.announceCommandOptions()
                 let text = Localizer(language)
                 let url = try ProfileCommand.readableProfile(file, language: language)
                 let current: Password
@@ -124,7 +122,6 @@ extension ProfileCommand {
             let language = defaultLanguage(lang)
             var data = self.data
             let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language, program: program)
-            data.announceCommandOptions()
             let url = try ProfileCommand.readableProfile(file, language: language)
             let password = try readPassword(passwordFile, language: language)
             let service = setup.activationService(
@@ -206,7 +203,6 @@ extension ProfileCommand {
             try await runReportingErrors(language: language, program: program) {
                 var data = self.data
                 let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language, program: program)
-                data.announceCommandOptions()
                 let text = Localizer(language)
                 let url = try ProfileCommand.readableProfile(file, language: language).standardizedFileURL
                 let password: Password
@@ -310,12 +306,11 @@ struct ComponentsCommand: ProgramCommand {
     func run(in program: ProgramContext) async throws {
         let language = defaultLanguage(lang)
         try await runReportingErrors(language: language, program: program) {
-            let text = Localizer(language)
             var data = self.data
             let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language, program: program)
             let profileDir = self.profileDir ?? setup.configuration.profileDirectory
-            data.announceCommandOptions(profileDir: profileDir)
             let paths = WorkstationPaths(dataDirectory: data.dataDirectory, profileDirectory: profileDir.map(URL.init(fileURLWithPath:)))
+            let text = Localizer(language, commandOptions: paths.commandOptions)
             // Checking only reads: with no data directory yet, nothing is installed, and nothing is created.
             if action == .check, setup.endpoint == nil, !data.exists {
                 print(text.text("cli.components.noDataDirectory", ["path": InputText.printable(data.dataDirectory.path, limit: 1_000)]))

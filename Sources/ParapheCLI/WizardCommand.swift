@@ -57,7 +57,6 @@ struct WizardCommand: ProgramCommand {
             if kiosk, let endpoint = setup.endpoint, endpoint.fingerprint == nil {
                 throw CLIError(status: ExitStatus.usage, message: Localizer(language).text("cli.error.kioskNeedsFingerprint"))
             }
-            data.announceCommandOptions(profileDir: profileDir)
             // Opened on its own thread while the terminal starts and draws step 1 (it reads the registry
             // and the CA); the first event waits for it, and a failure to open ends the session with its message.
             let authority = PendingAuthority { [data] in try setup.authority(data) }
@@ -181,6 +180,7 @@ struct WizardSession: Sendable {
             idleTimeout: idleTimeout)
         state.offerProvider = provider != nil
         state.demo = demo
+        state.commandOptions = paths.commandOptions
         return state
     }
 

@@ -94,9 +94,11 @@ public enum Kiosk {
     }
 
     public static func reset(_ state: inout WizardState) {
+        let commandOptions = state.commandOptions
         state = WizardState(
             language: state.initialLanguage, languageChosen: state.initialLanguageChosen, width: state.width, height: state.height,
             kiosk: state.kiosk, idleTimeout: state.idleTimeout
         )
+        state.commandOptions = commandOptions
     }
 }

@@ -138,11 +138,10 @@ public struct Notice: Equatable, Sendable {
     /// What the wizard says, in the tone the message has.
     public static func message(_ message: WizardMessage) -> Notice { Notice(message.tone, .wizard(message)) }
 
-    /// The text in `language`.
-    public func text(in language: Language) -> String {
-        let text = Localizer(language)
+    /// The text, in `text`'s language.
+    public func text(_ text: Localizer) -> String {
         switch content {
-        case .activation(let error): return error.message(in: language)
+        case .activation(let error): return error.message(in: text.language)
         case .wizard(let message):
             return text.text(message.messageKey, message.arguments.merging(message.dates.mapValues { text.dateTime($0) }) { text, _ in text })
         case .text(let key, let arguments): return text.text(key, arguments)
@@ -357,6 +356,8 @@ public struct WizardState: Equatable, Sendable {
     public var endAfterWork: Ending?
     /// `paraphe demo`: the crib line its screens show (nil otherwise).
     public var demo: DemoHints?
+    /// What the commands the screens suggest must carry (the data directory and profile folder in use).
+    public var commandOptions = CommandOptions()
     /// F10 came at the log-in screen: a second F10 quits (the message says how to finish later).
     public var confirmingQuit = false
 
@@ -382,6 +383,9 @@ public struct WizardState: Equatable, Sendable {
         initialLanguageChosen = languageChosen
         fields = Dictionary(uniqueKeysWithValues: FieldID.allCases.map { ($0, TextField(limit: $0.limit)) })
     }
+
+    /// The texts in the screen's language, with the commands they suggest carrying this program's options.
+    public var localizer: Localizer { Localizer(language, commandOptions: commandOptions) }
 
     public var isTooSmall: Bool { width < Self.minimumWidth || height < Self.minimumHeight }
 

@@ -36,7 +36,7 @@ struct Canvas {
     init(_ state: WizardState, width: Int, height: Int) {
         screen = Screen(width: width, height: height)
         self.state = state
-        text = Localizer(state.language)
+        text = state.localizer
     }
 
     var contentWidth: Int { screen.width - 2 * margin }

@@ -22,7 +22,7 @@ public struct PlainTranscript: Equatable, Sendable {
 ///
 /// Pure: the console driver prints them, and snapshots hold them.
 public func plainLines(_ state: WizardState, after transcript: inout PlainTranscript) -> [String] {
-    let text = Localizer(state.language)
+    let text = state.localizer
     var lines: [String] = []
     if transcript.step != state.step {
         if let previous = transcript.step, previous < .renewal, state.step == .activation, state.activationStage == .form {
@@ -70,7 +70,7 @@ public func plainLines(_ state: WizardState, after transcript: inout PlainTransc
 
 /// The lines before a field's prompt (an answer's question, the password rules once) and the prompt.
 public func plainPrompt(_ field: FieldID, _ state: WizardState, transcript: inout PlainTranscript) -> (lines: [String], prompt: String) {
-    let text = Localizer(state.language)
+    let text = state.localizer
     switch field {
     case .link:
         return ([], text.text("plain.prompt.link"))
@@ -104,7 +104,7 @@ public func plainPrompt(_ field: FieldID, _ state: WizardState, transcript: inou
 
 /// The yes/no question that stands for a button in plain mode.
 public func plainConfirmation(_ button: ButtonID, _ state: WizardState) -> String {
-    let text = Localizer(state.language)
+    let text = state.localizer
     switch button {
     case .renew: return text.text("plain.prompt.renew")
     case .trustAuthority: return text.text("plain.prompt.trustAuthority", ["fingerprint": state.authorityToConfirm ?? ""])
@@ -114,7 +114,7 @@ public func plainConfirmation(_ button: ButtonID, _ state: WizardState) -> Strin
 
 /// What plain mode says when the person answers no to `button`, or (nil) when it cannot go on.
 public func plainStopLine(declined button: ButtonID?, _ state: WizardState) -> String {
-    let text = Localizer(state.language)
+    let text = state.localizer
     switch button {
     case .install?: return text.text("plain.declined.install")
     case .trustAuthority?: return text.text("plain.declined.trustAuthority")
@@ -132,7 +132,7 @@ private func listSeparator(_ language: Language) -> String { language == .fr ? "
 
 /// A message as lines; the few that speak of the screen's buttons or lists get plain wording.
 private func noticeLines(_ notice: Notice, _ state: WizardState) -> [String] {
-    let text = Localizer(state.language)
+    let text = state.localizer
     if case .wizard(let message) = notice.content {
         switch message {
         case .componentsInstall, .confirmAuthority:
@@ -149,6 +149,6 @@ private func noticeLines(_ notice: Notice, _ state: WizardState) -> [String] {
             break
         }
     }
-    let body = notice.text(in: state.language)
+    let body = notice.text(state.localizer)
     return [notice.tone == .error ? text.text("plain.error", ["text": body]) : body]
 }

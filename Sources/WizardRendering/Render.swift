@@ -97,7 +97,7 @@ private func renderNotice(_ canvas: inout Canvas) {
         case .success: style = Styles.success
         }
         let mark = notice.tone == .error ? "✘ " : (notice.tone == .success ? "✔ " : "ℹ ")
-        text = mark + notice.text(in: canvas.state.language)
+        text = mark + notice.text(canvas.text)
     } else {
         return
     }

@@ -184,10 +184,12 @@ public final class ActivationService: Sendable {
                 report(component, false)
                 continue
             }
-            guard component.installable else { throw WorkstationError(.componentFailed, component.kind.rawValue) }
+            guard component.installable else { throw WorkstationError(.componentFailed, component.kind.rawValue, suggesting: paths.commandOptions) }
             try await components.installActivationManager()
             let recheck = await components.checkActivationManager()
-            guard recheck.status.isInstalled else { throw WorkstationError(.componentFailed, component.kind.rawValue) }
+            guard recheck.status.isInstalled else {
+                throw WorkstationError(.componentFailed, component.kind.rawValue, suggesting: paths.commandOptions)
+            }
             report(recheck, true)
         }
     }

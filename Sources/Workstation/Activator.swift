@@ -53,7 +53,8 @@ struct Activator: Sendable {
         progress: @Sendable (ActivationProgress) -> Void
     ) async throws -> (ProfileFiles, ProfileKeys) {
         guard FileSystem.isWritableDirectory(paths.profileDirectory) else {
-            throw WorkstationError(fixedProfileDirectory ? .removableProfileFolder : .profileStore, paths.profileDirectory.path)
+            throw WorkstationError(
+                fixedProfileDirectory ? .removableProfileFolder : .profileStore, paths.profileDirectory.path, suggesting: paths.commandOptions)
         }
         Self.logger.debug("activation starts", metadata: ["key": "\(request.keyAlgorithm.rawValue)"])
         progress(.generatingKey)

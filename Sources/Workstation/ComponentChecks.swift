@@ -119,37 +119,37 @@ public struct Components: Sendable {
             }
             try FileSystem.makeDirectory(paths.trustStore, mode: 0o700)
         } catch {
-            throw WorkstationError(.profileStore, paths.profileDirectory.path)
+            throw WorkstationError(.profileStore, paths.profileDirectory.path, suggesting: paths.commandOptions)
         }
         let der = try await authority.caCertificateDER()
         let certificate: Certificate
         do {
             certificate = try Certificate(derEncoded: der)
         } catch {
-            throw WorkstationError(.trustStore, "the authority's CA certificate is damaged")
+            throw WorkstationError(.trustStore, "the authority's CA certificate is damaged", suggesting: paths.commandOptions)
         }
         let pem: String
         do {
             pem = try CertificateFile.pem(certificate: certificate, chain: [])
         } catch {
-            throw WorkstationError(.trustStore, "cannot encode the CA certificate")
+            throw WorkstationError(.trustStore, "cannot encode the CA certificate", suggesting: paths.commandOptions)
         }
         do {
             try AtomicFile.write(Array(pem.utf8), to: paths.trustedCA, mode: 0o644)
         } catch {
-            throw WorkstationError(.trustStore, "cannot write \(paths.trustedCA.path)")
+            throw WorkstationError(.trustStore, "cannot write \(paths.trustedCA.path)", suggesting: paths.commandOptions)
         }
     }
 
     /// The CA certificates in the local trust store.
     public func trustedRoots() throws -> [Certificate] {
         guard let text = try? String(contentsOf: paths.trustedCA, encoding: .utf8) else {
-            throw WorkstationError(.trustStore, "no trusted CA in \(paths.trustedCA.path)")
+            throw WorkstationError(.trustStore, "no trusted CA in \(paths.trustedCA.path)", suggesting: paths.commandOptions)
         }
         do {
             return try PEMDocument.parseMultiple(pemString: text).map { try Certificate(pemDocument: $0) }
         } catch {
-            throw WorkstationError(.trustStore, "the trust store file is damaged")
+            throw WorkstationError(.trustStore, "the trust store file is damaged", suggesting: paths.commandOptions)
         }
     }
 

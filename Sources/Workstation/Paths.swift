@@ -1,3 +1,4 @@
+import Activation
 import Foundation
 
 /// Where Paraphe keeps its files on this workstation.
@@ -6,10 +7,18 @@ public struct WorkstationPaths: Sendable, Equatable {
     public var dataDirectory: URL
     /// Where profiles (`NAME.p12`, `NAME.pem`) are written.
     public var profileDirectory: URL
+    /// Whether the profile folder was chosen (`--profile-dir`) rather than the data directory's own.
+    public let profileDirectoryChosen: Bool
 
     public init(dataDirectory: URL, profileDirectory: URL? = nil) {
         self.dataDirectory = dataDirectory.standardizedFileURL
         self.profileDirectory = (profileDirectory ?? dataDirectory.appendingPathComponent("profiles")).standardizedFileURL
+        profileDirectoryChosen = profileDirectory != nil
+    }
+
+    /// What a command suggested to the person must carry to work on these folders.
+    public var commandOptions: CommandOptions {
+        CommandOptions(dataDirectory: dataDirectory.path, profileDirectory: profileDirectoryChosen ? profileDirectory.path : nil)
     }
 
     /// The local trust store: the authority's CA certificate, installed by the activation manager.

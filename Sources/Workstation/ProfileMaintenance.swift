@@ -54,7 +54,7 @@ extension ActivationService {
         let bytes = try Activator.readProfile(profile)
         let contents = try PKCS12.read(bytes, password: password.revealed)
         let roots = try Components(paths: paths, authority: authority).trustedRoots()
-        guard let root = roots.first else { throw WorkstationError(.trustStore, "no trusted CA") }
+        guard let root = roots.first else { throw WorkstationError(.trustStore, "no trusted CA", suggesting: paths.commandOptions) }
         let newKey = try SigningKey.generate(contents.key.algorithm)
         let request = try CertReqMsg.signed(
             subject: try derBytes(contents.certificate.subject), publicKeyInfoDER: try derBytes(newKey.publicKey)
@@ -87,7 +87,7 @@ extension ActivationService {
     public func revokeProfile(profile: URL, password: Password, reasonCode: Int) async throws {
         let contents = try Activator.openProfile(profile, password: password)
         guard let root = try Components(paths: paths, authority: authority).trustedRoots().first else {
-            throw WorkstationError(.trustStore, "no trusted CA")
+            throw WorkstationError(.trustStore, "no trusted CA", suggesting: paths.commandOptions)
         }
         do {
             try await CMPHolderTransaction.revoke(

@@ -13,7 +13,9 @@ extension ActivationService {
             throw KeystoreError.keyMismatch("the private key in the profile does not belong to its certificate")
         }
         let roots = try Components(paths: paths, authority: authority).trustedRoots()
-        guard let root = roots.first else { throw WorkstationError(.trustStore, "no trusted CA in \(paths.trustedCA.path)") }
+        guard let root = roots.first else {
+            throw WorkstationError(.trustStore, "no trusted CA in \(paths.trustedCA.path)", suggesting: paths.commandOptions)
+        }
         try await ProfileLogin.verifyChain(contents.certificate, intermediates: contents.chain, trustRoots: roots, at: now())
         let summary = try ProfileSummary(certificate: contents.certificate, keyAlgorithm: contents.key.algorithm)
         try await ensureNotRevoked(serialHex: summary.serialHex)

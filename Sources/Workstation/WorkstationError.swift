@@ -30,12 +30,17 @@ public struct WorkstationError: ParapheError, Equatable {
     public let code: Code
     /// A short English fact for logs and stderr: paths, never secrets.
     public let detail: String
+    /// What the command the message suggests must carry (the folders in use).
+    public let commandOptions: CommandOptions
     public let fileID: String
     public let line: Int
 
-    public init(_ code: Code, _ detail: String, fileID: String = #fileID, line: Int = #line) {
+    public init(
+        _ code: Code, _ detail: String, suggesting commandOptions: CommandOptions = CommandOptions(), fileID: String = #fileID, line: Int = #line
+    ) {
         self.code = code
         self.detail = detail
+        self.commandOptions = commandOptions
         self.fileID = fileID
         self.line = line
     }
@@ -43,6 +48,8 @@ public struct WorkstationError: ParapheError, Equatable {
     public static func == (lhs: WorkstationError, rhs: WorkstationError) -> Bool { lhs.code == rhs.code }
 
     public var messageKey: String { "workstation.error.\(code.rawValue)" }
+
+    public var messageArguments: [String: String] { commandOptions.arguments.merging(["detail": detail]) { _, detail in detail } }
 
     public var exitStatus: Int32 {
         switch code {
@@ -56,7 +63,7 @@ public struct WorkstationError: ParapheError, Equatable {
 
     /// The message in `language`.
     public func message(in language: Language) -> String {
-        Localizer(language).text(messageKey, ["detail": detail])
+        Localizer(language).text(messageKey, messageArguments)
     }
 
     public var description: String { message(in: .en) }

@@ -64,7 +64,7 @@ import Testing
             $0.notice = .message(.codesValid(until: Fixture.expiresAt))
             $0.focus = .field(.reference)
         }
-        #expect(store.state.notice?.text(in: .en).contains("2026-11-25 09:00 UTC") == true)
+        #expect(store.state.notice?.text(Localizer(.en)).contains("2026-11-25 09:00 UTC") == true)
     }
 
     /// Issue 10.8: a message that carries a date shows it the way the language of the moment writes it.
@@ -74,7 +74,7 @@ import Testing
         let before = store.state.language
         store.drive(.key(.function(2)))
         #expect(store.state.language == before.other)
-        let text = store.state.notice?.text(in: store.state.language) ?? ""
+        let text = store.state.notice?.text(store.state.localizer) ?? ""
         switch store.state.language {
         case .en: #expect(text.contains("2026-11-25 09:00 UTC"), "\(text)")
         case .fr: #expect(text.contains("2026-11-25 09 h 00 UTC"), "\(text)")

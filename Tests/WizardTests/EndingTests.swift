@@ -90,3 +90,19 @@ import Wizard
         store.send(.demoReference("ref-2")) { $0.demo?.reference = "ref-2" }
     }
 }
+
+/// The commands the screens suggest carry the folders the program was started with (a value in the state, not a
+/// process-wide setting).
+@Suite struct SuggestedCommandTests {
+    @Test func aSuggestedCommandCarriesTheDataDirectoryAndSurvivesAKioskReset() {
+        var state = WizardState(language: .en, kiosk: true)
+        state.commandOptions = CommandOptions(dataDirectory: "/srv/kiosk data", profileDirectory: "/media/usb")
+        state.notice = .message(.componentBroken(.keystoreProvider))
+        let text = state.notice?.text(state.localizer) ?? ""
+        #expect(text.contains("paraphe components --data-dir '/srv/kiosk data' --profile-dir /media/usb"), "\(text)")
+        let bare = state.notice?.text(Localizer(.en)) ?? ""
+        #expect(bare.hasSuffix("run: paraphe components"), "a text without options suggests none: \(bare)")
+        Kiosk.reset(&state)
+        #expect(state.commandOptions.dataDirectory == "/srv/kiosk data")
+    }
+}
