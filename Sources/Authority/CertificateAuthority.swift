@@ -46,8 +46,8 @@ struct CertificateAuthority: Sendable {
         let keyURL = directory.appendingPathComponent("ca-key.pem")
         let certificateURL = directory.appendingPathComponent("ca-cert.pem")
         return try FileSystem.withExclusiveLock(directory.appendingPathComponent(".lock"), code: .certificateAuthority) {
-            let keyStatus = try FileSystem.status(keyURL)
-            let certificateStatus = try FileSystem.status(certificateURL)
+            let keyStatus = try FileSystem.status(keyURL, code: .certificateAuthority)
+            let certificateStatus = try FileSystem.status(certificateURL, code: .certificateAuthority)
             switch (keyStatus, certificateStatus) {
             case (nil, nil):
                 let key = P256.Signing.PrivateKey()
@@ -70,7 +70,7 @@ struct CertificateAuthority: Sendable {
     }
 
     private static func loadKey(_ url: URL) throws -> P256.Signing.PrivateKey {
-        guard let status = try FileSystem.status(url) else {
+        guard let status = try FileSystem.status(url, code: .certificateAuthority) else {
             throw AuthorityError(.certificateAuthority, "ca-key.pem is missing")
         }
         if status.mode & 0o077 != 0 {

@@ -158,8 +158,8 @@ public final class EmbeddedAuthority: Authority, Sendable {
     /// Creates the data directory (0700) if needed; refuses one that others can write to or that
     /// belongs to another user (anyone who can write there can replace the CA or the registry).
     static func prepareDataDirectory(_ url: URL) throws(AuthorityError) {
-        try FileSystem.makeDirectory(url)
-        guard let status = try FileSystem.status(url), status.isDirectory else {
+        try FileSystem.makeDirectory(url, code: .dataDirectory)
+        guard let status = try FileSystem.status(url, code: .dataDirectory), status.isDirectory else {
             throw AuthorityError(.dataDirectory, "the data directory is not a directory")
         }
         if status.owner != FileSystem.currentUser {

@@ -2,6 +2,7 @@ import Activation
 import AuthorityInterface
 import Foundation
 import GRDB
+import ParapheShared
 import RevocationList
 
 /// The registry of one machine: applications, their security questions, their activation codes,
@@ -24,10 +25,10 @@ package struct SQLiteRegistry: RegistryStore {
         configuration.foreignKeysEnabled = true
         configuration.label = "Paraphe.registry"
         // Created 0600 before SQLite opens it: the -wal and -shm files then get the same mode.
-        if try FileSystem.status(url) == nil {
+        if try FileSystem.status(url, code: .storage) == nil {
             do {
                 try FileSystem.createExclusive(url, bytes: [], mode: 0o600, code: .storage)
-            } catch is FileExists {
+            } catch let error as FileFailure where error.code == .exists {
                 // Another process just created it.
             } catch let error as AuthorityError {
                 throw error

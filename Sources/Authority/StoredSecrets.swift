@@ -113,7 +113,7 @@ struct CodeSealer: Sendable {
     ///
     /// Refuses a key file others can read.
     static func loadOrCreate(at url: URL, random: any RandomSource) throws -> CodeSealer {
-        if try FileSystem.status(url) == nil {
+        if try FileSystem.status(url, code: .dataDirectory) == nil {
             let temporary = url.deletingLastPathComponent()
                 .appendingPathComponent(".authority.key.\(FileSystem.processID).\(Hex.uppercase(random.bytes(6)))")
             try FileSystem.createExclusive(temporary, bytes: random.bytes(keyLength), mode: 0o600, code: .dataDirectory)
@@ -126,7 +126,7 @@ struct CodeSealer: Sendable {
             }
             FileSystem.syncDirectory(url.deletingLastPathComponent())
         }
-        guard let status = try FileSystem.status(url) else {
+        guard let status = try FileSystem.status(url, code: .dataDirectory) else {
             throw AuthorityError(.dataDirectory, "authority.key vanished")
         }
         if status.mode & 0o077 != 0 {

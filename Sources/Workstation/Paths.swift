@@ -30,29 +30,3 @@ public struct WorkstationPaths: Sendable, Equatable {
     /// One small file per application activated on this workstation, naming its profile (no secret).
     public var activatedProfiles: URL { dataDirectory.appendingPathComponent("keystore/activated") }
 }
-
-/// Small POSIX helpers shared by the workstation code.
-enum FileSystem {
-    /// Creates `url` (and parents) with `mode` if missing; returns true if it was created.
-    @discardableResult
-    static func makeDirectory(_ url: URL, mode: mode_t) throws -> Bool {
-        if FileManager.default.fileExists(atPath: url.path) { return false }
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true, attributes: [.posixPermissions: Int(mode)])
-        chmod(url.path, mode)
-        return true
-    }
-
-    /// The permission bits of a file, or nil if it does not exist.
-    static func mode(of url: URL) -> mode_t? {
-        var info = stat()
-        guard stat(url.path, &info) == 0 else { return nil }
-        return info.st_mode & 0o7777
-    }
-
-    /// True if `url` is a directory this process can create files in.
-    static func isWritableDirectory(_ url: URL) -> Bool {
-        var isDirectory: ObjCBool = false
-        return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && isDirectory.boolValue
-            && access(url.path, W_OK | X_OK) == 0
-    }
-}

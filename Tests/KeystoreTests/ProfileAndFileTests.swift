@@ -141,12 +141,12 @@ struct ProfileAndFileTests {
         let blocker = dir.file("blocked")
         try FileManager.default.createDirectory(at: blocker, withIntermediateDirectories: false)
         try dir.write("blocked/keep", "keep me")
-        #expect(throws: AtomicFile.Failure(.ioFailure, "")) { try AtomicFile.write(Array("new".utf8), to: blocker, mode: 0o600) }
+        #expect(throws: FileFailure(.ioFailure, "")) { try AtomicFile.write(Array("new".utf8), to: blocker, mode: 0o600) }
         #expect(try dir.contents() == ["blocked"])
         #expect(try dir.read("blocked/keep") == Array("keep me".utf8))
 
         let missing = dir.file("no/such/dir/file.p12")
-        #expect(throws: AtomicFile.Failure(.ioFailure, "")) { try AtomicFile.write([1, 2, 3], to: missing, mode: 0o600) }
+        #expect(throws: FileFailure(.ioFailure, "")) { try AtomicFile.write([1, 2, 3], to: missing, mode: 0o600) }
         #expect(try dir.contents() == ["blocked"])
     }
 
