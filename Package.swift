@@ -307,7 +307,7 @@ let package = Package(
         .testTarget(
             name: "CMPTests",
             dependencies: [
-                "CMP", "ParapheTestSupport",
+                "CMP", "ParapheShared", "ParapheTestSupport",
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),

@@ -27,44 +27,14 @@ enum CMPOID {
     static let crlReason: ASN1ObjectIdentifier = [2, 5, 29, 21]
 }
 
-/// An AlgorithmIdentifier: the OID and its parameters kept as raw DER (nil when absent).
-public struct CMPAlgorithmIdentifier: Sendable, Hashable, DERImplicitlyTaggable {
-    public var algorithm: ASN1ObjectIdentifier
-    /// DER of the parameters element, or nil when the field is absent.
-    public var parameters: [UInt8]?
-
-    public init(algorithm: ASN1ObjectIdentifier, parameters: [UInt8]? = nil) {
-        self.algorithm = algorithm
-        self.parameters = parameters
-    }
-
+extension AlgorithmIdentifier {
     /// Decodes an AlgorithmIdentifier from its DER.
     public init(derEncoded bytes: [UInt8]) throws(CMPError) {
-        self = try decoding("AlgorithmIdentifier") { try CMPAlgorithmIdentifier(derEncoded: try DER.parse(bytes)) }
+        self = try decoding("AlgorithmIdentifier") { try AlgorithmIdentifier(derEncoded: try DER.parse(bytes)) }
     }
 
     /// The DER of this AlgorithmIdentifier.
     public func derEncoded() throws -> [UInt8] { try derBytes(self) }
-
-    public static var defaultIdentifier: ASN1Identifier { .sequence }
-
-    public init(derEncoded node: ASN1Node, withIdentifier identifier: ASN1Identifier) throws {
-        self = try DER.sequence(node, identifier: identifier) { nodes in
-            let algorithm = try ASN1ObjectIdentifier(derEncoded: &nodes)
-            let parameters = nodes.next().map { Array($0.encodedBytes) }
-            return CMPAlgorithmIdentifier(algorithm: algorithm, parameters: parameters)
-        }
-    }
-
-    public func serialize(into coder: inout DER.Serializer, withIdentifier identifier: ASN1Identifier) throws {
-        try coder.appendConstructedNode(identifier: identifier) { coder in
-            try coder.serialize(algorithm)
-            if let parameters { coder.serializeRawBytes(parameters) }
-        }
-    }
-
-    /// True when the parameters are absent or an explicit NULL (the two forms hash and HMAC identifiers come in).
-    var hasNoParameters: Bool { parameters == nil || parameters == [0x05, 0x00] }
 }
 
 /// A DER element kept exactly as received (or as built), written back byte for byte.

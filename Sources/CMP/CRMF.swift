@@ -15,7 +15,7 @@ public struct CertTemplate: Sendable, Hashable, DERImplicitlyTaggable {
     public var version: Int?
     /// INTEGER content octets (two's complement, big-endian).
     public var serialNumber: [UInt8]?
-    public var signingAlg: CMPAlgorithmIdentifier?
+    public var signingAlg: AlgorithmIdentifier?
     /// DER of the issuer Name.
     public var issuer: [UInt8]?
     /// DER of OptionalValidity as a universal SEQUENCE.
@@ -30,7 +30,7 @@ public struct CertTemplate: Sendable, Hashable, DERImplicitlyTaggable {
     public var extensions: [UInt8]?
 
     public init(
-        version: Int? = nil, serialNumber: [UInt8]? = nil, signingAlg: CMPAlgorithmIdentifier? = nil, issuer: [UInt8]? = nil,
+        version: Int? = nil, serialNumber: [UInt8]? = nil, signingAlg: AlgorithmIdentifier? = nil, issuer: [UInt8]? = nil,
         validity: [UInt8]? = nil, subject: [UInt8]? = nil, publicKey: [UInt8]? = nil, issuerUID: ASN1BitString? = nil,
         subjectUID: ASN1BitString? = nil, extensions: [UInt8]? = nil
     ) {
@@ -91,7 +91,7 @@ public struct CertTemplate: Sendable, Hashable, DERImplicitlyTaggable {
                         throw CMPError.malformed("bad serialNumber")
                     }
                     template.serialNumber = Array(bytes)
-                case 2: template.signingAlg = try CMPAlgorithmIdentifier(derEncoded: field, withIdentifier: field.identifier)
+                case 2: template.signingAlg = try AlgorithmIdentifier(derEncoded: field, withIdentifier: field.identifier)
                 case 3: template.issuer = Array(try field.explicitChild().encodedBytes)
                 case 4: template.validity = try field.contentsAsSequence()
                 case 5: template.subject = Array(try field.explicitChild().encodedBytes)
@@ -158,10 +158,10 @@ public struct CertRequest: Sendable, Hashable, DERImplicitlyTaggable {
 public struct POPOSigningKey: Sendable, Hashable {
     /// DER of the whole `[0]` poposkInput element, when present (this module refuses to verify such POPs).
     public var poposkInput: [UInt8]?
-    public var algorithmIdentifier: CMPAlgorithmIdentifier
+    public var algorithmIdentifier: AlgorithmIdentifier
     public var signature: [UInt8]
 
-    public init(poposkInput: [UInt8]? = nil, algorithmIdentifier: CMPAlgorithmIdentifier, signature: [UInt8]) {
+    public init(poposkInput: [UInt8]? = nil, algorithmIdentifier: AlgorithmIdentifier, signature: [UInt8]) {
         self.poposkInput = poposkInput
         self.algorithmIdentifier = algorithmIdentifier
         self.signature = signature
@@ -189,7 +189,7 @@ public enum ProofOfPossession: Sendable, Hashable {
                     let input = DER.optionalImplicitlyTagged(&nodes, tagNumber: 0, tagClass: .contextSpecific) {
                         Array($0.encodedBytes)
                     }
-                    let algorithm = try CMPAlgorithmIdentifier(derEncoded: &nodes)
+                    let algorithm = try AlgorithmIdentifier(derEncoded: &nodes)
                     let bits = try ASN1BitString(derEncoded: &nodes)
                     guard bits.paddingBits == 0 else { throw CMPError.malformed("POP signature has padding bits") }
                     return POPOSigningKey(poposkInput: input, algorithmIdentifier: algorithm, signature: Array(bits.bytes))
@@ -244,7 +244,7 @@ public struct CertReqMsg: Sendable, Hashable, DERImplicitlyTaggable {
             extensions: try extensions.map { try CertTemplate.extensionsDER($0) })
         let request = CertRequest(certReqId: certReqId, certTemplate: template)
         let (algorithmDER, signature) = try sign(try derBytes(request))
-        let algorithm = try CMPAlgorithmIdentifier(derEncoded: algorithmDER)
+        let algorithm = try AlgorithmIdentifier(derEncoded: algorithmDER)
         return CertReqMsg(certReq: request, popo: .signature(POPOSigningKey(algorithmIdentifier: algorithm, signature: signature)))
     }
 
@@ -297,12 +297,12 @@ public struct CertReqMsg: Sendable, Hashable, DERImplicitlyTaggable {
     }
 }
 
-extension CMPAlgorithmIdentifier {
-    public static let ecdsaWithSHA256 = CMPAlgorithmIdentifier(algorithm: CMPOID.ecdsaWithSHA256)
-    public static let ecdsaWithSHA384 = CMPAlgorithmIdentifier(algorithm: CMPOID.ecdsaWithSHA384)
-    public static let ecdsaWithSHA512 = CMPAlgorithmIdentifier(algorithm: CMPOID.ecdsaWithSHA512)
-    public static let sha256WithRSAEncryption = CMPAlgorithmIdentifier(algorithm: CMPOID.sha256WithRSA, parameters: [0x05, 0x00])
-    public static let ed25519 = CMPAlgorithmIdentifier(algorithm: CMPOID.ed25519)
+extension AlgorithmIdentifier {
+    public static let ecdsaWithSHA256 = AlgorithmIdentifier(algorithm: CMPOID.ecdsaWithSHA256)
+    public static let ecdsaWithSHA384 = AlgorithmIdentifier(algorithm: CMPOID.ecdsaWithSHA384)
+    public static let ecdsaWithSHA512 = AlgorithmIdentifier(algorithm: CMPOID.ecdsaWithSHA512)
+    public static let sha256WithRSAEncryption = AlgorithmIdentifier.withNull(CMPOID.sha256WithRSA)
+    public static let ed25519 = AlgorithmIdentifier(algorithm: CMPOID.ed25519)
 
     /// The swift-certificates signature algorithm this identifier names, if supported (ECDSA, RSA PKCS#1 v1.5, Ed25519).
     public var signatureAlgorithm: Certificate.SignatureAlgorithm? {

@@ -40,7 +40,7 @@ public struct PKIHeader: Sendable, Hashable, DERImplicitlyTaggable {
     public var sender: [UInt8]
     public var recipient: [UInt8]
     public var messageTime: Date?
-    public var protectionAlg: CMPAlgorithmIdentifier?
+    public var protectionAlg: AlgorithmIdentifier?
     public var senderKID: [UInt8]?
     public var recipKID: [UInt8]?
     public var transactionID: [UInt8]?
@@ -52,7 +52,7 @@ public struct PKIHeader: Sendable, Hashable, DERImplicitlyTaggable {
 
     public init(
         pvno: Int = 2, sender: [UInt8] = PKIHeader.nullDN, recipient: [UInt8] = PKIHeader.nullDN, messageTime: Date? = nil,
-        protectionAlg: CMPAlgorithmIdentifier? = nil, senderKID: [UInt8]? = nil, recipKID: [UInt8]? = nil,
+        protectionAlg: AlgorithmIdentifier? = nil, senderKID: [UInt8]? = nil, recipKID: [UInt8]? = nil,
         transactionID: [UInt8]? = nil, senderNonce: [UInt8]? = nil, recipNonce: [UInt8]? = nil, freeText: [String] = [],
         generalInfo: [InfoTypeAndValue] = []
     ) {
@@ -115,7 +115,7 @@ public struct PKIHeader: Sendable, Hashable, DERImplicitlyTaggable {
                 let child = try field.explicitChild()
                 switch field.identifier.tagNumber {
                 case 0: header.messageTime = Time.date(try GeneralizedTime(derEncoded: child))
-                case 1: header.protectionAlg = try CMPAlgorithmIdentifier(derEncoded: child)
+                case 1: header.protectionAlg = try AlgorithmIdentifier(derEncoded: child)
                 case 2: header.senderKID = try octets(child)
                 case 3: header.recipKID = try octets(child)
                 case 4: header.transactionID = try octets(child)

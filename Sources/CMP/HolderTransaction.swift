@@ -12,10 +12,10 @@ public enum CMPHolderTransaction {
     /// Who signs: the current certificate (sent first in extraCerts) and its key.
     public struct Signer: Sendable {
         public var certificateDER: [UInt8]
-        public var algorithm: CMPAlgorithmIdentifier
+        public var algorithm: AlgorithmIdentifier
         public var sign: @Sendable ([UInt8]) throws -> [UInt8]
 
-        public init(certificateDER: [UInt8], algorithm: CMPAlgorithmIdentifier, sign: @escaping @Sendable ([UInt8]) throws -> [UInt8]) {
+        public init(certificateDER: [UInt8], algorithm: AlgorithmIdentifier, sign: @escaping @Sendable ([UInt8]) throws -> [UInt8]) {
             self.certificateDER = certificateDER
             self.algorithm = algorithm
             self.sign = sign

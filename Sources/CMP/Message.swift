@@ -101,7 +101,7 @@ public struct PKIMessage: Sendable, Hashable {
 
     /// Signs the message: sets protectionAlg to `algorithm` (it is part of what is signed, hence given up front)
     /// and the protection to `sign`'s signature over the ProtectedPart DER.
-    public mutating func protect(signatureAlgorithm algorithm: CMPAlgorithmIdentifier, signingWith sign: (_ message: [UInt8]) throws -> [UInt8])
+    public mutating func protect(signatureAlgorithm algorithm: AlgorithmIdentifier, signingWith sign: (_ message: [UInt8]) throws -> [UInt8])
         throws
     {
         header.protectionAlg = algorithm

@@ -7,12 +7,12 @@ import SwiftASN1
 public struct PasswordBasedMAC: Sendable, Hashable {
     public var salt: [UInt8]
     /// The one-way function (a hash): SHA-1, SHA-256, SHA-384 or SHA-512.
-    public var owf: CMPAlgorithmIdentifier
+    public var owf: AlgorithmIdentifier
     public var iterationCount: Int
     /// The MAC: HMAC with SHA-1 (either OID), SHA-256, SHA-384 or SHA-512.
-    public var mac: CMPAlgorithmIdentifier
+    public var mac: AlgorithmIdentifier
 
-    public init(salt: [UInt8], owf: CMPAlgorithmIdentifier, iterationCount: Int, mac: CMPAlgorithmIdentifier) {
+    public init(salt: [UInt8], owf: AlgorithmIdentifier, iterationCount: Int, mac: AlgorithmIdentifier) {
         self.salt = salt
         self.owf = owf
         self.iterationCount = iterationCount
@@ -22,25 +22,25 @@ public struct PasswordBasedMAC: Sendable, Hashable {
     /// SHA-256 as OWF and HMAC-SHA256 (1.2.840.113549.2.9) as MAC, as RFC 9481 §6.1.1 recommends.
     public static func make(salt: [UInt8], iterations: Int) -> PasswordBasedMAC {
         PasswordBasedMAC(
-            salt: salt, owf: CMPAlgorithmIdentifier(algorithm: CMPOID.sha256), iterationCount: iterations,
-            mac: CMPAlgorithmIdentifier(algorithm: CMPOID.hmacWithSHA256))
+            salt: salt, owf: AlgorithmIdentifier(algorithm: CMPOID.sha256), iterationCount: iterations,
+            mac: AlgorithmIdentifier(algorithm: CMPOID.hmacWithSHA256))
     }
 
     /// Reads the parameters of a PBM protectionAlg (nil if the algorithm is not PasswordBasedMac).
-    public init?(algorithmIdentifier: CMPAlgorithmIdentifier) throws(CMPError) {
+    public init?(algorithmIdentifier: AlgorithmIdentifier) throws(CMPError) {
         guard algorithmIdentifier.algorithm == CMPOID.passwordBasedMAC else { return nil }
         guard let parameters = algorithmIdentifier.parameters else { throw CMPError.malformed("PBM without parameters") }
         self = try decoding("PBMParameter") {
-            try DER.sequence(try DER.parse(parameters), identifier: .sequence) { nodes in
+            try DER.sequence(try DER.parse(derBytes(parameters)), identifier: .sequence) { nodes in
                 PasswordBasedMAC(
-                    salt: Array(try ASN1OctetString(derEncoded: &nodes).bytes), owf: try CMPAlgorithmIdentifier(derEncoded: &nodes),
-                    iterationCount: try Int(derEncoded: &nodes), mac: try CMPAlgorithmIdentifier(derEncoded: &nodes))
+                    salt: Array(try ASN1OctetString(derEncoded: &nodes).bytes), owf: try AlgorithmIdentifier(derEncoded: &nodes),
+                    iterationCount: try Int(derEncoded: &nodes), mac: try AlgorithmIdentifier(derEncoded: &nodes))
             }
         }
     }
 
     /// The protectionAlg naming PasswordBasedMac with these parameters.
-    public func algorithmIdentifier() throws -> CMPAlgorithmIdentifier {
+    public func algorithmIdentifier() throws -> AlgorithmIdentifier {
         let parameters = try derBytes { coder in
             try coder.appendConstructedNode(identifier: .sequence) { coder in
                 try coder.serialize(ASN1OctetString(contentBytes: salt[...]))
@@ -49,7 +49,7 @@ public struct PasswordBasedMAC: Sendable, Hashable {
                 try coder.serialize(mac)
             }
         }
-        return CMPAlgorithmIdentifier(algorithm: CMPOID.passwordBasedMAC, parameters: parameters)
+        return AlgorithmIdentifier(algorithm: CMPOID.passwordBasedMAC, parameters: try ASN1Any(derEncoded: DER.parse(parameters)))
     }
 
 }

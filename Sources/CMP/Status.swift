@@ -169,9 +169,9 @@ public struct CertStatus: Sendable, Hashable, DERImplicitlyTaggable {
     public var certReqId: Int
     public var statusInfo: PKIStatusInfo?
     /// hashAlg [0] (cmp2021): the hash used for `certHash` when given.
-    public var hashAlg: CMPAlgorithmIdentifier?
+    public var hashAlg: AlgorithmIdentifier?
 
-    public init(certHash: [UInt8], certReqId: Int, statusInfo: PKIStatusInfo? = nil, hashAlg: CMPAlgorithmIdentifier? = nil) {
+    public init(certHash: [UInt8], certReqId: Int, statusInfo: PKIStatusInfo? = nil, hashAlg: AlgorithmIdentifier? = nil) {
         self.certHash = certHash
         self.certReqId = certReqId
         self.statusInfo = statusInfo
@@ -185,7 +185,7 @@ public struct CertStatus: Sendable, Hashable, DERImplicitlyTaggable {
             let root = try DER.parse(certificateDER)
             return try DER.sequence(root, identifier: .sequence) { nodes in
                 _ = nodes.next()
-                let algorithm = try CMPAlgorithmIdentifier(derEncoded: &nodes)
+                let algorithm = try AlgorithmIdentifier(derEncoded: &nodes)
                 _ = nodes.next()
                 return algorithm.algorithm
             }
@@ -222,7 +222,7 @@ public struct CertStatus: Sendable, Hashable, DERImplicitlyTaggable {
             let id = try Int(derEncoded: &nodes)
             let info: PKIStatusInfo? = try DER.optionalImplicitlyTagged(&nodes)
             let alg = try DER.optionalExplicitlyTagged(&nodes, tagNumber: 0, tagClass: .contextSpecific) {
-                try CMPAlgorithmIdentifier(derEncoded: $0)
+                try AlgorithmIdentifier(derEncoded: $0)
             }
             return CertStatus(certHash: Array(hash), certReqId: id, statusInfo: info, hashAlg: alg)
         }

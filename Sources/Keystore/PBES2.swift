@@ -1,5 +1,6 @@
 import Crypto
 import ParapheCore
+import ParapheShared
 import SwiftASN1
 import _CryptoExtras
 
@@ -31,29 +32,29 @@ struct PBES2Parameters: Sendable, Equatable {
     }
 
     /// The `AlgorithmIdentifier { id-PBES2, PBES2-params }` describing these parameters.
-    func algorithmIdentifier() throws(KeystoreError) -> AlgorithmIdentifierNode {
+    func algorithmIdentifier() throws(KeystoreError) -> AlgorithmIdentifier {
         try mapError(.cryptoFailure, "could not encode PBES2 parameters") {
             let pbkdf2Params = try ASN1Support.serialize { coder in
                 try coder.appendConstructedNode(identifier: .sequence) { coder in
                     try coder.serialize(ASN1OctetString(contentBytes: salt[...]))
                     try coder.serialize(iterations)
-                    try coder.serialize(AlgorithmIdentifierNode.withNull(prf == .sha256 ? OID.hmacWithSHA256 : OID.hmacWithSHA1))
+                    try coder.serialize(AlgorithmIdentifier.withNull(prf == .sha256 ? OID.hmacWithSHA256 : OID.hmacWithSHA1))
                 }
             }
-            let kdf = AlgorithmIdentifierNode(algorithm: OID.pbkdf2, parameters: try ASN1Any(derEncoded: DER.parse(pbkdf2Params)))
-            let cipher = AlgorithmIdentifierNode(algorithm: cipherOID, parameters: try ASN1Any(erasing: ASN1OctetString(contentBytes: iv[...])))
+            let kdf = AlgorithmIdentifier(algorithm: OID.pbkdf2, parameters: try ASN1Any(derEncoded: DER.parse(pbkdf2Params)))
+            let cipher = AlgorithmIdentifier(algorithm: cipherOID, parameters: try ASN1Any(erasing: ASN1OctetString(contentBytes: iv[...])))
             let pbes2Params = try ASN1Support.serialize { coder in
                 try coder.appendConstructedNode(identifier: .sequence) { coder in
                     try coder.serialize(kdf)
                     try coder.serialize(cipher)
                 }
             }
-            return AlgorithmIdentifierNode(algorithm: OID.pbes2, parameters: try ASN1Any(derEncoded: DER.parse(pbes2Params)))
+            return AlgorithmIdentifier(algorithm: OID.pbes2, parameters: try ASN1Any(derEncoded: DER.parse(pbes2Params)))
         }
     }
 
     /// Parses and range-checks an encryption AlgorithmIdentifier; legacy PKCS#12 / PBES1 schemes are refused.
-    static func parse(_ identifier: AlgorithmIdentifierNode) throws(KeystoreError) -> PBES2Parameters {
+    static func parse(_ identifier: AlgorithmIdentifier) throws(KeystoreError) -> PBES2Parameters {
         guard identifier.algorithm == OID.pbes2 else {
             if let legacy = OID.legacyPBEName(identifier.algorithm) {
                 throw .unsupportedAlgorithm(
@@ -67,7 +68,7 @@ struct PBES2Parameters: Sendable, Equatable {
         let (kdf, scheme) = try mapError(.malformed, "invalid PBES2 parameters") {
             let node = try BER.parse(ASN1Support.serialize { try $0.serialize(parameters) })
             return try BER.sequence(node, identifier: .sequence) { nodes in
-                (try AlgorithmIdentifierNode(berEncoded: &nodes), try AlgorithmIdentifierNode(berEncoded: &nodes))
+                (try AlgorithmIdentifier(berEncoded: &nodes), try AlgorithmIdentifier(berEncoded: &nodes))
             }
         }
 
@@ -93,7 +94,7 @@ struct PBES2Parameters: Sendable, Equatable {
             var salt: [UInt8]
             var iterations: Int
             var keyLength: Int?
-            var prf: AlgorithmIdentifierNode?
+            var prf: AlgorithmIdentifier?
         }
         let raw: RawPBKDF2 = try mapError(.malformed, "invalid PBKDF2 parameters") {
             let node = try BER.parse(ASN1Support.serialize { try $0.serialize(kdfParameters) })
@@ -106,12 +107,12 @@ struct PBES2Parameters: Sendable, Equatable {
                 guard let iterationNode = nodes.next() else { throw KeystoreError.malformed("PBKDF2 iteration count missing") }
                 let iterations = try Int(berEncoded: iterationNode)
                 var keyLength: Int?
-                var prf: AlgorithmIdentifierNode?
+                var prf: AlgorithmIdentifier?
                 while let next = nodes.next() {
                     if next.identifier == .integer, keyLength == nil, prf == nil {
                         keyLength = try Int(berEncoded: next)
                     } else if next.identifier == .sequence, prf == nil {
-                        prf = try AlgorithmIdentifierNode(berEncoded: next)
+                        prf = try AlgorithmIdentifier(berEncoded: next)
                     } else {
                         throw KeystoreError.malformed("unexpected PBKDF2 parameter")
                     }
@@ -163,7 +164,7 @@ struct PBES2Parameters: Sendable, Equatable {
 
 /// A PKCS#8 EncryptedPrivateKeyInfo: `SEQUENCE { encryptionAlgorithm AlgorithmIdentifier, encryptedData OCTET STRING }`.
 struct EncryptedPrivateKeyInfo: Sendable {
-    var algorithm: AlgorithmIdentifierNode
+    var algorithm: AlgorithmIdentifier
     var encryptedData: [UInt8]
 
     func serialize(into coder: inout DER.Serializer) throws {
@@ -179,7 +180,7 @@ struct EncryptedPrivateKeyInfo: Sendable {
         }
     }
 
-    init(algorithm: AlgorithmIdentifierNode, encryptedData: [UInt8]) {
+    init(algorithm: AlgorithmIdentifier, encryptedData: [UInt8]) {
         self.algorithm = algorithm
         self.encryptedData = encryptedData
     }
@@ -187,7 +188,7 @@ struct EncryptedPrivateKeyInfo: Sendable {
     init(node: ASN1Node) throws(KeystoreError) {
         self = try mapError(.malformed, "not a PKCS#8 EncryptedPrivateKeyInfo") {
             try BER.sequence(node, identifier: .sequence) { nodes in
-                let algorithm = try AlgorithmIdentifierNode(berEncoded: &nodes)
+                let algorithm = try AlgorithmIdentifier(berEncoded: &nodes)
                 guard let dataNode = nodes.next() else { throw KeystoreError.malformed("encrypted data missing") }
                 return EncryptedPrivateKeyInfo(algorithm: algorithm, encryptedData: Array(try ASN1Support.octets(dataNode)))
             }

@@ -1,5 +1,6 @@
 import Crypto
 import ParapheCore
+import ParapheShared
 import SwiftASN1
 import X509
 import _CryptoExtras
@@ -158,7 +159,7 @@ public enum PKCS12 {
                     // MacData { DigestInfo { sha256, mac }, salt, iterations }
                     try coder.appendConstructedNode(identifier: .sequence) { coder in
                         try coder.appendConstructedNode(identifier: .sequence) { coder in
-                            try coder.serialize(AlgorithmIdentifierNode.withNull(OID.sha256))
+                            try coder.serialize(AlgorithmIdentifier.withNull(OID.sha256))
                             try coder.serialize(ASN1OctetString(contentBytes: mac[...]))
                         }
                         try coder.serialize(ASN1OctetString(contentBytes: macSalt[...]))
@@ -482,13 +483,13 @@ public enum PKCS12 {
 
     enum ContentInfo {
         case data(ArraySlice<UInt8>)
-        case encrypted(AlgorithmIdentifierNode, [UInt8])
+        case encrypted(AlgorithmIdentifier, [UInt8])
     }
 
     /// The outer PFX: version 3, authSafe of type data, MacData.
     struct PFX: Sendable {
         var authenticatedSafe: ArraySlice<UInt8>
-        var macAlgorithm: AlgorithmIdentifierNode
+        var macAlgorithm: AlgorithmIdentifier
         var mac: [UInt8]
         var macSalt: [UInt8]
         var macIterations: Int
@@ -525,7 +526,7 @@ public enum PKCS12 {
                         throw KeystoreError.malformed("MacData truncated")
                     }
                     let (algorithm, mac) = try BER.sequence(digestInfoNode, identifier: .sequence) { nodes in
-                        let algorithm = try AlgorithmIdentifierNode(berEncoded: &nodes)
+                        let algorithm = try AlgorithmIdentifier(berEncoded: &nodes)
                         guard let macNode = nodes.next() else { throw KeystoreError.malformed("MAC value missing") }
                         return (algorithm, Array(try ASN1Support.octets(macNode)))
                     }
@@ -607,7 +608,7 @@ public enum PKCS12 {
             return try BER.sequence(eciNode, identifier: .sequence) { nodes in
                 let contentType = try ASN1ObjectIdentifier(berEncoded: &nodes)
                 guard contentType == OID.data else { throw KeystoreError.malformed("encrypted content is not of type data") }
-                let algorithm = try AlgorithmIdentifierNode(berEncoded: &nodes)
+                let algorithm = try AlgorithmIdentifier(berEncoded: &nodes)
                 guard let contentNode = nodes.next() else { throw KeystoreError.malformed("encrypted content missing") }
                 let tag = ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific)
                 guard contentNode.identifier == tag else { throw KeystoreError.malformed("unexpected encrypted content tag") }

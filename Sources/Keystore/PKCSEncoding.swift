@@ -60,52 +60,6 @@ enum OID {
     }
 }
 
-/// An AlgorithmIdentifier: `SEQUENCE { algorithm OBJECT IDENTIFIER, parameters ANY OPTIONAL }`.
-struct AlgorithmIdentifierNode: DERImplicitlyTaggable, BERImplicitlyTaggable, Hashable, Sendable {
-    static var defaultIdentifier: ASN1Identifier { .sequence }
-
-    var algorithm: ASN1ObjectIdentifier
-    var parameters: ASN1Any?
-
-    init(algorithm: ASN1ObjectIdentifier, parameters: ASN1Any?) {
-        self.algorithm = algorithm
-        self.parameters = parameters
-    }
-
-    /// An identifier whose parameters are an explicit NULL.
-    static func withNull(_ algorithm: ASN1ObjectIdentifier) -> AlgorithmIdentifierNode {
-        // ASN1Null always serializes.
-        AlgorithmIdentifierNode(algorithm: algorithm, parameters: try? ASN1Any(erasing: ASN1Null()))
-    }
-
-    init(derEncoded rootNode: ASN1Node, withIdentifier identifier: ASN1Identifier) throws {
-        self = try BER.sequence(rootNode, identifier: identifier) { nodes in
-            let algorithm = try ASN1ObjectIdentifier(berEncoded: &nodes)
-            let parameters = nodes.next().map { ASN1Any(berEncoded: $0) }
-            return AlgorithmIdentifierNode(algorithm: algorithm, parameters: parameters)
-        }
-    }
-
-    init(berEncoded rootNode: ASN1Node, withIdentifier identifier: ASN1Identifier) throws {
-        try self.init(derEncoded: rootNode, withIdentifier: identifier)
-    }
-
-    func serialize(into coder: inout DER.Serializer, withIdentifier identifier: ASN1Identifier) throws {
-        try coder.appendConstructedNode(identifier: identifier) { coder in
-            try coder.serialize(algorithm)
-            if let parameters {
-                try coder.serialize(parameters)
-            }
-        }
-    }
-
-    /// True when parameters are absent or NULL.
-    var hasNoParameters: Bool {
-        guard let parameters else { return true }
-        return (try? ASN1Null(asn1Any: parameters)) != nil
-    }
-}
-
 enum ASN1Support {
     /// Serializes a single element to DER bytes.
     static func serialize(_ body: (inout DER.Serializer) throws -> Void) throws -> [UInt8] {

@@ -1,5 +1,6 @@
 import Crypto
 import ParapheCore
+import ParapheShared
 import SwiftASN1
 import X509
 import _CryptoExtras
@@ -143,7 +144,7 @@ enum PKCS8Inspector {
             }
             let version = try Int(berEncoded: versionNode)
             guard version == 0 || version == 1 else { throw KeystoreError.malformed("unknown PKCS#8 version") }
-            let identifier = try AlgorithmIdentifierNode(berEncoded: algNode)
+            let identifier = try AlgorithmIdentifier(berEncoded: algNode)
             // Skip privateKey and optional attributes / public key.
             while nodes.next() != nil {}
             var curve: ASN1ObjectIdentifier?

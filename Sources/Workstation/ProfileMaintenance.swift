@@ -131,7 +131,7 @@ extension ActivationService {
 
 extension KeyAlgorithm {
     /// The CMP/CRMF signature algorithm of keys of this kind.
-    var cmpAlgorithm: CMPAlgorithmIdentifier {
+    var cmpAlgorithm: AlgorithmIdentifier {
         switch self {
         case .rsa2048, .rsa3072: .sha256WithRSAEncryption
         case .p256: .ecdsaWithSHA256

@@ -53,7 +53,7 @@ struct HolderPowerTests {
                 sender: try PKIHeader.directoryName(try Certificate(derEncoded: certificate).subject), transactionID: Array(repeating: 9, count: 16),
                 senderNonce: (0..<16).map { _ in UInt8.random(in: 0...255) }),
             body: .rr([details]), extraCerts: [certificate])
-        try message.protect(signatureAlgorithm: CMPAlgorithmIdentifier.ecdsaWithSHA256) { Array(try signer.key.signature(for: $0).derRepresentation) }
+        try message.protect(signatureAlgorithm: AlgorithmIdentifier.ecdsaWithSHA256) { Array(try signer.key.signature(for: $0).derRepresentation) }
         let answer = try PKIMessage(derEncoded: try await authority.cmp(try message.serialized()))
         guard case .rp(let content) = answer.body else { return nil }
         return content.status.first
@@ -163,7 +163,7 @@ struct HolderPowerTests {
             try await CMPHolderTransaction.confirm(signer: signer, trustedCA: caDER, random: random, now: bed.time.now()) { request in
                 var answer = try PKIMessage(derEncoded: try await authority.cmp(request))
                 answer.extraCerts = [der]
-                try answer.protect(signatureAlgorithm: CMPAlgorithmIdentifier.ecdsaWithSHA256) {
+                try answer.protect(signatureAlgorithm: AlgorithmIdentifier.ecdsaWithSHA256) {
                     Array(try holder.key.signature(for: $0).derRepresentation)
                 }
                 return try answer.serialized()

@@ -1,10 +1,11 @@
+import _CryptoExtras
 import CMP
 import Crypto
 import Foundation
+import ParapheShared
 import SwiftASN1
 import Testing
 import X509
-import _CryptoExtras
 
 @Suite("CRMF requests and proof of possession")
 struct CRMFTests {
@@ -69,22 +70,22 @@ struct CRMFTests {
         let cases: [(String, [UInt8], ([UInt8]) throws -> (algorithmIdentifierDER: [UInt8], signature: [UInt8]))] = [
             (
                 "P-256", try Self.spki(.init(p256.publicKey)),
-                { (try CMPAlgorithmIdentifier.ecdsaWithSHA256.derEncoded(), Array(try p256.signature(for: $0).derRepresentation)) }
+                { (try AlgorithmIdentifier.ecdsaWithSHA256.derEncoded(), Array(try p256.signature(for: $0).derRepresentation)) }
             ),
             (
                 "P-384", try Self.spki(.init(p384.publicKey)),
-                { (try CMPAlgorithmIdentifier.ecdsaWithSHA384.derEncoded(), Array(try p384.signature(for: $0).derRepresentation)) }
+                { (try AlgorithmIdentifier.ecdsaWithSHA384.derEncoded(), Array(try p384.signature(for: $0).derRepresentation)) }
             ),
             (
                 "RSA", try Self.spki(.init(rsa.publicKey)),
                 {
                     (
-                        try CMPAlgorithmIdentifier.sha256WithRSAEncryption.derEncoded(),
+                        try AlgorithmIdentifier.sha256WithRSAEncryption.derEncoded(),
                         Array(try rsa.signature(for: SHA256.hash(data: $0), padding: .insecurePKCS1v1_5).rawRepresentation)
                     )
                 }
             ),
-            ("Ed25519", try Self.spki(.init(ed.publicKey)), { (try CMPAlgorithmIdentifier.ed25519.derEncoded(), Array(try ed.signature(for: $0))) }),
+            ("Ed25519", try Self.spki(.init(ed.publicKey)), { (try AlgorithmIdentifier.ed25519.derEncoded(), Array(try ed.signature(for: $0))) }),
         ]
         for (name, spki, sign) in cases {
             let request = try CertReqMsg.signed(certReqId: 0, subject: subject, publicKeyInfoDER: spki, sign: sign)
@@ -144,7 +145,7 @@ struct CRMFTests {
         #expect(Self.popCode(decoded) == .badProofOfPossession)
 
         pop.poposkInput = nil
-        pop.algorithmIdentifier = CMPAlgorithmIdentifier(algorithm: [1, 2, 840, 10045, 4, 1])  // ecdsa-with-SHA1
+        pop.algorithmIdentifier = AlgorithmIdentifier(algorithm: [1, 2, 840, 10045, 4, 1])  // ecdsa-with-SHA1
         request.popo = .signature(pop)
         #expect(Self.popCode(request) == .badProofOfPossession)
         var noKey = try CodecTests.sampleRequest()

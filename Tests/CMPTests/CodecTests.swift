@@ -1,6 +1,7 @@
 import CMP
 import Crypto
 import Foundation
+import ParapheShared
 import SwiftASN1
 import Testing
 import X509
@@ -29,9 +30,9 @@ struct CodecTests {
         #expect(message.protectionKind == .passwordBasedMAC)
         let pbm = try #require(message.passwordBasedMAC)
         #expect(pbm.salt.hex == "0507848996e6de9f20dd518d5a31e8c7")
-        #expect(pbm.owf == CMPAlgorithmIdentifier(algorithm: [2, 16, 840, 1, 101, 3, 4, 2, 1]))
+        #expect(pbm.owf == AlgorithmIdentifier(algorithm: [2, 16, 840, 1, 101, 3, 4, 2, 1]))
         #expect(pbm.iterationCount == 500)
-        #expect(pbm.mac == CMPAlgorithmIdentifier(algorithm: [1, 3, 6, 1, 5, 5, 8, 1, 2]))
+        #expect(pbm.mac == AlgorithmIdentifier(algorithm: [1, 3, 6, 1, 5, 5, 8, 1, 2]))
         #expect(message.protection?.count == 20)
         #expect(message.extraCerts.isEmpty)
 
@@ -145,7 +146,7 @@ struct CodecTests {
             certReqId: id, subject: try derBytes(try DistinguishedName { CommonName("Jeanne") }), publicKeyInfoDER: spki,
             extensions: extensions
         ) { message in
-            (try CMPAlgorithmIdentifier.ecdsaWithSHA256.derEncoded(), Array(try key.signature(for: message).derRepresentation))
+            (try AlgorithmIdentifier.ecdsaWithSHA256.derEncoded(), Array(try key.signature(for: message).derRepresentation))
         }
     }
 
@@ -176,7 +177,7 @@ struct CodecTests {
             .certConf([
                 CertStatus(certHash: [1, 2, 3], certReqId: -1),
                 CertStatus(
-                    certHash: [4], certReqId: 0, statusInfo: .accepted, hashAlg: CMPAlgorithmIdentifier(algorithm: [2, 16, 840, 1, 101, 3, 4, 2, 1])),
+                    certHash: [4], certReqId: 0, statusInfo: .accepted, hashAlg: AlgorithmIdentifier(algorithm: [2, 16, 840, 1, 101, 3, 4, 2, 1])),
             ]),
             .certConf([]), .other(tag: 21, der: [0x30, 0x00]),
         ]

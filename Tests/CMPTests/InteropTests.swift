@@ -1,6 +1,7 @@
 import CMP
 import Crypto
 import Foundation
+import ParapheShared
 import SwiftASN1
 import Testing
 import X509
@@ -37,7 +38,7 @@ struct InteropTests {
             subject: try derBytes(try DistinguishedName { CommonName("swift") }),
             publicKeyInfoDER: try CertTemplate.publicKeyInfoDER(Certificate.PublicKey(key.publicKey))
         ) { message in
-            (try CMPAlgorithmIdentifier.ecdsaWithSHA256.derEncoded(), Array(try key.signature(for: message).derRepresentation))
+            (try AlgorithmIdentifier.ecdsaWithSHA256.derEncoded(), Array(try key.signature(for: message).derRepresentation))
         }
         return (request, try fixture.scratch.certificateDER("swift.pem"))
     }

@@ -1,6 +1,7 @@
 import CMP
 import Crypto
 import Foundation
+import ParapheShared
 import ParapheTestSupport
 import SwiftASN1
 import Testing
@@ -147,22 +148,22 @@ struct ProtectionTests {
     func parameterChecks() throws {
         var message = PKIMessage(header: PKIHeader(), body: .pkiConf)
         let zero = PasswordBasedMAC(
-            salt: [1], owf: CMPAlgorithmIdentifier(algorithm: [2, 16, 840, 1, 101, 3, 4, 2, 1]), iterationCount: 0,
-            mac: CMPAlgorithmIdentifier(algorithm: [1, 2, 840, 113549, 2, 9]))
+            salt: [1], owf: AlgorithmIdentifier(algorithm: [2, 16, 840, 1, 101, 3, 4, 2, 1]), iterationCount: 0,
+            mac: AlgorithmIdentifier(algorithm: [1, 2, 840, 113549, 2, 9]))
         message.header.protectionAlg = try zero.algorithmIdentifier()
         message.protection = [0]
         #expect(Self.code { try message.verifyProtection(secret: [1], maxIterations: 100) } == .iterationCountOutOfRange)
 
         var md5 = zero
         md5.iterationCount = 1
-        md5.mac = CMPAlgorithmIdentifier(algorithm: [1, 3, 6, 1, 5, 5, 8, 1, 1])
+        md5.mac = AlgorithmIdentifier(algorithm: [1, 3, 6, 1, 5, 5, 8, 1, 1])
         message.header.protectionAlg = try md5.algorithmIdentifier()
         #expect(Self.code { try message.verifyProtection(secret: [1], maxIterations: 100) } == .wrongProtectionAlgorithm)
 
         message.header.protectionAlg = .ecdsaWithSHA256
         #expect(Self.code { try message.verifyProtection(secret: [1], maxIterations: 100) } == .wrongProtectionAlgorithm)
         #expect(message.protectionKind == .signature(.ecdsaWithSHA256))
-        message.header.protectionAlg = CMPAlgorithmIdentifier(algorithm: [1, 2, 3])
+        message.header.protectionAlg = AlgorithmIdentifier(algorithm: [1, 2, 3])
         #expect(message.protectionKind == .unsupported([1, 2, 3]))
     }
 

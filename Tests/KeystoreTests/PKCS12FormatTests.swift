@@ -109,7 +109,7 @@ struct PKCS12FormatTests {
                 }
                 try coder.appendConstructedNode(identifier: .sequence) { coder in
                     try coder.appendConstructedNode(identifier: .sequence) { coder in
-                        try coder.serialize(AlgorithmIdentifierNode.withNull(macDigest))
+                        try coder.serialize(AlgorithmIdentifier.withNull(macDigest))
                         try coder.serialize(ASN1OctetString(contentBytes: ArraySlice(repeating: 0, count: 32)))
                     }
                     try coder.serialize(ASN1OctetString(contentBytes: ArraySlice(repeating: 7, count: 16)))
