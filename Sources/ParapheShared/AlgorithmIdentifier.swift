@@ -1,7 +1,8 @@
 import SwiftASN1
 
-/// An AlgorithmIdentifier (RFC 5280): `SEQUENCE { algorithm OBJECT IDENTIFIER, parameters ANY OPTIONAL }`, its
-/// parameters kept exactly as received or built (nil when absent). CMP, PKCS#12 and PKCS#8 share it.
+/// An AlgorithmIdentifier (RFC 5280): `SEQUENCE { algorithm OBJECT IDENTIFIER, parameters ANY OPTIONAL }`.
+///
+/// Its parameters are kept exactly as received or built (nil when absent). CMP, PKCS#12 and PKCS#8 share it.
 public struct AlgorithmIdentifier: DERImplicitlyTaggable, BERImplicitlyTaggable, Hashable, Sendable {
     public static var defaultIdentifier: ASN1Identifier { .sequence }
 

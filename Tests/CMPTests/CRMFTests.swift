@@ -1,4 +1,3 @@
-import _CryptoExtras
 import CMP
 import Crypto
 import Foundation
@@ -6,6 +5,7 @@ import ParapheShared
 import SwiftASN1
 import Testing
 import X509
+import _CryptoExtras
 
 @Suite("CRMF requests and proof of possession")
 struct CRMFTests {
