@@ -108,6 +108,8 @@ public final class TerminalSession {
     /// bracketed pastes and every Home/End variant are handled the same on every terminal.
     private var decoder = InputDecoder()
     private var decoded: [TerminalInput] = []
+    /// The keyboard is gone (end of file, hang-up): reported once, then only `wake` is watched.
+    private var inputEnded = false
 
     /// True when both standard input and output are terminals (else use plain mode).
     public static var isInteractive: Bool { isatty(0) == 1 && isatty(1) == 1 }
@@ -256,7 +258,7 @@ public final class TerminalSession {
     public func nextInput(wake: Int32, timeoutMilliseconds: Int32) -> TerminalInput {
         if !decoded.isEmpty { return decoded.removeFirst() }
         if let signal = takeSignal() { return .signal(signal) }
-        guard let input else { return .endOfInput }
+        guard let input, !inputEnded else { return waitWithoutInput(wake: wake, timeoutMilliseconds: timeoutMilliseconds) }
         let waitingForSequence = decoder.needsFlush
         let timeout =
             waitingForSequence
@@ -270,7 +272,10 @@ public final class TerminalSession {
                 if !decoded.isEmpty { return decoded.removeFirst() }
                 return .ignored
             }
-            if count == 0 || revents[0] & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 { return .endOfInput }
+            if count == 0 || revents[0] & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 {
+                inputEnded = true
+                return .endOfInput
+            }
         }
         if revents[1] != 0 { return .wake }
         if let signal = takeSignal() { return .signal(signal) }
@@ -281,6 +286,13 @@ public final class TerminalSession {
             if !decoded.isEmpty { return decoded.removeFirst() }
         }
         return .timeout
+    }
+
+    /// After the end of input: waits for `wake`, a signal or the timeout (a closed keyboard is always readable).
+    private func waitWithoutInput(wake: Int32, timeoutMilliseconds: Int32) -> TerminalInput {
+        let woken = waitForInput([wake], timeoutMilliseconds: timeoutMilliseconds)[0] != 0
+        if let signal = takeSignal() { return .signal(signal) }
+        return woken ? .wake : .timeout
     }
 
     private static func terminalInput(_ input: DecodedInput) -> TerminalInput {

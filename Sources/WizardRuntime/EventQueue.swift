@@ -35,6 +35,9 @@ public final class EventQueue: Sendable {
         _ = write(writer, &byte, 1)
     }
 
+    /// Whether results are waiting.
+    public var hasPending: Bool { pending.withLock { !$0.isEmpty } }
+
     /// Takes every result waiting, oldest first.
     public func drain() -> [WizardEvent] {
         var bytes = [UInt8](repeating: 0, count: 256)

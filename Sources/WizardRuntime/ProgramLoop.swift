@@ -50,6 +50,8 @@ public final class ProgramLoop {
     private let clock: KioskClock
     /// Ctrl-L asked for a full repaint.
     private var repaintRequested = false
+    /// An event came since the state was last shown.
+    private var changed = false
 
     public init(state: WizardState, environment: WizardEnvironment, runner: any EffectRunning, clock: any TimeSource) {
         self.state = state
@@ -64,18 +66,18 @@ public final class ProgramLoop {
     public func run(_ front: some FrontEnd, initial: [WizardEvent] = []) -> LoopEnd {
         defer { runner.cancelAll() }
         front.show(state, repaint: false)
+        changed = false
         for event in initial { send(event) }
         if state.kiosk { send(.tick(clock.now())) }
         while true {
             if let ending = state.ending { return .wizard(ending) }
-            front.show(state, repaint: repaintRequested)
-            repaintRequested = false
+            show(on: front)
             let timeout = state.kiosk ? Kiosk.secondsToNextTick(state, now: clock.now()).map { Duration.seconds($0) } : nil
             switch front.next(state, wake: queue.descriptor, timeout: timeout) {
-            case .events(let events) where !events.isEmpty:
-                // Results waiting wake the next wait at once, after the state these events made is shown.
+            case .events(let events):
                 for event in events where state.ending == nil { send(event) }
-            case .events:
+                // What these events made is shown before any result changes it (plain mode prints each step).
+                if state.ending == nil { show(on: front) }
                 for event in queue.drain() where state.ending == nil { send(event) }
             case .stop(let status):
                 return .frontEnd(status: status)
@@ -84,8 +86,17 @@ public final class ProgramLoop {
         }
     }
 
+    /// Shows the state if an event came since it was last shown (or Ctrl-L asked for a repaint).
+    private func show(on front: some FrontEnd) {
+        guard changed || repaintRequested else { return }
+        front.show(state, repaint: repaintRequested)
+        changed = false
+        repaintRequested = false
+    }
+
     /// Applies `event` and starts the effects it asks for.
     public func send(_ event: WizardEvent) {
+        changed = true
         for effect in reduce(&state, event, environment) {
             switch effect {
             case .redraw: repaintRequested = true
