@@ -324,23 +324,15 @@ public struct ProviderRegistration: Sendable {
         if let directory {
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: toolDirectory + "/" + tool)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
+        let child: ChildProcess.Outcome
         do {
-            try process.run()
+            child = try ChildProcess.run(toolDirectory + "/" + tool, arguments, errors: .mergeWithOutput)
         } catch {
             throw WorkstationError(.provider, "\(tool) is not installed (Debian: apt install libnss3-tools)")
         }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            let first = text.split(separator: "\n").first.map(String.init) ?? "status \(process.terminationStatus)"
+        let text = String(decoding: child.output, as: UTF8.self)
+        guard child.status == 0 else {
+            let first = text.split(separator: "\n").first.map(String.init) ?? "status \(child.status)"
             throw WorkstationError(.provider, "\(tool): \(InputText.printable(first))")
         }
         return text

@@ -59,29 +59,18 @@ public struct ProviderSelfTest: Sendable {
             throw .ioFailure("cannot write the provider self-test files")
         }
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = ["provider-self-test", "--module", module]
         var environment = ProcessInfo.processInfo.environment
         environment["XDG_CONFIG_HOME"] = scratch.path
-        process.environment = environment
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        let child: ChildProcess.Outcome
         do {
-            try process.run()
-            try input.fileHandleForWriting.write(contentsOf: Data((password + "\n").utf8))
-            try input.fileHandleForWriting.close()
+            child = try ChildProcess.run(
+                program, ["provider-self-test", "--module", module], environment: environment, input: Array((password + "\n").utf8))
         } catch {
             throw .selfTestFailed("the provider self-test could not start")
         }
-        let answer = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: answer, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard process.terminationStatus == 0 else {
-            throw .selfTestFailed(text.isEmpty ? "the module failed (status \(process.terminationStatus))" : String(text.prefix(200)))
+        let text = String(decoding: child.output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard child.status == 0 else {
+            throw .selfTestFailed(text.isEmpty ? "the module failed (status \(child.status))" : String(text.prefix(200)))
         }
         guard let bytes = KeystoreSelfTest.bytes(fromHex: text), let signature = try? P256.Signing.ECDSASignature(rawRepresentation: bytes),
             throwaway.publicKey.isValidSignature(signature, for: Self.message)
