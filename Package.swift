@@ -183,11 +183,11 @@ let package = Package(
         .target(name: "Wizard", dependencies: ["Activation", "AuthorityInterface", "ScreenModel"]),
         .target(name: "WizardRendering", dependencies: ["Wizard", "Activation", "ScreenModel"]),
         .systemLibrary(name: "CNcursesw", providers: [.apt(["libncurses-dev"])]),
-        .target(name: "Terminal", dependencies: ["CNcursesw", "ScreenModel"]),
+        .target(name: "Terminal", dependencies: ["CNcursesw", "ParapheShared", "ScreenModel"]),
         // The one program loop both front ends run (event queue, effect runner), without a terminal.
         .target(
             name: "WizardRuntime",
-            dependencies: ["Activation", "AuthorityInterface", "Keystore", "Workstation", "Wizard"]
+            dependencies: ["Activation", "AuthorityInterface", "Keystore", "ParapheShared", "Workstation", "Wizard"]
         ),
         // What both programs' commands share (options, errors, hooks) and the operator commands that
         // `paraphe authority …` and `paraphe-authority …` both run. No curses, no server.

@@ -128,6 +128,24 @@ public enum FileSystem {
         return try body()
     }
 
+    /// A pipe whose ends are closed on exec (only ends made a child's standard descriptors reach it), and with
+    /// `nonBlocking`, never block (to wake a loop that waits in `poll`).
+    public static func pipe(nonBlocking: Bool) -> (reader: Int32, writer: Int32)? {
+        var ends: [Int32] = [-1, -1]
+        #if canImport(Glibc)
+            guard Glibc.pipe(&ends) == 0 else { return nil }
+        #elseif canImport(Musl)
+            guard Musl.pipe(&ends) == 0 else { return nil }
+        #else
+            guard Darwin.pipe(&ends) == 0 else { return nil }
+        #endif
+        for descriptor in ends {
+            _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+            if nonBlocking { _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK) }
+        }
+        return (ends[0], ends[1])
+    }
+
     /// This machine's host name, made safe for a Maildir file name.
     public static func hostName() -> String {
         var buffer = [CChar](repeating: 0, count: 256)

@@ -186,13 +186,8 @@ public struct InputDecoder: Sendable {
     /// The key a CSI sequence stands for (modifiers such as `1;5` are ignored: Ctrl-→ is →).
     static func csi(_ parameters: String, _ final: UInt8) -> Key? {
         let first = parameters.split(separator: ";").first.map(String.init) ?? ""
+        if let key = cursorKey(final) { return key }
         switch final {
-        case 0x41: return .up
-        case 0x42: return .down
-        case 0x43: return .right
-        case 0x44: return .left
-        case 0x48: return .home
-        case 0x46: return .end
         case 0x5A: return .backTab
         case 0x7E:
             switch first {
@@ -208,15 +203,23 @@ public struct InputDecoder: Sendable {
         }
     }
 
+    /// The arrows, Home and End: the same final byte after CSI (`ESC [`) and SS3 (`ESC O`).
+    static func cursorKey(_ final: UInt8) -> Key? {
+        switch final {
+        case 0x41: .up
+        case 0x42: .down
+        case 0x43: .right
+        case 0x44: .left
+        case 0x48: .home
+        case 0x46: .end
+        default: nil
+        }
+    }
+
     /// The key an SS3 sequence (`ESC O x`) stands for.
     static func ss3(_ byte: UInt8) -> Key? {
+        if let key = cursorKey(byte) { return key }
         switch byte {
-        case 0x41: return .up
-        case 0x42: return .down
-        case 0x43: return .right
-        case 0x44: return .left
-        case 0x48: return .home
-        case 0x46: return .end
         case 0x4D: return .enter
         case 0x50, 0x51, 0x52, 0x53: return .function(Int(byte) - 0x4F)
         default: return nil

@@ -1,5 +1,6 @@
 import CNcursesw
 import Glibc
+import ParapheShared
 import ScreenModel
 import Synchronization
 
@@ -47,10 +48,9 @@ let signalWakeReader = Atomic<Int32>(-1)
 /// With `interruptReads`, a blocking `read` returns EINTR when one arrives (no SA_RESTART).
 func installTerminationHandlers(interruptReads: Bool) {
     if signalWakeReader.load(ordering: .relaxed) < 0 {
-        var ends: [Int32] = [-1, -1]
-        if makeWakePipe(&ends) {
-            signalWakeReader.store(ends[0], ordering: .relaxed)
-            signalWakeWriter.store(ends[1], ordering: .relaxed)
+        if let ends = FileSystem.pipe(nonBlocking: true) {
+            signalWakeReader.store(ends.reader, ordering: .relaxed)
+            signalWakeWriter.store(ends.writer, ordering: .relaxed)
         }
     }
     for sig in [SIGTERM, SIGHUP, SIGINT] {
@@ -322,14 +322,4 @@ public final class TerminalSession {
 public enum TerminalError: Error, Equatable {
     case notATerminal
     case cannotStart
-}
-
-/// A pipe whose ends do not block and are closed on exec (for waking a loop that waits in `poll`).
-private func makeWakePipe(_ ends: inout [Int32]) -> Bool {
-    guard pipe(&ends) == 0 else { return false }
-    for descriptor in ends {
-        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
-        _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
-    }
-    return true
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ParapheShared
 import Synchronization
 import Wizard
 
@@ -14,10 +15,9 @@ public final class EventQueue: Sendable {
     private let writer: Int32
 
     public init() {
-        var ends: [Int32] = [-1, -1]
-        if !makeWakePipe(&ends) { ends = [-1, -1] }
-        reader = ends[0]
-        writer = ends[1]
+        let ends = FileSystem.pipe(nonBlocking: true)
+        reader = ends?.reader ?? -1
+        writer = ends?.writer ?? -1
     }
 
     deinit {
@@ -47,14 +47,4 @@ public final class EventQueue: Sendable {
             return events
         }
     }
-}
-
-/// A pipe whose ends do not block and are closed on exec (for waking a loop that waits in `poll`).
-private func makeWakePipe(_ ends: inout [Int32]) -> Bool {
-    guard pipe(&ends) == 0 else { return false }
-    for descriptor in ends {
-        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
-        _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
-    }
-    return true
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ParapheShared
 
 #if canImport(Glibc)
     import Glibc
@@ -37,11 +38,11 @@ enum ChildProcess {
         _ executable: String, _ arguments: [String], environment: [String: String]? = nil, input: [UInt8] = [], errors: ErrorOutput = .discard
     ) throws(POSIXError) -> Outcome {
         guard input.count < 16 * 1024 else { throw POSIXError(.E2BIG) }  // well within a pipe's buffer
-        var inputPipe: [Int32] = [-1, -1]
-        var outputPipe: [Int32] = [-1, -1]
-        guard Self.closeOnExecPipe(&inputPipe) else { throw Self.errno() }
+        guard let inputEnds = FileSystem.pipe(nonBlocking: false) else { throw Self.errno() }
+        var inputPipe = [inputEnds.reader, inputEnds.writer]
         defer { for descriptor in inputPipe where descriptor >= 0 { close(descriptor) } }
-        guard Self.closeOnExecPipe(&outputPipe) else { throw Self.errno() }
+        guard let outputEnds = FileSystem.pipe(nonBlocking: false) else { throw Self.errno() }
+        var outputPipe = [outputEnds.reader, outputEnds.writer]
         defer { for descriptor in outputPipe where descriptor >= 0 { close(descriptor) } }
         if !input.isEmpty {
             guard input.withUnsafeBytes({ write(inputPipe[1], $0.baseAddress, $0.count) }) == input.count else { throw Self.errno() }
@@ -107,11 +108,4 @@ enum ChildProcess {
     }
 
     private static func errno() -> POSIXError { POSIXError(POSIXErrorCode(rawValue: Glibc.errno) ?? .EIO) }
-
-    /// A pipe whose two ends are closed on exec (only the ends made a child's standard descriptors reach it).
-    private static func closeOnExecPipe(_ ends: inout [Int32]) -> Bool {
-        guard pipe(&ends) == 0 else { return false }
-        for descriptor in ends { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
-        return true
-    }
 }
