@@ -15,7 +15,7 @@ struct ProfileCommand: AsyncParsableCommand {
         subcommands: [Verify.self, ChangePassword.self, Update.self, Revoke.self, Install.self, Uninstall.self]
     )
 
-    struct Verify: ProgramCommand {
+    struct Verify: WorkstationCommand {
         static let configuration = CommandConfiguration(
             abstract: "Log in to a profile: decrypt it, check the key matches the certificate and the chain verifies.",
             discussion: "The chain is checked against the CA in the data directory's trust store (see `paraphe components install`)."
@@ -29,10 +29,7 @@ struct ProfileCommand: AsyncParsableCommand {
         @Option(help: "Language of the messages: en or fr.") var lang: Language?
 
         func run(in program: ProgramContext) async throws {
-            let language = defaultLanguage(lang)
-            try await runReportingErrors(language: language, program: program) {
-                var data = self.data
-                let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language, program: program)
+            try await withWorkstation(program) { setup, data, language in
                 let password = try readPassword(passwordFile, language: language)
                 let url = try ProfileCommand.readableProfile(file, language: language)
                 let paths = WorkstationPaths(dataDirectory: data.dataDirectory)
@@ -47,7 +44,7 @@ struct ProfileCommand: AsyncParsableCommand {
 }
 
 extension ProfileCommand {
-    struct ChangePassword: ProgramCommand {
+    struct ChangePassword: WorkstationCommand {
         static let configuration = CommandConfiguration(
             commandName: "password",
             abstract: "Change a profile's password (same rules and cost as at activation; the file is replaced atomically).",
@@ -75,10 +72,7 @@ extension ProfileCommand {
         }
 
         func run(in program: ProgramContext) async throws {
-            let language = defaultLanguage(lang)
-            try await runReportingErrors(language: language, program: program) {
-                var data = self.data
-                let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language, program: program)
+            try await withWorkstation(program) { setup, data, language in
                 let text = Localizer(language)
                 let url = try ProfileCommand.readableProfile(file, language: language)
                 let current: Password
@@ -179,7 +173,7 @@ extension ProfileCommand {
 }
 
 extension ProfileCommand {
-    struct Install: ProgramCommand {
+    struct Install: WorkstationCommand {
         static let configuration = CommandConfiguration(
             abstract: "Make a profile available to this workstation's applications (PKCS#11: NSS, GnuTLS, OpenSSL, p11-kit).",
             discussion: """
@@ -199,10 +193,7 @@ extension ProfileCommand {
         @Option(help: "Language of the messages: en or fr.") var lang: Language?
 
         func run(in program: ProgramContext) async throws {
-            let language = defaultLanguage(lang)
-            try await runReportingErrors(language: language, program: program) {
-                var data = self.data
-                let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language, program: program)
+            try await withWorkstation(program) { setup, data, language in
                 let text = Localizer(language)
                 let url = try ProfileCommand.readableProfile(file, language: language).standardizedFileURL
                 let password: Password
@@ -288,7 +279,7 @@ func providerReportText(_ report: ProviderRegistration.Report, module: String, l
     return lines.joined(separator: "\n")
 }
 
-struct ComponentsCommand: ProgramCommand {
+struct ComponentsCommand: WorkstationCommand {
     static let configuration = CommandConfiguration(
         commandName: "components",
         abstract: "Check the local components activation needs (or install them with `components install`).",
@@ -304,10 +295,7 @@ struct ComponentsCommand: ProgramCommand {
     @Option(help: "Language of the messages: en or fr.") var lang: Language?
 
     func run(in program: ProgramContext) async throws {
-        let language = defaultLanguage(lang)
-        try await runReportingErrors(language: language, program: program) {
-            var data = self.data
-            let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language, program: program)
+        try await withWorkstation(program) { setup, data, language in
             let profileDir = self.profileDir ?? setup.configuration.profileDirectory
             let paths = WorkstationPaths(dataDirectory: data.dataDirectory, profileDirectory: profileDir.map(URL.init(fileURLWithPath:)))
             let text = Localizer(language, commandOptions: paths.commandOptions)

@@ -5,7 +5,7 @@ import OperatorCommands
 import Workstation
 
 /// "Recover my digital signature" without the screens.
-struct RecoverCommand: ProgramCommand {
+struct RecoverCommand: WorkstationCommand {
     static let configuration = CommandConfiguration(
         commandName: "recover",
         abstract: "Recover a lost profile or a forgotten password: the authority emails a recovery link and a new reference number.",
@@ -22,10 +22,7 @@ struct RecoverCommand: ProgramCommand {
     @Option(help: "Language of the messages: en or fr.") var lang: Language?
 
     func run(in program: ProgramContext) async throws {
-        let language = defaultLanguage(lang)
-        try await runReportingErrors(language: language, program: program) {
-            var data = self.data
-            let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language, program: program)
+        try await withWorkstation(program) { setup, data, language in
             let address = try InputText.validate(email, field: .email)
             try await setup.vouchedAuthority(data, language: language).requestRecovery(email: address)
             print(Localizer(language).text("recovery.sent"))

@@ -29,3 +29,24 @@ func activationService(
         provider: .thisProgram
     )
 }
+
+/// A command that works on this workstation: its data directory, the authority it names and the language of its
+/// messages.
+protocol WorkstationCommand: ProgramCommand {
+    var data: DataOptions { get }
+    var authorityOptions: AuthorityOptions { get }
+    var lang: Language? { get }
+}
+
+extension WorkstationCommand {
+    /// Runs `body` with the workstation's setup, the data options as resolved (the configuration file may name the
+    /// data directory) and the language; an error ends the command with the person's message and its exit status.
+    func withWorkstation(_ program: ProgramContext, _ body: (WorkstationSetup, DataOptions, Language) async throws -> Void) async throws {
+        let language = defaultLanguage(lang)
+        try await runReportingErrors(language: language, program: program) {
+            var data = self.data
+            let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language, program: program)
+            try await body(setup, data, language)
+        }
+    }
+}
