@@ -169,7 +169,7 @@ private final class PlainFrontEnd: FrontEnd {
     /// Asks for a field's text until a usable line comes: a blank line asks again; a line that is
     /// not UTF-8, holds control characters or is too long is refused with the reason.
     private func ask(_ label: String, field id: FieldID, _ state: WizardState) throws(LineInputError) -> String {
-        let field = inputField(id)
+        let field = id.inputField
         let secret = id.isPassword || id.isAnswer
         while true {
             prompt(label)
@@ -199,16 +199,6 @@ private final class PlainFrontEnd: FrontEnd {
             if (blankMeansYes ? ["", "y", "yes", "o", "oui"] : ["y", "yes", "o", "oui"]).contains(answer) { return true }
             if ["n", "no", "non"].contains(answer) { return false }
             say(state.localizer.text("plain.yesNo"))
-        }
-    }
-
-    private func inputField(_ id: FieldID) -> InputField {
-        switch id {
-        case .link: .link
-        case .answer1, .answer2, .answer3: .answer
-        case .reference: .reference
-        case .password, .confirmation, .loginPassword: .password
-        case .recoveryEmail: .email
         }
     }
 }

@@ -18,16 +18,19 @@ public enum WizardStep: Int, CaseIterable, Sendable, Comparable {
 public enum FieldID: String, CaseIterable, Sendable {
     case link, answer1, answer2, answer3, reference, password, confirmation, loginPassword, recoveryEmail
 
-    /// The most characters the field takes.
-    public var limit: Int {
+    /// The kind of text the field takes (its limit, its checks, its name in messages).
+    public var inputField: InputField {
         switch self {
-        case .link: InputField.link.limit
-        case .recoveryEmail: InputField.email.limit
-        case .answer1, .answer2, .answer3: InputField.answer.limit
-        case .reference: InputField.reference.limit
-        case .password, .confirmation, .loginPassword: InputField.password.limit
+        case .link: .link
+        case .recoveryEmail: .email
+        case .answer1, .answer2, .answer3: .answer
+        case .reference: .reference
+        case .password, .confirmation, .loginPassword: .password
         }
     }
+
+    /// The most characters the field takes.
+    public var limit: Int { inputField.limit }
 
     /// Passwords are always shown as bullets.
     public var isPassword: Bool { self == .password || self == .confirmation || self == .loginPassword }
