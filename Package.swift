@@ -58,7 +58,13 @@ let package = Package(
             name: "ParapheResources",
             path: "Resources",
             sources: ["Bundle.swift"],
-            resources: [.copy("strings"), .copy("mail"), .copy("catalog"), .copy("openapi")]
+            // In the programs themselves, so an installed program needs no bundle directory beside it.
+            resources: [
+                .embedInCode("strings/en.json"), .embedInCode("strings/fr.json"), .embedInCode("mail/approval.en.txt"),
+                .embedInCode("mail/approval.fr.txt"), .embedInCode("mail/recovery.en.txt"), .embedInCode("mail/recovery.fr.txt"),
+                .embedInCode("mail/renewal.en.txt"), .embedInCode("mail/renewal.fr.txt"), .embedInCode("catalog/components.json"),
+                .embedInCode("openapi/openapi.yaml"),
+            ]
         ),
         // The domain: pure value types and rules. No I/O, no curses.
         // Dates in UTC by arithmetic (no ICU-backed formatter or calendar).

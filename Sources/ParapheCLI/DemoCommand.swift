@@ -61,8 +61,11 @@ struct DemoCommand: ProgramCommand {
                         "dir": directory.path, "link": receipt.link, "answers": Self.answers.joined(separator: " / "),
                         "reference": receipt.reference.formatted, "mail": mail,
                     ]))
-            if noWizard { return }
-            if !isatty(0).boolValue || !isatty(1).boolValue { return }
+            if noWizard || !isatty(0).boolValue || !isatty(1).boolValue {
+                print("\n" + text.text("demo.finishWith", ["dir": shellQuoted(directory.path), "link": receipt.link]))
+                return
+            }
+            print("\n" + text.text("demo.starting"))
             let session = WizardSession(
                 authority: PendingAuthority(authority), paths: WorkstationPaths(dataDirectory: directory), language: language,
                 languageChosen: lang != nil, kiosk: false, link: receipt.link,

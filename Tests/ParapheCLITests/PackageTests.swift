@@ -1,16 +1,18 @@
 import Foundation
 import Testing
 
-/// The Debian packages `scripts/package` built (`scripts/test` builds them and names their folder in
-/// `PARAPHE_PACKAGES`): installed for real, run, and purged; nothing is left but the authority's data and the system
-/// users Debian keeps. Root only (CI runs as root), and never on a machine where Paraphe is already installed.
+/// The Debian packages, installed for real, run, and purged: nothing is left but the authority's data and the users.
+///
+/// `scripts/test` builds them with `scripts/package` and names their folder in `PARAPHE_PACKAGES`. Root only (CI runs
+/// as root), and never on a machine where Paraphe is already installed.
 @Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["PARAPHE_PACKAGES"] != nil && getuid() == 0))
 struct PackageTests {
     let directory = URL(fileURLWithPath: ProcessInfo.processInfo.environment["PARAPHE_PACKAGES"] ?? "/nonexistent")
 
     func package(_ name: String) throws -> String {
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
-        let file = try #require(files.filter { $0.hasPrefix(name + "_") && $0.hasSuffix(".deb") }.sorted().last, "\(name)'s .deb in \(directory.path)")
+        let file = try #require(
+            files.filter { $0.hasPrefix(name + "_") && $0.hasSuffix(".deb") }.sorted().last, "\(name)'s .deb in \(directory.path)")
         return directory.appendingPathComponent(file).path
     }
 
@@ -94,7 +96,8 @@ struct PackageTests {
         #expect(purged.status == 0, "\(purged.stderr)")
         #expect(purged.stderr.contains(authorityData), "the purge says where the authority's data stays: \(purged.stderr)")
         for path in [
-            "/usr/bin/paraphe", "/usr/bin/paraphe-authority", "/usr/lib/paraphe", "/etc/paraphe/config.toml", "/lib/systemd/system/paraphe-authority.service",
+            "/usr/bin/paraphe", "/usr/bin/paraphe-authority", "/usr/lib/paraphe", "/etc/paraphe/config.toml",
+            "/lib/systemd/system/paraphe-authority.service",
             "/lib/systemd/system/paraphe-kiosk@.service", "/usr/share/p11-kit/modules/paraphe.module", "/usr/lib/sysusers.d/paraphe.conf",
             "/usr/share/doc/paraphe",
         ] {
