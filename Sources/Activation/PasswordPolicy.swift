@@ -19,9 +19,17 @@ public protocol PasswordStrengthChecking: Sendable {
 public struct PasswordCheck: Equatable, Sendable {
     /// Each rule and whether it is met, in display order.
     public var rules: [(rule: PasswordRule, met: Bool)]
+    /// The dictionary rule (`notCommon`) was not run for this password yet: it is reported unmet until it is.
+    public var dictionaryPending = false
+
+    public init(rules: [(rule: PasswordRule, met: Bool)], dictionaryPending: Bool = false) {
+        self.rules = rules
+        self.dictionaryPending = dictionaryPending
+    }
 
     public static func == (lhs: PasswordCheck, rhs: PasswordCheck) -> Bool {
         lhs.rules.map(\.rule) == rhs.rules.map(\.rule) && lhs.rules.map(\.met) == rhs.rules.map(\.met)
+            && lhs.dictionaryPending == rhs.dictionaryPending
     }
 
     /// True when every rule is met.
@@ -42,20 +50,28 @@ public struct PasswordPolicy: Sendable {
     public init(checker: any PasswordStrengthChecking) { self.checker = checker }
 
     /// Evaluates every rule; `confirmation` nil means "not typed yet" (rule unmet).
-    public func evaluate(_ password: Password, confirmation: Password?, name: String, email: String) -> PasswordCheck {
+    ///
+    /// Without `checkingDictionary` the dictionary rule (libpwquality, which reads cracklib's files on each call) is
+    /// left pending: the wizard runs it when typing pauses, when the field is left and before "Download and
+    /// Activate", never on each keystroke.
+    public func evaluate(
+        _ password: Password, confirmation: Password?, name: String, email: String, checkingDictionary: Bool = true
+    ) -> PasswordCheck {
         let length = password.count
         let lengthOK = length >= minimumLength
         let maxOK = length <= maximumLength
         let personalOK = !Self.containsPersonalData(password.revealed, name: name, email: email)
-        let commonOK = lengthOK && maxOK && !checker.isCommon(password, name: name, email: email)
+        let pending = lengthOK && maxOK && !checkingDictionary
+        let commonOK = lengthOK && maxOK && checkingDictionary && !checker.isCommon(password, name: name, email: email)
         let confirmed = confirmation.map { $0 == password && !password.revealed.isEmpty } ?? false
-        return PasswordCheck(rules: [
-            (.minimumLength, lengthOK),
-            (.maximumLength, maxOK),
-            (.notNameOrEmail, personalOK && !password.revealed.isEmpty),
-            (.notCommon, commonOK),
-            (.confirmationMatches, confirmed),
-        ])
+        return PasswordCheck(
+            rules: [
+                (.minimumLength, lengthOK),
+                (.maximumLength, maxOK),
+                (.notNameOrEmail, personalOK && !password.revealed.isEmpty),
+                (.notCommon, commonOK),
+                (.confirmationMatches, confirmed),
+            ], dictionaryPending: pending)
     }
 
     /// Checks a password and its confirmation, throwing the unmet rules.

@@ -239,7 +239,8 @@ final class ScreenFrontEnd: FrontEnd {
         case .paste(let text): return .events([.pasted(text)])
         case .invalidText: return .events([.invalidText])
         case .resize(let width, let height): return .events([.resized(width: width, height: height)])
-        case .timeout, .ignored, .wake: return .events([])
+        case .timeout: return .timedOut
+        case .ignored, .wake: return .events([])
         case .endOfInput: return .events([.inputEnded])
         case .signal(let number): return .events(ProgramSignal(rawValue: number).map { [.signal($0)] } ?? [])
         }

@@ -3,7 +3,9 @@ import Foundation
 
 /// Step 5 — reference number, password, "Download and Activate", then logging in to the profile.
 enum ActivationStep {
-    static func evaluatePassword(_ state: inout WizardState, _ environment: WizardEnvironment) {
+    /// Checks the password against the policy; `checkingDictionary` false (a keystroke) leaves the dictionary rule
+    /// pending until typing pauses, the field is left or the form is submitted.
+    static func evaluatePassword(_ state: inout WizardState, _ environment: WizardEnvironment, checkingDictionary: Bool = true) {
         let password = state.field(.password).text
         let confirmation = state.field(.confirmation).text
         guard !password.isEmpty || !confirmation.isEmpty else {
@@ -14,8 +16,15 @@ enum ActivationStep {
             Password(password),
             confirmation: confirmation.isEmpty ? nil : Password(confirmation),
             name: state.identity?.subscriber.name ?? "",
-            email: state.identity?.subscriber.email ?? ""
+            email: state.identity?.subscriber.email ?? "",
+            checkingDictionary: checkingDictionary
         )
+    }
+
+    /// Runs the dictionary rule left pending by the keystrokes (typing paused, or a password field was left).
+    static func completePasswordCheck(_ state: inout WizardState, _ environment: WizardEnvironment) {
+        guard state.passwordCheck?.dictionaryPending == true else { return }
+        evaluatePassword(&state, environment)
     }
 
     static func submit(_ state: inout WizardState, _ environment: WizardEnvironment) -> [WizardEffect] {

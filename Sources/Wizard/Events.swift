@@ -61,6 +61,8 @@ public enum WizardEvent: Equatable, Sendable {
     /// Input ended (standard input closed, the terminal went away): like a signal, the wizard ends once no profile
     /// is half-way.
     case inputEnded
+    /// No key came for a moment while the password's dictionary rule was pending (`WizardState.passwordCheckPending`).
+    case typingPaused
     /// `paraphe demo`: a code email brought a new reference number (after a renewal).
     case demoReference(String)
     /// Moves focus to a control of the current screen (ignored if the screen has no such control).

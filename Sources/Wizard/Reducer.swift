@@ -6,7 +6,12 @@ import ScreenModel
 ///
 /// Pure: no I/O, no clock, no curses. The program loop stops once `state.ending` is set.
 public func reduce(_ state: inout WizardState, _ event: WizardEvent, _ environment: WizardEnvironment) -> [WizardEffect] {
+    let focusBefore = state.focus
     let effects = apply(event, &state, environment)
+    if focusBefore != state.focus, focusBefore == .field(.password) || focusBefore == .field(.confirmation) {
+        // A password field was left: its dictionary rule runs now.
+        ActivationStep.completePasswordCheck(&state, environment)
+    }
     guard let ending = state.endAfterWork, state.work == nil else { return effects }
     // An end waited for the profile to be written or opened; that work is over.
     state.endAfterWork = nil
@@ -34,6 +39,9 @@ private func apply(_ event: WizardEvent, _ state: inout WizardState, _ environme
         return end(.inputEnded, &state)
     case .demoReference(let reference):
         state.demo?.reference = reference
+        return []
+    case .typingPaused:
+        ActivationStep.completePasswordCheck(&state, environment)
         return []
     case .focus(let control):
         guard state.work == nil, !state.showHelp, focusOrder(state).contains(control) else { return [] }
@@ -231,7 +239,8 @@ private func edit(_ id: FieldID, _ state: inout WizardState, _ environment: Wiza
         state.notice = .message(.truncated(limit: id.limit))
     }
     if id == .password || id == .confirmation {
-        ActivationStep.evaluatePassword(&state, environment)
+        // The cheap rules tick at once; the dictionary waits for a pause (`typingPaused`) or for the field to be left.
+        ActivationStep.evaluatePassword(&state, environment, checkingDictionary: false)
     }
     // A message about what the field held goes once the field holds something valid.
     if !truncated, case .activation(let error)? = state.notice?.content {

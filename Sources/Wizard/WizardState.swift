@@ -387,6 +387,13 @@ public struct WizardState: Equatable, Sendable {
         fields = Dictionary(uniqueKeysWithValues: FieldID.allCases.map { ($0, TextField(limit: $0.limit)) })
     }
 
+    /// The password's dictionary rule waits for typing to pause: the loop sends `typingPaused` after
+    /// `WizardState.typingPause` without a key.
+    public var passwordCheckPending: Bool { passwordCheck?.dictionaryPending == true }
+
+    /// How long without a key counts as a pause in typing.
+    public static let typingPause: Duration = .milliseconds(300)
+
     /// The texts in the screen's language, with the commands they suggest carrying this program's options.
     public var localizer: Localizer { Localizer(language, commandOptions: commandOptions) }
 

@@ -45,11 +45,13 @@ private func renderForm(_ canvas: inout Canvas) {
     let half = (canvas.contentWidth) / 2
     for (index, rule) in rules.enumerated() {
         let met = check?.isMet(rule) ?? false
-        let mark = met ? "✔ " : "✘ "
+        // The dictionary rule not checked yet (typing): neither met nor failed.
+        let pending = rule == .notCommon && check?.dictionaryPending == true
+        let mark = met ? "✔ " : (pending ? "… " : "✘ ")
         let column = canvas.margin + (index % 2) * half
         canvas.screen.put(
             mark + canvas.t(rule.messageKey), row: row + index / 2, column: column,
-            style: met ? Styles.success : (check == nil ? Styles.dim : Styles.error), limit: half - 1)
+            style: met ? Styles.success : (check == nil || pending ? Styles.dim : Styles.error), limit: half - 1)
     }
     row += (rules.count + 1) / 2 + 1
     canvas.button(.activate, labelKey: "button.activate", row: min(row, canvas.bodyBottom), column: canvas.margin)

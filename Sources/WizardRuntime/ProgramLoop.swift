@@ -24,8 +24,10 @@ public protocol FrontEnd: AnyObject {
 
 /// What a front end's wait produced.
 public enum FrontEndInput: Equatable, Sendable {
-    /// Events for the wizard (none after a timeout or a wake).
+    /// Events for the wizard (none after a wake or input that makes none).
     case events([WizardEvent])
+    /// The timeout passed with nothing from the person (typing paused; the kiosk's next tick).
+    case timedOut
     /// The front end stops the program with this exit status (plain mode: the person declined, the state is a
     /// dead end); it has said why.
     case stop(status: Int32)
@@ -72,8 +74,13 @@ public final class ProgramLoop {
         while true {
             if let ending = state.ending { return .wizard(ending) }
             show(on: front)
-            let timeout = state.kiosk ? Kiosk.secondsToNextTick(state, now: clock.now()).map { Duration.seconds($0) } : nil
+            let kioskTick = state.kiosk ? Kiosk.secondsToNextTick(state, now: clock.now()).map { Duration.seconds($0) } : nil
+            let pause = state.passwordCheckPending ? WizardState.typingPause : nil
+            let timeout = [kioskTick, pause].compactMap { $0 }.min()
             switch front.next(state, wake: queue.descriptor, timeout: timeout) {
+            case .timedOut:
+                if state.passwordCheckPending { send(.typingPaused) }
+                for event in queue.drain() where state.ending == nil { send(event) }
             case .events(let events):
                 for event in events where state.ending == nil { send(event) }
                 // What these events made is shown before any result changes it (plain mode prints each step).

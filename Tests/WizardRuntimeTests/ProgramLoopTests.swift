@@ -99,6 +99,25 @@ import WizardRuntime
         #expect(loop.state.field(.link).text == "abc")
     }
 
+    @Test func aPauseInTypingRunsThePasswordsDictionaryRule() {
+        var state = WizardState(language: .en)
+        state.step = .activation
+        state.focus = .field(.password)
+        let front = ScriptedFront([
+            { _ in .events([.text("Quartz-Lantern-Orbit-73")]) },
+            { state in
+                #expect(state.passwordCheckPending, "a keystroke leaves the dictionary for a pause")
+                return .timedOut
+            },
+            { state in
+                #expect(!state.passwordCheckPending && state.passwordCheck?.isMet(.notCommon) == true)
+                return .stop(status: 0)
+            },
+        ])
+        #expect(loop(state).run(front) == .frontEnd(status: 0))
+        #expect(front.timeouts == [nil, WizardState.typingPause, nil], "the loop waits a pause only while the rule is pending")
+    }
+
     @Test func ctrlLAsksTheFrontEndForAFullRepaintOnce() {
         let front = ScriptedFront([
             { _ in .events([.key(.control("l"))]) },

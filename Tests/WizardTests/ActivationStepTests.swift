@@ -7,10 +7,14 @@ import Testing
 @testable import Wizard
 
 /// The rules as the screen ticks them, in display order.
-func rules(length: Bool, personal: Bool, common: Bool, confirmed: Bool, maximum: Bool = true) -> PasswordCheck {
-    PasswordCheck(rules: [
-        (.minimumLength, length), (.maximumLength, maximum), (.notNameOrEmail, personal), (.notCommon, common), (.confirmationMatches, confirmed),
-    ])
+///
+/// `pending`: the dictionary rule was not run yet (keystrokes leave it for a pause, or for the field to be left).
+func rules(length: Bool, personal: Bool, common: Bool, confirmed: Bool, maximum: Bool = true, pending: Bool = false) -> PasswordCheck {
+    PasswordCheck(
+        rules: [
+            (.minimumLength, length), (.maximumLength, maximum), (.notNameOrEmail, personal), (.notCommon, common),
+            (.confirmationMatches, confirmed),
+        ], dictionaryPending: pending)
 }
 
 @Suite("Step 5 — activation of the digital certificate") struct ActivationStepTests {
@@ -35,16 +39,21 @@ func rules(length: Bool, personal: Bool, common: Bool, confirmed: Bool, maximum:
         store.send(.focus(.field(.password))) { $0.focus = .field(.password) }
         store.send(.text(Fixture.password)) {
             $0.fields[.password] = filled(.password, Fixture.password)
+            $0.passwordCheck = rules(length: true, personal: true, common: false, confirmed: false, pending: true)
+        }
+        // Leaving the field runs the dictionary rule.
+        store.key(.tab) {
+            $0.focus = .field(.confirmation)
             $0.passwordCheck = rules(length: true, personal: true, common: true, confirmed: false)
         }
-        store.key(.tab) { $0.focus = .field(.confirmation) }
         store.send(.text(Fixture.password)) {
             $0.fields[.confirmation] = filled(.confirmation, Fixture.password)
-            $0.passwordCheck = rules(length: true, personal: true, common: true, confirmed: true)
+            $0.passwordCheck = rules(length: true, personal: true, common: false, confirmed: true, pending: true)
         }
         store.key(.enter) {
             $0.notice = .error(ActivationError(.referenceCheckDigit))
             $0.focus = .field(.reference)
+            $0.passwordCheck = rules(length: true, personal: true, common: true, confirmed: true)
         }
     }
 
@@ -61,37 +70,45 @@ func rules(length: Bool, personal: Bool, common: Bool, confirmed: Bool, maximum:
             $0.fields[.password] = filled(.password, "T")
             $0.passwordCheck = rules(length: false, personal: true, common: false, confirmed: false)
         }
+        // The cheap rules tick on each keystroke; the dictionary (libpwquality) waits for a pause in typing.
         store.send(.text("remblay-Orage-47")) {
             $0.fields[.password] = filled(.password, "Tremblay-Orage-47")
-            $0.passwordCheck = rules(length: true, personal: false, common: true, confirmed: false)
+            $0.passwordCheck = rules(length: true, personal: false, common: false, confirmed: false, pending: true)
         }
+        store.send(.typingPaused) { $0.passwordCheck = rules(length: true, personal: false, common: true, confirmed: false) }
+        store.send(.typingPaused)
         store.key(.control("u")) {
             $0.fields[.password] = filled(.password, "")
             $0.passwordCheck = nil
         }
         store.send(.text("password1234")) {
             $0.fields[.password] = filled(.password, "password1234")
-            $0.passwordCheck = rules(length: true, personal: true, common: false, confirmed: false)
+            $0.passwordCheck = rules(length: true, personal: true, common: false, confirmed: false, pending: true)
         }
+        store.send(.typingPaused) { $0.passwordCheck = rules(length: true, personal: true, common: false, confirmed: false) }
         store.key(.control("u")) {
             $0.fields[.password] = filled(.password, "")
             $0.passwordCheck = nil
         }
         store.send(.text(Fixture.password)) {
             $0.fields[.password] = filled(.password, Fixture.password)
+            $0.passwordCheck = rules(length: true, personal: true, common: false, confirmed: false, pending: true)
+        }
+        store.key(.tab) {
+            $0.focus = .field(.confirmation)
             $0.passwordCheck = rules(length: true, personal: true, common: true, confirmed: false)
         }
-        store.key(.tab) { $0.focus = .field(.confirmation) }
         store.send(.text(String(Fixture.password.dropLast()))) {
             $0.fields[.confirmation] = filled(.confirmation, String(Fixture.password.dropLast()))
+            $0.passwordCheck = rules(length: true, personal: true, common: false, confirmed: false, pending: true)
         }
         store.key(.character("7")) {
             $0.fields[.confirmation] = filled(.confirmation, Fixture.password)
-            $0.passwordCheck = rules(length: true, personal: true, common: true, confirmed: true)
+            $0.passwordCheck = rules(length: true, personal: true, common: false, confirmed: true, pending: true)
         }
         store.key(.backspace) {
             $0.fields[.confirmation] = filled(.confirmation, String(Fixture.password.dropLast()))
-            $0.passwordCheck = rules(length: true, personal: true, common: true, confirmed: false)
+            $0.passwordCheck = rules(length: true, personal: true, common: false, confirmed: false, pending: true)
         }
     }
 
@@ -105,16 +122,23 @@ func rules(length: Bool, personal: Bool, common: Bool, confirmed: Bool, maximum:
         store.key(.end)
         store.send(.text("-Piano-47")) {
             $0.fields[.password] = filled(.password, Fixture.password)
+            $0.passwordCheck = rules(length: true, personal: true, common: false, confirmed: false, pending: true)
+        }
+        // "Download and Activate" never skips the dictionary; only the confirmation is missing: focus goes there.
+        store.key(.enter) {
+            $0.focus = .field(.confirmation)
             $0.passwordCheck = rules(length: true, personal: true, common: true, confirmed: false)
         }
-        // Only the confirmation is missing: focus goes there.
-        store.key(.enter) { $0.focus = .field(.confirmation) }
     }
 
     @Test func downloadAndActivateOrdersTheActivation() {
         var store = Flow.activation()
         store.drive(.text(" 482 157-304 "), .key(.tab), .text(Fixture.password), .key(.tab), .text(Fixture.password))
-        store.key(.tab) { $0.focus = .keyChoice }
+        // Leaving the confirmation runs the dictionary rule the keystrokes left pending.
+        store.key(.tab) {
+            $0.focus = .keyChoice
+            $0.passwordCheck = rules(length: true, personal: true, common: true, confirmed: true)
+        }
         store.key(.left) { $0.keyChoice = .p256 }
         store.key(.character(" ")) { $0.keyChoice = .rsa2048 }
         store.key(.right) { $0.keyChoice = .rsa3072 }
