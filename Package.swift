@@ -204,6 +204,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
         // The authority as an HTTPS service: the subscriber API (/api/v1/), CMP enrollment (/pkix/),
@@ -283,8 +284,9 @@ let package = Package(
         .target(
             name: "ParapheFuzzEntries",
             dependencies: [
-                "Activation", "Authority", "AuthorityInterface", "AuthorityWire", "CMP", "Keystore", "ParapheCLI", "RevocationList", "Terminal",
-                .product(name: "Crypto", package: "swift-crypto"),
+                "Activation", "Authority", "AuthorityInterface", "AuthorityWire", "CMP", "Keystore", "OperatorCommands", "ParapheCLI",
+                "RevocationList",
+                "Terminal", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "X509", package: "swift-certificates"),
             ],

@@ -84,8 +84,10 @@ public struct ActivationError: ParapheError, Equatable {
     }
 
     /// The message in `language`, ready for a screen or one line of stderr.
-    public func message(in language: Language) -> String {
-        let localizer = Localizer(language)
+    public func message(in language: Language) -> String { message(Localizer(language)) }
+
+    /// The message in `localizer`'s language, with its customer service when the message sends the person there.
+    public func message(_ localizer: Localizer) -> String {
         var arguments: [String: String] = [:]
         switch code {
         case .wrongAnswers(let remaining), .wrongReference(let remaining):

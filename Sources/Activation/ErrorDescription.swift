@@ -24,7 +24,10 @@ public struct ErrorDescription: Sendable, Equatable {
     }
 
     /// The message in `language`.
-    public func message(in language: Language) -> String {
-        activationError?.message(in: language) ?? Localizer(language).text(messageKey, arguments)
+    public func message(in language: Language) -> String { message(Localizer(language)) }
+
+    /// The message in `localizer`'s language, with its customer service when the message sends the person there.
+    public func message(_ localizer: Localizer) -> String {
+        activationError?.message(localizer) ?? localizer.text(messageKey, arguments)
     }
 }

@@ -44,6 +44,9 @@ public struct Localizer: Sendable {
     public let language: Language
     /// What the commands this text suggests must carry (`{dataDirOption}`, `{profileDirOption}`).
     public let commandOptions: CommandOptions
+    /// Whom a text that sends the person to customer service names (`{customerService}`: the contact's sentence, or
+    /// nothing when none is known).
+    public let customerService: CustomerService?
     private let table: [String: String]
 
     /// Each language's table, read from the bundle the first time it is needed (a wizard in English
@@ -64,18 +67,26 @@ public struct Localizer: Sendable {
         }
     }
 
-    public init(_ language: Language, commandOptions: CommandOptions = CommandOptions()) {
+    public init(_ language: Language, commandOptions: CommandOptions = CommandOptions(), customerService: CustomerService? = nil) {
         self.language = language
         self.commandOptions = commandOptions
+        self.customerService = customerService
         self.table = Self.table(language)
     }
+
+    /// The same texts without the customer service's contact (a screen that shows it apart).
+    public var withoutContact: Localizer { Localizer(language, commandOptions: commandOptions) }
 
     /// Every key of the language's table (for completeness tests).
     public var keys: Set<String> { Set(table.keys) }
 
     /// The text for `key` with each `{name}` replaced by `arguments[name]`; the key itself if missing.
     public func text(_ key: String, _ arguments: [String: String] = [:]) -> String {
-        var text = table[key] ?? (language == .en ? nil : Self.table(.en)[key]) ?? key
+        var text = rawText(key)
+        // Before the arguments: a value that holds the placeholder is never expanded.
+        if text.contains("{customerService}") {
+            text = text.replacingOccurrences(of: "{customerService}", with: customerService.map { " " + contactSentence($0) } ?? "")
+        }
         for (name, value) in arguments {
             text = text.replacingOccurrences(of: "{\(name)}", with: value)
         }
@@ -85,6 +96,11 @@ public struct Localizer: Sendable {
             }
         }
         return text
+    }
+
+    /// The text of `key` with its placeholders (this language's, else English, else the key).
+    func rawText(_ key: String) -> String {
+        table[key] ?? (language == .en ? nil : Self.table(.en)[key]) ?? key
     }
 
     /// A date and time as people of this language write it, in UTC (`2026-12-10 14:03 UTC`).

@@ -23,6 +23,11 @@ public struct AuthorityConfiguration: Sendable {
     public var registryFile: URL?
     /// Where the emails go (`--mail`); nil: the Maildir `DATA/mail`.
     public var mail: MailDestination?
+    /// Whom the person contacts; nil: the emails say "contact our Customer Service" alone.
+    ///
+    /// From `customer-service.toml` in the data directory, or `--customer-service`: published at `GET /api/v1/about`
+    /// and named in every email.
+    public var customerService: CustomerService?
     /// Hears each named moment of the authority's work (the end-to-end tests stop the process there).
     public var checkpoint: @Sendable (AuthorityCheckpoint) -> Void = { _ in }
 

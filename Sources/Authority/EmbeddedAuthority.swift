@@ -78,6 +78,9 @@ public final class EmbeddedAuthority: Authority, Sendable {
     /// When the CA certificate expires.
     public var caValidUntil: Date { ca.certificate.notValidAfter }
 
+    /// The customer service of this authority's configuration.
+    public func customerService() async throws -> CustomerService? { configuration.customerService }
+
     /// Where the registry is (`sqlite:/path`, `postgres://user@host:port/db`), for the operator.
     public var registryLocation: String { registry.location }
 
@@ -102,7 +105,7 @@ public final class EmbeddedAuthority: Authority, Sendable {
         self.registry = registry
         self.ca = ca
         self.caWasCreated = created
-        self.mailer = Mailer()
+        self.mailer = Mailer(customerService: configuration.customerService)
         switch configuration.mail {
         case .sendmail(let program):
             self.transport = SendmailTransport(program: program)

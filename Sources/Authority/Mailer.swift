@@ -142,6 +142,8 @@ struct SendmailTransport: MailTransport {
 /// The RFC 5322 messages the authority sends.
 struct Mailer: Sendable {
     let hostName: String
+    /// Named under "contact our Customer Service" in every email (nil: that sentence alone).
+    let customerService: CustomerService?
 
     static let from = "Paraphe Certification Authority <no-reply@paraphe.example>"
     static let messageIDDomain = "paraphe.example"
@@ -150,8 +152,9 @@ struct Mailer: Sendable {
 
     private static let sequence = Locked<UInt64>(0)
 
-    init() {
+    init(customerService: CustomerService? = nil) {
         self.hostName = FileSystem.hostName()
+        self.customerService = customerService
     }
 
     /// The message's variable parts.
@@ -168,7 +171,8 @@ struct Mailer: Sendable {
         let name = uniqueName(at: now, random: random)
         // The Message-ID reuses the name's unique part.
         let unique = name.split(separator: ".").prefix(2).joined(separator: ".")
-        let bytes = Array(try Self.compose(content, at: now, messageID: "\(unique)@\(Self.messageIDDomain)").utf8)
+        let bytes = Array(
+            try Self.compose(content, at: now, messageID: "\(unique)@\(Self.messageIDDomain)", customerService: customerService).utf8)
         return OutgoingMail(id: name, recipient: content.subscriber.email, message: bytes)
     }
 
@@ -184,7 +188,9 @@ struct Mailer: Sendable {
     }
 
     /// The whole message, LF line endings.
-    static func compose(_ content: Content, at now: Date, messageID: String) throws(AuthorityError) -> String {
+    static func compose(_ content: Content, at now: Date, messageID: String, customerService: CustomerService? = nil) throws(AuthorityError)
+        -> String
+    {
         let template = try Self.template(content.kind, content.subscriber.language)
         let localizer = Localizer(content.subscriber.language)
         let body = fill(
@@ -194,6 +200,8 @@ struct Mailer: Sendable {
                 "link": content.token.link,
                 "reference": content.reference.formatted,
                 "expires": localizer.dateTime(content.expiresAt),
+                // After "contact our Customer Service.": a blank line and the contact, one item a line, indented.
+                "customerService": customerService.map { "\n\n" + localizer.contactLines($0).map { "  " + $0 }.joined(separator: "\n") } ?? "",
             ])
         var headers: [String] = []
         headers.append("From: \(from)")

@@ -309,6 +309,12 @@ public final class NetworkAuthority: Authority, Sendable {
             "POST", "api/v1/recovery", body: WireFormat.RecoveryRequest(email: email), as: WireFormat.RecoveryResponse.self, accepting: 202)
     }
 
+    /// `GET /api/v1/about`, over the pinned connection: the contact, checked before anything shows it.
+    public func customerService() async throws -> CustomerService? {
+        let about = try await exchange("GET", "api/v1/about", body: NoBody?.none, as: WireFormat.About.self)
+        return try about.decoded()
+    }
+
     /// The SHA-256 of the CA certificate in use, for the person to compare at step 3.
     public func caFingerprint() async throws -> String {
         Hex.colons(Array(SHA256.hash(data: try await connected().caDER)))

@@ -212,6 +212,8 @@ public protocol Authority: Sendable {
     /// "Recover my digital signature": if an activated application has this email address, a recovery
     /// email goes out (new reference number, same link). The answer says nothing either way.
     func requestRecovery(email: String) async throws
+    /// Whom the person contacts when a message sends them to customer service (nil: the authority names none).
+    func customerService() async throws -> CustomerService?
 }
 
 extension Authority {

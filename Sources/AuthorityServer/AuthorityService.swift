@@ -174,6 +174,14 @@ public struct AuthorityService: Sendable {
                     status: .ok, headers: [.contentType: "application/x-pem-file"], body: .init(byteBuffer: ByteBuffer(string: pem)))
             }
         }
+        // What the person is told to contact; the same for every caller, so cacheable, and unlimited like the CA.
+        api.get("about") { _, context in
+            try await handleJSON(context) {
+                var response = try json(WireFormat.About(customerService: try await authority.customerService()))
+                response.headers[.cacheControl] = "max-age=300"
+                return response
+            }
+        }
         router.get("crl") { _, context in
             try await handleJSON(context) {
                 try limiter.admit(context)
@@ -351,7 +359,8 @@ struct MethodNotAllowed: RouterMiddleware {
     /// Each path (`*` for one segment) and the one method it takes.
     static let routes: [([String], HTTPRequest.Method)] = [
         (["api", "v1", "applications", "*"], .get), (["api", "v1", "applications", "*", "identity"], .post),
-        (["api", "v1", "applications", "*", "renewal"], .post), (["api", "v1", "ca"], .get), (["api", "v1", "recovery"], .post),
+        (["api", "v1", "applications", "*", "renewal"], .post), (["api", "v1", "ca"], .get), (["api", "v1", "about"], .get),
+        (["api", "v1", "recovery"], .post),
         (["openapi.yaml"], .get), (["pkix"], .post), (["crl"], .get),
         (["health"], .get), (["metrics"], .get),
     ]

@@ -7,6 +7,30 @@ import Foundation
 ///
 /// Dates are ISO 8601.
 public enum WireFormat {
+    /// `GET /api/v1/about`: what the authority publishes for the person (its customer service, each language's
+    /// contact whole).
+    public struct About: Codable, Sendable, Equatable {
+        public var customerService: CustomerService?
+
+        public init(customerService: CustomerService?) { self.customerService = customerService }
+
+        /// `customerService` is always present (`null` when none is named).
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(customerService, forKey: .customerService)
+        }
+
+        /// Checked as anything from outside: a contact that could not be shown is refused whole.
+        public func decoded() throws(WireError) -> CustomerService? {
+            guard let customerService else { return nil }
+            do {
+                return try customerService.validated()
+            } catch {
+                throw WireError.malformed("customer service")
+            }
+        }
+    }
+
     /// `GET /api/v1/applications/{token}`.
     public struct Overview: Codable, Sendable, Equatable {
         public var token: String

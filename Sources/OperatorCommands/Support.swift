@@ -49,30 +49,32 @@ package func note(_ text: String) {
 }
 
 /// Runs a command body, turning every error into one clear line on stderr (after the program's name) and an exit
-/// status.
-package func runReportingErrors(language: Language, program: ProgramContext, _ body: () async throws -> Void) async throws {
+/// status; a message that sends the person to customer service names `customerService()`'s contact.
+package func runReportingErrors(
+    language: Language, program: ProgramContext, customerService: () -> CustomerService? = { nil }, _ body: () async throws -> Void
+) async throws {
     do {
         try await body()
     } catch let exit as ExitCode {
         throw exit
     } catch {
-        let (status, message) = describe(error, language: language)
+        let (status, message) = describe(error, language: language, customerService: customerService())
         printError(program.name + ": " + message)
         throw ExitCode(status)
     }
 }
 
 /// The exit status and the one-line message for an error.
-package func describe(_ error: any Error, language: Language) -> (Int32, String) {
+package func describe(_ error: any Error, language: Language, customerService: CustomerService? = nil) -> (Int32, String) {
     switch error {
     case let error as CLIError:
         return (error.status, error.message)
     case let failure as LocalizedFailure:
-        return describe(failure.error, language: failure.language)
+        return describe(failure.error, language: failure.language, customerService: customerService)
     default:
         // The same message the wizard shows for this error.
         let description = ErrorDescription(error)
-        return (description.exitStatus, description.message(in: language))
+        return (description.exitStatus, description.message(Localizer(language, customerService: customerService)))
     }
 }
 
@@ -172,12 +174,21 @@ package struct DataOptions: ParsableArguments {
         try EmbeddedAuthority(configuration: configuration(program))
     }
 
-    /// The authority's configuration on this data directory, on the program's clock.
-    package func configuration(_ program: ProgramContext) -> AuthorityConfiguration {
+    /// The authority's configuration on this data directory, on the program's clock, with the customer service its
+    /// `customer-service.toml` names (`customerService`: another file instead).
+    package func configuration(_ program: ProgramContext, customerService file: String? = nil) throws -> AuthorityConfiguration {
         var configuration = AuthorityConfiguration(dataDirectory: dataDirectory)
         configuration.time = program.hooks.clock
+        let contactFile = file.map { URL(fileURLWithPath: $0) } ?? dataDirectory.appendingPathComponent(Self.customerServiceFile)
+        if file != nil, !FileManager.default.fileExists(atPath: contactFile.path) {
+            throw CLIError(status: ExitStatus.noInput, message: "no customer service file at \(InputText.printable(contactFile.path, limit: 1_000))")
+        }
+        configuration.customerService = try CustomerService.load(contactFile, language: defaultLanguage(nil))
         return configuration
     }
+
+    /// The authority's customer service, in its data directory (docs/ca-operator.md).
+    package static let customerServiceFile = "customer-service.toml"
 }
 
 /// The data directory and the registry of an authority's host, for the operator commands and `serve`:
@@ -198,6 +209,11 @@ package struct RegistryOptions: ParsableArguments {
         name: .customLong("mail"), help: "Where the emails go: maildir:DIR (default: DATA_DIR/mail) or sendmail:PATH (a sendmail-compatible program)."
     )
     package var mail: String?
+    @Option(
+        name: .customLong("customer-service"),
+        help: "A TOML file naming the customer service the emails and GET /api/v1/about give (default: DATA_DIR/customer-service.toml, if it exists)."
+    )
+    package var customerService: String?
 
     package init() {}
 
@@ -227,7 +243,7 @@ package struct RegistryOptions: ParsableArguments {
 
     /// The authority on the data directory, with the registry `--database` names.
     package func authority(_ program: ProgramContext) async throws -> EmbeddedAuthority {
-        var configuration = data.configuration(program)
+        var configuration = try data.configuration(program, customerService: customerService)
         configuration.mail = try mail.map { text throws(AuthorityError) in try MailDestination(parsing: text) }
         configuration.checkpoint = program.hooks.authorityCheckpoint
         switch try location {

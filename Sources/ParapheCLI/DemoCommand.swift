@@ -4,6 +4,7 @@ import Authority
 import AuthorityInterface
 import Foundation
 import OperatorCommands
+import ParapheShared
 import Wizard
 import Workstation
 
@@ -25,6 +26,23 @@ struct DemoCommand: ProgramCommand {
     ]
     static let answers = ["Montréal", "Rex", "Les Misérables"]
 
+    /// The demo authority's customer service (`customer-service.toml` in its data directory; fictitious numbers).
+    static let customerServiceFile = """
+        # The customer service this authority names in its emails, at GET /api/v1/about and in the wizard's
+        # messages (docs/ca-operator.md). A demo: the numbers and addresses are fictitious.
+        name = "Paraphe Customer Service (demo)"
+        phone = "+1 514 555-0199"
+        email = "support@paraphe.example"
+        web = "https://paraphe.example/support"
+        hours = "Monday to Friday, 8 a.m. to 6 p.m. Eastern Time"
+
+        [fr]
+        name = "Service à la clientèle de Paraphe (démo)"
+        web = "https://paraphe.example/fr/soutien"
+        hours = "Du lundi au vendredi, de 8 h à 18 h, heure de l’Est"
+
+        """
+
     func run(in program: ProgramContext) async throws {
         let language = defaultLanguage(lang)
         try await runReportingErrors(language: language, program: program) {
@@ -43,9 +61,12 @@ struct DemoCommand: ProgramCommand {
                 }
                 directory = URL(fileURLWithPath: String(cString: made))
             }
-            var configuration = AuthorityConfiguration(dataDirectory: directory)
-            configuration.time = program.hooks.clock
-            let authority = try EmbeddedAuthority(configuration: configuration)
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            let contactFile = directory.appendingPathComponent(DataOptions.customerServiceFile)
+            try AtomicFile.write(Array(Self.customerServiceFile.utf8), to: contactFile, mode: 0o600)
+            var options = DataOptions()
+            options.dataDir = directory.path
+            let authority = try EmbeddedAuthority(configuration: try options.configuration(program))
             let subscriber = Subscriber(name: "Jeanne Tremblay", email: "jeanne.tremblay@example.com", language: language)
             let approvedAt = expired ? program.hooks.clock.now().addingTimeInterval(-16 * 24 * 3600) : nil
             let receipt = try await authority.approve(

@@ -30,6 +30,7 @@ struct PlainSession: Sendable {
         var initial = WizardState(language: language, languageChosen: languageChosen)
         initial.offerProvider = provider != nil
         initial.commandOptions = service.paths.commandOptions
+        initial.customerService = service.knownCustomerService()
         let session = self
         let state = initial
         // Reading standard input blocks: the prompts run on their own thread, the effects as tasks.

@@ -47,10 +47,12 @@ struct WizardCommand: ProgramCommand {
 
     func run(in program: ProgramContext) async throws {
         var language = defaultLanguage(lang)
-        try await runReportingErrors(language: language, program: program) {
+        var customerService: CustomerService?
+        try await runReportingErrors(language: language, program: program, customerService: { customerService }) {
             var data = self.data
             let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language, program: program)
             let configuration = setup.configuration
+            customerService = setup.knownCustomerService(data)
             if lang == nil, let configured = configuration.language { language = configured }
             let kiosk = self.kiosk || (configuration.kiosk ?? false)
             let profileDir = self.profileDir ?? configuration.profileDirectory
@@ -70,6 +72,7 @@ struct WizardCommand: ProgramCommand {
             session.fixedProfileDirectory = kiosk && profileDir != nil
             session.plain = plain
             session.updateWindow = setup.updateWindow
+            session.localCustomerService = configuration.customerService
             try await session.run(in: program)
         }
     }
@@ -108,6 +111,8 @@ struct WizardSession: Sendable {
     var plain = false
     /// How long before expiry the log-in offers to update the profile.
     var updateWindow = WorkstationSetup.defaultUpdateWindow
+    /// The configuration's local help desk, named instead of the authority's customer service.
+    var localCustomerService: CustomerService?
 
     /// Plain mode is used when asked for, and when there is no terminal to draw on: standard input
     /// or output is not a terminal, or `TERM` is `dumb` (or unset).
@@ -121,7 +126,9 @@ struct WizardSession: Sendable {
             // A kiosk must have no way out; line-by-line prompts cannot promise that.
             if kiosk { throw CLIError(status: ExitStatus.usage, message: Localizer(language).text("cli.error.kioskNeedsTerminal")) }
             let plainSession = PlainSession(
-                service: activationService(authority: try authority.wait(), paths: paths, program: program, updateWindow: updateWindow),
+                service: activationService(
+                    authority: try authority.wait(), paths: paths, program: program, updateWindow: updateWindow,
+                    localCustomerService: localCustomerService),
                 language: language, languageChosen: languageChosen, initialEvents: initialEvents, provider: provider,
                 clock: program.hooks.clock)
             try await plainSession.run()
@@ -134,11 +141,12 @@ struct WizardSession: Sendable {
             let thread = Thread {
                 do {
                     let outcome = try TerminalSession.withSession(TerminalOptions(monochrome: monochrome)) { terminal in
-                        let initial = session.initialState(terminal.size)
+                        var initial = session.initialState(terminal.size)
                         terminal.draw(render(initial), force: false)
                         let service = activationService(
                             authority: try session.authority.wait(), paths: session.paths, fixedProfileDirectory: session.fixedProfileDirectory,
-                            program: program, updateWindow: session.updateWindow)
+                            program: program, updateWindow: session.updateWindow, localCustomerService: session.localCustomerService)
+                        initial.customerService = service.knownCustomerService()
                         let runner = EffectRunner(
                             service: service, provider: session.provider, followUp: session.demo == nil ? nil : DemoMail.newReference)
                         let loop = ProgramLoop(state: initial, environment: environment, runner: runner, clock: program.hooks.clock)

@@ -28,6 +28,12 @@ import Workstation
 /// enabled = true
 /// idle_timeout = 120
 /// profile_dir = "/media/paraphe"
+///
+/// [customer_service]             # the kiosk's own help desk, instead of the authority's
+/// name = "Library help desk"
+/// phone = "+1 514 555-0123"
+/// [customer_service.fr]
+/// name = "Comptoir d'aide de la bibliothèque"
 /// ```
 package struct WorkstationConfiguration: Sendable, Equatable {
     var dataDirectory: String?
@@ -41,6 +47,8 @@ package struct WorkstationConfiguration: Sendable, Equatable {
     var profileDirectory: String?
     /// Days before expiry from which a log-in offers to update the profile.
     var updateWindowDays: Int?
+    /// A local help desk that replaces the authority's customer service in every message (`[customer_service]`).
+    var customerService: CustomerService?
     /// The file these came from (nil: no file).
     var source: URL?
 
@@ -70,20 +78,10 @@ package struct WorkstationConfiguration: Sendable, Equatable {
 
     package static func parse(_ text: String, source: URL?) throws -> WorkstationConfiguration {
         let path = source?.path ?? "config.toml"
-        func invalid(_ why: String) -> CLIError {
-            CLIError(status: ExitStatus.dataError, message: "\(InputText.printable(path, limit: 1_000)): \(why)")
-        }
-        if let (line, why) = Self.shapeProblem(text) { throw invalid("not valid TOML (line \(line): \(why))") }
-        let table: TOMLTable
-        do {
-            table = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw invalid("not valid TOML (line \(error.source.begin.line): \(error.description))")
-        } catch {
-            throw invalid("not valid TOML")
-        }
+        func invalid(_ why: String) -> CLIError { TOMLText.invalid(path, why) }
+        let table = try TOMLText.parse(text, path: path)
         let known: [String: Set<String>] = [
-            "": ["data_dir", "language", "authority", "kiosk", "profile"],
+            "": ["data_dir", "language", "authority", "kiosk", "profile", "customer_service"],
             "profile": ["update_window_days"],
             "authority": ["url", "fingerprint", "connect_timeout", "request_timeout"],
             "kiosk": ["enabled", "idle_timeout", "profile_dir"],
@@ -91,9 +89,7 @@ package struct WorkstationConfiguration: Sendable, Equatable {
         for key in table.keys where !(known[""]?.contains(key) ?? false) { throw invalid("unknown setting \(key)") }
         var configuration = WorkstationConfiguration(source: source)
         func string(_ table: TOMLTable, _ key: String, _ section: String) throws -> String? {
-            guard let value = table[key] else { return nil }
-            guard let text = value.string else { throw invalid("\(section)\(key) must be a string") }
-            return text
+            try TOMLText.string(table, key, section, path: path)
         }
         func integer(_ table: TOMLTable, _ key: String, _ section: String, _ range: ClosedRange<Int>) throws -> Int? {
             guard let value = table[key] else { return nil }
@@ -107,7 +103,7 @@ package struct WorkstationConfiguration: Sendable, Equatable {
             guard let value = Language(rawValue: language) else { throw invalid("language must be en or fr") }
             configuration.language = value
         }
-        for section in ["authority", "kiosk", "profile"] where table[section] != nil && table[section]?.table == nil {
+        for section in ["authority", "kiosk", "profile", "customer_service"] where table[section] != nil && table[section]?.table == nil {
             throw invalid("[\(section)] must be a table")
         }
         if let authority = table["authority"]?.table {
@@ -130,74 +126,10 @@ package struct WorkstationConfiguration: Sendable, Equatable {
             for key in profile.keys where !(known["profile"]?.contains(key) ?? false) { throw invalid("unknown setting profile.\(key)") }
             configuration.updateWindowDays = try integer(profile, "update_window_days", "profile.", 0...3_650)
         }
+        if let contact = table["customer_service"]?.table {
+            configuration.customerService = try CustomerService.parse(contact, section: "customer_service.", path: path)
+        }
         return configuration
-    }
-}
-
-extension WorkstationConfiguration {
-    /// The first line whose shape this file cannot have, and why; nil when every line is a comment, a table header
-    /// (`[name]`, `[a.b]`) or `key = value`.
-    ///
-    /// Checked before the text reaches toml++ (TOMLKit's parser), which asserts — aborting the program — on some
-    /// malformed keys and headers (found by the fuzzer: `[+++ …`); the configuration uses only this part of TOML (no
-    /// arrays of tables, no values over several lines).
-    static func shapeProblem(_ text: String) -> (line: Int, why: String)? {
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = Array(raw.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r"))).unicodeScalars)
-            guard let first = line.first, first != "#" else { continue }
-            if line.count >= 3,
-                line.indices.dropLast(2).contains(where: {
-                    line[$0] == line[$0 + 1] && line[$0] == line[$0 + 2] && (line[$0] == "\"" || line[$0] == "'")
-                })
-            {
-                return (index + 1, "strings over several lines are not used in this file")
-            }
-            if first == "[" {
-                guard var end = keyEnd(line, from: 1), end < line.count, line[end] == "]" else {
-                    return (index + 1, "a table header is [name] or [name.name], names made of letters, digits, - and _, or quoted")
-                }
-                end = skipBlanks(line, from: end + 1)
-                guard end == line.count || line[end] == "#" else { return (index + 1, "nothing but a comment may follow a table header") }
-            } else {
-                guard let end = keyEnd(line, from: 0), end < line.count, line[end] == "=" else {
-                    return (index + 1, "a setting is name = value, the name made of letters, digits, - and _, or quoted")
-                }
-            }
-        }
-        return nil
-    }
-
-    /// Where a (dotted) key that starts at `start`, blanks allowed around its parts, ends (after its trailing blanks).
-    private static func keyEnd(_ line: [Unicode.Scalar], from start: Int) -> Int? {
-        var index = skipBlanks(line, from: start)
-        while true {
-            guard index < line.count else { return nil }
-            let first = line[index]
-            if first == "\"" || first == "'" {
-                index += 1
-                while index < line.count, line[index] != first {
-                    if first == "\"", line[index] == "\\" { index += 1 }
-                    index += 1
-                }
-                guard index < line.count else { return nil }
-                index += 1
-            } else {
-                let bare = { (scalar: Unicode.Scalar) in
-                    scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "-" || scalar == "_")
-                }
-                guard bare(first) else { return nil }
-                while index < line.count, bare(line[index]) { index += 1 }
-            }
-            index = skipBlanks(line, from: index)
-            guard index < line.count, line[index] == "." else { return index }
-            index = skipBlanks(line, from: index + 1)
-        }
-    }
-
-    private static func skipBlanks(_ line: [Unicode.Scalar], from start: Int) -> Int {
-        var index = start
-        while index < line.count, line[index] == " " || line[index] == "\t" { index += 1 }
-        return index
     }
 }
 
@@ -230,7 +162,18 @@ struct WorkstationSetup: Sendable {
     /// The activation pipeline on `authority`, with the program's hooks and the configuration's update window.
     func activationService(authority: any Authority, paths: WorkstationPaths, fixedProfileDirectory: Bool = false) -> ActivationService {
         ParapheCLI.activationService(
-            authority: authority, paths: paths, fixedProfileDirectory: fixedProfileDirectory, program: program, updateWindow: updateWindow)
+            authority: authority, paths: paths, fixedProfileDirectory: fixedProfileDirectory, program: program, updateWindow: updateWindow,
+            localCustomerService: configuration.customerService)
+    }
+
+    /// Whom a command's messages name without asking anyone: the configuration's help desk, else the authority's
+    /// customer service as last published to this workstation, else (the embedded authority) its own file.
+    func knownCustomerService(_ data: DataOptions) -> CustomerService? {
+        if let local = configuration.customerService { return local }
+        if let stored = WorkstationPaths(dataDirectory: data.dataDirectory).storedCustomerService() { return stored }
+        guard endpoint == nil else { return nil }
+        let file = data.dataDirectory.appendingPathComponent(DataOptions.customerServiceFile)
+        return try? CustomerService.load(file, language: .en)
     }
 
     /// Merges `options` over the configuration file; `data` gets the file's data directory unless given.

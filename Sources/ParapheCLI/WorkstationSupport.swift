@@ -20,13 +20,13 @@ func kdfCost() -> KDFCost {
 /// before expiry a log-in offers to update the profile (`[profile] update_window_days`, 60 days by default).
 func activationService(
     authority: any Authority, paths: WorkstationPaths, fixedProfileDirectory: Bool = false, program: ProgramContext,
-    updateWindow: TimeInterval = WorkstationSetup.defaultUpdateWindow
+    updateWindow: TimeInterval = WorkstationSetup.defaultUpdateWindow, localCustomerService: CustomerService? = nil
 ) -> ActivationService {
     let clock = program.hooks.clock
     return ActivationService(
         authority: authority, paths: paths, cost: kdfCost(), passwordPolicy: PasswordPolicy(checker: PWQualityChecker()),
         fixedProfileDirectory: fixedProfileDirectory, checkpoint: program.hooks.checkpoint, updateWindow: updateWindow, now: { clock.now() },
-        provider: .thisProgram
+        provider: .thisProgram, localCustomerService: localCustomerService
     )
 }
 
@@ -43,9 +43,11 @@ extension WorkstationCommand {
     /// data directory) and the language; an error ends the command with the person's message and its exit status.
     func withWorkstation(_ program: ProgramContext, _ body: (WorkstationSetup, DataOptions, Language) async throws -> Void) async throws {
         let language = defaultLanguage(lang)
-        try await runReportingErrors(language: language, program: program) {
+        var customerService: CustomerService?
+        try await runReportingErrors(language: language, program: program, customerService: { customerService }) {
             var data = self.data
             let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language, program: program)
+            customerService = setup.knownCustomerService(data)
             try await body(setup, data, language)
         }
     }

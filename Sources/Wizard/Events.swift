@@ -65,6 +65,8 @@ public enum WizardEvent: Equatable, Sendable {
     case typingPaused
     /// `paraphe demo`: a code email brought a new reference number (after a renewal).
     case demoReference(String)
+    /// The authority (once vouched for) named its customer service, or the configuration names a local help desk.
+    case customerServiceKnown(CustomerService)
     /// Moves focus to a control of the current screen (ignored if the screen has no such control).
     /// Front ends without Tab (plain mode) use it to reach a field or button directly.
     case focus(Control)

@@ -94,11 +94,12 @@ public enum Kiosk {
     }
 
     public static func reset(_ state: inout WizardState) {
-        let commandOptions = state.commandOptions
+        let (commandOptions, customerService) = (state.commandOptions, state.customerService)
         state = WizardState(
             language: state.initialLanguage, languageChosen: state.initialLanguageChosen, width: state.width, height: state.height,
             kiosk: state.kiosk, idleTimeout: state.idleTimeout
         )
         state.commandOptions = commandOptions
+        state.customerService = customerService
     }
 }

@@ -40,6 +40,9 @@ private func apply(_ event: WizardEvent, _ state: inout WizardState, _ environme
     case .demoReference(let reference):
         state.demo?.reference = reference
         return []
+    case .customerServiceKnown(let customerService):
+        state.customerService = customerService
+        return []
     case .typingPaused:
         ActivationStep.completePasswordCheck(&state, environment)
         return []

@@ -141,10 +141,19 @@ public struct Notice: Equatable, Sendable {
     /// What the wizard says, in the tone the message has.
     public static func message(_ message: WizardMessage) -> Notice { Notice(message.tone, .wizard(message)) }
 
+    /// The key of its text in the string tables.
+    public var messageKey: String {
+        switch content {
+        case .activation(let error): error.messageKey
+        case .wizard(let message): message.messageKey
+        case .text(let key, _): key
+        }
+    }
+
     /// The text, in `text`'s language.
     public func text(_ text: Localizer) -> String {
         switch content {
-        case .activation(let error): return error.message(in: text.language)
+        case .activation(let error): return error.message(text)
         case .wizard(let message):
             return text.text(message.messageKey, message.arguments.merging(message.dates.mapValues { text.dateTime($0) }) { text, _ in text })
         case .text(let key, let arguments): return text.text(key, arguments)
@@ -361,6 +370,11 @@ public struct WizardState: Equatable, Sendable {
     public var demo: DemoHints?
     /// What the commands the screens suggest must carry (the data directory and profile folder in use).
     public var commandOptions = CommandOptions()
+    /// Whom the messages that send the person to customer service name; nil: none known.
+    ///
+    /// The kiosk's help desk or the authority's customer service. F1 shows it, and so does a message that sends the
+    /// person there.
+    public var customerService: CustomerService?
     /// F10 came at the log-in screen: a second F10 quits (the message says how to finish later).
     public var confirmingQuit = false
 
@@ -394,8 +408,9 @@ public struct WizardState: Equatable, Sendable {
     /// How long without a key counts as a pause in typing.
     public static let typingPause: Duration = .milliseconds(300)
 
-    /// The texts in the screen's language, with the commands they suggest carrying this program's options.
-    public var localizer: Localizer { Localizer(language, commandOptions: commandOptions) }
+    /// The texts in the screen's language, with the commands they suggest carrying this program's options and the
+    /// customer service they name.
+    public var localizer: Localizer { Localizer(language, commandOptions: commandOptions, customerService: customerService) }
 
     public var isTooSmall: Bool { width < Self.minimumWidth || height < Self.minimumHeight }
 

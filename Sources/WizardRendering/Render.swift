@@ -22,6 +22,7 @@ public func render(_ state: WizardState, width: Int, height: Int) -> Screen {
         }
     }
     renderNotice(&canvas)
+    renderContact(&canvas)
     renderFooter(&canvas)
     renderDemoHint(&canvas)
     if state.work != nil || state.showHelp { canvas.screen.cursor = nil }
@@ -97,7 +98,8 @@ private func renderNotice(_ canvas: inout Canvas) {
         case .success: style = Styles.success
         }
         let mark = notice.tone == .error ? "✘ " : (notice.tone == .success ? "✔ " : "ℹ ")
-        text = mark + notice.text(canvas.text)
+        // The contact is drawn apart, above the message (`renderContact`), not in it.
+        text = mark + notice.text(canvas.text.withoutContact)
     } else {
         return
     }
@@ -177,5 +179,53 @@ private func renderHelp(_ canvas: inout Canvas) {
     row += 2
     row = canvas.paragraph(canvas.t("help.step\(step.rawValue)"), row: row)
     row += 1
-    canvas.paragraph(canvas.t(canvas.state.kiosk ? "help.keys.kiosk" : "help.keys"), row: row, style: Styles.dim)
+    row = canvas.paragraph(canvas.t(canvas.state.kiosk ? "help.keys.kiosk" : "help.keys"), row: row, style: Styles.dim)
+    if let customerService = canvas.state.customerService {
+        let lines = contactLines(customerService, canvas)
+        // Under the keys, as low as the screen allows: above the footer, or above a message when one shows.
+        let bottom = canvas.state.notice == nil ? canvas.screen.height - 3 : canvas.screen.height - 6
+        let top = min(row + 1, bottom - lines.count + 1)
+        drawContact(lines, top: top, &canvas)
+    }
+}
+
+/// The customer service as the screen shows it: its name, then the ways to reach it, then its hours, each wrapped.
+private func contactLines(_ customerService: CustomerService, _ canvas: Canvas) -> [(String, Style)] {
+    let contact = customerService.contact(canvas.state.language)
+    var lines: [(String, Style)] = [(contact.name ?? canvas.t("customerService.defaultName"), Styles.title)]
+    // The ways to reach it on as few lines as they fit, never one cut in two (unless it is wider than a line).
+    var line = ""
+    for item in [contact.phone, contact.email, contact.web].compactMap({ $0 }) {
+        if !line.isEmpty, DisplayWidth.of(line + " · " + item) > canvas.contentWidth {
+            lines.append((line, .plain))
+            line = ""
+        }
+        line += (line.isEmpty ? "" : " · ") + item
+    }
+    for text in [line, contact.hours ?? ""] where !text.isEmpty {
+        lines += DisplayWidth.wrap(text, columns: canvas.contentWidth).map { ($0, Style.plain) }
+    }
+    return lines
+}
+
+private func drawContact(_ lines: [(String, Style)], top: Int, _ canvas: inout Canvas) {
+    for (index, (text, style)) in lines.enumerated() {
+        canvas.screen.put(text, row: top + index, column: canvas.margin, style: style, limit: canvas.contentWidth)
+    }
+}
+
+/// A message that sends the person to customer service has the contact drawn just above it, in rows the screen left
+/// empty (else F1 has it).
+private func renderContact(_ canvas: inout Canvas) {
+    let state = canvas.state
+    guard !state.showHelp, state.work == nil, state.countdown == nil, let notice = state.notice, let customerService = state.customerService,
+        canvas.text.mentionsCustomerService(notice.messageKey)
+    else { return }
+    let lines = contactLines(customerService, canvas)
+    // Above the message, leaving the row just above it (the demo's hint row) alone.
+    let bottom = canvas.screen.height - 7
+    let top = bottom - lines.count + 1
+    guard top > canvas.bodyTop, (top...bottom).allSatisfy({ row in (0..<canvas.screen.width).allSatisfy { canvas.screen[row, $0] == .blank } })
+    else { return }
+    drawContact(lines, top: top, &canvas)
 }

@@ -55,7 +55,11 @@ public final class EffectRunner: EffectRunning {
     public func perform(_ effect: WizardEffect, emit: @escaping @Sendable (WizardEvent) -> Void) async {
         switch effect {
         case .lookUp(let token):
+            // Whom the authority names, asked beside the look-up (an authority not yet vouched for is not asked: the
+            // workstation keeps what it knew), so a message that sends the person there has it when it shows.
+            async let customerService = service.refreshCustomerService()
             let result = await outcome { try await self.service.lookUp(token) }
+            if let known = await customerService { emit(.customerServiceKnown(known)) }
             emit(Self.unconfirmedAuthority(result) ?? .lookedUp(result))
         case .requestRecovery(let email):
             let result = await outcome {

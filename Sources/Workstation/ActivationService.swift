@@ -3,6 +3,7 @@ import AuthorityInterface
 import CivilTime
 import Foundation
 import Keystore
+import ParapheShared
 import RevocationList
 import Synchronization
 
@@ -44,12 +45,16 @@ public final class ActivationService: Sendable {
     public let updateWindow: TimeInterval
     /// Now, for the update window (the system clock unless the program was started with another).
     let now: @Sendable () -> Date
+    /// A local help desk (`[customer_service]` of the configuration) named instead of the authority's customer service.
+    public let localCustomerService: CustomerService?
 
     public init(
         authority: any Authority, paths: WorkstationPaths, cost: KDFCost = .standard, passwordPolicy: PasswordPolicy,
         fixedProfileDirectory: Bool = false, checkpoint: @escaping @Sendable (ActivationCheckpoint) -> Void = { _ in },
-        updateWindow: TimeInterval = 60 * 86_400, now: @escaping @Sendable () -> Date = { Date() }, provider: ProviderCheck = .notChecked
+        updateWindow: TimeInterval = 60 * 86_400, now: @escaping @Sendable () -> Date = { Date() }, provider: ProviderCheck = .notChecked,
+        localCustomerService: CustomerService? = nil
     ) {
+        self.localCustomerService = localCustomerService
         self.provider = provider
         self.updateWindow = updateWindow
         self.now = now
@@ -64,6 +69,32 @@ public final class ActivationService: Sendable {
 
     public var components: Components {
         Components(paths: paths, authority: authority, fixedProfileDirectory: fixedProfileDirectory, provider: provider)
+    }
+
+    // MARK: - Customer service
+
+    /// Whom messages send the person to, known without asking anyone: the local help desk, else the authority's customer
+    /// service as this workstation last learnt it.
+    public func knownCustomerService() -> CustomerService? {
+        localCustomerService ?? paths.storedCustomerService()
+    }
+
+    /// Asks the authority whom it names (after it was vouched for: step 1's look-up), and keeps the answer for the next
+    /// start; when it cannot answer (a network failure is no reason to stop anything), what was known.
+    public func refreshCustomerService() async -> CustomerService? {
+        if let localCustomerService { return localCustomerService }
+        let published: CustomerService?
+        do {
+            published = try await authority.customerService()
+        } catch {
+            return knownCustomerService()
+        }
+        if let published, let data = try? JSONEncoder().encode(published) {
+            try? AtomicFile.write(Array(data), to: paths.customerServiceFile, mode: 0o644)
+        } else if published == nil {
+            try? FileManager.default.removeItem(at: paths.customerServiceFile)
+        }
+        return published
     }
 
     // MARK: - Step 1

@@ -25,6 +25,16 @@ public struct WorkstationPaths: Sendable, Equatable {
     public var trustStore: URL { dataDirectory.appendingPathComponent("trust") }
     /// The trusted CA certificate file.
     public var trustedCA: URL { trustStore.appendingPathComponent("paraphe-ca.pem") }
+    /// The authority's customer service as last published (`GET /api/v1/about`), for messages before it is reached.
+    public var customerServiceFile: URL { dataDirectory.appendingPathComponent("authority-contact.json") }
+
+    /// What `customerServiceFile` holds, checked as when it came (nil: nothing, or nothing that can be shown).
+    public func storedCustomerService() -> CustomerService? {
+        guard let data = FileManager.default.contents(atPath: customerServiceFile.path), data.count <= 16 * 1024,
+            let stored = try? JSONDecoder().decode(CustomerService.self, from: data)
+        else { return nil }
+        return try? stored.validated()
+    }
     /// Encrypted keys parked while an activation is in flight (resume after a crash).
     public var pendingKeys: URL { dataDirectory.appendingPathComponent("keystore/pending") }
     /// One small file per application activated on this workstation, naming its profile (no secret).

@@ -6,6 +6,7 @@ import CMP
 import Crypto
 import Foundation
 import Keystore
+import OperatorCommands
 import ParapheCLI
 import RevocationList
 import SwiftASN1
@@ -98,12 +99,16 @@ public enum FuzzEntries {
         _ = try? decoder.decode(WireFormat.IdentityResponse.self, from: data).decoded()
         _ = try? decoder.decode(WireFormat.RenewalResponse.self, from: data).decoded()
         _ = (try? decoder.decode(WireError.self, from: data))?.activationError
+        _ = try? decoder.decode(WireFormat.About.self, from: data).decoded()
     }
 
-    /// A workstation's configuration file.
+    /// A workstation's configuration file, and an authority's customer-service file.
     static func toml(_ bytes: [UInt8]) {
         guard let text = String(validating: bytes, as: UTF8.self) else { return }
         _ = try? WorkstationConfiguration.parse(text, source: nil)
+        if let table = try? TOMLText.parse(text, path: "customer-service.toml") {
+            _ = try? CustomerService.parse(table, section: "", path: "customer-service.toml")
+        }
     }
 
     /// `--database` as the operator writes it.

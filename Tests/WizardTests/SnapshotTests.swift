@@ -110,6 +110,18 @@ struct ScreenCase: Sendable, CustomTestStringConvertible {
             after(Flow.componentsChecking(language: $0, kiosk: true), .componentsChecked([Fixture.profileFolderMissing, Fixture.keystoreInstalled]))
         },
         ScreenCase("help-step2") { after(Flow.identity(language: $0), .key(.function(1))) },
+        // The customer service known: F1 shows it, and so does a message that sends the person there.
+        ScreenCase("help-step2-contact") { after(Flow.identity(language: $0), .customerServiceKnown(Fixture.customerService), .key(.function(1))) },
+        ScreenCase("1-link-activated-contact") {
+            after(
+                Store(language: $0, languageChosen: true), .text(Fixture.link), .key(.enter), .customerServiceKnown(Fixture.customerService),
+                .lookedUp(.success(ApplicationLookup(overview: Fixture.overview(language: $0, status: .activated), local: .none))))
+        },
+        ScreenCase("2-identity-locked-contact") {
+            after(
+                Flow.identity(language: $0), .customerServiceKnown(Fixture.customerService), .text("Filou"), .key(.tab), .text("Québec"), .key(.tab),
+                .text("Lada"), .key(.enter), .identityChecked(.failure(.refused(ActivationError(.identityLocked)))))
+        },
         ScreenCase("too-small", width: 60, height: 20) { after(Flow.identity(language: $0), .resized(width: 60, height: 20)) },
     ]
 }

@@ -12,6 +12,14 @@ import WizardRendering
 
 /// The values the tests feed the wizard, as the effects would bring them back.
 enum Fixture {
+    /// A certification authority's customer service, in both languages.
+    static let customerService = CustomerService(
+        en: .init(
+            name: "Paraphe Customer Service", phone: "+1 514 555-0199", email: "support@paraphe.example", web: "https://paraphe.example/support",
+            hours: "Monday to Friday, 8 a.m. to 6 p.m. Eastern Time"),
+        fr: .init(
+            name: "Service à la clientèle de Paraphe", web: "https://paraphe.example/fr/soutien",
+            hours: "Du lundi au vendredi, de 8 h à 18 h, heure de l’Est"))
     static let token = ApplicationToken(validated: "7K2MQ9XD4HPAVT3R")
     static let link = "https://activation.paraphe.example/activate/7K2M-Q9XD-4HPA-VT3R"
     /// A CA certificate's SHA-256 fingerprint, as the service shows it.

@@ -308,12 +308,18 @@ final class CheckpointLog: @unchecked Sendable {
     var all: [ActivationCheckpoint] { lock.withLock { points } }
 }
 
-/// The real authority, except that the answer of `issueCertificate` is lost (the certificate *is*
-/// issued and the codes spent): what a workstation sees when it dies or the network drops right then.
+/// The real authority, except for one failure: the answer of `issueCertificate` is lost (the certificate *is* issued and
+/// the codes spent: what a workstation sees when it dies or the network drops right then), or it cannot say whom it names
+/// (its `GET /api/v1/about` times out).
 struct StoppingAuthority: Authority {
     struct Stopped: Error {}
+    enum Stop { case certificateAnswer, customerService }
     let wrapped: any Authority
-    init(_ wrapped: any Authority) { self.wrapped = wrapped }
+    let stop: Stop
+    init(_ wrapped: any Authority, stopping stop: Stop = .certificateAnswer) {
+        self.wrapped = wrapped
+        self.stop = stop
+    }
 
     func approve(_ request: ApprovalRequest) async throws -> ApprovalReceipt { try await wrapped.approve(request) }
     func overview(of token: ApplicationToken) async throws -> ApplicationOverview { try await wrapped.overview(of: token) }
@@ -326,10 +332,48 @@ struct StoppingAuthority: Authority {
     func issueCertificate(token: ApplicationToken, reference: ReferenceNumber, authorization: AuthorizationCode, csrDER: [UInt8]) async throws
         -> IssuedCertificate
     {
-        _ = try await wrapped.issueCertificate(token: token, reference: reference, authorization: authorization, csrDER: csrDER)
-        throw Stopped()
+        let issued = try await wrapped.issueCertificate(token: token, reference: reference, authorization: authorization, csrDER: csrDER)
+        if stop == .certificateAnswer { throw Stopped() }
+        return issued
     }
     func caCertificateDER() async throws -> [UInt8] { try await wrapped.caCertificateDER() }
     func cmp(_ message: [UInt8]) async throws -> [UInt8] { try await wrapped.cmp(message) }
     func requestRecovery(email: String) async throws { try await wrapped.requestRecovery(email: email) }
+    func customerService() async throws -> CustomerService? {
+        if stop == .customerService { throw Stopped() }
+        return try await wrapped.customerService()
+    }
+}
+
+extension WorkstationTests {
+    /// What the workstation names when a message sends the person to customer service: the authority's contact, kept
+    /// for when it cannot be asked; a local help desk instead when the configuration names one; nothing once the
+    /// authority names nobody.
+    @Test func theCustomerServiceIsKeptForWhenTheAuthorityCannotSay() async throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let published = CustomerService(en: .init(name: "CA Support", phone: "+1 514 555-0199"))
+        var configuration = AuthorityConfiguration(dataDirectory: directory, answerHashIterations: 1_000)
+        configuration.customerService = published
+        let naming = try EmbeddedAuthority(configuration: configuration)
+        let policy = PasswordPolicy(checker: PWQualityChecker())
+
+        #expect(ActivationService(authority: naming, paths: paths, passwordPolicy: policy).knownCustomerService() == nil)
+        #expect(await ActivationService(authority: naming, paths: paths, passwordPolicy: policy).refreshCustomerService() == published)
+        let unreachable = ActivationService(authority: StoppingAuthority(naming, stopping: .customerService), paths: paths, passwordPolicy: policy)
+        #expect(unreachable.knownCustomerService() == published)
+        #expect(await unreachable.refreshCustomerService() == published)
+
+        let desk = CustomerService(en: .init(name: "Library help desk", phone: "+1 514 555-0123"))
+        let kiosk = ActivationService(authority: naming, paths: paths, passwordPolicy: policy, localCustomerService: desk)
+        #expect(kiosk.knownCustomerService() == desk)
+        #expect(await kiosk.refreshCustomerService() == desk)
+
+        // A damaged or hostile file is not shown.
+        try Data(#"{"en":{"phone":"1\u001b[2J"},"fr":{}}"#.utf8).write(to: paths.customerServiceFile)
+        #expect(unreachable.knownCustomerService() == nil)
+
+        // The authority names nobody any more: nothing is kept.
+        #expect(await service().refreshCustomerService() == nil)
+        #expect(!FileManager.default.fileExists(atPath: paths.customerServiceFile.path))
+    }
 }
