@@ -57,8 +57,10 @@ public struct Localizer: Sendable {
         tables.withLock { tables in
             if let table = tables[language] { return table }
             var table: [String: String] = [:]
+            // JSONSerialization reads the flat table in half the time JSONDecoder takes (0.33 ms against 0.7 at
+            // the first screen, docs/benchmarks.md).
             if let data = ParapheResources.data("strings", "\(language.rawValue).json"),
-                let decoded = try? JSONDecoder().decode([String: String].self, from: data)
+                let decoded = (try? JSONSerialization.jsonObject(with: data)) as? [String: String]
             {
                 table = decoded
             }

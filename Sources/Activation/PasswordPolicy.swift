@@ -39,6 +39,13 @@ public struct PasswordCheck: Equatable, Sendable {
     public var unmet: [PasswordRule] { rules.filter { !$0.met }.map(\.rule) }
 
     public func isMet(_ rule: PasswordRule) -> Bool { rules.first { $0.rule == rule }?.met ?? false }
+
+    /// The pending dictionary rule's verdict came: `common` leaves `notCommon` unmet.
+    public mutating func completeDictionary(common: Bool) {
+        guard dictionaryPending else { return }
+        dictionaryPending = false
+        if let index = rules.firstIndex(where: { $0.rule == .notCommon }) { rules[index].met = !common }
+    }
 }
 
 /// The password policy: ≥ 12 and ≤ 128 characters, not the name or email, not common, confirmed.
@@ -73,6 +80,9 @@ public struct PasswordPolicy: Sendable {
                 (.confirmationMatches, confirmed),
             ], dictionaryPending: pending)
     }
+
+    /// The dictionary rule alone (what a pending `notCommon` waits for).
+    public func isCommon(_ password: Password, name: String, email: String) -> Bool { checker.isCommon(password, name: name, email: email) }
 
     /// Checks a password and its confirmation, throwing the unmet rules.
     public func validate(_ password: Password, confirmation: Password, name: String, email: String) throws(ActivationError) {

@@ -320,13 +320,7 @@ package final class PostgresRegistry: RegistryStore {
         try await run { connection in
             // One round trip (step 1's overview and every identity check start here): the application on each of
             // its question rows, in order.
-            let rows = try await connection.query(
-                """
-                \(unescaped: Self.applicationColumns), q.text AS question_text, q.salt AS question_salt, q.hash AS question_hash,
-                       q.iterations AS question_iterations
-                \(unescaped: Self.applicationFrom) LEFT JOIN question q ON q.application_id = a.id
-                WHERE a.token = \(token.value) ORDER BY q.position
-                """, logger: self.logger)
+            let rows = try await connection.execute(Prepared<ApplicationWithQuestions> { try $0.append(token.value) }, logger: self.logger)
             var application: ApplicationRow?
             var questions: [StoredQuestion] = []
             for try await row in rows {
@@ -346,10 +340,8 @@ package final class PostgresRegistry: RegistryStore {
 
     package func tokenOfLiveReference(_ reference: ReferenceNumber) async throws -> ApplicationToken? {
         try await run { connection in
-            let rows = try await connection.query(
-                "SELECT a.token FROM code c JOIN application a ON a.id = c.application_id WHERE c.reference = \(reference.digits) AND NOT c.superseded",
-                logger: self.logger)
-            for try await token in rows.decode(String.self) { return try Self.token(token) }
+            let rows = try await connection.execute(Prepared<LiveReference> { try $0.append(reference.digits) }, logger: self.logger)
+            for try await row in rows { return try Self.token(try row.decode(String.self)) }
             return nil
         }
     }
@@ -472,11 +464,13 @@ package final class PostgresRegistry: RegistryStore {
             }
             if change.save || change.newCodes != nil { try await self.save(connection, row) }
             if let certificate = change.certificate {
-                try await connection.query(
-                    """
-                    INSERT INTO certificate (serial, application_id, der, issued_at)
-                    VALUES (\(certificate.serial), \(row.id), \(Data(certificate.der)), \(certificate.at.timeIntervalSince1970))
-                    """, logger: self.logger)
+                _ = try await connection.execute(
+                    Prepared<InsertCertificate> { values in
+                        try values.append(certificate.serial)
+                        try values.append(row.id)
+                        try values.append(Data(certificate.der))
+                        try values.append(certificate.at.timeIntervalSince1970)
+                    }, logger: self.logger)
             }
             for revocation in change.revocations {
                 try await connection.query(
@@ -629,9 +623,12 @@ package final class PostgresRegistry: RegistryStore {
     package func senderFailures(client: String, since: Date) async throws -> [Date] {
         try await run { connection in
             var instants: [Date] = []
-            let rows = try await connection.query(
-                "SELECT at FROM sender_failure WHERE client = \(client) AND at > \(since.timeIntervalSince1970) ORDER BY at", logger: self.logger)
-            for try await at in rows.decode(Double.self) { instants.append(Date(timeIntervalSince1970: at)) }
+            let rows = try await connection.execute(
+                Prepared<SenderFailures> {
+                    try $0.append(client)
+                    try $0.append(since.timeIntervalSince1970)
+                }, logger: self.logger)
+            for try await row in rows { instants.append(Date(timeIntervalSince1970: try row.decode(Double.self))) }
             return instants
         }
     }
@@ -751,12 +748,12 @@ package final class PostgresRegistry: RegistryStore {
     private func application(_ connection: PostgresConnection, token: ApplicationToken, lock: Bool) async throws -> ApplicationRow? {
         if lock {
             var found = false
-            for try await _ in try await connection.query("SELECT id FROM application WHERE token = \(token.value) FOR UPDATE", logger: logger) {
+            for try await _ in try await connection.execute(Prepared<LockApplication> { try $0.append(token.value) }, logger: logger) {
                 found = true
             }
             guard found else { return nil }
         }
-        let rows = try await connection.query("\(unescaped: Self.applicationSelect) WHERE a.token = \(token.value)", logger: logger)
+        let rows = try await connection.execute(Prepared<ApplicationByToken> { try $0.append(token.value) }, logger: logger)
         for try await row in rows { return try Self.decode(row) }
         return nil
     }
@@ -841,19 +838,26 @@ package final class PostgresRegistry: RegistryStore {
     private func save(_ connection: PostgresConnection, _ row: ApplicationRow) async throws {
         let stored = StoredApplication(row)
         // Both rows in one statement (one round trip): the code's update as a data-modifying CTE.
-        try await connection.query(
-            """
-            WITH code_update AS (
-                UPDATE code SET wrong_references = \(stored.wrongReferences), used = \(stored.used) WHERE id = \(row.codeID)
-            )
-            UPDATE application SET status = \(stored.status), identity_failures = \(stored.identityFailures), renewals = \(stored.renewals),
-                activated_key_digest = \(stored.activatedKeyDigest.map { Data($0) }), activated_at = \(stored.activatedAt),
-                revoked_at = \(stored.revokedAt), certificate_serial = \(stored.certificateSerial),
-                certificate_der = \(stored.certificateDER.map { Data($0) }), recovering_serial = \(stored.recoveringSerial),
-                recoveries = \(stored.recoveries), recovery_requested_at = \(stored.recoveryRequestedAt),
-                recovery_reference = \(stored.recoveryReference), recovery_sealed_authorization = \(stored.recoverySealedAuthorization.map { Data($0) })
-            WHERE id = \(row.id)
-            """, logger: logger)
+        _ = try await connection.execute(
+            Prepared<SaveApplication> { values in
+                try values.append(stored.wrongReferences)
+                try values.append(stored.used)
+                try values.append(row.codeID)
+                try values.append(stored.status)
+                try values.append(stored.identityFailures)
+                try values.append(stored.renewals)
+                try values.append(stored.activatedKeyDigest.map { Data($0) })
+                try values.append(stored.activatedAt)
+                try values.append(stored.revokedAt)
+                try values.append(stored.certificateSerial)
+                try values.append(stored.certificateDER.map { Data($0) })
+                try values.append(stored.recoveringSerial)
+                try values.append(stored.recoveries)
+                try values.append(stored.recoveryRequestedAt)
+                try values.append(stored.recoveryReference)
+                try values.append(stored.recoverySealedAuthorization.map { Data($0) })
+                try values.append(row.id)
+            }, logger: logger)
     }
 
     private func insertCodes(_ connection: PostgresConnection, applicationID: Int64, _ codes: NewCodes) async throws -> Int64 {
@@ -868,14 +872,67 @@ package final class PostgresRegistry: RegistryStore {
     }
 
     private func audit(_ connection: PostgresConnection, _ record: AuditRecord) async throws {
-        try await connection.query(
-            """
-            INSERT INTO audit (at, actor, event, token, detail)
-            VALUES (\(record.at.timeIntervalSince1970), \(record.actor), \(record.event.rawValue), \(record.token?.formatted), \(record.detail))
-            """, logger: logger)
+        _ = try await connection.execute(
+            Prepared<InsertAudit> { values in
+                try values.append(record.at.timeIntervalSince1970)
+                try values.append(record.actor)
+                try values.append(record.event.rawValue)
+                try values.append(record.token?.formatted)
+                try values.append(record.detail)
+            }, logger: logger)
     }
 
     private static func token(_ text: String) throws -> ApplicationToken {
         do { return try ApplicationToken(parsing: text) } catch { throw AuthorityError(.storage, "the registry holds a damaged token") }
+    }
+}
+
+// MARK: - Prepared statements
+
+/// The statements of the requests that come by the hundred a second — step 1's overview, an identity check, a CMP
+/// enrollment — which PostgreSQL parses and plans once per connection (`Prepared`).
+extension PostgresRegistry {
+    enum ApplicationWithQuestions: PreparedSQL {
+        static let sql = """
+            \(applicationColumns), q.text AS question_text, q.salt AS question_salt, q.hash AS question_hash,
+                   q.iterations AS question_iterations
+            \(applicationFrom) LEFT JOIN question q ON q.application_id = a.id
+            WHERE a.token = $1 ORDER BY q.position
+            """
+    }
+
+    enum ApplicationByToken: PreparedSQL {
+        static let sql = applicationSelect + " WHERE a.token = $1"
+    }
+
+    enum LockApplication: PreparedSQL {
+        static let sql = "SELECT id FROM application WHERE token = $1 FOR UPDATE"
+    }
+
+    enum LiveReference: PreparedSQL {
+        static let sql = "SELECT a.token FROM code c JOIN application a ON a.id = c.application_id WHERE c.reference = $1 AND NOT c.superseded"
+    }
+
+    enum SenderFailures: PreparedSQL {
+        static let sql = "SELECT at FROM sender_failure WHERE client = $1 AND at > $2 ORDER BY at"
+    }
+
+    /// Both rows in one statement (one round trip): the code's update as a data-modifying CTE.
+    enum SaveApplication: PreparedSQL {
+        static let sql = """
+            WITH code_update AS (UPDATE code SET wrong_references = $1, used = $2 WHERE id = $3)
+            UPDATE application SET status = $4, identity_failures = $5, renewals = $6, activated_key_digest = $7, activated_at = $8,
+                revoked_at = $9, certificate_serial = $10, certificate_der = $11, recovering_serial = $12, recoveries = $13,
+                recovery_requested_at = $14, recovery_reference = $15, recovery_sealed_authorization = $16
+            WHERE id = $17
+            """
+    }
+
+    enum InsertAudit: PreparedSQL {
+        static let sql = "INSERT INTO audit (at, actor, event, token, detail) VALUES ($1, $2, $3, $4, $5)"
+    }
+
+    enum InsertCertificate: PreparedSQL {
+        static let sql = "INSERT INTO certificate (serial, application_id, der, issued_at) VALUES ($1, $2, $3, $4)"
     }
 }

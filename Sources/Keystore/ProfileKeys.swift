@@ -50,10 +50,11 @@ public struct ProfileKeys: Sendable {
     public var iterations: Int { bag.iterations }
 
     /// Derives both keys for fresh salts — or the MAC key alone when the bags' key is already at hand (`bag`,
-    /// from a parked activation) — one per core.
-    public static func derive(password: String, cost: KDFCost, bag: BagKey? = nil, random: any RandomSource = SystemRandomSource())
-        throws(KeystoreError) -> ProfileKeys
-    {
+    /// from a parked activation) — one per core, or one after the other on this thread (`oneCore`: while another
+    /// computation, such as an identity check's answer hashes, has the other core).
+    public static func derive(
+        password: String, cost: KDFCost, bag: BagKey? = nil, random: any RandomSource = SystemRandomSource(), oneCore: Bool = false
+    ) throws(KeystoreError) -> ProfileKeys {
         _ = try cost.validatedForWriting()
         guard !password.isEmpty else { throw .weakParameters("refusing to protect a PKCS#12 file with an empty password") }
         if let bag {
@@ -71,7 +72,7 @@ public struct ProfileKeys: Sendable {
             jobs.append { @Sendable in Result.of { () throws(KeystoreError) in try ProfileKDF.bagKey(password: password, salt: bagSalt, cost: cost) }
             }
         }
-        let keys = try Parallel.run(jobs)
+        let keys = oneCore ? try jobs.map { job throws(KeystoreError) in try job().get() } : try Parallel.run(jobs)
         guard keys.count == jobs.count else { throw .cryptoFailure("key derivation returned the wrong number of keys") }
         let bagKey = bag ?? BagKey(salt: bagSalt, iterations: cost.iterations, key: keys[1], password: password)
         return ProfileKeys(bag: bagKey, macSalt: macSalt, macKey: keys[0])

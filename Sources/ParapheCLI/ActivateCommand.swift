@@ -5,6 +5,7 @@ import Foundation
 import Keystore
 import OperatorCommands
 import PasswordQuality
+import Synchronization
 import Workstation
 
 struct ActivateCommand: ProgramCommand {
@@ -72,7 +73,7 @@ struct ActivateCommand: ProgramCommand {
             case .finishParked:
                 // An activation interrupted after the authority consumed the codes resumes with its parked key.
                 note(text.text("cli.resuming"))
-                try await prepareComponents(service, text: text)
+                for line in try await prepareComponents(service, text: text) { note(line) }
                 let files = try await service.finishParked(token: token, password: password) { phase in note(text.text(phase.messageKey)) }
                 try await logIn(service, files.profile, password: password, language: language)
                 return
@@ -85,17 +86,24 @@ struct ActivateCommand: ProgramCommand {
                 break
             }
 
-            // Step 2: identity (the key for step 5 is generated, and the profile's keys derived, meanwhile).
+            // Step 2: identity (the key for step 5 is generated, and the profile's keys derived, meanwhile). Step 3's
+            // checks are local: they run meanwhile too (the keystore's self-test is a child process of its own), and
+            // are said in their turn.
+            let components = Task { try await prepareComponents(service, text: text) }
             let identity: IdentityVerification
             do {
                 identity = try await service.verifyIdentity(token: token, answers: answers, pregenerate: key, password: password)
             } catch let error as ActivationError {
+                components.cancel()
                 throw LocalizedFailure(error: error, language: language)
+            } catch {
+                components.cancel()
+                throw error
             }
             note(text.text("cli.identityConfirmed"))
 
             // Step 3: components.
-            try await prepareComponents(service, text: text)
+            for line in try await components.value { note(line) }
 
             // Step 4: renewal when the codes can no longer be used.
             if identity.renewalNeeded {
@@ -132,16 +140,18 @@ struct ActivateCommand: ProgramCommand {
     }
 }
 
-/// Step 3 without screens: checks the components and installs the activation manager if it is missing.
-func prepareComponents(_ service: ActivationService, text: Localizer) async throws {
+/// Step 3 without screens: checks the components and installs the activation manager if it is missing; what it found,
+/// one line a component, for the caller to say when its turn comes.
+func prepareComponents(_ service: ActivationService, text: Localizer) async throws -> [String] {
+    let lines = Mutex<[String]>([])
     do {
         try await service.prepareComponents { report, installedNow in
             guard case .installed(let version) = report.status else { return }
-            note(
-                text.text(
-                    installedNow ? "cli.component.installedNow" : "cli.component.installed",
-                    ["name": text.text(report.kind.nameKey), "version": version]))
+            let line = text.text(
+                installedNow ? "cli.component.installedNow" : "cli.component.installed", ["name": text.text(report.kind.nameKey), "version": version])
+            lines.withLock { $0.append(line) }
         }
+        return lines.withLock { $0 }
     } catch let error as WorkstationError where error.code == .componentFailed {
         let name = ComponentKind(rawValue: error.detail).map { text.text($0.nameKey) } ?? error.detail
         throw WorkstationError(.componentFailed, name, suggesting: error.commandOptions)

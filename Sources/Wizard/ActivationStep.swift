@@ -8,6 +8,7 @@ enum ActivationStep {
     static func evaluatePassword(_ state: inout WizardState, _ environment: WizardEnvironment, checkingDictionary: Bool = true) {
         let password = state.field(.password).text
         let confirmation = state.field(.confirmation).text
+        if !checkingDictionary { state.passwordEdits += 1 }
         guard !password.isEmpty || !confirmation.isEmpty else {
             state.passwordCheck = nil
             return
@@ -21,10 +22,22 @@ enum ActivationStep {
         )
     }
 
-    /// Runs the dictionary rule left pending by the keystrokes (typing paused, or a password field was left).
-    static func completePasswordCheck(_ state: inout WizardState, _ environment: WizardEnvironment) {
-        guard state.passwordCheck?.dictionaryPending == true else { return }
-        evaluatePassword(&state, environment)
+    /// Asks for the dictionary rule the keystrokes left pending (typing paused, or a password field was left), once
+    /// for each version of the password; its verdict comes back as `passwordDictionaryChecked`.
+    static func completePasswordCheck(_ state: inout WizardState) -> [WizardEffect] {
+        guard state.passwordCheckPending else { return [] }
+        state.dictionaryCheckAsked = state.passwordEdits
+        return [
+            .checkPasswordDictionary(
+                Password(state.field(.password).text), name: state.identity?.subscriber.name ?? "",
+                email: state.identity?.subscriber.email ?? "", edit: state.passwordEdits)
+        ]
+    }
+
+    /// The verdict on the password as it was at `edit`; one on an older password is dropped (a newer one is coming).
+    static func dictionaryChecked(_ state: inout WizardState, edit: Int, common: Bool) {
+        guard edit == state.passwordEdits else { return }
+        state.passwordCheck?.completeDictionary(common: common)
     }
 
     static func submit(_ state: inout WizardState, _ environment: WizardEnvironment) -> [WizardEffect] {

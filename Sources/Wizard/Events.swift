@@ -63,6 +63,8 @@ public enum WizardEvent: Equatable, Sendable {
     case inputEnded
     /// No key came for a moment while the password's dictionary rule was pending (`WizardState.passwordCheckPending`).
     case typingPaused
+    /// The dictionary rule's verdict on the password as it was at edit `edit` (`WizardState.passwordEdits`).
+    case passwordDictionaryChecked(edit: Int, common: Bool)
     /// `paraphe demo`: a code email brought a new reference number (after a renewal).
     case demoReference(String)
     /// The authority (once vouched for) named its customer service, or the configuration names a local help desk.
@@ -106,6 +108,9 @@ public enum WizardEffect: Equatable, Sendable {
     /// `installProvider`: then make the profile available to the workstation's applications (the security provider).
     case logIn(profile: URL, password: Password, installProvider: Bool)
     case updateProfile(profile: URL, password: Password)
+    /// The password's dictionary rule (cracklib, a fraction of a millisecond: off the loop, so no keystroke waits for
+    /// it), for the password as it was at edit `edit`.
+    case checkPasswordDictionary(Password, name: String, email: String, edit: Int)
     /// Repaint everything (Ctrl-L).
     case redraw
 }

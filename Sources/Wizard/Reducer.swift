@@ -7,10 +7,10 @@ import ScreenModel
 /// Pure: no I/O, no clock, no curses. The program loop stops once `state.ending` is set.
 public func reduce(_ state: inout WizardState, _ event: WizardEvent, _ environment: WizardEnvironment) -> [WizardEffect] {
     let focusBefore = state.focus
-    let effects = apply(event, &state, environment)
+    var effects = apply(event, &state, environment)
     if focusBefore != state.focus, focusBefore == .field(.password) || focusBefore == .field(.confirmation) {
         // A password field was left: its dictionary rule runs now.
-        ActivationStep.completePasswordCheck(&state, environment)
+        effects += ActivationStep.completePasswordCheck(&state)
     }
     guard let ending = state.endAfterWork, state.work == nil else { return effects }
     // An end waited for the profile to be written or opened; that work is over.
@@ -44,7 +44,9 @@ private func apply(_ event: WizardEvent, _ state: inout WizardState, _ environme
         state.customerService = customerService
         return []
     case .typingPaused:
-        ActivationStep.completePasswordCheck(&state, environment)
+        return ActivationStep.completePasswordCheck(&state)
+    case .passwordDictionaryChecked(let edit, let common):
+        ActivationStep.dictionaryChecked(&state, edit: edit, common: common)
         return []
     case .focus(let control):
         guard state.work == nil, !state.showHelp, focusOrder(state).contains(control) else { return [] }
@@ -236,13 +238,15 @@ private func leaveField(_ state: inout WizardState) -> Bool {
 /// Password fields re-check the policy live.
 private func edit(_ id: FieldID, _ state: inout WizardState, _ environment: WizardEnvironment, _ change: (inout TextField) -> Bool) {
     var field = state.field(id)
+    let before = field.text
     let truncated = change(&field)
     state.fields[id] = field
     if truncated {
         state.notice = .message(.truncated(limit: id.limit))
     }
-    if id == .password || id == .confirmation {
+    if id == .password || id == .confirmation, field.text != before {
         // The cheap rules tick at once; the dictionary waits for a pause (`typingPaused`) or for the field to be left.
+        // (A cursor move changes nothing: a verdict already in stays.)
         ActivationStep.evaluatePassword(&state, environment, checkingDictionary: false)
     }
     // A message about what the field held goes once the field holds something valid.

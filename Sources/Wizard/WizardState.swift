@@ -344,6 +344,10 @@ public struct WizardState: Equatable, Sendable {
     public var components: [ComponentReport] = []
     public var renewal: RenewalReceipt?
     public var passwordCheck: PasswordCheck?
+    /// How many times the password or its confirmation changed (a dictionary verdict for an older one is dropped).
+    public var passwordEdits = 0
+    /// The edit whose dictionary rule was asked for (`checkPasswordDictionary`), if any.
+    public var dictionaryCheckAsked: Int?
     public var profileFile: URL?
     public var summary: ActivationSummary?
     public var width: Int
@@ -403,7 +407,7 @@ public struct WizardState: Equatable, Sendable {
 
     /// The password's dictionary rule waits for typing to pause: the loop sends `typingPaused` after
     /// `WizardState.typingPause` without a key.
-    public var passwordCheckPending: Bool { passwordCheck?.dictionaryPending == true }
+    public var passwordCheckPending: Bool { passwordCheck?.dictionaryPending == true && dictionaryCheckAsked != passwordEdits }
 
     /// How long without a key counts as a pause in typing.
     public static let typingPause: Duration = .milliseconds(300)

@@ -76,6 +76,8 @@ public final class EffectRunner: EffectRunning {
                     }))
         case .verifyIdentity(let token, let answers):
             emit(.identityChecked(await outcome { try await self.service.verifyIdentity(token: token, answers: answers) }))
+        case .checkPasswordDictionary(let password, let name, let email, let edit):
+            emit(.passwordDictionaryChecked(edit: edit, common: service.passwordPolicy.isCommon(password, name: name, email: email)))
         case .checkComponents:
             emit(.componentsChecked(await service.checkComponents()))
         case .installActivationManager:

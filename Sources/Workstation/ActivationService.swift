@@ -149,8 +149,11 @@ public final class ActivationService: Sendable {
         token: ApplicationToken, answers: [SecurityAnswer], pregenerate algorithm: KeyAlgorithm = .default,
         password: Password? = nil
     ) async throws -> IdentityVerification {
-        pregenerateKey(for: token, algorithm: algorithm)
-        if let password { prepareProfileKeys(for: token, password: password) }
+        if let password {
+            prepareKeyAndProfileKeys(for: token, algorithm: algorithm, password: password)
+        } else {
+            pregenerateKey(for: token, algorithm: algorithm)
+        }
         do {
             return try await authority.verifyIdentity(token: token, answers: answers)
         } catch {
@@ -169,13 +172,21 @@ public final class ActivationService: Sendable {
         }
     }
 
-    /// Starts deriving the profile's keys for `password` in the background (once per application).
-    private func prepareProfileKeys(for token: ApplicationToken, password: Password) {
+    /// Starts generating the key and then deriving the profile's keys for `password`, one after the other on one thread
+    /// (once per application): the identity check's answer hashes — on this machine with the embedded authority —
+    /// have the other core, and a chain that shares it would slow them (docs/benchmarks.md, activate's floor).
+    private func prepareKeyAndProfileKeys(for token: ApplicationToken, algorithm: KeyAlgorithm, password: Password) {
         let cost = self.cost
+        let name = "\(token.value).\(algorithm.rawValue)"
+        let chain = Task.detached(priority: .userInitiated) {
+            let key = try SigningKey.generate(algorithm)
+            return (key, try ProfileKeys.derive(password: password.revealed, cost: cost, oneCore: true))
+        }
+        pregenerated.withLock { keys in
+            if keys[name] == nil { keys[name] = Task { try await chain.value.0 } }
+        }
         prepared.withLock { tasks in
-            if tasks[token.value] == nil {
-                tasks[token.value] = Task.detached(priority: .userInitiated) { try ProfileKeys.derive(password: password.revealed, cost: cost) }
-            }
+            if tasks[token.value] == nil { tasks[token.value] = Task { try await chain.value.1 } }
         }
     }
 

@@ -1,8 +1,9 @@
 import Foundation
-import PasswordQuality
+import ParapheTestSupport
 import Testing
 
 @testable import Activation
+@testable import PasswordQuality
 
 @Suite struct PasswordPolicyTests {
     let policy = PasswordPolicy(checker: PWQualityChecker())
@@ -40,6 +41,29 @@ import Testing
             #expect(met(password, password)[.notCommon] == false, "\(password)")
         }
         #expect(met("Vert-Orage-Piano-47", nil)[.notCommon] == true)
+    }
+
+    /// The dictionary kept open judges as cracklib's own `cracklib-check` (which opens it for every word), word for word.
+    ///
+    /// (cracklib allows one open dictionary a process: while Paraphe's is open, libpwquality's own rule could not open
+    /// it — so the reference is another process.)
+    @Test func theDictionaryKeptOpenJudgesAsCracklibDoes() throws {
+        let dictionary = try #require(CracklibDictionary.shared, "cracklib's dictionary opens (cracklib-runtime)")
+        let words = [
+            "password123", "Password1", "dragon2024", "sunshine", "qwertyuiop", "abcdefgh", "aaaaaaaaaaaa", "12345678901",
+            "Jeanne-Tremblay-1", "Vert-Orage-Piano-47", "Tr0ub4dor&3", "monkeymonkey", "baseball", "zaq12wsx", "Lundi-Soleil-Quatre",
+            "éléphant-rose-42", "abc", "computer", "Computer123", "elephant",
+        ]
+        let reference = try runProgram(
+            URL(fileURLWithPath: "/usr/sbin/cracklib-check"), [], environment: ProcessInfo.processInfo.environment,
+            stdin: Array((words.joined(separator: "\n") + "\n").utf8))
+        let verdicts = reference.stdout.split(separator: "\n").map { !$0.hasSuffix(": OK") }
+        try #require(verdicts.count == words.count, "\(reference.stdout)")
+        #expect(verdicts.contains(true) && verdicts.contains(false))
+        for (word, rejected) in zip(words, verdicts) {
+            let kept = PWQualityChecker.withLibrary { dictionary.rejects(word, user: "paraphe-no-such-user") }
+            #expect(kept == rejected, "\(word): cracklib-check says \(rejected ? "rejected" : "OK")")
+        }
     }
 
     @Test func rejectionNamesTheUnmetRules() {

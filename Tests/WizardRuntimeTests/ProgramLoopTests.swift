@@ -114,7 +114,13 @@ import WizardRuntime
                 return .stop(status: 0)
             },
         ])
-        #expect(loop(state).run(front) == .frontEnd(status: 0))
+        // The rule runs off the loop (the effect runner) and comes back through the queue.
+        let effects = ScriptedEffects { effect in
+            guard case .checkPasswordDictionary(_, _, _, let edit) = effect else { return [] }
+            return [.passwordDictionaryChecked(edit: edit, common: false)]
+        }
+        #expect(loop(state, effects: effects).run(front) == .frontEnd(status: 0))
+        #expect(effects.started.count == 1, "asked once for the password")
         #expect(front.timeouts == [nil, WizardState.typingPause, nil], "the loop waits a pause only while the rule is pending")
     }
 

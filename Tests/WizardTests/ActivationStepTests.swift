@@ -17,6 +17,11 @@ func rules(length: Bool, personal: Bool, common: Bool, confirmed: Bool, maximum:
         ], dictionaryPending: pending)
 }
 
+/// The dictionary rule asked for `password` as it was at `edit`.
+func dictionaryCheck(_ password: String, edit: Int) -> WizardEffect {
+    .checkPasswordDictionary(Password(password), name: Fixture.subscriber.name, email: Fixture.subscriber.email, edit: edit)
+}
+
 @Suite("Step 5 — activation of the digital certificate") struct ActivationStepTests {
     @Test func aReferenceTypoIsCaughtBeforeAnyLookup() {
         var store = Flow.activation()
@@ -39,21 +44,27 @@ func rules(length: Bool, personal: Bool, common: Bool, confirmed: Bool, maximum:
         store.send(.focus(.field(.password))) { $0.focus = .field(.password) }
         store.send(.text(Fixture.password)) {
             $0.fields[.password] = filled(.password, Fixture.password)
+            $0.passwordEdits = 1
             $0.passwordCheck = rules(length: true, personal: true, common: false, confirmed: false, pending: true)
         }
-        // Leaving the field runs the dictionary rule.
-        store.key(.tab) {
+        // Leaving the field asks for the dictionary rule.
+        store.key(.tab, effects: [dictionaryCheck(Fixture.password, edit: 1)]) {
             $0.focus = .field(.confirmation)
+            $0.dictionaryCheckAsked = 1
+        }
+        store.send(.passwordDictionaryChecked(edit: 1, common: false)) {
             $0.passwordCheck = rules(length: true, personal: true, common: true, confirmed: false)
         }
         store.send(.text(Fixture.password)) {
             $0.fields[.confirmation] = filled(.confirmation, Fixture.password)
+            $0.passwordEdits = 2
             $0.passwordCheck = rules(length: true, personal: true, common: false, confirmed: true, pending: true)
         }
-        store.key(.enter) {
+        // Enter never waits for it: the whole policy runs (the confirmation field is left too: asked, then dropped).
+        store.key(.enter, effects: [dictionaryCheck(Fixture.password, edit: 2)]) {
+            $0.dictionaryCheckAsked = 2
             $0.notice = .error(ActivationError(.referenceCheckDigit))
             $0.focus = .field(.reference)
-            $0.passwordCheck = rules(length: true, personal: true, common: true, confirmed: true)
         }
     }
 
@@ -65,49 +76,72 @@ func rules(length: Bool, personal: Bool, common: Bool, confirmed: Bool, maximum:
 
     @Test func passwordRulesTickWhileTyping() {
         var store = Flow.activation()
+        func check(_ password: String, edit: Int) -> WizardEffect { dictionaryCheck(password, edit: edit) }
         store.key(.tab) { $0.focus = .field(.password) }
         store.key(.character("T")) {
             $0.fields[.password] = filled(.password, "T")
+            $0.passwordEdits = 1
             $0.passwordCheck = rules(length: false, personal: true, common: false, confirmed: false)
         }
-        // The cheap rules tick on each keystroke; the dictionary (libpwquality) waits for a pause in typing.
+        // The cheap rules tick on each keystroke; the dictionary (cracklib) waits for a pause in typing, then runs off
+        // the loop, once for this password; its verdict ticks the rule.
         store.send(.text("remblay-Orage-47")) {
             $0.fields[.password] = filled(.password, "Tremblay-Orage-47")
+            $0.passwordEdits = 2
             $0.passwordCheck = rules(length: true, personal: false, common: false, confirmed: false, pending: true)
         }
-        store.send(.typingPaused) { $0.passwordCheck = rules(length: true, personal: false, common: true, confirmed: false) }
+        store.send(.typingPaused, effects: [check("Tremblay-Orage-47", edit: 2)]) { $0.dictionaryCheckAsked = 2 }
         store.send(.typingPaused)
+        store.send(.passwordDictionaryChecked(edit: 2, common: false)) {
+            $0.passwordCheck = rules(length: true, personal: false, common: true, confirmed: false)
+        }
         store.key(.control("u")) {
             $0.fields[.password] = filled(.password, "")
+            $0.passwordEdits = 3
             $0.passwordCheck = nil
         }
         store.send(.text("password1234")) {
             $0.fields[.password] = filled(.password, "password1234")
+            $0.passwordEdits = 4
             $0.passwordCheck = rules(length: true, personal: true, common: false, confirmed: false, pending: true)
         }
-        store.send(.typingPaused) { $0.passwordCheck = rules(length: true, personal: true, common: false, confirmed: false) }
+        store.send(.typingPaused, effects: [check("password1234", edit: 4)]) { $0.dictionaryCheckAsked = 4 }
+        // A verdict on an older password is dropped.
+        store.send(.passwordDictionaryChecked(edit: 2, common: false))
+        store.send(.passwordDictionaryChecked(edit: 4, common: true)) {
+            $0.passwordCheck = rules(length: true, personal: true, common: false, confirmed: false)
+        }
         store.key(.control("u")) {
             $0.fields[.password] = filled(.password, "")
+            $0.passwordEdits = 5
             $0.passwordCheck = nil
         }
         store.send(.text(Fixture.password)) {
             $0.fields[.password] = filled(.password, Fixture.password)
+            $0.passwordEdits = 6
             $0.passwordCheck = rules(length: true, personal: true, common: false, confirmed: false, pending: true)
         }
-        store.key(.tab) {
+        // Leaving the field asks for it too.
+        store.key(.tab, effects: [check(Fixture.password, edit: 6)]) {
             $0.focus = .field(.confirmation)
+            $0.dictionaryCheckAsked = 6
+        }
+        store.send(.passwordDictionaryChecked(edit: 6, common: false)) {
             $0.passwordCheck = rules(length: true, personal: true, common: true, confirmed: false)
         }
         store.send(.text(String(Fixture.password.dropLast()))) {
             $0.fields[.confirmation] = filled(.confirmation, String(Fixture.password.dropLast()))
+            $0.passwordEdits = 7
             $0.passwordCheck = rules(length: true, personal: true, common: false, confirmed: false, pending: true)
         }
         store.key(.character("7")) {
             $0.fields[.confirmation] = filled(.confirmation, Fixture.password)
+            $0.passwordEdits = 8
             $0.passwordCheck = rules(length: true, personal: true, common: false, confirmed: true, pending: true)
         }
         store.key(.backspace) {
             $0.fields[.confirmation] = filled(.confirmation, String(Fixture.password.dropLast()))
+            $0.passwordEdits = 9
             $0.passwordCheck = rules(length: true, personal: true, common: false, confirmed: false, pending: true)
         }
     }
@@ -122,6 +156,7 @@ func rules(length: Bool, personal: Bool, common: Bool, confirmed: Bool, maximum:
         store.key(.end)
         store.send(.text("-Piano-47")) {
             $0.fields[.password] = filled(.password, Fixture.password)
+            $0.passwordEdits = 2
             $0.passwordCheck = rules(length: true, personal: true, common: false, confirmed: false, pending: true)
         }
         // "Download and Activate" never skips the dictionary; only the confirmation is missing: focus goes there.
@@ -134,9 +169,12 @@ func rules(length: Bool, personal: Bool, common: Bool, confirmed: Bool, maximum:
     @Test func downloadAndActivateOrdersTheActivation() {
         var store = Flow.activation()
         store.drive(.text(" 482 157-304 "), .key(.tab), .text(Fixture.password), .key(.tab), .text(Fixture.password))
-        // Leaving the confirmation runs the dictionary rule the keystrokes left pending.
-        store.key(.tab) {
+        // Leaving the confirmation asks for the dictionary rule the keystrokes left pending.
+        store.key(.tab, effects: [dictionaryCheck(Fixture.password, edit: 2)]) {
             $0.focus = .keyChoice
+            $0.dictionaryCheckAsked = 2
+        }
+        store.send(.passwordDictionaryChecked(edit: 2, common: false)) {
             $0.passwordCheck = rules(length: true, personal: true, common: true, confirmed: true)
         }
         store.key(.left) { $0.keyChoice = .p256 }

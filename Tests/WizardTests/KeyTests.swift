@@ -194,6 +194,7 @@ import Testing
         store.send(.text(String(password))) {
             $0.fields[.password] = filled(.password, String(password.prefix(128)))
             $0.notice = .message(.truncated(limit: 128))
+            $0.passwordEdits = 1
             $0.passwordCheck = rules(length: true, personal: true, common: false, confirmed: false, pending: true)
         }
     }

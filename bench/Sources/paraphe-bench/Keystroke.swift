@@ -14,9 +14,10 @@ import WizardRendering
 /// walks the wizard like a person: types the link (step 1), the three answers with Tab, the
 /// hide-answers box, F2 twice, F1 and Esc (step 2), Next (step 3), then the reference number, the
 /// password and its confirmation with corrections (step 5: each keystroke ticks the cheap rules; the
-/// libpwquality dictionary runs when typing pauses, timed here as the `typingPaused` event with its
-/// redraw, when the field is left and on "Download and Activate"), the key choice and "Download and
-/// Activate". Effect results (lookups, identity check, component reports) are fed back untimed, as the
+/// dictionary rule is asked for when typing pauses — the `typingPaused` event, timed with its redraw — and
+/// when the field is left, runs off the loop (untimed, as the effect runner runs it), and its verdict's
+/// redraw is timed as a keystroke; "Download and Activate" runs the whole policy, timed), the key choice
+/// and "Download and Activate". Effect results (lookups, identity check, component reports) are fed back untimed, as the
 /// program does.
 enum KeystrokeBenchmark {
     enum Field: String, CaseIterable { case plain, password }
@@ -43,13 +44,20 @@ enum KeystrokeBenchmark {
         for round in 0...rounds {  // round 0 is the warm-up (first use of strings, cracklib dictionary, …)
             var state = WizardState(language: .en, width: 80, height: 24)
             sink &+= render(state, width: 80, height: 24).cells.count
-            for step in script {
+            var queue = script[...]
+            while let step = queue.popFirst() {
                 let start = nanoseconds()
                 let effects = reduce(&state, step.event, environment)
                 let reduced = nanoseconds()
                 let screen = render(state, width: 80, height: 24)
                 let end = nanoseconds()
                 sink &+= effects.count &+ (screen.cursor?.column ?? 0) &+ screen.cells.count
+                // The dictionary rule runs off the loop, as the program's effect runner runs it (untimed); its verdict
+                // redraws the screen, timed as a keystroke is.
+                for case .checkPasswordDictionary(let password, let name, let email, let edit) in effects {
+                    let common = environment.passwordPolicy.isCommon(password, name: name, email: email)
+                    queue.insert(Step(event: .passwordDictionaryChecked(edit: edit, common: common), timed: true, kind: .password), at: queue.startIndex)
+                }
                 guard step.timed else { continue }
                 if round == 0 {
                     cold.add(end - start)

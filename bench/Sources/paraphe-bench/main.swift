@@ -6,6 +6,7 @@ import Logging
 //   paraphe-bench keystroke [--rounds N] [--scratch DIR]
 //   paraphe-bench phases [--runs N] [--scratch DIR]       (where activate's time goes; not a table row)
 //   paraphe-bench kdf [--pairs N]                         (PKCS#12 MAC key derivation against PBKDF2, alternated)
+//   paraphe-bench floor                                   (activate's floor once: its six computations on two threads)
 //   paraphe-bench registry-seed --data-dir DIR --count N
 //   paraphe-bench registry --data-dir DIR --count N [--lookups N] [--attempts N]
 //   paraphe-bench load identity|enroll|lookups|burst --authority BIN [--postgres URL] [--seconds S] [--count N]
@@ -53,6 +54,8 @@ func main() async -> Int32 {
             try emit(try await PhaseBenchmark.run(runs: intOption("--runs", in: arguments, default: 5), scratch: scratch))
         case "kdf":
             try emit(try KDFBenchmark.run(pairs: intOption("--pairs", in: arguments, default: 21)))
+        case "floor":
+            try emit(try FloorBenchmark.run())
         case "registry-seed":
             guard let path = option("--data-dir", in: arguments) else { throw BenchError("--data-dir is required") }
             let count = try intOption("--count", in: arguments, default: 1_000_000)
