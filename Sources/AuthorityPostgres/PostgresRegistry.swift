@@ -320,7 +320,7 @@ package final class PostgresRegistry: RegistryStore {
         try await run { connection in
             // One round trip (step 1's overview and every identity check start here): the application on each of
             // its question rows, in order.
-            let rows = try await connection.execute(Prepared<ApplicationWithQuestions> { try $0.append(token.value) }, logger: self.logger)
+            let rows = try await connection.execute(Prepared<ApplicationWithQuestions> { $0.append(token.value) }, logger: self.logger)
             var application: ApplicationRow?
             var questions: [StoredQuestion] = []
             for try await row in rows {
@@ -340,7 +340,7 @@ package final class PostgresRegistry: RegistryStore {
 
     package func tokenOfLiveReference(_ reference: ReferenceNumber) async throws -> ApplicationToken? {
         try await run { connection in
-            let rows = try await connection.execute(Prepared<LiveReference> { try $0.append(reference.digits) }, logger: self.logger)
+            let rows = try await connection.execute(Prepared<LiveReference> { $0.append(reference.digits) }, logger: self.logger)
             for try await row in rows { return try Self.token(try row.decode(String.self)) }
             return nil
         }
@@ -466,10 +466,10 @@ package final class PostgresRegistry: RegistryStore {
             if let certificate = change.certificate {
                 _ = try await connection.execute(
                     Prepared<InsertCertificate> { values in
-                        try values.append(certificate.serial)
-                        try values.append(row.id)
+                        values.append(certificate.serial)
+                        values.append(row.id)
                         try values.append(Data(certificate.der))
-                        try values.append(certificate.at.timeIntervalSince1970)
+                        values.append(certificate.at.timeIntervalSince1970)
                     }, logger: self.logger)
             }
             for revocation in change.revocations {
@@ -625,8 +625,8 @@ package final class PostgresRegistry: RegistryStore {
             var instants: [Date] = []
             let rows = try await connection.execute(
                 Prepared<SenderFailures> {
-                    try $0.append(client)
-                    try $0.append(since.timeIntervalSince1970)
+                    $0.append(client)
+                    $0.append(since.timeIntervalSince1970)
                 }, logger: self.logger)
             for try await row in rows { instants.append(Date(timeIntervalSince1970: try row.decode(Double.self))) }
             return instants
@@ -748,12 +748,12 @@ package final class PostgresRegistry: RegistryStore {
     private func application(_ connection: PostgresConnection, token: ApplicationToken, lock: Bool) async throws -> ApplicationRow? {
         if lock {
             var found = false
-            for try await _ in try await connection.execute(Prepared<LockApplication> { try $0.append(token.value) }, logger: logger) {
+            for try await _ in try await connection.execute(Prepared<LockApplication> { $0.append(token.value) }, logger: logger) {
                 found = true
             }
             guard found else { return nil }
         }
-        let rows = try await connection.execute(Prepared<ApplicationByToken> { try $0.append(token.value) }, logger: logger)
+        let rows = try await connection.execute(Prepared<ApplicationByToken> { $0.append(token.value) }, logger: logger)
         for try await row in rows { return try Self.decode(row) }
         return nil
     }
@@ -840,23 +840,23 @@ package final class PostgresRegistry: RegistryStore {
         // Both rows in one statement (one round trip): the code's update as a data-modifying CTE.
         _ = try await connection.execute(
             Prepared<SaveApplication> { values in
-                try values.append(stored.wrongReferences)
-                try values.append(stored.used)
-                try values.append(row.codeID)
-                try values.append(stored.status)
-                try values.append(stored.identityFailures)
-                try values.append(stored.renewals)
+                values.append(stored.wrongReferences)
+                values.append(stored.used)
+                values.append(row.codeID)
+                values.append(stored.status)
+                values.append(stored.identityFailures)
+                values.append(stored.renewals)
                 try values.append(stored.activatedKeyDigest.map { Data($0) })
-                try values.append(stored.activatedAt)
-                try values.append(stored.revokedAt)
-                try values.append(stored.certificateSerial)
+                values.append(stored.activatedAt)
+                values.append(stored.revokedAt)
+                values.append(stored.certificateSerial)
                 try values.append(stored.certificateDER.map { Data($0) })
-                try values.append(stored.recoveringSerial)
-                try values.append(stored.recoveries)
-                try values.append(stored.recoveryRequestedAt)
-                try values.append(stored.recoveryReference)
+                values.append(stored.recoveringSerial)
+                values.append(stored.recoveries)
+                values.append(stored.recoveryRequestedAt)
+                values.append(stored.recoveryReference)
                 try values.append(stored.recoverySealedAuthorization.map { Data($0) })
-                try values.append(row.id)
+                values.append(row.id)
             }, logger: logger)
     }
 
@@ -874,11 +874,11 @@ package final class PostgresRegistry: RegistryStore {
     private func audit(_ connection: PostgresConnection, _ record: AuditRecord) async throws {
         _ = try await connection.execute(
             Prepared<InsertAudit> { values in
-                try values.append(record.at.timeIntervalSince1970)
-                try values.append(record.actor)
-                try values.append(record.event.rawValue)
-                try values.append(record.token?.formatted)
-                try values.append(record.detail)
+                values.append(record.at.timeIntervalSince1970)
+                values.append(record.actor)
+                values.append(record.event.rawValue)
+                values.append(record.token?.formatted)
+                values.append(record.detail)
             }, logger: logger)
     }
 
