@@ -91,7 +91,7 @@ private func renderNotice(_ canvas: inout Canvas) {
         // Kiosk: the warning before everything is wiped takes the notice's place (a key brings it back).
         text = canvas.t(countdown.messageKey, ["seconds": String(countdown.seconds)])
         style = Styles.countdown
-    } else if let notice = canvas.state.notice {
+    } else if let notice = canvas.state.notice, !canvas.state.showHelp {
         switch notice.tone {
         case .error: style = Styles.error
         case .info: style = Styles.info
@@ -177,16 +177,19 @@ private func renderHelp(_ canvas: inout Canvas) {
     var row = canvas.bodyTop + 1
     canvas.screen.put(canvas.t("help.title", ["title": canvas.t(step.titleKey)]), row: row, column: canvas.margin, style: Styles.title)
     row += 2
-    row = canvas.paragraph(canvas.t("help.step\(step.rawValue)"), row: row)
-    row += 1
-    row = canvas.paragraph(canvas.t(canvas.state.kiosk ? "help.keys.kiosk" : "help.keys"), row: row, style: Styles.dim)
-    if let customerService = canvas.state.customerService {
-        let lines = contactLines(customerService, canvas)
-        // Under the keys, as low as the screen allows: above the footer, or above a message when one shows.
-        let bottom = canvas.state.notice == nil ? canvas.screen.height - 3 : canvas.screen.height - 6
-        let top = min(row + 1, bottom - lines.count + 1)
-        drawContact(lines, top: top, &canvas)
+    row = canvas.paragraph(canvas.t("help.step\(step.rawValue)"), row: row) + 1
+    // The last row help may use: above the footer, or above the work or the kiosk's countdown, which stay shown (a
+    // message waits for the help to close).
+    let state = canvas.state
+    let bottom = state.work != nil || state.countdown != nil ? canvas.screen.height - 6 : canvas.screen.height - 3
+    let contact = state.customerService.map { contactLines($0, canvas) } ?? []
+    let keys = canvas.t(state.kiosk ? "help.keys.kiosk" : "help.keys")
+    let keyLines = DisplayWidth.wrap(keys, columns: canvas.contentWidth).count
+    // The keys are a reminder (the footer names them): they give way to the customer service when both do not fit.
+    if row + keyLines - 1 <= bottom - (contact.isEmpty ? 0 : contact.count + 1) {
+        row = canvas.paragraph(keys, row: row, style: Styles.dim) + 1
     }
+    if !contact.isEmpty, row + contact.count - 1 <= bottom { drawContact(contact, top: row, &canvas) }
 }
 
 /// The customer service as the screen shows it: its name, then the ways to reach it, then its hours, each wrapped.

@@ -112,6 +112,10 @@ struct ScreenCase: Sendable, CustomTestStringConvertible {
         ScreenCase("help-step2") { after(Flow.identity(language: $0), .key(.function(1))) },
         // The customer service known: F1 shows it, and so does a message that sends the person there.
         ScreenCase("help-step2-contact") { after(Flow.identity(language: $0), .customerServiceKnown(Fixture.customerService), .key(.function(1))) },
+        // Step 5's help is long: the keys give way to the contact, and the message waits for the help to close.
+        ScreenCase("help-step5-contact") {
+            after(Flow.activation(language: $0), .customerServiceKnown(Fixture.customerService), .key(.function(1)))
+        },
         ScreenCase("1-link-activated-contact") {
             after(
                 Store(language: $0, languageChosen: true), .text(Fixture.link), .key(.enter), .customerServiceKnown(Fixture.customerService),
