@@ -74,7 +74,7 @@ public struct CustomerService: Equatable, Sendable, Codable {
             guard let value else { return nil }
             let limit = limits[field] ?? 80
             guard value.unicodeScalars.count <= limit * 4 else { throw Problem(field: prefix + field, why: "longer than \(limit) characters") }
-            let trimmed = value.trimmingBlanks
+            let trimmed = InputText.trimBlanks(value)
             guard !trimmed.isEmpty else { throw Problem(field: prefix + field, why: "empty") }
             guard trimmed.count <= limit else { throw Problem(field: prefix + field, why: "longer than \(limit) characters") }
             guard !trimmed.unicodeScalars.contains(where: { InputText.isControl($0) || InputText.isBidiControl($0) }) else {
@@ -94,15 +94,6 @@ public struct CustomerService: Equatable, Sendable, Codable {
         return Contact(
             name: try check(contact.name, "name"), phone: try check(contact.phone, "phone"), email: email, web: web,
             hours: try check(contact.hours, "hours"))
-    }
-}
-
-extension String {
-    fileprivate var trimmingBlanks: String {
-        var scalars = Substring(self).unicodeScalars[...]
-        while let first = scalars.first, first.properties.isWhitespace { scalars = scalars.dropFirst() }
-        while let last = scalars.last, last.properties.isWhitespace { scalars = scalars.dropLast() }
-        return String(String.UnicodeScalarView(scalars))
     }
 }
 

@@ -136,7 +136,8 @@ public enum InputText {
         return out
     }
 
-    private static func trimBlanks(_ text: String) -> String {
+    /// `text` without the blanks around it (any Unicode whitespace).
+    static func trimBlanks(_ text: String) -> String {
         var scalars = Substring(text).unicodeScalars[...]
         while let first = scalars.first, first.properties.isWhitespace { scalars = scalars.dropFirst() }
         while let last = scalars.last, last.properties.isWhitespace { scalars = scalars.dropLast() }
