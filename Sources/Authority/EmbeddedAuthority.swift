@@ -527,7 +527,8 @@ public final class EmbeddedAuthority: Authority, Sendable {
             ? try ca.issue(publicKey: request.publicKey, name: before.subscriber.name, email: before.subscriber.email, at: now, random: random)
             : nil
         let sealer = self.sealer
-        let result = try await registry.update(token: token) { row -> RegistryChange<IssueResult> in
+        // From the row as read: written in one statement unless another request changed it meanwhile.
+        let result = try await registry.update(token: token, basis: before) { row -> RegistryChange<IssueResult> in
             let matches = authorizationMatches(try sealer.open(row.sealedAuthorization, for: token))
             let original = row.state
             do {

@@ -12,7 +12,9 @@ import RevocationList
 /// Every rule runs in the authority's own code, in the closures given to `update` and `revoke`, on the
 /// application's row as it is *under lock* (SQLite: the IMMEDIATE transaction holds the database's write
 /// lock; PostgreSQL: `SELECT … FOR UPDATE` holds the application's row), so a rule is exact whatever
-/// number of processes or instances apply it at once. The closures are pure and synchronous: they read
+/// number of processes or instances apply it at once — or, for the hot path of an enrollment on PostgreSQL
+/// (`update(token:basis:)`), on a row read without a lock and proved unchanged by the very statement that writes
+/// the change (a row changed meanwhile goes the locked way). The closures are pure and synchronous: they read
 /// the row, change it, and say what else the transaction writes (`RegistryChange`); the store writes it
 /// all, or nothing, and commits. Slow work (answer hashing, signing) happens before, never under a lock.
 package protocol RegistryStore: Sendable {
@@ -51,6 +53,15 @@ package protocol RegistryStore: Sendable {
     /// `certificates`: load the application's certificates into the row too (one more read under the lock).
     func update<T: Sendable>(
         token: ApplicationToken, certificates: Bool, _ body: @escaping @Sendable (inout ApplicationRow) throws -> RegistryChange<T>
+    ) async throws -> T
+    /// `update` for a change computed from `basis`, the application as this store read it earlier without a lock.
+    ///
+    /// When the row is still as read, `body`'s change is written in one statement, without a lock held while `body`
+    /// runs; when it changed meanwhile (another request wrote it), when the store keeps no version, or when the change
+    /// is more than a saved row, a certificate and one audit row, it is exactly `update`: `body` runs again on the row
+    /// under lock. So `body` must be as pure as for `update` — it may run twice, and only the last run's change is kept.
+    func update<T: Sendable>(
+        token: ApplicationToken, basis: ApplicationRow, _ body: @escaping @Sendable (inout ApplicationRow) throws -> RegistryChange<T>
     ) async throws -> T
     /// Appends one audit row on its own (one statement, its own commit).
     func appendAudit(_ record: AuditRecord) async throws
@@ -102,6 +113,13 @@ extension RegistryStore {
     {
         try await update(token: token, certificates: false, body)
     }
+
+    /// A store that keeps no row versions: `update` under lock.
+    package func update<T: Sendable>(
+        token: ApplicationToken, basis: ApplicationRow, _ body: @escaping @Sendable (inout ApplicationRow) throws -> RegistryChange<T>
+    ) async throws -> T {
+        try await update(token: token, certificates: false, body)
+    }
 }
 
 /// A new pair of codes drew a reference number that is live for another application.
@@ -132,6 +150,9 @@ package struct ApplicationRow: Sendable {
     /// Every certificate issued to the application, oldest first; loaded only by `update(token:certificates: true)`
     /// (nil otherwise, so a rule that needs them cannot mistake "not loaded" for "none").
     package var certificates: [StoredCertificate]?
+    /// The row's version in a store that keeps one (PostgreSQL: the row's `xmin`, which every change of the application
+    /// or of its codes renews), nil otherwise: what `update(token:basis:)` compares.
+    package var version: String? = nil
 }
 
 package struct StoredQuestion: Sendable {

@@ -486,6 +486,73 @@ package final class PostgresRegistry: RegistryStore {
         }
     }
 
+    /// The change `body` makes to `basis`, written in one statement if the application's row is still the version read
+    /// (its `xmin`: a new one for every change, since every change of the codes saves the application too); else `update`.
+    ///
+    /// The statement's `UPDATE … WHERE xmin = version` waits for a concurrent writer of the row and then re-checks the
+    /// row as that writer left it, so two requests from one version cannot both write: the second finds no row and
+    /// takes the lock, like any other `update`. A change that writes no row is checked against the version in the same
+    /// statement that appends its audit row.
+    package func update<T: Sendable>(
+        token: ApplicationToken, basis: ApplicationRow, _ body: @escaping @Sendable (inout ApplicationRow) throws -> RegistryChange<T>
+    ) async throws -> T {
+        var row = basis
+        if let version = basis.version, basis.token == token, let change = try? body(&row), change.newCodes == nil, change.revocations.isEmpty,
+            change.newCRL == nil, change.mail == nil, change.audit.count <= 1, change.save || change.certificate == nil
+        {
+            let written: Bool
+            do {
+                written = try await client.withConnection { connection in
+                    try await self.writeIfUnchanged(connection, row, version: version, change: change)
+                }
+            } catch {
+                throw Self.mapped(error, "registry update failed")
+            }
+            if written { return change.result }
+        }
+        return try await update(token: token, certificates: false, body)
+    }
+
+    private func writeIfUnchanged<T>(_ connection: PostgresConnection, _ row: ApplicationRow, version: String, change: RegistryChange<T>)
+        async throws -> Bool
+    {
+        let audit = change.audit.first
+        func appendAudit(_ values: inout PostgresBindings) {
+            values.append(audit?.at.timeIntervalSince1970)
+            values.append(audit?.actor)
+            values.append(audit?.event.rawValue)
+            values.append(audit?.token?.formatted)
+            values.append(audit?.detail)
+        }
+        if change.save {
+            let stored = StoredApplication(row)
+            return try await Self.oneCount(
+                connection.execute(
+                    Prepared<SaveIfUnchanged> { values in
+                        try Self.bindSave(&values, stored, row)
+                        values.append(version)
+                        values.append(change.certificate?.serial)
+                        try values.append(change.certificate.map { Data($0.der) })
+                        values.append(change.certificate?.at.timeIntervalSince1970)
+                        appendAudit(&values)
+                    }, logger: logger))
+        } else {
+            return try await Self.oneCount(
+                connection.execute(
+                    Prepared<AuditIfUnchanged> { values in
+                        values.append(row.id)
+                        values.append(version)
+                        appendAudit(&values)
+                    }, logger: logger))
+        }
+    }
+
+    /// Whether the statement's one row, a count, is 1.
+    private static func oneCount<Rows: AsyncSequence>(_ rows: Rows) async throws -> Bool where Rows.Element == PostgresRow {
+        for try await row in rows { return try row.decode(Int.self) == 1 }
+        return false
+    }
+
     package func appendAudit(_ record: AuditRecord) async throws {
         // One statement commits on its own: no BEGIN/COMMIT round trips.
         do {
@@ -733,7 +800,7 @@ package final class PostgresRegistry: RegistryStore {
         SELECT a.id, a.token, a.name, a.email, a.language, a.status, a.identity_failures, a.approved_at,
                a.activated_at, a.revoked_at, a.renewals, a.certificate_serial, a.certificate_der, a.activated_key_digest,
                a.recovering_serial, a.recoveries, a.recovery_requested_at, a.recovery_reference, a.recovery_sealed_authorization,
-               c.id AS code_id, c.reference, c.sealed_authorization, c.issued_at, c.wrong_references, c.used
+               c.id AS code_id, c.reference, c.sealed_authorization, c.issued_at, c.wrong_references, c.used, a.xmin::text AS version
         """
     static let applicationFrom = "FROM application a JOIN code c ON c.application_id = a.id AND NOT c.superseded"
     static let applicationSelect = applicationColumns + "\n" + applicationFrom
@@ -776,7 +843,9 @@ package final class PostgresRegistry: RegistryStore {
             reference: try cells["reference"].decode(String.self), sealedAuthorization: try data("sealed_authorization") ?? [],
             issuedAt: try cells["issued_at"].decode(Double.self), wrongReferences: try cells["wrong_references"].decode(Int.self),
             used: try cells["used"].decode(Bool.self))
-        return try stored.decoded()
+        var row = try stored.decoded()
+        row.version = try cells["version"].decode(String.self)
+        return row
     }
 
     private func certificates(_ connection: PostgresConnection, _ condition: PostgresQuery) async throws -> [StoredCertificate] {
@@ -838,26 +907,28 @@ package final class PostgresRegistry: RegistryStore {
     private func save(_ connection: PostgresConnection, _ row: ApplicationRow) async throws {
         let stored = StoredApplication(row)
         // Both rows in one statement (one round trip): the code's update as a data-modifying CTE.
-        _ = try await connection.execute(
-            Prepared<SaveApplication> { values in
-                values.append(stored.wrongReferences)
-                values.append(stored.used)
-                values.append(row.codeID)
-                values.append(stored.status)
-                values.append(stored.identityFailures)
-                values.append(stored.renewals)
-                try values.append(stored.activatedKeyDigest.map { Data($0) })
-                values.append(stored.activatedAt)
-                values.append(stored.revokedAt)
-                values.append(stored.certificateSerial)
-                try values.append(stored.certificateDER.map { Data($0) })
-                values.append(stored.recoveringSerial)
-                values.append(stored.recoveries)
-                values.append(stored.recoveryRequestedAt)
-                values.append(stored.recoveryReference)
-                try values.append(stored.recoverySealedAuthorization.map { Data($0) })
-                values.append(row.id)
-            }, logger: logger)
+        _ = try await connection.execute(Prepared<SaveApplication> { values in try Self.bindSave(&values, stored, row) }, logger: logger)
+    }
+
+    /// `SaveApplication`'s seventeen values, in its `$n` order (`SaveIfUnchanged` starts with the same).
+    private static func bindSave(_ values: inout PostgresBindings, _ stored: StoredApplication, _ row: ApplicationRow) throws {
+        values.append(stored.wrongReferences)
+        values.append(stored.used)
+        values.append(row.codeID)
+        values.append(stored.status)
+        values.append(stored.identityFailures)
+        values.append(stored.renewals)
+        try values.append(stored.activatedKeyDigest.map { Data($0) })
+        values.append(stored.activatedAt)
+        values.append(stored.revokedAt)
+        values.append(stored.certificateSerial)
+        try values.append(stored.certificateDER.map { Data($0) })
+        values.append(stored.recoveringSerial)
+        values.append(stored.recoveries)
+        values.append(stored.recoveryRequestedAt)
+        values.append(stored.recoveryReference)
+        try values.append(stored.recoverySealedAuthorization.map { Data($0) })
+        values.append(row.id)
     }
 
     private func insertCodes(_ connection: PostgresConnection, applicationID: Int64, _ codes: NewCodes) async throws -> Int64 {
@@ -925,6 +996,47 @@ extension PostgresRegistry {
                 revoked_at = $9, certificate_serial = $10, certificate_der = $11, recovering_serial = $12, recoveries = $13,
                 recovery_requested_at = $14, recovery_reference = $15, recovery_sealed_authorization = $16
             WHERE id = $17
+            """
+    }
+
+    /// `SaveApplication` with the certificate and the audit row it comes with, if the application is still the version read.
+    ///
+    /// $18: the version; $19–$21: the certificate, $22–$26: the audit row, each inserted only when given. Answers the number
+    /// of application rows written, 0 or 1. The code's update and both inserts depend on the application's (`FROM a`),
+    /// so none happens without it.
+    enum SaveIfUnchanged: PreparedSQL {
+        static let sql = """
+            WITH a AS (
+                UPDATE application SET status = $4, identity_failures = $5, renewals = $6, activated_key_digest = $7, activated_at = $8,
+                    revoked_at = $9, certificate_serial = $10, certificate_der = $11, recovering_serial = $12, recoveries = $13,
+                    recovery_requested_at = $14, recovery_reference = $15, recovery_sealed_authorization = $16
+                WHERE id = $17 AND xmin::text = $18::text
+                RETURNING id
+            ), code_update AS (
+                UPDATE code SET wrong_references = $1, used = $2 FROM a WHERE code.id = $3
+            ), certificate_insert AS (
+                INSERT INTO certificate (serial, application_id, der, issued_at)
+                SELECT $19::text, a.id, $20::bytea, $21::double precision FROM a WHERE $19::text IS NOT NULL
+            ), audit_insert AS (
+                INSERT INTO audit (at, actor, event, token, detail)
+                SELECT $22::double precision, $23::text, $24::text, $25::text, $26::text FROM a WHERE $24::text IS NOT NULL
+            )
+            SELECT count(*) FROM a
+            """
+    }
+
+    /// The audit row of a change that writes no row, if the application is still the version read.
+    ///
+    /// $2: the version; $3–$7: the audit row, inserted only when given. Answers the number of application rows found, 0 or 1.
+    enum AuditIfUnchanged: PreparedSQL {
+        static let sql = """
+            WITH a AS (
+                SELECT id FROM application WHERE id = $1 AND xmin::text = $2::text
+            ), audit_insert AS (
+                INSERT INTO audit (at, actor, event, token, detail)
+                SELECT $3::double precision, $4::text, $5::text, $6::text, $7::text FROM a WHERE $5::text IS NOT NULL
+            )
+            SELECT count(*) FROM a
             """
     }
 

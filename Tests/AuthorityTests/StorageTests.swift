@@ -2,6 +2,7 @@ import Activation
 import AuthorityInterface
 import Foundation
 import GRDB
+import Synchronization
 import Testing
 
 @testable import Authority
@@ -238,5 +239,79 @@ struct PostgresLockTests {
         #expect(seen == renewed.digits, "the change waited for the renewal and saw its codes")
         other.waitUntilExit()
         #expect(other.terminationStatus == 0)
+    }
+}
+
+/// A CMP enrollment's write from the row its request was checked with (`update(token:basis:)`): one statement when the
+/// row is unchanged (PostgreSQL), never a lost update when it changed — on either registry.
+@Suite("Writes from a row read without a lock")
+struct UnchangedRowWriteTests {
+    /// One wrong reference number counted from `basis`: the count the change saw, and how many times `body` ran.
+    private static func countWrongReference(_ registry: any RegistryStore, _ token: ApplicationToken, basis: ApplicationRow) async throws -> (
+        seen: Int, runs: Int
+    ) {
+        let runs = Mutex(0)
+        let seen = try await registry.update(token: token, basis: basis) { row -> RegistryChange<Int> in
+            runs.withLock { $0 += 1 }
+            let seen = row.state.codes.wrongReferences
+            row.state.codes.wrongReferences += 1
+            return RegistryChange(
+                seen, save: true, audit: [AuditRecord(at: Date(), actor: "test", event: .referenceRejected, token: token, detail: "counted")])
+        }
+        return (seen, runs.withLock { $0 })
+    }
+
+    @Test func aStaleRowIsNeverWrittenOver() async throws {
+        let bed = TestBed(seed: 2611)
+        defer { bed.remove() }
+        let authority = try await bed.authority()
+        let token = try await authority.approve(Sample.request()).token
+        let registry = authority.registry
+        let first = try #require(try await registry.application(token: token))
+        #expect((first.version != nil) == TestDatabase.isPostgres, "PostgreSQL reads a row's version; SQLite keeps none")
+
+        let fresh = try await Self.countWrongReference(registry, token, basis: first)
+        #expect(fresh.seen == 0 && fresh.runs == 1, "an unchanged row: one run of the rule")
+
+        // `first` is stale now: the rule must run again on the row as it is (count 1), not write 1 over it.
+        let stale = try await Self.countWrongReference(registry, token, basis: first)
+        #expect(stale.seen == 1)
+        #expect(stale.runs == (TestDatabase.isPostgres ? 2 : 1), "PostgreSQL tried the stale row's version first, then the lock")
+        let after = try #require(try await registry.application(token: token))
+        #expect(after.state.codes.wrongReferences == 2)
+        #expect(after.version != first.version || !TestDatabase.isPostgres)
+        let audits = try await registry.auditEntries().filter { $0.event == AuditEvent.referenceRejected.rawValue && $0.detail == "counted" }
+        #expect(audits.count == 2, "each write appended its audit row once")
+
+        // A change that writes no row is checked against the version too.
+        let unchangedRead = try await registry.update(token: token, basis: first) { row -> RegistryChange<Int> in
+            RegistryChange(row.state.codes.wrongReferences)
+        }
+        #expect(unchangedRead == 2)
+    }
+
+    /// The statement that checks the version waits for a writer holding the row and then sees what it committed.
+    @Test(.enabled(if: TestDatabase.isPostgres)) func aWriterHoldingTheRowIsWaitedOutAndSeen() async throws {
+        let bed = TestBed(seed: 2612)
+        defer { bed.remove() }
+        let authority = try await bed.authority()
+        let token = try await authority.approve(Sample.request()).token
+        let registry = authority.registry
+        let basis = try #require(try await registry.application(token: token))
+        let other = try await bed.psqlInBackground(
+            """
+            BEGIN;
+            UPDATE code SET wrong_references = 3 WHERE application_id = \(basis.id) AND NOT superseded;
+            UPDATE application SET identity_failures = identity_failures WHERE id = \(basis.id);
+            SELECT pg_sleep(1.5);
+            COMMIT;
+            """)
+        defer { other.waitUntilExit() }
+        try await Task.sleep(for: .milliseconds(500))  // the other transaction holds the row by now
+        let counted = try await Self.countWrongReference(registry, token, basis: basis)
+        #expect(counted.seen == 3 && counted.runs == 2, "the write from the old version found no row and went the locked way")
+        other.waitUntilExit()
+        #expect(other.terminationStatus == 0)
+        #expect(try await registry.application(token: token)?.state.codes.wrongReferences == 4)
     }
 }

@@ -288,10 +288,12 @@ enum LoadBenchmark {
         return ready
     }
 
-    static func enrollments(binary: String, work: URL, database: PostgresServer?, count: Int, seconds: Double) async throws -> [String: Any] {
+    static func enrollments(binary: String, work: URL, database: PostgresServer?, count: Int, seconds: Double, only: String? = nil) async throws
+        -> [String: Any]
+    {
         var result: [String: Any] = ["measure": "load-enroll"]
-        var backends: [(String, String?)] = [("sqlite", nil)]
-        if let database { backends.append(("postgres", try await database.createDatabase("enroll"))) }
+        var backends: [(String, String?)] = only == nil || only == "sqlite" ? [("sqlite", nil)] : []
+        if let database, only == nil || only == "postgres" { backends.append(("postgres", try await database.createDatabase("enroll"))) }
         for (name, location) in backends {
             let dataDir = work.appendingPathComponent("enroll-\(name)")
             let registry = try await location.asyncMap { try await PostgresRegistry.open(try PostgresLocation(parsing: $0), password: database?.password) }

@@ -10,6 +10,7 @@ import Logging
 //   paraphe-bench registry-seed --data-dir DIR --count N
 //   paraphe-bench registry --data-dir DIR --count N [--lookups N] [--attempts N]
 //   paraphe-bench load identity|enroll|lookups|burst --authority BIN [--postgres URL] [--seconds S] [--count N]
+//     (enroll: [--only sqlite|postgres] measures one registry)
 //        [--applications N] [--rate R]                   (the fleet's load rows; PGPASSWORD for --postgres)
 //
 // Each prints one line of JSON on standard output (figures in milliseconds) and progress on standard error.
@@ -83,7 +84,8 @@ func main() async -> Int32 {
                 try emit(try await LoadBenchmark.identity(binary: binary, work: scratch, database: postgres, seconds: seconds))
             case "enroll":
                 try emit(try await LoadBenchmark.enrollments(
-                    binary: binary, work: scratch, database: postgres, count: intOption("--count", in: arguments, default: 4_000), seconds: seconds))
+                    binary: binary, work: scratch, database: postgres, count: intOption("--count", in: arguments, default: 4_000), seconds: seconds,
+                    only: option("--only", in: arguments)))
             case "burst":
                 try emit(try await LoadBenchmark.burst(binary: binary, work: scratch, count: intOption("--count", in: arguments, default: 200)))
             case "lookups":
