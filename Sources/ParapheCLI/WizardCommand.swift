@@ -47,12 +47,14 @@ struct WizardCommand: ProgramCommand {
 
     func run(in program: ProgramContext) async throws {
         var language = defaultLanguage(lang)
-        var customerService: CustomerService?
-        try await runReportingErrors(language: language, program: program, customerService: { customerService }) {
+        var resolved: (setup: WorkstationSetup, data: DataOptions)?
+        try await runReportingErrors(
+            language: language, program: program, customerService: { resolved.flatMap { $0.setup.knownCustomerService($0.data) } }
+        ) {
             var data = self.data
             let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language, program: program)
             let configuration = setup.configuration
-            customerService = setup.knownCustomerService(data)
+            resolved = (setup, data)
             if lang == nil, let configured = configuration.language { language = configured }
             let kiosk = self.kiosk || (configuration.kiosk ?? false)
             let profileDir = self.profileDir ?? configuration.profileDirectory

@@ -166,11 +166,13 @@ struct WorkstationSetup: Sendable {
             localCustomerService: configuration.customerService)
     }
 
-    /// Whom a command's messages name without asking anyone: the configuration's help desk, else the authority's
-    /// customer service as last published to this workstation, else (the embedded authority) its own file.
+    /// Whom a command's messages name without asking anyone: `WorkstationPaths.knownCustomerService`, else the embedded authority's own file.
+    ///
+    /// Read only when a message needs it.
     func knownCustomerService(_ data: DataOptions) -> CustomerService? {
-        if let local = configuration.customerService { return local }
-        if let stored = WorkstationPaths(dataDirectory: data.dataDirectory).storedCustomerService() { return stored }
+        if let known = WorkstationPaths(dataDirectory: data.dataDirectory).knownCustomerService(local: configuration.customerService) {
+            return known
+        }
         guard endpoint == nil else { return nil }
         let file = data.dataDirectory.appendingPathComponent(DataOptions.customerServiceFile)
         return try? CustomerService.load(file, language: .en)

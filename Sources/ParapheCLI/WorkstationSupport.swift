@@ -43,11 +43,13 @@ extension WorkstationCommand {
     /// data directory) and the language; an error ends the command with the person's message and its exit status.
     func withWorkstation(_ program: ProgramContext, _ body: (WorkstationSetup, DataOptions, Language) async throws -> Void) async throws {
         let language = defaultLanguage(lang)
-        var customerService: CustomerService?
-        try await runReportingErrors(language: language, program: program, customerService: { customerService }) {
+        var resolved: (setup: WorkstationSetup, data: DataOptions)?
+        try await runReportingErrors(
+            language: language, program: program, customerService: { resolved.flatMap { $0.setup.knownCustomerService($0.data) } }
+        ) {
             var data = self.data
             let setup = try WorkstationSetup.resolve(authorityOptions, data: &data, language: language, program: program)
-            customerService = setup.knownCustomerService(data)
+            resolved = (setup, data)
             try await body(setup, data, language)
         }
     }

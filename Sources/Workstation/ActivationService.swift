@@ -73,10 +73,9 @@ public final class ActivationService: Sendable {
 
     // MARK: - Customer service
 
-    /// Whom messages send the person to, known without asking anyone: the local help desk, else the authority's customer
-    /// service as this workstation last learnt it.
+    /// Whom messages send the person to, known without asking anyone (`WorkstationPaths.knownCustomerService`).
     public func knownCustomerService() -> CustomerService? {
-        localCustomerService ?? paths.storedCustomerService()
+        paths.knownCustomerService(local: localCustomerService)
     }
 
     /// Asks the authority whom it names (after it was vouched for: step 1's look-up), and keeps the answer for the next

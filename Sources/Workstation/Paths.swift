@@ -35,6 +35,12 @@ public struct WorkstationPaths: Sendable, Equatable {
         else { return nil }
         return try? stored.validated()
     }
+
+    /// Whom messages send the person to, known without asking anyone: `local` (the workstation's own help desk), else the
+    /// authority's customer service as this workstation last learnt it.
+    public func knownCustomerService(local: CustomerService?) -> CustomerService? {
+        local ?? storedCustomerService()
+    }
     /// Encrypted keys parked while an activation is in flight (resume after a crash).
     public var pendingKeys: URL { dataDirectory.appendingPathComponent("keystore/pending") }
     /// One small file per application activated on this workstation, naming its profile (no secret).
