@@ -287,11 +287,15 @@ package final class PostgresRegistry: RegistryStore {
     }
 
     /// One statement or a read-only snapshot on a pooled connection.
-    func run<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    ///
+    /// `failure`: what a failure says was under way (a lone statement that writes says so).
+    func run<T: Sendable>(failure: String = "registry read failed", _ body: @escaping @Sendable (PostgresConnection) async throws -> T)
+        async throws -> T
+    {
         do {
             return try await client.withConnection { connection in try await body(connection) }
         } catch {
-            throw Self.mapped(error, "registry read failed")
+            throw Self.mapped(error, failure)
         }
     }
 
@@ -500,13 +504,8 @@ package final class PostgresRegistry: RegistryStore {
         if let version = basis.version, basis.token == token, let change = try? body(&row), change.newCodes == nil, change.revocations.isEmpty,
             change.newCRL == nil, change.mail == nil, change.audit.count <= 1, change.save || change.certificate == nil
         {
-            let written: Bool
-            do {
-                written = try await client.withConnection { connection in
-                    try await self.writeIfUnchanged(connection, row, version: version, change: change)
-                }
-            } catch {
-                throw Self.mapped(error, "registry update failed")
+            let written = try await run(failure: "registry update failed") { [row] connection in
+                try await self.writeIfUnchanged(connection, row, version: version, change: change)
             }
             if written { return change.result }
         }
@@ -517,13 +516,6 @@ package final class PostgresRegistry: RegistryStore {
         async throws -> Bool
     {
         let audit = change.audit.first
-        func appendAudit(_ values: inout PostgresBindings) {
-            values.append(audit?.at.timeIntervalSince1970)
-            values.append(audit?.actor)
-            values.append(audit?.event.rawValue)
-            values.append(audit?.token?.formatted)
-            values.append(audit?.detail)
-        }
         if change.save {
             let stored = StoredApplication(row)
             return try await Self.oneCount(
@@ -534,7 +526,7 @@ package final class PostgresRegistry: RegistryStore {
                         values.append(change.certificate?.serial)
                         try values.append(change.certificate.map { Data($0.der) })
                         values.append(change.certificate?.at.timeIntervalSince1970)
-                        appendAudit(&values)
+                        Self.bindAudit(&values, audit)
                     }, logger: logger))
         } else {
             return try await Self.oneCount(
@@ -542,7 +534,7 @@ package final class PostgresRegistry: RegistryStore {
                     Prepared<AuditIfUnchanged> { values in
                         values.append(row.id)
                         values.append(version)
-                        appendAudit(&values)
+                        Self.bindAudit(&values, audit)
                     }, logger: logger))
         }
     }
@@ -555,11 +547,7 @@ package final class PostgresRegistry: RegistryStore {
 
     package func appendAudit(_ record: AuditRecord) async throws {
         // One statement commits on its own: no BEGIN/COMMIT round trips.
-        do {
-            try await client.withConnection { connection in try await self.audit(connection, record) }
-        } catch {
-            throw Self.mapped(error, "registry update failed")
-        }
+        try await run(failure: "registry update failed") { connection in try await self.audit(connection, record) }
     }
 
     package func recordCAFingerprint(_ fingerprint: String, audit: AuditRecord) async throws -> String {
@@ -943,14 +931,17 @@ package final class PostgresRegistry: RegistryStore {
     }
 
     private func audit(_ connection: PostgresConnection, _ record: AuditRecord) async throws {
-        _ = try await connection.execute(
-            Prepared<InsertAudit> { values in
-                values.append(record.at.timeIntervalSince1970)
-                values.append(record.actor)
-                values.append(record.event.rawValue)
-                values.append(record.token?.formatted)
-                values.append(record.detail)
-            }, logger: logger)
+        _ = try await connection.execute(Prepared<InsertAudit> { values in Self.bindAudit(&values, record) }, logger: logger)
+    }
+
+    /// An audit row's five values in `InsertAudit`'s order (all NULL for none: `SaveIfUnchanged` and `AuditIfUnchanged` then
+    /// insert nothing).
+    private static func bindAudit(_ values: inout PostgresBindings, _ record: AuditRecord?) {
+        values.append(record?.at.timeIntervalSince1970)
+        values.append(record?.actor)
+        values.append(record?.event.rawValue)
+        values.append(record?.token?.formatted)
+        values.append(record?.detail)
     }
 
     private static func token(_ text: String) throws -> ApplicationToken {
