@@ -70,7 +70,7 @@ let package = Package(
         // Dates in UTC by arithmetic (no ICU-backed formatter or calendar).
         .target(name: "CivilTime"),
         // H^n(x), the iterated hash behind CMP's password-based MAC.
-        .target(name: "HashChain", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "HashChain", dependencies: ["COpenSSLCrypto"]),
         // The key types and the shape of errors: what the keystore (and so the security provider, loaded into any
         // process) shares with the domain, without Foundation.
         .target(name: "ParapheCore"),
@@ -315,7 +315,7 @@ let package = Package(
         .testTarget(
             name: "CMPTests",
             dependencies: [
-                "CMP", "ParapheShared", "ParapheTestSupport",
+                "CMP", "HashChain", "ParapheShared", "ParapheTestSupport",
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),

@@ -39,12 +39,22 @@ public struct CMPResponder: Sendable {
     ///
     /// `client`: who sent it, for the limit on requests that prove no code (`SenderPolicy`).
     public func respond(to bytes: [UInt8], from client: ClientAddress) async -> [UInt8] {
+        await exchange(bytes, from: client).bytes
+    }
+
+    /// The same answer, with the tags of the request's body (nil when it was no PKIMessage) and of the answer's:
+    /// what the service counts in `/metrics`, without decoding either message a second time.
+    public func exchange(_ bytes: [UInt8], from client: ClientAddress) async -> CMPAnswer {
         let request: PKIMessage
         do {
             request = try PKIMessage(derEncoded: bytes)
         } catch {
-            return unprotectedError(to: nil, .rejection(.badDataFormat, "The request is not a DER-encoded PKIMessage."))
+            return CMPAnswer(unprotectedError(to: nil, .rejection(.badDataFormat, "The request is not a DER-encoded PKIMessage.")), request: nil)
         }
+        return CMPAnswer(await dispatch(request, from: client), request: request.body.tag)
+    }
+
+    private func dispatch(_ request: PKIMessage, from client: ClientAddress) async -> Answered {
         guard request.header.pvno == 2 || request.header.pvno == 3 else {
             return unprotectedError(to: request, .rejection(.unsupportedVersion, "Only CMP versions 2 and 3 are spoken here."))
         }
@@ -201,7 +211,7 @@ public struct CMPResponder: Sendable {
 
     // MARK: - Enrollment, update, revocation
 
-    private func enroll(_ request: PKIMessage, _ caller: Caller) async -> [UInt8] {
+    private func enroll(_ request: PKIMessage, _ caller: Caller) async -> Answered {
         guard let reference = caller.reference, let application = caller.application else {
             return unprotectedError(to: request, .rejection(.badRequest, "No reference number."))
         }
@@ -227,7 +237,7 @@ public struct CMPResponder: Sendable {
     }
 
     /// `kur`: a new certificate for a new key, same subject, authenticated by the current certificate.
-    private func update(_ request: PKIMessage, _ messages: [CertReqMsg], _ caller: Caller) async -> [UInt8] {
+    private func update(_ request: PKIMessage, _ messages: [CertReqMsg], _ caller: Caller) async -> Answered {
         guard case .holder(let serial, _) = caller.credential else {
             return unprotectedError(to: request, .rejection(.wrongIntegrity, "Sign the kur."))
         }
@@ -246,7 +256,7 @@ public struct CMPResponder: Sendable {
     }
 
     /// `rr`: the holder revokes its own certificate (any other serial is refused).
-    private func revoke(_ request: PKIMessage, _ details: [RevDetails], _ caller: Caller) async -> [UInt8] {
+    private func revoke(_ request: PKIMessage, _ details: [RevDetails], _ caller: Caller) async -> Answered {
         guard case .holder(let serial, _) = caller.credential else {
             return unprotectedError(to: request, .rejection(.wrongIntegrity, "Sign the rr."))
         }
@@ -309,7 +319,7 @@ public struct CMPResponder: Sendable {
 
     // MARK: - Confirmation
 
-    private func confirm(_ request: PKIMessage, _ statuses: [CertStatus], _ caller: Caller) async -> [UInt8] {
+    private func confirm(_ request: PKIMessage, _ statuses: [CertStatus], _ caller: Caller) async -> Answered {
         do {
             // A code caller's application was read to find its code; a holder's is read here.
             let known: ApplicationRow? =
@@ -388,7 +398,7 @@ public struct CMPResponder: Sendable {
     /// (whose certificate then travels in extraCerts).
     ///
     /// `confirmable`: grant implicitConfirm if asked.
-    private func answer(to request: PKIMessage, body: PKIBody, _ caller: Caller, confirmable: Bool, extraCerts: [[UInt8]] = []) -> [UInt8] {
+    private func answer(to request: PKIMessage, body: PKIBody, _ caller: Caller, confirmable: Bool, extraCerts: [[UInt8]] = []) -> Answered {
         var header = header(answering: request)
         if confirmable, request.header.hasImplicitConfirm { header.generalInfo = [.implicitConfirm] }
         var message = PKIMessage(header: header, body: body, extraCerts: extraCerts)
@@ -405,21 +415,41 @@ public struct CMPResponder: Sendable {
                 message.extraCerts = signer.chainDER + message.extraCerts.filter { !signer.chainDER.contains($0) }
                 try message.protect(signatureAlgorithm: .ecdsaWithSHA256, signingWith: signer.sign)
             }
-            return try message.serialized()
+            return Answered(bytes: try message.serialized(), tag: body.tag)
         } catch {
             logger.error("cannot encode a CMP answer", metadata: ["body": "\(body.name)"])
             return unprotectedError(to: request, .rejection(.systemFailure, "The authority could not encode its answer."))
         }
     }
 
-    private func protectedError(to request: PKIMessage, _ status: PKIStatusInfo, _ caller: Caller, details: [String] = []) -> [UInt8] {
+    private func protectedError(to request: PKIMessage, _ status: PKIStatusInfo, _ caller: Caller, details: [String] = []) -> Answered {
         answer(to: request, body: .error(ErrorMsgContent(pkiStatusInfo: status, errorDetails: details)), caller, confirmable: false)
     }
 
-    private func unprotectedError(to request: PKIMessage?, _ status: PKIStatusInfo) -> [UInt8] {
-        let message = PKIMessage(header: header(answering: request), body: .error(ErrorMsgContent(pkiStatusInfo: status)))
+    private func unprotectedError(to request: PKIMessage?, _ status: PKIStatusInfo) -> Answered {
+        let body = PKIBody.error(ErrorMsgContent(pkiStatusInfo: status))
         // An error body of fixed shape always encodes; an empty answer is the last resort.
-        return (try? message.serialized()) ?? []
+        return Answered(bytes: (try? PKIMessage(header: header(answering: request), body: body).serialized()) ?? [], tag: body.tag)
+    }
+}
+
+/// An answer's DER and its body's tag.
+struct Answered: Sendable {
+    var bytes: [UInt8]
+    var tag: UInt
+}
+
+/// A CMP answer, and the body tags of the request it answers and of itself.
+public struct CMPAnswer: Sendable {
+    public var bytes: [UInt8]
+    /// The request's body tag; nil when the request was not a DER-encoded PKIMessage.
+    public var requestTag: UInt?
+    public var answerTag: UInt
+
+    init(_ answered: Answered, request: UInt?) {
+        bytes = answered.bytes
+        requestTag = request
+        answerTag = answered.tag
     }
 }
 

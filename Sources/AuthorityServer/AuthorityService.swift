@@ -325,9 +325,10 @@ public struct AuthorityService: Sendable {
             }
             let buffer = try await collect(request, limit: settings.maximumCMPBody)
             let message = Array(buffer.readableBytesView)
-            reply = await cmp.respond(to: message, from: context.client)
+            let exchange = await cmp.exchange(message, from: context.client)
+            reply = exchange.bytes
             // A revocation answered here: the next /crl is signed anew, not served from the cache.
-            if metrics.cmp(request: message, answer: reply) == "rp" { crl.invalidate() }
+            if metrics.cmp(exchange) == "rp" { crl.invalidate() }
         } catch let failure as APIFailure {
             var response = try json(failure.body, status: failure.status)
             if let retryAfter = failure.retryAfter { response.headers[.retryAfter] = String(retryAfter) }

@@ -1,4 +1,4 @@
-import CMP
+import Authority
 import Foundation
 import Prometheus
 
@@ -37,9 +37,9 @@ final class ServiceMetrics: Sendable {
 
     /// One CMP exchange: the request's type and the answer's; returns the answer's.
     @discardableResult
-    func cmp(request: [UInt8], answer: [UInt8]) -> String {
-        let asked = (try? PKIMessage(derEncoded: request)).map { Self.name($0.body) } ?? "undecodable"
-        let answered = (try? PKIMessage(derEncoded: answer)).map { Self.name($0.body) } ?? "undecodable"
+    func cmp(_ exchange: CMPAnswer) -> String {
+        let asked = exchange.requestTag.map(Self.name) ?? "undecodable"
+        let answered = Self.name(exchange.answerTag)
         registry.makeCounter(
             descriptor: Self.name("cmp_messages", "total", "CMP exchanges at /pkix/, by request and answer type."),
             labels: [("request", asked), ("answer", answered)]
@@ -76,20 +76,21 @@ final class ServiceMetrics: Sendable {
         return buffer
     }
 
-    static func name(_ body: PKIBody) -> String {
-        switch body {
-        case .ir: "ir"
-        case .ip: "ip"
-        case .cr: "cr"
-        case .cp: "cp"
-        case .p10cr: "p10cr"
-        case .kur: "kur"
-        case .kup: "kup"
-        case .rr: "rr"
-        case .rp: "rp"
-        case .pkiConf: "pkiConf"
-        case .error: "error"
-        case .certConf: "certConf"
+    /// The label of a CMP body, by its tag (RFC 9810 §5.1.2): the types this authority answers or sends, else `other`.
+    static func name(_ tag: UInt) -> String {
+        switch tag {
+        case 0: "ir"
+        case 1: "ip"
+        case 2: "cr"
+        case 3: "cp"
+        case 4: "p10cr"
+        case 7: "kur"
+        case 8: "kup"
+        case 11: "rr"
+        case 12: "rp"
+        case 19: "pkiConf"
+        case 23: "error"
+        case 24: "certConf"
         default: "other"
         }
     }

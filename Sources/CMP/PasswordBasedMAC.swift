@@ -79,13 +79,16 @@ public struct PasswordBasedMACKey: Sendable {
         }
         let input = secret + parameters.salt
         let count = parameters.iterationCount
-        let derived: [UInt8]
+        let function: HashChain.Function
         switch parameters.owf.algorithm {
-        case CMPOID.sha1: derived = HashChain.iterate(Insecure.SHA1.self, of: input, count: count)
-        case CMPOID.sha256: derived = HashChain.iterate(SHA256.self, of: input, count: count)
-        case CMPOID.sha384: derived = HashChain.iterate(SHA384.self, of: input, count: count)
-        case CMPOID.sha512: derived = HashChain.iterate(SHA512.self, of: input, count: count)
+        case CMPOID.sha1: function = .sha1
+        case CMPOID.sha256: function = .sha256
+        case CMPOID.sha384: function = .sha384
+        case CMPOID.sha512: function = .sha512
         default: throw CMPError(.wrongProtectionAlgorithm, "unsupported PBM one-way function")
+        }
+        guard let derived = HashChain.iterate(function, of: input, count: count) else {
+            throw CMPError(.wrongProtectionAlgorithm, "the PBM one-way function could not be computed")
         }
         self.parameters = parameters
         self.key = SymmetricKey(data: derived)

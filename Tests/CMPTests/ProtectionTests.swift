@@ -1,6 +1,7 @@
 import CMP
 import Crypto
 import Foundation
+import HashChain
 import ParapheShared
 import ParapheTestSupport
 import SwiftASN1
@@ -17,6 +18,22 @@ struct ProtectionTests {
         } catch {
             return (error as? CMPError)?.code
         }
+    }
+
+    @Test("each PBM one-way function chains as H(H(…H(x))) (libcrypto's loop against swift-crypto's digests)")
+    func theHashChainOfEachFunction() throws {
+        let input = Array("secret and salt".utf8)
+        func chained<H: HashFunction>(_: H.Type, _ count: Int) -> [UInt8] {
+            (1..<count).reduce(Array(H.hash(data: input))) { digest, _ in Array(H.hash(data: digest)) }
+        }
+        for count in [1, 2, 1_000] {
+            #expect(HashChain.iterate(.sha1, of: input, count: count) == chained(Insecure.SHA1.self, count))
+            #expect(HashChain.iterate(.sha256, of: input, count: count) == chained(SHA256.self, count))
+            #expect(HashChain.iterate(.sha384, of: input, count: count) == chained(SHA384.self, count))
+            #expect(HashChain.iterate(.sha512, of: input, count: count) == chained(SHA512.self, count))
+        }
+        #expect(HashChain.iterate(.sha256, of: [], count: 1) == Array(SHA256.hash(data: [UInt8]())))
+        #expect(HashChain.iterate(.sha256, of: input, count: 0) == nil)
     }
 
     @Test("openssl's PBM (SHA-256, 500 iterations, hmac-sha1) verifies with the right secret only")

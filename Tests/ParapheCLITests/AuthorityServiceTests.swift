@@ -139,6 +139,27 @@ import Testing
         #expect(audit.matches(of: /"event" : "certificateIssued"/).count == 1)
         #expect(audit.contains("confirmed by the requester"))
         #expect(!audit.contains(String(code)), "the code never reaches the audit log")
+
+        // /metrics counts each exchange by the request's type and the answer's (a body that is no PKIMessage too).
+        let garbage = try run(
+            URL(fileURLWithPath: "/usr/bin/curl"),
+            [
+                "-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", server.dataDir + "/ca/ca-cert.pem",
+                "-H", "Content-Type: application/pkixcmp", "--data-binary", "not DER", server.url + "/pkix/",
+            ])
+        #expect(garbage.stdout == "200", "RFC 6712: a CMP error answer travels with 200")
+        let metrics = try run(
+            URL(fileURLWithPath: "/usr/bin/curl"), ["-s", "--cacert", server.dataDir + "/ca/ca-cert.pem", server.url + "/metrics"]
+        ).stdout
+        for line in [
+            #"paraphe_cmp_messages_total{request="ir",answer="error"} 2"#,
+            #"paraphe_cmp_messages_total{request="ir",answer="ip"} 1"#,
+            #"paraphe_cmp_messages_total{request="certConf",answer="pkiConf"} 1"#,
+            #"paraphe_cmp_messages_total{request="undecodable",answer="error"} 1"#,
+            #"paraphe_enrollments_total{outcome="issued"} 1"#, #"paraphe_enrollments_total{outcome="refused"} 2"#,
+        ] {
+            #expect(metrics.contains(line), "\(line) in \(metrics)")
+        }
     }
 }
 
