@@ -6,20 +6,6 @@ import ParapheShared
     import Glibc
 #endif
 
-/// A value behind a lock, for the few mutable things an otherwise immutable authority keeps.
-final class Locked<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-
-    init(_ value: Value) { self.value = value }
-
-    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
-    }
-}
-
 /// The shared file operations (ParapheShared's `FileSystem`) with their failures as the authority's errors.
 extension FileSystem {
     /// The file's permission bits and owner, or nil if it does not exist.

@@ -4,6 +4,7 @@ import CivilTime
 import Foundation
 import ParapheResources
 import ParapheShared
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -150,7 +151,7 @@ struct Mailer: Sendable {
     /// RFC 5322 §2.1.1: no line longer than 998 bytes.
     static let maximumLineLength = 998
 
-    private static let sequence = Locked<UInt64>(0)
+    private static let sequence = Atomic<UInt64>(0)
 
     init(customerService: CustomerService? = nil) {
         self.hostName = FileSystem.hostName()
@@ -180,10 +181,7 @@ struct Mailer: Sendable {
     private func uniqueName(at now: Date, random: any RandomSource) -> String {
         let seconds = Int64(now.timeIntervalSince1970.rounded(.down))
         let micro = Int64((now.timeIntervalSince1970 - Double(seconds)) * 1_000_000)
-        let count = Self.sequence.withLock { value -> UInt64 in
-            value += 1
-            return value
-        }
+        let count = Self.sequence.add(1, ordering: .relaxed).newValue
         return "\(seconds).M\(micro)P\(FileSystem.processID)Q\(count)R\(Hex.uppercase(random.bytes(8))).\(hostName)"
     }
 
