@@ -242,6 +242,8 @@ let package = Package(
             dependencies: [
                 "Activation", "AuthorityInterface", "Authority", "RevocationList",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                // ConnectionPoolError: the pool's own "the database has been unreachable for a minute".
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -365,6 +365,9 @@ public struct CMPResponder: Sendable {
             case .badRequest: return .rejection(.badRequest, error.reason)
             case .notAuthorized: return .rejection(.notAuthorized, error.reason)
             case .busy: return .rejection(.systemUnavail, "The authority is busy; retry in a moment.")
+            case .unavailable:
+                logger.warning("CMP request failed", metadata: ["reason": "\(error.reason)"])
+                return .rejection(.systemUnavail, "The authority cannot reach its registry now; retry in a moment.")
             case .storage, .dataDirectory, .certificateAuthority, .otherCA, .mail:
                 logger.error("CMP request failed", metadata: ["reason": "\(error.reason)"])
                 return .rejection(.systemFailure, "The authority could not complete the request; retry later.")

@@ -243,6 +243,8 @@ public struct AuthorityError: ParapheError, Equatable {
         case notAuthorized
         /// The authority is too busy to take this now (its workers and their queue are full): retry shortly.
         case busy
+        /// The registry's database cannot be reached now (restarting, or the network to it cut): retry shortly.
+        case unavailable
     }
 
     public let code: Code
@@ -269,7 +271,7 @@ public struct AuthorityError: ParapheError, Equatable {
         case .storage, .mail, .certificateAuthority: ExitStatus.ioError
         case .otherCA: ExitStatus.config
         case .notAuthorized: ExitStatus.refused
-        case .busy: ExitStatus.unavailable
+        case .busy, .unavailable: ExitStatus.unavailable
         }
     }
 

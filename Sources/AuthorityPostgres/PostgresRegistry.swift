@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import RevocationList
+import _ConnectionPoolModule
 
 /// The registry of a fleet: every `paraphe-authority` instance of a certification authority on one
 /// PostgreSQL database.
@@ -20,14 +21,16 @@ package final class PostgresRegistry: RegistryStore {
     let client: PostgresClient
     private let running: Task<Void, Never>
     private let logger: Logger
+    private let leases: Leases
 
     /// Advisory lock keys (any two constants of this program's own).
     private static let migrationLock: Int64 = 0x5041_5241_0001
     private static let crlLock: Int64 = 0x5041_5241_0002
 
-    private init(location: String, client: PostgresClient, running: Task<Void, Never>, logger: Logger) {
+    private init(location: String, client: PostgresClient, leases: Leases, running: Task<Void, Never>, logger: Logger) {
         self.location = location
         self.client = client
+        self.leases = leases
         self.running = running
         self.logger = logger
     }
@@ -48,8 +51,14 @@ package final class PostgresRegistry: RegistryStore {
         var logger = Logger(label: "paraphe.registry")
         logger.logLevel = .critical  // postgres-nio's own messages can quote SQL and values
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        let running = Task { await client.run() }
-        let registry = PostgresRegistry(location: database.description, client: client, running: running, logger: logger)
+        let leases = Leases(client: client)
+        let running = Task {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await client.run() }
+                group.addTask { await leases.watch() }
+            }
+        }
+        let registry = PostgresRegistry(location: database.description, client: client, leases: leases, running: running, logger: logger)
         do {
             try await registry.migrate()
         } catch {
@@ -270,7 +279,7 @@ package final class PostgresRegistry: RegistryStore {
     /// the SQLSTATE only (a server message can quote values).
     func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         do {
-            return try await client.withConnection { connection in
+            return try await leased { connection in
                 try await connection.query("BEGIN", logger: self.logger)
                 do {
                     let result = try await body(connection)
@@ -293,22 +302,43 @@ package final class PostgresRegistry: RegistryStore {
         async throws -> T
     {
         do {
-            return try await client.withConnection { connection in try await body(connection) }
+            return try await leased(body)
         } catch {
             throw Self.mapped(error, failure)
         }
+    }
+
+    /// `body` on a pooled connection, never waiting for the database without bound (`Leases`).
+    private func leased<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await leases.run(body)
     }
 
     static func mapped(_ error: any Error, _ what: String) -> any Error {
         switch error {
         case is ActivationError, is AuthorityError, is CancellationError, is RegistryCollision:
             return error
+        case is ConnectionLost:
+            return AuthorityError(.unavailable, "\(what): the database closed the connection")
+        case is LeaseNotGranted:
+            return AuthorityError(.unavailable, "\(what): no connection to the database within 10 s")
+        case is ConnectionPoolError:
+            return AuthorityError(.unavailable, "\(what): the database has been unreachable for a minute")
         case let error as PSQLError:
             if let state = error.serverInfo?[.sqlState] {
                 if state == "23505" { return RegistryCollision() }
+                // Class 08 (connection exception) and 57P01–57P03 (shutting down, crashed, starting up): the database
+                // is away for a moment, not wrong.
+                if state.hasPrefix("08") || ["57P01", "57P02", "57P03"].contains(state) {
+                    return AuthorityError(.unavailable, "\(what) (PostgreSQL SQLSTATE \(state))")
+                }
                 return AuthorityError(.storage, "\(what) (PostgreSQL SQLSTATE \(state))")
             }
-            return AuthorityError(.storage, "\(what): the database cannot be reached (\(error.code.description))")
+            switch error.code {
+            case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:
+                return AuthorityError(.unavailable, "\(what): the database cannot be reached (\(error.code.description))")
+            default:
+                return AuthorityError(.storage, "\(what): the database answered in a way this program does not expect (\(error.code.description))")
+            }
         default:
             return AuthorityError(.storage, what)
         }
@@ -691,14 +721,10 @@ package final class PostgresRegistry: RegistryStore {
     // MARK: - Recovery requests
 
     package func enqueueRecoveryRequest(email: String, at now: Date) async throws {
-        do {
-            _ = try await client.withConnection { connection in
-                try await connection.query(
-                    "INSERT INTO recovery_request (email, requested_at) VALUES (\(email), \(now.timeIntervalSince1970))",
-                    logger: self.logger)
-            }
-        } catch {
-            throw Self.mapped(error, "registry update failed")
+        _ = try await run(failure: "registry update failed") { connection in
+            try await connection.query(
+                "INSERT INTO recovery_request (email, requested_at) VALUES (\(email), \(now.timeIntervalSince1970))",
+                logger: self.logger)
         }
     }
 

@@ -304,6 +304,11 @@ public struct AuthorityService: Sendable {
                 var response = try json(WireError(code: "busy", message: "The authority is busy; retry in a moment."), status: .serviceUnavailable)
                 response.headers[.retryAfter] = "1"
                 return response
+            case .unavailable:
+                logger.warning("request failed", metadata: ["endpoint": "\(context.endpointPath ?? "?")", "reason": "\(error.reason)"])
+                var response = try json(WireError.unavailable, status: .serviceUnavailable)
+                response.headers[.retryAfter] = "2"
+                return response
             default:
                 logger.error("request failed", metadata: ["endpoint": "\(context.endpointPath ?? "?")", "reason": "\(error.reason)"])
                 return try json(WireError.internalError, status: .internalServerError)

@@ -217,6 +217,7 @@ public struct WireError: Error, Codable, Sendable, Equatable {
     public static let rateLimited = WireError(code: "rateLimited", message: "Too many requests from this address; wait a minute and retry.")
     public static let notFound = WireError(code: "notFound", message: "No such endpoint.")
     public static let internalError = WireError(code: "internal", message: "The authority could not complete the request; retry later.")
+    public static let unavailable = WireError(code: "unavailable", message: "The authority cannot reach its registry now; retry in a moment.")
 
     /// The wire form of a rule refusal.
     public init(_ error: ActivationError) {
