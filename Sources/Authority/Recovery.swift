@@ -38,31 +38,36 @@ extension EmbeddedAuthority {
     public func processRecoveryRequests() async -> Int {
         var handled = 0
         while true {
-            let emails: [String]
+            let requests: [RecoveryRequest]
             do {
-                emails = try await registry.claimRecoveryRequests(limit: 50)
+                requests = try await registry.claimRecoveryRequests(at: now, lease: Self.recoveryRequestLease, limit: 50)
             } catch {
                 Self.logger.warning("the recovery requests cannot be read; they wait", metadata: ["reason": "\(error)"])
                 return handled
             }
-            if emails.isEmpty { return handled }
-            for email in emails {
+            if requests.isEmpty { return handled }
+            for request in requests {
                 do {
-                    try await prepareRecovery(email: email)
+                    try await prepareRecovery(request)
+                    handled += 1
                 } catch {
-                    Self.logger.warning("a recovery request could not be handled", metadata: ["reason": "\(error)"])
+                    // It stays in the queue: taken again, here or by another instance, when its lease runs out.
+                    Self.logger.warning("a recovery request could not be handled; it waits", metadata: ["reason": "\(error)"])
                 }
-                handled += 1
             }
         }
     }
 
-    private func prepareRecovery(email address: String) async throws {
-        guard Subscriber.looksLikeEmail(address) else { return }
+    /// How long a recovery request taken by an instance is its own before another may take it (its handler died).
+    static let recoveryRequestLease: TimeInterval = 60
+
+    private func prepareRecovery(_ request: RecoveryRequest) async throws {
+        let address = request.email
+        guard Subscriber.looksLikeEmail(address) else { return try await registry.finishRecoveryRequest(request.id) }
         let now = self.now
         guard let token = try await registry.recoveryCandidate(email: address), let before = try await registry.application(token: token) else {
             Self.logger.info("recovery asked for an address with no activated application")
-            return
+            return try await registry.finishRecoveryRequest(request.id)
         }
         let reference = ReferenceNumber.generate(using: random)
         let sealed = try sealer.seal(AuthorizationCode.generate(using: random), for: token)
@@ -73,17 +78,21 @@ extension EmbeddedAuthority {
         let sent = try await registry.update(token: token) { row -> RegistryChange<Bool> in
             // Activated, or already in a recovery (a new email replaces the pending codes; the live ones stay).
             guard row.state.status == .activated || (row.state.status == .approved && row.recoveringSerial != nil) else {
-                return RegistryChange(false)
+                var change = RegistryChange(false)
+                change.answersRecoveryRequest = request.id
+                return change
             }
             let sent = row.recoveries.filter { now.timeIntervalSince($0) < RecoveryPolicy.window }
             guard sent.count < RecoveryPolicy.emailsPerWindow else {
-                return RegistryChange(
+                var change = RegistryChange(
                     false,
                     audit: [
                         AuditRecord(
                             at: now, actor: Self.subscriberActor, event: .recoveryRefused, token: token,
                             detail: "\(sent.count) recovery emails in 24 h")
                     ])
+                change.answersRecoveryRequest = request.id
+                return change
             }
             row.recoveries = sent + [now]
             row.state.recoveryRequestedAt = now
@@ -96,6 +105,7 @@ extension EmbeddedAuthority {
                         detail: "recovery email sent, valid until \(Self.iso8601(expiresAt)); nothing changes until its identity check passes")
                 ])
             change.mail = mail
+            change.answersRecoveryRequest = request.id
             return change
         }
         guard sent else { return }

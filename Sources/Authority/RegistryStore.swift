@@ -85,8 +85,13 @@ package protocol RegistryStore: Sendable {
     /// Keeps a recovery request (the address typed) until `claimRecoveryRequests` takes it: one insert, whatever the
     /// address, so the request's answer tells nothing of it.
     func enqueueRecoveryRequest(email: String, at now: Date) async throws
-    /// Takes and removes up to `limit` recovery requests, oldest first; two instances never take the same one.
-    func claimRecoveryRequests(limit: Int) async throws -> [String]
+    /// Takes up to `limit` recovery requests no one holds (or whose holder's lease ran out) for `lease` seconds,
+    /// oldest first; two instances never hold the same one. A request leaves the queue when it is answered
+    /// (`finishRecoveryRequest`, or the change that sends its email: `RegistryChange.answersRecoveryRequest`), not
+    /// when it is taken, so one whose handler died or failed is taken again once its lease runs out.
+    func claimRecoveryRequests(at now: Date, lease: TimeInterval, limit: Int) async throws -> [RecoveryRequest]
+    /// Removes an answered recovery request (one that sends nothing: no application has the address, or none may).
+    func finishRecoveryRequest(_ id: Int64) async throws
 
     // MARK: Outbox
 
@@ -249,6 +254,8 @@ package struct RegistryChange<T: Sendable>: Sendable {
     package var audit: [AuditRecord] = []
     /// An email to put in the outbox.
     package var mail: OutgoingMail? = nil
+    /// The recovery request this change answers: removed in the same transaction, so it is answered once.
+    package var answersRecoveryRequest: Int64? = nil
 
     package init(_ result: T) { self.result = result }
 
@@ -256,6 +263,17 @@ package struct RegistryChange<T: Sendable>: Sendable {
         self.result = result
         self.save = save
         self.audit = audit
+    }
+}
+
+/// A recovery request waiting in the queue: the address typed.
+package struct RecoveryRequest: Sendable, Equatable {
+    package var id: Int64
+    package var email: String
+
+    package init(id: Int64, email: String) {
+        self.id = id
+        self.email = email
     }
 }
 

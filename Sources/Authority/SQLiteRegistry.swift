@@ -188,10 +188,14 @@ package struct SQLiteRegistry: RegistryStore {
                     ALTER TABLE application ADD COLUMN recoverySealedAuthorization BLOB;   -- AES-256-GCM under authority.key
                     CREATE TABLE recovery_request (
                         id INTEGER PRIMARY KEY AUTOINCREMENT,
-                        email TEXT NOT NULL,                        -- as typed; deleted when taken (within seconds)
+                        email TEXT NOT NULL,                        -- as typed; deleted when answered (within seconds)
                         requestedAt REAL NOT NULL
                     );
                     """)
+        }
+        // A recovery request leaves the queue when answered, not when taken: a handler that dies leaves it to the next.
+        migrator.registerMigration("v8-recovery-request-lease") { db in
+            try db.execute(sql: "ALTER TABLE recovery_request ADD COLUMN claimedUntil REAL")
         }
         return migrator
     }
@@ -380,6 +384,7 @@ package struct SQLiteRegistry: RegistryStore {
             }
             for record in change.audit { try Self.audit(db, record) }
             if let mail = change.mail { try Self.enqueue(db, mail, at: change.audit.first?.at ?? Date()) }
+            if let request = change.answersRecoveryRequest { try db.execute(sql: "DELETE FROM recovery_request WHERE id = ?", arguments: [request]) }
             if let crl = change.newCRL { _ = try Self.storeNewCRL(db, at: crl.at, sign: crl.sign) }
             return change.result
         }
@@ -506,12 +511,22 @@ package struct SQLiteRegistry: RegistryStore {
         }
     }
 
-    package func claimRecoveryRequests(limit: Int) async throws -> [String] {
+    package func claimRecoveryRequests(at now: Date, lease: TimeInterval, limit: Int) async throws -> [RecoveryRequest] {
         try await immediate { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT id, email FROM recovery_request ORDER BY id LIMIT ?", arguments: [max(1, limit)])
-            for row in rows { try db.execute(sql: "DELETE FROM recovery_request WHERE id = ?", arguments: [row["id"] as Int64]) }
-            return rows.map { $0["email"] as String }
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT id, email FROM recovery_request WHERE claimedUntil IS NULL OR claimedUntil < ? ORDER BY id LIMIT ?",
+                arguments: [now.timeIntervalSince1970, max(1, limit)])
+            for row in rows {
+                try db.execute(
+                    sql: "UPDATE recovery_request SET claimedUntil = ? WHERE id = ?",
+                    arguments: [(now + lease).timeIntervalSince1970, row["id"] as Int64])
+            }
+            return rows.map { RecoveryRequest(id: $0["id"], email: $0["email"]) }
         }
+    }
+
+    package func finishRecoveryRequest(_ id: Int64) async throws {
+        try await immediate { db in try db.execute(sql: "DELETE FROM recovery_request WHERE id = ?", arguments: [id]) }
     }
 
     // MARK: - Outbox

@@ -231,6 +231,8 @@ package final class PostgresRegistry: RegistryStore {
                 """,
             ]
         ),
+        // A recovery request leaves the queue when answered, not when taken: a handler that dies leaves it to the next.
+        ("v5-recovery-request-lease", ["ALTER TABLE recovery_request ADD COLUMN claimed_until DOUBLE PRECISION"]),
     ]
 
     /// The migrations this program knows, applied in order, each once, under an advisory lock.
@@ -515,6 +517,9 @@ package final class PostgresRegistry: RegistryStore {
             }
             for record in change.audit { try await self.audit(connection, record) }
             if let mail = change.mail { try await self.enqueue(connection, mail, at: change.audit.first?.at ?? Date()) }
+            if let request = change.answersRecoveryRequest {
+                try await connection.query("DELETE FROM recovery_request WHERE id = \(request)", logger: self.logger)
+            }
             if let crl = change.newCRL { _ = try await self.storeNewCRL(connection, at: crl.at, sign: crl.sign) }
             return change.result
         }
@@ -532,7 +537,8 @@ package final class PostgresRegistry: RegistryStore {
     ) async throws -> T {
         var row = basis
         if let version = basis.version, basis.token == token, let change = try? body(&row), change.newCodes == nil, change.revocations.isEmpty,
-            change.newCRL == nil, change.mail == nil, change.audit.count <= 1, change.save || change.certificate == nil
+            change.newCRL == nil, change.mail == nil, change.answersRecoveryRequest == nil, change.audit.count <= 1,
+            change.save || change.certificate == nil
         {
             let written = try await run(failure: "registry update failed") { [row] connection in
                 try await self.writeIfUnchanged(connection, row, version: version, change: change)
@@ -728,18 +734,26 @@ package final class PostgresRegistry: RegistryStore {
         }
     }
 
-    package func claimRecoveryRequests(limit: Int) async throws -> [String] {
-        try await run { connection in
-            // One statement: each instance takes requests no other holds (SKIP LOCKED) and removes them.
+    package func claimRecoveryRequests(at now: Date, lease: TimeInterval, limit: Int) async throws -> [RecoveryRequest] {
+        try await run(failure: "registry update failed") { connection in
+            // One statement: each instance leases requests no other holds (SKIP LOCKED); answering one removes it.
             let rows = try await connection.query(
                 """
-                DELETE FROM recovery_request WHERE id IN (
-                    SELECT id FROM recovery_request ORDER BY id LIMIT \(max(1, limit)) FOR UPDATE SKIP LOCKED)
-                RETURNING email
+                UPDATE recovery_request SET claimed_until = \((now + lease).timeIntervalSince1970)
+                WHERE id IN (
+                    SELECT id FROM recovery_request WHERE claimed_until IS NULL OR claimed_until < \(now.timeIntervalSince1970)
+                    ORDER BY id LIMIT \(max(1, limit)) FOR UPDATE SKIP LOCKED)
+                RETURNING id, email
                 """, logger: self.logger)
-            var emails: [String] = []
-            for try await email in rows.decode(String.self) { emails.append(email) }
-            return emails
+            var requests: [RecoveryRequest] = []
+            for try await (id, email) in rows.decode((Int64, String).self) { requests.append(RecoveryRequest(id: id, email: email)) }
+            return requests.sorted { $0.id < $1.id }
+        }
+    }
+
+    package func finishRecoveryRequest(_ id: Int64) async throws {
+        _ = try await run(failure: "registry update failed") { connection in
+            try await connection.query("DELETE FROM recovery_request WHERE id = \(id)", logger: self.logger)
         }
     }
 

@@ -111,6 +111,28 @@ struct RecoveryTests {
         #expect(try bed.mails().count == 1 && pending == 0)
         #expect(await authority.processRecoveryRequests() == 2)
         #expect(try bed.mails().count == 2)
-        #expect(try await registry.claimRecoveryRequests(limit: 10).isEmpty, "each request is taken once")
+        let later = bed.time.now() + 3600
+        #expect(try await registry.claimRecoveryRequests(at: later, lease: 60, limit: 10).isEmpty, "each request is answered once")
+    }
+
+    @Test("a recovery request whose handler died is answered by the next once its lease runs out, and only once")
+    func aRequestOutlivesItsHandler() async throws {
+        let bed = TestBed(seed: 2235)
+        defer { bed.remove() }
+        let authority = try await bed.authority()
+        _ = try await Self.activated(authority)
+        let registry = authority.registry
+        try await authority.enqueueRecovery(email: Sample.subscriber.email)
+        // An instance takes it and dies before answering (a kill, or its database restarted under it).
+        let taken = try await registry.claimRecoveryRequests(at: bed.time.now(), lease: 60, limit: 10)
+        #expect(taken.map(\.email) == [Sample.subscriber.email])
+        #expect(await authority.processRecoveryRequests() == 0, "another instance leaves it to its holder while the lease runs")
+        #expect(try bed.mails().count == 1)
+        bed.time.advance(by: 61)
+        #expect(await authority.processRecoveryRequests() == 1)
+        #expect(try bed.mails().count == 2, "the recovery email went out")
+        bed.time.advance(by: 3600)
+        #expect(await authority.processRecoveryRequests() == 0, "answered in the transaction that sent its email: gone")
+        #expect(try bed.mails().count == 2)
     }
 }
