@@ -121,9 +121,12 @@ public struct ApplicationState: Equatable, Sendable, Codable {
 
     /// Whether a recovery asked for less than `ActivationPolicy.codeValidity` ago waits for its identity check
     /// (an activated application, or one whose recovery already began and was asked for again).
+    ///
+    /// A request stamped a little after `now` — by an instance whose clock runs ahead of this one's, or before this
+    /// clock was stepped back — is pending too: the person has its email in hand, and only the lapse is a rule.
     public func recoveryPending(at now: Date) -> Bool {
         guard let asked = recoveryRequestedAt, status == .activated || status == .approved else { return false }
-        return asked <= now && now < asked + ActivationPolicy.codeValidity
+        return now < asked + ActivationPolicy.codeValidity
     }
 
     /// The status step 1 goes by: an activated application with a pending recovery is open to the steps again.

@@ -191,6 +191,8 @@ import Testing
         // Lapsed: back to an activated application that takes no answers.
         let lapse = t0 + 100 + ActivationPolicy.codeValidity
         #expect(state.recoveryPending(at: lapse - 1) && !state.recoveryPending(at: lapse))
+        // Asked "after" now (another instance's clock ahead, or this one stepped back): pending all the same.
+        #expect(state.recoveryPending(at: t0 + 40))
         #expect(throws: ActivationError(.alreadyActivated)) { try state.submitAnswers(matching: 3, at: lapse) }
         _ = try state.submitAnswers(matching: 1, at: t0 + 200)
         #expect(state.status == .activated && state.identityFailures == 1 && state.codes.reference == reference)
