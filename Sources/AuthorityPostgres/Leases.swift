@@ -55,10 +55,11 @@ package final class Leases: Sendable {
     package func run<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let outcome = Outcome<T>()
         let leasing = Mutex<Task<Void, Never>?>(nil)
+        let wait = connectionWait
         let ticket = state.withLock { state in
             state.next += 1
             let giveUp = Ending {
-                outcome.settle(.failure(LeaseNotGranted()))
+                outcome.settle(.failure(LeaseNotGranted(waited: wait)))
                 leasing.withLock { $0?.cancel() }  // out of the pool's queue
             }
             state.waiting[state.next] = Waiting(since: .now, giveUp: giveUp)
@@ -67,7 +68,7 @@ package final class Leases: Sendable {
         let task = Task {
             do {
                 let value = try await client.withConnection { connection in
-                    guard self.granted(ticket, connection, outcome) else { throw LeaseNotGranted() }
+                    guard self.granted(ticket, connection, outcome) else { throw LeaseNotGranted(waited: wait) }
                     defer { self.finished(connection.id) }
                     return try await body(connection)
                 }
@@ -131,7 +132,10 @@ package final class Leases: Sendable {
 }
 
 /// No connection to the database was granted within the wait.
-package struct LeaseNotGranted: Error {}
+package struct LeaseNotGranted: Error {
+    /// How long the lease waited.
+    package let waited: Duration
+}
 
 /// The database closed the connection while a statement of the lease was lost with it.
 package struct ConnectionLost: Error {}

@@ -321,8 +321,8 @@ package final class PostgresRegistry: RegistryStore {
             return error
         case is ConnectionLost:
             return AuthorityError(.unavailable, "\(what): the database closed the connection")
-        case is LeaseNotGranted:
-            return AuthorityError(.unavailable, "\(what): no connection to the database within 10 s")
+        case let error as LeaseNotGranted:
+            return AuthorityError(.unavailable, "\(what): no connection to the database within \(error.waited.components.seconds) s")
         case is ConnectionPoolError:
             return AuthorityError(.unavailable, "\(what): the database has been unreachable for a minute")
         case let error as PSQLError:
