@@ -367,7 +367,7 @@ public struct CMPResponder: Sendable {
             case .busy: return .rejection(.systemUnavail, "The authority is busy; retry in a moment.")
             case .unavailable:
                 logger.warning("CMP request failed", metadata: ["reason": "\(error.reason)"])
-                return .rejection(.systemUnavail, "The authority cannot reach its registry now; retry in a moment.")
+                return .rejection(.systemUnavail, WireError.unavailable.message)
             case .storage, .dataDirectory, .certificateAuthority, .otherCA, .mail:
                 logger.error("CMP request failed", metadata: ["reason": "\(error.reason)"])
                 return .rejection(.systemFailure, "The authority could not complete the request; retry later.")

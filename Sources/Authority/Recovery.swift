@@ -75,24 +75,21 @@ extension EmbeddedAuthority {
         let mail = try mailer.prepare(
             .init(kind: .recovery, subscriber: before.subscriber, token: token, reference: reference, expiresAt: expiresAt),
             at: now, random: random)
-        let sent = try await registry.update(token: token) { row -> RegistryChange<Bool> in
+        // Whatever the rules decide, the change answers the request (it leaves the queue in the same transaction).
+        @Sendable func decide(_ row: inout ApplicationRow) -> RegistryChange<Bool> {
             // Activated, or already in a recovery (a new email replaces the pending codes; the live ones stay).
             guard row.state.status == .activated || (row.state.status == .approved && row.recoveringSerial != nil) else {
-                var change = RegistryChange(false)
-                change.answersRecoveryRequest = request.id
-                return change
+                return RegistryChange(false)
             }
             let sent = row.recoveries.filter { now.timeIntervalSince($0) < RecoveryPolicy.window }
             guard sent.count < RecoveryPolicy.emailsPerWindow else {
-                var change = RegistryChange(
+                return RegistryChange(
                     false,
                     audit: [
                         AuditRecord(
                             at: now, actor: Self.subscriberActor, event: .recoveryRefused, token: token,
                             detail: "\(sent.count) recovery emails in 24 h")
                     ])
-                change.answersRecoveryRequest = request.id
-                return change
             }
             row.recoveries = sent + [now]
             row.state.recoveryRequestedAt = now
@@ -105,6 +102,10 @@ extension EmbeddedAuthority {
                         detail: "recovery email sent, valid until \(Self.iso8601(expiresAt)); nothing changes until its identity check passes")
                 ])
             change.mail = mail
+            return change
+        }
+        let sent = try await registry.update(token: token) { row -> RegistryChange<Bool> in
+            var change = decide(&row)
             change.answersRecoveryRequest = request.id
             return change
         }

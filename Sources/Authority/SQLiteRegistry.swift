@@ -384,7 +384,7 @@ package struct SQLiteRegistry: RegistryStore {
             }
             for record in change.audit { try Self.audit(db, record) }
             if let mail = change.mail { try Self.enqueue(db, mail, at: change.audit.first?.at ?? Date()) }
-            if let request = change.answersRecoveryRequest { try db.execute(sql: "DELETE FROM recovery_request WHERE id = ?", arguments: [request]) }
+            if let request = change.answersRecoveryRequest { try Self.deleteRecoveryRequest(db, request) }
             if let crl = change.newCRL { _ = try Self.storeNewCRL(db, at: crl.at, sign: crl.sign) }
             return change.result
         }
@@ -526,7 +526,12 @@ package struct SQLiteRegistry: RegistryStore {
     }
 
     package func finishRecoveryRequest(_ id: Int64) async throws {
-        try await immediate { db in try db.execute(sql: "DELETE FROM recovery_request WHERE id = ?", arguments: [id]) }
+        try await immediate { db in try Self.deleteRecoveryRequest(db, id) }
+    }
+
+    /// An answered recovery request leaves the queue (alone, or in the transaction of the change that answered it).
+    private static func deleteRecoveryRequest(_ db: Database, _ id: Int64) throws {
+        try db.execute(sql: "DELETE FROM recovery_request WHERE id = ?", arguments: [id])
     }
 
     // MARK: - Outbox

@@ -281,7 +281,7 @@ package final class PostgresRegistry: RegistryStore {
     /// the SQLSTATE only (a server message can quote values).
     func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         do {
-            return try await leased { connection in
+            return try await leases.run { connection in
                 try await connection.query("BEGIN", logger: self.logger)
                 do {
                     let result = try await body(connection)
@@ -304,15 +304,10 @@ package final class PostgresRegistry: RegistryStore {
         async throws -> T
     {
         do {
-            return try await leased(body)
+            return try await leases.run(body)
         } catch {
             throw Self.mapped(error, failure)
         }
-    }
-
-    /// `body` on a pooled connection, never waiting for the database without bound (`Leases`).
-    private func leased<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        try await leases.run(body)
     }
 
     static func mapped(_ error: any Error, _ what: String) -> any Error {
@@ -517,9 +512,7 @@ package final class PostgresRegistry: RegistryStore {
             }
             for record in change.audit { try await self.audit(connection, record) }
             if let mail = change.mail { try await self.enqueue(connection, mail, at: change.audit.first?.at ?? Date()) }
-            if let request = change.answersRecoveryRequest {
-                try await connection.query("DELETE FROM recovery_request WHERE id = \(request)", logger: self.logger)
-            }
+            if let request = change.answersRecoveryRequest { try await self.deleteRecoveryRequest(connection, request) }
             if let crl = change.newCRL { _ = try await self.storeNewCRL(connection, at: crl.at, sign: crl.sign) }
             return change.result
         }
@@ -752,9 +745,12 @@ package final class PostgresRegistry: RegistryStore {
     }
 
     package func finishRecoveryRequest(_ id: Int64) async throws {
-        _ = try await run(failure: "registry update failed") { connection in
-            try await connection.query("DELETE FROM recovery_request WHERE id = \(id)", logger: self.logger)
-        }
+        try await run(failure: "registry update failed") { connection in try await self.deleteRecoveryRequest(connection, id) }
+    }
+
+    /// An answered recovery request leaves the queue (alone, or in the transaction of the change that answered it).
+    private func deleteRecoveryRequest(_ connection: PostgresConnection, _ id: Int64) async throws {
+        try await connection.query("DELETE FROM recovery_request WHERE id = \(id)", logger: self.logger)
     }
 
     // MARK: - Outbox
