@@ -21,6 +21,16 @@ public enum Base32 {
         return out
     }
 
+    /// Whether `byte` is one of the alphabet's characters as written (upper case).
+    static func isCanonical(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): true
+        case UInt8(ascii: "I"), UInt8(ascii: "L"), UInt8(ascii: "O"), UInt8(ascii: "U"): false
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"): true
+        default: false
+        }
+    }
+
     /// The canonical character for a typed one (`o`→`0`, `i`/`l`→`1`), or nil if not in the alphabet.
     static func canonical(_ character: Character) -> Character? {
         // Only ASCII letters and digits can be Crockford characters ("ß".uppercased() is "SS").
@@ -120,6 +130,11 @@ public struct ApplicationToken: Hashable, Sendable, Codable, CustomStringConvert
     /// Parses a whole activation link or a bare token: any case, dashes, spaces,
     /// line breaks and angle brackets around it are ignored; `O`/`I`/`L` are read as `0`/`1`/`1`.
     public init(parsing text: String) throws(ActivationError) {
+        // A token as stored and sent (16 canonical characters) is taken as is: the registry reads one a request.
+        if text.utf8.count == 16, text.utf8.allSatisfy(Base32.isCanonical) {
+            self.value = text
+            return
+        }
         guard text.utf8.count <= 2_048 else { throw ActivationError(.linkMalformed) }
         var candidate = Substring(text.trimmingCharacters(in: .whitespacesAndNewlines.union(CharacterSet(charactersIn: "<>\"'"))))
         if let cut = candidate.firstIndex(where: { $0 == "?" || $0 == "#" }), candidate.contains("://") {

@@ -17,8 +17,9 @@ import X509
 /// - **the holder of a certificate** (`kur` key update, `rr` revocation) protected by a signature with
 ///   a certificate this authority issued and has not revoked (sent first in `extraCerts`); answers
 ///   signed by the CA.
-/// `certConf` → `pkiConf` follows either way unless `implicitConfirm` was asked. The exchange is
-/// stateless: every message finds its application again, so any instance can answer any message.
+/// `certConf` → `pkiConf` follows either way unless `implicitConfirm` was asked. Every message can find its
+/// application again, so any instance can answer any message; the process that issued a certificate keeps the
+/// transaction until its certConf (`AwaitingConfirmations`) and spares that certConf the registry's read.
 public struct CMPResponder: Sendable {
     public static let mediaType = cmpMediaType
     /// The highest PBM iteration count accepted (RFC 9483 §4.1.1 asks servers to cap it: a DoS guard).
@@ -57,6 +58,14 @@ public struct CMPResponder: Sendable {
     private func dispatch(_ request: PKIMessage, from client: ClientAddress) async -> Answered {
         guard request.header.pvno == 2 || request.header.pvno == 3 else {
             return unprotectedError(to: request, .rejection(.unsupportedVersion, "Only CMP versions 2 and 3 are spoken here."))
+        }
+        // The certConf of an enrollment this process answered: checked against what it kept (AwaitingConfirmations).
+        if case .certConf(let statuses) = request.body, request.protectionKind == .passwordBasedMAC,
+            let token = ParapheCMP.token(in: request.header).flatMap({ try? ApplicationToken(parsing: $0) }),
+            let awaited = authority.awaiting.take(request, token: token)
+        {
+            let caller = Caller(token: awaited.token, reference: awaited.reference, credential: .secret(awaited.key))
+            return await confirm(request, statuses, caller, issued: awaited.certificateDER, serial: awaited.serial)
         }
         let caller: Caller
         switch await identify(request, from: client) {
@@ -153,7 +162,7 @@ public struct CMPResponder: Sendable {
         let secret = found.map { Array($0.authorization.revealed.utf8) } ?? authority.random.bytes(16)
         let key: PasswordBasedMACKey
         do {
-            key = try authority.pbmKeys.key(secret: secret, for: request, maxIterations: Self.maximumIterations)
+            key = try request.passwordBasedMACKey(secret: secret, maxIterations: Self.maximumIterations)
             try request.verifyProtection(key: key)
         } catch let error where error.code == .badMAC {
             return await notProved(from: client)
@@ -161,7 +170,6 @@ public struct CMPResponder: Sendable {
             return .failure(ErrorAnswer(.rejection(.badMessageCheck, "The password-based MAC cannot be checked (\(error.reason)).")))
         }
         guard let found else { return await notProved(from: client) }
-        authority.pbmKeys.keep(key, secret: secret)
         return .success(Caller(token: found.row.token, application: found.row, reference: reference, credential: .secret(key)))
     }
 
@@ -223,8 +231,14 @@ public struct CMPResponder: Sendable {
             (publicKeyInfo, certReqId) = value
         }
         do {
-            let issued = try await authority.enroll(application, reference: reference, publicKeyInfoDER: publicKeyInfo)
+            let (issued, serial) = try await authority.enroll(application, reference: reference, publicKeyInfoDER: publicKeyInfo)
             logger.info("certificate enrolled by CMP", metadata: ["application": "\(authority.digest(caller.token))"])
+            if case .secret(let key) = caller.credential, !request.header.hasImplicitConfirm, let transactionID = request.header.transactionID {
+                authority.awaiting.keep(
+                    AwaitingConfirmations.Entry(
+                        key: key, token: caller.token, reference: reference, serial: serial, certificateDER: issued.certificateDER),
+                    transactionID: transactionID)
+            }
             let body: PKIBody = if case .ir = request.body { .ip(Self.certRep(issued, certReqId)) } else { .cp(Self.certRep(issued, certReqId)) }
             return answer(to: request, body: body, caller, confirmable: true, extraCerts: issued.chainDER)
         } catch {
@@ -320,16 +334,30 @@ public struct CMPResponder: Sendable {
     // MARK: - Confirmation
 
     private func confirm(_ request: PKIMessage, _ statuses: [CertStatus], _ caller: Caller) async -> Answered {
+        let known: ApplicationRow?
         do {
             // A code caller's application was read to find its code; a holder's is read here.
-            let known: ApplicationRow? =
-                if let application = caller.application { application } else { try await authority.application(caller.token) }
-            guard let application = known, let issued = application.certificateDER, statuses.count == 1, let status = statuses.first else {
-                return protectedError(to: request, .rejection(.badCertId, "No certificate of this application awaits confirmation."), caller)
+            known = if let application = caller.application { application } else { try await authority.application(caller.token) }
+        } catch {
+            return protectedError(to: request, status(for: error), caller)
+        }
+        guard let application = known, let issued = application.certificateDER else {
+            return protectedError(to: request, Self.nothingAwaitsConfirmation, caller)
+        }
+        return await confirm(request, statuses, caller, issued: issued, serial: application.certificateSerial ?? "?")
+    }
+
+    static let nothingAwaitsConfirmation = PKIStatusInfo.rejection(.badCertId, "No certificate of this application awaits confirmation.")
+
+    /// Confirms (or records the refusal of) `issued`, the application's certificate.
+    private func confirm(_ request: PKIMessage, _ statuses: [CertStatus], _ caller: Caller, issued: [UInt8], serial: String) async -> Answered {
+        do {
+            guard statuses.count == 1, let status = statuses.first else {
+                return protectedError(to: request, Self.nothingAwaitsConfirmation, caller)
             }
             let matches = status.matches(certificateDER: issued)
             let accepted = status.statusInfo?.isPositive ?? true
-            try await authority.recordConfirmation(of: application, accepted: accepted, certificateMatches: matches)
+            try await authority.recordConfirmation(token: caller.token, serial: serial, accepted: accepted, certificateMatches: matches)
             guard matches else {
                 return protectedError(to: request, .rejection(.badCertId, "The certificate hash is not that of the certificate issued."), caller)
             }

@@ -30,10 +30,10 @@ public final class EmbeddedAuthority: Authority, Sendable {
     let cmpSigner = Mutex<(key: P256.Signing.PrivateKey, certificateDER: [UInt8], notAfter: Date)?>(nil)
     /// The threads the identity checks' answer hashes run on (bounded, with a short queue).
     public let cpu = CPUWorkers()
-    /// PBM keys of the CMP transactions under way, so a certConf reuses its request's derivation.
-    let pbmKeys: PasswordBasedMACKeyCache
-    /// How many PBM keys are kept now (a figure for `/metrics`).
-    public var cachedPBMKeys: Int { pbmKeys.count }
+    /// The CMP enrollments this process answered whose certConf has not come yet.
+    let awaiting: AwaitingConfirmations
+    /// How many enrollments await their certConf here now (a figure for `/metrics`).
+    public var awaitingConfirmations: Int { awaiting.count }
 
     /// The Maildir the emails go to (`--mail maildir:DIR`, by default `DATA/mail`; messages land in `new/`).
     public let mailDirectory: URL
@@ -100,7 +100,7 @@ public final class EmbeddedAuthority: Authority, Sendable {
         let (sealer, registry, ca, created) = try Self.setUp(directory, registry: external, registryFile: registryFile, at: now, random: random)
         self.configuration = configuration
         let time = configuration.time
-        self.pbmKeys = PasswordBasedMACKeyCache(now: { time.now() })
+        self.awaiting = AwaitingConfirmations(now: { time.now() })
         self.sealer = sealer
         self.registry = registry
         self.ca = ca
@@ -440,7 +440,7 @@ public final class EmbeddedAuthority: Authority, Sendable {
     // MARK: - Step 5
 
     private enum IssueResult: Sendable {
-        case issued([UInt8])
+        case issued(der: [UInt8], serial: String)
         case refused(ActivationError)
     }
 
@@ -450,7 +450,7 @@ public final class EmbeddedAuthority: Authority, Sendable {
         let request = try VerifiedRequest(der: csrDER)
         return try await redeem(token: token, reference: reference, key: request) { stored in
             constantTimeEqual(Array(stored.revealed.utf8), Array(authorization.revealed.utf8))
-        }
+        }.issued
     }
 
     /// What a CMP request's password-based MAC is checked with: the application and its authorization
@@ -477,7 +477,11 @@ public final class EmbeddedAuthority: Authority, Sendable {
     ///
     /// `application`: the row `enrollmentSecret` read (the certificate is signed from it before the lock; the rules
     /// run on the row as it is under lock). A request whose MAC did not verify never gets here.
-    func enroll(_ application: ApplicationRow, reference: ReferenceNumber, publicKeyInfoDER: [UInt8]) async throws -> IssuedCertificate {
+    ///
+    /// Returns the certificate and its serial.
+    func enroll(_ application: ApplicationRow, reference: ReferenceNumber, publicKeyInfoDER: [UInt8]) async throws -> (
+        issued: IssuedCertificate, serial: String
+    ) {
         let key = try VerifiedRequest(publicKeyInfoDER: publicKeyInfoDER)
         return try await redeem(token: application.token, reference: reference, key: key, before: application) { _ in true }
     }
@@ -497,14 +501,13 @@ public final class EmbeddedAuthority: Authority, Sendable {
 
     /// Records what the requester said of the certificate `application` (as just read) holds, received by
     /// CMP (`certConf`): an audit row and nothing else, so no lock is taken.
-    func recordConfirmation(of application: ApplicationRow, accepted: Bool, certificateMatches: Bool) async throws {
-        let serial = application.certificateSerial ?? "?"
+    func recordConfirmation(token: ApplicationToken, serial: String, accepted: Bool, certificateMatches: Bool) async throws {
         let detail =
             certificateMatches
             ? (accepted ? "serial \(serial) confirmed by the requester" : "serial \(serial) rejected by the requester")
             : "confirmation for a certificate this authority did not issue to the application"
         try await registry.appendAudit(
-            AuditRecord(at: now, actor: Self.subscriberActor, event: .certificateConfirmed, token: application.token, detail: detail))
+            AuditRecord(at: now, actor: Self.subscriberActor, event: .certificateConfirmed, token: token, detail: detail))
     }
 
     /// The application's row as it is now (no lock).
@@ -515,7 +518,7 @@ public final class EmbeddedAuthority: Authority, Sendable {
     private func redeem(
         token: ApplicationToken, reference: ReferenceNumber, key request: VerifiedRequest, before read: ApplicationRow? = nil,
         authorizationMatches: @escaping @Sendable (AuthorizationCode) -> Bool
-    ) async throws -> IssuedCertificate {
+    ) async throws -> (issued: IssuedCertificate, serial: String) {
         let now = self.now
         let known: ApplicationRow? = if let read { read } else { try await registry.application(token: token) }
         guard let before = known else { throw ActivationError(.unknownApplication) }
@@ -541,7 +544,7 @@ public final class EmbeddedAuthority: Authority, Sendable {
                     row.certificateSerial = certificate.serial
                     row.certificateDER = certificate.der
                     var change = RegistryChange(
-                        IssueResult.issued(certificate.der), save: true,
+                        IssueResult.issued(der: certificate.der, serial: certificate.serial), save: true,
                         audit: [
                             AuditRecord(
                                 at: now, actor: Self.subscriberActor, event: .certificateIssued, token: token, detail: "serial \(certificate.serial)")
@@ -553,7 +556,7 @@ public final class EmbeddedAuthority: Authority, Sendable {
                         throw AuthorityError(.storage, "the registry lost the certificate of an activated application")
                     }
                     return RegistryChange(
-                        .issued(der),
+                        .issued(der: der, serial: row.certificateSerial ?? "?"),
                         audit: [
                             AuditRecord(
                                 at: now, actor: Self.subscriberActor, event: .certificateReissued, token: token,
@@ -582,8 +585,8 @@ public final class EmbeddedAuthority: Authority, Sendable {
         switch result {
         case .refused(let refusal):
             throw refusal
-        case .issued(let der):
-            return IssuedCertificate(certificateDER: der, chainDER: [ca.certificateDER])
+        case .issued(let der, let serial):
+            return (IssuedCertificate(certificateDER: der, chainDER: [ca.certificateDER]), serial)
         }
     }
 

@@ -342,6 +342,11 @@ package struct StoredApplication: Sendable {
             wrongReferences: row.state.codes.wrongReferences, used: row.state.codes.used)
     }
 
+    /// A history column (a JSON array of times); most are empty, read without a decoder.
+    static func times(_ json: String) -> [Double]? {
+        json == "[]" ? [] : try? JSONDecoder().decode([Double].self, from: Data(json.utf8))
+    }
+
     package func decoded() throws -> ApplicationRow {
         func damaged(_ what: String) -> AuthorityError {
             AuthorityError(.storage, "the registry holds a damaged \(what)")
@@ -360,8 +365,8 @@ package struct StoredApplication: Sendable {
         }
         guard let parsedLanguage = Language(rawValue: language) else { throw damaged("language") }
         guard let parsedStatus = ApplicationStatus(rawValue: status) else { throw damaged("status") }
-        guard let renewalTimes = try? JSONDecoder().decode([Double].self, from: Data(renewals.utf8)) else { throw damaged("renewal history") }
-        guard let recoveryTimes = try? JSONDecoder().decode([Double].self, from: Data(recoveries.utf8)) else { throw damaged("recovery history") }
+        guard let renewalTimes = Self.times(renewals) else { throw damaged("renewal history") }
+        guard let recoveryTimes = Self.times(recoveries) else { throw damaged("recovery history") }
         let codes = CodesState(
             reference: parsedReference, issuedAt: Date(timeIntervalSince1970: issuedAt), wrongReferences: wrongReferences, used: used)
         let state = ApplicationState(

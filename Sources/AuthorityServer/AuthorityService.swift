@@ -219,7 +219,7 @@ public struct AuthorityService: Sendable {
                 return response
             }
             if let pending = try? await authority.pendingMailCount() { metrics.pendingMail(pending) }
-            metrics.cachedPBMKeys(authority.cachedPBMKeys)
+            metrics.awaitingConfirmations(authority.awaitingConfirmations)
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))

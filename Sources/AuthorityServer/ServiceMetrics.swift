@@ -58,9 +58,11 @@ final class ServiceMetrics: Sendable {
         registry.makeGauge(descriptor: Self.name("outbox", "pending", "Emails in the outbox not delivered yet.")).set(Double(count))
     }
 
-    func cachedPBMKeys(_ count: Int) {
+    func awaitingConfirmations(_ count: Int) {
         registry.makeGauge(
-            descriptor: Self.name("cmp_pbm_keys", "cached", "PBM keys kept for the certConf of CMP transactions under way (expire after 5 minutes).")
+            descriptor: Self.name(
+                "cmp_enrollments", "awaiting_confirmation",
+                "CMP enrollments this instance answered whose certConf has not come (kept at most 5 minutes).")
         )
         .set(Double(count))
     }

@@ -82,6 +82,10 @@ import Testing
     @Test func readsAmbiguousLettersAsDigits() throws {
         let parsed = try ApplicationToken(parsing: "OIL0-1111-2222-3333")
         #expect(parsed.value == "0110111122223333")
+        // Sixteen characters with no dash take the quick way for stored tokens: the same reading.
+        #expect(try ApplicationToken(parsing: "OIL01111222233LO").value == "0110111122223310")
+        #expect(try ApplicationToken(parsing: "7k2mq9xd4hpavt3r").value == "7K2MQ9XD4HPAVT3R")
+        #expect(throws: ActivationError(.linkMalformed)) { try ApplicationToken(parsing: "7K2MQ9XD4HPAVT3U") }
     }
 
     @Test func rejectsWhatIsNotAToken() {

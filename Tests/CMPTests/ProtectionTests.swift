@@ -119,48 +119,6 @@ struct ProtectionTests {
         #expect(Self.code { try other.verifyProtection(secret: secret, maxIterations: 999, reusing: nil) } == .iterationCountOutOfRange)
     }
 
-    @Test("the key cache hands back a kept key for the same secret and parameters only")
-    func keyCache() throws {
-        let cache = PasswordBasedMACKeyCache(capacity: 2)
-        let secret = Array("s3cret".utf8)
-        var request = PKIMessage(header: PKIHeader(transactionID: randomBytes(16)), body: .pkiConf)
-        try request.protect(with: PasswordBasedMACKey(secret: secret, parameters: .make(salt: randomBytes(16), iterations: 1_000)))
-        let key = try cache.key(secret: secret, for: request, maxIterations: 1_000)
-        try request.verifyProtection(key: key)
-        cache.keep(key, secret: secret)
-        try request.verifyProtection(key: try cache.key(secret: secret, for: request, maxIterations: 1_000))
-        // Another secret never finds the kept key: it derives its own, which fails.
-        let guess = try cache.key(secret: Array("guess".utf8), for: request, maxIterations: 1_000)
-        #expect(Self.code { try request.verifyProtection(key: guess) } == .badMAC)
-        // The count bound applies to kept keys too.
-        #expect(throws: CMPError.self) { try cache.key(secret: secret, for: request, maxIterations: 999) }
-        // Past its capacity the cache starts over; what it returns still verifies.
-        for _ in 0..<3 {
-            var message = PKIMessage(header: PKIHeader(transactionID: randomBytes(16)), body: .pkiConf)
-            try message.protect(with: PasswordBasedMACKey(secret: secret, parameters: .make(salt: randomBytes(16), iterations: 10)))
-            cache.keep(try cache.key(secret: secret, for: message, maxIterations: 10), secret: secret)
-        }
-        try request.verifyProtection(key: try cache.key(secret: secret, for: request, maxIterations: 1_000))
-    }
-
-    @Test("a kept key goes when its lifetime is over, though the cache never fills (issue 22, hole 12)")
-    func keyCacheExpiresByTime() throws {
-        let clock = ManualTimeSource(Date(timeIntervalSince1970: 1_780_000_000))
-        let cache = PasswordBasedMACKeyCache(capacity: 4_096, lifetime: 300, now: { clock.now() })
-        let secret = Array("s3cret".utf8)
-        for _ in 0..<3 {
-            var message = PKIMessage(header: PKIHeader(transactionID: randomBytes(16)), body: .pkiConf)
-            try message.protect(with: PasswordBasedMACKey(secret: secret, parameters: .make(salt: randomBytes(16), iterations: 10)))
-            cache.keep(try cache.key(secret: secret, for: message, maxIterations: 10), secret: secret)
-            clock.advance(by: 60)
-        }
-        #expect(cache.count == 3)
-        clock.advance(by: 300 - 180 + 1)  // the first key is 301 s old, the others 241 and 181
-        #expect(cache.count == 2)
-        clock.advance(by: 120)
-        #expect(cache.count == 0)
-    }
-
     @Test("iteration counts below 1 are refused, and unknown MAC algorithms are told apart")
     func parameterChecks() throws {
         var message = PKIMessage(header: PKIHeader(), body: .pkiConf)
