@@ -300,6 +300,7 @@ enum LoadBenchmark {
             note("load: preparing \(count) pre-verified applications on \(name)")
             let ready = try await prepareEnrollments(try await authority(dataDir, registry: registry, iterations: 1), count: count)
             await registry?.close()
+            if let database, let location { try database.settle(location) }
             let server = try serve(binary, dataDir: dataDir, database: location, cores: nil)
             let http = try client(trusting: dataDir)
             let url = "https://127.0.0.1:\(server.port)/pkix/"
@@ -327,6 +328,7 @@ enum LoadBenchmark {
             }
             server.stop()
             try await http.shutdown()
+            if let database, let location { try database.drop(location) }
             note(String(format: "load: CMP enrollments on %@: %.1f/s", name, rate))
             result[name] = rate
         }
@@ -399,6 +401,19 @@ struct PostgresServer: Sendable {
         let exists = try run(["psql", url, "-At", "-c", "SELECT 1 FROM pg_database WHERE datname = '\(name)'"]).trimmingCharacters(in: .whitespacesAndNewlines) == "1"
         if !exists { _ = try run(["psql", url, "-c", "CREATE DATABASE \(name)"]) }
         return base + "/" + name
+    }
+
+    /// Brings a database just filled to rest before a timed window: its tables vacuumed and analyzed (what autovacuum
+    /// would otherwise start during the window) and its writes checkpointed (what the checkpointer would otherwise
+    /// flush during it).
+    func settle(_ location: String) throws {
+        _ = try run(["psql", location, "-q", "-c", "VACUUM ANALYZE", "-c", "CHECKPOINT"])
+    }
+
+    /// Drops a database a measure created (not a seeded one kept with `reuse`).
+    func drop(_ location: String) throws {
+        guard let slash = location.lastIndex(of: "/") else { return }
+        _ = try run(["psql", url, "-q", "-c", "DROP DATABASE IF EXISTS \(location[location.index(after: slash)...])"])
     }
 
     private func run(_ arguments: [String]) throws -> String {
