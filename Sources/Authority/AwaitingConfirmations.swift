@@ -7,9 +7,9 @@ import Synchronization
 /// transaction, the PBM key its request verified with, and the certificate issued.
 ///
 /// A `certConf` reaching the process that answered its request is checked against its entry — the same transaction,
-/// the same application, a MAC that verifies under the same key and parameters — and is then confirmed without
-/// reading the application again or deriving the key again (one database round trip and one derivation fewer an
-/// enrollment). Anything else (no entry: another instance answered the request, or the entry expired; a MAC that does
+/// the same reference number (`senderKID`, which any client sends again), a MAC that verifies under the same key and
+/// parameters — and is then confirmed without reading the application again or deriving the key again (one database
+/// round trip and one derivation fewer an enrollment). Anything else (no entry: another instance answered the request, or the entry expired; a MAC that does
 /// not verify) takes the ordinary way, which reads the application and its code. So it is an optimisation, never a
 /// state the protocol depends on: any instance still answers any message.
 ///
@@ -26,9 +26,11 @@ final class AwaitingConfirmations: Sendable {
         let certificateDER: [UInt8]
     }
 
+    /// The transaction and the reference number the request named (`senderKID`), which every client's certConf
+    /// names again (Paraphe's and OpenSSL's alike).
     private struct Lookup: Hashable {
         let transactionID: [UInt8]
-        let token: ApplicationToken
+        let reference: ReferenceNumber
     }
 
     private struct Entries {
@@ -70,15 +72,18 @@ final class AwaitingConfirmations: Sendable {
         entries.withLock { entries in
             entries.sweep(at: now)
             if entries.awaiting.count >= capacity { entries.awaiting.removeAll(keepingCapacity: true) }
-            entries.awaiting[Lookup(transactionID: transactionID, token: entry.token)] = (entry, now + lifetime)
+            entries.awaiting[Lookup(transactionID: transactionID, reference: entry.reference)] = (entry, now + lifetime)
         }
     }
 
-    /// The entry `confirmation` answers, removed, if it names the transaction and the application of one and its
+    /// The entry `confirmation` answers, removed, if it names the transaction and the reference number of one and its
     /// PBM verifies under the entry's key with the same parameters; nil otherwise (the entry, if any, stays).
-    func take(_ confirmation: PKIMessage, token: ApplicationToken) -> Entry? {
-        guard let transactionID = confirmation.header.transactionID, let parameters = confirmation.passwordBasedMAC else { return nil }
-        let lookup = Lookup(transactionID: transactionID, token: token)
+    func take(_ confirmation: PKIMessage) -> Entry? {
+        guard let transactionID = confirmation.header.transactionID, let parameters = confirmation.passwordBasedMAC,
+            let kid = confirmation.header.senderKID, let text = String(bytes: kid, encoding: .utf8),
+            let reference = try? ReferenceNumber(parsing: text)
+        else { return nil }
+        let lookup = Lookup(transactionID: transactionID, reference: reference)
         let now = now()
         let found = entries.withLock { entries in
             entries.sweep(at: now)

@@ -60,10 +60,7 @@ public struct CMPResponder: Sendable {
             return unprotectedError(to: request, .rejection(.unsupportedVersion, "Only CMP versions 2 and 3 are spoken here."))
         }
         // The certConf of an enrollment this process answered: checked against what it kept (AwaitingConfirmations).
-        if case .certConf(let statuses) = request.body, request.protectionKind == .passwordBasedMAC,
-            let token = ParapheCMP.token(in: request.header).flatMap({ try? ApplicationToken(parsing: $0) }),
-            let awaited = authority.awaiting.take(request, token: token)
-        {
+        if case .certConf(let statuses) = request.body, request.protectionKind == .passwordBasedMAC, let awaited = authority.awaiting.take(request) {
             let caller = Caller(token: awaited.token, reference: awaited.reference, credential: .secret(awaited.key))
             return await confirm(request, statuses, caller, issued: awaited.certificateDER, serial: awaited.serial)
         }

@@ -131,6 +131,26 @@ struct CMPExchangeTests {
         #expect(try await authority.application(receipt.token)?.certificateDER == result.certificateDER)
     }
 
+    @Test("a certConf that does not name the application (as OpenSSL's) finds the kept transaction by its reference number")
+    func keptTransactionWithoutToken() async throws {
+        let bed = TestBed(seed: 81)
+        defer { bed.remove() }
+        let authority = try await bed.authority()
+        let (receipt, code) = try await CertificateTests.readyToIssue(authority)
+        _ = try await Self.enroll(authority, receipt: receipt, code: code) { confirmation in
+            var anonymous = confirmation
+            anonymous.header.sender = PKIHeader.nullDN
+            try anonymous.protect(
+                with: PasswordBasedMACKey(secret: Array(code.revealed.utf8), parameters: try #require(confirmation.passwordBasedMAC)))
+            #expect(ParapheCMP.token(in: anonymous.header) == nil)
+            let answer = try PKIMessage(derEncoded: try await authority.cmp(try anonymous.serialized()))
+            #expect(answer.body.name == "pkiconf")
+            #expect(authority.awaitingConfirmations == 0)
+        }
+        // The client's own certConf then took the ordinary way: confirmed twice.
+        #expect(try await Self.confirmations(authority).count == 2)
+    }
+
     @Test("a certConf reaching another instance is confirmed from the registry; with implicitConfirm nothing is kept")
     func otherInstanceAndImplicitConfirm() async throws {
         let bed = TestBed(seed: 80)
