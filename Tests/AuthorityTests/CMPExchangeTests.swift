@@ -131,7 +131,7 @@ struct CMPExchangeTests {
         #expect(try await authority.application(receipt.token)?.certificateDER == result.certificateDER)
     }
 
-    @Test("a certConf that does not name the application (as OpenSSL's) finds the kept transaction by its reference number")
+    @Test("a certConf that does not name the application finds the kept transaction by its reference number")
     func keptTransactionWithoutToken() async throws {
         let bed = TestBed(seed: 81)
         defer { bed.remove() }
